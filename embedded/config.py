@@ -1,0 +1,105 @@
+"""Settings: a frozen dataclass read from the environment and checked at start-up.
+
+The names are the ones the other Okta IDX SDKs use (OKTA_IDX_ISSUER, ...).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import urlsplit
+
+ENV_NAMES = ("OKTA_IDX_ISSUER", "OKTA_IDX_CLIENTID", "OKTA_IDX_CLIENTSECRET", "OKTA_IDX_SCOPES", "OKTA_IDX_REDIRECTURI")
+DEFAULT_SCOPES = ("openid", "profile", "email")
+
+
+class SettingsError(ValueError):
+    """A missing or invalid setting; the message is one line meant for a person."""
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuer: str
+    client_id: str
+    redirect_uri: str
+    client_secret: str | None = None
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    template_dir: str | None = None  # a theme directory searched before the built-in templates
+    transaction_minutes: int = 30  # how long a sign-in transaction may sit in the session
+    session_idle_minutes: int = 60
+    max_sessions: int = 10_000
+    upstream_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        issuer = urlsplit(self.issuer)
+        if issuer.scheme not in ("https", "http") or not issuer.hostname:
+            raise SettingsError(f"OKTA_IDX_ISSUER must be an absolute URL, got {self.issuer!r}")
+        if issuer.scheme != "https" and not is_loopback(issuer.hostname):
+            raise SettingsError(f"OKTA_IDX_ISSUER must use https (plain http is only allowed on loopback), got {self.issuer!r}")
+        if issuer.query or issuer.fragment:
+            raise SettingsError("OKTA_IDX_ISSUER must not carry a query or fragment")
+        redirect = urlsplit(self.redirect_uri)
+        if redirect.scheme not in ("https", "http") or not redirect.hostname:
+            raise SettingsError(f"OKTA_IDX_REDIRECTURI must be an absolute http(s) URL, got {self.redirect_uri!r}")
+        if not self.client_id:
+            raise SettingsError("OKTA_IDX_CLIENTID is empty")
+        if "openid" not in self.scopes:
+            raise SettingsError("OKTA_IDX_SCOPES must include 'openid' (the ID token signs the user in)")
+
+    @property
+    def issuer_url(self) -> str:
+        return self.issuer.rstrip("/")
+
+    @property
+    def oauth_base(self) -> str:
+        """Where /v1/interact, /v1/token, ... live: the issuer for a custom server, else issuer + /oauth2."""
+        return self.issuer_url if "/oauth2" in self.issuer_url else self.issuer_url + "/oauth2"
+
+    @property
+    def org_origin(self) -> str:
+        """The Identity Engine's own origin: where /idp/idx/* lives."""
+        parts = urlsplit(self.issuer_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return urlsplit(self.redirect_uri).scheme == "https"
+
+    @property
+    def callback_path(self) -> str:
+        return urlsplit(self.redirect_uri).path or "/"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        missing = [n for n in ("OKTA_IDX_ISSUER", "OKTA_IDX_CLIENTID", "OKTA_IDX_REDIRECTURI") if not env.get(n)]
+        if missing:
+            raise SettingsError(f"missing setting{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+        scopes = tuple(env.get("OKTA_IDX_SCOPES", "").split()) or DEFAULT_SCOPES
+        return cls(
+            issuer=env["OKTA_IDX_ISSUER"],
+            client_id=env["OKTA_IDX_CLIENTID"],
+            client_secret=env.get("OKTA_IDX_CLIENTSECRET") or None,
+            scopes=scopes,
+            redirect_uri=env["OKTA_IDX_REDIRECTURI"],
+            template_dir=env.get("EMBEDDED_TEMPLATE_DIR") or None,
+            **overrides,
+        )
+
+
+def configured_in(environ: Mapping[str, str]) -> bool:
+    """Whether any OKTA_IDX_* setting is present (otherwise the demo runs on the simulator)."""
+    return any(environ.get(n) for n in ENV_NAMES)

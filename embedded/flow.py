@@ -1,0 +1,157 @@
+"""What to do with an IDX response: the sign-in state machine's decisions.
+
+Pure. Views switch on the outcome type returned by `decide` and never name remediations;
+every rule keyed on a remediation name or message key lives here, with a named constant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from .forms import FormView, form_view
+from .idx_models import Authenticator, Form, IdxResponse, Message
+
+SESSION_EXPIRED = "idx.session.expired"
+GENERIC_TEMPLATE = "steps/_generic.html"
+TERMINAL_TEMPLATE = "terminal.html"
+# Actions offered as buttons; poll actions run in the background instead.
+BUTTON_ACTIONS = ("resend", "recover", "send", "cancel")
+
+
+@dataclass(frozen=True)
+class ActionView:
+    id: str  # posted back as `_action`: "cancel", "currentAuthenticator-resend", ...
+    name: str  # the form's own name: resend, recover, ...
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything a template needs for one response; built from the stored response, no I/O."""
+
+    templates: tuple[str, ...]  # most specific first
+    primary: FormView | None
+    alternatives: tuple[FormView, ...]
+    actions: tuple[ActionView, ...]
+    messages: tuple[Message, ...]  # global; field messages sit on their controls
+    authenticator: Authenticator | None
+    user: Mapping[str, Any] | None
+    app: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ShowForm:
+    page: Page
+
+
+@dataclass(frozen=True)
+class Poll:
+    page: Page
+    form: Form
+    refresh_ms: int
+
+
+@dataclass(frozen=True)
+class RedirectToIdp:
+    href: str
+
+
+@dataclass(frozen=True)
+class ExchangeCode:
+    code: str
+
+
+@dataclass(frozen=True)
+class Terminal:
+    page: Page
+
+
+@dataclass(frozen=True)
+class Expired:
+    messages: tuple[Message, ...]
+
+
+Outcome = ShowForm | Poll | RedirectToIdp | ExchangeCode | Terminal | Expired
+
+DEFAULT_POLL_MS = 4000
+MIN_POLL_MS = 1000  # never poll faster than this, whatever `refresh` says
+
+
+def template_names(form_name: str | None, authenticator_key: str | None) -> tuple[str, ...]:
+    """Lookup order: `<remediation>--<authenticator key>.html`, `<remediation>.html`, generic."""
+    if form_name is None:
+        return (TERMINAL_TEMPLATE,)
+    names = [f"steps/{form_name}--{authenticator_key}.html"] if authenticator_key else []
+    return (*names, f"steps/{form_name}.html", GENERIC_TEMPLATE)
+
+
+def authenticator_in_play(response: IdxResponse, form: Form | None) -> Authenticator | None:
+    if form is not None and form.authenticator is not None:
+        return form.authenticator
+    return response.current_enrollment or response.current_authenticator
+
+
+def poll_interval(refresh: int | None) -> int:
+    return max(refresh or DEFAULT_POLL_MS, MIN_POLL_MS)
+
+
+def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Page:
+    forms = response.remediations
+    primary = forms[0] if forms else None
+    authenticator = authenticator_in_play(response, primary)
+    return Page(
+        templates=template_names(primary.name if primary else None, authenticator.key if authenticator else None),
+        primary=form_view(primary, "0", echo) if primary else None,
+        alternatives=tuple(form_view(f, str(i)) for i, f in enumerate(forms) if i > 0),
+        actions=tuple(ActionView(id=k, name=f.name) for k, f in response.actions.items() if f.name in BUTTON_ACTIONS),
+        messages=response.messages,
+        authenticator=authenticator,
+        user=response.user,
+        app=response.app,
+    )
+
+
+def decide(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Outcome:
+    if response.success is not None:
+        code = response.interaction_code
+        return ExchangeCode(code) if code else Terminal(build_page(response))
+    if not response.remediations:
+        if any(m.key == SESSION_EXPIRED for m in response.messages):
+            return Expired(response.messages)
+        return Terminal(build_page(response))
+    primary = response.remediations[0]
+    # An IdP routing rule leaves a single redirect: there is nothing for the user to choose.
+    if len(response.remediations) == 1 and primary.method == "GET" and not response.messages:
+        return RedirectToIdp(primary.href)
+    page = build_page(response, echo)
+    if primary.refresh is not None and page.primary is not None and not page.primary.has_inputs:
+        return Poll(page, primary, poll_interval(primary.refresh))
+    return ShowForm(page)
+
+
+def follow(form: Form) -> RedirectToIdp | None:
+    """A form the browser itself must visit (an identity provider) rather than the server post."""
+    return RedirectToIdp(form.href) if form.method == "GET" else None
+
+
+def find_form(response: IdxResponse, form_id: str | None, action_id: str | None) -> Form | None:
+    """The remediation (`_form` = its index) or action (`_action` = its id) a submission names."""
+    if action_id:
+        return response.actions.get(action_id)
+    if form_id is not None and form_id.isdigit() and int(form_id) < len(response.remediations):
+        return response.remediations[int(form_id)]
+    return None
+
+
+def is_past(expires_at: str | None, now: datetime | None = None) -> bool:
+    """Whether a response's `expiresAt` has passed; unparseable or absent means no."""
+    if not expires_at:
+        return False
+    try:
+        when = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when <= (now or datetime.now(timezone.utc))

@@ -1,0 +1,290 @@
+"""HTML forms from IDX forms, and request bodies from HTML submissions.
+
+Pure. Control names are the IDX field names, nested ones dotted (`credentials.passcode`,
+`userProfile.firstName`). Server-owned values (`mutable: false`, `visible: false`,
+`stateHandle`) never become controls; `to_body` re-injects them from the form itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .idx_models import Authenticator, Field, Form, Message
+
+# Steps where a secret is a new password, so browsers offer to generate one.
+NEW_SECRET_STEPS = frozenset({"enroll-authenticator", "reset-authenticator", "reenroll-authenticator", "reenroll-authenticator-warning", "enroll-profile"})
+PASSCODE_FIELDS = frozenset({"passcode", "totp", "otp", "verificationCode"})
+
+
+class SubmissionError(ValueError):
+    """A submission the form cannot take (a choice it never offered, a bad number)."""
+
+    def __init__(self, field: str, text: str):
+        super().__init__(f"{field}: {text}")
+        self.field = field
+        self.text = text
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str  # what the browser posts
+    label: str
+    detail: str | None = None  # masked email or phone, nickname
+    controls: tuple["Control", ...] = ()  # inputs of an object option's sub-form
+    authenticator: Authenticator | None = None
+
+
+@dataclass(frozen=True)
+class Control:
+    name: str
+    kind: str  # text | password | checkbox | radio | select | number
+    label: str
+    required: bool = False
+    value: str = ""
+    checked: bool = False
+    choices: tuple[Choice, ...] = ()
+    messages: tuple[Message, ...] = ()
+    autocomplete: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class FormView:
+    id: str  # posted back as `_form`: the remediation's index in the response
+    name: str
+    label: str
+    method: str
+    controls: tuple[Control, ...]
+    authenticator: Authenticator | None = None
+    idp_type: str | None = None
+
+    @property
+    def has_inputs(self) -> bool:
+        return bool(self.controls)
+
+
+def humanize(name: str) -> str:
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|[-_.]", " ", name).split()
+    return " ".join(words).capitalize() if words else name
+
+
+def authenticator_detail(a: Authenticator | None) -> str | None:
+    if a is None:
+        return None
+    p = a.profile
+    for key in ("email", "phoneNumber", "question"):
+        if isinstance(p.get(key), str):
+            return p[key]
+    return a.nickname
+
+
+def _autocomplete(step: str, dotted: str, f: Field) -> str | None:
+    if dotted == "identifier" or dotted.endswith(".identifier"):
+        return "username"
+    if f.secret:
+        return "new-password" if step in NEW_SECRET_STEPS else "current-password"
+    if f.name in PASSCODE_FIELDS:
+        return "one-time-code"
+    if f.name in ("email", "firstName", "lastName"):
+        return {"email": "email", "firstName": "given-name", "lastName": "family-name"}[f.name]
+    if f.name == "phoneNumber":
+        return "tel"
+    return None
+
+
+def _controls(step: str, fields: Sequence[Field] | None, prefix: str, echo: Mapping[str, str]) -> tuple[Control, ...]:
+    out: list[Control] = []
+    for f in fields or ():
+        if f.immutable:
+            continue
+        dotted = prefix + f.name
+        if f.form is not None:
+            out.extend(_controls(step, f.form, dotted + ".", echo))
+            continue
+        label = f.label or humanize(f.name)
+        common = dict(
+            name=dotted,
+            label=label,
+            required=f.required,
+            messages=f.messages,
+            min_length=f.min_length,
+            max_length=f.max_length,
+            hint=f.hint,
+        )
+        if f.options:
+            object_options = any(o.form is not None for o in f.options)
+            choices = tuple(
+                Choice(
+                    value=str(i) if object_options else str(o.value),
+                    label=o.label,
+                    detail=authenticator_detail(o.authenticator),
+                    controls=_controls(step, o.form, dotted + ".", echo) if o.form else (),
+                    authenticator=o.authenticator,
+                )
+                for i, o in enumerate(f.options)
+            )
+            chosen = echo.get(dotted, "" if object_options or f.value is None else str(f.value))
+            kind = "radio" if object_options or len(choices) <= 6 else "select"
+            out.append(Control(kind=kind, choices=choices, value=chosen, **common))
+        elif f.type == "boolean":
+            checked = echo[dotted] in ("on", "true") if dotted in echo else f.value is True
+            out.append(Control(kind="checkbox", checked=checked, **common))
+        else:
+            kind = "password" if f.secret else "number" if f.type in ("integer", "number") else "text"
+            value = "" if f.secret else echo.get(dotted, "" if f.value is None else str(f.value))
+            out.append(Control(kind=kind, value=value, autocomplete=_autocomplete(step, dotted, f), **common))
+    return tuple(out)
+
+
+def form_view(form: Form, form_id: str, echo: Mapping[str, str] | None = None) -> FormView:
+    """The template's view of one IDX form. `echo` refills non-secret values the user typed."""
+    return FormView(
+        id=form_id,
+        name=form.name,
+        label=form.label or (form.idp.get("name") if form.idp else None) or humanize(form.name),
+        method=form.method,
+        controls=_controls(form.name, form.fields, "", echo or {}),
+        authenticator=form.authenticator,
+        idp_type=form.idp_type,
+    )
+
+
+# --- submission -> JSON body --------------------------------------------------------------
+
+
+def _server_value(f: Field) -> Any:
+    if f.form is not None:
+        return {g.name: _server_value(g) for g in f.form}
+    return "" if f.value is None else f.value
+
+
+def _coerce(f: Field, dotted: str, raw: str) -> Any:
+    if f.type == "boolean":
+        return raw in ("on", "true", "1", "yes")
+    if f.type in ("integer", "number"):
+        try:
+            return int(raw) if f.type == "integer" else float(raw)
+        except ValueError:
+            raise SubmissionError(dotted, "Enter a number.") from None
+    return raw if f.secret else raw.strip()
+
+
+def _body(fields: Sequence[Field], prefix: str, data: Mapping[str, Sequence[str]], nth: Mapping[str, int]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields:
+        dotted = prefix + f.name
+        if f.immutable:
+            out[f.name] = _server_value(f)
+        elif f.form is not None:
+            sub = _body(f.form, dotted + ".", data, nth)
+            if sub or f.required:
+                out[f.name] = sub
+        elif f.options and any(o.form is not None for o in f.options):
+            picked = _pick(data, dotted, nth)
+            if picked is None:
+                continue
+            if not picked.isdigit() or int(picked) >= len(f.options):
+                raise SubmissionError(dotted, "Choose one of the options.")
+            index = int(picked)
+            chosen = f.options[index].form or ()
+            # Several options may declare the same input (`credentials.answer`); browsers post
+            # every copy in document order, so this option's copy comes after earlier options'.
+            copies_before = {
+                dotted + "." + g.name: sum(1 for o in f.options[:index] for h in o.form or () if h.name == g.name and not h.immutable)
+                for g in chosen
+                if not g.immutable
+            }
+            out[f.name] = _body(chosen, dotted + ".", data, {**nth, **copies_before})
+        elif f.options:
+            picked = _pick(data, dotted, nth)
+            if picked is None:
+                if f.value is not None:
+                    out[f.name] = f.value
+                continue
+            allowed = {str(o.value): o.value for o in f.options}
+            if picked not in allowed:
+                raise SubmissionError(dotted, "Choose one of the options.")
+            out[f.name] = allowed[picked]
+        else:
+            picked = _pick(data, dotted, nth)
+            if picked is not None:
+                out[f.name] = _coerce(f, dotted, picked)
+            elif f.type == "boolean":
+                out[f.name] = False  # an unchecked checkbox posts nothing
+            elif f.value is not None:
+                out[f.name] = f.value
+    return out
+
+
+def _pick(data: Mapping[str, Sequence[str]], name: str, nth: Mapping[str, int]) -> str | None:
+    values = data.get(name) or ()
+    i = nth.get(name, 0)
+    return values[i] if i < len(values) else None
+
+
+def to_body(form: Form, submitted: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The JSON body for `form` from an HTML submission (each name -> its posted values).
+
+    Names the form does not declare are dropped; server-owned values come from the form.
+    """
+    return _body(form.fields, "", submitted, {})
+
+
+def public_values(form: Form, submitted: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """What the user typed, secrets left out: refilled if the same form comes back with an error."""
+    secret: set[str] = set()
+
+    def walk(fields: Sequence[Field] | None, prefix: str) -> None:
+        for f in fields or ():
+            if f.secret:
+                secret.add(prefix + f.name)
+            walk(f.form, prefix + f.name + ".")
+            for o in f.options:
+                walk(o.form, prefix + f.name + ".")
+
+    walk(form.fields, "")
+    return {k: v[0] for k, v in submitted.items() if v and k not in secret}
+
+
+def flatten(body: Mapping[str, Any], form: Form) -> dict[str, list[str]]:
+    """The inverse of `to_body` for the browser-owned part: what a browser would post."""
+    out: dict[str, list[str]] = {}
+
+    def walk(fields: Sequence[Field], value: Mapping[str, Any], prefix: str) -> None:
+        for f in fields:
+            if f.immutable or f.name not in value:
+                continue
+            dotted, v = prefix + f.name, value[f.name]
+            if f.form is not None:
+                walk(f.form, v, dotted + ".")
+            elif f.options and any(o.form is not None for o in f.options):
+                index = _matching_option(f, v)
+                out.setdefault(dotted, []).append(str(index))
+                for i, o in enumerate(f.options):
+                    if i == index:
+                        walk(o.form or (), v, dotted + ".")
+                    else:  # a browser also posts the other options' empty text inputs
+                        for g in o.form or ():
+                            if not (g.immutable or g.form or g.options or g.type == "boolean"):
+                                out.setdefault(dotted + "." + g.name, []).append("")
+            elif f.type == "boolean":
+                if v:
+                    out.setdefault(dotted, []).append("on")
+            else:
+                out.setdefault(dotted, []).append(str(v))
+
+    walk(form.fields, body, "")
+    return out
+
+
+def _matching_option(f: Field, value: Any) -> int:
+    """The option whose server-owned values the body carries; the most specific one wins."""
+    def fixed(i: int) -> list[Field]:
+        return [g for g in f.options[i].form or () if g.immutable]
+
+    matching = [i for i, o in enumerate(f.options) if isinstance(value, dict) and all(value.get(g.name) == _server_value(g) for g in fixed(i))]
+    return max(matching, key=lambda i: len(fixed(i)))

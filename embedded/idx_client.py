@@ -1,0 +1,170 @@
+"""The async IDX / OAuth protocol client: one per app, stateless between calls.
+
+Ion bodies, including error statuses that carry one, come back as raw dicts for
+`idx_models.parse`. OAuth errors and transport faults raise typed exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from .config import Settings
+
+ION = "application/ion+json; okta-version=1.0.0"
+USER_AGENT = "embedded-idx-python/0.1"
+
+
+class UpstreamError(Exception):
+    """The Identity Engine could not be reached or sent something unusable."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+
+
+class OAuthError(Exception):
+    """An OAuth error body: {"error": ..., "error_description": ...}."""
+
+    def __init__(self, error: str, description: str = "", status: int | None = None):
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+@dataclass(frozen=True)
+class IonReply:
+    status: int
+    body: dict
+
+
+class IdxClient:
+    def __init__(self, http: aiohttp.ClientSession, settings: Settings):
+        self.http = http
+        self.settings = settings
+        self._discovery: dict | None = None
+        self._discovery_lock = asyncio.Lock()
+
+    # --- transport ----------------------------------------------------------------------
+
+    async def _request(self, method: str, url: str, **kwargs) -> tuple[int, Any, dict]:
+        headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
+        try:
+            async with self.http.request(method, url, headers=headers, allow_redirects=False, **kwargs) as resp:
+                text = await resp.text()
+                retry_after = resp.headers.get("Retry-After")
+                status = resp.status
+        except asyncio.TimeoutError:
+            raise UpstreamError("timeout") from None
+        except (aiohttp.ClientError, OSError, UnicodeDecodeError) as exc:
+            raise UpstreamError(type(exc).__name__) from None
+        try:
+            body = json.loads(text) if text else None
+        except ValueError:
+            body = None
+        return status, body, {"retry_after": int(retry_after) if retry_after and retry_after.isdigit() else None}
+
+    def _check_origin(self, url: str) -> None:
+        # Handles and passwords go only to the configured Identity Engine, whatever an href says.
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" != self.settings.org_origin:
+            raise UpstreamError("form points outside the Identity Engine")
+
+    async def _ion(self, url: str, body: dict, content_type: str) -> IonReply:
+        self._check_origin(url)
+        status, doc, meta = await self._request("POST", url, json=body, headers={"Content-Type": content_type, "Accept": ION})
+        if isinstance(doc, dict) and "version" in doc:
+            return IonReply(status, doc)
+        raise UpstreamError("not an IDX response", status=status, retry_after=meta["retry_after"])
+
+    async def _oauth(self, url: str, form: dict[str, str]) -> dict:
+        status, doc, meta = await self._request("POST", url, data=form, headers={"Accept": "application/json"})
+        if isinstance(doc, dict) and isinstance(doc.get("error"), str):
+            raise OAuthError(doc["error"], str(doc.get("error_description") or ""), status)
+        if status == 200 and doc is None:
+            return {}  # revoke answers 200 with an empty body
+        if status != 200 or not isinstance(doc, dict):
+            raise UpstreamError("unexpected OAuth response", status=status, retry_after=meta["retry_after"])
+        return doc
+
+    def _client_auth(self) -> dict[str, str]:
+        auth = {"client_id": self.settings.client_id}
+        if self.settings.client_secret:
+            auth["client_secret"] = self.settings.client_secret
+        return auth
+
+    # --- protocol -----------------------------------------------------------------------
+
+    async def discovery(self) -> dict:
+        """OpenID discovery, fetched once per client and then cached."""
+        async with self._discovery_lock:
+            if self._discovery is None:
+                url = self.settings.issuer_url + "/.well-known/openid-configuration"
+                status, doc, _ = await self._request("GET", url, headers={"Accept": "application/json"})
+                if status != 200 or not isinstance(doc, dict):
+                    raise UpstreamError("discovery failed", status=status)
+                if doc.get("issuer") != self.settings.issuer_url:
+                    raise UpstreamError("discovery names another issuer")
+                if "S256" not in doc.get("code_challenge_methods_supported", ["S256"]):
+                    raise UpstreamError("the issuer does not support PKCE S256")
+                self._discovery = doc
+            return self._discovery
+
+    async def _endpoint(self, name: str, fallback: str) -> str:
+        url = (await self.discovery()).get(name)
+        return url if isinstance(url, str) else self.settings.oauth_base + fallback
+
+    async def interact(self, *, code_challenge: str, state: str, nonce: str, activation_token: str | None = None, recovery_token: str | None = None) -> str:
+        await self.discovery()
+        form = {
+            **self._client_auth(),
+            "scope": " ".join(self.settings.scopes),
+            "redirect_uri": self.settings.redirect_uri,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+            "state": state,
+            "nonce": nonce,
+        }
+        if activation_token:
+            form["activation_token"] = activation_token
+        if recovery_token:
+            form["recovery_token"] = recovery_token
+        doc = await self._oauth(self.settings.oauth_base + "/v1/interact", form)
+        handle = doc.get("interaction_handle")
+        if not isinstance(handle, str) or not handle:
+            raise UpstreamError("interact returned no interaction_handle")
+        return handle
+
+    async def introspect(self, interaction_handle: str) -> IonReply:
+        return await self._ion(self.settings.org_origin + "/idp/idx/introspect", {"interactionHandle": interaction_handle}, ION)
+
+    async def proceed(self, href: str, body: dict) -> IonReply:
+        """Submit a remediation or action form to its own `href`."""
+        return await self._ion(href, body, "application/json")
+
+    async def exchange_code(self, interaction_code: str, code_verifier: str) -> dict:
+        form = {**self._client_auth(), "grant_type": "interaction_code", "interaction_code": interaction_code, "code_verifier": code_verifier}
+        tokens = await self._oauth(await self._endpoint("token_endpoint", "/v1/token"), form)
+        if not isinstance(tokens.get("id_token"), str):
+            raise UpstreamError("token response without an id_token")
+        return tokens
+
+    async def revoke(self, token: str, hint: str) -> None:
+        await self._oauth(await self._endpoint("revocation_endpoint", "/v1/revoke"), {**self._client_auth(), "token": token, "token_type_hint": hint})
+
+    async def jwks(self) -> dict:
+        url = (await self.discovery()).get("jwks_uri")
+        if not isinstance(url, str):
+            raise UpstreamError("discovery has no jwks_uri")
+        status, doc, _ = await self._request("GET", url, headers={"Accept": "application/json"})
+        if status != 200 or not isinstance(doc, dict):
+            raise UpstreamError("JWKS fetch failed", status=status)
+        return doc

@@ -1,0 +1,20 @@
+"""Every typed key the app stores on the application or the request, in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .idx_client import IdxClient
+    from .oidc import KeySet
+    from .sessions import MemoryStorage
+
+SETTINGS = web.AppKey("settings", "Settings")
+IDX_CLIENT = web.AppKey("idx_client", "IdxClient")
+KEY_SET = web.AppKey("key_set", "KeySet")
+SESSION_STORAGE = web.AppKey("session_storage", "MemoryStorage")
+
+CSP_NONCE = web.RequestKey("csp_nonce", str)

@@ -1,0 +1,118 @@
+"""PKCE, state and nonce; the JWKS cache; ID-token validation.
+
+RS256 only, the algorithm fixed here and never read from the token. Keys come from the
+issuer's JWKS; an unknown `kid` triggers at most one refetch per minute.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Any, Awaitable, Callable
+
+import jwt
+
+ALGORITHMS = ["RS256"]
+LEEWAY_SECONDS = 120
+JWKS_REFETCH_SECONDS = 60
+
+
+class InvalidIdToken(Exception):
+    """The ID token failed a check; the message names which, never the token itself."""
+
+
+def new_verifier() -> str:
+    """A PKCE code verifier: 64 characters of [A-Za-z0-9_-], 384 bits (RFC 7636 §4.1, §7.1)."""
+    return secrets.token_urlsafe(48)
+
+
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def random_value() -> str:
+    """For `state` and `nonce`: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def same(a: str | None, b: str | None) -> bool:
+    """Constant-time equality for secrets such as `state` and `nonce`."""
+    return isinstance(a, str) and isinstance(b, str) and hmac.compare_digest(a.encode(), b.encode())
+
+
+class KeySet:
+    """The issuer's signing keys, fetched lazily and cached by `kid`."""
+
+    def __init__(self, fetch: Callable[[], Awaitable[dict]], clock: Callable[[], float] = time.monotonic):
+        self._fetch = fetch
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        if kid not in self._keys and (self._fetched_at is None or self._clock() - self._fetched_at >= JWKS_REFETCH_SECONDS):
+            self._fetched_at = self._clock()
+            # A failed fetch raises before touching the cache, so known keys keep working.
+            self._keys.update(self._parse(await self._fetch()))
+        return self._keys.get(kid)
+
+    @staticmethod
+    def _parse(jwks: Any) -> dict[str, jwt.PyJWK]:
+        keys = {}
+        for jwk in jwks.get("keys", []) if isinstance(jwks, dict) else []:
+            if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not isinstance(jwk.get("kid"), str):
+                continue
+            if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
+                continue
+            try:
+                keys[jwk["kid"]] = jwt.PyJWK(jwk, algorithm="RS256")
+            except jwt.PyJWTError:
+                continue
+        return keys
+
+
+async def validate_id_token(token: str, keys: KeySet, *, issuer: str, client_id: str, nonce: str, now: float | None = None) -> dict:
+    """The ID token's claims after every check of OIDC Core §3.1.3.7 that applies here."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
+        raise InvalidIdToken("malformed token") from exc
+    if header.get("alg") not in ALGORITHMS:
+        raise InvalidIdToken(f"algorithm {header.get('alg')!r} is not allowed")
+    kid = header.get("kid")
+    key = await keys.key(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise InvalidIdToken("unknown signing key")
+    try:
+        # PyJWT checks the signature, `iss` (exactly) and `aud`; times are checked below
+        # against an explicit clock so that tests can move it.
+        claims = jwt.decode(
+            token,
+            key=key.key,
+            algorithms=ALGORITHMS,
+            audience=client_id,
+            issuer=issuer,
+            options={"require": ["iss", "aud", "sub", "exp", "iat"], "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
+        raise InvalidIdToken(type(exc).__name__) from exc
+    now = time.time() if now is None else now
+    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", 0)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat, nbf)):
+        raise InvalidIdToken("exp, iat and nbf must be numbers")
+    if exp <= now - LEEWAY_SECONDS:
+        raise InvalidIdToken("expired")
+    if iat > now + LEEWAY_SECONDS or nbf > now + LEEWAY_SECONDS:
+        raise InvalidIdToken("not valid yet")
+    if iat > exp:
+        raise InvalidIdToken("issued after it expires")
+    aud = claims["aud"]
+    if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != client_id:
+        raise InvalidIdToken("several audiences and no matching azp")
+    if not same(claims.get("nonce"), nonce):
+        raise InvalidIdToken("nonce mismatch")
+    return claims

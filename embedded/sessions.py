@@ -1,0 +1,82 @@
+"""Server-side sessions for aiohttp-session: the cookie carries only a random id.
+
+Everything else (the IDX transaction, tokens) stays in this process's memory, bounded
+and expiring, so a copied cookie dies with logout and no secret reaches the browser.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from typing import Callable
+
+from aiohttp import web
+from aiohttp_session import SESSION_KEY, STORAGE_KEY, AbstractStorage, Session, get_session
+
+
+def cookie_name(secure: bool) -> str:
+    # The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain.
+    return "__Host-embedded" if secure else "embedded"
+
+
+class MemoryStorage(AbstractStorage):
+    """Sessions in a dict, evicted when idle for `idle_seconds` or beyond `max_entries` (oldest first)."""
+
+    def __init__(self, *, secure: bool, idle_seconds: int, max_entries: int, clock: Callable[[], float] = time.monotonic):
+        super().__init__(cookie_name=cookie_name(secure), secure=secure, httponly=True, samesite="Lax", path="/")
+        self.idle_seconds = idle_seconds
+        self.max_entries = max_entries
+        self._clock = clock
+        self._data: OrderedDict[str, tuple[float, str]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    async def load_session(self, request: web.Request) -> Session:
+        key = self.load_cookie(request)
+        entry = self._data.get(key) if key else None
+        if entry is None or self._clock() - entry[0] > self.idle_seconds:
+            if entry is not None:
+                del self._data[key]
+            return Session(None, data=None, new=True, max_age=None)
+        self._data.move_to_end(key)
+        return Session(key, data=self._decoder(entry[1]), new=False, max_age=None)
+
+    async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
+        key = session.identity
+        if session.empty:
+            if key is not None:
+                self._data.pop(key, None)
+            self.save_cookie(response, "")
+            return
+        if key is None:
+            key = secrets.token_urlsafe(32)  # 256 bits
+        self.save_cookie(response, key)
+        self._data[key] = (self._clock(), self._encoder(self._get_session_data(session)))
+        self._data.move_to_end(key)
+        self._sweep()
+
+    def forget(self, key: str | None) -> None:
+        if key:
+            self._data.pop(key, None)
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        while self._data:
+            oldest_key, (touched, _) = next(iter(self._data.items()))
+            if now - touched > self.idle_seconds or len(self._data) > self.max_entries:
+                del self._data[oldest_key]
+            else:
+                break
+
+
+async def rotate(request: web.Request) -> Session:
+    """A fresh session under a new id, the old one deleted (sign-in must not keep a pre-login id)."""
+    old = await get_session(request)
+    storage: MemoryStorage = request[STORAGE_KEY]
+    storage.forget(old.identity)
+    session = await storage.new_session()
+    session.changed()
+    request[SESSION_KEY] = session
+    return session

@@ -1,0 +1,246 @@
+"""HTTP handlers: glue between the browser, the IDX client and the pure core.
+
+Views switch on `flow.decide`'s outcome, never on remediation names. One user action
+costs at most one IDX call: POST -> proceed -> store the response -> 303 -> GET renders
+the stored response.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import Session, get_session
+
+from . import flow, forms, rendering, transaction
+from .idx_client import IonReply, OAuthError, UpstreamError
+from .idx_models import NotAnIdxResponse, parse
+from .keys import CSP_NONCE, IDX_CLIENT, KEY_SET, SESSION_STORAGE, SETTINGS
+from .oidc import InvalidIdToken, s256, same, validate_id_token
+from .sessions import rotate
+from .transaction import Transaction
+
+log = logging.getLogger("embedded")
+
+STEP_PATH = "/login/step"
+FLASH = "flash"
+ECHO = "echo"
+
+
+# --- rendering helpers -------------------------------------------------------------------
+
+
+def csrf_token(session: Session) -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def flash(session: Session, key: str, cls: str = "INFO") -> None:
+    session[FLASH] = [*session.get(FLASH, []), {"key": key, "cls": cls}]
+
+
+async def render(request: web.Request, names: tuple[str, ...] | str, context: dict[str, Any] | None = None, *, status: int = 200) -> web.Response:
+    session = await get_session(request)
+    env = aiohttp_jinja2.get_env(request.app)
+    notices = session.pop(FLASH, [])
+    html = rendering.render(
+        env,
+        names,
+        {
+            **(context or {}),
+            "csrf_token": csrf_token(session),
+            "csp_nonce": request[CSP_NONCE],
+            "notices": notices,
+            "signed_in": "user" in session,
+        },
+    )
+    return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
+
+
+def see_other(location: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(location)
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+async def home(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    return await render(request, "home.html", {"user": session.get("user")})
+
+
+async def login(request: web.Request) -> web.Response:
+    """Start a sign-in: interact + introspect, then show the first step."""
+    client = request.app[IDX_CLIENT]
+    session = await get_session(request)
+    verifier, state, nonce = transaction.new_secrets()
+    handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce)
+    tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce)
+    reply = await client.introspect(handle)
+    log.info("sign-in started")
+    return await advance(request, session, tx, reply)
+
+
+async def show_step(request: web.Request) -> web.Response:
+    """Render the current step from the stored response: no upstream call."""
+    settings = request.app[SETTINGS]
+    session = await get_session(request)
+    tx = transaction.load(session, settings.transaction_minutes * 60)
+    if tx is None:
+        raise see_other("/login")
+    if tx.response is None:  # evicted or never stored: ask the Identity Engine where we stand
+        return await advance(request, session, tx, await request.app[IDX_CLIENT].introspect(tx.interaction_handle))
+    response = parse(tx.response)
+    if flow.is_past(response.expires_at):
+        return restart(session, "notice.expired")
+    outcome = flow.decide(response, session.pop(ECHO, None))
+    if isinstance(outcome, flow.Expired):
+        return restart(session, "notice.expired")
+    if isinstance(outcome, (flow.ExchangeCode, flow.RedirectToIdp)):
+        # Reached only if the browser came back here mid-hand-off; the code is single use.
+        transaction.clear(session)
+        return await render(request, "error.html", {"title_key": "error.unfinished"}, status=409)
+    names, context = rendering.step_context(response, outcome, version=tx.version)
+    return await render(request, names, context)
+
+
+async def submit_step(request: web.Request) -> web.Response:
+    """The one endpoint every step form posts to."""
+    settings = request.app[SETTINGS]
+    session = await get_session(request)
+    data = await request.post()
+    tx = transaction.load(session, settings.transaction_minutes * 60)
+    if tx is None or tx.response is None:
+        flash(session, "notice.no_transaction")
+        raise see_other("/login")
+    if data.get("_step") != str(tx.version):
+        # A stale tab or the back button: show where the transaction really is.
+        flash(session, "notice.stale")
+        raise see_other(STEP_PATH)
+    response = parse(tx.response)
+    form = flow.find_form(response, data.get("_form"), data.get("_action"))
+    if form is None:
+        flash(session, "notice.stale")
+        raise see_other(STEP_PATH)
+    if (idp := flow.follow(form)) is not None:
+        return idp_redirect(request, idp.href)
+    submitted = {k: [str(v) for v in data.getall(k)] for k in set(data.keys()) if not k.startswith("_")}
+    try:
+        body = forms.to_body(form, submitted)
+    except forms.SubmissionError as exc:
+        session[FLASH] = [{"text": exc.text, "cls": "ERROR"}]
+        raise see_other(STEP_PATH) from None
+    if response.state_handle:
+        body["stateHandle"] = response.state_handle  # always the latest, from server state only
+    session[ECHO] = forms.public_values(form, submitted)
+    reply = await request.app[IDX_CLIENT].proceed(form.href, body)
+    return await advance(request, session, tx, reply)
+
+
+def idp_redirect(request: web.Request, href: str) -> web.Response:
+    if not href.startswith(request.app[SETTINGS].org_origin + "/"):
+        raise UpstreamError("identity provider link outside the Identity Engine")
+    raise see_other(href)
+
+
+def restart(session: Session, notice: str) -> web.Response:
+    transaction.clear(session)
+    flash(session, notice)
+    raise see_other("/login")
+
+
+async def advance(request: web.Request, session: Session, tx: Transaction, reply: IonReply) -> web.Response:
+    """Store a fresh IDX response and send the browser where it leads."""
+    try:
+        response = parse(reply.body)
+    except NotAnIdxResponse:
+        raise UpstreamError("not an IDX response", status=reply.status) from None
+    outcome = flow.decide(response)
+    if isinstance(outcome, flow.Expired):
+        return restart(session, "notice.expired")
+    if isinstance(outcome, flow.ExchangeCode):
+        transaction.clear(session)
+        return await sign_in(request, tx, outcome.code)
+    tx.remember(reply.body)
+    transaction.save(session, tx)
+    if isinstance(outcome, flow.RedirectToIdp):
+        return idp_redirect(request, outcome.href)
+    raise see_other(STEP_PATH)
+
+
+async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Response:
+    """Exchange the interaction code, check the ID token, and start the app session."""
+    settings = request.app[SETTINGS]
+    tokens = await request.app[IDX_CLIENT].exchange_code(code, tx.verifier)
+    try:
+        claims = await validate_id_token(tokens["id_token"], request.app[KEY_SET], issuer=settings.issuer_url, client_id=settings.client_id, nonce=tx.nonce)
+    except InvalidIdToken as exc:
+        log.warning("ID token rejected: %s", exc)
+        return await render(request, "error.html", {"title_key": "error.id_token"}, status=400)
+    session = await rotate(request)
+    session["user"] = {k: claims.get(k) for k in ("sub", "name", "email", "preferred_username")}
+    session["tokens"] = {
+        "access_token": tokens.get("access_token"),
+        "refresh_token": tokens.get("refresh_token"),
+        "id_token": tokens["id_token"],
+        "expires_at": time.time() + float(tokens.get("expires_in") or 0),
+    }
+    log.info("signed in")
+    raise see_other("/")
+
+
+async def callback(request: web.Request) -> web.Response:
+    """The redirect URI: errors, and interaction codes after an identity provider."""
+    settings = request.app[SETTINGS]
+    session = await get_session(request)
+    query = request.query
+    tx = transaction.load(session, settings.transaction_minutes * 60)
+    state_ok = tx is not None and same(query.get("state"), tx.state)
+    if "interaction_code" in query:
+        if not state_ok:
+            return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
+        transaction.clear(session)  # a replayed callback finds nothing to exchange
+        return await sign_in(request, tx, query["interaction_code"])
+    if query.get("error") == "interaction_required" and state_ok:
+        return await advance(request, session, tx, await request.app[IDX_CLIENT].introspect(tx.interaction_handle))
+    if "error" in query:
+        return await render(
+            request,
+            "error.html",
+            {"title_key": "error.callback", "error_code": query.get("error"), "error_description": query.get("error_description")},
+            status=400,
+        )
+    return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
+
+
+async def logout(request: web.Request) -> web.Response:
+    """Revoke the refresh then the access token, and end the app session."""
+    session = await get_session(request)
+    tokens = session.get("tokens") or {}
+    client = request.app[IDX_CLIENT]
+    for hint in ("refresh_token", "access_token"):
+        if tokens.get(hint):
+            try:
+                await client.revoke(tokens[hint], hint)
+            except (UpstreamError, OAuthError) as exc:
+                log.warning("revoking the %s failed: %s", hint, type(exc).__name__)
+    request.app[SESSION_STORAGE].forget(session.identity)
+    session.invalidate()
+    response = see_other("/")
+    response.headers["Clear-Site-Data"] = '"cookies"'
+    raise response
+
+
+def setup_routes(app: web.Application) -> None:
+    callback_path = app[SETTINGS].callback_path
+    app.router.add_get("/", home, name="home")
+    app.router.add_get("/login", login, name="login")
+    app.router.add_get(STEP_PATH, show_step, name="step")
+    app.router.add_post(STEP_PATH, submit_step)
+    app.router.add_get(callback_path, callback, name="callback")
+    app.router.add_post("/logout", logout, name="logout")
