@@ -1,0 +1,746 @@
+"""The remediation state machine: a transaction, the org's policies, and a submission give the next
+Ion document. Policy-driven: what is asked next follows from the user's enrollments, the sign-on,
+enrollment, recovery and unlock policies, never from a script."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from . import ion
+from .authenticators import KINDS, Challenge, Error, kind, password_problem
+from .ion import field as fld
+from .ion import fixed, form, msg
+from .org import Client, Enrollment, Org, User, stable_id
+from .outbox import Outbox
+
+CODE_LIFETIME = 60  # seconds an interaction code can be exchanged
+
+# Which offered forms each IDX endpoint serves (a submission must match an offered form).
+ENDPOINT_FORMS = {
+    "identify": {"identify", "identify-recovery", "select-identify"},
+    "challenge": {"select-authenticator-authenticate", "authenticator-verification-data",
+                  "select-authenticator-unlock-account", "resend"},
+    "challenge/answer": {"challenge-authenticator", "enroll-authenticator", "reenroll-authenticator",
+                         "reset-authenticator"},
+    "challenge/poll": {"challenge-poll", "poll"},
+    "challenge/resend": {"resend"},
+    "credential/enroll": {"select-authenticator-enroll", "authenticator-enrollment-data"},
+    "enroll": {"select-enroll-profile"},
+    "enroll/new": {"enroll-profile"},
+    "enroll/update": {"profile-update"},
+    "recover": {"recover"},
+    "skip": {"skip"},
+    "unlock-account": {"unlock-account"},
+}
+
+
+class Reject(Exception):
+    """A submission the current state refuses: re-render the state with these messages."""
+
+    def __init__(self, status: int, message: dict | None = None, field_error=None):
+        super().__init__(status)
+        self.status, self.message, self.field_error = status, message, field_error
+
+
+@dataclass
+class Transaction:
+    interaction_handle: str
+    state_handle: str
+    client: Client
+    redirect_uri: str
+    scopes: list[str]
+    state: str | None
+    nonce: str | None
+    code_challenge: str
+    lifetime: float
+    expires_at: float = 0.0
+    flow: str = "login"  # login | recover | unlock | register
+    step: str = "identify"
+    user: User | None = None
+    verified: list[str] = field(default_factory=list)
+    amr: list[str] = field(default_factory=list)
+    challenge: Challenge | None = None
+    candidates: list[str] = field(default_factory=list)
+    enroll_options: list[str] = field(default_factory=list)
+    skippable: bool = False
+    skipped: bool = False
+    terminal: list[dict] = field(default_factory=list)
+    interaction_code: str | None = None
+    auth_time: float = 0.0
+
+    def touch(self) -> None:
+        self.expires_at = time.time() + self.lifetime
+
+    @property
+    def expired(self) -> bool:
+        return time.time() >= self.expires_at
+
+
+def iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(ts))
+
+
+class Engine:
+    def __init__(self, org: Org, outbox: Outbox, issuer: str | None = None):
+        self.org = org
+        self.outbox = outbox
+        self.issuer = issuer  # None: derived from each request's origin
+        self.transactions: dict[str, Transaction] = {}  # by interaction handle and by state handle
+        self.codes: dict[str, tuple[Transaction, float]] = {}
+
+    # ---------------------------------------------------------------- transactions
+    def begin(self, client: Client, redirect_uri: str, scopes: list[str], state, nonce, code_challenge,
+              user: User | None = None, flow: str = "login") -> Transaction:
+        tx = Transaction(
+            interaction_handle=secrets.token_urlsafe(32), state_handle="02" + secrets.token_urlsafe(48),
+            client=client, redirect_uri=redirect_uri, scopes=scopes, state=state, nonce=nonce,
+            code_challenge=code_challenge, lifetime=self.org.transaction_minutes * 60,
+        )
+        tx.touch()
+        self.transactions[tx.interaction_handle] = self.transactions[tx.state_handle] = tx
+        if user is not None:
+            tx.user, tx.flow = user, flow
+            if flow == "recover":
+                self._start_reset(tx)
+            else:
+                self.advance(tx)
+        return tx
+
+    def find(self, handle: str | None) -> Transaction | None:
+        return self.transactions.get(handle or "")
+
+    def expire(self, tx: Transaction) -> None:
+        tx.expires_at = 0.0
+
+    def expire_all(self) -> None:
+        for tx in self.transactions.values():
+            tx.expires_at = 0.0
+
+    def redeem(self, code: str) -> Transaction | None:
+        """The transaction an unexpired, unused interaction code belongs to; the code is spent."""
+        found = self.codes.get(code)
+        if not found or time.time() > found[1]:
+            return None
+        return found[0]
+
+    def spend(self, code: str) -> None:
+        self.codes.pop(code, None)
+
+    # ---------------------------------------------------------------- submissions
+    def submit(self, endpoint: str, tx: Transaction, body: dict, origin: str) -> tuple[int, dict]:
+        tx.touch()
+        if endpoint == "introspect":
+            return 200, self.render(tx, origin)
+        if endpoint == "cancel":
+            self._reset(tx)
+            return 200, self.render(tx, origin)
+        offered = self.offered(tx, origin)
+        if not (ENDPOINT_FORMS.get(endpoint, set()) & offered):
+            return 400, self.render(tx, origin, [msg("bad_request")])
+        try:
+            getattr(self, "do_" + endpoint.replace("/", "_").replace("-", "_"))(tx, body)
+        except Reject as r:
+            doc = self.render(tx, origin, [r.message] if r.message else [])
+            if r.field_error:
+                form_name, path, message = r.field_error
+                if not ion.add_field_message(doc, form_name, path, message):
+                    doc.setdefault("messages", ion.messages())["value"].append(message)
+            return r.status, doc
+        return 200, self.render(tx, origin)
+
+    def offered(self, tx: Transaction, origin: str) -> set[str]:
+        doc = self.render(tx, origin)
+        names = {r["name"] for r in doc.get("remediation", {}).get("value", [])}
+        for top in ("currentAuthenticator", "currentAuthenticatorEnrollment"):
+            names |= {k for k, v in doc.get(top, {}).get("value", {}).items() if isinstance(v, dict) and "rel" in v}
+        return names
+
+    def do_identify(self, tx: Transaction, body: dict) -> None:
+        form_name = "identify-recovery" if tx.step == "identify-recovery" else "identify"
+        identifier = str(body.get("identifier") or "").strip()
+        if not identifier:
+            raise Reject(400, field_error=(form_name, ["identifier"], msg("required")))
+        user = self.org.user(identifier)
+        if user is None or user.status == "staged":
+            raise Reject(400, msg("unknown_user", identifier, cls="INFO"))
+        if tx.client.groups and not set(tx.client.groups) & set(user.groups):
+            raise Reject(400, msg("not_assigned"))
+        if tx.step == "identify-recovery":
+            tx.user = user
+            self._offer_recovery(tx)
+            return
+        if user.status == "locked_out":
+            raise Reject(400, msg("locked"))
+        creds = body.get("credentials") if isinstance(body.get("credentials"), dict) else {}
+        if self.org.first_form == "identifier_password" and self.org.sign_on_rule(user).first == "password":
+            if not creds.get("passcode"):
+                raise Reject(400, field_error=("identify", ["credentials", "passcode"], msg("required")))
+            self._check_password(tx, user, creds, form_name="identify", path=["credentials", "passcode"])
+            tx.user = user
+            self._verified(tx, "okta_password", "pwd")
+        tx.user = user
+        self.advance(tx)
+
+    def do_challenge(self, tx: Transaction, body: dict) -> None:
+        if tx.step == "select-authenticator-unlock-account":
+            identifier = str(body.get("identifier") or "").strip()
+            user = self.org.user(identifier)
+            if user is None:
+                raise Reject(400, msg("unknown_user", identifier, cls="INFO"))
+            tx.user = user
+        auth = body.get("authenticator")
+        if not isinstance(auth, dict) or not auth.get("id"):
+            raise Reject(400, field_error=(self._select_form(tx), ["authenticator"], msg("required")))
+        key = self._key_for(auth["id"], auth.get("enrollmentId"))
+        allowed = list(tx.candidates)
+        if tx.challenge and tx.challenge.purpose == "verify":
+            allowed.append(tx.challenge.key)
+        if tx.step == "select-authenticator-unlock-account":
+            allowed = [k for k in self._recovery_keys(tx.user)]
+        if key not in allowed or not tx.user.enrollment(key):
+            raise Reject(400, msg("invalid_value"))
+        method = auth.get("methodType")
+        k = kind(key)
+        if method is not None and method not in k.methods(self.org):
+            raise Reject(400, msg("invalid_value"))
+        if method is None and len(k.methods(self.org)) == 1:
+            method = k.methods(self.org)[0]
+        tx.challenge = Challenge(key, "verify", method, tx.user.enrollment(key))
+        if method is None:
+            tx.step = "authenticator-verification-data"
+            return
+        self._start_challenge(tx)
+
+    def do_challenge_answer(self, tx: Transaction, body: dict) -> None:
+        ch = tx.challenge
+        creds = body.get("credentials")
+        form_name = tx.step
+        if not isinstance(creds, dict):
+            raise Reject(400, field_error=(form_name, ["credentials"], msg("required")))
+        k = kind(ch.key)
+        try:
+            if ch.purpose == "verify":
+                if ch.key == "okta_password":
+                    self._check_password(tx, tx.user, creds, form_name, ["credentials", "passcode"])
+                else:
+                    k.check(self, tx, ch, creds)
+            else:
+                k.check_enroll(self, tx, ch, creds)
+        except Error as e:
+            raise Reject(e.status, field_error=(form_name, ["credentials", *e.path], msg(e.name, *e.params)))
+        user = tx.user
+        if ch.purpose == "verify":
+            self._verified(tx, ch.key, k.amr_for(ch))
+        elif ch.purpose == "enroll":
+            if ch.key == "okta_password":
+                user.password = ch.data.pop("password")
+            user.enrollments.append(Enrollment(ch.key, stable_id("enr", user.login, ch.key, secrets.token_hex(4)), ch.data))
+            self._verified(tx, ch.key, k.amr_for(ch))
+        else:  # reset / reenroll: a new password
+            user.password = ch.data["password"]
+            user.status, user.failed_passwords = "active", 0
+            self._verified(tx, "okta_password", "pwd")
+            tx.flow = "login"
+        tx.challenge = None
+        self.advance(tx)
+
+    def do_challenge_poll(self, tx: Transaction, body: dict) -> None:
+        ch = tx.challenge
+        if tx.step != "challenge-poll":
+            return  # email: nothing arrives out of band here; the same state comes back
+        push = self.outbox.find(ch.push_id)
+        if push.status == "approved":
+            self._verified(tx, ch.key, "mca")
+            tx.challenge = None
+            self.advance(tx)
+        elif push.status == "denied":
+            tx.step = "push-rejected"
+
+    def do_challenge_resend(self, tx: Transaction, body: dict) -> None:
+        kind(tx.challenge.key).start(self, tx, tx.challenge)
+        if tx.step == "push-rejected":
+            tx.step = "challenge-poll"
+
+    def do_credential_enroll(self, tx: Transaction, body: dict) -> None:
+        auth = body.get("authenticator")
+        if not isinstance(auth, dict) or not auth.get("id"):
+            raise Reject(400, field_error=("select-authenticator-enroll", ["authenticator"], msg("required")))
+        key = self._key_for(auth["id"])
+        if tx.step == "authenticator-enrollment-data":
+            key = key if key == tx.challenge.key else None
+        if key not in tx.enroll_options and not (tx.challenge and key == tx.challenge.key):
+            raise Reject(400, msg("invalid_value"))
+        k = kind(key)
+        method = auth.get("methodType")
+        if method is not None and method not in k.methods(self.org):
+            raise Reject(400, field_error=(tx.step, ["authenticator", "methodType"], msg("invalid_value")))
+        tx.challenge = ch = Challenge(key, "enroll", method or k.methods(self.org)[0])
+        if k.enrollment_data_fields(self.org) and not auth.get("phoneNumber"):
+            tx.step = "authenticator-enrollment-data"
+            return
+        try:
+            k.begin_enroll(self, tx, ch, auth)
+        except Error as e:
+            tx.step = "authenticator-enrollment-data"
+            raise Reject(e.status, msg(e.name, *e.params))
+        tx.step = "enroll-authenticator"
+
+    def do_enroll(self, tx: Transaction, body: dict) -> None:
+        tx.flow, tx.step, tx.user = "register", "enroll-profile", None
+
+    def do_enroll_new(self, tx: Transaction, body: dict) -> None:
+        policy = self.org.profile_enrollment
+        given = body.get("userProfile") if isinstance(body.get("userProfile"), dict) else {}
+        profile = {}
+        for a in policy.attributes:
+            value = given.get(a.name)
+            blank = value is None or (isinstance(value, str) and not value.strip())
+            if blank:
+                if a.required:
+                    raise Reject(400, field_error=("enroll-profile", ["userProfile", a.name], msg("required")))
+                continue
+            ok = (isinstance(value, bool) if a.type == "boolean"
+                  else value in a.options if a.type == "enum" else isinstance(value, str))
+            ok = ok and (a.max_length is None or len(str(value)) <= a.max_length)
+            if not ok:
+                raise Reject(400, field_error=("enroll-profile", ["userProfile", a.name], msg("invalid_value")))
+            profile[a.name] = value.strip() if isinstance(value, str) else value
+        email = profile.get("email", "")
+        if "@" not in email or email.startswith("@") or email.endswith("@"):
+            raise Reject(400, field_error=("enroll-profile", ["userProfile", "email"], msg("invalid_email")))
+        if self.org.user(email):
+            raise Reject(400, field_error=("enroll-profile", ["userProfile", "email"], msg("not_unique", "Email")))
+        user = User(login=email, first_name=profile.get("firstName", ""), last_name=profile.get("lastName", ""),
+                    groups=list(policy.groups), profile=profile)
+        creds = body.get("credentials") if isinstance(body.get("credentials"), dict) else {}
+        password = str(creds.get("passcode") or "")
+        if policy.password == "required" and not password:
+            raise Reject(400, field_error=("enroll-profile", ["credentials", "passcode"], msg("required")))
+        if password and policy.password != "none":
+            problem = password_problem(self.org, user, password)
+            if problem:
+                raise Reject(400, field_error=("enroll-profile", ["credentials", "passcode"], msg(*problem)))
+        self.org.add_user(user)
+        if password and policy.password != "none":
+            user.password = password
+            user.enrollments.append(Enrollment("okta_password", stable_id("enr", user.login, "okta_password")))
+            self._verified(tx, "okta_password", "pwd")
+        tx.user = user
+        self.advance(tx)
+
+    def do_recover(self, tx: Transaction, body: dict) -> None:
+        tx.flow, tx.verified, tx.amr, tx.challenge = "recover", [], [], None
+        if tx.user is None:
+            tx.step = "identify-recovery"
+        else:
+            self._offer_recovery(tx)
+
+    def do_skip(self, tx: Transaction, body: dict) -> None:
+        tx.skipped = True
+        self.advance(tx)
+
+    def do_unlock_account(self, tx: Transaction, body: dict) -> None:
+        tx.flow, tx.step, tx.user, tx.verified, tx.amr = "unlock", "select-authenticator-unlock-account", None, [], []
+
+    def idp_login(self, tx: Transaction, user: User, idp_id: str) -> None:
+        """The user came back from an identity provider: that counts as one factor."""
+        self._reset(tx)
+        tx.user = user
+        self._verified(tx, "idp:" + idp_id, "fed")
+        self.advance(tx)
+
+    # ---------------------------------------------------------------- policy
+    def advance(self, tx: Transaction) -> None:
+        """Decide the next step from the org's policies and what this transaction has proven."""
+        user, org = tx.user, self.org
+        tx.challenge, tx.candidates, tx.enroll_options, tx.skippable = None, [], [], False
+        if tx.flow == "recover":
+            return self._start_reset(tx) if tx.verified else self._offer_recovery(tx)
+        if tx.flow == "unlock":  # a recovery factor was verified: unlock, then sign in afresh
+            user.status, user.failed_passwords = ("active" if user.status == "locked_out" else user.status), 0
+            tx.step, tx.terminal = "terminal", [msg("unlock_success", cls="INFO")]
+            return
+        if user.status == "password_expired" and "okta_password" in tx.verified:
+            tx.challenge = Challenge("okta_password", "reenroll", "password", user.enrollment("okta_password"))
+            tx.step = "reenroll-authenticator"
+            return
+        rule = org.sign_on_rule(user)
+        enabled = [e for e in user.enrollments if e.key in org.authenticators]
+        if len(set(tx.verified)) < rule.factors:
+            if not tx.verified and rule.first == "password" and user.enrollment("okta_password"):
+                candidates = ["okta_password"]
+            else:
+                candidates = [e.key for e in enabled if e.key not in tx.verified]
+            if candidates:
+                return self._offer(tx, candidates)
+        erule = org.enrollment_rule(user)
+        enrolled = set(user.enrolled_keys())
+        required = list(erule.required) + (org.profile_enrollment.enroll_required if tx.flow == "register" else [])
+        enrollable = [k for k in org.authenticators if KINDS[k].enrollable and k not in enrolled]
+        missing = [k for k in enrollable if k in required]
+        wanted = max(erule.min_factors, rule.factors)
+        optional = [k for k in enrollable if k in erule.optional]
+        if missing:
+            return self._offer_enroll(tx, missing, skippable=False)
+        if len(enrolled) < wanted or len(set(tx.verified)) < rule.factors:
+            if not optional:  # the policy cannot be met by this user
+                tx.step, tx.terminal = "terminal", [msg("access_denied")]
+                return
+            return self._offer_enroll(tx, optional, skippable=False)
+        if erule.prompt_optional and optional and not tx.skipped:
+            return self._offer_enroll(tx, optional, skippable=True)
+        self._succeed(tx)
+
+    def _offer(self, tx: Transaction, candidates: list[str]) -> None:
+        tx.candidates = candidates
+        if len(candidates) > 1:
+            tx.step = "select-authenticator-authenticate"
+            return
+        key = candidates[0]
+        k = kind(key)
+        tx.challenge = Challenge(key, "verify", None, tx.user.enrollment(key))
+        if k.needs_method_choice(self.org):
+            tx.step = "authenticator-verification-data"
+            return
+        tx.challenge.method = k.methods(self.org)[0]
+        self._start_challenge(tx)
+
+    def _start_challenge(self, tx: Transaction) -> None:
+        ch = tx.challenge
+        kind(ch.key).start(self, tx, ch)
+        tx.step = "challenge-poll" if ch.key == "okta_verify" and ch.method == "push" else "challenge-authenticator"
+
+    def _offer_enroll(self, tx: Transaction, options: list[str], skippable: bool) -> None:
+        tx.step, tx.enroll_options, tx.skippable = "select-authenticator-enroll", options, skippable
+
+    def _recovery_keys(self, user: User | None) -> list[str]:
+        if user is None:
+            return []
+        return [k for k in self.org.recovery_authenticators if user.enrollment(k)]
+
+    def _offer_recovery(self, tx: Transaction) -> None:
+        keys = self._recovery_keys(tx.user)
+        if not keys:
+            tx.step, tx.terminal = "terminal", [msg("reset_not_allowed")]
+            return
+        self._offer(tx, keys)
+
+    def _start_reset(self, tx: Transaction) -> None:
+        tx.challenge = Challenge("okta_password", "reset", "password", tx.user.enrollment("okta_password"))
+        tx.verified, tx.step = [k for k in tx.verified if k != "okta_password"], "reset-authenticator"
+
+    def _verified(self, tx: Transaction, key: str, amr: str) -> None:
+        if key not in tx.verified:
+            tx.verified.append(key)
+        if amr not in tx.amr:
+            tx.amr.append(amr)
+
+    def _check_password(self, tx, user: User, creds: dict, form_name: str, path: list[str]) -> None:
+        given = str(creds.get("passcode") or "")
+        if user.password and secrets.compare_digest(given.encode(), user.password.encode()):
+            user.failed_passwords = 0
+            return
+        user.failed_passwords += 1
+        if self.org.lockout_attempts and user.failed_passwords >= self.org.lockout_attempts:
+            user.status = "locked_out"
+            self._reset(tx)
+            raise Reject(400, msg("locked"))
+        raise Reject(401, field_error=(form_name, path, msg("password_incorrect")))
+
+    def _succeed(self, tx: Transaction) -> None:
+        if tx.user.status == "staged":  # activation completed
+            tx.user.status = "active"
+        tx.step = "success"
+        tx.auth_time = tx.auth_time or time.time()
+        tx.interaction_code = secrets.token_urlsafe(32)
+        self.codes[tx.interaction_code] = (tx, time.time() + CODE_LIFETIME)
+
+    def _reset(self, tx: Transaction) -> None:
+        """Back to the first form (cancel, lockout)."""
+        tx.flow, tx.step, tx.user, tx.challenge = "login", "identify", None, None
+        tx.verified, tx.amr, tx.candidates, tx.enroll_options, tx.skipped, tx.terminal = [], [], [], [], False, []
+
+    def _key_for(self, authenticator_id: str, enrollment_id: str | None = None) -> str | None:
+        return next((k for k in self.org.authenticators if self.org.authenticator_id(k) == authenticator_id), None)
+
+    def _select_form(self, tx: Transaction) -> str:
+        return tx.step if tx.step != "challenge-authenticator" else "select-authenticator-authenticate"
+
+    # ---------------------------------------------------------------- rendering
+    def render(self, tx: Transaction, origin: str, messages=()) -> dict:
+        return Renderer(self, tx, origin).document(list(messages))
+
+    def error_document(self, name: str, handle: str | None = None) -> dict:
+        """Ion body without remediation (expired / unknown handle, rate limited, bad request)."""
+        doc = {"version": ion.VERSION}
+        if handle:
+            doc.update(stateHandle=handle, expiresAt=iso(time.time()), intent="LOGIN")
+        doc["messages"] = ion.messages(msg(name))
+        return doc
+
+
+class Renderer:
+    """Builds the Ion document for a transaction's current step."""
+
+    def __init__(self, engine: Engine, tx: Transaction, origin: str):
+        self.engine, self.org, self.tx, self.origin = engine, engine.org, tx, origin
+        self.sh = tx.state_handle
+
+    def href(self, path: str) -> str:
+        return f"{self.origin}/idp/idx/{path}"
+
+    def form(self, name, path, fields=(), **kw):
+        return form(name, self.href(path), self.sh, fields, **kw)
+
+    def document(self, messages: list[dict]) -> dict:
+        tx = self.tx
+        doc = {"version": ion.VERSION, "stateHandle": self.sh, "expiresAt": iso(tx.expires_at), "intent": "LOGIN"}
+        remediations = []
+        current = None  # (top-level key, authenticator object)
+        if tx.step == "terminal":
+            messages = tx.terminal + messages
+        elif tx.step == "push-rejected":
+            messages = [msg("push_rejected")] + messages
+        elif tx.step == "success":
+            pass
+        else:
+            remediations, current = getattr(self, "step_" + tx.step.replace("-", "_"))()
+        if remediations:
+            doc["remediation"] = ion.array(remediations)
+        if messages:
+            doc["messages"] = ion.messages(*messages)
+        if current:
+            doc[current[0]] = ion.obj(current[1])
+        if tx.step == "select-authenticator-unlock-account":
+            doc["authenticators"] = ion.array(self.catalog())
+        elif tx.user is not None and tx.step not in ("terminal", "success"):
+            doc["authenticators"] = ion.array(self.catalog())
+            doc["authenticatorEnrollments"] = ion.array(self.enrollments())
+            if tx.challenge and tx.challenge.purpose in ("reset", "reenroll"):
+                doc["recoveryAuthenticator"] = ion.obj(self.password_object())
+            if tx.challenge and tx.challenge.purpose == "enroll":
+                doc["enrollmentAuthenticator"] = ion.obj(kind(tx.challenge.key).describe(self.org))
+        if tx.user is not None:
+            doc["user"] = ion.obj(self.user())
+        if tx.step == "success":
+            doc["successWithInteractionCode"] = self.success_form()
+        if tx.step not in ("terminal",):
+            doc["cancel"] = self.form("cancel", "cancel")
+        doc["app"] = ion.obj({"name": "oidc_client", "label": tx.client.name, "id": tx.client.id})
+        return doc
+
+    # -- shared pieces
+    def catalog(self) -> list[dict]:
+        return [kind(k).describe(self.org) for k in self.org.authenticators]
+
+    def enrollments(self) -> list[dict]:
+        u = self.tx.user
+        return [kind(e.key).describe_enrollment(self.org, u, e) for e in u.enrollments if e.key in KINDS]
+
+    def user(self) -> dict:
+        u = self.tx.user
+        return {"id": u.id, "identifier": u.login,
+                "profile": {"firstName": u.first_name, "lastName": u.last_name, "timeZone": "UTC", "locale": "en_US"}}
+
+    def password_object(self) -> dict:
+        p = kind("okta_password")
+        return {**p.describe(self.org), "settings": p.settings(self.org)}
+
+    def success_form(self) -> dict:
+        tx = self.tx
+        issuer = self.engine.issuer or self.origin + "/oauth2/default"
+        fields = [
+            fixed("grant_type", "interaction_code"),
+            fixed("interaction_code", tx.interaction_code),
+            fixed("client_id", tx.client.id),
+        ]
+        if tx.client.secret:
+            fields.append(fld("client_secret", required=True))
+        fields.append(fld("code_verifier", required=True))
+        return {"name": "issue", "href": f"{issuer}/v1/token", "method": "POST",
+                "value": fields, "accepts": "application/x-www-form-urlencoded"}
+
+    def enrollment_index(self, key: str) -> int:
+        return [e.key for e in self.tx.user.enrollments if e.key in KINDS].index(key)
+
+    def method_field(self, key: str) -> dict:
+        methods = kind(key).methods(self.org)
+        if len(methods) == 1:
+            return fixed("methodType", methods[0], required=False)
+        labels = {"sms": "SMS", "voice": "Voice call", "push": "Get a push notification", "totp": "Enter a code"}
+        return fld("methodType", type="string", required=False, options=ion.choices((m, labels.get(m, m)) for m in methods))
+
+    def select_authenticate(self, keys: list[str], name="select-authenticator-authenticate", extra=()) -> dict:
+        options = []
+        for key in keys:
+            k = kind(key)
+            options.append(ion.option(k.label, [fixed("id", self.org.authenticator_id(key)), self.method_field(key)],
+                                      f"$.authenticatorEnrollments.value[{self.enrollment_index(key)}]"))
+        return self.form(name, "challenge", [*extra, fld("authenticator", type="object", options=options)])
+
+    def select_enroll(self) -> dict:
+        options = []
+        for key in self.tx.enroll_options:
+            k = kind(key)
+            fields = [fixed("id", self.org.authenticator_id(key)), self.method_field(key)]
+            if k.enrollment_data_fields(self.org):
+                fields.append(fld("phoneNumber", "Phone number", required=False))
+            options.append(ion.option(k.label, fields, f"$.authenticators.value[{self.org.authenticators.index(key)}]"))
+        return self.form("select-authenticator-enroll", "credential/enroll",
+                         [fld("authenticator", type="object", required=True, options=options)])
+
+    def others(self) -> list[dict]:
+        """The 'verify with something else' list offered beside a challenge."""
+        keys = [k for k in self.tx.candidates if self.tx.user.enrollment(k)]
+        return [self.select_authenticate(keys)] if len(keys) > 1 else []
+
+    def current_object(self, with_actions=True) -> tuple[str, dict]:
+        ch, tx = self.tx.challenge, self.tx
+        k = kind(ch.key)
+        if ch.purpose == "verify" and ch.enrollment:
+            obj = k.describe_enrollment(self.org, tx.user, ch.enrollment)
+            top = "currentAuthenticator" if ch.key == "okta_verify" else "currentAuthenticatorEnrollment"
+        else:
+            obj, top = k.describe(self.org), "currentAuthenticator"
+        if ch.method and ch.key != "okta_password":
+            obj["methods"] = [{"type": ch.method}]
+        if ch.key == "okta_password" and ch.purpose != "verify":
+            obj["settings"] = k.settings(self.org)
+        data = k.contextual_data(self.engine, tx, ch)
+        if data:
+            obj["contextualData"] = data
+        if with_actions:
+            if ch.code is not None:
+                obj["resend"] = self.form("resend", "challenge/resend")
+            if ch.key == "okta_email" and ch.code is not None:
+                obj["poll"] = self.form("poll", "challenge/poll", refresh=4000)
+            if ch.push_id:
+                obj["resend"] = self.form("resend", "challenge/resend")
+            if ch.key == "okta_password" and ch.purpose == "verify" and self.org.recovery_authenticators:
+                obj["recover"] = self.form("recover", "recover")
+        return top, obj
+
+    # -- one method per step: (remediations, current authenticator)
+    def step_identify(self):
+        org = self.org
+        fields = [fld("identifier", "Username", required=True)]
+        if org.first_form == "identifier_password":
+            fields.append(ion.subform("credentials", [fld("passcode", "Password", secret=True)], required=True))
+        fields.append(fld("rememberMe", "Keep me signed in", type="boolean"))
+        rems = [self.form("identify", "identify", fields)]
+        for idp in org.idps:
+            rems.append({"name": "redirect-idp", "type": idp.type, "idp": {"id": idp.id, "name": idp.name},
+                         "href": f"{self.origin}/sso/idps/{idp.id}?stateToken={self.sh}", "method": "GET"})
+        if org.profile_enrollment.enabled:
+            rems.append(self.form("select-enroll-profile", "enroll"))
+        if org.self_service_unlock:
+            rems.append(self.form("unlock-account", "unlock-account"))
+        current = None
+        if org.recovery_authenticators:
+            # The password authenticator with its `recover` action: where "Forgot password?" starts.
+            p = kind("okta_password")
+            current = ("currentAuthenticator", {**p.describe(org), "recover": self.form("recover", "recover")})
+        return rems, current
+
+    def step_identify_recovery(self):
+        return [self.form("identify-recovery", "identify", [fld("identifier", "Username", required=True)])], None
+
+    def step_select_authenticator_authenticate(self):
+        return [self.select_authenticate(self.tx.candidates)], None
+
+    def step_authenticator_verification_data(self):
+        ch = self.tx.challenge
+        k = kind(ch.key)
+        options = [(m, {"sms": "SMS", "voice": "Voice call", "push": "Get a push notification",
+                        "totp": "Enter a code"}.get(m, m)) for m in k.methods(self.org)]
+        sub = ion.subform("authenticator", [
+            fixed("id", self.org.authenticator_id(ch.key)),
+            fld("methodType", type="string", required=True, options=ion.choices(options)),
+        ], label=k.label, relatesTo=f"$.authenticatorEnrollments.value[{self.enrollment_index(ch.key)}]")
+        top, obj = self.current_object(with_actions=False)
+        obj.pop("methods", None)
+        obj["methods"] = [{"type": m} for m in k.methods(self.org)]
+        return [self.form("authenticator-verification-data", "challenge", [sub], relates_to=f"$.{top}"),
+                *self.others()], (top, obj)
+
+    def step_challenge_authenticator(self):
+        ch = self.tx.challenge
+        k = kind(ch.key)
+        top, obj = self.current_object()
+        creds = ion.subform("credentials", k.answer_fields(self.org, ch), required=True)
+        return [self.form("challenge-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}"),
+                *self.others()], (top, obj)
+
+    def step_challenge_poll(self):
+        top, obj = self.current_object()
+        return [self.form("challenge-poll", "challenge/poll", relates_to=f"$.{top}", refresh=4000),
+                *self.others()], (top, obj)
+
+    def step_push_rejected(self):
+        ch = self.tx.challenge
+        top, obj = self.current_object(with_actions=False)
+        again = self.form("resend", "challenge", [ion.subform("authenticator", [
+            fixed("id", self.org.authenticator_id(ch.key)), fixed("methodType", "push")], label=kind(ch.key).label)],
+            relates_to=f"$.{top}")
+        return [again, *self.others()], (top, obj)
+
+    def step_select_authenticator_enroll(self):
+        rems = [self.select_enroll()]
+        if self.tx.skippable:
+            rems.append(self.form("skip", "skip"))
+        return rems, None
+
+    def step_authenticator_enrollment_data(self):
+        ch = self.tx.challenge
+        k = kind(ch.key)
+        sub = ion.subform("authenticator", k.enrollment_data_fields(self.org), label=k.label, required=True)
+        return [self.form("authenticator-enrollment-data", "credential/enroll", [sub], relates_to="$.currentAuthenticator"),
+                self.select_enroll()], ("currentAuthenticator", k.describe(self.org))
+
+    def step_enroll_authenticator(self):
+        ch = self.tx.challenge
+        k = kind(ch.key)
+        top, obj = self.current_object()
+        answer = k.enroll_answer_fields(self.org, ch)
+        creds = answer[0] if answer and answer[0]["name"] == "credentials" else ion.subform("credentials", answer, required=True)
+        return [self.form("enroll-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}"),
+                self.select_enroll()], (top, obj)
+
+    def step_reenroll_authenticator(self):
+        top, obj = self.current_object(with_actions=False)
+        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.challenge), required=True)
+        return [self.form("reenroll-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}")], (top, obj)
+
+    def step_reset_authenticator(self):
+        top, obj = self.current_object(with_actions=False)
+        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.challenge), required=True)
+        return [self.form("reset-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}")], (top, obj)
+
+    def step_enroll_profile(self):
+        policy = self.org.profile_enrollment
+        attrs = []
+        for a in policy.attributes:
+            extra = {"type": "boolean" if a.type == "boolean" else "string", "required": a.required}
+            if a.type == "enum":
+                extra["options"] = ion.choices((o, o) for o in a.options)
+            if a.max_length:
+                extra["maxLength"] = a.max_length
+            attrs.append(fld(a.name, a.label, **extra))
+        fields = [ion.subform("userProfile", attrs)]
+        if policy.password != "none":
+            fields.append(ion.subform("credentials", [fld("passcode", "Password", secret=True)],
+                                      required=policy.password == "required", relatesTo="$.currentAuthenticator"))
+        current = ("currentAuthenticator", self.password_object()) if policy.password != "none" else None
+        return [self.form("enroll-profile", "enroll/new", fields),
+                self.form("select-identify", "identify", [fld("identifier", "Username")])], current
+
+    def step_select_authenticator_unlock_account(self):
+        options = []
+        for i, key in enumerate(self.org.authenticators):
+            if key in self.org.recovery_authenticators:
+                options.append(ion.option(kind(key).label, [fixed("id", self.org.authenticator_id(key)),
+                                                            self.method_field(key)], f"$.authenticators.value[{i}]"))
+        fields = [fld("identifier", "Username", required=True), fld("authenticator", type="object", options=options)]
+        return [self.form("select-authenticator-unlock-account", "challenge", fields)], None

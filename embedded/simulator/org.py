@@ -1,0 +1,333 @@
+"""The simulated Okta org: users, their enrolled authenticators, the org's authenticators and
+policies, and OAuth clients, loaded from a TOML file (see demo_org.toml for every setting)."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEMO_ORG_FILE = Path(__file__).with_name("demo_org.toml")
+
+USER_STATUSES = {"active", "locked_out", "password_expired", "staged"}
+FIRST_FORMS = {"identifier_first", "identifier_password"}
+
+
+class OrgError(ValueError):
+    """The org file is not valid."""
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """Okta-looking ids (`aut1a2b…`) that stay the same across restarts, so logs and docs match."""
+    return prefix + hashlib.sha256("/".join(parts).encode()).hexdigest()[:17]
+
+
+@dataclass
+class Enrollment:
+    """One authenticator a user has set up; `data` holds what the authenticator kind needs
+    (email, phone, secret, question_key/answer…)."""
+
+    key: str
+    id: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class User:
+    login: str
+    first_name: str = ""
+    last_name: str = ""
+    password: str | None = None
+    status: str = "active"
+    groups: list[str] = field(default_factory=list)
+    enrollments: list[Enrollment] = field(default_factory=list)
+    profile: dict = field(default_factory=dict)
+    activation_token: str | None = None
+    recovery_token: str | None = None
+    id: str = ""
+    failed_passwords: int = 0
+
+    @property
+    def email(self) -> str:
+        return self.profile.get("email", self.login)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.login
+
+    def enrollment(self, key: str) -> Enrollment | None:
+        return next((e for e in self.enrollments if e.key == key), None)
+
+    def enrolled_keys(self) -> list[str]:
+        return [e.key for e in self.enrollments]
+
+
+@dataclass
+class PasswordPolicy:
+    min_length: int = 8
+    min_lower: int = 1
+    min_upper: int = 1
+    min_number: int = 1
+    min_symbol: int = 0
+    exclude_username: bool = True
+    exclude_attributes: list[str] = field(default_factory=lambda: ["firstName", "lastName"])
+    max_consecutive_repeating: int = 0
+    min_age_minutes: int = 0
+    history_count: int = 0
+    max_age_days: int = 0
+    common: list[str] = field(default_factory=lambda: ["Password1!", "Passw0rd!", "Welcome1!"])
+
+
+@dataclass
+class SignOnRule:
+    """Who (groups, empty = everyone) must present how many factors; `first` is `password`
+    (password first, then any other factor) or `any` (passwordless: any enrolled authenticator)."""
+
+    name: str
+    groups: list[str] = field(default_factory=list)
+    factors: int = 1
+    first: str = "password"
+
+
+@dataclass
+class EnrollmentRule:
+    """What a matching user must / may have enrolled; checked after they authenticate."""
+
+    name: str
+    groups: list[str] = field(default_factory=list)
+    required: list[str] = field(default_factory=list)
+    optional: list[str] = field(default_factory=list)
+    min_factors: int = 1
+    prompt_optional: bool = False
+
+
+@dataclass
+class ProfileAttribute:
+    name: str
+    label: str
+    type: str = "string"  # string | boolean | enum
+    required: bool = False
+    options: list[str] = field(default_factory=list)
+    min_length: int | None = None
+    max_length: int | None = None
+
+
+@dataclass
+class ProfileEnrollment:
+    enabled: bool = False
+    password: str = "optional"  # required | optional | none
+    groups: list[str] = field(default_factory=list)
+    enroll_required: list[str] = field(default_factory=lambda: ["okta_email", "okta_password"])
+    attributes: list[ProfileAttribute] = field(default_factory=list)
+
+
+@dataclass
+class Idp:
+    id: str
+    name: str
+    type: str = "OIDC"
+
+
+@dataclass
+class Client:
+    id: str
+    name: str
+    secret: str | None = None
+    redirect_uris: list[str] = field(default_factory=list)
+    loopback_any_port: bool = False
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    post_logout_loopback: bool = False
+    grant_types: list[str] = field(default_factory=lambda: ["interaction_code", "refresh_token"])
+    groups: list[str] = field(default_factory=list)  # assigned groups; empty = everyone
+    id_token_lifetime: int = 3600
+    access_token_lifetime: int = 3600
+
+    def redirect_allowed(self, uri: str) -> bool:
+        return _uri_allowed(uri, self.redirect_uris, self.loopback_any_port, any_path=False)
+
+    def post_logout_allowed(self, uri: str) -> bool:
+        return _uri_allowed(uri, self.post_logout_redirect_uris, self.post_logout_loopback, any_path=True)
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _uri_allowed(uri: str, registered: list[str], loopback: bool, *, any_path: bool) -> bool:
+    if not uri:
+        return False
+    if uri in registered:
+        return True
+    if not loopback:
+        return False
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not is_loopback(parts.hostname) or parts.fragment:
+        return False
+    # RFC 8252 §7.3: for loopback redirect URIs any port is allowed; the path must still match.
+    return any_path or any(urlsplit(r).path == parts.path for r in registered)
+
+
+@dataclass
+class Org:
+    name: str = "Simulated org"
+    app_label: str = "Embedded demo"
+    transaction_minutes: int = 10
+    email_magic_link: bool = True
+    phone_methods: list[str] = field(default_factory=lambda: ["sms", "voice"])
+    number_challenge: bool = True
+    authenticators: list[str] = field(default_factory=list)
+    password: PasswordPolicy = field(default_factory=PasswordPolicy)
+    lockout_attempts: int = 0  # 0 = never lock
+    self_service_unlock: bool = False
+    rate_limit_requests: int = 10
+    rate_limit_seconds: float = 5.0
+    first_form: str = "identifier_first"
+    sign_on: list[SignOnRule] = field(default_factory=list)
+    enrollment: list[EnrollmentRule] = field(default_factory=list)
+    profile_enrollment: ProfileEnrollment = field(default_factory=ProfileEnrollment)
+    recovery_authenticators: list[str] = field(default_factory=list)
+    idps: list[Idp] = field(default_factory=list)
+    clients: list[Client] = field(default_factory=list)
+    users: list[User] = field(default_factory=list)
+    scopes: list[str] = field(
+        default_factory=lambda: ["openid", "profile", "email", "offline_access", "phone", "address"]
+    )
+
+    def user(self, login: str | None) -> User | None:
+        login = (login or "").strip().lower()
+        return next((u for u in self.users if u.login.lower() == login), None)
+
+    def user_by_id(self, user_id: str) -> User | None:
+        return next((u for u in self.users if u.id == user_id), None)
+
+    def client(self, client_id: str | None) -> Client | None:
+        return next((c for c in self.clients if c.id == client_id), None)
+
+    def idp(self, idp_id: str) -> Idp | None:
+        return next((i for i in self.idps if i.id == idp_id), None)
+
+    def authenticator_id(self, key: str) -> str:
+        return stable_id("aut", self.name, key)
+
+    def sign_on_rule(self, user: User) -> SignOnRule:
+        return _first_matching(self.sign_on, user) or SignOnRule("default")
+
+    def enrollment_rule(self, user: User) -> EnrollmentRule:
+        return _first_matching(self.enrollment, user) or EnrollmentRule("default")
+
+    def add_user(self, user: User) -> User:
+        user.id = user.id or stable_id("00u", self.name, user.login.lower())
+        for e in user.enrollments:
+            e.id = e.id or stable_id("enr", self.name, user.login.lower(), e.key)
+        self.users.append(user)
+        return user
+
+
+def _first_matching(rules, user):
+    return next((r for r in rules if not r.groups or set(r.groups) & set(user.groups)), None)
+
+
+def load_org(path: str | Path) -> Org:
+    with open(path, "rb") as f:
+        return org_from_dict(tomllib.load(f))
+
+
+def demo_org() -> Org:
+    return load_org(DEMO_ORG_FILE)
+
+
+def org_from_toml(text: str) -> Org:
+    return org_from_dict(tomllib.loads(text))
+
+
+def _build(cls, data: dict, where: str):
+    try:
+        return cls(**data)
+    except TypeError as e:
+        raise OrgError(f"{where}: {e}") from None
+
+
+def org_from_dict(data: dict) -> Org:
+    data = dict(data)
+    settings = dict(data.pop("org", {}))
+    org = _build(Org, {k: v for k, v in settings.items()}, "[org]")
+    org.password = _build(PasswordPolicy, data.pop("password", {}), "[password]")
+    lockout = data.pop("lockout", {})
+    org.lockout_attempts = lockout.get("max_attempts", 0)
+    org.self_service_unlock = lockout.get("self_service_unlock", False)
+    rate = data.pop("rate_limit", {})
+    org.rate_limit_requests = rate.get("requests", org.rate_limit_requests)
+    org.rate_limit_seconds = rate.get("seconds", org.rate_limit_seconds)
+    sign_on = data.pop("sign_on", {})
+    org.first_form = sign_on.get("first_form", org.first_form)
+    if org.first_form not in FIRST_FORMS:
+        raise OrgError(f"[sign_on] first_form must be one of {sorted(FIRST_FORMS)}")
+    org.sign_on = [_build(SignOnRule, r, "[[sign_on.rules]]") for r in sign_on.get("rules", [])]
+    org.enrollment = [
+        _build(EnrollmentRule, r, "[[enrollment.rules]]") for r in data.pop("enrollment", {}).get("rules", [])
+    ]
+    profile = dict(data.pop("profile_enrollment", {}))
+    attributes = [_build(ProfileAttribute, a, "[[profile_enrollment.attributes]]") for a in profile.pop("attributes", [])]
+    org.profile_enrollment = _build(ProfileEnrollment, profile, "[profile_enrollment]")
+    org.profile_enrollment.attributes = attributes
+    org.recovery_authenticators = data.pop("recovery", {}).get("authenticators", [])
+    org.idps = [_build(Idp, i, "[[idps]]") for i in data.pop("idps", [])]
+    org.clients = [_build(Client, c, "[[clients]]") for c in data.pop("clients", [])]
+    for raw in data.pop("users", []):
+        raw = dict(raw)
+        enrollments = [
+            Enrollment(key=e.pop("key"), id=e.pop("id", ""), data=e) for e in map(dict, raw.pop("enrollments", []))
+        ]
+        user = _build(User, raw, f"user {raw.get('login')}")
+        if user.status not in USER_STATUSES:
+            raise OrgError(f"user {user.login}: status must be one of {sorted(USER_STATUSES)}")
+        if user.password and not user.enrollment("okta_password"):
+            enrollments.insert(0, Enrollment("okta_password", ""))
+        user.enrollments = enrollments
+        org.add_user(user)
+    if data:
+        raise OrgError(f"unknown sections: {', '.join(sorted(data))}")
+    known = set(org.authenticators)
+    for user in org.users:
+        for e in user.enrollments:
+            if e.key not in known:
+                raise OrgError(f"user {user.login}: authenticator {e.key} is not enabled in [org] authenticators")
+    return org
+
+
+def describe_org(org: Org) -> str:
+    """Human-readable lines: who can sign in and with what (printed at start-up, quoted in docs)."""
+    lines = [f"{org.name}: development simulator, not an identity provider. Users:"]
+    for u in org.users:
+        bits = [f"password {u.password}" if u.password else "no password"]
+        for e in u.enrollments:
+            d = e.data
+            if e.key == "okta_email":
+                bits.append(f"email {d.get('email', u.email)}")
+            elif e.key == "phone_number":
+                bits.append(f"phone {d['phone']}")
+            elif e.key in ("google_otp", "okta_verify"):
+                bits.append(f"{e.key} TOTP secret {d['secret']}")
+            elif e.key == "security_question":
+                bits.append(f"security question {d.get('question_key')!r} answer {d['answer']!r}")
+        status = "" if u.status == "active" else f" [{u.status}]"
+        groups = f" (groups: {', '.join(u.groups)})" if u.groups else ""
+        lines.append(f"  {u.login}{status}{groups}: " + "; ".join(bits))
+    for c in org.clients:
+        secret = f" / secret {c.secret}" if c.secret else " (public)"
+        loop = " (any loopback port)" if c.loopback_any_port else ""
+        lines.append(f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}")
+    for i in org.idps:
+        lines.append(f"Identity provider {i.name} ({i.type}, id {i.id})")
+    lines.append("Codes, magic links and Okta Verify pushes appear at /outbox.")
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""The few HTML pages people see on the simulator itself: home, outbox, fake IdP, signed out.
+Every page says what this is: a development tool, not an identity provider."""
+
+from html import escape
+
+from aiohttp import web
+
+BANNER = ("Local Identity Engine simulator: a development tool, not an identity provider. "
+          "Never use it to protect anything real.")
+
+STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d1d21}
+.banner{background:#fff4d6;border:1px solid #e6c35c;padding:.5rem .75rem;border-radius:6px}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
+code{background:#f3f3f5;padding:0 .25rem;border-radius:3px}.num{font-size:1.6rem;font-weight:600}
+button{font:inherit;padding:.3rem .8rem;margin:.1rem;cursor:pointer}.error{color:#b00020}pre{white-space:pre-wrap}"""
+
+
+def page(title: str, body: str, refresh: int | None = None) -> str:
+    meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>{meta}"
+            f"<style>{STYLE}</style></head><body><p class=banner>{escape(BANNER)}</p>"
+            f"<h1>{escape(title)}</h1>{body}</body></html>")
+
+
+def html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html",
+                        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+
+
+def index(description: str, issuer: str) -> str:
+    return page("Simulator", f"<p>Issuer: <code>{escape(issuer)}</code> · "
+                f'<a href="/oauth2/default/.well-known/openid-configuration">discovery</a> · '
+                f'<a href="/outbox">outbox</a></p><pre>{escape(description)}</pre>')
+
+
+def message_page(title: str, text: str) -> str:
+    return page(title, f"<p>{escape(text)}</p>")
+
+
+def signed_out() -> str:
+    return message_page("Signed out", "The simulator session has ended.")
+
+
+def idp_consent(idp, state_handle: str, users, error: str | None = None) -> str:
+    options = "".join(f"<option value='{escape(u.login)}'>" for u in users)
+    err = f"<p class=error>{escape(error)}</p>" if error else ""
+    return page(f"Sign in with {idp.name}", f"""{err}
+<p>This stands in for {escape(idp.name)}. Continue as any email address: an existing user of the org
+signs in, a new one is created.</p>
+<form method=post action="/sso/idps/{escape(idp.id)}?stateToken={escape(state_handle)}">
+<label>Email <input name=email type=email list=users required autofocus></label>
+<datalist id=users>{options}</datalist>
+<button name=action value=continue>Continue</button> <button name=action value=cancel formnovalidate>Cancel</button>
+</form>""")
+
+
+def outbox(messages) -> str:
+    rows = []
+    for m in messages:
+        sent = escape(m.as_json()["sent_at"])
+        if m.kind == "push":
+            if m.status == "pending":
+                picks = "".join(
+                    f"<button name=answer value='{escape(c)}'>{escape(c)}</button>" for c in m.choices
+                ) or "<button>Approve</button>"
+                ask = " Pick the number the app shows:" if m.choices else ""
+                what = (f"Push: {escape(m.subject)}{ask}"
+                        f"<form method=post action='/outbox/push/{escape(m.id)}/approve'>{picks}</form>"
+                        f"<form method=post action='/outbox/push/{escape(m.id)}/deny'><button>Deny</button></form>")
+            else:
+                what = f"Push {escape(m.status)}"
+        else:
+            what = f"Code <span class=num>{escape(m.code or '')}</span>"
+            if m.link:
+                what += f"<br>Magic link: <a href='{escape(m.link)}'>{escape(m.link)}</a>"
+        rows.append(f"<tr><td>{sent}</td><td>{escape(m.kind)}</td><td>{escape(m.to)}</td><td>{what}</td></tr>")
+    table = ("<table><tr><th>Sent (UTC)</th><th>Kind</th><th>To</th><th>Content</th></tr>" + "".join(rows) + "</table>"
+             if rows else "<p>Nothing sent yet.</p>")
+    return page("Outbox", "<p>Codes, magic links and Okta Verify pushes the org would have sent. "
+                "JSON: <code>/outbox.json?to=ADDRESS</code>. This page refreshes every 5 s.</p>" + table, refresh=5)

@@ -1,0 +1,458 @@
+"""HTTP face of the simulator: OAuth endpoints, IDX endpoints, the IdP consent page, the outbox,
+fault injection and test controls."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import logging
+import re
+import secrets
+import time
+from collections import defaultdict, deque
+from urllib.parse import urlencode, urlsplit
+
+from aiohttp import web
+
+from . import faults as faults_mod
+from . import pages
+from .engine import Engine, Transaction
+from .org import Org, User, demo_org
+from .outbox import Outbox
+from .tokens import Grant, TokenService, s256
+
+log = logging.getLogger("embedded.simulator")
+
+ION = "application/ion+json; okta-version=1.0.0"
+IDX_ENDPOINTS = [
+    "introspect", "identify", "identify/select", "challenge", "challenge/answer", "challenge/poll",
+    "challenge/resend", "credential/enroll", "enroll", "enroll/new", "enroll/update", "recover", "skip",
+    "cancel", "unlock-account",
+]
+CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+SIMULATOR = web.AppKey("SIMULATOR", "Simulator")
+
+
+class Simulator:
+    """Everything one running simulator holds; stored in the app under SIMULATOR."""
+
+    def __init__(self, org: Org, issuer: str | None = None):
+        self.org = org
+        self.issuer = issuer
+        self.outbox = Outbox()
+        self.engine = Engine(org, self.outbox, issuer)
+        self.tokens = TokenService()
+        self.faults = faults_mod.Faults()
+        self.calls: list[tuple[str, str]] = []
+        self._recent: dict[str, deque] = defaultdict(deque)
+
+    @property
+    def revoked(self) -> set[str]:
+        return self.tokens.revoked
+
+    def expire_all(self) -> None:
+        self.engine.expire_all()
+
+    def issuer_for(self, request: web.Request) -> str:
+        return self.issuer or f"{request.scheme}://{request.host}/oauth2/default"
+
+    def origin_for(self, request: web.Request) -> str:
+        return self.issuer_for(request).split("/oauth2")[0]
+
+    def rate_limited(self, handle: str) -> bool:
+        """Okta's per-stateHandle limit: N calls in a sliding window of S seconds."""
+        now, window = time.monotonic(), self._recent[handle]
+        while window and now - window[0] > self.org.rate_limit_seconds:
+            window.popleft()
+        if len(window) >= self.org.rate_limit_requests:
+            return True
+        window.append(now)
+        return False
+
+
+def sim(request: web.Request) -> Simulator:
+    return request.app[SIMULATOR]
+
+
+# ------------------------------------------------------------------------ responses
+def ion_response(doc: dict, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(doc), headers={"Content-Type": ION})
+
+
+def oauth_error(status: int, error: str, description: str) -> web.Response:
+    return web.json_response({"error": error, "error_description": description}, status=status)
+
+
+def is_idx(path: str) -> bool:
+    return path.startswith("/idp/idx/")
+
+
+@web.middleware
+async def record_and_guard(request: web.Request, handler):
+    """Record the call, apply injected faults, and turn unexpected exceptions into proper error
+    bodies (Ion on IDX endpoints, OAuth JSON elsewhere) instead of a bare 500."""
+    s = sim(request)
+    s.calls.append((request.method, request.path))
+    injected = await faults_mod.apply(s.faults, request)
+    if injected is not None:
+        return injected
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("simulator error on %s %s", request.method, request.path)
+        if is_idx(request.path):
+            return ion_response(s.engine.error_document("server_error"), 500)
+        return oauth_error(500, "server_error", "The server encountered an internal error.")
+
+
+# ------------------------------------------------------------------------ client authentication
+def client_credentials(request: web.Request, form) -> tuple[str | None, str | None]:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            cid, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            return cid, secret
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+    return form.get("client_id"), form.get("client_secret")
+
+
+def authenticate_client(request: web.Request, form):
+    """(client, None) or (None, error response)."""
+    cid, secret = client_credentials(request, form)
+    client = sim(request).org.client(cid)
+    if client is None:
+        return None, oauth_error(401, "invalid_client", "Invalid value for 'client_id' parameter.")
+    if client.secret is not None:
+        if not secret:
+            return None, oauth_error(401, "invalid_client", "Client authentication failed. Either the client or the client credentials are invalid.")
+        if not secrets.compare_digest(secret.encode(), client.secret.encode()):
+            return None, oauth_error(401, "invalid_client", "The client secret supplied for a confidential client is invalid.")
+    return client, None
+
+
+async def read_form(request: web.Request):
+    if request.content_type != "application/x-www-form-urlencoded":
+        return None
+    return await request.post()
+
+
+# ------------------------------------------------------------------------ OAuth endpoints
+async def discovery(request: web.Request) -> web.Response:
+    iss = sim(request).issuer_for(request)
+    return web.json_response({
+        "issuer": iss,
+        "authorization_endpoint": f"{iss}/v1/authorize",
+        "token_endpoint": f"{iss}/v1/token",
+        "userinfo_endpoint": f"{iss}/v1/userinfo",
+        "registration_endpoint": f"{sim(request).origin_for(request)}/oauth2/v1/clients",
+        "jwks_uri": f"{iss}/v1/keys",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "interaction_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": sim(request).org.scopes,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "claims_supported": ["iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "idp", "nonce",
+                             "name", "given_name", "family_name", "preferred_username", "email",
+                             "email_verified", "at_hash"],
+        "code_challenge_methods_supported": ["S256"],
+        "introspection_endpoint": f"{iss}/v1/introspect",
+        "revocation_endpoint": f"{iss}/v1/revoke",
+        "end_session_endpoint": f"{iss}/v1/logout",
+        "request_parameter_supported": False,
+    })
+
+
+async def keys(request: web.Request) -> web.Response:
+    return web.json_response(sim(request).tokens.jwks(), headers={"Cache-Control": "max-age=3600"})
+
+
+async def interact(request: web.Request) -> web.Response:
+    s = sim(request)
+    form = await read_form(request)
+    if form is None:
+        return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
+    client, error = authenticate_client(request, form)
+    if error:
+        return error
+    if "interaction_code" not in client.grant_types:
+        return oauth_error(400, "unauthorized_client", "The client is not authorized to use the provided grant type. "
+                           f"Configured grant types: {client.grant_types}.")
+    redirect_uri = form.get("redirect_uri", "")
+    if not client.redirect_allowed(redirect_uri):
+        return oauth_error(400, "invalid_request", "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings.")
+    scopes = form.get("scope", "").split()
+    if not scopes:
+        return oauth_error(400, "invalid_scope", "The authorization request must include the 'scope' parameter.")
+    if any(sc not in s.org.scopes for sc in scopes):
+        return oauth_error(400, "invalid_scope", "One or more scopes are not configured for the authorization server resource.")
+    challenge, method = form.get("code_challenge"), form.get("code_challenge_method")
+    if not challenge:
+        text = ("PKCE code challenge is required when the token endpoint authentication method is 'NONE'."
+                if client.secret is None else "PKCE code challenge is required.")
+        return oauth_error(400, "invalid_request", text)
+    if method != "S256":
+        return oauth_error(400, "invalid_request", "'code_challenge_method' is invalid. It must be 'S256'.")
+    if not CODE_CHALLENGE.fullmatch(challenge):
+        return oauth_error(400, "invalid_request", "'code_challenge' is invalid.")
+    user, flow = None, "login"
+    for param, attr, flow_name, what in (("activation_token", "activation_token", "register", "activation"),
+                                         ("recovery_token", "recovery_token", "recover", "recovery")):
+        token = form.get(param)
+        if token is None:
+            continue
+        user = next((u for u in s.org.users if getattr(u, attr) and secrets.compare_digest(getattr(u, attr), token)), None)
+        if user is None:
+            return oauth_error(400, "invalid_request", f"The {what} token is invalid")
+        setattr(user, attr, None)  # tokens from emails work once
+        flow = flow_name
+    tx = s.engine.begin(client, redirect_uri, scopes, form.get("state"), form.get("nonce"), challenge, user, flow)
+    return web.json_response({"interaction_handle": tx.interaction_handle})
+
+
+async def token(request: web.Request) -> web.Response:
+    s = sim(request)
+    form = await read_form(request)
+    if form is None:
+        return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        return oauth_error(400, "invalid_request", "The 'grant_type' parameter is required.")
+    client, error = authenticate_client(request, form)
+    if error:
+        return error
+    if grant_type not in ("interaction_code", "refresh_token"):
+        return oauth_error(400, "unsupported_grant_type", f"The authorization grant type '{grant_type}' is not supported.")
+    if grant_type not in client.grant_types:
+        return oauth_error(400, "unauthorized_client", "The client is not authorized to use the provided grant type. "
+                           f"Configured grant types: {client.grant_types}.")
+    issuer = s.issuer_for(request)
+    if grant_type == "refresh_token":
+        rt = form.get("refresh_token", "")
+        grant = s.tokens.refresh.get(rt)
+        if grant is None or rt in s.revoked or grant.client.id != client.id:
+            return oauth_error(400, "invalid_grant", "The refresh token is invalid or expired.")
+        return web.json_response(s.tokens.issue(issuer, grant, with_refresh=rt), headers={"Cache-Control": "no-store"})
+    code = form.get("interaction_code", "")
+    tx = s.engine.redeem(code)
+    if tx is None or tx.client.id != client.id:
+        return oauth_error(400, "invalid_grant", "The interaction code is invalid or has expired.")
+    verifier = form.get("code_verifier", "")
+    if not verifier:
+        return oauth_error(400, "invalid_request", "PKCE code verifier is required when the parameter 'code_challenge' was sent in the authorize request.")
+    if not secrets.compare_digest(s256(verifier), tx.code_challenge):
+        return oauth_error(400, "invalid_grant", "PKCE verification failed.")
+    s.engine.spend(code)
+    amr = list(tx.amr) + (["mfa"] if len(tx.verified) > 1 else [])
+    grant = Grant(tx.user, client, tx.scopes, amr, tx.auth_time, tx.nonce)
+    return web.json_response(s.tokens.issue(issuer, grant), headers={"Cache-Control": "no-store"})
+
+
+async def revoke(request: web.Request) -> web.Response:
+    s = sim(request)
+    form = await read_form(request)
+    if form is None:
+        return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
+    client, error = authenticate_client(request, form)
+    if error:
+        return error
+    value = form.get("token")
+    if not value:
+        return oauth_error(400, "invalid_request", "The 'token' parameter is required.")
+    grant = s.tokens.refresh.get(value)
+    if grant is None or grant.client.id == client.id:
+        s.revoked.add(value)
+        s.tokens.refresh.pop(value, None)
+    return web.Response(status=200)
+
+
+async def userinfo(request: web.Request) -> web.Response:
+    s = sim(request)
+    header = request.headers.get("Authorization", "")
+    claims = s.tokens.read_access_token(header[7:], s.issuer_for(request)) if header.lower().startswith("bearer ") else None
+    user = s.org.user(claims["sub"]) if claims else None
+    if user is None:
+        return web.json_response({"error": "invalid_token", "error_description": "The access token is invalid."},
+                                 status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return web.json_response({"sub": user.id, **s.tokens.profile_claims(user, claims.get("scp", []))})
+
+
+async def logout(request: web.Request) -> web.Response:
+    s = sim(request)
+    params = request.query if request.method == "GET" else await request.post()
+    hint = params.get("id_token_hint")
+    claims = s.tokens.read_id_token(hint, s.issuer_for(request)) if hint else None
+    if hint and claims is None:
+        return oauth_error(400, "invalid_request", "The 'id_token_hint' parameter is invalid.")
+    target = params.get("post_logout_redirect_uri")
+    if target:
+        client = s.org.client(claims["aud"]) if claims else None
+        if client is None or not client.post_logout_allowed(target):
+            return oauth_error(400, "invalid_request", "The 'post_logout_redirect_uri' parameter must be a Logout redirect URI in the client app settings.")
+        if params.get("state"):
+            target += ("&" if "?" in target else "?") + urlencode({"state": params["state"]})
+        raise web.HTTPFound(target)
+    return pages.html(pages.signed_out())
+
+
+# ------------------------------------------------------------------------ IDX endpoints
+def idx_handler(endpoint: str):
+    engine_endpoint = "identify" if endpoint == "identify/select" else endpoint
+
+    async def handle(request: web.Request) -> web.Response:
+        s = sim(request)
+        if "json" not in request.content_type:
+            return faults_mod.api_error(415, "E0000021", "Bad request. Accept and/or Content-Type headers likely do not match supported values.")
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            return ion_response(s.engine.error_document("malformed"), 400)
+        handle = body.get("stateHandle")
+        if endpoint == "introspect":
+            handle = body.get("interactionHandle") or body.get("stateToken") or handle
+        if not isinstance(handle, str) or not handle:
+            return ion_response(s.engine.error_document("bad_request"), 400)
+        tx = s.engine.find(handle)
+        if tx is None or tx.expired:
+            return ion_response(s.engine.error_document("session_expired", tx.state_handle if tx else None), 401)
+        if s.rate_limited(tx.state_handle):
+            return web.Response(status=429, text=json.dumps(s.engine.error_document("too_many")),
+                                headers={"Content-Type": ION, "Retry-After": str(int(s.org.rate_limit_seconds)),
+                                         "X-Rate-Limit-Limit": str(s.org.rate_limit_requests),
+                                         "X-Rate-Limit-Remaining": "0"})
+        status, doc = s.engine.submit(engine_endpoint, tx, body, s.origin_for(request))
+        return ion_response(doc, status)
+
+    return handle
+
+
+# ------------------------------------------------------------------------ identity provider (browser)
+async def idp_page(request: web.Request) -> web.Response:
+    s = sim(request)
+    idp = s.org.idp(request.match_info["idp_id"])
+    tx = s.engine.find(request.query.get("stateToken"))
+    if idp is None:
+        return pages.html(pages.message_page("Unknown identity provider", "No such identity provider in this org."), 404)
+    if tx is None or tx.expired:
+        return pages.html(pages.message_page("Session expired", "You have been logged out due to inactivity. Return to the app and start again."), 401)
+    if request.method == "GET":
+        return pages.html(pages.idp_consent(idp, tx.state_handle, s.org.users))
+    form = await request.post()
+    back = tx.redirect_uri + ("&" if "?" in tx.redirect_uri else "?")
+    if form.get("action") != "continue":
+        raise web.HTTPFound(back + urlencode({"error": "access_denied", "error_description": "User canceled the social sign-in request.", "state": tx.state or ""}))
+    email = str(form.get("email", "")).strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+        return pages.html(pages.idp_consent(idp, tx.state_handle, s.org.users, error="Enter an email address."), 400)
+    user = s.org.user(email) or s.org.add_user(User(login=email, first_name=email.split("@")[0].title(), profile={"email": email}))
+    if user.status in ("locked_out", "staged"):
+        raise web.HTTPFound(back + urlencode({"error": "access_denied", "error_description": "User is not allowed to sign in.", "state": tx.state or ""}))
+    s.engine.idp_login(tx, user, idp.id)
+    tx.touch()
+    if tx.step == "success":
+        raise web.HTTPFound(back + urlencode({"interaction_code": tx.interaction_code, "state": tx.state or ""}))
+    raise web.HTTPFound(back + urlencode({"error": "interaction_required", "state": tx.state or ""}))
+
+
+# ------------------------------------------------------------------------ outbox
+async def outbox_page(request: web.Request) -> web.Response:
+    return pages.html(pages.outbox(sim(request).outbox.newest_first()))
+
+
+async def outbox_json(request: web.Request) -> web.Response:
+    to = request.query.get("to")
+    return web.json_response([m.as_json() for m in sim(request).outbox.newest_first(to)])
+
+
+async def push_decision(request: web.Request) -> web.Response:
+    s = sim(request)
+    push = s.outbox.find(request.match_info["push_id"])
+    if push is None or push.kind != "push":
+        return web.json_response({"error": "not_found"}, status=404)
+    if push.status != "pending":
+        return web.json_response({"error": "already_answered", "status": push.status}, status=409)
+    form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
+    answer = form.get("answer")
+    approve = request.match_info["decision"] == "approve"
+    # Picking the wrong number in a number challenge is a denial, as in Okta Verify.
+    push.status = "approved" if approve and (answer is None or answer == push.correct_answer) else "denied"
+    if request.content_type == "application/x-www-form-urlencoded":
+        raise web.HTTPSeeOther("/outbox")
+    return web.json_response({"id": push.id, "status": push.status})
+
+
+# ------------------------------------------------------------------------ test controls
+async def sim_faults(request: web.Request) -> web.Response:
+    s = sim(request)
+    if request.method == "DELETE":
+        s.faults = faults_mod.Faults()
+    elif request.method == "POST":
+        try:
+            s.faults = faults_mod.Faults.from_json(await request.json())
+        except (ValueError, TypeError) as e:
+            return web.json_response({"error": str(e)}, status=400)
+    return web.json_response(s.faults.as_json())
+
+
+async def sim_expire(request: web.Request) -> web.Response:
+    s = sim(request)
+    body = await request.json() if request.can_read_body else {}
+    handle = (body or {}).get("stateHandle") or (body or {}).get("interactionHandle")
+    if not handle:
+        s.expire_all()
+        return web.json_response({"expired": "all"})
+    tx = s.engine.find(handle)
+    if tx is None:
+        return web.json_response({"error": "unknown handle"}, status=404)
+    s.engine.expire(tx)
+    return web.json_response({"expired": tx.state_handle})
+
+
+async def sim_calls(request: web.Request) -> web.Response:
+    s = sim(request)
+    if request.method == "DELETE":
+        s.calls.clear()
+    return web.json_response([list(c) for c in s.calls])
+
+
+async def index(request: web.Request) -> web.Response:
+    from .org import describe_org
+
+    return pages.html(pages.index(describe_org(sim(request).org), sim(request).issuer_for(request)))
+
+
+# ------------------------------------------------------------------------ app
+def build_app(org: Org | None = None, *, issuer: str | None = None) -> web.Application:
+    org = copy.deepcopy(org) if org is not None else demo_org()
+    app = web.Application(middlewares=[record_and_guard])
+    app[SIMULATOR] = Simulator(org, issuer)
+    base = urlsplit(issuer).path.rstrip("/") if issuer else "/oauth2/default"
+    app.router.add_get(f"{base}/.well-known/openid-configuration", discovery)
+    app.router.add_get(f"{base}/v1/keys", keys)
+    app.router.add_post(f"{base}/v1/interact", interact)
+    app.router.add_post(f"{base}/v1/token", token)
+    app.router.add_post(f"{base}/v1/revoke", revoke)
+    app.router.add_route("*", f"{base}/v1/userinfo", userinfo)
+    app.router.add_get(f"{base}/v1/logout", logout)
+    app.router.add_post(f"{base}/v1/logout", logout)
+    for endpoint in IDX_ENDPOINTS:
+        app.router.add_post(f"/idp/idx/{endpoint}", idx_handler(endpoint))
+    app.router.add_get("/sso/idps/{idp_id}", idp_page)
+    app.router.add_post("/sso/idps/{idp_id}", idp_page)
+    app.router.add_get("/outbox", outbox_page)
+    app.router.add_get("/outbox.json", outbox_json)
+    app.router.add_post("/outbox/push/{push_id}/{decision:approve|deny}", push_decision)
+    app.router.add_route("*", "/_sim/faults", sim_faults)
+    app.router.add_post("/_sim/expire", sim_expire)
+    app.router.add_route("*", "/_sim/calls", sim_calls)
+    app.router.add_get("/", index)
+    return app

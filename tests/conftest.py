@@ -1,0 +1,211 @@
+"""Shared test helpers: fixture loading, a fake Identity Engine on aioresponses, token minting."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import pytest
+from aiohttp import ClientResponse
+from aioresponses import CallbackResult, aioresponses
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from embedded import Settings, create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_FIXTURES = ROOT.parent / "shared" / "idx-fixtures" / "okta-signin-widget"
+OWN_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "idx"
+
+ORG = "http://localhost:3000"  # the shared fixtures' hrefs point here
+ISSUER = ORG + "/oauth2/default"
+CLIENT_ID = "test-client"
+CLIENT_SECRET = "test-secret"
+
+
+def shared_fixture_paths() -> list[Path]:
+    return sorted(SHARED_FIXTURES.glob("*.json"))
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def shared(name: str) -> dict:
+    return load_json(SHARED_FIXTURES / name)
+
+
+def own(name: str) -> dict:
+    return load_json(OWN_FIXTURES / name)
+
+
+# --- aioresponses vs aiohttp >= 3.14 -----------------------------------------------------
+
+
+class _FinishedUpload:
+    output_size = 0
+
+
+class MockedResponse(ClientResponse):
+    """aioresponses 0.7.9 builds responses without the `stream_writer` aiohttp 3.14 requires."""
+
+    def __init__(self, method, url, **kwargs):
+        kwargs.setdefault("stream_writer", _FinishedUpload())
+        super().__init__(method, url, **kwargs)
+
+
+class IdxMock(aioresponses):
+    """aioresponses that lets the test client reach the app on 127.0.0.1."""
+
+    def __init__(self):
+        super().__init__(passthrough=["http://127.0.0.1"])
+
+    def add(self, *args, **kwargs):
+        kwargs.setdefault("response_class", MockedResponse)
+        return super().add(*args, **kwargs)
+
+
+def reply(**kwargs) -> CallbackResult:
+    """A callback's answer, built with the same response class."""
+    return CallbackResult(response_class=MockedResponse, **kwargs)
+
+
+# --- keys and tokens ---------------------------------------------------------------------
+
+
+class Signer:
+    def __init__(self, kid: str = "test-key"):
+        self.kid = kid
+        self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def jwk(self) -> dict:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private.public_key()))
+        return {**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}
+
+    def jwks(self) -> dict:
+        return {"keys": [self.jwk()]}
+
+    def mint(self, *, headers: dict | None = None, **claims) -> str:
+        now = int(time.time())
+        body = {"iss": ISSUER, "aud": CLIENT_ID, "sub": "00u1alice", "iat": now, "exp": now + 3600, "name": "Alice Anders", "email": "alice@example.com", **claims}
+        body = {k: v for k, v in body.items() if v is not None}
+        return jwt.encode(body, self.private, algorithm="RS256", headers={"kid": self.kid, **(headers or {})})
+
+
+@pytest.fixture(scope="session")
+def signer() -> Signer:
+    return Signer()
+
+
+# --- a fake Identity Engine ----------------------------------------------------------------
+
+
+class FakeOrg:
+    """Discovery, keys, interact, token and revoke, plus IDX replies queued per path; records every call."""
+
+    def __init__(self, mock: IdxMock, signer: Signer):
+        self.mock = mock
+        self.signer = signer
+        self.calls: list[tuple[str, str, dict]] = []
+        self.interact_form: dict[str, str] = {}
+        self.id_token_claims: dict[str, Any] = {}
+        discovery = {
+            "issuer": ISSUER,
+            "authorization_endpoint": ISSUER + "/v1/authorize",
+            "token_endpoint": ISSUER + "/v1/token",
+            "revocation_endpoint": ISSUER + "/v1/revoke",
+            "jwks_uri": ISSUER + "/v1/keys",
+            "code_challenge_methods_supported": ["S256"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+        mock.get(ISSUER + "/.well-known/openid-configuration", payload=discovery, repeat=True, callback=self._record("GET"))
+        mock.get(ISSUER + "/v1/keys", repeat=True, callback=lambda url, **kw: self._record("GET")(url, **kw) or reply(payload=self.signer.jwks()))
+        mock.post(ISSUER + "/v1/interact", repeat=True, callback=self._interact)
+        mock.post(ISSUER + "/v1/token", repeat=True, callback=self._token)
+        mock.post(ISSUER + "/v1/revoke", repeat=True, callback=self._record("POST"), body="")
+
+    def _record(self, method: str):
+        def record(url, **kwargs):
+            self.calls.append((method, urlsplit(str(url)).path, kwargs))
+
+        return record
+
+    def _interact(self, url, **kwargs):
+        self._record("POST")(url, **kwargs)
+        self.interact_form = dict(kwargs["data"])
+        return reply(payload={"interaction_handle": f"ih-{len(self.calls)}"})
+
+    def _token(self, url, **kwargs):
+        self._record("POST")(url, **kwargs)
+        claims = {"nonce": self.interact_form.get("nonce"), **self.id_token_claims}
+        return reply(
+            payload={
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "access_token": "at-sentinel-0001",
+                "refresh_token": "rt-sentinel-0001",
+                "id_token": self.signer.mint(**claims),
+                "scope": "openid profile email",
+            }
+        )
+
+    def idx(self, path: str, body: Any, status: int = 200, **kwargs) -> None:
+        """Queue one reply for an IDX endpoint (path relative to the org).
+
+        The shared fixtures expired in 2020; replies get a fresh `expiresAt` so the app's
+        own expiry check lets them through.
+        """
+        if isinstance(body, dict) and "expiresAt" in body:
+            body = {**body, "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 600))}
+        self.mock.post(ORG + path, status=status, payload=body if not isinstance(body, str) else None, body=body if isinstance(body, str) else "", callback=self._record("POST"), **kwargs)
+
+    def paths(self) -> list[str]:
+        return [p for _, p, _ in self.calls]
+
+    def bodies(self, path: str) -> list[Any]:
+        return [kw.get("json") if kw.get("json") is not None else kw.get("data") for _, p, kw in self.calls if p == path]
+
+
+@pytest.fixture
+def idx_mock():
+    with IdxMock() as mock:
+        yield mock
+
+
+@pytest.fixture
+def org(idx_mock, signer) -> FakeOrg:
+    return FakeOrg(idx_mock, signer)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(issuer=ISSUER, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri="http://127.0.0.1/login/callback", scopes=("openid", "profile", "email", "offline_access"))
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings, org):
+    return await aiohttp_client(create_app(settings))
+
+
+# --- page scraping -----------------------------------------------------------------------
+
+
+def hidden(html: str, name: str) -> str:
+    m = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
+    assert m, f"no hidden field {name}"
+    return m.group(1)
+
+
+async def post_step(client, html: str, fields: dict[str, str], *, form: str = "0", action: str | None = None):
+    """Submit the page's form the way a browser would (csrf and step from the page)."""
+    data = {"_csrf": hidden(html, "_csrf"), "_step": hidden(html, "_step"), **fields}
+    data["_action" if action else "_form"] = action or form
+    return await client.post("/login/step", data=data, allow_redirects=False)
+
+
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
