@@ -7,6 +7,7 @@ Pure. Control names are the IDX field names, nested ones dotted (`credentials.pa
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -82,6 +83,24 @@ def authenticator_detail(a: Authenticator | None) -> str | None:
     return a.nickname
 
 
+def option_value(v: Any) -> str:
+    """How a primitive option travels in HTML: strings as they are, others as JSON (`true`, `3`)."""
+    return v if isinstance(v, str) else json.dumps(v)
+
+
+def control_kind(f: Field) -> str:
+    if f.options:
+        return "radio" if any(o.form is not None for o in f.options) or len(f.options) <= 6 else "select"
+    if f.type == "boolean":
+        return "checkbox"
+    return "password" if f.secret else "number" if f.type in ("integer", "number") else "text"
+
+
+def _posted_even_if_unused(f: Field) -> bool:
+    """Inputs a browser submits even when empty (radios and checkboxes post only when chosen)."""
+    return not f.immutable and f.form is None and control_kind(f) in ("text", "password", "number", "select")
+
+
 def _autocomplete(step: str, dotted: str, f: Field) -> str | None:
     if dotted == "identifier" or dotted.endswith(".identifier"):
         return "username"
@@ -115,11 +134,12 @@ def _controls(step: str, fields: Sequence[Field] | None, prefix: str, echo: Mapp
             max_length=f.max_length,
             hint=f.hint,
         )
+        kind = control_kind(f)
         if f.options:
             object_options = any(o.form is not None for o in f.options)
             choices = tuple(
                 Choice(
-                    value=str(i) if object_options else str(o.value),
+                    value=str(i) if object_options else option_value(o.value),
                     label=o.label,
                     detail=authenticator_detail(o.authenticator),
                     controls=_controls(step, o.form, dotted + ".", echo) if o.form else (),
@@ -127,14 +147,12 @@ def _controls(step: str, fields: Sequence[Field] | None, prefix: str, echo: Mapp
                 )
                 for i, o in enumerate(f.options)
             )
-            chosen = echo.get(dotted, "" if object_options or f.value is None else str(f.value))
-            kind = "radio" if object_options or len(choices) <= 6 else "select"
+            chosen = echo.get(dotted, "" if object_options or f.value is None else option_value(f.value))
             out.append(Control(kind=kind, choices=choices, value=chosen, **common))
-        elif f.type == "boolean":
+        elif kind == "checkbox":
             checked = echo[dotted] in ("on", "true") if dotted in echo else f.value is True
-            out.append(Control(kind="checkbox", checked=checked, **common))
+            out.append(Control(kind=kind, checked=checked, **common))
         else:
-            kind = "password" if f.secret else "number" if f.type in ("integer", "number") else "text"
             value = "" if f.secret else echo.get(dotted, "" if f.value is None else str(f.value))
             out.append(Control(kind=kind, value=value, autocomplete=_autocomplete(step, dotted, f), **common))
     return tuple(out)
@@ -194,7 +212,7 @@ def _body(fields: Sequence[Field], prefix: str, data: Mapping[str, Sequence[str]
             # Several options may declare the same input (`credentials.answer`); browsers post
             # every copy in document order, so this option's copy comes after earlier options'.
             copies_before = {
-                dotted + "." + g.name: sum(1 for o in f.options[:index] for h in o.form or () if h.name == g.name and not h.immutable)
+                dotted + "." + g.name: sum(1 for o in f.options[:index] for h in o.form or () if h.name == g.name and _posted_even_if_unused(h))
                 for g in chosen
                 if not g.immutable
             }
@@ -205,7 +223,7 @@ def _body(fields: Sequence[Field], prefix: str, data: Mapping[str, Sequence[str]
                 if f.value is not None:
                     out[f.name] = f.value
                 continue
-            allowed = {str(o.value): o.value for o in f.options}
+            allowed = {option_value(o.value): o.value for o in f.options}
             if picked not in allowed:
                 raise SubmissionError(dotted, "Choose one of the options.")
             out[f.name] = allowed[picked]
@@ -269,8 +287,10 @@ def flatten(body: Mapping[str, Any], form: Form) -> dict[str, list[str]]:
                         walk(o.form or (), v, dotted + ".")
                     else:  # a browser also posts the other options' empty text inputs
                         for g in o.form or ():
-                            if not (g.immutable or g.form or g.options or g.type == "boolean"):
+                            if _posted_even_if_unused(g):
                                 out.setdefault(dotted + "." + g.name, []).append("")
+            elif f.options:
+                out.setdefault(dotted, []).append(option_value(v))
             elif f.type == "boolean":
                 if v:
                     out.setdefault(dotted, []).append("on")

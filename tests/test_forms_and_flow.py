@@ -1,0 +1,187 @@
+"""Forms and flow decisions over every shared fixture, plus the submission rules."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import own, shared, shared_fixture_paths
+from embedded import flow, forms, rendering
+from embedded.idx_models import Field, Form, NotAnIdxResponse, parse
+
+ION_FIXTURES = [p for p in shared_fixture_paths() if isinstance(json.loads(p.read_text()), dict) and "version" in json.loads(p.read_text())]
+
+
+def sample_submission(view: forms.FormView, choice_index: int = 0) -> dict[str, list[str]]:
+    """What a person filling in every control would post (choosing option `choice_index`)."""
+    data: dict[str, list[str]] = {}
+
+    def fill(controls, chosen=True):
+        for c in controls:
+            if c.kind == "checkbox":
+                if not chosen:
+                    continue
+                data.setdefault(c.name, []).append("on")
+            elif c.kind in ("radio", "select"):
+                if not chosen:  # another option's choice: a select still posts, a radio does not
+                    if c.kind == "select":
+                        data.setdefault(c.name, []).append("")
+                    continue
+                if not c.choices:
+                    continue
+                i = min(choice_index, len(c.choices) - 1)
+                data.setdefault(c.name, []).append(c.choices[i].value)
+                for j, choice in enumerate(c.choices):
+                    fill(choice.controls, chosen=(j == i))
+            elif c.kind == "number":
+                data.setdefault(c.name, []).append("7" if chosen else "")
+            else:
+                data.setdefault(c.name, []).append(f"typed {c.name}" if chosen else "")
+
+    fill(view.controls)
+    return data
+
+
+def immutable_paths(fields, prefix=""):
+    for f in fields or ():
+        if f.immutable:
+            yield prefix + f.name, f
+        elif f.form is not None:
+            yield from immutable_paths(f.form, prefix + f.name + ".")
+
+
+def lookup(body, dotted):
+    node = body
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+@pytest.mark.parametrize("path", ION_FIXTURES, ids=lambda p: p.name)
+def test_forms_round_trip_and_keep_server_values_out_of_the_browser(path):
+    raw = json.loads(path.read_text())
+    response = parse(raw)
+    for index, form in enumerate(response.remediations):
+        view = forms.form_view(form, str(index))
+        names = {c.name for c in view.controls}
+        for name, _ in immutable_paths(form.fields):
+            assert name not in names, f"{form.name}: server-owned {name} became a control"
+        for choice_index in range(max([len(c.choices) for c in view.controls if c.choices] or [1])):
+            submitted = sample_submission(view, choice_index)
+            body = forms.to_body(form, submitted)
+            # Server-owned values come from the form, whatever the browser sent.
+            for name, field in immutable_paths(form.fields):
+                assert lookup(body, name) == forms._server_value(field)
+            assert forms.to_body(form, forms.flatten(body, form)) == body
+            # Undeclared keys never reach the body.
+            assert forms.to_body(form, {**submitted, "isAdmin": ["true"], "stateHandle": ["evil"]}) == body
+
+
+def expected_outcome(raw: dict) -> type:
+    """The outcome read straight off the JSON, independently of flow.decide."""
+    remediations = (raw.get("remediation") or {}).get("value") or []
+    if raw.get("successWithInteractionCode"):
+        return flow.ExchangeCode
+    if not remediations:
+        keys = [(m.get("i18n") or {}).get("key") for m in (raw.get("messages") or {}).get("value", [])]
+        return flow.Expired if "idx.session.expired" in keys else flow.Terminal
+    first = remediations[0]
+    if len(remediations) == 1 and first.get("method") == "GET" and not raw.get("messages"):
+        return flow.RedirectToIdp
+    user_inputs = [f for f in first.get("value", []) if f.get("mutable", True) is not False and f.get("visible", True) is not False]
+    if "refresh" in first and not user_inputs:
+        return flow.Poll
+    return flow.ShowForm
+
+
+@pytest.mark.parametrize("path", ION_FIXTURES, ids=lambda p: p.name)
+def test_decide_matches_the_response(path):
+    raw = json.loads(path.read_text())
+    assert type(flow.decide(parse(raw))) is expected_outcome(raw)
+
+
+def test_outcomes_for_our_own_sequences():
+    assert flow.decide(parse(own("success-with-interaction-code.json"))) == flow.ExchangeCode("ic-test-code-1")
+    expired = flow.decide(parse(shared("error-401-session-expired.json")))
+    assert isinstance(expired, flow.Expired)
+    shown = flow.decide(parse(own("challenge-password.json")))
+    assert isinstance(shown, flow.ShowForm)
+    assert shown.page.templates == ("steps/challenge-authenticator--okta_password.html", "steps/challenge-authenticator.html", "steps/_generic.html")
+    assert [a.name for a in shown.page.alternatives] == ["select-authenticator-authenticate"]
+    assert {a.id for a in shown.page.actions} == {"cancel", "currentAuthenticatorEnrollment-recover"}
+
+
+def test_poll_never_faster_than_a_second():
+    assert flow.poll_interval(None) == 4000 and flow.poll_interval(200) == 1000 and flow.poll_interval(6000) == 6000
+
+
+def test_template_lookup_order():
+    assert flow.template_names("enroll-authenticator", "google_otp") == ("steps/enroll-authenticator--google_otp.html", "steps/enroll-authenticator.html", "steps/_generic.html")
+    assert flow.template_names("identify", None) == ("steps/identify.html", "steps/_generic.html")
+    assert flow.template_names(None, None) == ("terminal.html",)
+
+
+def test_theme_directory_overrides_one_step_and_its_texts(tmp_path):
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "identify.html").write_text("<!-- template: {{ template_name }} -->custom {{ ui('submit.identify') }}")
+    (tmp_path / "messages").mkdir()
+    (tmp_path / "messages" / "en.json").write_text('{"submit.identify": "Log on"}')
+    env = rendering.create_env(str(tmp_path))
+    response = parse(shared("identify.json"))
+    names, context = rendering.step_context(response, flow.decide(response), version=1)
+    assert rendering.render(env, names, context) == "<!-- template: steps/identify.html -->custom Log on"
+    # Other steps still come from the built-in templates, with the override's texts.
+    response = parse(own("challenge-password.json"))
+    names, context = rendering.step_context(response, flow.decide(response), version=1)
+    html = rendering.render(env, names, {**context, "csrf_token": "t", "csp_nonce": "n", "notices": []})
+    assert "<!-- template: steps/challenge-authenticator--okta_password.html -->" in html
+
+
+def form(*fields: Field) -> Form:
+    return Form(name="f", href="https://org/f", fields=(*fields, Field(name="stateHandle", value="SH", visible=False, mutable=False)))
+
+
+def test_coercion_and_choices():
+    f = form(
+        Field(name="age", type="integer"),
+        Field(name="ratio", type="number"),
+        Field(name="agree", type="boolean"),
+        Field(name="plan", options=(forms_option("a"), forms_option("b"))),
+        Field(name="identifier"),
+        Field(name="secret", secret=True),
+    )
+    body = forms.to_body(f, {"age": ["42"], "ratio": ["1.5"], "plan": ["b"], "identifier": ["  a@b.c\t"], "secret": ["  pä$$ 🙂 "]})
+    assert body == {"age": 42, "ratio": 1.5, "agree": False, "plan": "b", "identifier": "a@b.c", "secret": "  pä$$ 🙂 ", "stateHandle": "SH"}
+    with pytest.raises(forms.SubmissionError):
+        forms.to_body(f, {"plan": ["z"]})
+    with pytest.raises(forms.SubmissionError):
+        forms.to_body(f, {"age": ["forty"]})
+
+
+def forms_option(value):
+    from embedded.idx_models import Option
+
+    return Option(label=value.upper(), value=value)
+
+
+def test_security_question_options_sharing_an_input_name():
+    response = parse(shared("authenticator-enroll-security-question.json"))
+    enroll = response.remediation("enroll-authenticator")
+    view = forms.form_view(enroll, "0")
+    credentials = next(c for c in view.controls if c.name == "credentials")
+    custom = next(i for i, c in enumerate(credentials.choices) if any(s.name == "credentials.question" for s in c.controls))
+    # The browser posts every option's inputs; only the chosen option's copy counts.
+    posted = {"credentials": [str(custom)], "credentials.questionKey": ["disliked_food"], "credentials.answer": ["", "my answer"], "credentials.question": ["My own?"]}
+    if custom == 0:
+        posted["credentials.answer"] = ["my answer", ""]
+    body = forms.to_body(enroll, posted)
+    assert body["credentials"]["answer"] == "my answer"
+    assert body["credentials"]["question"] == "My own?"
+    assert body["credentials"]["questionKey"] == "custom"
+
+
+def test_not_an_idx_response_is_a_value_error():
+    assert issubclass(NotAnIdxResponse, ValueError)
+    assert re.match(r"an IDX response", str(NotAnIdxResponse("an IDX response carries a 'version'")))

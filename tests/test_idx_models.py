@@ -1,0 +1,73 @@
+"""The Ion model over every shared fixture, and the parser's tolerance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import own, shared_fixture_paths
+from embedded.idx_models import NotAnIdxResponse, parse, resolve_path
+
+NOT_ION = {"error-403-proxy-block.json", "error-429-api-limit-exceeded.json", "error-500-internal-server-error.json"}
+
+
+@pytest.mark.parametrize("path", shared_fixture_paths(), ids=lambda p: p.name)
+def test_every_fixture_parses_or_is_refused_clearly(path):
+    raw = json.loads(path.read_text())
+    if path.name in NOT_ION:
+        with pytest.raises(NotAnIdxResponse):
+            parse(raw)
+        return
+    response = parse(raw)
+    assert response.version == raw["version"]
+    assert len(response.remediations) == len((raw.get("remediation") or {}).get("value", []))
+    for form in response.remediations:
+        assert form.href.startswith("http")
+    # Every remediation `relatesTo` that names a real path resolves to an authenticator.
+    for raw_form, form in zip(raw.get("remediation", {}).get("value", []), response.remediations):
+        target = resolve_path(raw, raw_form.get("relatesTo"))
+        if isinstance(target, dict) and isinstance(target.get("value"), dict):
+            assert form.authenticator is not None and form.authenticator.key == target["value"].get("key")
+
+
+def test_relates_to_paths_resolve_and_bad_ones_are_tolerated():
+    doc = {"a": {"value": [{"key": "x"}, {"key": "y"}]}}
+    assert resolve_path(doc, "$.a.value[1]") == {"key": "y"}
+    assert resolve_path(doc, ["$.a"]) == doc["a"]
+    for bad in ("$.a.value[7]", "$.missing", "a.value[0]", "authenticatorChallenge", "$..a", [], None, 3):
+        assert resolve_path(doc, bad) is None
+    broken = {"version": "1.0.0", "remediation": {"value": [{"name": "x", "href": "https://o/x", "relatesTo": ["$.nothing[3]"], "value": [{"name": "f", "relatesTo": "$.zz"}]}]}}
+    response = parse(broken)
+    assert response.remediations[0].authenticator is None
+    assert response.remediations[0].fields[0].authenticator is None
+
+
+def test_interaction_code_and_actions():
+    response = parse(own("success-with-interaction-code.json"))
+    assert response.interaction_code == "ic-test-code-1"
+    assert response.remediations == ()
+    challenge = parse(own("challenge-password.json"))
+    assert set(challenge.actions) == {"cancel", "currentAuthenticatorEnrollment-recover"}
+    assert challenge.remediations[0].authenticator.key == "okta_password"
+    assert challenge.user["identifier"] == "alice@example.com"
+
+
+def test_unknown_keys_and_odd_values_are_tolerated():
+    raw = {
+        "version": "1.0.0",
+        "somethingNew": {"x": 1},
+        "messages": {"value": [{"message": "hi", "class": "warning", "i18n": {"key": "k", "params": [1]}}, "junk"]},
+        "remediation": {"value": [{"name": "r", "href": "https://o/r", "refresh": "4000", "value": [{"name": "a", "required": "false"}, {"nope": 1}, "x"]}, {"no": "href"}]},
+    }
+    response = parse(raw)
+    assert response.messages[0].cls == "WARNING" and response.messages[0].params == (1,)
+    assert response.remediations[0].refresh == 4000
+    assert [f.name for f in response.remediations[0].fields] == ["a"]
+    assert response.remediations[0].fields[0].required is False
+
+
+@pytest.mark.parametrize("doc", [None, [], "text", 3, {}, {"version": 1}, {"error": "invalid_request"}])
+def test_documents_that_are_not_idx_responses_raise_one_error(doc):
+    with pytest.raises(NotAnIdxResponse):
+        parse(doc)
