@@ -193,7 +193,7 @@ class Engine:
         auth = body.get("authenticator")
         if not isinstance(auth, dict) or not auth.get("id"):
             raise Reject(400, field_error=(self._select_form(tx), ["authenticator"], msg("required")))
-        key = self._key_for(auth["id"], auth.get("enrollmentId"))
+        key = self._key_for(tx, auth["id"])
         allowed = list(tx.candidates)
         if tx.challenge and tx.challenge.purpose == "verify":
             allowed.append(tx.challenge.key)
@@ -267,7 +267,7 @@ class Engine:
         auth = body.get("authenticator")
         if not isinstance(auth, dict) or not auth.get("id"):
             raise Reject(400, field_error=("select-authenticator-enroll", ["authenticator"], msg("required")))
-        key = self._key_for(auth["id"])
+        key = self._key_for(tx, auth["id"])
         if tx.step == "authenticator-enrollment-data":
             key = key if key == tx.challenge.key else None
         if key not in tx.enroll_options and not (tx.challenge and key == tx.challenge.key):
@@ -462,8 +462,12 @@ class Engine:
         tx.flow, tx.step, tx.user, tx.challenge = "login", "identify", None, None
         tx.verified, tx.amr, tx.candidates, tx.enroll_options, tx.skipped, tx.terminal = [], [], [], [], False, []
 
-    def _key_for(self, authenticator_id: str, enrollment_id: str | None = None) -> str | None:
-        return next((k for k in self.org.authenticators if self.org.authenticator_id(k) == authenticator_id), None)
+    def _key_for(self, tx: Transaction, some_id: str) -> str | None:
+        """Authenticator key for an authenticator id (or, tolerantly, one of the user's enrollment ids)."""
+        key = next((k for k in self.org.authenticators if self.org.authenticator_id(k) == some_id), None)
+        if key is None and tx.user is not None:
+            key = next((e.key for e in tx.user.enrollments if e.id == some_id), None)
+        return key
 
     def _select_form(self, tx: Transaction) -> str:
         return tx.step if tx.step != "challenge-authenticator" else "select-authenticator-authenticate"
@@ -501,12 +505,10 @@ class Renderer:
         current = None  # (top-level key, authenticator object)
         if tx.step == "terminal":
             messages = tx.terminal + messages
-        elif tx.step == "push-rejected":
-            messages = [msg("push_rejected")] + messages
-        elif tx.step == "success":
-            pass
-        else:
+        elif tx.step != "success":
             remediations, current = getattr(self, "step_" + tx.step.replace("-", "_"))()
+        if tx.step == "push-rejected":
+            messages = [msg("push_rejected")] + messages
         if remediations:
             doc["remediation"] = ion.array(remediations)
         if messages:
