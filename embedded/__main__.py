@@ -50,8 +50,7 @@ def render_command(path: str) -> int:
 
 def serve_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from .app import create_app
-    from .middlewares import AccessLogger
+    from .app import RUNNER_OPTIONS, create_app
 
     simulator_app = None
     try:
@@ -77,7 +76,7 @@ def serve_command(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         return fail(str(exc))
     print(f"  app:       http://{args.host}:{args.port}/", flush=True)
-    web.run_app(_serve_both(create_app(settings), args, simulator_app), print=None, access_log_class=AccessLogger)
+    web.run_app(_serve_both(create_app(settings), args, simulator_app), print=None, **RUNNER_OPTIONS)
     return 0
 
 

@@ -18,6 +18,8 @@ from .oidc import KeySet
 from .sessions import MemoryStorage
 
 MAX_BODY_BYTES = 32 * 1024  # sign-in forms are small; refuse anything bigger before parsing
+# How to serve the app (web.run_app / AppRunner keyword arguments): an access log without query strings.
+RUNNER_OPTIONS = {"access_log_class": middlewares.AccessLogger}
 
 
 async def _upstream(app: web.Application) -> AsyncIterator[None]:

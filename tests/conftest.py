@@ -15,7 +15,10 @@ from aiohttp import ClientResponse
 from aioresponses import CallbackResult, aioresponses
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from aiohttp.test_utils import TestServer
+
 from embedded import Settings, create_app
+from embedded.app import RUNNER_OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "idx-fixtures" / "okta-signin-widget"
@@ -163,6 +166,10 @@ class FakeOrg:
             body = {**body, "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 600))}
         self.mock.post(ORG + path, status=status, payload=body if not isinstance(body, str) else None, body=body if isinstance(body, str) else "", callback=self._record("POST"), **kwargs)
 
+    def fail(self, path: str, exc: Exception) -> None:
+        """Make the next call to an IDX endpoint fail at the transport level."""
+        self.mock.post(ORG + path, exception=exc, callback=self._record("POST"))
+
     def paths(self) -> list[str]:
         return [p for _, p, _ in self.calls]
 
@@ -186,9 +193,16 @@ def settings() -> Settings:
     return Settings(issuer=ISSUER, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri="http://127.0.0.1/login/callback", scopes=("openid", "profile", "email", "offline_access"))
 
 
+async def serve(aiohttp_client, settings: Settings):
+    """A test client for the app, served the way the command line serves it."""
+    server = TestServer(create_app(settings))
+    await server.start_server(**RUNNER_OPTIONS)
+    return await aiohttp_client(server)
+
+
 @pytest.fixture
 async def client(aiohttp_client, settings, org):
-    return await aiohttp_client(create_app(settings))
+    return await serve(aiohttp_client, settings)
 
 
 # --- page scraping -----------------------------------------------------------------------
@@ -209,3 +223,30 @@ async def post_step(client, html: str, fields: dict[str, str], *, form: str = "0
 
 def query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+async def start(client, org, first=None) -> str:
+    """GET /login (interact + introspect) and return the first step's page."""
+    org.idx("/idp/idx/introspect", first or shared("identify.json"))
+    resp = await client.get("/login", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/login/step"
+    page = await client.get("/login/step")
+    assert page.status == 200
+    return await page.text()
+
+
+async def identify_and_password(client, org, html) -> str:
+    """Submit the identifier and return the password page."""
+    org.idx("/idp/idx/identify", own("challenge-password.json"))
+    resp = await post_step(client, html, {"identifier": " alice@example.com "})
+    assert resp.status == 303 and resp.headers["Location"] == "/login/step"
+    html = await (await client.get("/login/step")).text()
+    assert "<!-- template: steps/challenge-authenticator--okta_password.html -->" in html
+    return html
+
+
+async def sign_in(client, org, password="Alice-Passw0rd!"):
+    """A whole password sign-in; returns the final response (303 to /)."""
+    html = await identify_and_password(client, org, await start(client, org))
+    org.idx("/idp/idx/challenge/answer", own("success-with-interaction-code.json"))
+    return await post_step(client, html, {"credentials.passcode": password})

@@ -4,25 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import own, post_step, shared
-
-
-async def start(client, org, first=None):
-    org.idx("/idp/idx/introspect", first or shared("identify.json"))
-    resp = await client.get("/login", allow_redirects=False)
-    assert resp.status == 303 and resp.headers["Location"] == "/login/step"
-    page = await client.get("/login/step")
-    assert page.status == 200
-    return await page.text()
-
-
-async def identify_and_password(client, org, html, password="Alice-Passw0rd!"):
-    org.idx("/idp/idx/identify", own("challenge-password.json"))
-    resp = await post_step(client, html, {"identifier": " alice@example.com "})
-    assert resp.status == 303 and resp.headers["Location"] == "/login/step"
-    html = await (await client.get("/login/step")).text()
-    assert "<!-- template: steps/challenge-authenticator--okta_password.html -->" in html
-    return html
+from conftest import identify_and_password, own, post_step, shared, start
 
 
 async def test_password_sign_in_reaches_home_with_the_user(client, org):

@@ -1,0 +1,118 @@
+"""`python -m embedded render FILE.json` over the shared fixtures: a designer's preview tool."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from html.parser import HTMLParser
+
+import pytest
+
+from conftest import ROOT, shared_fixture_paths
+from embedded.__main__ import main
+
+# Fixtures that are not pages at all: the render tool must refuse them with exit status 2.
+NOT_IDX = {"error-403-proxy-block.json", "error-429-api-limit-exceeded.json", "error-500-internal-server-error.json"}
+
+
+class PageScan(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.names: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("input", "select", "textarea") and a.get("type") != "hidden" and a.get("name"):
+            self.names.add(a["name"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def visible_field_names(fields, prefix=""):
+    """Dotted names of the fields a person fills in, read straight off the JSON."""
+    for f in fields or []:
+        if not isinstance(f, dict) or f.get("visible") is False or f.get("mutable") is False:
+            continue
+        name = prefix + f["name"]
+        sub = f.get("form") or (f.get("value") if isinstance(f.get("value"), dict) else None)
+        if isinstance(sub, dict) and "form" in sub:
+            sub = sub["form"]
+        if isinstance(sub, dict) and isinstance(sub.get("value"), list):
+            yield from visible_field_names(sub["value"], name + ".")
+            continue
+        yield name
+        for o in f.get("options") or []:
+            ov = o.get("value")
+            if isinstance(ov, dict) and isinstance(ov.get("form"), dict):
+                yield from visible_field_names(ov["form"].get("value"), name + ".")
+
+
+def message_texts(raw):
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("message"), str) and "class" in node:
+                yield node["message"]
+            for k, v in node.items():
+                if k not in ("authenticators", "authenticatorEnrollments"):
+                    yield from walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from walk(v)
+
+    shown = [raw.get("messages")] + [r for r in (raw.get("remediation") or {}).get("value", [])[:1]]
+    return {t for part in shown for t in walk(part)}
+
+
+def render(path) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        status = main(["render", str(path)])
+    return status, out.getvalue()
+
+
+def missing_from_page(path) -> list[str]:
+    raw = json.loads(path.read_text())
+    status, html = render(path)
+    assert status == 0
+    scan = PageScan()
+    scan.feed(html)
+    text = " ".join(" ".join(scan.text).split())
+    remediations = (raw.get("remediation") or {}).get("value") or []
+    missing = []
+    if remediations and not (len(remediations) == 1 and remediations[0].get("method") == "GET"):
+        missing += [f"control {n}" for n in visible_field_names(remediations[0].get("value")) if n not in scan.names]
+    missing += [f"message {m!r}" for m in message_texts(raw) if " ".join(m.split()) not in text]
+    return missing
+
+
+def test_at_least_95_percent_of_the_fixtures_render_completely():
+    pages = [p for p in shared_fixture_paths() if p.name not in NOT_IDX]
+    incomplete = {p.name: missing_from_page(p) for p in pages}
+    incomplete = {k: v for k, v in incomplete.items() if v}
+    complete = 1 - len(incomplete) / len(pages)
+    print(f"{complete:.1%} of {len(pages)} fixtures render every visible control and message")
+    assert complete >= 0.95, incomplete
+
+
+@pytest.mark.parametrize("name", sorted(NOT_IDX))
+def test_non_idx_documents_exit_2_with_one_line(name, capsys):
+    from conftest import SHARED_FIXTURES
+
+    assert main(["render", str(SHARED_FIXTURES / name)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not an IDX response" in err
+
+
+def test_the_command_line_itself(tmp_path):
+    fixture = next(p for p in shared_fixture_paths() if p.name == "identify.json")
+    done = subprocess.run([sys.executable, "-m", "embedded", "render", str(fixture)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0 and "<!-- template: steps/identify.html -->" in done.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    done = subprocess.run([sys.executable, "-m", "embedded", "render", str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
