@@ -528,8 +528,7 @@ class Renderer:
             doc["user"] = ion.obj(self.user())
         if tx.step == "success":
             doc["successWithInteractionCode"] = self.success_form()
-        if tx.step not in ("terminal",):
-            doc["cancel"] = self.form("cancel", "cancel")
+        doc["cancel"] = self.form("cancel", "cancel")
         doc["app"] = ion.obj({"name": "oidc_client", "label": tx.client.name, "id": tx.client.id})
         return doc
 
@@ -601,10 +600,10 @@ class Renderer:
     def current_object(self, with_actions=True) -> tuple[str, dict]:
         ch, tx = self.tx.challenge, self.tx
         k = kind(ch.key)
-        if ch.purpose == "verify" and ch.enrollment:
+        if ch.purpose == "verify" and ch.enrollment and ch.key != "okta_verify":
             obj = k.describe_enrollment(self.org, tx.user, ch.enrollment)
-            top = "currentAuthenticator" if ch.key == "okta_verify" else "currentAuthenticatorEnrollment"
-        else:
+            top = "currentAuthenticatorEnrollment"
+        else:  # enrolling, or Okta Verify (which Okta presents as the authenticator itself)
             obj, top = k.describe(self.org), "currentAuthenticator"
         if ch.method and ch.key != "okta_password":
             obj["methods"] = [{"type": ch.method}]
@@ -683,8 +682,11 @@ class Renderer:
     def step_push_rejected(self):
         ch = self.tx.challenge
         top, obj = self.current_object(with_actions=False)
-        again = self.form("resend", "challenge", [ion.subform("authenticator", [
-            fixed("id", self.org.authenticator_id(ch.key)), fixed("methodType", "push")], label=kind(ch.key).label)],
+        # As Okta sends it: the whole authenticator object is the field's fixed value.
+        again = self.form("resend", "challenge", [{
+            "name": "authenticator", "type": "object", "label": kind(ch.key).label,
+            "value": {"form": {"value": [fixed("id", self.org.authenticator_id(ch.key)),
+                                         fixed("methodType", "push", label="PUSH")]}}}],
             relates_to=f"$.{top}")
         return [again, *self.others()], (top, obj)
 

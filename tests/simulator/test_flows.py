@@ -189,7 +189,7 @@ async def test_oscar_push_denied_then_resent(idx):
     assert (await r.json())["status"] == "denied"
     doc = await idx.submit("challenge-poll")
     assert "api.authn.poll.error.push_rejected" in field_messages(doc) and names(doc)[0] == "resend"
-    again = remediation(doc, "resend")["value"][0]["form"]["value"]
+    again = remediation(doc, "resend")["value"][0]["value"]["form"]["value"]
     doc = await idx.submit("resend", authenticator={f["name"]: f["value"] for f in again})
     assert names(doc)[0] == "challenge-poll"
 

@@ -1,0 +1,278 @@
+"""Shape conformance: every remediation and authenticator object the simulator emits has the key
+structure of the real response of the same kind in ../shared/idx-fixtures (read in place).
+
+Keys are compared, not values. Fields are matched by name, options are merged (their labels depend
+on the org). `accepts`/`produces` are ignored everywhere: the fixtures carry an older media type.
+Every remaining difference is listed in the case with the reason."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from embedded.simulator import SIMULATOR, create_simulator_app, demo_org, totp
+
+from .conftest import Idx, remediation
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "idx-fixtures" / "okta-signin-widget"
+IGNORED = {"accepts", "produces"}
+
+
+
+def paths(node, prefix="") -> set[str]:
+    out = set()
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in IGNORED:
+                continue
+            out.add(prefix + k)
+            out |= paths(v, f"{prefix}{k}.")
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict) and "name" in item and prefix.endswith("value."):
+                out |= paths(item, f"{prefix[:-1]}[{item['name']}].")
+            else:
+                out |= paths(item, f"{prefix[:-1]}[*].")
+    return out
+
+
+def load(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def part(doc: dict, what: str):
+    kind, _, name = what.partition(":")
+    if kind == "remediation":
+        return remediation(doc, name)
+    if kind == "object":
+        return doc[name]["value"]
+    return {k: None for k in doc}  # top-level keys only
+
+
+# ---------------------------------------------------------------- scenarios (simulator side)
+async def first_page(flow):
+    return await flow.start()
+
+
+async def identifier_password_page(flow):
+    flow.client.server.app[SIMULATOR].org.first_form = "identifier_password"
+    return await flow.start()
+
+
+async def password_challenge(flow):
+    await flow.start()
+    return await flow.submit("identify", identifier="alice@example.com")
+
+
+async def email_challenge(flow):
+    return await flow.password_signin("bob@example.com", "Bob-Passw0rd!")
+
+
+async def email_wrong_code(flow):
+    await email_challenge(flow)
+    return await flow.submit("challenge-authenticator", credentials={"passcode": "000000"})
+
+
+async def phone_data(flow):
+    return await flow.password_signin("dave@example.com", "Dave-Passw0rd!")
+
+
+async def phone_challenge(flow):
+    doc = await phone_data(flow)
+    ident = remediation(doc, "authenticator-verification-data")["value"][0]["form"]["value"][0]["value"]
+    return await flow.submit("authenticator-verification-data", authenticator={"id": ident, "methodType": "sms"})
+
+
+async def question_challenge(flow):
+    return await flow.password_signin("erin@example.com", "Erin-Passw0rd!")
+
+
+async def _ov(flow, method):
+    doc = await flow.password_signin("oscar@example.com", "Oscar-Passw0rd!")
+    ident = remediation(doc, "authenticator-verification-data")["value"][0]["form"]["value"][0]["value"]
+    return await flow.submit("authenticator-verification-data", authenticator={"id": ident, "methodType": method})
+
+
+async def push_poll(flow):
+    return await _ov(flow, "push")
+
+
+async def push_rejected(flow):
+    await _ov(flow, "push")
+    push = (await (await flow.client.get("/outbox.json")).json())[0]
+    await flow.client.post(f"/outbox/push/{push['id']}/deny")
+    return await flow.submit("challenge-poll")
+
+
+async def ov_totp(flow):
+    return await _ov(flow, "totp")
+
+
+async def enroll_select(flow):
+    doc = await flow.password_signin("frank@example.com", "Frank-Passw0rd!")
+    doc = await flow.select("google_otp", form="select-authenticator-enroll")
+    secret = doc["currentAuthenticator"]["value"]["contextualData"]["sharedSecret"]
+    return await flow.submit("enroll-authenticator", credentials={"passcode": totp.totp(secret)})
+
+
+async def enroll_google(flow):
+    await flow.password_signin("frank@example.com", "Frank-Passw0rd!")
+    return await flow.select("google_otp", form="select-authenticator-enroll")
+
+
+async def enroll_phone_data(flow):
+    await flow.password_signin("frank@example.com", "Frank-Passw0rd!")
+    return await flow.select("phone_number", form="select-authenticator-enroll")
+
+
+async def enroll_phone(flow):
+    doc = await enroll_phone_data(flow)
+    ident = remediation(doc, "authenticator-enrollment-data")["value"][0]["form"]["value"][0]["value"]
+    return await flow.submit("authenticator-enrollment-data",
+                             authenticator={"id": ident, "methodType": "sms", "phoneNumber": "+15550100333"})
+
+
+async def enroll_question(flow):
+    await flow.password_signin("frank@example.com", "Frank-Passw0rd!")
+    return await flow.select("security_question", form="select-authenticator-enroll")
+
+
+async def enroll_email(flow):
+    await flow.password_signin("frank@example.com", "Frank-Passw0rd!")
+    return await flow.select("okta_email", form="select-authenticator-enroll")
+
+
+async def expired_password(flow):
+    return await flow.password_signin("irene@example.com", "Irene-Passw0rd!")
+
+
+async def reset_password(flow):
+    await password_challenge(flow)
+    await flow.action("currentAuthenticatorEnrollment", "recover")
+    code = await flow.outbox_code("alice@example.com")
+    return await flow.submit("challenge-authenticator", credentials={"passcode": code})
+
+
+async def identify_recovery(flow):
+    await flow.start()
+    return await flow.action("currentAuthenticator", "recover")
+
+
+async def enroll_profile(flow):
+    await flow.start()
+    return await flow.submit("select-enroll-profile")
+
+
+async def unlock(flow):
+    await flow.start()
+    return await flow.submit("unlock-account")
+
+
+async def unlocked(flow):
+    doc = await unlock(flow)
+    form = remediation(doc, "select-authenticator-unlock-account")
+    ident = form["value"][1]["options"][0]["value"]["form"]["value"][0]["value"]
+    await flow.submit("select-authenticator-unlock-account", identifier="henry@example.com",
+                      authenticator={"id": ident, "methodType": "email"})
+    return await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("henry@example.com")})
+
+
+async def expired(flow):
+    await flow.start()
+    flow.client.server.app[SIMULATOR].expire_all()
+    return await flow.introspect()
+
+
+CRED_TYPE = "sim always types credentials as a required object; this fixture leaves both implicit (others state them)"
+CRED = {"+value[credentials].required": CRED_TYPE, "+value[credentials].type": CRED_TYPE}
+METHODS = "sim lists the authenticator's methods on every authenticator object, as most fixtures do"
+METHOD_KEYS = {"+methods": METHODS, "+methods[*].type": METHODS}
+ENROLLMENT_ID = "sim gives enrollments both ids (enrollment id + authenticatorId), as the select fixtures do"
+SH_FULL = "this fixture's stateHandle field omits required/mutable; sim marks it hidden+immutable everywhere"
+SH = {"+value[stateHandle].mutable": SH_FULL, "+value[stateHandle].required": SH_FULL}
+HIDDEN = "sim marks fixed fields immutable but not visible:false; the value is still sent back unchanged"
+ORG_PROFILE = "profile attributes and the optional password come from the demo org's profile enrollment policy"
+
+CASES = [
+    ("identify", first_page, "remediation:identify", "identify.json", {}),
+    ("identify+password", identifier_password_page, "remediation:identify", "identify-with-password.json", {}),
+    ("select-enroll-profile", first_page, "remediation:select-enroll-profile", "identify.json", {}),
+    ("redirect-idp", first_page, "remediation:redirect-idp", "identify-with-third-party-idps.json", {}),
+    ("unlock-account", first_page, "remediation:unlock-account", "identify-with-unlock-account-link.json", {}),
+    ("password challenge", password_challenge, "remediation:challenge-authenticator", "error-forgot-password.json", CRED),
+    ("password enrollment object", password_challenge, "object:currentAuthenticatorEnrollment", "error-forgot-password.json", {
+        **METHOD_KEYS, "-profile": "no profile for a password enrollment in other fixtures",
+        "-profile.name": "no profile for a password enrollment in other fixtures"}),
+    ("email challenge", email_challenge, "remediation:challenge-authenticator", "authenticator-verification-email-no-profile-no-emailmagiclink.json", {}),
+    ("email enrollment object", email_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-email-no-profile-no-emailmagiclink.json", {
+        "+authenticatorId": ENROLLMENT_ID, "+profile": "masked address, as in authenticator-verification-email-polling",
+        "+profile.email": "masked address, as in authenticator-verification-email-polling"}),
+    ("email invalid code", email_wrong_code, "remediation:challenge-authenticator", "error-401-invalid-email-otp-passcode.json", {
+        "-value[credentials].form.value[passcode].messages.value[*].i18n.params": "sim omits empty params"}),
+    ("phone verification data", phone_data, "remediation:authenticator-verification-data", "authenticator-verification-data-phone-sms-then-voice.json", {
+        "+value[authenticator].form.value[methodType].type": "typed string as in authenticator-verification-data-email"}),
+    ("phone challenge", phone_challenge, "remediation:challenge-authenticator", "authenticator-verification-phone-sms.json", CRED),
+    ("phone enrollment object", phone_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-phone-sms.json", {
+        "+authenticatorId": ENROLLMENT_ID}),
+    ("security question challenge", question_challenge, "remediation:challenge-authenticator", "authenticator-verification-security-question.json", {
+        **CRED, "+value[credentials].form.value[answer].secret": "the answer is masked like a password, as in the enroll fixture"}),
+    ("security question object", question_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-security-question.json", METHOD_KEYS),
+    ("push poll", push_poll, "remediation:challenge-poll", "authenticator-verification-number-challenge.json", {}),
+    ("push object", push_poll, "object:currentAuthenticator", "authenticator-verification-number-challenge.json", {
+        "+displayName": "as in authenticator-verification-okta-verify-push"}),
+    ("push rejected", push_rejected, "remediation:resend", "authenticator-verification-okta-verify-reject-push.json", {}),
+    ("okta verify totp", ov_totp, "remediation:challenge-authenticator", "authenticator-verification-okta-verify-totp.json", {
+        **CRED, "-value[credentials].form.value[totp].visible": "visible defaults to true"}),
+    ("select enroll", enroll_select, "remediation:select-authenticator-enroll", "authenticator-enroll-select-authenticator-with-skip.json", {
+        "+value[authenticator].options[*].value.form.value[methodType].type": "typed string as in authenticator-enroll-phone",
+        "+value[authenticator].options[*].value.form.value[phoneNumber].label": "labelled as in authenticator-enroll-phone",
+        "-value[authenticator].options[*].value.form.value[phoneNumber].type": "string is the default type",
+        "-value[authenticator].options[*].value.form.value[id].visible": HIDDEN,
+        "-value[authenticator].options[*].value.form.value[methodType].visible": HIDDEN}),
+    ("skip", enroll_select, "remediation:skip", "authenticator-enroll-select-authenticator-with-skip.json", {}),
+    ("google enroll", enroll_google, "remediation:enroll-authenticator", "authenticator-enroll-google-authenticator.json", {
+        "-value[credentials].form.value[passcode].required": "the credentials object is required; as in the email enroll fixture",
+        "-value[credentials].form.value[passcode].visible": "visible defaults to true"}),
+    ("google enroll object", enroll_google, "object:currentAuthenticator", "authenticator-enroll-google-authenticator.json", {}),
+    ("phone enrollment data", enroll_phone_data, "remediation:authenticator-enrollment-data", "authenticator-enroll-data-phone.json", {
+        **SH, "-value[authenticator].form.value[id].visible": HIDDEN,
+        "-value[authenticator].visible": "visible defaults to true"}),
+    ("phone enroll", enroll_phone, "remediation:enroll-authenticator", "authenticator-enroll-phone.json", {}),
+    ("security question enroll", enroll_question, "remediation:enroll-authenticator", "authenticator-enroll-security-question.json", {}),
+    ("security question enroll object", enroll_question, "object:currentAuthenticator", "authenticator-enroll-security-question.json", METHOD_KEYS),
+    ("email enroll", enroll_email, "remediation:enroll-authenticator", "authenticator-enroll-email.json", {}),
+    ("email enroll object", enroll_email, "object:currentAuthenticator", "authenticator-enroll-email.json", {
+        "+contextualData": "useEmailMagicLink, as in authenticator-enroll-email-emailmagiclink-true",
+        "+contextualData.useEmailMagicLink": "as in authenticator-enroll-email-emailmagiclink-true"}),
+    ("expired password", expired_password, "remediation:reenroll-authenticator", "authenticator-expired-password.json", SH),
+    ("expired password object", expired_password, "object:recoveryAuthenticator", "authenticator-expired-password.json", {
+        **METHOD_KEYS,
+        "+settings.complexity.excludeAttributes": "newer form of excludeFirstName/LastName (error-authenticator-reset-password-requirement)",
+        "-settings.complexity.excludeFirstName": "expressed as excludeAttributes",
+        "-settings.complexity.excludeLastName": "expressed as excludeAttributes",
+        "-settings.complexity.maxConsecutiveRepeatingCharacters": "only sent when the org sets it (the demo org does not)"}),
+    ("reset password", reset_password, "remediation:reset-authenticator", "authenticator-reset-password.json", SH),
+    ("identify-recovery", identify_recovery, "remediation:identify-recovery", "identify-recovery.json", {}),
+    ("enroll-profile", enroll_profile, "remediation:enroll-profile", "enroll-profile-new.json", {
+        **SH, "+value[userProfile].type": "object, like every sub-form",
+        **{f"+value[credentials]{p}": ORG_PROFILE for p in (
+            ".form", ".form.value", ".form.value[passcode].label", ".form.value[passcode].name",
+            ".form.value[passcode].secret", ".name", ".relatesTo", ".required", ".type")},
+        **{f"+value[userProfile].form.value[{a}].{k}": ORG_PROFILE for a, keys in (
+            ("favoriteColor", ("label", "name", "options", "options[*].label", "options[*].value", "required", "type")),
+            ("newsletter", ("label", "name", "required", "type"))) for k in keys},
+        **{f"-value[userProfile].form.value[{a}].minLength": ORG_PROFILE for a in ("email", "firstName", "lastName")}}),
+    ("select-identify", enroll_profile, "remediation:select-identify", "enroll-profile-new.json", SH),
+    ("unlock select", unlock, "remediation:select-authenticator-unlock-account", "user-unlock-account.json", {}),
+    ("unlock success", unlocked, "top", "user-account-unlock-success.json", {}),
+    ("session expired", expired, "top", "error-401-session-expired.json", {}),
+]
+
+
+@pytest.mark.parametrize("case, scenario, what, fixture, differences", CASES, ids=[c[0] for c in CASES])
+async def test_shape_matches_fixture(aiohttp_client, case, scenario, what, fixture, differences):
+    client = await aiohttp_client(create_simulator_app(demo_org()))
+    ours = paths(part(await scenario(Idx(client)), what))
+    theirs = paths(part(load(fixture), what))
+    found = {"+" + p for p in ours - theirs} | {"-" + p for p in theirs - ours}
+    assert found == set(differences), f"{case}: {sorted(found)}"
