@@ -1,0 +1,64 @@
+"""Settings from the environment, checked at start-up; bad ones stop the CLI with one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from embedded.config import Settings, SettingsError, configured_in
+
+GOOD = {
+    "OKTA_IDX_ISSUER": "https://org.example.com/oauth2/default",
+    "OKTA_IDX_CLIENTID": "0oa1",
+    "OKTA_IDX_CLIENTSECRET": "s3cret",
+    "OKTA_IDX_SCOPES": "openid profile  email offline_access",
+    "OKTA_IDX_REDIRECTURI": "https://app.example.com/login/callback",
+}
+
+
+def test_settings_from_the_environment():
+    s = Settings.from_env(GOOD)
+    assert s.scopes == ("openid", "profile", "email", "offline_access")
+    assert s.oauth_base == "https://org.example.com/oauth2/default"
+    assert s.org_origin == "https://org.example.com"
+    assert s.secure_cookies and s.callback_path == "/login/callback"
+    public = Settings.from_env({**GOOD, "OKTA_IDX_CLIENTSECRET": "", "OKTA_IDX_SCOPES": ""})
+    assert public.client_secret is None and public.scopes == ("openid", "profile", "email")
+    org_server = Settings.from_env({**GOOD, "OKTA_IDX_ISSUER": "https://org.example.com"})
+    assert org_server.oauth_base == "https://org.example.com/oauth2"
+    with pytest.raises(AttributeError):
+        s.issuer = "x"  # frozen
+
+
+@pytest.mark.parametrize(
+    "change, complaint",
+    [
+        ({"OKTA_IDX_ISSUER": ""}, "missing setting: OKTA_IDX_ISSUER"),
+        ({"OKTA_IDX_ISSUER": "http://org.example.com/oauth2/default"}, "must use https"),
+        ({"OKTA_IDX_ISSUER": "org.example.com"}, "absolute URL"),
+        ({"OKTA_IDX_REDIRECTURI": "/login/callback"}, "OKTA_IDX_REDIRECTURI must be an absolute"),
+        ({"OKTA_IDX_SCOPES": "profile email"}, "must include 'openid'"),
+        ({"OKTA_IDX_CLIENTID": "", "OKTA_IDX_REDIRECTURI": ""}, "missing settings: OKTA_IDX_CLIENTID, OKTA_IDX_REDIRECTURI"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_clear_line(change, complaint):
+    with pytest.raises(SettingsError, match=complaint):
+        Settings.from_env({**GOOD, **change})
+
+
+def test_plain_http_is_allowed_only_on_loopback():
+    for issuer in ("http://127.0.0.1:8081/oauth2/default", "http://localhost:9/oauth2/default", "http://[::1]:9/oauth2/default"):
+        assert Settings.from_env({**GOOD, "OKTA_IDX_ISSUER": issuer}).issuer == issuer
+    assert not configured_in({}) and configured_in({"OKTA_IDX_ISSUER": "x"})
+
+
+def test_the_command_line_exits_2_with_one_line_on_a_bad_setting():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_IDX_")}
+    env.update({**GOOD, "OKTA_IDX_ISSUER": "http://evil.example.com"})
+    done = subprocess.run([sys.executable, "-m", "embedded", "--port", "0"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "must use https" in done.stderr and "Traceback" not in done.stderr
