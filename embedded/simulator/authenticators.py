@@ -14,18 +14,11 @@ import segno
 
 from . import ion, totp
 from .ion import field as fld
-from .ion import fixed, subform
-from .org import Enrollment, Org, User
+from .ion import fixed
+from .org import QUESTIONS, Enrollment, Org, User
 
 CODE_LIFETIME = 300  # seconds an emailed / texted code stays valid
 
-QUESTIONS = {
-    "disliked_food": "What is the food you least liked as a child?",
-    "name_of_first_plush_toy": "What is the name of your first stuffed animal?",
-    "first_award": "What did you earn your first medal or award for?",
-    "favorite_vacation_location": "Where did you go for your favorite vacation?",
-    "first_computer_game": "What was the first computer game you played?",
-}
 
 
 @dataclass

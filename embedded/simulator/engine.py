@@ -99,6 +99,7 @@ class Engine:
             code_challenge=code_challenge, lifetime=self.org.transaction_minutes * 60,
         )
         tx.touch()
+        self._forget_stale()
         self.transactions[tx.interaction_handle] = self.transactions[tx.state_handle] = tx
         if user is not None:
             tx.user, tx.flow = user, flow
@@ -107,6 +108,17 @@ class Engine:
             else:
                 self.advance(tx)
         return tx
+
+    def _forget_stale(self) -> None:
+        """Drop transactions long expired, and spent or stale codes, so a long benchmark stays small.
+        (A forgotten handle gets the same 401 idx.session.expired as an expired one.)"""
+        now = time.time()
+        for handle, tx in list(self.transactions.items()):
+            if tx.expires_at < now - tx.lifetime:
+                del self.transactions[handle]
+        for code, (_, until) in list(self.codes.items()):
+            if until < now:
+                del self.codes[code]
 
     def find(self, handle: str | None) -> Transaction | None:
         return self.transactions.get(handle or "")

@@ -15,6 +15,15 @@ DEMO_ORG_FILE = Path(__file__).with_name("demo_org.toml")
 USER_STATUSES = {"active", "locked_out", "password_expired", "staged"}
 FIRST_FORMS = {"identifier_first", "identifier_password"}
 
+# The org's catalog of security questions (users may also write their own: key "custom").
+QUESTIONS = {
+    "disliked_food": "What is the food you least liked as a child?",
+    "name_of_first_plush_toy": "What is the name of your first stuffed animal?",
+    "first_award": "What did you earn your first medal or award for?",
+    "favorite_vacation_location": "Where did you go for your favorite vacation?",
+    "first_computer_game": "What was the first computer game you played?",
+}
+
 
 class OrgError(ValueError):
     """The org file is not valid."""
@@ -77,7 +86,6 @@ class PasswordPolicy:
     max_consecutive_repeating: int = 0
     min_age_minutes: int = 0
     history_count: int = 0
-    max_age_days: int = 0
     common: list[str] = field(default_factory=lambda: ["Password1!", "Passw0rd!", "Welcome1!"])
 
 
@@ -319,7 +327,8 @@ def describe_org(org: Org) -> str:
             elif e.key in ("google_otp", "okta_verify"):
                 bits.append(f"{e.key} TOTP secret {d['secret']}")
             elif e.key == "security_question":
-                bits.append(f"security question {d.get('question_key')!r} answer {d['answer']!r}")
+                question = d.get("question") or QUESTIONS.get(d.get("question_key"), d.get("question_key"))
+                bits.append(f"security question {question!r} answer {d['answer']!r}")
         status = "" if u.status == "active" else f" [{u.status}]"
         groups = f" (groups: {', '.join(u.groups)})" if u.groups else ""
         lines.append(f"  {u.login}{status}{groups}: " + "; ".join(bits))

@@ -18,8 +18,8 @@ from aiohttp import web
 
 from . import faults as faults_mod
 from . import pages
-from .engine import Engine, Transaction
-from .org import Org, User, demo_org
+from .engine import Engine
+from .org import Org, User, demo_org, describe_org
 from .outbox import Outbox
 from .tokens import Grant, TokenService, s256
 
@@ -425,8 +425,6 @@ async def sim_calls(request: web.Request) -> web.Response:
 
 
 async def index(request: web.Request) -> web.Response:
-    from .org import describe_org
-
     return pages.html(pages.index(describe_org(sim(request).org), sim(request).issuer_for(request)))
 
 
