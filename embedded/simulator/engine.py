@@ -210,7 +210,7 @@ class Engine:
         if tx.challenge and tx.challenge.purpose == "verify":
             allowed.append(tx.challenge.key)
         if tx.step == "select-authenticator-unlock-account":
-            allowed = [k for k in self._recovery_keys(tx.user)]
+            allowed = self._recovery_keys(tx.user)
         if key not in allowed or not tx.user.enrollment(key):
             raise Reject(400, msg("invalid_value"))
         method = auth.get("methodType")
