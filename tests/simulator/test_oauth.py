@@ -2,6 +2,7 @@
 the IdP redirect, and malformed requests."""
 
 import base64
+import hashlib
 import json
 
 import jwt
@@ -36,7 +37,7 @@ async def test_discovery_and_jwks_verify_id_token(client):
     for claim in ("sub", "exp", "iat", "nonce", "auth_time", "amr", "name", "email", "preferred_username", "at_hash"):
         assert claim in claims
     assert claims["nonce"] == flow.nonce and claims["preferred_username"] == "alice@example.com"
-    digest = jwt.utils.base64url_encode(__import__("hashlib").sha256(tokens["access_token"].encode()).digest()[:16])
+    digest = jwt.utils.base64url_encode(hashlib.sha256(tokens["access_token"].encode()).digest()[:16])
     assert claims["at_hash"] == digest.decode()
 
 
