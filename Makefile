@@ -17,11 +17,18 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium drives the browser tests (playwright cannot download its own here).
+# Debian's Chromium drives the browser tests (playwright cannot download its own here);
+# node and npm run the official okta-auth-js SDK against the simulator.
+SYSTEM_PACKAGES := chromium:chromium npm:npm node:nodejs
+
 system-packages:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  echo "installing Debian packages:$$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 run: install
 	$(BIN)/python -m embedded

@@ -76,7 +76,7 @@ def serve_command(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         return fail(str(exc))
     print(f"  app:       http://{args.host}:{args.port}/", flush=True)
-    web.run_app(_serve_both(create_app(settings), args, simulator_app), print=None, **RUNNER_OPTIONS)
+    web.run_app(_serve_both(create_app(settings), args, simulator_app), host=args.host, port=args.port, print=None, **RUNNER_OPTIONS)
     return 0
 
 

@@ -62,3 +62,36 @@ def test_the_command_line_exits_2_with_one_line_on_a_bad_setting():
     done = subprocess.run([sys.executable, "-m", "embedded", "--port", "0"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "must use https" in done.stderr and "Traceback" not in done.stderr
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_command_line_serves_the_demo_on_the_ports_it_was_given():
+    import time
+    import urllib.request
+
+    port, sim_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_IDX_")}
+    server = subprocess.Popen([sys.executable, "-m", "embedded", "--port", str(port), "--sim-port", str(sim_port)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
+                    assert resp.status == 200 and b'href="/login"' in resp.read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the app did not start"
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{sim_port}/oauth2/default/.well-known/openid-configuration", timeout=2) as resp:
+            assert resp.status == 200
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in out and "alice@example.com" in out and "not an identity provider" in out
