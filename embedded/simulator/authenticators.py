@@ -9,8 +9,14 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import segno
+import webauthn
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_attestation_object
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (AuthenticationCredential, AuthenticatorAssertionResponse,
+                                      AuthenticatorAttestationResponse, RegistrationCredential)
 
 from . import ion, totp
 from .ion import field as fld
@@ -18,7 +24,7 @@ from .ion import fixed
 from .org import QUESTIONS, Enrollment, Org, User
 
 CODE_LIFETIME = 300  # seconds an emailed / texted code stays valid
-
+SEND_LIMIT = 5  # messages (codes, pushes, activation links) one challenge may send before throttling
 
 
 @dataclass
@@ -34,14 +40,19 @@ class Challenge:
     code: str | None = None
     code_expires: float = 0.0
     push_id: str | None = None
+    activation_id: str | None = None  # Okta Verify enrollment: the outbox activation the device answers
+    sends: int = 0
+    failures: int = 0  # wrong one-time codes or answers so far
 
 
 class Error(Exception):
-    """A rejected answer: message name (ion.MSG), field path inside `credentials`, HTTP status."""
+    """A rejected answer: message name (ion.MSG), field path inside `credentials` (None: a global
+    message), HTTP status."""
 
     def __init__(self, name: str, path=("passcode",), status: int = 401, params=()):
         super().__init__(name)
-        self.name, self.path, self.status, self.params = name, list(path), status, params
+        self.name, self.status, self.params = name, status, params
+        self.path = list(path) if path is not None else None
 
 
 def new_code() -> str:
@@ -58,12 +69,30 @@ def mask_phone(phone: str) -> str:
     return f"+{digits[:-10] or '1'} XXX-XXX-{digits[-4:]}"
 
 
+def e164(raw) -> str:
+    """The number in E.164 form, or an Error for something that cannot be a phone number."""
+    number = re.sub(r"[\s().-]", "", str(raw or ""))
+    if not re.fullmatch(r"\+[1-9]\d{7,14}", number):
+        raise Error("invalid_phone", path=("phoneNumber",), status=400)
+    return number
+
+
+def qr_png(text: str) -> dict:
+    """`contextualData.qrcode` as Okta sends it: an embedded PNG data URI."""
+    png = io.BytesIO()
+    segno.make(text, error="m").save(png, kind="png", scale=4)
+    return {"method": "embedded", "href": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
+            "type": "image/png"}
+
+
 class Kind:
     key = ""
     type = ""
     label = ""
     enrollable = True
     amr = "otp"
+    # Okta presents some authenticators being verified as `currentAuthenticator` (not the enrollment).
+    current_authenticator = False
 
     def methods(self, org: Org) -> list[str]:
         return [self.type]
@@ -84,6 +113,8 @@ class Kind:
         profile = self.profile(user, enrollment)
         if profile:
             d["profile"] = profile
+        if enrollment.data.get("nickname"):
+            d["nickname"] = enrollment.data["nickname"]
         return d
 
     def profile(self, user: User, enrollment: Enrollment) -> dict | None:
@@ -110,11 +141,20 @@ class Kind:
         """Fields of `authenticator-enrollment-data` when enrolling needs input first (phone)."""
         return None
 
+    def enroll_option_fields(self, org: Org) -> list[dict] | None:
+        """Fields of this authenticator's option in `select-authenticator-enroll` (None: id + method)."""
+        return None
+
+    def enroll_method(self, requested: str | None, org: Org) -> str | None:
+        return requested or self.methods(org)[0]
+
     def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return self.answer_fields(org, ch)
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> None:
+    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+        """Start enrolling; returns the next step when it is not `enroll-authenticator`."""
         self.start(engine, tx, ch)
+        return None
 
     def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
         self.check(engine, tx, ch, creds)
@@ -127,6 +167,7 @@ class OtpByMessage(Kind):
     """Codes delivered by the outbox (email, SMS, voice)."""
 
     def _send(self, engine, tx, ch: Challenge, to: str, kind: str, link: str | None = None) -> None:
+        ch.sends += 1
         ch.code = new_code()
         ch.code_expires = time.time() + CODE_LIFETIME
         engine.outbox.send(to, kind, code=ch.code, link=link, subject=f"{engine.org.name} verification code")
@@ -180,12 +221,10 @@ class Phone(OtpByMessage):
             fld("phoneNumber", "Phone number", required=True, type="string"),
         ]
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> None:
-        number = re.sub(r"[\s().-]", "", str(submitted.get("phoneNumber") or ""))
-        if not re.fullmatch(r"\+[1-9]\d{7,14}", number):
-            raise Error("invalid_phone", path=("phoneNumber",), status=400)
-        ch.data["phone"] = number
+    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+        ch.data["phone"] = e164(submitted.get("phoneNumber"))
         self.start(engine, tx, ch)
+        return None
 
     def amr_for(self, ch: Challenge) -> str:
         return "tel" if ch.method == "voice" else "sms"
@@ -201,23 +240,19 @@ class Totp(Kind):
         if not totp.verify(secret, str(creds.get(self.credential) or "")):
             raise Error("passcode_invalid", path=(self.credential,))
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> None:
-        ch.data["secret"] = base64.b32encode(secrets.token_bytes(10)).decode()
+    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+        ch.data["secret"] = new_secret()
+        return None
 
     def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
         if ch.purpose != "enroll":
             return None
         uri = totp.provisioning_uri(ch.data["secret"], tx.user.login, engine.org.name)
-        png = io.BytesIO()
-        segno.make(uri, error="m").save(png, kind="png", scale=4)
-        return {
-            "qrcode": {
-                "method": "embedded",
-                "href": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
-                "type": "image/png",
-            },
-            "sharedSecret": ch.data["secret"],
-        }
+        return {"qrcode": qr_png(uri), "sharedSecret": ch.data["secret"]}
+
+
+def new_secret() -> str:
+    return base64.b32encode(secrets.token_bytes(10)).decode()
 
 
 class GoogleAuthenticator(Totp):
@@ -231,11 +266,14 @@ class GoogleAuthenticator(Totp):
 
 
 class OktaVerify(Totp):
-    """Push (with an optional number challenge, answered at /outbox) or a TOTP code."""
+    """Push (with an optional number challenge, answered at /outbox) or a TOTP code. Enrolling
+    shows a QR code or sends an activation link by SMS or email; the simulated device activates
+    from the outbox (`POST /outbox/enrollment/{id}/activate`) and `enroll-poll` then completes."""
 
     key, type, label, amr = "okta_verify", "app", "Okta Verify", "mca"
     credential = "totp"
-    enrollable = False  # device enrollment (QR + app) arrives with a later issue
+    current_authenticator = True
+    CHANNELS = {"qrcode": "QR code", "email": "Email", "sms": "SMS"}
 
     def methods(self, org: Org) -> list[str]:
         return ["push", "totp"]
@@ -246,19 +284,172 @@ class OktaVerify(Totp):
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return [fld("totp", "Enter code from Okta Verify app", required=True)]
 
+    def channel_field(self) -> dict:
+        return fld("channel", type="string", required=True, options=ion.choices(self.CHANNELS.items()))
+
+    def enroll_option_fields(self, org: Org) -> list[dict]:
+        return [fixed("id", org.authenticator_id(self.key)), {**self.channel_field(), "required": False}]
+
+    def enroll_method(self, requested: str | None, org: Org) -> str | None:
+        return None  # the device enrolls every method at once
+
     def start(self, engine, tx, ch: Challenge) -> None:
-        if ch.method == "push":
+        ch.sends += 1
+        if ch.purpose == "enroll":
+            # What the QR code / link carries; the simulated device "reads" it from the outbox.
+            to = ch.data.get("address") or tx.user.login
+            activation = engine.outbox.activation(to, ch.data["channel"], ch.data["secret"], tx.user.login)
+            ch.activation_id = activation.id
+            ch.data["uri"] = activation.link
+        elif ch.method == "push":
             ch.push_id = engine.outbox.push(tx.user.login, engine.org.number_challenge).id
+
+    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+        channel = submitted.get("channel") or "qrcode"
+        if channel not in self.CHANNELS:
+            raise Error("invalid_value", path=("channel",), status=400)
+        ch.data.update(secret=new_secret(), channel=channel)
+        if channel != "qrcode":
+            return "enrollment-channel-data"  # where to send the link comes first
+        self.start(engine, tx, ch)
+        return "enroll-poll"
+
+    def send_link(self, engine, tx, ch: Challenge, body: dict) -> None:
+        """`enrollment-channel-data`: the address the activation link goes to."""
+        if ch.data["channel"] == "sms":
+            ch.data["address"] = e164(body.get("phoneNumber"))
+        else:
+            email = str(body.get("email") or "").strip()
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+                raise Error("invalid_email", path=("email",), status=400)
+            ch.data["address"] = email
+        self.start(engine, tx, ch)
 
     def push(self, engine, ch: Challenge):
         return engine.outbox.find(ch.push_id) if ch.push_id else None
 
     def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
+        if ch.purpose == "enroll":
+            channel = ch.data["channel"]
+            data = {"selectedChannel": channel}
+            if channel == "qrcode" and ch.data.get("uri"):
+                data = {"qrcode": qr_png(ch.data["uri"]), **data}
+            elif ch.data.get("address"):
+                data["email" if channel == "email" else "phoneNumber"] = ch.data["address"]
+            return data
         push = self.push(engine, ch)
         return {"correctAnswer": push.correct_answer} if push and push.correct_answer else None
 
     def amr_for(self, ch: Challenge) -> str:
-        return "mca" if ch.method == "push" else "otp"
+        return "otp" if ch.method == "totp" else "mca"
+
+
+class WebAuthn(Kind):
+    """Security keys and platform authenticators, verified for real (py_webauthn). The relying party
+    is the app: its origin (and RP ID, its host) come from the transaction's redirect URI, because
+    the browser runs navigator.credentials on the app's pages. Browsers refuse IP addresses as RP
+    IDs, so use the app on `localhost`."""
+
+    key, type, label, amr = "webauthn", "security_key", "Security Key or Biometric", "hwk"
+    current_authenticator = True
+    ALGORITHMS = (-7, -257)  # ES256, RS256
+
+    def methods(self, org: Org) -> list[str]:
+        return ["webauthn"]
+
+    @staticmethod
+    def relying_party(tx) -> tuple[str, str]:
+        parts = urlsplit(tx.redirect_uri)
+        return parts.hostname, f"{parts.scheme}://{parts.netloc}"
+
+    def start(self, engine, tx, ch: Challenge) -> None:
+        ch.data["challenge"] = secrets.token_bytes(32)
+
+    def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
+        challenge = bytes_to_base64url(ch.data["challenge"])
+        if ch.purpose != "enroll":
+            return {"challengeData": {"challenge": challenge, "userVerification": "discouraged"}}
+        user = tx.user
+        return {"activationData": {
+            "rp": {"name": engine.org.name},
+            "user": {"displayName": user.name, "name": user.login, "id": user.id},
+            "pubKeyCredParams": [{"type": "public-key", "alg": a} for a in self.ALGORITHMS],
+            "challenge": challenge,
+            "attestation": "none",
+            "authenticatorSelection": {"userVerification": "discouraged"},
+            "excludeCredentials": [{"type": "public-key", "id": e.data["credential_id"]}
+                                   for e in user.enrollments if e.key == self.key],
+        }}
+
+    @staticmethod
+    def _hidden(name: str, label: str, required: bool = True) -> dict:
+        return fld(name, label, required=required, visible=False)
+
+    def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
+        return [self._hidden("clientData", "Client Data"), self._hidden("authenticatorData", "Authenticator Data"),
+                self._hidden("signatureData", "Signature Data")]
+
+    def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
+        return [self._hidden("clientData", "Client Data"), self._hidden("attestation", "Attestation"),
+                self._hidden("transports", "Transports", required=False),
+                self._hidden("clientExtensions", "clientExtensions", required=False)]
+
+    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
+        rp_id, origin = self.relying_party(tx)
+        try:
+            attestation = base64url_to_bytes(str(creds.get("attestation") or ""))
+            client_data = base64url_to_bytes(str(creds.get("clientData") or ""))
+            credential_id = parse_attestation_object(attestation).auth_data.attested_credential_data.credential_id
+            verified = webauthn.verify_registration_response(
+                credential=RegistrationCredential(
+                    id=bytes_to_base64url(credential_id), raw_id=credential_id,
+                    response=AuthenticatorAttestationResponse(client_data_json=client_data,
+                                                              attestation_object=attestation)),
+                expected_challenge=ch.data["challenge"], expected_rp_id=rp_id, expected_origin=origin,
+                supported_pub_key_algs=list(self.ALGORITHMS))
+        except (WebAuthnException, ValueError, TypeError, AttributeError, KeyError):
+            raise Error("webauthn_attestation", path=None, status=400) from None
+        ch.data.clear()
+        ch.data.update(credential_id=bytes_to_base64url(verified.credential_id),
+                       public_key=bytes_to_base64url(verified.credential_public_key),
+                       sign_count=verified.sign_count)
+        transports = creds.get("transports")
+        if isinstance(transports, str):  # sent as a JSON array in a string by the widget
+            ch.data["transports"] = transports
+
+    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
+        rp_id, origin = self.relying_party(tx)
+        # Assertions name no credential in Okta's body: try each WebAuthn enrollment of the user.
+        for enrollment in [e for e in tx.user.enrollments if e.key == self.key]:
+            data = enrollment.data
+            try:
+                verified = webauthn.verify_authentication_response(
+                    credential=AuthenticationCredential(
+                        id=data["credential_id"], raw_id=base64url_to_bytes(data["credential_id"]),
+                        response=AuthenticatorAssertionResponse(
+                            client_data_json=base64url_to_bytes(str(creds.get("clientData") or "")),
+                            authenticator_data=base64url_to_bytes(str(creds.get("authenticatorData") or "")),
+                            signature=base64url_to_bytes(str(creds.get("signatureData") or "")))),
+                    expected_challenge=ch.data["challenge"], expected_rp_id=rp_id, expected_origin=origin,
+                    credential_public_key=base64url_to_bytes(data["public_key"]),
+                    credential_current_sign_count=int(data.get("sign_count", 0)))
+            except (WebAuthnException, ValueError, TypeError, KeyError):
+                continue
+            data["sign_count"] = verified.new_sign_count
+            return
+        raise Error("webauthn_assertion", path=None, status=400)
+
+
+class CustomOtp(Totp):
+    """A generic passcode authenticator standing for custom_otp, rsa_token, onprem_mfa, symantec_vip,
+    yubikey_token and tac: an administrator provisions the TOTP secret, the user types the code.
+    Not self-enrollable (Okta answers `enroll.hotp.restricted`)."""
+
+    key, type, label = "custom_otp", "security_key", "Custom OTP Authenticator"
+    enrollable = False
+
+    def methods(self, org: Org) -> list[str]:
+        return ["otp"]
 
 
 class SecurityQuestion(Kind):
@@ -309,8 +500,8 @@ class SecurityQuestion(Kind):
             ]},
         ]
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> None:
-        pass
+    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+        return None
 
     def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
         key = str(creds.get("questionKey") or "")
@@ -353,8 +544,8 @@ class Password(Kind):
         if not tx.user.password or not secrets.compare_digest(given.encode(), tx.user.password.encode()):
             raise Error("password_incorrect")
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> None:
-        pass
+    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+        return None
 
     def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
         new = str(creds.get("passcode") or "")
@@ -406,7 +597,8 @@ def password_problem(org: Org, user: User, pw: str) -> tuple | None:
 
 
 KINDS: dict[str, Kind] = {k.key: k for k in (
-    Password(), Email(), Phone(), GoogleAuthenticator(), OktaVerify(), SecurityQuestion(),
+    Password(), Email(), Phone(), GoogleAuthenticator(), OktaVerify(), SecurityQuestion(), WebAuthn(),
+    CustomOtp(),
 )}
 
 

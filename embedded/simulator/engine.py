@@ -9,13 +9,17 @@ import time
 from dataclasses import dataclass, field
 
 from . import ion
-from .authenticators import KINDS, Challenge, Error, kind, password_problem
+from .authenticators import KINDS, SEND_LIMIT, Challenge, Error, kind, password_problem
 from .ion import field as fld
 from .ion import fixed, form, msg
 from .org import Client, Enrollment, Org, User, stable_id
 from .outbox import Outbox
 
 CODE_LIFETIME = 60  # seconds an interaction code can be exchanged
+# Wrong one-time codes (or security answers) one challenge accepts; the next ends the transaction
+# with Okta's suspended-factor error, and the user starts a new sign-in.
+MAX_CODE_ATTEMPTS = 5
+CODE_ERRORS = {"passcode_invalid", "answer_wrong"}
 
 # Which offered forms each IDX endpoint serves (a submission must match an offered form).
 ENDPOINT_FORMS = {
@@ -23,10 +27,11 @@ ENDPOINT_FORMS = {
     "challenge": {"select-authenticator-authenticate", "authenticator-verification-data",
                   "select-authenticator-unlock-account", "resend"},
     "challenge/answer": {"challenge-authenticator", "enroll-authenticator", "reenroll-authenticator",
-                         "reset-authenticator"},
-    "challenge/poll": {"challenge-poll", "poll"},
+                         "reenroll-authenticator-warning", "reset-authenticator"},
+    "challenge/poll": {"challenge-poll", "enroll-poll", "poll"},
     "challenge/resend": {"resend"},
-    "credential/enroll": {"select-authenticator-enroll", "authenticator-enrollment-data"},
+    "challenge/send": {"enrollment-channel-data"},
+    "credential/enroll": {"select-authenticator-enroll", "authenticator-enrollment-data", "select-enrollment-channel"},
     "enroll": {"select-enroll-profile"},
     "enroll/new": {"enroll-profile"},
     "enroll/update": {"profile-update"},
@@ -66,6 +71,7 @@ class Transaction:
     enroll_options: list[str] = field(default_factory=list)
     skippable: bool = False
     skipped: bool = False
+    password_warned: bool = False  # the expiring-password prompt was answered or skipped
     terminal: list[dict] = field(default_factory=list)
     interaction_code: str | None = None
     auth_time: float = 0.0
@@ -241,25 +247,45 @@ class Engine:
             else:
                 k.check_enroll(self, tx, ch, creds)
         except Error as e:
-            raise Reject(e.status, field_error=(form_name, ["credentials", *e.path], msg(e.name, *e.params)))
+            if e.name in CODE_ERRORS:
+                ch.failures += 1
+                if ch.failures >= MAX_CODE_ATTEMPTS:
+                    tx.challenge, tx.step, tx.terminal = None, "terminal", [msg("suspended")]
+                    raise Reject(403) from None
+            if e.path is None:
+                raise Reject(e.status, msg(e.name, *e.params)) from None
+            raise Reject(e.status, field_error=(form_name, ["credentials", *e.path], msg(e.name, *e.params))) from None
         user = tx.user
         if ch.purpose == "verify":
             self._verified(tx, ch.key, k.amr_for(ch))
         elif ch.purpose == "enroll":
             if ch.key == "okta_password":
                 user.password = ch.data.pop("password")
-            user.enrollments.append(Enrollment(ch.key, stable_id("enr", user.login, ch.key, secrets.token_hex(4)), ch.data))
-            self._verified(tx, ch.key, k.amr_for(ch))
-        else:  # reset / reenroll: a new password
+            self._enrolled(tx, ch)
+        else:  # reset / reenroll (expired or expiring): a new password
             user.password = ch.data["password"]
-            user.status, user.failed_passwords = "active", 0
+            user.status, user.failed_passwords, user.password_expires_in_days = "active", 0, None
             self._verified(tx, "okta_password", "pwd")
-            tx.flow = "login"
+            tx.flow, tx.password_warned = "login", True
         tx.challenge = None
         self.advance(tx)
 
+    def _enrolled(self, tx: Transaction, ch: Challenge) -> None:
+        user = tx.user
+        user.enrollments.append(Enrollment(ch.key, stable_id("enr", user.login, ch.key, secrets.token_hex(4)), ch.data))
+        self._verified(tx, ch.key, kind(ch.key).amr_for(ch))
+
     def do_challenge_poll(self, tx: Transaction, body: dict) -> None:
         ch = tx.challenge
+        if tx.step == "enroll-poll":
+            activation = self.outbox.find(ch.activation_id)
+            if activation and activation.status == "activated":
+                ch.data["device_name"] = activation.device_name
+                ch.data.pop("uri", None)
+                self._enrolled(tx, ch)
+                tx.challenge = None
+                self.advance(tx)
+            return
         if tx.step != "challenge-poll":
             return  # email: nothing arrives out of band here; the same state comes back
         push = self.outbox.find(ch.push_id)
@@ -271,9 +297,20 @@ class Engine:
             tx.step = "push-rejected"
 
     def do_challenge_resend(self, tx: Transaction, body: dict) -> None:
-        kind(tx.challenge.key).start(self, tx, tx.challenge)
+        ch = tx.challenge
+        if ch.sends >= SEND_LIMIT:  # Okta throttles resends (E0000150 for SMS, E0000151 for voice)
+            raise Reject(429, msg({"sms": "sms_limit", "voice": "voice_limit"}.get(ch.method, "too_many")))
+        kind(ch.key).start(self, tx, ch)
         if tx.step == "push-rejected":
             tx.step = "challenge-poll"
+
+    def do_challenge_send(self, tx: Transaction, body: dict) -> None:
+        ch = tx.challenge
+        try:
+            kind(ch.key).send_link(self, tx, ch, body)
+        except Error as e:
+            raise Reject(e.status, field_error=("enrollment-channel-data", e.path, msg(e.name, *e.params))) from None
+        tx.step = "enroll-poll"
 
     def do_credential_enroll(self, tx: Transaction, body: dict) -> None:
         auth = body.get("authenticator")
@@ -288,16 +325,20 @@ class Engine:
         method = auth.get("methodType")
         if method is not None and method not in k.methods(self.org):
             raise Reject(400, field_error=(tx.step, ["authenticator", "methodType"], msg("invalid_value")))
-        tx.challenge = ch = Challenge(key, "enroll", method or k.methods(self.org)[0])
+        before = tx.challenge
+        tx.challenge = ch = Challenge(key, "enroll", k.enroll_method(method, self.org))
         if k.enrollment_data_fields(self.org) and not auth.get("phoneNumber"):
             tx.step = "authenticator-enrollment-data"
             return
         try:
-            k.begin_enroll(self, tx, ch, auth)
+            step = k.begin_enroll(self, tx, ch, auth)
         except Error as e:
-            tx.step = "authenticator-enrollment-data"
-            raise Reject(e.status, msg(e.name, *e.params))
-        tx.step = "enroll-authenticator"
+            if k.enrollment_data_fields(self.org):
+                tx.step = "authenticator-enrollment-data"
+            else:
+                tx.challenge = before
+            raise Reject(e.status, msg(e.name, *e.params)) from None
+        tx.step = step or "enroll-authenticator"
 
     def do_enroll(self, tx: Transaction, body: dict) -> None:
         tx.flow, tx.step, tx.user = "register", "enroll-profile", None
@@ -350,7 +391,10 @@ class Engine:
             self._offer_recovery(tx)
 
     def do_skip(self, tx: Transaction, body: dict) -> None:
-        tx.skipped = True
+        if tx.step == "reenroll-authenticator-warning":
+            tx.password_warned = True
+        else:
+            tx.skipped = True
         self.advance(tx)
 
     def do_unlock_account(self, tx: Transaction, body: dict) -> None:
@@ -378,6 +422,10 @@ class Engine:
             tx.challenge = Challenge("okta_password", "reenroll", "password", user.enrollment("okta_password"))
             tx.step = "reenroll-authenticator"
             return
+        if "okta_password" in tx.verified and not tx.password_warned and self.password_expiring(user):
+            tx.challenge = Challenge("okta_password", "reenroll", "password", user.enrollment("okta_password"))
+            tx.step = "reenroll-authenticator-warning"
+            return
         rule = org.sign_on_rule(user)
         enabled = [e for e in user.enrollments if e.key in org.authenticators]
         if len(set(tx.verified)) < rule.factors:
@@ -404,6 +452,10 @@ class Engine:
         if erule.prompt_optional and optional and not tx.skipped:
             return self._offer_enroll(tx, optional, skippable=True)
         self._succeed(tx)
+
+    def password_expiring(self, user: User) -> bool:
+        days = user.password_expires_in_days
+        return days is not None and days <= self.org.password.expire_warn_days
 
     def _offer(self, tx: Transaction, candidates: list[str]) -> None:
         tx.candidates = candidates
@@ -473,6 +525,7 @@ class Engine:
         """Back to the first form (cancel, lockout)."""
         tx.flow, tx.step, tx.user, tx.challenge = "login", "identify", None, None
         tx.verified, tx.amr, tx.candidates, tx.enroll_options, tx.skipped, tx.terminal = [], [], [], [], False, []
+        tx.password_warned = False
 
     def _key_for(self, tx: Transaction, some_id: str) -> str | None:
         """Authenticator key for an authenticator id (or, tolerantly, one of the user's enrollment ids)."""
@@ -521,6 +574,8 @@ class Renderer:
             remediations, current = getattr(self, "step_" + tx.step.replace("-", "_"))()
         if tx.step == "push-rejected":
             messages = [msg("push_rejected")] + messages
+        if tx.step == "reenroll-authenticator-warning":
+            messages = [msg("password_expiring", self.org.name, cls="INFO")] + messages
         if remediations:
             doc["remediation"] = ion.array(remediations)
         if messages:
@@ -532,7 +587,7 @@ class Renderer:
         elif tx.user is not None and tx.step not in ("terminal", "success"):
             doc["authenticators"] = ion.array(self.catalog())
             doc["authenticatorEnrollments"] = ion.array(self.enrollments())
-            if tx.challenge and tx.challenge.purpose in ("reset", "reenroll"):
+            if tx.step in ("reset-authenticator", "reenroll-authenticator"):
                 doc["recoveryAuthenticator"] = ion.obj(self.password_object())
             if tx.challenge and tx.challenge.purpose == "enroll":
                 doc["enrollmentAuthenticator"] = ion.obj(kind(tx.challenge.key).describe(self.org))
@@ -550,7 +605,15 @@ class Renderer:
 
     def enrollments(self) -> list[dict]:
         u = self.tx.user
-        return [kind(e.key).describe_enrollment(self.org, u, e) for e in u.enrollments if e.key in KINDS]
+        out = []
+        for e in u.enrollments:
+            if e.key not in KINDS:
+                continue
+            d = kind(e.key).describe_enrollment(self.org, u, e)
+            if e.key == "webauthn":  # what a client puts in allowCredentials
+                d["credentialId"] = e.data["credential_id"]
+            out.append(d)
+        return out
 
     def user(self) -> dict:
         u = self.tx.user
@@ -597,7 +660,7 @@ class Renderer:
         options = []
         for key in self.tx.enroll_options:
             k = kind(key)
-            fields = [fixed("id", self.org.authenticator_id(key)), self.method_field(key)]
+            fields = k.enroll_option_fields(self.org) or [fixed("id", self.org.authenticator_id(key)), self.method_field(key)]
             if k.enrollment_data_fields(self.org):
                 fields.append(fld("phoneNumber", "Phone number", required=False))
             options.append(ion.option(k.label, fields, f"$.authenticators.value[{self.org.authenticators.index(key)}]"))
@@ -605,32 +668,45 @@ class Renderer:
                          [fld("authenticator", type="object", required=True, options=options)])
 
     def others(self) -> list[dict]:
-        """The 'verify with something else' list offered beside a challenge."""
+        """The 'verify with something else' list offered beside a challenge: other authenticators,
+        or another method of this one (SMS / voice, push / code)."""
         keys = [k for k in self.tx.candidates if self.tx.user.enrollment(k)]
-        return [self.select_authenticate(keys)] if len(keys) > 1 else []
+        several_methods = len(keys) == 1 and len(kind(keys[0]).methods(self.org)) > 1
+        return [self.select_authenticate(keys)] if len(keys) > 1 or several_methods else []
+
+    def select_channel(self) -> dict:
+        """Okta Verify enrollment: show a QR code, or send the activation link by SMS or email."""
+        ov = kind("okta_verify")
+        return self.form("select-enrollment-channel", "credential/enroll", [{
+            "name": "authenticator", "type": "object", "label": ov.label,
+            "value": {"form": {"value": [fixed("id", self.org.authenticator_id(ov.key), visible=False),
+                                         ov.channel_field()]}}}])
 
     def current_object(self, with_actions=True) -> tuple[str, dict]:
         ch, tx = self.tx.challenge, self.tx
         k = kind(ch.key)
-        if ch.purpose == "verify" and ch.enrollment and ch.key != "okta_verify":
+        if ch.purpose == "verify" and ch.enrollment and not k.current_authenticator:
             obj = k.describe_enrollment(self.org, tx.user, ch.enrollment)
             top = "currentAuthenticatorEnrollment"
-        else:  # enrolling, or Okta Verify (which Okta presents as the authenticator itself)
+        else:  # enrolling, or those Okta presents as the authenticator itself (Okta Verify, WebAuthn)
             obj, top = k.describe(self.org), "currentAuthenticator"
         if ch.method and ch.key != "okta_password":
             obj["methods"] = [{"type": ch.method}]
         if ch.key == "okta_password" and ch.purpose != "verify":
             obj["settings"] = k.settings(self.org)
+            if tx.step == "reenroll-authenticator-warning":
+                obj["settings"]["daysToExpiry"] = tx.user.password_expires_in_days
         data = k.contextual_data(self.engine, tx, ch)
         if data:
             obj["contextualData"] = data
         if with_actions:
-            if ch.code is not None:
+            if ch.code is not None or ch.push_id:
                 obj["resend"] = self.form("resend", "challenge/resend")
             if ch.key == "okta_email" and ch.code is not None:
                 obj["poll"] = self.form("poll", "challenge/poll", refresh=4000)
-            if ch.push_id:
-                obj["resend"] = self.form("resend", "challenge/resend")
+            if ch.activation_id and ch.data.get("address"):  # Okta Verify link sent by SMS / email
+                name = "email" if ch.data["channel"] == "email" else "phone"
+                obj["resend"] = self.form("resend", "challenge/resend", [fixed(name, ch.data["address"], visible=False)])
             if ch.key == "okta_password" and ch.purpose == "verify" and self.org.recovery_authenticators:
                 obj["recover"] = self.form("recover", "recover")
         return top, obj
@@ -723,6 +799,26 @@ class Renderer:
         creds = answer[0] if answer and answer[0]["name"] == "credentials" else ion.subform("credentials", answer, required=True)
         return [self.form("enroll-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}"),
                 self.select_enroll()], (top, obj)
+
+    def step_enroll_poll(self):
+        top, obj = self.current_object()
+        return [self.form("enroll-poll", "challenge/poll", refresh=4000), self.select_channel(),
+                self.select_enroll()], (top, obj)
+
+    def step_enrollment_channel_data(self):
+        top, obj = self.current_object(with_actions=False)
+        if self.tx.challenge.data["channel"] == "email":
+            address = fld("email", "Email", required=True, visible=True)
+        else:
+            address = fld("phoneNumber", "Phone number", required=True, visible=True)
+        return [self.form("enrollment-channel-data", "challenge/send", [address]), self.select_channel(),
+                self.select_enroll()], (top, obj)
+
+    def step_reenroll_authenticator_warning(self):
+        top, obj = self.current_object(with_actions=False)
+        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.challenge), required=True)
+        return [self.form("reenroll-authenticator-warning", "challenge/answer", [creds], relates_to=f"$.{top}"),
+                self.form("skip", "skip")], (top, obj)
 
     def step_reenroll_authenticator(self):
         top, obj = self.current_object(with_actions=False)

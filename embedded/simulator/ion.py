@@ -129,6 +129,11 @@ MSG = {
     "recovery_completed": ("idx.recovery.completed", "You can now sign in with your existing username and new password."),
     "email_verification": ("idx.email.verification.required", "To finish signing in, check your email."),
     "suspended": ("authfactor.challenge.suspended_factor", "This factor is suspended for your account due to too many failed attempts"),
+    "webauthn_attestation": ("authfactor.webauthn.error.invalid_attestation", "The security key or biometric authenticator could not be registered. Try again."),
+    "webauthn_assertion": ("authfactor.webauthn.error.assertion_validation_failure", "None of the WebAuthn authenticators the user has enrolled for was able to validate the assertion"),
+    "sms_limit": ("errors.E0000150", "You have reached the limit of sms requests, please try again later."),
+    "voice_limit": ("errors.E0000151", "You have reached the limit of call requests, please try again later."),
+    "password_expiring": ("idx.password.expiring.message", "When your password expires, you will have to change your password before you can login to your {0} account."),
     "idp_error": ("idx.identity.provider.auth.error", "There was a problem signing you in with the identity provider."),
 }
 

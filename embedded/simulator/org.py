@@ -58,6 +58,7 @@ class User:
     recovery_token: str | None = None
     id: str = ""
     failed_passwords: int = 0
+    password_expires_in_days: int | None = None  # None: no expiry in sight
 
     @property
     def email(self) -> str:
@@ -86,6 +87,7 @@ class PasswordPolicy:
     max_consecutive_repeating: int = 0
     min_age_minutes: int = 0
     history_count: int = 0
+    expire_warn_days: int = 7  # a password expiring within this many days prompts a change (skippable)
     common: list[str] = field(default_factory=lambda: ["Password1!", "Passw0rd!", "Welcome1!"])
 
 
@@ -318,17 +320,30 @@ def describe_org(org: Org) -> str:
     lines = [f"{org.name}: development simulator, not an identity provider. Users:"]
     for u in org.users:
         bits = [f"password {u.password}" if u.password else "no password"]
+        if u.password_expires_in_days is not None:
+            bits.append(f"password expires in {u.password_expires_in_days} days")
         for e in u.enrollments:
             d = e.data
             if e.key == "okta_email":
                 bits.append(f"email {d.get('email', u.email)}")
             elif e.key == "phone_number":
-                bits.append(f"phone {d['phone']}")
-            elif e.key in ("google_otp", "okta_verify"):
+                bits.append(f"phone {d['phone']} ({' or '.join(org.phone_methods)})")
+            elif e.key == "okta_verify":
+                bits.append(f"okta_verify push (answer at /outbox) or TOTP secret {d['secret']}")
+            elif e.key in ("google_otp", "custom_otp"):
                 bits.append(f"{e.key} TOTP secret {d['secret']}")
             elif e.key == "security_question":
                 question = d.get("question") or QUESTIONS.get(d.get("question_key"), d.get("question_key"))
                 bits.append(f"security question {question!r} answer {d['answer']!r}")
+            elif e.key == "webauthn":
+                bits.append("webauthn credential " + d["credential_id"])
+        rule = org.enrollment_rule(u)
+        enrolled = set(u.enrolled_keys())
+        missing = [k for k in rule.required if k not in enrolled]
+        if missing:
+            bits.append("must enroll " + ", ".join(missing) + " at sign-in")
+        elif len(enrolled) < max(rule.min_factors, org.sign_on_rule(u).factors) and rule.optional:
+            bits.append("must enroll one of " + ", ".join(k for k in rule.optional if k not in enrolled) + " at sign-in")
         status = "" if u.status == "active" else f" [{u.status}]"
         groups = f" (groups: {', '.join(u.groups)})" if u.groups else ""
         lines.append(f"  {u.login}{status}{groups}: " + "; ".join(bits))
@@ -338,5 +353,7 @@ def describe_org(org: Org) -> str:
         lines.append(f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}")
     for i in org.idps:
         lines.append(f"Identity provider {i.name} ({i.type}, id {i.id})")
-    lines.append("Codes, magic links and Okta Verify pushes appear at /outbox.")
+    lines.append("Codes, magic links, Okta Verify pushes and activations appear at /outbox.")
+    if "webauthn" in org.authenticators:
+        lines.append("WebAuthn: the relying party is the app's origin (from redirect_uri); browse the app on localhost.")
     return "\n".join(lines)

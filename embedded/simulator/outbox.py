@@ -1,5 +1,6 @@
-"""What the simulated org "sends": email and SMS/voice codes, magic links, Okta Verify pushes.
-Nothing leaves the machine; people read them at /outbox, tests at /outbox.json."""
+"""What the simulated org "sends": email and SMS/voice codes, magic links, Okta Verify pushes and
+Okta Verify activations (the QR code / link a device would read). Nothing leaves the machine;
+people read them at /outbox, tests at /outbox.json."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Message:
     to: str
-    kind: str  # email | sms | voice | push
+    kind: str  # email | sms | voice | push | activation
     code: str | None = None
     link: str | None = None
     subject: str = ""
@@ -20,7 +21,13 @@ class Message:
     # pushes only
     correct_answer: str | None = None
     choices: list[str] = field(default_factory=list)
-    status: str = "sent"  # pushes: pending | approved | denied
+    status: str = "sent"  # pushes: pending | approved | denied; activations: pending | activated
+    # Okta Verify activations only: the channel it went by, the TOTP secret the device receives
+    # (so codes can be computed later) and the name the device reports
+    channel: str | None = None
+    secret: str | None = None
+    device_name: str | None = None
+    account: str | None = None
 
     def as_json(self) -> dict:
         out = {
@@ -33,6 +40,9 @@ class Message:
         }
         if self.kind == "push":
             out.update(id=self.id, correct_answer=self.correct_answer, choices=self.choices, status=self.status)
+        if self.kind == "activation":
+            out.update(id=self.id, status=self.status, channel=self.channel, account=self.account,
+                       secret=self.secret, device_name=self.device_name)
         return out
 
 
@@ -52,6 +62,13 @@ class Outbox(list):
             choices = sorted([answer, *list(others)[:2]], key=lambda _: secrets.randbits(8))
         return self.send(to, "push", correct_answer=answer, choices=choices or [], status="pending",
                          subject="Did you just try to sign in?")
+
+    def activation(self, to: str, channel: str, secret: str, account: str) -> Message:
+        """An Okta Verify activation: shown as a QR code, or sent by SMS / email as a link."""
+        m = self.send(to, "activation", channel=channel, secret=secret, account=account, status="pending",
+                      subject="Activate Okta Verify")
+        m.link = f"oktaverify://activate?id={m.id}&account={account}"
+        return m
 
     def find(self, message_id: str) -> Message | None:
         return next((m for m in self if m.id == message_id), None)

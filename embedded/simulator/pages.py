@@ -69,6 +69,15 @@ def outbox(messages) -> str:
                         f"<form method=post action='/outbox/push/{escape(m.id)}/deny'><button>Deny</button></form>")
             else:
                 what = f"Push {escape(m.status)}"
+        elif m.kind == "activation":
+            what = f"Okta Verify activation ({escape(m.channel or '')}) for {escape(m.account or '')}: {escape(m.link or '')}"
+            if m.status == "pending":
+                what += (f"<form method=post action='/outbox/enrollment/{escape(m.id)}/activate'>"
+                         "<label>Device name <input name=device_name value='Simulated phone'></label> "
+                         "<button>Activate on this device</button></form>")
+            else:
+                what += (f"<br>Activated as {escape(m.device_name or '')}; "
+                         f"TOTP secret <code>{escape(m.secret or '')}</code>")
         else:
             what = f"Code <span class=num>{escape(m.code or '')}</span>"
             if m.link:
@@ -76,5 +85,5 @@ def outbox(messages) -> str:
         rows.append(f"<tr><td>{sent}</td><td>{escape(m.kind)}</td><td>{escape(m.to)}</td><td>{what}</td></tr>")
     table = ("<table><tr><th>Sent (UTC)</th><th>Kind</th><th>To</th><th>Content</th></tr>" + "".join(rows) + "</table>"
              if rows else "<p>Nothing sent yet.</p>")
-    return page("Outbox", "<p>Codes, magic links and Okta Verify pushes the org would have sent. "
+    return page("Outbox", "<p>Codes, magic links, Okta Verify pushes and activations the org would have sent. "
                 "JSON: <code>/outbox.json?to=ADDRESS</code>. This page refreshes every 5 s.</p>" + table, refresh=5)

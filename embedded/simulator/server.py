@@ -28,7 +28,7 @@ log = logging.getLogger("embedded.simulator")
 ION = "application/ion+json; okta-version=1.0.0"
 IDX_ENDPOINTS = [
     "introspect", "identify", "identify/select", "challenge", "challenge/answer", "challenge/poll",
-    "challenge/resend", "credential/enroll", "enroll", "enroll/new", "enroll/update", "recover", "skip",
+    "challenge/resend", "challenge/send", "credential/enroll", "enroll", "enroll/new", "enroll/update", "recover", "skip",
     "cancel", "unlock-account",
 ]
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -388,6 +388,33 @@ async def push_decision(request: web.Request) -> web.Response:
     return web.json_response({"id": push.id, "status": push.status})
 
 
+async def activate_device(request: web.Request) -> web.Response:
+    """The simulated phone: it read the Okta Verify activation (QR code or link) and activates, so
+    the transaction's `enroll-poll` completes. Optional body field `device_name`."""
+    s = sim(request)
+    activation = s.outbox.find(request.match_info["activation_id"])
+    if activation is None or activation.kind != "activation":
+        return web.json_response({"error": "not_found"}, status=404)
+    if activation.status != "pending":
+        return web.json_response({"error": "already_activated", "status": activation.status}, status=409)
+    form = request.content_type == "application/x-www-form-urlencoded"
+    body = {}
+    if form:
+        body = await request.post()
+    elif request.can_read_body and "json" in request.content_type:
+        try:
+            parsed = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            parsed = None
+        body = parsed if isinstance(parsed, dict) else {}
+    name = str(body.get("device_name") or "").strip()
+    activation.device_name, activation.status = name[:64] or "Simulated device", "activated"
+    if form:
+        raise web.HTTPSeeOther("/outbox")
+    return web.json_response({"id": activation.id, "status": activation.status,
+                              "device_name": activation.device_name, "secret": activation.secret})
+
+
 # ------------------------------------------------------------------------ test controls
 async def sim_faults(request: web.Request) -> web.Response:
     s = sim(request)
@@ -447,6 +474,7 @@ def build_app(org: Org | None = None, *, issuer: str | None = None) -> web.Appli
     app.router.add_get("/outbox", outbox_page)
     app.router.add_get("/outbox.json", outbox_json)
     app.router.add_post("/outbox/push/{push_id}/{decision:approve|deny}", push_decision)
+    app.router.add_post("/outbox/enrollment/{activation_id}/activate", activate_device)
     app.router.add_route("*", "/_sim/faults", sim_faults)
     app.router.add_post("/_sim/expire", sim_expire)
     app.router.add_route("*", "/_sim/calls", sim_calls)

@@ -223,7 +223,7 @@ CASES = [
     ("push rejected", push_rejected, "remediation:resend", "authenticator-verification-okta-verify-reject-push.json", {}),
     ("okta verify totp", ov_totp, "remediation:challenge-authenticator", "authenticator-verification-okta-verify-totp.json", {
         **CRED, "-value[credentials].form.value[totp].visible": "visible defaults to true"}),
-    ("select enroll", enroll_select, "remediation:select-authenticator-enroll", "authenticator-enroll-select-authenticator-with-skip.json", {
+    ("select enroll", enroll_select, "remediation:select-authenticator-enroll", "authenticator-enroll-select-authenticator.json", {
         "+value[authenticator].options[*].value.form.value[methodType].type": "typed string as in authenticator-enroll-phone",
         "+value[authenticator].options[*].value.form.value[phoneNumber].label": "labelled as in authenticator-enroll-phone",
         "-value[authenticator].options[*].value.form.value[phoneNumber].type": "string is the default type",
