@@ -284,11 +284,11 @@ class OktaVerify(Totp):
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return [fld("totp", "Enter code from Okta Verify app", required=True)]
 
-    def channel_field(self) -> dict:
-        return fld("channel", type="string", required=True, options=ion.choices(self.CHANNELS.items()))
+    def channel_field(self, **extra) -> dict:
+        return fld("channel", options=ion.choices(self.CHANNELS.items()), **extra)
 
     def enroll_option_fields(self, org: Org) -> list[dict]:
-        return [fixed("id", org.authenticator_id(self.key)), {**self.channel_field(), "required": False}]
+        return [fixed("id", org.authenticator_id(self.key)), self.channel_field(required=False, type="string")]
 
     def enroll_method(self, requested: str | None, org: Org) -> str | None:
         return None  # the device enrolls every method at once
@@ -382,17 +382,18 @@ class WebAuthn(Kind):
         }}
 
     @staticmethod
-    def _hidden(name: str, label: str, required: bool = True) -> dict:
-        return fld(name, label, required=required, visible=False)
+    def _hidden(name: str, label: str, required: bool = True, **extra) -> dict:
+        return fld(name, label, required=required, visible=False, **extra)
 
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return [self._hidden("clientData", "Client Data"), self._hidden("authenticatorData", "Authenticator Data"),
                 self._hidden("signatureData", "Signature Data")]
 
     def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
-        return [self._hidden("clientData", "Client Data"), self._hidden("attestation", "Attestation"),
-                self._hidden("transports", "Transports", required=False),
-                self._hidden("clientExtensions", "clientExtensions", required=False)]
+        return [self._hidden("clientData", "Client Data", hint="webauthn"),
+                self._hidden("attestation", "Attestation", hint="webauthn"),
+                self._hidden("transports", "Transports", required=False, hint="webauthn"),
+                self._hidden("clientExtensions", "clientExtensions", required=False, hint="webauthn")]
 
     def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
         rp_id, origin = self.relying_party(tx)

@@ -680,7 +680,7 @@ class Renderer:
         return self.form("select-enrollment-channel", "credential/enroll", [{
             "name": "authenticator", "type": "object", "label": ov.label,
             "value": {"form": {"value": [fixed("id", self.org.authenticator_id(ov.key), visible=False),
-                                         ov.channel_field()]}}}])
+                                         ov.channel_field(required=True, visible=True)]}}}])
 
     def current_object(self, with_actions=True) -> tuple[str, dict]:
         ch, tx = self.tx.challenge, self.tx

@@ -13,6 +13,7 @@ import pytest
 from embedded.simulator import SIMULATOR, create_simulator_app, demo_org, totp
 
 from .conftest import Idx, remediation
+from .softauthn import SoftAuthenticator
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "idx-fixtures" / "okta-signin-widget"
 IGNORED = {"accepts", "produces"}
@@ -142,6 +143,56 @@ async def enroll_email(flow):
     return await flow.select("okta_email", form="select-authenticator-enroll")
 
 
+async def ov_enroll_qr(flow):
+    await flow.password_signin("frank@example.com", "Frank-Passw0rd!")
+    return await flow.select("okta_verify", form="select-authenticator-enroll")
+
+
+async def ov_enroll_sms_data(flow):
+    await flow.password_signin("frank@example.com", "Frank-Passw0rd!")
+    return await flow.select("okta_verify", form="select-authenticator-enroll", channel="sms")
+
+
+async def ov_enroll_sms_sent(flow):
+    await ov_enroll_sms_data(flow)
+    return await flow.submit("enrollment-channel-data", phoneNumber="+15550100666")
+
+
+async def ov_enroll_email_sent(flow):
+    await flow.password_signin("frank@example.com", "Frank-Passw0rd!")
+    await flow.select("okta_verify", form="select-authenticator-enroll", channel="email")
+    return await flow.submit("enrollment-channel-data", email="frank@example.com")
+
+
+async def webauthn_enroll(flow):
+    flow.redirect_uri = "http://localhost:5000/login/callback"
+    await flow.password_signin("wendy@example.com", "Wendy-Passw0rd!")
+    return await flow.select("webauthn", form="select-authenticator-enroll")
+
+
+async def webauthn_challenge(flow):
+    doc = await webauthn_enroll(flow)
+    key = SoftAuthenticator("http://localhost:5000")
+    await flow.submit("enroll-authenticator", credentials=key.create(doc["currentAuthenticator"]["value"]["contextualData"]["activationData"]))
+    again = Idx(flow.client, redirect_uri=flow.redirect_uri)
+    return await again.password_signin("wendy@example.com", "Wendy-Passw0rd!")
+
+
+async def expiry_warning(flow):
+    return await flow.password_signin("paula@example.com", "Paula-Passw0rd!")
+
+
+async def custom_otp_challenge(flow):
+    return await flow.password_signin("victor@example.com", "Victor-Passw0rd!")
+
+
+async def phone_throttled(flow):
+    await phone_challenge(flow)
+    for _ in range(5):
+        doc = await flow.action("currentAuthenticatorEnrollment", "resend")
+    return doc
+
+
 async def expired_password(flow):
     return await flow.password_signin("irene@example.com", "Irene-Passw0rd!")
 
@@ -191,6 +242,11 @@ ENROLLMENT_ID = "sim gives enrollments both ids (enrollment id + authenticatorId
 SH_FULL = "this fixture's stateHandle field omits required/mutable; sim marks it hidden+immutable everywhere"
 SH = {"+value[stateHandle].mutable": SH_FULL, "+value[stateHandle].required": SH_FULL}
 HIDDEN = "sim marks fixed fields immutable but not visible:false; the value is still sent back unchanged"
+OV_CATALOG = ("sim describes the authenticator being enrolled from the catalog (id, displayName) as for every "
+              "other one; authenticatorInstanceId belongs to a real device")
+OV_OBJECT = {"+id": OV_CATALOG, "+displayName": OV_CATALOG, "+methods": METHODS, "+methods[*].type": METHODS,
+             "-authenticatorInstanceId": OV_CATALOG}
+U2F = "legacy U2F appid and client hints: the sim serves WebAuthn only, without hints"
 ORG_PROFILE = "profile attributes and the optional password come from the demo org's profile enrollment policy"
 
 CASES = [
@@ -266,12 +322,45 @@ CASES = [
     ("unlock select", unlock, "remediation:select-authenticator-unlock-account", "user-unlock-account.json", {}),
     ("unlock success", unlocked, "top", "user-account-unlock-success.json", {}),
     ("session expired", expired, "top", "error-401-session-expired.json", {}),
+    ("okta verify enroll poll", ov_enroll_qr, "remediation:enroll-poll", "authenticator-enroll-ov-qr.json", {}),
+    ("select enrollment channel", ov_enroll_qr, "remediation:select-enrollment-channel", "authenticator-enroll-ov-qr.json", {}),
+    ("okta verify qr object", ov_enroll_qr, "object:currentAuthenticator", "authenticator-enroll-ov-qr.json", {
+        **OV_OBJECT,
+        "+contextualData.qrcode.type": "spelled type as in the Google Authenticator fixture; this fixture has Type",
+        "-contextualData.qrcode.Type": "spelled type as in the Google Authenticator fixture; this fixture has Type"}),
+    ("enrollment channel data", ov_enroll_sms_data, "remediation:enrollment-channel-data", "authenticator-enroll-ov-via-sms.json", {}),
+    ("okta verify sms object", ov_enroll_sms_sent, "object:currentAuthenticator", "authenticator-enroll-ov-sms-version-upgrade-non-ios.json", OV_OBJECT),
+    ("okta verify email object", ov_enroll_email_sent, "object:currentAuthenticator", "authenticator-enroll-ov-email.json", OV_OBJECT),
+    ("webauthn enroll", webauthn_enroll, "remediation:enroll-authenticator", "authenticator-enroll-webauthn.json", CRED),
+    ("webauthn enroll object", webauthn_enroll, "object:currentAuthenticator", "authenticator-enroll-webauthn.json", {
+        **METHOD_KEYS, "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
+        "-catalogKey": "not sent by the sim (the key says the same)", "-settings": "no WebAuthn settings in the sim",
+        **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")}}),
+    ("webauthn challenge", webauthn_challenge, "remediation:challenge-authenticator", "authenticator-verification-webauthn-custom.json", {
+        "+value[credentials].required": "this fixture misspells it requred", "-value[credentials].requred": "this fixture misspells required"}),
+    ("webauthn challenge object", webauthn_challenge, "object:currentAuthenticator", "authenticator-verification-webauthn-custom.json", {
+        "-description": "the org's custom WebAuthn description; none in the sim",
+        **{f"-contextualData.challengeData.{k}": U2F for k in ("hints", "extensions", "extensions.appid")}}),
+    ("expiry warning", expiry_warning, "remediation:reenroll-authenticator-warning", "authenticator-expiry-warning-password-with-ad-req.json", {}),
+    ("expiry warning skip", expiry_warning, "remediation:skip", "authenticator-expiry-warning-password-with-ad-req.json", {}),
+    ("expiry warning object", expiry_warning, "object:currentAuthenticator", "authenticator-expiry-warning-password-with-ad-req.json", {
+        "-settings.complexity.useADComplexityRequirements": "no Active Directory in the sim"}),
+    ("expiry warning top", expiry_warning, "top", "authenticator-expiry-warning-password-with-ad-req.json", {}),
+    ("custom otp challenge", custom_otp_challenge, "remediation:challenge-authenticator", "authenticator-verification-custom-otp.json", {
+        "-value[credentials].form.value[passcode].required": "the credentials object is required; as in the email fixtures",
+        "-value[credentials].form.value[passcode].visible": "visible defaults to true"}),
+    ("custom otp object", custom_otp_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-custom-otp.json", {
+        "+authenticatorId": ENROLLMENT_ID}),
+    ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
+        "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
 
 
 @pytest.mark.parametrize("case, scenario, what, fixture, differences", CASES, ids=[c[0] for c in CASES])
 async def test_shape_matches_fixture(aiohttp_client, case, scenario, what, fixture, differences):
-    client = await aiohttp_client(create_simulator_app(demo_org()))
+    org = demo_org()
+    org.rate_limit_requests = 100  # some scenarios take more calls than the per-handle limit allows
+    client = await aiohttp_client(create_simulator_app(org))
     ours = paths(part(await scenario(Idx(client)), what))
     theirs = paths(part(load(fixture), what))
     found = {"+" + p for p in ours - theirs} | {"-" + p for p in theirs - ours}
