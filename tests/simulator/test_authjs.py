@@ -1,6 +1,7 @@
 """Fidelity with the official SDK: @okta/okta-auth-js (from the npm registry, cached outside the
-repo) signs alice and bob in against the simulator on a real loopback port, exchanging the code
-and checking the ID token's signature itself. The simulator has no special case for it."""
+repo) signs alice (password), bob (email code), carol (Google Authenticator TOTP) and frank
+(enrolls a security question) in against the simulator on a real loopback port, exchanging the
+code and checking the ID token's signature itself. The simulator has no special case for it."""
 
 import asyncio
 import json
@@ -48,7 +49,7 @@ async def authjs_modules() -> Path:
     return modules
 
 
-async def test_authjs_signs_alice_and_bob_in(unused_tcp_port_factory):
+async def test_authjs_signs_demo_users_in(unused_tcp_port_factory):
     modules = await authjs_modules()
     app = create_simulator_app()
     runner = web.AppRunner(app)
@@ -62,10 +63,16 @@ async def test_authjs_signs_alice_and_bob_in(unused_tcp_port_factory):
     finally:
         await runner.cleanup()
     assert code == 0, err
-    alice, bob = (json.loads(line) for line in out.strip().splitlines())
+    alice, bob, carol, frank = (json.loads(line) for line in out.strip().splitlines())
     assert alice == {"username": "alice@example.com", "steps": [], "sub": alice["sub"], "email": "alice@example.com",
                      "amr": ["pwd"], "iss": issuer, "accessToken": True}
     assert bob["steps"] == ["challenge-authenticator"] and bob["amr"] == ["pwd", "email", "mfa"]
+    assert carol["steps"] == ["challenge-authenticator"] and carol["amr"] == ["pwd", "otp", "mfa"]
+    assert frank["steps"] == ["select-authenticator-enroll", "enroll-authenticator", "select-authenticator-enroll"]
+    assert frank["amr"] == ["pwd", "kba", "mfa"]
+    question = app[SIMULATOR].org.user("frank@example.com").enrollment("security_question").data
+    assert question == {"question_key": "disliked_food", "answer": "Cold spinach"}
     calls = app[SIMULATOR].calls
     assert ("GET", "/oauth2/default/v1/keys") in calls  # auth-js fetched the JWKS to check the signature
-    assert calls.count(("POST", "/oauth2/default/v1/token")) == 2
+    assert calls.count(("POST", "/oauth2/default/v1/token")) == 4
+    assert ("POST", "/idp/idx/skip") in calls
