@@ -217,7 +217,11 @@ class Engine:
             allowed.append(tx.challenge.key)
         if tx.step == "select-authenticator-unlock-account":
             allowed = self._recovery_keys(tx.user)
-        if key not in allowed or not tx.user.enrollment(key):
+        # Several enrollments of one authenticator (two phones) are told apart by enrollmentId.
+        mine = tx.user.enrollments_of(key)
+        wanted = auth.get("enrollmentId") or next((e.id for e in mine if e.id == auth["id"]), None)
+        enrollment = next((e for e in mine if e.id == wanted), None) if wanted else (mine[0] if mine else None)
+        if key not in allowed or enrollment is None:
             raise Reject(400, msg("invalid_value"))
         method = auth.get("methodType")
         k = kind(key)
@@ -225,7 +229,7 @@ class Engine:
             raise Reject(400, msg("invalid_value"))
         if method is None and len(k.methods(self.org)) == 1:
             method = k.methods(self.org)[0]
-        tx.challenge = Challenge(key, "verify", method, tx.user.enrollment(key))
+        tx.challenge = Challenge(key, "verify", method, enrollment)
         if method is None:
             tx.step = "authenticator-verification-data"
             return
@@ -432,7 +436,7 @@ class Engine:
             if not tx.verified and rule.first == "password" and user.enrollment("okta_password"):
                 candidates = ["okta_password"]
             else:
-                candidates = [e.key for e in enabled if e.key not in tx.verified]
+                candidates = list(dict.fromkeys(e.key for e in enabled if e.key not in tx.verified))
             if candidates:
                 return self._offer(tx, candidates)
         erule = org.enrollment_rule(user)
@@ -459,7 +463,7 @@ class Engine:
 
     def _offer(self, tx: Transaction, candidates: list[str]) -> None:
         tx.candidates = candidates
-        if len(candidates) > 1:
+        if len(candidates) > 1 or len(tx.user.enrollments_of(candidates[0])) > 1:
             tx.step = "select-authenticator-authenticate"
             return
         key = candidates[0]
@@ -638,8 +642,13 @@ class Renderer:
         return {"name": "issue", "href": f"{issuer}/v1/token", "method": "POST",
                 "value": fields, "accepts": "application/x-www-form-urlencoded"}
 
-    def enrollment_index(self, key: str) -> int:
-        return [e.key for e in self.tx.user.enrollments if e.key in KINDS].index(key)
+    def enrollment_index(self, enrollment: Enrollment) -> int:
+        return [e for e in self.tx.user.enrollments if e.key in KINDS].index(enrollment)
+
+    def enrollment_id_field(self, enrollment: Enrollment) -> list[dict]:
+        """`enrollmentId`, needed only to tell several enrollments of one authenticator apart."""
+        several = len(self.tx.user.enrollments_of(enrollment.key)) > 1
+        return [fixed("enrollmentId", enrollment.id)] if several else []
 
     def method_field(self, key: str) -> dict:
         methods = kind(key).methods(self.org)
@@ -651,9 +660,10 @@ class Renderer:
     def select_authenticate(self, keys: list[str], name="select-authenticator-authenticate", extra=()) -> dict:
         options = []
         for key in keys:
-            k = kind(key)
-            options.append(ion.option(k.label, [fixed("id", self.org.authenticator_id(key)), self.method_field(key)],
-                                      f"$.authenticatorEnrollments.value[{self.enrollment_index(key)}]"))
+            for e in self.tx.user.enrollments_of(key):
+                fields = [fixed("id", self.org.authenticator_id(key)), self.method_field(key), *self.enrollment_id_field(e)]
+                options.append(ion.option(kind(key).label, fields,
+                                          f"$.authenticatorEnrollments.value[{self.enrollment_index(e)}]"))
         return self.form(name, "challenge", [*extra, fld("authenticator", type="object", options=options)])
 
     def select_enroll(self) -> dict:
@@ -671,8 +681,9 @@ class Renderer:
         """The 'verify with something else' list offered beside a challenge: other authenticators,
         or another method of this one (SMS / voice, push / code)."""
         keys = [k for k in self.tx.candidates if self.tx.user.enrollment(k)]
+        choices = sum(len(self.tx.user.enrollments_of(k)) for k in keys)
         several_methods = len(keys) == 1 and len(kind(keys[0]).methods(self.org)) > 1
-        return [self.select_authenticate(keys)] if len(keys) > 1 or several_methods else []
+        return [self.select_authenticate(keys)] if choices > 1 or several_methods else []
 
     def select_channel(self) -> dict:
         """Okta Verify enrollment: show a QR code, or send the activation link by SMS or email."""
@@ -747,7 +758,8 @@ class Renderer:
         sub = ion.subform("authenticator", [
             fixed("id", self.org.authenticator_id(ch.key)),
             fld("methodType", type="string", required=True, options=ion.choices(options)),
-        ], label=k.label, relatesTo=f"$.authenticatorEnrollments.value[{self.enrollment_index(ch.key)}]")
+            *self.enrollment_id_field(ch.enrollment),
+        ], label=k.label, relatesTo=f"$.authenticatorEnrollments.value[{self.enrollment_index(ch.enrollment)}]")
         top, obj = self.current_object(with_actions=False)
         obj.pop("methods", None)
         obj["methods"] = [{"type": m} for m in k.methods(self.org)]

@@ -71,6 +71,9 @@ class User:
     def enrollment(self, key: str) -> Enrollment | None:
         return next((e for e in self.enrollments if e.key == key), None)
 
+    def enrollments_of(self, key: str) -> list[Enrollment]:
+        return [e for e in self.enrollments if e.key == key]
+
     def enrolled_keys(self) -> list[str]:
         return [e.key for e in self.enrollments]
 

@@ -10,7 +10,7 @@ import pytest
 
 from embedded.simulator import demo_org, totp
 
-from .conftest import Idx, field_messages, names, option_id, remediation
+from .conftest import Idx, field_messages, names, option_id, remediation, resolve
 from .softauthn import SoftAuthenticator
 
 LOCALHOST = "http://localhost:5000/login/callback"
@@ -328,3 +328,32 @@ async def test_resend_is_throttled(idx, method, key):
         assert idx.status == 200
     doc = await idx.action("currentAuthenticatorEnrollment", "resend")
     assert idx.status == 429 and field_messages(doc) == [key] and names(doc)[0] == "challenge-authenticator"
+
+
+# ---------------------------------------------------------------- several enrollments of one authenticator
+async def test_two_phones_are_told_apart_by_enrollment_id(org, aiohttp_client):
+    from embedded.simulator import create_simulator_app
+    from embedded.simulator.org import Enrollment
+
+    org.user("dave@example.com").enrollments.append(
+        Enrollment("phone_number", "paework", {"phone": "+15550100777", "nickname": "Work phone"}))
+    flow = Idx(await aiohttp_client(create_simulator_app(org)))
+    doc = await flow.password_signin("dave@example.com", "Dave-Passw0rd!")
+    assert names(doc) == ["select-authenticator-authenticate"]
+    options = remediation(doc, "select-authenticator-authenticate")["value"][0]["options"]
+    targets = [resolve(doc, o["relatesTo"]) for o in options]
+    assert [t.get("nickname") for t in targets] == [None, "Work phone"]
+    assert [t["profile"]["phoneNumber"] for t in targets] == ["+1 XXX-XXX-0100", "+1 XXX-XXX-0777"]
+    work = {f["name"]: f.get("value") for f in options[1]["value"]["form"]["value"]}
+    assert work["enrollmentId"] == "paework"
+    doc = await flow.submit("select-authenticator-authenticate",
+                            authenticator={"id": work["id"], "enrollmentId": "paework", "methodType": "sms"})
+    assert doc["currentAuthenticatorEnrollment"]["value"]["nickname"] == "Work phone"
+    assert names(doc) == ["challenge-authenticator", "select-authenticator-authenticate"]
+    doc = await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("+15550100777")})
+    assert "successWithInteractionCode" in doc
+    await flow.start()
+    await flow.submit("identify", identifier="dave@example.com")
+    await flow.submit("challenge-authenticator", credentials={"passcode": "Dave-Passw0rd!"})
+    await flow.submit("select-authenticator-authenticate", authenticator={"id": work["id"], "enrollmentId": "nope"})
+    assert flow.status == 400
