@@ -155,6 +155,10 @@ class Engine:
             self._reset(tx)
             return 200, self.render(tx, origin)
         offered = self.offered(tx, origin)
+        if endpoint == "challenge/poll" and not (ENDPOINT_FORMS[endpoint] & offered):
+            # A poll from a page left behind (the magic link or another tab finished the challenge)
+            # reads the state the transaction has moved on to, as Okta answers it.
+            return 200, self.render(tx, origin)
         if not (ENDPOINT_FORMS.get(endpoint, set()) & offered):
             return 400, self.render(tx, origin, [msg("bad_request")])
         try:

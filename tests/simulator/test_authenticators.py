@@ -357,3 +357,15 @@ async def test_two_phones_are_told_apart_by_enrollment_id(org, aiohttp_client):
     await flow.submit("challenge-authenticator", credentials={"passcode": "Dave-Passw0rd!"})
     await flow.submit("select-authenticator-authenticate", authenticator={"id": work["id"], "enrollmentId": "nope"})
     assert flow.status == 400
+
+
+async def test_email_poll_sees_the_code_used_elsewhere(idx, client):
+    await idx.password_signin("bob@example.com", "Bob-Passw0rd!")
+    poll = idx.doc["currentAuthenticatorEnrollment"]["value"]["poll"]["href"]
+    mail = (await outbox(client, "bob@example.com"))[0]
+    assert "otp=" + mail["code"] in mail["link"]
+    # The magic link lands on the app, which answers the challenge with the link's otp...
+    await idx.submit("challenge-authenticator", credentials={"passcode": mail["code"]})
+    # ...and the page still polling in the first tab now reads the finished state.
+    doc = await idx.post_href(poll, {})
+    assert idx.status == 200 and "successWithInteractionCode" in doc
