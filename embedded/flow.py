@@ -76,6 +76,8 @@ Outcome = ShowForm | Poll | RedirectToIdp | ExchangeCode | Terminal | Expired
 
 DEFAULT_POLL_MS = 4000
 MIN_POLL_MS = 1000  # never poll faster than this, whatever `refresh` says
+RATE_LIMITED_POLL_MS = 60_000  # after a 429, as the Sign-In Widget does
+RATE_LIMIT_KEYS = frozenset({"tooManyRequests", "E0000047"})
 
 
 def template_names(form_name: str | None, authenticator_key: str | None) -> tuple[str, ...]:
@@ -94,6 +96,31 @@ def authenticator_in_play(response: IdxResponse, form: Form | None) -> Authentic
 
 def poll_interval(refresh: int | None) -> int:
     return max(refresh or DEFAULT_POLL_MS, MIN_POLL_MS)
+
+
+def is_poll_form(form: Form) -> bool:
+    """A form that only asks "anything new?": it has a refresh interval and nothing to fill in."""
+    return form.refresh is not None and all(f.immutable for f in form.fields)
+
+
+def poll_form(response: IdxResponse) -> Form | None:
+    """What to submit to learn about progress made elsewhere (push approved, magic link opened)."""
+    if response.remediations and is_poll_form(response.remediations[0]):
+        return response.remediations[0]
+    return next((f for k, f in response.actions.items() if k.endswith("-poll")), None) if response.remediations else None
+
+
+def state_signature(response: IdxResponse) -> tuple:
+    """What a person would notice changing: the forms offered, the messages, success."""
+    return (
+        tuple(f.name for f in response.remediations),
+        tuple((m.key, m.text) for m in response.all_messages()),
+        response.success is not None,
+    )
+
+
+def too_many_requests(status: int, response: IdxResponse | None) -> bool:
+    return status == 429 or (response is not None and any(m.key in RATE_LIMIT_KEYS for m in response.messages))
 
 
 def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Page:
@@ -125,7 +152,7 @@ def decide(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Outc
     if len(response.remediations) == 1 and primary.method == "GET" and not response.messages:
         return RedirectToIdp(primary.href)
     page = build_page(response, echo)
-    if primary.refresh is not None and page.primary is not None and not page.primary.has_inputs:
+    if is_poll_form(primary):
         return Poll(page, primary, poll_interval(primary.refresh))
     return ShowForm(page)
 

@@ -73,11 +73,13 @@ def create_env(theme_dir: str | None = None) -> jinja2.Environment:
 def step_context(response: IdxResponse, outcome: flow.Outcome, *, version: int) -> tuple[tuple[str, ...], dict[str, Any]]:
     """Template candidates and context for a response the user is looking at."""
     page = getattr(outcome, "page", None) or flow.build_page(response)
+    poll = flow.poll_form(response) if isinstance(outcome, (flow.ShowForm, flow.Poll)) else None
     context = {
         "page": page,
         "step_version": version,
-        "poll_ms": outcome.refresh_ms if isinstance(outcome, flow.Poll) else None,
-        "is_terminal": isinstance(outcome, flow.Terminal),
+        # Pages poll from JavaScript; without it only pages with nothing to type reload themselves.
+        "poll_ms": flow.poll_interval(poll.refresh) if poll else None,
+        "poll_reload": isinstance(outcome, flow.Poll),
     }
     return page.templates, context
 

@@ -25,6 +25,7 @@ class Transaction:
     created_at: float = field(default_factory=time.time)
     version: int = 0
     response: dict[str, Any] | None = None
+    poll_not_before: float = 0.0  # no upstream poll before this time, whatever the browser asks
 
     def remember(self, response: dict[str, Any]) -> None:
         self.response = response

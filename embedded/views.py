@@ -8,6 +8,7 @@ the stored response.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import time
 from typing import Any
@@ -142,6 +143,56 @@ async def submit_step(request: web.Request) -> web.Response:
     return await advance(request, session, tx, reply)
 
 
+async def poll(request: web.Request) -> web.StreamResponse:
+    """One check for progress made elsewhere, at most as often as the Identity Engine allows.
+
+    poll.js asks with `Accept: application/json` and gets {changed, location, next_ms};
+    pages without JavaScript come here through a meta refresh and are sent back to the step.
+    Observing the transaction changes nothing the user chose, so this is a GET.
+    """
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    settings = request.app[SETTINGS]
+    session = await get_session(request)
+    tx = transaction.load(session, settings.transaction_minutes * 60)
+    response = parse(tx.response) if tx is not None and tx.response is not None else None
+    form = flow.poll_form(response) if response is not None else None
+    if form is None:  # nothing to wait for any more: the page is out of date
+        return poll_answer(wants_json, changed=True, location=STEP_PATH if tx else "/login")
+    interval = flow.poll_interval(form.refresh)
+    now = time.time()
+    if now < tx.poll_not_before:
+        return poll_answer(wants_json, changed=False, next_ms=math.ceil((tx.poll_not_before - now) * 1000))
+    try:
+        reply = await request.app[IDX_CLIENT].proceed(form.href, forms.to_body(form, {}))
+    except UpstreamError as exc:
+        if not wants_json:
+            raise
+        interval = flow.RATE_LIMITED_POLL_MS if exc.status == 429 else interval * 2
+        tx.poll_not_before = now + interval / 1000
+        transaction.save(session, tx)
+        return poll_answer(wants_json, changed=False, next_ms=interval)
+    latest = parse(reply.body)
+    if flow.too_many_requests(reply.status, latest):
+        interval = flow.RATE_LIMITED_POLL_MS
+    if flow.too_many_requests(reply.status, latest) or flow.state_signature(latest) == flow.state_signature(response):
+        # Unchanged: keep the stored response (and its version) so forms on the page stay valid.
+        tx.poll_not_before = now + interval / 1000
+        transaction.save(session, tx)
+        return poll_answer(wants_json, changed=False, next_ms=interval)
+    try:
+        return await advance(request, session, tx, reply)
+    except web.HTTPSeeOther as moved:
+        if not wants_json:
+            raise
+        return poll_answer(wants_json, changed=True, location=moved.location)
+
+
+def poll_answer(wants_json: bool, *, changed: bool, location: str = STEP_PATH, next_ms: int = 0) -> web.StreamResponse:
+    if wants_json:
+        return web.json_response({"changed": changed, "location": location if changed else None, "next_ms": next_ms})
+    raise see_other(location)
+
+
 def idp_redirect(request: web.Request, href: str) -> web.Response:
     if not href.startswith(request.app[SETTINGS].org_origin + "/"):
         raise UpstreamError("identity provider link outside the Identity Engine")
@@ -242,5 +293,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/login", login, name="login")
     app.router.add_get(STEP_PATH, show_step, name="step")
     app.router.add_post(STEP_PATH, submit_step)
+    app.router.add_get("/login/poll", poll, name="poll")
     app.router.add_get(callback_path, callback, name="callback")
     app.router.add_post("/logout", logout, name="logout")

@@ -1,13 +1,33 @@
-// Poll pages: after the interval the Identity Engine asked for, submit the page's own
-// poll form (one upstream call). Without JavaScript the form's button does the same.
+// Waits for progress made elsewhere (a push approved, a magic link opened) without
+// disturbing the page: asks /login/poll, which makes at most one upstream call per
+// interval, and moves on only when the sign-in state has changed.
 (function () {
   var script = document.currentScript;
+  var url = script.getAttribute("data-poll-url");
   var delay = Math.max(parseInt(script.getAttribute("data-poll-ms"), 10) || 4000, 1000);
-  var form = document.querySelector("form.step-form");
-  if (!form) return;
-  window.setTimeout(function () {
-    // Nothing typed yet: safe to move on without losing input.
-    var typed = Array.prototype.some.call(form.querySelectorAll("input[type=text],input[type=password]"), function (i) { return i.value; });
-    if (!typed) form.submit();
-  }, delay);
+
+  function again(ms) {
+    window.setTimeout(check, Math.max(ms || delay, 1000));
+  }
+
+  function check() {
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("poll answered " + response.status);
+        return response.json();
+      })
+      .then(function (answer) {
+        if (answer.changed) {
+          window.location.assign(answer.location || "/login/step");
+        } else {
+          again(answer.next_ms);
+        }
+      })
+      .catch(function () {
+        delay = Math.min(delay * 2, 60000); // the app or the network is struggling: back off
+        again(delay);
+      });
+  }
+
+  again(delay);
 })();
