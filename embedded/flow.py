@@ -157,6 +157,15 @@ def decide(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Outc
     return ShowForm(page)
 
 
+def passcode_form(response: IdxResponse) -> Form | None:
+    """The current step if it takes a one-time code (`credentials.passcode`): where an emailed link's code goes."""
+    primary = response.remediations[0] if response.remediations else None
+    credentials = primary.field("credentials") if primary else None
+    if credentials is not None and credentials.form and any(f.name == "passcode" for f in credentials.form):
+        return primary
+    return None
+
+
 def follow(form: Form) -> RedirectToIdp | None:
     """A form the browser itself must visit (an identity provider) rather than the server post."""
     return RedirectToIdp(form.href) if form.method == "GET" else None

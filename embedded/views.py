@@ -257,6 +257,8 @@ async def callback(request: web.Request) -> web.Response:
             return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
         transaction.clear(session)  # a replayed callback finds nothing to exchange
         return await sign_in(request, tx, query["interaction_code"])
+    if "otp" in query:
+        return await magic_link(request, session, tx if state_ok else None, query["otp"])
     if query.get("error") == "interaction_required" and state_ok:
         return await advance(request, session, tx, await request.app[IDX_CLIENT].introspect(tx.interaction_handle))
     if "error" in query:
@@ -267,6 +269,17 @@ async def callback(request: web.Request) -> web.Response:
             status=400,
         )
     return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
+
+
+async def magic_link(request: web.Request, session: Session, tx: Transaction | None, otp: str) -> web.Response:
+    """An emailed link: in the browser that started the sign-in, submit its code and go on;
+    anywhere else, show the code to type in the original tab and sign nobody in here."""
+    response = parse(tx.response) if tx is not None and tx.response is not None else None
+    form = flow.passcode_form(response) if response is not None else None
+    if form is None:
+        return await render(request, "magic-link.html", {"otp": otp})
+    body = forms.to_body(form, {"credentials.passcode": [otp]})
+    return await advance(request, session, tx, await request.app[IDX_CLIENT].proceed(form.href, body))
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -256,3 +256,34 @@ async def test_poll_without_anything_to_wait_for_sends_the_page_back(walker):
     assert await walker.poll() == {"changed": True, "location": "/login", "next_ms": 0}
     await walker.begin("alice@example.com")
     assert (await walker.poll())["location"] == "/login/step"
+
+
+async def test_bob_magic_link_in_the_same_browser_signs_in(walker):
+    await walker.begin("bob@example.com", "Bob-Passw0rd!")
+    link = (await walker.outbox("bob@example.com", "email"))["link"]
+    await walker._load(await walker.client.get("/login/callback?" + link.split("?", 1)[1]))
+    assert walker.signed_in
+
+
+async def test_bob_magic_link_in_another_browser_shows_the_code_only(walker, aiohttp_client):
+    await walker.begin("bob@example.com", "Bob-Passw0rd!")
+    sent = await walker.outbox("bob@example.com", "email")
+    elsewhere = await aiohttp_client(walker.client.server)
+    resp = await elsewhere.get("/login/callback?" + sent["link"].split("?", 1)[1])
+    html = await resp.text()
+    assert resp.status == 200 and sent["code"] in html and "data-claim" not in html
+    assert "data-claim" not in await (await elsewhere.get("/")).text()
+    token_calls = [p for _, p in walker.state.calls if p.endswith("/v1/token")]
+    assert token_calls == []
+    await walker.submit(**{"credentials.passcode": sent["code"]})  # typed into the original tab
+    assert walker.signed_in
+
+
+async def test_polling_stops_when_the_transaction_expires(walker):
+    await walker.begin("oscar@example.com", "Oscar-Passw0rd!")
+    await walker.submit(**{"authenticator.methodType": "push"})
+    walker.state.expire_all()
+    answer = await walker.poll()
+    assert answer["changed"] is True and answer["location"] == "/login"
+    await walker._load(await walker.client.get(answer["location"]))
+    assert walker.shows("expired") and "identifier" in walker.form().inputs
