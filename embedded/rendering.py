@@ -7,6 +7,7 @@ by IDX i18n keys and UI keys; the server's own text is the fallback.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any, Mapping
@@ -64,6 +65,7 @@ def configure(env: jinja2.Environment, dirs: list[Path]) -> jinja2.Environment:
     return env
 
 
+@functools.lru_cache(maxsize=8)
 def create_env(theme_dir: str | None = None) -> jinja2.Environment:
     dirs = template_dirs(theme_dir)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in dirs]), autoescape=True)

@@ -52,6 +52,22 @@ def visible_field_names(fields, prefix=""):
                 yield from visible_field_names(ov["form"].get("value"), name + ".")
 
 
+def option_labels(fields):
+    """Labels of every option a person can pick, read straight off the JSON."""
+    for f in fields or []:
+        if not isinstance(f, dict) or f.get("visible") is False or f.get("mutable") is False:
+            continue
+        sub = f.get("form") or (f.get("value") if isinstance(f.get("value"), dict) else None)
+        if isinstance(sub, dict):
+            yield from option_labels((sub.get("form") or sub).get("value"))
+        for o in f.get("options") or []:
+            if isinstance(o.get("label"), str):
+                yield o["label"]
+            ov = o.get("value")
+            if isinstance(ov, dict) and isinstance(ov.get("form"), dict):
+                yield from option_labels(ov["form"].get("value"))
+
+
 def message_texts(raw):
     def walk(node):
         if isinstance(node, dict):
@@ -86,6 +102,7 @@ def missing_from_page(path) -> list[str]:
     missing = []
     if remediations and not (len(remediations) == 1 and remediations[0].get("method") == "GET"):
         missing += [f"control {n}" for n in visible_field_names(remediations[0].get("value")) if n not in scan.names]
+        missing += [f"option {label!r}" for label in option_labels(remediations[0].get("value")) if " ".join(label.split()) not in text]
     missing += [f"message {m!r}" for m in message_texts(raw) if " ".join(m.split()) not in text]
     return missing
 
@@ -97,6 +114,14 @@ def test_at_least_95_percent_of_the_fixtures_render_completely():
     complete = 1 - len(incomplete) / len(pages)
     print(f"{complete:.1%} of {len(pages)} fixtures render every visible control and message")
     assert complete >= 0.95, incomplete
+
+
+AUTHENTICATOR_PAGES = ("authenticator-", "error-authenticator-", "enroll-")
+
+
+@pytest.mark.parametrize("path", [p for p in shared_fixture_paths() if p.name.startswith(AUTHENTICATOR_PAGES)], ids=lambda p: p.name)
+def test_every_authenticator_page_is_complete(path):
+    assert missing_from_page(path) == []
 
 
 @pytest.mark.parametrize("name", sorted(NOT_IDX))
