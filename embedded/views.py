@@ -19,7 +19,7 @@ from aiohttp_session import Session, get_session
 
 from . import flow, forms, rendering, transaction
 from .idx_client import IonReply, OAuthError, UpstreamError
-from .idx_models import NotAnIdxResponse, parse
+from .idx_models import Form, IdxResponse, NotAnIdxResponse, parse
 from .keys import CSP_NONCE, IDX_CLIENT, KEY_SET, SESSION_STORAGE, SETTINGS
 from .oidc import InvalidIdToken, s256, same, validate_id_token
 from .sessions import rotate
@@ -132,15 +132,20 @@ async def submit_step(request: web.Request) -> web.Response:
         return idp_redirect(request, idp.href)
     submitted = {k: [str(v) for v in data.getall(k)] for k in set(data.keys()) if not k.startswith("_")}
     try:
-        body = forms.to_body(form, submitted)
+        body = request_body(response, form, submitted)
     except forms.SubmissionError as exc:
         session[FLASH] = [{"text": exc.text, "cls": "ERROR"}]
         raise see_other(STEP_PATH) from None
-    if response.state_handle:
-        body["stateHandle"] = response.state_handle  # always the latest, from server state only
     session[ECHO] = forms.public_values(form, submitted)
     reply = await request.app[IDX_CLIENT].proceed(form.href, body)
     return await advance(request, session, tx, reply)
+
+
+def request_body(response: IdxResponse, form: Form, submitted: dict[str, list[str]]) -> dict:
+    body = forms.to_body(form, submitted)
+    if response.state_handle:
+        body["stateHandle"] = response.state_handle  # always the latest, from server state only
+    return body
 
 
 async def poll(request: web.Request) -> web.StreamResponse:
@@ -162,19 +167,16 @@ async def poll(request: web.Request) -> web.StreamResponse:
     now = time.time()
     if now < tx.poll_not_before:
         return poll_answer(wants_json, changed=False, next_ms=math.ceil((tx.poll_not_before - now) * 1000))
+    latest = None
     try:
-        reply = await request.app[IDX_CLIENT].proceed(form.href, forms.to_body(form, {}))
-    except UpstreamError as exc:
-        if not wants_json:
-            raise
-        interval = flow.RATE_LIMITED_POLL_MS if exc.status == 429 else interval * 2
-        tx.poll_not_before = now + interval / 1000
-        transaction.save(session, tx)
-        return poll_answer(wants_json, changed=False, next_ms=interval)
-    latest = parse(reply.body)
-    if flow.too_many_requests(reply.status, latest):
-        interval = flow.RATE_LIMITED_POLL_MS
-    if flow.too_many_requests(reply.status, latest) or flow.state_signature(latest) == flow.state_signature(response):
+        reply = await request.app[IDX_CLIENT].proceed(form.href, request_body(response, form, {}))
+    except UpstreamError as exc:  # a missed poll is no loss: wait longer and try again
+        interval = flow.RATE_LIMITED_POLL_MS if exc.status == 429 else min(interval * 2, flow.RATE_LIMITED_POLL_MS)
+    else:
+        latest = parse(reply.body)
+        if flow.too_many_requests(reply.status, latest):
+            interval, latest = flow.RATE_LIMITED_POLL_MS, None
+    if latest is None or flow.state_signature(latest) == flow.state_signature(response):
         # Unchanged: keep the stored response (and its version) so forms on the page stay valid.
         tx.poll_not_before = now + interval / 1000
         transaction.save(session, tx)
@@ -278,7 +280,7 @@ async def magic_link(request: web.Request, session: Session, tx: Transaction | N
     form = flow.passcode_form(response) if response is not None else None
     if form is None:
         return await render(request, "magic-link.html", {"otp": otp})
-    body = forms.to_body(form, {"credentials.passcode": [otp]})
+    body = request_body(response, form, {"credentials.passcode": [otp]})
     return await advance(request, session, tx, await request.app[IDX_CLIENT].proceed(form.href, body))
 
 
