@@ -88,7 +88,10 @@ def option_value(v: Any) -> str:
     return v if isinstance(v, str) else json.dumps(v)
 
 
-def control_kind(f: Field) -> str:
+def control_kind(f: Field) -> str | None:
+    """How a browser-owned field is shown; None for a hidden choice (left to the next step)."""
+    if not f.visible:
+        return None if f.options else "hidden"
     if f.options:
         return "radio" if any(o.form is not None for o in f.options) or len(f.options) <= 6 else "select"
     if f.type == "boolean":
@@ -98,7 +101,7 @@ def control_kind(f: Field) -> str:
 
 def _posted_even_if_unused(f: Field) -> bool:
     """Inputs a browser submits even when empty (radios and checkboxes post only when chosen)."""
-    return not f.immutable and f.form is None and control_kind(f) in ("text", "password", "number", "select")
+    return not f.immutable and f.form is None and control_kind(f) in ("text", "password", "number", "select", "hidden")
 
 
 def _autocomplete(step: str, dotted: str, f: Field) -> str | None:
@@ -135,6 +138,8 @@ def _controls(step: str, fields: Sequence[Field] | None, prefix: str, echo: Mapp
             hint=f.hint,
         )
         kind = control_kind(f)
+        if kind is None:
+            continue
         if f.options:
             object_options = any(o.form is not None for o in f.options)
             choices = tuple(

@@ -80,8 +80,12 @@ class Field:
 
     @property
     def immutable(self) -> bool:
-        """Server-owned: sent back unchanged, never shown to or taken from the browser."""
-        return not self.mutable or not self.visible
+        """Server-owned: sent back unchanged, never shown to or taken from the browser.
+
+        A hidden field with no value is not server-owned: a page script fills it
+        (WebAuthn's `clientData`, `attestation`, ...).
+        """
+        return not self.mutable or (not self.visible and self.value is not None)
 
 
 @dataclass(frozen=True)

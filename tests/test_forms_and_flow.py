@@ -185,3 +185,22 @@ def test_security_question_options_sharing_an_input_name():
 def test_not_an_idx_response_is_a_value_error():
     assert issubclass(NotAnIdxResponse, ValueError)
     assert re.match(r"an IDX response", str(NotAnIdxResponse("an IDX response carries a 'version'")))
+
+
+def test_hidden_fields_without_a_value_are_filled_by_the_page_script():
+    enroll = parse(shared("authenticator-enroll-webauthn.json")).remediations[0]
+    view = forms.form_view(enroll, "0")
+    assert [(c.name, c.kind) for c in view.controls] == [
+        ("credentials.clientData", "hidden"),
+        ("credentials.attestation", "hidden"),
+        ("credentials.transports", "hidden"),
+        ("credentials.clientExtensions", "hidden"),
+    ]
+    body = forms.to_body(enroll, {"credentials.clientData": ["cd"], "credentials.attestation": ["at"], "credentials.transports": ['["usb"]'], "credentials.clientExtensions": ["{}"]})
+    assert body["credentials"] == {"clientData": "cd", "attestation": "at", "transports": '["usb"]', "clientExtensions": "{}"}
+    # A hidden choice (Okta Verify's method inside the authenticator list) is left to the next step.
+    select = parse(shared("authenticator-verification-okta-verify-push.json")).remediation("select-authenticator-authenticate")
+    view = forms.form_view(select, "1")
+    (authenticator,) = view.controls
+    assert all(not choice.controls for choice in authenticator.choices)
+    assert forms.to_body(select, {"authenticator": ["0"]})["authenticator"] == {"id": "auttheidkwh282hv8g3"}
