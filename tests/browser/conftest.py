@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
 
-from conftest import ROOT, serve
-from embedded import Settings
+from conftest import ROOT
+from embedded import Settings, create_app
+from embedded.app import RUNNER_OPTIONS
 from embedded.simulator import create_simulator_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -20,35 +23,76 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 
 
-@pytest.fixture
-async def demo(aiohttp_server, aiohttp_client):
-    """The simulator and the app, each on its own loopback port; returns the app's base URL."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def start_demo(aiohttp_server, aiohttp_client, host: str):
+    """The simulator and the app, each on its own loopback port. The app's redirect URI names the
+    port the app really listens on, on `host` (an IP address, or `localhost` for WebAuthn, whose
+    relying party the simulator takes from the redirect URI)."""
     simulator = await aiohttp_server(create_simulator_app())
-    app_port = simulator.port + 1 if simulator.port < 65535 else simulator.port - 1
+    port = free_port()
+    base = f"http://{host}:{port}"
     settings = Settings(
         issuer=f"http://127.0.0.1:{simulator.port}/oauth2/default",
         client_id="demo-client",
         client_secret="demo-secret",
         scopes=("openid", "profile", "email", "offline_access"),
-        redirect_uri=f"http://127.0.0.1:{app_port}/login/callback",
+        redirect_uri=f"{base}/login/callback",
     )
-    client = await serve(aiohttp_client, settings)
-    return str(client.make_url("")).rstrip("/"), simulator
+    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+    await server.start_server(**RUNNER_OPTIONS)
+    await aiohttp_client(server)  # closed with the test
+    return base, simulator
 
 
 @pytest.fixture
-async def page(request):
+async def demo(aiohttp_server, aiohttp_client):
+    """(the app's base URL on 127.0.0.1, the simulator's test server)."""
+    return await start_demo(aiohttp_server, aiohttp_client, "127.0.0.1")
+
+
+@pytest.fixture
+async def demo_localhost(aiohttp_server, aiohttp_client):
+    """Like `demo`, but the app is browsed (and redirects) at http://localhost:<port>, which
+    browsers accept as a WebAuthn relying party."""
+    return await start_demo(aiohttp_server, aiohttp_client, "localhost")
+
+
+def watch(page) -> None:
+    """Collect console errors (CSP violations, script errors) and uncaught exceptions on page.console_errors."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    page.console_errors = errors
+
+
+@pytest.fixture
+async def browser():
+    """One headless Chromium per test; tests open extra contexts on it (a second person, a phone)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = await browser.new_context()
-        page = await context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.console_errors = errors
-        yield page
+        yield browser
         await browser.close()
+
+
+async def new_page(browser):
+    """A page in a fresh browser context (its own cookies), watched for console errors."""
+    context = await browser.new_context()
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    watch(page)
+    return page
+
+
+@pytest.fixture
+async def page(browser):
+    return await new_page(browser)
 
 
 class Shots:
