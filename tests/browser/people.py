@@ -64,6 +64,16 @@ async def describe(page) -> str:
     return f"{page.url}\n" + await page.locator("body").aria_snapshot()
 
 
+async def see(page, locator, shots, label: str, timeout: float | None = None) -> None:
+    """Wait until a person can see `locator`; on failure keep a screenshot and say what the page shows."""
+    try:
+        await locator.wait_for(timeout=timeout)
+    except Exception:
+        await shots.take(page, "MISSING-" + label)
+        raise AssertionError(f"{label}: not shown; the page shows:\n" + await describe(page)) from None
+    await shots.take(page, label)
+
+
 async def expect_home(page, base: str, email: str, shots, label: str = "signed-in") -> None:
     try:
         await page.wait_for_url(base + "/")

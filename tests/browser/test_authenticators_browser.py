@@ -5,13 +5,15 @@ page the scenario ends on, and checks that no console error (CSP violation, scri
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pages import totp
 
 from .conftest import new_page
 from .people import (click_and_wait, choose, email_of, enter_code, expect_home, is_signed_out, latest, on_base,
-                     outbox, press, sign_in)
+                     outbox, press, see, sign_in, sim_url)
 
 pytestmark = pytest.mark.browser
 
@@ -128,4 +130,105 @@ async def test_erin_security_question(demo, page, shots):
     await shots.take(page, "question")
     await enter_code(page, "Lisbon", shots, label="Answer", shot="answer")
     await expect_home(page, base, "erin@example.com", shots)
+    assert page.console_errors == []
+
+
+OSCAR, OSCAR_PASSWORD = "oscar@example.com", "Oscar-Passw0rd!"
+
+
+async def oscar_sends_a_push(page, base, sim, shots) -> dict:
+    await sign_in(page, base, OSCAR, OSCAR_PASSWORD, shots)
+    await choose(page, "Get a push notification")
+    await shots.take(page, "choose-push")
+    await press(page, "Send me a code")
+    push = await latest(sim, OSCAR, "push")
+    assert push["status"] == "pending"
+    await shots.take(page, "push-sent")
+    return push
+
+
+async def test_oscar_push_page_shows_the_number_challenge(demo, page, shots):
+    base, sim = demo
+    push = await oscar_sends_a_push(page, base, sim, shots)
+    assert push["correct_answer"], "the demo org has number challenge on"
+    # the person must see the number to pick on the phone
+    await see(page, page.get_by_role("main").get_by_text(push["correct_answer"], exact=True), shots, "number-challenge", 2000)
+    assert page.console_errors == []
+
+
+async def test_oscar_push_approved_on_the_outbox_page(demo, page, shots):
+    base, sim = demo
+    push = await oscar_sends_a_push(page, base, sim, shots)
+    shown = page.get_by_role("main").get_by_text(re.compile(r"^\s*\d{2}\s*$"))
+    if await shown.count():  # a number challenge on the app's page: it must be the push's
+        assert (await shown.first.inner_text()).strip() == push["correct_answer"]
+    phone = await page.context.new_page()
+    await phone.goto(sim_url(sim, "/outbox"))
+    await shots.take(phone, "outbox")
+    row = phone.get_by_role("row").filter(has_text="Did you just try to sign in?").first
+    if push["correct_answer"]:
+        await row.get_by_text("Pick the number the app shows").wait_for()
+        approve = row.get_by_role("button", name=push["correct_answer"], exact=True)
+    else:
+        approve = row.get_by_role("button", name="Approve", exact=True)
+    await click_and_wait(phone, approve)
+    await shots.take(phone, "outbox-approved")
+    assert (await latest(sim, OSCAR, "push"))["status"] == "approved"
+    await expect_home(page, base, OSCAR, shots)  # moved on by itself: poll.js
+    assert page.console_errors == []
+
+
+async def test_oscar_push_denied_shows_the_rejection_and_offers_to_send_again(demo, page, shots):
+    base, sim = demo
+    await oscar_sends_a_push(page, base, sim, shots)
+    phone = await page.context.new_page()
+    await phone.goto(sim_url(sim, "/outbox"))
+    row = phone.get_by_role("row").filter(has_text="Did you just try to sign in?").first
+    await click_and_wait(phone, row.get_by_role("button", name="Deny", exact=True))
+    await shots.take(phone, "outbox-denied")
+    # poll.js brings the news
+    main = page.get_by_role("main")
+    await see(page, main.get_by_role("alert").filter(has_text=re.compile("reject", re.I)), shots, "push-rejected", 15_000)
+    again = main.get_by_role("button", name=re.compile(r"send|try again", re.I))
+    if not await again.count():  # the offer may be the page itself: heading "Resend", button "Continue"
+        await main.get_by_role("heading", name=re.compile(r"resend|send again", re.I)).wait_for(timeout=1000)
+        again = main.get_by_role("button", name="Continue", exact=True)
+    await click_and_wait(page, again.first)
+    await shots.take(page, "push-sent-again")
+    assert len(await outbox(sim, OSCAR, "push", count=2)) == 2
+    assert page.console_errors == []
+
+
+async def test_oscar_okta_verify_code(demo, page, shots):
+    base, _ = demo
+    await sign_in(page, base, OSCAR, OSCAR_PASSWORD, shots)
+    await choose(page, "Enter a code")
+    await shots.take(page, "choose-code")
+    await press(page, "Send me a code")
+    await enter_code(page, totp("OSCAROSCAROSCAR2"), shots)
+    await expect_home(page, base, OSCAR, shots)
+    assert page.console_errors == []
+
+
+async def test_irene_sets_a_new_password_that_meets_the_rules(demo, page, shots):
+    base, _ = demo
+    await sign_in(page, base, "irene@example.com", "Irene-Passw0rd!", shots)
+    await page.get_by_role("heading", name="Your password has expired").wait_for()
+    await shots.take(page, "expired")
+    await enter_code(page, "short", shots, label="New password", shot="too-short")
+    assert page.url.endswith("/login/step")
+    await page.get_by_role("main").get_by_text(re.compile(r"password requirements|at least 8", re.I)).first.wait_for()
+    await shots.take(page, "rules-error")
+    await enter_code(page, "Brand-New-Passw0rd-2026", shots, label="New password", shot="good-password")
+    await expect_home(page, base, "irene@example.com", shots)
+    assert page.console_errors == []
+
+
+async def test_paula_skips_the_expiry_warning(demo, page, shots):
+    base, _ = demo
+    await sign_in(page, base, "paula@example.com", "Paula-Passw0rd!", shots)
+    await page.get_by_role("heading", name="Your password will expire soon").wait_for()
+    await shots.take(page, "expiry-warning")
+    await press(page, "Skip for now")
+    await expect_home(page, base, "paula@example.com", shots)
     assert page.console_errors == []
