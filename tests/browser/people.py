@@ -19,6 +19,11 @@ async def click_and_wait(page, locator) -> None:
         await locator.click()
 
 
+def visible_field(page, label: str):
+    """The field a person sees labelled `label` (collapsed alternatives hold same-named fields)."""
+    return page.get_by_label(label).filter(visible=True)
+
+
 def button(page, name: str):
     """The button a person reads as `name` in the page's main content."""
     return page.get_by_role("main").get_by_role("button", name=name, exact=True)
@@ -47,7 +52,7 @@ async def sign_in(page, base: str, username: str, password: str, shots) -> None:
 
 async def enter_code(page, code: str, shots, label: str = "Enter code", shot: str = "code") -> None:
     """Type a code in the field a person reads as `label` and submit it with Enter."""
-    field = page.get_by_label(label)
+    field = visible_field(page, label)
     await field.fill(code)
     await shots.take(page, shot)
     async with page.expect_navigation():
@@ -56,7 +61,7 @@ async def enter_code(page, code: str, shots, label: str = "Enter code", shot: st
 
 async def choose(page, label: str, scope=None) -> None:
     """Pick the (first) radio option whose label starts with `label`."""
-    radio = (scope or page).get_by_role("radio", name=re.compile(r"^" + re.escape(label) + r"\b")).first
+    radio = (scope or page).get_by_role("radio", name=re.compile(r"^" + re.escape(label) + r"\b")).filter(visible=True).first
     await radio.check()
 
 
