@@ -1,0 +1,115 @@
+// WebAuthn steps (form[data-js=webauthn]): ask the browser for a credential, put the results in the
+// form's hidden inputs (base64url) and submit it. data-webauthn-mode is "get" (verify, with
+// contextualData.challengeData) or "create" (enroll, with contextualData.activationData).
+(function () {
+  "use strict";
+  var form = document.querySelector('form[data-js="webauthn"]');
+  if (!form) return;
+  var mode = form.getAttribute("data-webauthn-mode");
+  var status = form.querySelector(".webauthn__status");
+  var button = form.querySelector("[data-webauthn-start]");
+  function json(name, fallback) {
+    try { return JSON.parse(form.getAttribute(name) || "null") || fallback; } catch (e) { return fallback; }
+  }
+  var options = json("data-webauthn-options", {});
+  var allow = json("data-webauthn-allow", []);
+  function say(key, isError) {
+    status.textContent = form.getAttribute("data-msg-" + key) || "";
+    status.classList.toggle("message--error", !!isError);
+  }
+
+  function toBuffer(b64url) {
+    var b64 = String(b64url).replace(/-/g, "+").replace(/_/g, "/");
+    while (b64.length % 4) b64 += "=";
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return bytes.buffer;
+  }
+  function toB64url(buffer) {
+    var bytes = new Uint8Array(buffer), bin = "";
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function descriptors(list) {
+    return (list || []).filter(function (c) { return c && c.id; }).map(function (c) {
+      var d = { type: c.type || "public-key", id: toBuffer(c.id) };
+      if (c.transports) d.transports = c.transports;
+      return d;
+    });
+  }
+  function set(name, value) {
+    var input = form.elements.namedItem("credentials." + name);
+    if (input) input.value = value;
+  }
+
+  function requestOptions() {
+    var o = options;
+    var publicKey = { challenge: toBuffer(o.challenge), userVerification: o.userVerification || "preferred" };
+    if (o.rpId) publicKey.rpId = o.rpId;
+    if (o.timeout) publicKey.timeout = o.timeout;
+    if (o.extensions) publicKey.extensions = o.extensions;
+    var creds = descriptors(o.allowCredentials || allow);
+    if (creds.length) publicKey.allowCredentials = creds;
+    return { publicKey: publicKey };
+  }
+  function creationOptions() {
+    var o = options;
+    var user = o.user || {};
+    var publicKey = {
+      rp: o.rp, challenge: toBuffer(o.challenge),
+      user: { id: toBuffer(user.id), name: user.name, displayName: user.displayName || user.name },
+      pubKeyCredParams: o.pubKeyCredParams || [{ type: "public-key", alg: -7 }, { type: "public-key", alg: -257 }]
+    };
+    ["timeout", "attestation", "authenticatorSelection", "extensions"].forEach(function (k) { if (o[k]) publicKey[k] = o[k]; });
+    var exclude = descriptors(o.excludeCredentials);
+    if (exclude.length) publicKey.excludeCredentials = exclude;
+    return { publicKey: publicKey };
+  }
+
+  function done(credential) {
+    var r = credential.response;
+    set("clientData", toB64url(r.clientDataJSON));
+    if (mode === "create") {
+      set("attestation", toB64url(r.attestationObject));
+      set("transports", JSON.stringify(typeof r.getTransports === "function" ? r.getTransports() : []));
+    } else {
+      set("authenticatorData", toB64url(r.authenticatorData));
+      set("signatureData", toB64url(r.signature));
+    }
+    set("clientExtensions", JSON.stringify(typeof credential.getClientExtensionResults === "function" ? credential.getClientExtensionResults() : {}));
+    form.submit();
+  }
+
+  function start() {
+    button.disabled = true;
+    say("working", false);
+    var call;
+    try {
+      call = mode === "create" ? navigator.credentials.create(creationOptions()) : navigator.credentials.get(requestOptions());
+    } catch (e) {
+      call = Promise.reject(e);
+    }
+    call.then(function (credential) {
+      if (!credential) throw new Error("no credential");
+      done(credential);
+    }).catch(function (error) {
+      var cancelled = error && (error.name === "NotAllowedError" || error.name === "AbortError");
+      say(cancelled ? "cancelled" : "error", true);
+      button.textContent = form.getAttribute("data-msg-retry");
+      button.disabled = false;
+      button.focus();
+    });
+  }
+
+  if (!window.PublicKeyCredential || !navigator.credentials || !options.challenge) {
+    say("unsupported", true);
+    return;
+  }
+  button.hidden = false;
+  button.addEventListener("click", start);
+  // No Enter-key submission of an empty form: the only way on is through the browser prompt.
+  form.addEventListener("submit", function (event) {
+    var clientData = form.elements.namedItem("credentials.clientData");
+    if (!clientData || !clientData.value) { event.preventDefault(); start(); }
+  });
+})();
