@@ -1,0 +1,69 @@
+"""Wendy sets up a security key or biometric (WebAuthn) at first sign-in, then signs in with it,
+using Chromium's virtual authenticator. Browsers refuse IP addresses as relying-party ids, so the
+app is browsed at http://localhost:<port> (fixture `demo_localhost`)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .people import click_and_wait, describe, expect_home, is_signed_out, press, see, sign_in
+
+pytestmark = pytest.mark.browser
+
+WENDY, WENDY_PASSWORD = "wendy@example.com", "Wendy-Passw0rd!"
+USE_KEY = "Use security key or biometrics"
+
+
+async def virtual_authenticator(page) -> str:
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("WebAuthn.enable")
+    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    page.cdp = cdp
+    return added["authenticatorId"]
+
+
+async def to_the_webauthn_setup(page, base, shots) -> None:
+    await sign_in(page, base, WENDY, WENDY_PASSWORD, shots)
+    main = page.get_by_role("main")
+    await see(page, main.get_by_role("radio", name=re.compile(r"^Security Key or Biometric")), shots, "required-setup")
+    await press(page, "Set up another method")
+    await see(page, main.get_by_role("button", name=USE_KEY, exact=True), shots, "webauthn-setup")
+
+
+async def test_wendy_sets_up_a_security_key_then_signs_in_with_it(demo_localhost, page, shots):
+    base, sim = demo_localhost
+    authenticator = await virtual_authenticator(page)
+    await to_the_webauthn_setup(page, base, shots)
+    await page.get_by_role("main").get_by_role("button", name=USE_KEY, exact=True).click()
+    await expect_home(page, base, WENDY, shots, "signed-in-after-setup")
+    credentials = (await page.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
+    assert len(credentials) == 1, "the virtual authenticator holds the new credential"
+
+    await click_and_wait(page, page.get_by_role("button", name="Sign out", exact=True))
+    await shots.take(page, "signed-out")
+    await sign_in(page, base, WENDY, WENDY_PASSWORD, shots)
+    use = page.get_by_role("main").get_by_role("button", name=USE_KEY, exact=True)
+    await see(page, use, shots, "webauthn-challenge")
+    await use.click()
+    await expect_home(page, base, WENDY, shots, "signed-in-with-the-key")
+    credentials = (await page.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
+    assert credentials[0]["signCount"] >= 1, "the key signed the sign-in"
+    assert page.console_errors == []
+
+
+async def test_without_a_security_key_the_page_says_what_to_do(demo_localhost, page, shots):
+    base, _ = demo_localhost
+    await to_the_webauthn_setup(page, base, shots)
+    main = page.get_by_role("main")
+    await main.get_by_role("button", name=USE_KEY, exact=True).click()
+    # a clear message, and a way on: try again or choose another method
+    message = main.get_by_role("status").filter(has_text=re.compile(r"didn't work|cancel|can't|try again", re.I))
+    await see(page, message, shots, "webauthn-message", 15_000)
+    assert await main.get_by_role("button", name=re.compile(r"try again|use security key", re.I)).count() \
+        or await main.get_by_text("Set up another method").count(), await describe(page)
+    assert page.url.endswith("/login/step")
+    assert page.console_errors == []
