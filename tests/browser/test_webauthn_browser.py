@@ -67,3 +67,24 @@ async def test_without_a_security_key_the_page_says_what_to_do(demo_localhost, p
         or await main.get_by_text("Set up another method").count(), await describe(page)
     assert page.url.endswith("/login/step")
     assert page.console_errors == []
+
+
+async def test_frank_sets_up_a_security_key_among_his_methods(demo_localhost, page, shots):
+    base, _ = demo_localhost
+    authenticator = await virtual_authenticator(page)
+    await sign_in(page, base, "frank@example.com", "Frank-Passw0rd!", shots)
+    main = page.get_by_role("main")
+    methods = main.get_by_role("group", name="Authenticator")
+    await see(page, methods, shots, "required-setup")
+    await methods.get_by_role("radio", name=re.compile(r"^Security Key or Biometric")).check()
+    await press(page, "Set up another method")
+    use = main.get_by_role("button", name=USE_KEY, exact=True)
+    await see(page, use, shots, "webauthn-setup")
+    async with page.expect_navigation():
+        await use.click()
+    await see(page, methods, shots, "optional-setup")
+    credentials = (await page.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
+    assert len(credentials) == 1
+    await press(page, "Set up later")
+    await expect_home(page, base, "frank@example.com", shots)
+    assert page.console_errors == []
