@@ -31,7 +31,7 @@
     return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
   function descriptors(list) {
-    return (list || []).filter(function (c) { return c && c.id; }).map(function (c) {
+    return (list || []).map(function (c) { return typeof c === "string" ? { id: c } : c; }).filter(function (c) { return c && c.id; }).map(function (c) {
       var d = { type: c.type || "public-key", id: toBuffer(c.id) };
       if (c.transports) d.transports = c.transports;
       return d;
