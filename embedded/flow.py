@@ -38,6 +38,7 @@ class Page:
     authenticator: Authenticator | None
     user: Mapping[str, Any] | None
     app: Mapping[str, Any] | None
+    webauthn_credential_ids: tuple[str, ...] = ()  # the user's security keys, for navigator.credentials.get
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> 
         authenticator=authenticator,
         user=response.user,
         app=response.app,
+        webauthn_credential_ids=tuple(a.credential_id for a in response.enrollments if a.key == "webauthn" and a.credential_id),
     )
 
 

@@ -50,6 +50,7 @@ class Authenticator:
     authenticator_id: str | None = None  # set on enrollments
     nickname: str | None = None
     logo_uri: str | None = None
+    credential_id: str | None = None  # WebAuthn enrollments
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,7 @@ class _Parser:
             authenticator_id=_text(obj.get("authenticatorId")),
             nickname=_text(obj.get("nickname")),
             logo_uri=_text(obj.get("logoUri")),
+            credential_id=_text(obj.get("credentialId")),
         )
 
     def related(self, path: Any) -> Authenticator | None:

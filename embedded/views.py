@@ -162,7 +162,9 @@ async def poll(request: web.Request) -> web.StreamResponse:
     response = parse(tx.response) if tx is not None and tx.response is not None else None
     form = flow.poll_form(response) if response is not None else None
     if form is None:  # nothing to wait for any more: the page is out of date
-        return poll_answer(wants_json, changed=True, location=STEP_PATH if tx else "/login")
+        # Finished elsewhere (an emailed link opened in another tab) or ended.
+        location = STEP_PATH if tx else "/" if "user" in session else "/login"
+        return poll_answer(wants_json, changed=True, location=location)
     interval = flow.poll_interval(form.refresh)
     now = time.time()
     if now < tx.poll_not_before:

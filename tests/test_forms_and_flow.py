@@ -204,3 +204,10 @@ def test_hidden_fields_without_a_value_are_filled_by_the_page_script():
     (authenticator,) = view.controls
     assert all(not choice.controls for choice in authenticator.choices)
     assert forms.to_body(select, {"authenticator": ["0"]})["authenticator"] == {"id": "auttheidkwh282hv8g3"}
+
+
+def test_webauthn_pages_know_the_enrolled_credentials():
+    raw = shared("authenticator-verification-select-authenticator.json")
+    page = flow.build_page(parse(raw))
+    expected = tuple(e["credentialId"] for e in raw["authenticatorEnrollments"]["value"] if e.get("key") == "webauthn" and e.get("credentialId"))
+    assert expected and page.webauthn_credential_ids == expected
