@@ -207,7 +207,13 @@ def test_hidden_fields_without_a_value_are_filled_by_the_page_script():
 
 
 def test_webauthn_pages_know_the_enrolled_credentials():
-    raw = shared("authenticator-verification-select-authenticator.json")
-    page = flow.build_page(parse(raw))
-    expected = tuple(e["credentialId"] for e in raw["authenticatorEnrollments"]["value"] if e.get("key") == "webauthn" and e.get("credentialId"))
-    assert expected and page.webauthn_credential_ids == expected
+    raw = {
+        "version": "1.0.0",
+        "remediation": {"value": [{"name": "challenge-authenticator", "href": "https://org/idp/idx/challenge/answer", "value": []}]},
+        "authenticatorEnrollments": {"value": [
+            {"key": "webauthn", "type": "security_key", "id": "1", "credentialId": "cred-A"},
+            {"key": "okta_password", "type": "password", "id": "2"},
+            {"key": "webauthn", "type": "security_key", "id": "3", "credentialId": "cred-B"},
+        ]},
+    }
+    assert flow.build_page(parse(raw)).webauthn_credential_ids == ("cred-A", "cred-B")
