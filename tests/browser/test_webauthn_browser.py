@@ -48,8 +48,15 @@ async def test_wendy_sets_up_a_security_key_then_signs_in_with_it(demo_localhost
     await sign_in(page, base, WENDY, WENDY_PASSWORD, shots)
     use = page.get_by_role("main").get_by_role("button", name=USE_KEY, exact=True)
     await see(page, use, shots, "webauthn-challenge")
+    # the credential is not discoverable (the enrollment asks for no resident key), so the page
+    # must name it in allowCredentials for the browser to find it
+    allow = await page.locator('form[data-js="webauthn"]').get_attribute("data-webauthn-allow")
     await use.click()
-    await expect_home(page, base, WENDY, shots, "signed-in-with-the-key")
+    try:
+        await expect_home(page, base, WENDY, shots, "signed-in-with-the-key")
+    except AssertionError as failed:
+        raise AssertionError(f"{failed}\nthe page's data-webauthn-allow was {allow!r}; the authenticator holds "
+                             f"{[c['credentialId'] for c in credentials]}") from None
     credentials = (await page.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
     assert credentials[0]["signCount"] >= 1, "the key signed the sign-in"
     assert page.console_errors == []
