@@ -200,6 +200,25 @@ async def serve(aiohttp_client, settings: Settings):
     return await aiohttp_client(server)
 
 
+def demo_settings(simulator_port: int, redirect_uri: str = "http://127.0.0.1:8080/login/callback") -> Settings:
+    """The app configured for the simulator's demo org and client."""
+    return Settings(
+        issuer=f"http://127.0.0.1:{simulator_port}/oauth2/default",
+        client_id="demo-client",
+        client_secret="demo-secret",
+        scopes=("openid", "profile", "email", "offline_access"),
+        redirect_uri=redirect_uri,
+    )
+
+
+@pytest.fixture
+async def simulator(aiohttp_server):
+    """The local Identity Engine with the demo org, on a loopback port."""
+    from embedded.simulator import create_simulator_app
+
+    return await aiohttp_server(create_simulator_app())
+
+
 @pytest.fixture
 async def client(aiohttp_client, settings, org):
     return await serve(aiohttp_client, settings)

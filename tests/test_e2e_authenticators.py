@@ -10,28 +10,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import serve
-from embedded import Settings, views
-from embedded.simulator import SIMULATOR, create_simulator_app
+from conftest import demo_settings, serve
+from embedded import views
+from embedded.simulator import SIMULATOR
 from embedded.simulator.faults import Faults
 from pages import read, totp
 
 
 @pytest.fixture
-async def simulator(aiohttp_server):
-    return await aiohttp_server(create_simulator_app())
-
-
-@pytest.fixture
 async def walker(aiohttp_client, simulator):
-    settings = Settings(
-        issuer=f"http://127.0.0.1:{simulator.port}/oauth2/default",
-        client_id="demo-client",
-        client_secret="demo-secret",
-        scopes=("openid", "profile", "email", "offline_access"),
-        redirect_uri="http://127.0.0.1:8080/login/callback",
-    )
-    return Walker(await serve(aiohttp_client, settings), simulator)
+    return Walker(await serve(aiohttp_client, demo_settings(simulator.port)), simulator)
 
 
 class Walker:

@@ -6,26 +6,13 @@ import re
 
 import pytest
 
-from conftest import hidden, serve
-from embedded import Settings
-from embedded.simulator import SIMULATOR, create_simulator_app
-
-
-@pytest.fixture
-async def simulator(aiohttp_server):
-    return await aiohttp_server(create_simulator_app())
+from conftest import demo_settings, hidden, serve
+from embedded.simulator import SIMULATOR
 
 
 @pytest.fixture
 async def app_client(aiohttp_client, simulator):
-    settings = Settings(
-        issuer=f"http://127.0.0.1:{simulator.port}/oauth2/default",
-        client_id="demo-client",
-        client_secret="demo-secret",
-        scopes=("openid", "profile", "email", "offline_access"),
-        redirect_uri="http://127.0.0.1:8080/login/callback",
-    )
-    return await serve(aiohttp_client, settings)
+    return await serve(aiohttp_client, demo_settings(simulator.port))
 
 
 def upstream_calls(simulator) -> list[str]:
