@@ -30,7 +30,7 @@ async def to_the_webauthn_setup(page, base, shots) -> None:
     await sign_in(page, base, WENDY, WENDY_PASSWORD, shots)
     main = page.get_by_role("main")
     await see(page, main.get_by_role("radio", name=re.compile(r"^Security Key or Biometric")), shots, "required-setup")
-    await press(page, "Set up another method")
+    await press(page, "Continue")
     await see(page, main.get_by_role("button", name=USE_KEY, exact=True), shots, "webauthn-setup")
 
 
@@ -84,7 +84,7 @@ async def test_frank_sets_up_a_security_key_among_his_methods(demo_localhost, pa
     methods = main.get_by_role("group", name="Authenticator")
     await see(page, methods, shots, "required-setup")
     await methods.get_by_role("radio", name=re.compile(r"^Security Key or Biometric")).check()
-    await press(page, "Set up another method")
+    await press(page, "Continue")
     use = main.get_by_role("button", name=USE_KEY, exact=True)
     await see(page, use, shots, "webauthn-setup")
     async with page.expect_navigation():
