@@ -6,6 +6,7 @@
   var form = document.querySelector('form[data-js="webauthn"]');
   if (!form) return;
   var mode = form.getAttribute("data-webauthn-mode");
+  var DEFAULT_TIMEOUT_MS = 120000; // when the Identity Engine names none
   var status = form.querySelector(".webauthn__status");
   var button = form.querySelector("[data-webauthn-start]");
   function json(name, fallback) {
@@ -46,7 +47,7 @@
     var o = options;
     var publicKey = { challenge: toBuffer(o.challenge), userVerification: o.userVerification || "preferred" };
     if (o.rpId) publicKey.rpId = o.rpId;
-    if (o.timeout) publicKey.timeout = o.timeout;
+    publicKey.timeout = o.timeout || DEFAULT_TIMEOUT_MS;
     if (o.extensions) publicKey.extensions = o.extensions;
     var creds = descriptors(o.allowCredentials || allow);
     if (creds.length) publicKey.allowCredentials = creds;
@@ -60,7 +61,8 @@
       user: { id: toBuffer(user.id), name: user.name, displayName: user.displayName || user.name },
       pubKeyCredParams: o.pubKeyCredParams || [{ type: "public-key", alg: -7 }, { type: "public-key", alg: -257 }]
     };
-    ["timeout", "attestation", "authenticatorSelection", "extensions"].forEach(function (k) { if (o[k]) publicKey[k] = o[k]; });
+    publicKey.timeout = o.timeout || DEFAULT_TIMEOUT_MS;
+    ["attestation", "authenticatorSelection", "extensions"].forEach(function (k) { if (o[k]) publicKey[k] = o[k]; });
     var exclude = descriptors(o.excludeCredentials);
     if (exclude.length) publicKey.excludeCredentials = exclude;
     return { publicKey: publicKey };
@@ -80,24 +82,42 @@
     form.submit();
   }
 
+  var waiting = null; // the AbortController of the browser prompt we are waiting on
+  var attempt = 0; // answers to an abandoned attempt are ignored
+
+  function failed(cancelled) {
+    waiting = null;
+    say(cancelled ? "cancelled" : "error", true);
+    button.textContent = form.getAttribute("data-msg-retry");
+    button.focus();
+  }
+
   function start() {
-    button.disabled = true;
+    if (waiting) { // "Stop waiting": nobody is stuck behind a prompt that never answers
+      attempt += 1;
+      waiting.abort();
+      failed(true);
+      return;
+    }
+    waiting = new AbortController();
+    var mine = ++attempt;
     say("working", false);
+    button.textContent = form.getAttribute("data-msg-stop");
     var call;
     try {
-      call = mode === "create" ? navigator.credentials.create(creationOptions()) : navigator.credentials.get(requestOptions());
+      var request = mode === "create" ? creationOptions() : requestOptions();
+      request.signal = waiting.signal;
+      call = mode === "create" ? navigator.credentials.create(request) : navigator.credentials.get(request);
     } catch (e) {
       call = Promise.reject(e);
     }
     call.then(function (credential) {
+      if (mine !== attempt) return;
       if (!credential) throw new Error("no credential");
       done(credential);
     }).catch(function (error) {
-      var cancelled = error && (error.name === "NotAllowedError" || error.name === "AbortError");
-      say(cancelled ? "cancelled" : "error", true);
-      button.textContent = form.getAttribute("data-msg-retry");
-      button.disabled = false;
-      button.focus();
+      if (mine !== attempt) return;
+      failed(error && (error.name === "NotAllowedError" || error.name === "AbortError"));
     });
   }
 
