@@ -137,8 +137,19 @@ async def submit_step(request: web.Request) -> web.Response:
         session[FLASH] = [{"text": exc.text, "cls": "ERROR"}]
         raise see_other(STEP_PATH) from None
     session[ECHO] = forms.public_values(form, submitted)
-    reply = await request.app[IDX_CLIENT].proceed(form.href, body)
+    try:
+        reply = await request.app[IDX_CLIENT].proceed(form.href, body)
+    except UpstreamError as exc:
+        if exc.status != 429:
+            raise
+        return slow_down(session)
     return await advance(request, session, tx, reply)
+
+
+def slow_down(session: Session) -> web.Response:
+    """Too many requests for this transaction: nothing is lost, the same step is shown again."""
+    flash(session, "notice.rate_limited", "ERROR")
+    raise see_other(STEP_PATH)
 
 
 def request_body(response: IdxResponse, form: Form, submitted: dict[str, list[str]]) -> dict:
@@ -215,6 +226,8 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
         response = parse(reply.body)
     except NotAnIdxResponse:
         raise UpstreamError("not an IDX response", status=reply.status) from None
+    if flow.too_many_requests(reply.status, response) and not response.remediations and tx.response is not None:
+        return slow_down(session)
     outcome = flow.decide(response)
     if isinstance(outcome, flow.Expired):
         return restart(session, "notice.expired")

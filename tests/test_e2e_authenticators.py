@@ -278,3 +278,14 @@ async def test_polling_stops_when_the_transaction_expires(walker):
     assert answer["changed"] is True and answer["location"] == "/login"
     await walker._load(await walker.client.get(answer["location"]))
     assert walker.shows("expired") and "identifier" in walker.form().inputs
+
+
+@pytest.mark.parametrize("fault", ["429"])
+async def test_too_many_requests_keeps_the_step(walker, fault):
+    await walker.begin("carol@example.com", "Carol-Passw0rd!")
+    walker.state.faults = Faults(next=[fault])
+    await walker.submit(**{"credentials.passcode": totp("CAROLCAROLCAROL2")})
+    assert walker.path == "/login/step" and walker.shows("nothing you did is lost")
+    assert "credentials.passcode" in walker.form().inputs
+    await walker.submit(**{"credentials.passcode": totp("CAROLCAROLCAROL2")})
+    assert walker.signed_in

@@ -441,7 +441,6 @@ async def test_missing_extra_or_unknown_fields(client, org, fields):
         {"exception": asyncio.TimeoutError()},
         {"exception": aiohttp.ClientConnectionError("refused")},
         {"body": "<html>bad gateway</html>", "status": 502},
-        {"body": '{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit"}', "status": 429},
     ],
 )
 async def test_upstream_faults_give_a_friendly_page_and_keep_the_transaction(client, org, failure):
@@ -456,6 +455,16 @@ async def test_upstream_faults_give_a_friendly_page_and_keep_the_transaction(cli
     assert "not answering" in text and resp.headers["X-Frame-Options"] == "DENY"
     # The transaction survives: the same page can be submitted again.
     await identify_and_password(client, org, html)
+
+
+async def test_rate_limited_step_is_shown_again_with_nothing_lost(client, org):
+    html = await start(client, org)
+    org.idx("/idp/idx/identify", '{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit"}', status=429)
+    resp = await post_step(client, html, {"identifier": "alice@example.com"})
+    assert resp.status == 303 and resp.headers["Location"] == "/login/step"
+    page = await (await client.get("/login/step")).text()
+    assert "nothing you did is lost" in page and 'name="identifier"' in page
+    await identify_and_password(client, org, page)
 
 
 async def test_interact_refused_gives_a_friendly_page(client, org):
