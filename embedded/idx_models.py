@@ -134,10 +134,6 @@ class IdxResponse:
         f = self.success.field("interaction_code")
         return f.value if f is not None and isinstance(f.value, str) else None
 
-    @property
-    def cancel(self) -> Form | None:
-        return self.actions.get("cancel")
-
     def remediation(self, name: str) -> Form | None:
         return next((r for r in self.remediations if r.name == name), None)
 
