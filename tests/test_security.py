@@ -485,3 +485,49 @@ async def test_unknown_routes_and_methods_get_pages_with_headers(client, org):
         assert resp.status == status
         assert resp.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
         assert "Traceback" not in await resp.text()
+
+
+# --- 31, 32, 33, 42: headers on every answer, body limits ----------------------------------
+
+
+async def test_31_32_33_security_headers_on_every_status(client, org):
+    html = await start(client, org)
+    responses = [
+        await client.get("/"),
+        await client.get("/login/step"),
+        await client.get("/login/callback", params={"error": "access_denied"}),
+        await client.get("/nowhere"),
+        await client.delete("/login"),
+        await post_step(client, html, {"identifier": "a@b.c"}, form="7"),
+        await client.post("/login/step", data={"_csrf": "wrong"}),
+    ]
+    nonces = set()
+    for resp in responses:
+        h = resp.headers
+        csp = h["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and h["X-Frame-Options"] == "DENY", resp.url
+        assert "default-src 'none'" in csp and "base-uri 'none'" in csp and "object-src 'none'" in csp and "form-action 'self'" in csp
+        assert "unsafe" not in csp
+        nonces.add(re.search(r"'nonce-([^']+)'", csp).group(1))
+        assert h["X-Content-Type-Options"] == "nosniff" and h["Referrer-Policy"] == "no-referrer"
+        assert h["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert not re.search(r"aiohttp/\d", h.get("Server", "")) and "Strict-Transport-Security" not in h  # plain http here
+        if h.get("Content-Type", "").startswith("text/html"):
+            assert "charset=utf-8" in h["Content-Type"]
+    assert len(nonces) == len(responses)  # a fresh nonce every time
+
+
+async def test_33_hsts_when_served_over_https(aiohttp_client, org):
+    client = await aiohttp_client(create_app(Settings(issuer=ISSUER, client_id=CLIENT_ID, redirect_uri="https://app.example.com/login/callback")))
+    resp = await client.get("/")
+    assert resp.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+
+
+async def test_42_oversized_or_wrongly_typed_bodies_never_reach_upstream(client, org):
+    html = await start(client, org)
+    calls = len(org.calls)
+    big = await post_step(client, html, {"identifier": "x" * 40_000})
+    assert big.status == 413 and "Traceback" not in await big.text()
+    as_json = await client.post("/login/step", json={"_csrf": hidden(html, "_csrf"), "_step": "1", "_form": "0", "identifier": "a"})
+    assert as_json.status == 403
+    assert len(org.calls) == calls
