@@ -57,7 +57,6 @@ async def render(request: web.Request, names: tuple[str, ...] | str, context: di
             "csrf_token": csrf_token(session),
             "csp_nonce": request[CSP_NONCE],
             "notices": notices,
-            "signed_in": "user" in session,
         },
     )
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
@@ -263,7 +262,9 @@ async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Respo
 
 
 async def callback(request: web.Request) -> web.Response:
-    """The redirect URI: errors, and interaction codes after an identity provider."""
+    """The redirect URI: interaction codes and `interaction_required` after an identity
+    provider, emailed magic links (`state` + `otp`), and errors. Nothing is exchanged
+    unless `state` matches this browser's transaction."""
     settings = request.app[SETTINGS]
     session = await get_session(request)
     query = request.query

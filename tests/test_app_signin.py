@@ -94,3 +94,16 @@ async def test_id_token_for_another_nonce_does_not_sign_in(client, org):
     assert resp.status == 400
     assert "could not verify" in await resp.text()
     assert "Alice Anders" not in await (await client.get("/")).text()
+
+
+async def test_interaction_required_after_an_identity_provider_continues_the_transaction(client, org):
+    await start(client, org)
+    org.idx("/idp/idx/introspect", own("challenge-password.json"))
+    resp = await client.get("/login/callback", params={"error": "interaction_required", "state": org.interact_form["state"]}, allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/login/step"
+    html = await (await client.get("/login/step")).text()
+    assert "<!-- template: steps/challenge-authenticator--okta_password.html -->" in html
+    # The same answer with another state is refused and asks nothing upstream.
+    calls = len(org.calls)
+    resp = await client.get("/login/callback", params={"error": "interaction_required", "state": "forged"})
+    assert resp.status == 400 and len(org.calls) == calls
