@@ -79,6 +79,12 @@ class Settings:
         return urlsplit(self.redirect_uri).scheme == "https"
 
     @property
+    def app_origin(self) -> str:
+        """Where the app itself is served: the redirect URI's origin (Okta sends people back there after sign-out)."""
+        redirect = urlsplit(self.redirect_uri)
+        return f"{redirect.scheme}://{redirect.netloc}"
+
+    @property
     def callback_path(self) -> str:
         return urlsplit(self.redirect_uri).path or "/"
 

@@ -182,6 +182,56 @@ def find_form(response: IdxResponse, form_id: str | None, action_id: str | None)
     return None
 
 
+# The fixed entry routes (/register, /recover, /unlock) and what starts each in a fresh
+# transaction: the first of these remediations or actions the response offers.
+JOURNEY_STARTS = {
+    "register": ("select-enroll-profile",),
+    "recover": ("currentAuthenticator-recover", "currentAuthenticatorEnrollment-recover", "identify-recovery"),
+    "unlock": ("unlock-account",),
+}
+
+
+def journey_start(response: IdxResponse, journey: str) -> Form | None:
+    """The form that begins `journey`, if the org offers it and it needs nothing typed in."""
+    for name in JOURNEY_STARTS[journey]:
+        form = response.actions.get(name) or response.remediation(name)
+        if form is not None and all(f.immutable for f in form.fields):
+            return form
+    return None
+
+
+# What an ending (a response with no form) means to the person, by message key; the
+# terminal page words its title and next action after it.
+TERMINAL_KINDS = {
+    "check_email": ("idx.email.verification.required", "idx.request.activation.email", "idx.return.to.original.tab",
+                    "idx.enter.otp.in.original.tab", "idx.transferred.to.new.tab"),
+    "done": ("idx.recovery.completed", "oie.selfservice.unlock_user.success.message",
+             "oie.selfservice.unlock_user.landing.to.app.success.message", "idx.device.activated"),
+    "denied": ("security.access_denied", "oie.selfservice.reset.password.not.allowed", "oie.selfservice.unlock_user.failed.message",
+               "oie.selfservice.user.unlock.not.allowed", "idx.identity.provider.auth.error", "E0000009", "E0000010",
+               "registration.error.generic", "registration.error.request.not.completed", "idx.operation.cancelled.on.other.device",
+               "idx.activating.inactive.user", "idx.reset.password.activating.user", "idx.device.not.activated.consent.denied",
+               "oie.selfservice.unlock_user.challenge.failed.permissions", "core.auth.factor.signedNonce.error.invalidDevice"),
+    "expired": (SESSION_EXPIRED, "idx.return.link.expired", "idx.return.stale", "idx.invalid.reset.password.token",
+                "idx.invalid.forgot.password.token", "idx.expired.activation.token", "core.system.transaction_resource_not_found",
+                "error.expired.session"),
+}
+
+
+DEVICE_ASSURANCE_DENIED = "idx.error.code.access_denied.device_assurance"
+
+
+def terminal_kind(messages: tuple[Message, ...]) -> str:
+    """check_email | done | denied | expired | ended, from the first message with a known key."""
+    for m in messages:
+        if (m.key or "").startswith(DEVICE_ASSURANCE_DENIED):
+            return "denied"
+        for kind, keys in TERMINAL_KINDS.items():
+            if m.key in keys:
+                return kind
+    return "ended"
+
+
 def is_past(expires_at: str | None, now: datetime | None = None) -> bool:
     """Whether a response's `expiresAt` has passed; unparseable or absent means no."""
     if not expires_at:

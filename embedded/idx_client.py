@@ -157,6 +157,18 @@ class IdxClient:
             raise UpstreamError("token response without an id_token")
         return tokens
 
+    async def refresh(self, refresh_token: str) -> dict:
+        """New tokens for a refresh token (granted with `offline_access`); OAuthError when it is spent or revoked."""
+        form = {**self._client_auth(), "grant_type": "refresh_token", "refresh_token": refresh_token, "scope": " ".join(self.settings.scopes)}
+        tokens = await self._oauth(await self._endpoint("token_endpoint", "/v1/token"), form)
+        if not isinstance(tokens.get("access_token"), str):
+            raise UpstreamError("refresh response without an access_token")
+        return tokens
+
+    async def end_session_url(self) -> str:
+        """Okta's /v1/logout, where a browser ends its Okta session."""
+        return await self._endpoint("end_session_endpoint", "/v1/logout")
+
     async def revoke(self, token: str, hint: str) -> None:
         await self._oauth(await self._endpoint("revocation_endpoint", "/v1/revoke"), {**self._client_auth(), "token": token, "token_type_hint": hint})
 

@@ -82,6 +82,7 @@ def step_context(response: IdxResponse, outcome: flow.Outcome, *, version: int) 
         # Pages poll from JavaScript; without it only pages with nothing to type reload themselves.
         "poll_ms": flow.poll_interval(poll.refresh) if poll else None,
         "poll_reload": isinstance(outcome, flow.Poll),
+        "terminal_kind": flow.terminal_kind(page.messages) if isinstance(outcome, flow.Terminal) else None,
     }
     return page.templates, context
 

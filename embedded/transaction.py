@@ -26,6 +26,7 @@ class Transaction:
     version: int = 0
     response: dict[str, Any] | None = None
     poll_not_before: float = 0.0  # no upstream poll before this time, whatever the browser asks
+    via_idp: bool = False  # the browser went to the org (an identity provider) and so holds an Okta session
 
     def remember(self, response: dict[str, Any]) -> None:
         self.response = response

@@ -11,7 +11,9 @@ import logging
 import math
 import secrets
 import time
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -20,7 +22,7 @@ from aiohttp_session import Session, get_session
 from . import flow, forms, rendering, transaction
 from .idx_client import IonReply, OAuthError, UpstreamError
 from .idx_models import Form, IdxResponse, NotAnIdxResponse, parse
-from .keys import CSP_NONCE, IDX_CLIENT, KEY_SET, SESSION_STORAGE, SETTINGS
+from .keys import CSP_NONCE, IDX_CLIENT, KEY_SET, SETTINGS
 from .oidc import InvalidIdToken, s256, same, validate_id_token
 from .sessions import rotate
 from .transaction import Transaction
@@ -71,18 +73,70 @@ def see_other(location: str) -> web.HTTPSeeOther:
 
 async def home(request: web.Request) -> web.Response:
     session = await get_session(request)
-    return await render(request, "home.html", {"user": session.get("user")})
+    user = session.get("user")
+    tokens = await current_tokens(request, session) if user else None
+    if user and tokens is None:
+        return await end_app_session(request, "notice.signed_out_elsewhere")
+    expires = datetime.fromtimestamp(tokens["expires_at"], timezone.utc).strftime("%H:%M:%S UTC") if tokens else None
+    return await render(request, "home.html", {"user": user, "access_expires_at": expires})
 
 
 async def login(request: web.Request) -> web.Response:
-    """Start a sign-in: interact + introspect, then show the first step."""
+    return await begin(request)
+
+
+async def register(request: web.Request) -> web.Response:
+    return await begin(request, "register")
+
+
+async def recover(request: web.Request) -> web.Response:
+    return await begin(request, "recover")
+
+
+async def unlock(request: web.Request) -> web.Response:
+    return await begin(request, "unlock")
+
+
+async def activate(request: web.Request) -> web.Response:
+    """The link in an activation email: a fresh transaction for the user the token names."""
+    return await begin_from_link(request, "activation_token", request.query.get("token") or request.query.get("activation_token"))
+
+
+async def reset_password(request: web.Request) -> web.Response:
+    """The link in a password-reset email: a fresh recovery transaction for the token's user."""
+    return await begin_from_link(request, "recovery_token", request.query.get("token") or request.query.get("recovery_token"))
+
+
+async def begin_from_link(request: web.Request, kind: str, token: str | None) -> web.Response:
+    if not token or len(token) > 512:
+        return await render(request, "error.html", {"title_key": "error.link"}, status=400)
+    try:
+        return await begin(request, **{kind: token})
+    except OAuthError as exc:  # invalid, expired or already used: Okta answers 400 invalid_request
+        log.info("email link refused: %s", exc.error)
+        return await render(request, "error.html", {"title_key": "error.link", "error_description": exc.description}, status=400)
+
+
+async def begin(request: web.Request, journey: str | None = None, **link_token: str) -> web.Response:
+    """Start a transaction (interact + introspect); for a journey route, take its first step
+    at once so the person lands on the page they asked for."""
     client = request.app[IDX_CLIENT]
     session = await get_session(request)
     verifier, state, nonce = transaction.new_secrets()
-    handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce)
+    handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce, **link_token)
     tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce)
     reply = await client.introspect(handle)
-    log.info("sign-in started")
+    log.info("%s started", journey or ("email link" if link_token else "sign-in"))
+    if journey is not None:
+        try:
+            response = parse(reply.body)
+        except NotAnIdxResponse:
+            raise UpstreamError("not an IDX response", status=reply.status) from None
+        form = flow.journey_start(response, journey)
+        if form is None:
+            flash(session, f"notice.no_{journey}")
+        else:
+            reply = await client.proceed(form.href, request_body(response, form, {}))
     return await advance(request, session, tx, reply)
 
 
@@ -128,7 +182,7 @@ async def submit_step(request: web.Request) -> web.Response:
         flash(session, "notice.stale")
         raise see_other(STEP_PATH)
     if (idp := flow.follow(form)) is not None:
-        return idp_redirect(request, idp.href)
+        return idp_redirect(request, session, tx, idp.href)
     submitted = {k: [str(v) for v in data.getall(k)] for k in set(data.keys()) if not k.startswith("_")}
     try:
         body = request_body(response, form, submitted)
@@ -207,9 +261,11 @@ def poll_answer(wants_json: bool, *, changed: bool, location: str = STEP_PATH, n
     raise see_other(location)
 
 
-def idp_redirect(request: web.Request, href: str) -> web.Response:
+def idp_redirect(request: web.Request, session: Session, tx: Transaction, href: str) -> web.Response:
     if not href.startswith(request.app[SETTINGS].org_origin + "/"):
         raise UpstreamError("identity provider link outside the Identity Engine")
+    tx.via_idp = True
+    transaction.save(session, tx)
     raise see_other(href)
 
 
@@ -236,7 +292,7 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
     tx.remember(reply.body)
     transaction.save(session, tx)
     if isinstance(outcome, flow.RedirectToIdp):
-        return idp_redirect(request, outcome.href)
+        return idp_redirect(request, session, tx, outcome.href)
     raise see_other(STEP_PATH)
 
 
@@ -257,6 +313,7 @@ async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Respo
         "id_token": tokens["id_token"],
         "expires_at": time.time() + float(tokens.get("expires_in") or 0),
     }
+    session["okta_session"] = tx.via_idp
     log.info("signed in")
     raise see_other("/")
 
@@ -300,8 +357,49 @@ async def magic_link(request: web.Request, session: Session, tx: Transaction | N
     return await advance(request, session, tx, await request.app[IDX_CLIENT].proceed(form.href, body))
 
 
+REFRESH_MARGIN_SECONDS = 60
+
+
+async def current_tokens(request: web.Request, session: Session) -> dict | None:
+    """The signed-in user's tokens, refreshed first when the access token is about to expire.
+    None when the refresh token was refused (revoked, expired): the app session is over."""
+    tokens = session.get("tokens") or {}
+    if not tokens.get("refresh_token") or tokens.get("expires_at", 0) - time.time() > REFRESH_MARGIN_SECONDS:
+        return tokens
+    try:
+        fresh = await request.app[IDX_CLIENT].refresh(tokens["refresh_token"])
+    except OAuthError as exc:
+        log.info("refresh token refused: %s", exc.error)
+        return None
+    except UpstreamError as exc:  # the access token may still be good: try again on the next page
+        log.warning("token refresh failed: %s", exc.reason)
+        return tokens
+    # The ID token from sign-in stays: its nonce was checked, and it is the hint for /v1/logout.
+    tokens = {
+        **tokens,
+        "access_token": fresh["access_token"],
+        "refresh_token": fresh.get("refresh_token") or tokens["refresh_token"],
+        "expires_at": time.time() + float(fresh.get("expires_in") or 0),
+    }
+    session["tokens"] = tokens
+    return tokens
+
+
+async def end_app_session(request: web.Request, notice: str | None = None, location: str = "/") -> web.Response:
+    """Forget this browser's session; a notice, if any, travels in a fresh one."""
+    session = await rotate(request)
+    response = see_other(location)
+    if notice:
+        flash(session, notice)
+    else:
+        response.headers["Clear-Site-Data"] = '"cookies"'
+    raise response
+
+
 async def logout(request: web.Request) -> web.Response:
-    """Revoke the refresh then the access token, and end the app session."""
+    """Revoke the refresh then the access token and end the app session; a browser that went
+    through an identity provider also has an Okta session, ended at Okta's /v1/logout."""
+    settings = request.app[SETTINGS]
     session = await get_session(request)
     tokens = session.get("tokens") or {}
     client = request.app[IDX_CLIENT]
@@ -311,17 +409,27 @@ async def logout(request: web.Request) -> web.Response:
                 await client.revoke(tokens[hint], hint)
             except (UpstreamError, OAuthError) as exc:
                 log.warning("revoking the %s failed: %s", hint, type(exc).__name__)
-    request.app[SESSION_STORAGE].forget(session.identity)
-    session.invalidate()
-    response = see_other("/")
-    response.headers["Clear-Site-Data"] = '"cookies"'
-    raise response
+    location = "/"
+    if session.get("okta_session") and tokens.get("id_token"):
+        try:
+            end_session = await client.end_session_url()
+        except UpstreamError:
+            end_session = None
+        if end_session:
+            query = urlencode({"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": settings.app_origin + "/"})
+            location = f"{end_session}?{query}"
+    return await end_app_session(request, location=location)
 
 
 def setup_routes(app: web.Application) -> None:
     callback_path = app[SETTINGS].callback_path
     app.router.add_get("/", home, name="home")
     app.router.add_get("/login", login, name="login")
+    app.router.add_get("/register", register, name="register")
+    app.router.add_get("/recover", recover, name="recover")
+    app.router.add_get("/unlock", unlock, name="unlock")
+    app.router.add_get("/activate", activate, name="activate")
+    app.router.add_get("/reset-password", reset_password, name="reset_password")
     app.router.add_get(STEP_PATH, show_step, name="step")
     app.router.add_post(STEP_PATH, submit_step)
     app.router.add_get("/login/poll", poll, name="poll")
