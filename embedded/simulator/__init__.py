@@ -1,6 +1,19 @@
 """A local Okta Identity Engine: speaks the IDX interaction-code and OAuth protocol, driven by an
 org definition (users, authenticators, policies). A development tool, not an identity provider.
-It imports nothing from the app, so the two implementations of the protocol check each other."""
+It imports nothing from the app, so the two implementations of the protocol check each other.
+
+Besides the OAuth and IDX endpoints it serves pages and controls for people and tests:
+
+* `GET /outbox` (page) and `GET /outbox.json?to=ADDRESS`: codes, magic links, pushes, Okta Verify
+  activations and admin emails, newest first; `POST /outbox/push/{id}/approve|deny` answers a push
+  (Okta Verify or a custom push app), `POST /outbox/enrollment/{id}/activate` plays the phone.
+* `POST /_sim/admin/activation-email` and `POST /_sim/admin/reset-email` (form or JSON: `login`,
+  optional `app_url`): an administrator emails a staged user an activation link
+  `{app_url}/activate?token=…`, or any activated user a reset link `{app_url}/reset-password?token=…`.
+  The token is random, single use, and replaces any earlier one; the app hands it to /v1/interact
+  as `activation_token` / `recovery_token`. Answer: `{"link": …, "token": …}`. The outbox page has
+  the same as a form ("Admin"). `app_url` defaults to the simulator's setting (`--app-url`).
+* `/_sim/faults`, `/_sim/expire`, `/_sim/calls`: fault injection, expiry, the request log."""
 
 from __future__ import annotations
 
@@ -20,10 +33,13 @@ __all__ = ["SIMULATOR", "Org", "Simulator", "create_simulator_app", "demo_org", 
 DEFAULT_PORT = 8081
 
 
-def create_simulator_app(org: Org | None = None, *, issuer: str | None = None) -> web.Application:
+def create_simulator_app(org: Org | None = None, *, issuer: str | None = None,
+                         app_url: str | None = None) -> web.Application:
     """The simulator as an aiohttp app. `org=None` serves the demo org; `issuer=None` derives the
-    issuer from each request's origin (`<scheme>://<host>/oauth2/default`)."""
-    return build_app(org, issuer=issuer)
+    issuer from each request's origin (`<scheme>://<host>/oauth2/default`); `app_url` is the app's
+    origin that admin emails link to (default: the origin of the first client's first redirect
+    URI)."""
+    return build_app(org, issuer=issuer, app_url=app_url)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -33,6 +49,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     p.add_argument("--org", help="org definition TOML (default: the demo org)")
     p.add_argument("--issuer", help="fixed issuer URL (default: derived from each request)")
+    p.add_argument("--app-url", help="the app's origin, for links in admin emails "
+                   "(default: the origin of the demo client's first redirect URI)")
     p.add_argument("--latency-ms", type=float, default=0.0, help="added latency on protocol endpoints")
     for kind in FAULT_KINDS:
         p.add_argument(f"--fail-{kind}", type=float, default=0.0, metavar="SHARE",
@@ -51,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simulator: {e}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_simulator_app(org, issuer=args.issuer)
+    app = create_simulator_app(org, issuer=args.issuer, app_url=args.app_url)
     app[SIMULATOR].faults = faults
     origin = args.issuer or f"http://{args.host}:{args.port}/oauth2/default"
     print(f"{describe_org(org)}\nIssuer: {origin}\nOutbox: {origin.split('/oauth2')[0]}/outbox", flush=True)

@@ -16,7 +16,12 @@ button{font:inherit;padding:.3rem .8rem;margin:.1rem;cursor:pointer}.error{color
 
 
 def page(title: str, body: str, refresh: int | None = None) -> str:
-    meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
+    meta = ""
+    if refresh:  # reload every `refresh` seconds, except once someone starts filling a form in
+        meta = (f'<noscript><meta http-equiv="refresh" content="{refresh}"></noscript><script>'
+                f"var reload=setTimeout(function(){{location.reload()}},{refresh * 1000});"
+                "document.addEventListener('focusin',function(e){if(e.target.closest('form.admin'))clearTimeout(reload)});"
+                "</script>")
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>{meta}"
             f"<style>{STYLE}</style></head><body><p class=banner>{escape(BANNER)}</p>"
             f"<h1>{escape(title)}</h1>{body}</body></html>")
@@ -54,7 +59,24 @@ signs in, a new one is created.</p>
 </form>""")
 
 
-def outbox(messages) -> str:
+def admin_form(users, app_url: str) -> str:
+    """What an administrator does from the Admin console: send an activation or a reset email."""
+    options = "".join(f"<option value='{escape(u.login)}'>{escape(u.login)}"
+                      f"{'' if u.status == 'active' else ' (' + escape(u.status) + ')'}</option>" for u in users)
+    return f"""<h2>Admin</h2>
+<p>As an administrator would: email a user an activation link (<code>{{app}}/activate?token=…</code>, staged
+users) or a password-reset link (<code>{{app}}/reset-password?token=…</code>). Each token works once. Scripts:
+<code>POST /_sim/admin/activation-email</code> or <code>/_sim/admin/reset-email</code> with <code>login</code>
+(and optional <code>app_url</code>), form or JSON; the answer is <code>{{"link": …, "token": …}}</code>.</p>
+<form method=post class=admin><input type=hidden name=return value=outbox>
+<label>User <select name=login>{options}</select></label>
+<label>App <input name=app_url value='{escape(app_url)}' size=28></label>
+<button formaction="/_sim/admin/activation-email">Send activation email</button>
+<button formaction="/_sim/admin/reset-email">Send password reset email</button>
+</form>"""
+
+
+def outbox(messages, users=(), app_url: str = "") -> str:
     rows = []
     for m in messages:
         sent = escape(m.as_json()["sent_at"])
@@ -78,6 +100,8 @@ def outbox(messages) -> str:
             else:
                 what += (f"<br>Activated as {escape(m.device_name or '')}; "
                          f"TOTP secret <code>{escape(m.secret or '')}</code>")
+        elif m.code is None and m.link:  # an administrator's email: a link only
+            what = f"{escape(m.subject)}: <a href='{escape(m.link)}'>{escape(m.link)}</a>"
         else:
             what = f"Code <span class=num>{escape(m.code or '')}</span>"
             if m.link:
@@ -85,5 +109,7 @@ def outbox(messages) -> str:
         rows.append(f"<tr><td>{sent}</td><td>{escape(m.kind)}</td><td>{escape(m.to)}</td><td>{what}</td></tr>")
     table = ("<table><tr><th>Sent (UTC)</th><th>Kind</th><th>To</th><th>Content</th></tr>" + "".join(rows) + "</table>"
              if rows else "<p>Nothing sent yet.</p>")
+    admin = admin_form(users, app_url) if users else ""
     return page("Outbox", "<p>Codes, magic links, Okta Verify pushes and activations the org would have sent. "
-                "JSON: <code>/outbox.json?to=ADDRESS</code>. This page refreshes every 5 s.</p>" + table, refresh=5)
+                "JSON: <code>/outbox.json?to=ADDRESS</code>. This page refreshes every 5 s.</p>" + table + admin,
+                refresh=5)

@@ -39,9 +39,11 @@ SIMULATOR = web.AppKey("SIMULATOR", "Simulator")
 class Simulator:
     """Everything one running simulator holds; stored in the app under SIMULATOR."""
 
-    def __init__(self, org: Org, issuer: str | None = None):
+    def __init__(self, org: Org, issuer: str | None = None, app_url: str | None = None):
         self.org = org
         self.issuer = issuer
+        # Where the links of admin emails (activation, password reset) point: the app's origin.
+        self.app_url = (app_url or default_app_url(org)).rstrip("/")
         self.outbox = Outbox()
         self.engine = Engine(org, self.outbox, issuer)
         self.tokens = TokenService()
@@ -71,6 +73,16 @@ class Simulator:
             return True
         window.append(now)
         return False
+
+
+def default_app_url(org: Org) -> str:
+    """The origin of the first client's first redirect URI (the demo app), without a path."""
+    for client in org.clients:
+        for uri in client.redirect_uris:
+            parts = urlsplit(uri)
+            if parts.scheme and parts.netloc:
+                return f"{parts.scheme}://{parts.netloc}"
+    return "http://127.0.0.1:8080"
 
 
 def sim(request: web.Request) -> Simulator:
@@ -363,7 +375,8 @@ async def idp_page(request: web.Request) -> web.Response:
 
 # ------------------------------------------------------------------------ outbox
 async def outbox_page(request: web.Request) -> web.Response:
-    return pages.html(pages.outbox(sim(request).outbox.newest_first()))
+    s = sim(request)
+    return pages.html(pages.outbox(s.outbox.newest_first(), s.org.users, s.app_url))
 
 
 async def outbox_json(request: web.Request) -> web.Response:
@@ -449,15 +462,69 @@ async def sim_calls(request: web.Request) -> web.Response:
     return web.json_response([list(c) for c in s.calls])
 
 
+async def read_fields(request: web.Request) -> tuple[dict, bool]:
+    """Body fields of a control request, form-urlencoded or JSON; True when it was a form."""
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return dict(await request.post()), True
+    if request.can_read_body:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        return (body if isinstance(body, dict) else {}), False
+    return {}, False
+
+
+# What an administrator's email carries: the user attribute holding the token, the app path the
+# link opens, the subject.
+ADMIN_EMAILS = {
+    "activation-email": ("activation_token", "/activate", "Activate your {org} account"),
+    "reset-email": ("recovery_token", "/reset-password", "Reset your {org} password"),
+}
+
+
+async def admin_email(request: web.Request) -> web.Response:
+    """An administrator sends an activation or a password-reset email: a fresh single-use token is
+    stored on the user and the email (in the outbox) links to `{app_url}/activate?token=…` or
+    `{app_url}/reset-password?token=…`; the app then calls /v1/interact with activation_token /
+    recovery_token. Fields `login`, optional `app_url`. Answers {"link", "token"} (a form posted
+    from the outbox page with return=outbox goes back there)."""
+    s = sim(request)
+    what = request.match_info["what"]
+    attr, path, subject = ADMIN_EMAILS[what]
+    body, is_form = await read_fields(request)
+    login = str(body.get("login") or "").strip()
+    user = s.org.user(login)
+    if user is None:
+        return web.json_response({"error": "not_found", "error_description": f"No user {login!r} in this org."}, status=404)
+    app_url = str(body.get("app_url") or "").strip().rstrip("/") or s.app_url
+    parts = urlsplit(app_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        return web.json_response({"error": "invalid_request", "error_description": "app_url must be an http(s) origin."}, status=400)
+    if what == "activation-email" and user.status != "staged":
+        return web.json_response({"error": "invalid_request", "error_description":
+                                  f"{user.login} is {user.status}; only staged users are activated."}, status=409)
+    if what == "reset-email" and user.status == "staged":
+        return web.json_response({"error": "invalid_request", "error_description":
+                                  f"{user.login} is not activated yet; send an activation email."}, status=409)
+    token = secrets.token_urlsafe(24)
+    setattr(user, attr, token)  # replaces any earlier token: only the newest email works
+    link = f"{app_url}{path}?{urlencode({'token': token})}"
+    s.outbox.send(user.email, "email", link=link, subject=subject.format(org=s.org.name))
+    if is_form and body.get("return") == "outbox":
+        raise web.HTTPSeeOther("/outbox")
+    return web.json_response({"link": link, "token": token})
+
+
 async def index(request: web.Request) -> web.Response:
     return pages.html(pages.index(describe_org(sim(request).org), sim(request).issuer_for(request)))
 
 
 # ------------------------------------------------------------------------ app
-def build_app(org: Org | None = None, *, issuer: str | None = None) -> web.Application:
+def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str | None = None) -> web.Application:
     org = copy.deepcopy(org) if org is not None else demo_org()
     app = web.Application(middlewares=[record_and_guard])
-    app[SIMULATOR] = Simulator(org, issuer)
+    app[SIMULATOR] = Simulator(org, issuer, app_url)
     base = urlsplit(issuer).path.rstrip("/") if issuer else "/oauth2/default"
     app.router.add_get(f"{base}/.well-known/openid-configuration", discovery)
     app.router.add_get(f"{base}/v1/keys", keys)
@@ -478,5 +545,6 @@ def build_app(org: Org | None = None, *, issuer: str | None = None) -> web.Appli
     app.router.add_route("*", "/_sim/faults", sim_faults)
     app.router.add_post("/_sim/expire", sim_expire)
     app.router.add_route("*", "/_sim/calls", sim_calls)
+    app.router.add_post("/_sim/admin/{what:activation-email|reset-email}", admin_email)
     app.router.add_get("/", index)
     return app

@@ -161,9 +161,8 @@ async def test_recovery_token_starts_at_reset(aiohttp_client, org):
 
 async def test_activation_token_enrolls_staged_user(aiohttp_client, org):
     from embedded.simulator import create_simulator_app
-    from embedded.simulator.org import User
 
-    org.add_user(User(login="sam@example.com", first_name="Sam", status="staged", activation_token="at-1"))
+    org.user("sam@example.com").activation_token = "at-1"  # the demo org's staged user
     client = await aiohttp_client(create_simulator_app(org))
     r = await client.post(f"{ISSUER_PATH}/v1/interact", data=interact_form(activation_token="at-1"))
     flow = Idx(client)
