@@ -104,16 +104,76 @@ def missing_from_page(path) -> list[str]:
         missing += [f"control {n}" for n in visible_field_names(remediations[0].get("value")) if n not in scan.names]
         missing += [f"option {label!r}" for label in option_labels(remediations[0].get("value")) if " ".join(label.split()) not in text]
     missing += [f"message {m!r}" for m in message_texts(raw) if " ".join(m.split()) not in text]
+    missing += [f"identity provider {n!r}" for n in idp_names(remediations) if n not in text]
     return missing
 
 
-def test_at_least_95_percent_of_the_fixtures_render_completely():
+def idp_names(remediations):
+    return [r["idp"]["name"] for r in remediations if r.get("name") == "redirect-idp" and isinstance(r.get("idp"), dict) and r["idp"].get("name")]
+
+
+def test_every_fixture_renders_completely():
+    """Issue 5 asks for at least 98%; every Ion fixture renders every visible control, option
+    label, message and identity provider, so any exception must be named here with its reason."""
     pages = [p for p in shared_fixture_paths() if p.name not in NOT_IDX]
     incomplete = {p.name: missing_from_page(p) for p in pages}
     incomplete = {k: v for k, v in incomplete.items() if v}
     complete = 1 - len(incomplete) / len(pages)
-    print(f"{complete:.1%} of {len(pages)} fixtures render every visible control and message")
-    assert complete >= 0.95, incomplete
+    print(f"{complete:.1%} of {len(pages)} fixtures render every visible control, option, message and identity provider")
+    assert incomplete == {}
+
+
+PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def poisoned(node):
+    """The document with every message, label and IdP name replaced by a script payload."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k in ("message", "label") and isinstance(v, str) or (k == "name" and "id" in node and "type" not in node and isinstance(v, str)):
+                out[k] = PAYLOAD
+            else:
+                out[k] = poisoned(v)
+        return out
+    if isinstance(node, list):
+        return [poisoned(v) for v in node]
+    return node
+
+
+@pytest.mark.parametrize("path", [p for p in shared_fixture_paths() if p.name not in NOT_IDX], ids=lambda p: p.name)
+def test_script_payloads_in_messages_and_labels_are_escaped(path, tmp_path):
+    """Checklist 30 (output encoding): text from the Identity Engine never becomes markup."""
+    target = tmp_path / path.name
+    target.write_text(json.dumps(poisoned(json.loads(path.read_text()))))
+    status, html = render(target)
+    assert status == 0
+    scan = MarkupScan()
+    scan.feed(html)
+    assert scan.injected == [], scan.injected
+    assert html.count("&lt;script&gt;") >= len(message_texts(json.loads(path.read_text())) and [1])
+
+
+class MarkupScan(HTMLParser):
+    """Markup a payload would have produced had it not been escaped."""
+
+    def __init__(self):
+        super().__init__()
+        self.injected: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self._in_script = tag == "script"
+        self.injected += [f"{tag} {k}" for k, _ in attrs if k.startswith("on")]
+        if tag == "img" and ("src", "x") in attrs:
+            self.injected.append("img src=x")
+
+    def handle_data(self, data):
+        if self._in_script and "alert" in data:
+            self.injected.append("script " + data[:40])
+
+    def handle_endtag(self, tag):
+        self._in_script = False
 
 
 AUTHENTICATOR_PAGES = ("authenticator-", "error-authenticator-", "enroll-")
