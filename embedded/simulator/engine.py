@@ -19,7 +19,7 @@ CODE_LIFETIME = 60  # seconds an interaction code can be exchanged
 # Wrong one-time codes (or security answers) one challenge accepts; the next ends the transaction
 # with Okta's suspended-factor error, and the user starts a new sign-in.
 MAX_CODE_ATTEMPTS = 5
-CODE_ERRORS = {"passcode_invalid", "answer_wrong"}
+CODE_ERRORS = {"passcode_invalid", "answer_wrong", "vip_invalid"}
 
 # Which offered forms each IDX endpoint serves (a submission must match an offered form).
 ENDPOINT_FORMS = {
@@ -95,6 +95,7 @@ class Engine:
         self.issuer = issuer  # None: derived from each request's origin
         self.transactions: dict[str, Transaction] = {}  # by interaction handle and by state handle
         self.codes: dict[str, tuple[Transaction, float]] = {}
+        self.spent_otps: set[str] = set()  # YubiKey OTPs already used (each works once)
 
     # ---------------------------------------------------------------- transactions
     def begin(self, client: Client, redirect_uri: str, scopes: list[str], state, nonce, code_challenge,

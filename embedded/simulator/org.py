@@ -145,6 +145,16 @@ class Idp:
 
 
 @dataclass
+class Token:
+    """A device the org's vendors know before anyone enrolls it: a Symantec VIP credential (`id`
+    = credential id, `secret` = its TOTP seed) or a YubiKey (`id` = its modhex public id)."""
+
+    kind: str
+    id: str
+    secret: str | None = None
+
+
+@dataclass
 class Client:
     id: str
     name: str
@@ -210,6 +220,7 @@ class Org:
     profile_enrollment: ProfileEnrollment = field(default_factory=ProfileEnrollment)
     recovery_authenticators: list[str] = field(default_factory=list)
     idps: list[Idp] = field(default_factory=list)
+    tokens: list[Token] = field(default_factory=list)
     clients: list[Client] = field(default_factory=list)
     users: list[User] = field(default_factory=list)
     scopes: list[str] = field(
@@ -228,6 +239,16 @@ class Org:
 
     def idp(self, idp_id: str) -> Idp | None:
         return next((i for i in self.idps if i.id == idp_id), None)
+
+    def token(self, kind: str, token_id: str | None) -> Token | None:
+        wanted = (token_id or "").lower()
+        return next((t for t in self.tokens if t.kind == kind and t.id.lower() == wanted), None)
+
+    def token_holder(self, kind: str, token_id: str) -> User | None:
+        """The user who has enrolled this token, if anyone."""
+        wanted = token_id.lower()
+        return next((u for u in self.users for e in u.enrollments_of(kind)
+                     if str(e.data.get("credential_id", "")).lower() == wanted), None)
 
     def authenticator_id(self, key: str) -> str:
         return stable_id("aut", self.name, key)
@@ -295,6 +316,7 @@ def org_from_dict(data: dict) -> Org:
     org.profile_enrollment.attributes = attributes
     org.recovery_authenticators = data.pop("recovery", {}).get("authenticators", [])
     org.idps = [_build(Idp, i, "[[idps]]") for i in data.pop("idps", [])]
+    org.tokens = [_build(Token, t, "[[tokens]]") for t in data.pop("tokens", [])]
     org.clients = [_build(Client, c, "[[clients]]") for c in data.pop("clients", [])]
     for raw in data.pop("users", []):
         raw = dict(raw)
@@ -333,8 +355,16 @@ def describe_org(org: Org) -> str:
                 bits.append(f"phone {d['phone']} ({' or '.join(org.phone_methods)})")
             elif e.key == "okta_verify":
                 bits.append(f"okta_verify push (answer at /outbox) or TOTP secret {d['secret']}")
-            elif e.key in ("google_otp", "custom_otp"):
+            elif e.key in ("google_otp", "custom_otp", "rsa_token", "onprem_mfa"):
                 bits.append(f"{e.key} TOTP secret {d['secret']}")
+            elif e.key == "symantec_vip":
+                bits.append(f"symantec_vip credential {d['credential_id']} TOTP secret {d['secret']}")
+            elif e.key == "yubikey_token":
+                bits.append(f"yubikey_token OTP {d['credential_id']} + 32 new modhex letters (cbdefghijklnrtuv)")
+            elif e.key == "tac":
+                bits.append(f"temporary access code {d['code']} (once)")
+            elif e.key == "nfc_pin":
+                bits.append(f"NFC PIN {d['pin']}")
             elif e.key == "security_question":
                 question = d.get("question") or QUESTIONS.get(d.get("question_key"), d.get("question_key"))
                 bits.append(f"security question {question!r} answer {d['answer']!r}")
@@ -356,6 +386,10 @@ def describe_org(org: Org) -> str:
         lines.append(f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}")
     for i in org.idps:
         lines.append(f"Identity provider {i.name} ({i.type}, id {i.id})")
+    for t in org.tokens:
+        holder = org.token_holder(t.kind, t.id)
+        secret = f", TOTP secret {t.secret}" if t.secret else ""
+        lines.append(f"Token {t.kind} {t.id}{secret}" + (f" (enrolled by {holder.login})" if holder else " (not enrolled)"))
     lines.append("Codes, magic links, Okta Verify pushes and activations appear at /outbox.")
     if "webauthn" in org.authenticators:
         lines.append("WebAuthn: the relying party is the app's origin (from redirect_uri); browse the app on localhost.")

@@ -186,6 +186,51 @@ async def custom_otp_challenge(flow):
     return await flow.password_signin("victor@example.com", "Victor-Passw0rd!")
 
 
+async def _quinn(flow, key):
+    await flow.password_signin("quinn@example.com", "Quinn-Passw0rd!")
+    return await flow.select(key)
+
+
+async def rsa_challenge(flow):
+    return await _quinn(flow, "rsa_token")
+
+
+async def onprem_challenge(flow):
+    return await _quinn(flow, "onprem_mfa")
+
+
+async def vip_challenge(flow):
+    return await _quinn(flow, "symantec_vip")
+
+
+async def vip_wrong_code(flow):
+    await vip_challenge(flow)
+    return await flow.submit("challenge-authenticator", credentials={"passcode": "000000"})
+
+
+async def yubikey_challenge(flow):
+    return await _quinn(flow, "yubikey_token")
+
+
+async def tac_wrong_code(flow):
+    await _quinn(flow, "tac")
+    return await flow.submit("challenge-authenticator", credentials={"passcode": "nope"})
+
+
+async def nfc_challenge(flow):
+    return await _quinn(flow, "nfc_pin")
+
+
+async def vip_enroll(flow):
+    await flow.password_signin("yuri@example.com", "Yuri-Passw0rd!")
+    return await flow.select("symantec_vip", form="select-authenticator-enroll")
+
+
+async def yubikey_enroll(flow):
+    await flow.password_signin("yuri@example.com", "Yuri-Passw0rd!")
+    return await flow.select("yubikey_token", form="select-authenticator-enroll")
+
+
 async def phone_throttled(flow):
     await phone_challenge(flow)
     for _ in range(5):
@@ -351,6 +396,32 @@ CASES = [
         "-value[credentials].form.value[passcode].visible": "visible defaults to true"}),
     ("custom otp object", custom_otp_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-custom-otp.json", {
         "+authenticatorId": ENROLLMENT_ID}),
+    ("rsa challenge", rsa_challenge, "remediation:challenge-authenticator", "authenticator-verification-rsa.json", {}),
+    ("rsa object", rsa_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-rsa.json", {
+        "+authenticatorId": ENROLLMENT_ID}),
+    ("on-prem challenge", onprem_challenge, "remediation:challenge-authenticator", "authenticator-verification-on-prem.json", {}),
+    ("on-prem object", onprem_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-on-prem.json", {
+        "+authenticatorId": ENROLLMENT_ID}),
+    ("symantec vip challenge", vip_challenge, "remediation:challenge-authenticator", "authenticator-verification-symantec-vip.json", {}),
+    ("symantec vip object", vip_challenge, "object:currentAuthenticator", "authenticator-verification-symantec-vip.json", {}),
+    ("symantec vip invalid code", vip_wrong_code, "remediation:challenge-authenticator", "error-authenticator-verification-symantec-vip-invalid-passcode.json", {}),
+    ("yubikey challenge", yubikey_challenge, "remediation:challenge-authenticator", "authenticator-verification-yubikey.json", {}),
+    ("yubikey object", yubikey_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-yubikey.json", {
+        "+authenticatorId": ENROLLMENT_ID}),
+    ("tac invalid code", tac_wrong_code, "remediation:challenge-authenticator", "error-authenticator-verification-tac.json", {
+        "-value[credentials].form.value[passcode].messages.value[*].i18n.params": "sim omits empty params"}),
+    ("tac object", tac_wrong_code, "object:currentAuthenticatorEnrollment", "error-authenticator-verification-tac.json", {
+        "+authenticatorId": ENROLLMENT_ID}),
+    ("nfc challenge", nfc_challenge, "remediation:challenge-authenticator", "authenticator-verification-nfc-pin.json", {}),
+    ("nfc object", nfc_challenge, "object:currentAuthenticator", "authenticator-verification-nfc-pin.json", {
+        **{f"-recover{p}": "no password recovery offered beside the NFC challenge" for p in (
+            "", ".href", ".method", ".name", ".rel", ".value", ".value[stateHandle].mutable",
+            ".value[stateHandle].name", ".value[stateHandle].required", ".value[stateHandle].value",
+            ".value[stateHandle].visible")}}),
+    ("symantec vip enroll", vip_enroll, "remediation:enroll-authenticator", "authenticator-enroll-symantec-vip.json", {}),
+    ("symantec vip enroll object", vip_enroll, "object:currentAuthenticator", "authenticator-enroll-symantec-vip.json", {}),
+    ("yubikey enroll", yubikey_enroll, "remediation:enroll-authenticator", "authenticator-enroll-yubikey.json", {}),
+    ("yubikey enroll object", yubikey_enroll, "object:currentAuthenticator", "authenticator-enroll-yubikey.json", {}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
