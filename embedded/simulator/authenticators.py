@@ -93,18 +93,23 @@ class Kind:
     amr = "otp"
     # Okta presents some authenticators being verified as `currentAuthenticator` (not the enrollment).
     current_authenticator = False
+    resendable = True  # a `resend` action beside a sent code or push
+    logo: str | None = None  # path on the simulator of the `logoUri` image
 
     def methods(self, org: Org) -> list[str]:
         return [self.type]
 
     def describe(self, org: Org) -> dict:
-        return {
+        d = {
             "type": self.type,
             "key": self.key,
             "id": org.authenticator_id(self.key),
             "displayName": self.label,
-            "methods": [{"type": m} for m in self.methods(org)],
         }
+        if self.logo:
+            d["logoUri"] = self.logo  # made absolute on the simulator's origin by the renderer
+        d["methods"] = [{"type": m} for m in self.methods(org)]
+        return d
 
     def describe_enrollment(self, org: Org, user: User, enrollment: Enrollment) -> dict:
         d = self.describe(org)
@@ -452,6 +457,27 @@ class CustomOtp(Totp):
         return ["otp"]
 
 
+class CustomApp(Kind):
+    """A custom push authenticator (an app built with Okta's Devices SDK): verified by a push the
+    person approves or denies in the outbox, like Okta Verify's, without a number challenge."""
+
+    key, type, label, amr = "custom_app", "app", "Custom Push", "mca"
+    current_authenticator = True
+    enrollable = False
+    resendable = False
+    logo = "/img/custom-push-logo.svg"
+
+    def methods(self, org: Org) -> list[str]:
+        return ["push"]
+
+    def profile(self, user: User, enrollment: Enrollment) -> dict | None:
+        return {"deviceName": enrollment.data.get("device_name", "Custom Push")}
+
+    def start(self, engine, tx, ch: Challenge) -> None:
+        ch.sends += 1
+        ch.push_id = engine.outbox.push(tx.user.login, False, subject=f"{self.label}: did you just try to sign in?").id
+
+
 class Passcode(Kind):
     """The passcode family: one `credentials.passcode` answers `challenge-authenticator`. Subclasses
     say how a code is accepted (`accept`) and how it is labelled."""
@@ -745,7 +771,7 @@ def password_problem(org: Org, user: User, pw: str) -> tuple | None:
 
 KINDS: dict[str, Kind] = {k.key: k for k in (
     Password(), Email(), Phone(), GoogleAuthenticator(), OktaVerify(), SecurityQuestion(), WebAuthn(),
-    CustomOtp(), RsaToken(), OnPremMfa(), SymantecVip(), YubiKey(), TemporaryAccessCode(), NfcPin(),
+    CustomOtp(), CustomApp(), RsaToken(), OnPremMfa(), SymantecVip(), YubiKey(), TemporaryAccessCode(), NfcPin(),
 )}
 
 

@@ -483,7 +483,7 @@ class Engine:
     def _start_challenge(self, tx: Transaction) -> None:
         ch = tx.challenge
         kind(ch.key).start(self, tx, ch)
-        tx.step = "challenge-poll" if ch.key == "okta_verify" and ch.method == "push" else "challenge-authenticator"
+        tx.step = "challenge-poll" if ch.method == "push" else "challenge-authenticator"
 
     def _offer_enroll(self, tx: Transaction, options: list[str], skippable: bool) -> None:
         tx.step, tx.enroll_options, tx.skippable = "select-authenticator-enroll", options, skippable
@@ -609,8 +609,14 @@ class Renderer:
         return doc
 
     # -- shared pieces
+    def absolute(self, obj: dict) -> dict:
+        """Authenticator logos are served by the simulator: their URIs name its origin."""
+        if str(obj.get("logoUri", "")).startswith("/"):
+            obj["logoUri"] = self.origin + obj["logoUri"]
+        return obj
+
     def catalog(self) -> list[dict]:
-        return [kind(k).describe(self.org) for k in self.org.authenticators]
+        return [self.absolute(kind(k).describe(self.org)) for k in self.org.authenticators]
 
     def enrollments(self) -> list[dict]:
         u = self.tx.user
@@ -621,7 +627,7 @@ class Renderer:
             d = kind(e.key).describe_enrollment(self.org, u, e)
             if e.key == "webauthn":  # what a client puts in allowCredentials
                 d["credentialId"] = e.data["credential_id"]
-            out.append(d)
+            out.append(self.absolute(d))
         return out
 
     def user(self) -> dict:
@@ -706,6 +712,7 @@ class Renderer:
             top = "currentAuthenticatorEnrollment"
         else:  # enrolling, or those Okta presents as the authenticator itself (Okta Verify, WebAuthn)
             obj, top = k.describe(self.org), "currentAuthenticator"
+        self.absolute(obj)
         if ch.method and ch.key != "okta_password":
             obj["methods"] = [{"type": ch.method}]
         if ch.key == "okta_password" and ch.purpose != "verify":
@@ -716,7 +723,7 @@ class Renderer:
         if data:
             obj["contextualData"] = data
         if with_actions:
-            if ch.code is not None or ch.push_id:
+            if (ch.code is not None or ch.push_id) and k.resendable:
                 obj["resend"] = self.form("resend", "challenge/resend")
             if ch.key == "okta_email" and ch.code is not None:
                 obj["poll"] = self.form("poll", "challenge/poll", refresh=4000)

@@ -363,6 +363,8 @@ def describe_org(org: Org) -> str:
                 bits.append(f"yubikey_token OTP {d['credential_id']} + 32 new modhex letters (cbdefghijklnrtuv)")
             elif e.key == "tac":
                 bits.append(f"temporary access code {d['code']} (once)")
+            elif e.key == "custom_app":
+                bits.append("custom push app (approve at /outbox)")
             elif e.key == "nfc_pin":
                 bits.append(f"NFC PIN {d['pin']}")
             elif e.key == "security_question":

@@ -54,14 +54,14 @@ class Outbox(list):
         self.append(m)
         return m
 
-    def push(self, to: str, number_challenge: bool) -> Message:
+    def push(self, to: str, number_challenge: bool, subject: str = "Did you just try to sign in?") -> Message:
         answer = choices = None
         if number_challenge:
             answer = str(secrets.randbelow(90) + 10)
             others = {str(secrets.randbelow(90) + 10) for _ in range(6)} - {answer}
             choices = sorted([answer, *list(others)[:2]], key=lambda _: secrets.randbits(8))
         return self.send(to, "push", correct_answer=answer, choices=choices or [], status="pending",
-                         subject="Did you just try to sign in?")
+                         subject=subject)
 
     def activation(self, to: str, channel: str, secret: str, account: str) -> Message:
         """An Okta Verify activation: shown as a QR code, or sent by SMS / email as a link."""

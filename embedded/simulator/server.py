@@ -516,6 +516,17 @@ async def admin_email(request: web.Request) -> web.Response:
     return web.json_response({"link": link, "token": token})
 
 
+CUSTOM_PUSH_LOGO = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48"><rect width="48" height="48" rx="10" '
+                    'fill="#4b2bb5"/><path d="M16 10h16a3 3 0 0 1 3 3v22a3 3 0 0 1-3 3H16a3 3 0 0 1-3-3V13a3 3 0 0 1 3-3z" '
+                    'fill="#fff"/><circle cx="24" cy="33" r="2" fill="#4b2bb5"/><path d="M18 17h12v10H18z" fill="#c9bdf2"/></svg>')
+
+
+async def custom_push_logo(request: web.Request) -> web.Response:
+    """The custom push authenticator's logo (`logoUri`)."""
+    return web.Response(text=CUSTOM_PUSH_LOGO, content_type="image/svg+xml",
+                        headers={"Cache-Control": "max-age=86400", "Cross-Origin-Resource-Policy": "cross-origin"})
+
+
 async def index(request: web.Request) -> web.Response:
     return pages.html(pages.index(describe_org(sim(request).org), sim(request).issuer_for(request)))
 
@@ -546,5 +557,6 @@ def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str
     app.router.add_post("/_sim/expire", sim_expire)
     app.router.add_route("*", "/_sim/calls", sim_calls)
     app.router.add_post("/_sim/admin/{what:activation-email|reset-email}", admin_email)
+    app.router.add_get("/img/custom-push-logo.svg", custom_push_logo)
     app.router.add_get("/", index)
     return app

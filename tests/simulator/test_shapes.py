@@ -231,6 +231,10 @@ async def yubikey_enroll(flow):
     return await flow.select("yubikey_token", form="select-authenticator-enroll")
 
 
+async def custom_push_poll(flow):
+    return await flow.password_signin("cora@example.com", "Cora-Passw0rd!")
+
+
 async def phone_throttled(flow):
     await phone_challenge(flow)
     for _ in range(5):
@@ -422,6 +426,8 @@ CASES = [
     ("symantec vip enroll object", vip_enroll, "object:currentAuthenticator", "authenticator-enroll-symantec-vip.json", {}),
     ("yubikey enroll", yubikey_enroll, "remediation:enroll-authenticator", "authenticator-enroll-yubikey.json", {}),
     ("yubikey enroll object", yubikey_enroll, "object:currentAuthenticator", "authenticator-enroll-yubikey.json", {}),
+    ("custom push poll", custom_push_poll, "remediation:challenge-poll", "authenticator-verification-custom-app-push.json", {}),
+    ("custom push object", custom_push_poll, "object:currentAuthenticator", "authenticator-verification-custom-app-push.json", {}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
