@@ -13,6 +13,9 @@ Besides the OAuth and IDX endpoints it serves pages and controls for people and 
   The token is random, single use, and replaces any earlier one; the app hands it to /v1/interact
   as `activation_token` / `recovery_token`. Answer: `{"link": …, "token": …}`. The outbox page has
   the same as a form ("Admin"). `app_url` defaults to the simulator's setting (`--app-url`).
+* `GET|POST /frame/web/v1/auth?tx=…&parent=…&v=2.6`: a fake Duo (Duo Web v2 iframe, see duo.py) that
+  a page frames for the `duo` authenticator; Approve posts `AUTH|…` to the parent window. Its
+  parent-side helper is `/frame/duo-web-v2.js`.
 * `/_sim/faults`, `/_sim/expire`, `/_sim/calls`: fault injection, expiry, the request log."""
 
 from __future__ import annotations

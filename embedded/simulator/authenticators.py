@@ -18,7 +18,7 @@ from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (AuthenticationCredential, AuthenticatorAssertionResponse,
                                       AuthenticatorAttestationResponse, RegistrationCredential)
 
-from . import ion, totp
+from . import duo, ion, totp
 from .ion import field as fld
 from .ion import fixed
 from .org import QUESTIONS, Enrollment, Org, User
@@ -140,6 +140,10 @@ class Kind:
 
     def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
         return None
+
+    def contextual(self, engine, tx, ch: Challenge, origin: str) -> dict | None:
+        """`contextualData` as rendered for a client of the simulator at `origin`."""
+        return self.contextual_data(engine, tx, ch)
 
     # -- enrollment
     def enrollment_data_fields(self, org: Org) -> list[dict] | None:
@@ -478,6 +482,34 @@ class CustomApp(Kind):
         ch.push_id = engine.outbox.push(tx.user.login, False, subject=f"{self.label}: did you just try to sign in?").id
 
 
+class Duo(Kind):
+    """Duo Security through the Duo Web v2 iframe, answered by the simulator's own fake Duo (see
+    duo.py): `host` is the simulator, `signedToken` its signed TX:APP request, and the answer
+    `credentials.signatureData` = Duo's AUTH half + ":" + the APP half."""
+
+    key, type, label, amr = "duo", "app", "Duo Security", "mca"
+    enrollable = False
+
+    def methods(self, org: Org) -> list[str]:
+        return ["duo"]
+
+    def start(self, engine, tx, ch: Challenge) -> None:
+        ch.data["signed_token"] = duo.sign_request(engine.duo, tx.user.login)
+
+    def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
+        return [fld("signatureData", "Assertion From Duo", required=True, visible=False)]
+
+    def contextual(self, engine, tx, ch: Challenge, origin: str) -> dict | None:
+        return {"integrationType": "IFRAME", "host": urlsplit(origin).netloc,
+                "signedToken": ch.data["signed_token"], "script": origin + "/frame/duo-web-v2.js"}
+
+    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
+        try:
+            duo.verify_response(engine.duo, str(creds.get("signatureData") or ""), tx.user.login)
+        except duo.DuoError as e:
+            raise Error(f"duo_{e}", path=None, status=400) from None
+
+
 class Passcode(Kind):
     """The passcode family: one `credentials.passcode` answers `challenge-authenticator`. Subclasses
     say how a code is accepted (`accept`) and how it is labelled."""
@@ -771,7 +803,7 @@ def password_problem(org: Org, user: User, pw: str) -> tuple | None:
 
 KINDS: dict[str, Kind] = {k.key: k for k in (
     Password(), Email(), Phone(), GoogleAuthenticator(), OktaVerify(), SecurityQuestion(), WebAuthn(),
-    CustomOtp(), CustomApp(), RsaToken(), OnPremMfa(), SymantecVip(), YubiKey(), TemporaryAccessCode(), NfcPin(),
+    CustomOtp(), CustomApp(), Duo(), RsaToken(), OnPremMfa(), SymantecVip(), YubiKey(), TemporaryAccessCode(), NfcPin(),
 )}
 
 

@@ -8,7 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from . import ion
+from . import duo, ion
 from .authenticators import KINDS, SEND_LIMIT, Challenge, Error, kind, password_problem
 from .ion import field as fld
 from .ion import fixed, form, msg
@@ -96,6 +96,7 @@ class Engine:
         self.transactions: dict[str, Transaction] = {}  # by interaction handle and by state handle
         self.codes: dict[str, tuple[Transaction, float]] = {}
         self.spent_otps: set[str] = set()  # YubiKey OTPs already used (each works once)
+        self.duo = duo.DuoKeys()  # the fake Duo's keys (see duo.py)
 
     # ---------------------------------------------------------------- transactions
     def begin(self, client: Client, redirect_uri: str, scopes: list[str], state, nonce, code_challenge,
@@ -719,7 +720,7 @@ class Renderer:
             obj["settings"] = k.settings(self.org)
             if tx.step == "reenroll-authenticator-warning":
                 obj["settings"]["daysToExpiry"] = tx.user.password_expires_in_days
-        data = k.contextual_data(self.engine, tx, ch)
+        data = k.contextual(self.engine, tx, ch, self.origin)
         if data:
             obj["contextualData"] = data
         if with_actions:

@@ -102,6 +102,8 @@ def _find_fields(fields, path):
 MSG = {
     "session_expired": ("idx.session.expired", "You have been logged out due to inactivity. Refresh or return to the sign in screen."),
     "passcode_invalid": ("api.authn.error.PASSCODE_INVALID", "Invalid code. Try again."),
+    "duo_failed": ("oie.authenticator.duo.method.duo.verification_failed", "Duo web signature verification failed."),
+    "duo_timeout": ("oie.authenticator.duo.method.duo.verification_timeout", "We did not hear back from Duo."),
     "vip_invalid": ("authfactor.challenge.soft_token.invalid_passcode", "API error: Your code doesn't match our records. Please try again."),
     "password_incorrect": ("incorrectPassword", "Password is incorrect"),
     "auth_failed": ("errors.E0000004", "Authentication failed"),

@@ -365,6 +365,8 @@ def describe_org(org: Org) -> str:
                 bits.append(f"temporary access code {d['code']} (once)")
             elif e.key == "custom_app":
                 bits.append("custom push app (approve at /outbox)")
+            elif e.key == "duo":
+                bits.append("Duo (approve in the framed fake Duo)")
             elif e.key == "nfc_pin":
                 bits.append(f"NFC PIN {d['pin']}")
             elif e.key == "security_question":

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
+from . import duo
 from . import faults as faults_mod
 from . import pages
 from .engine import Engine
@@ -516,6 +517,39 @@ async def admin_email(request: web.Request) -> web.Response:
     return web.json_response({"link": link, "token": token})
 
 
+# ------------------------------------------------------------------------ fake Duo (Duo Web v2 iframe)
+async def duo_frame(request: web.Request) -> web.Response:
+    """The Duo prompt a client page frames: `tx` is the TX half of the signedToken, `parent` the
+    framing page's URL. Approve answers the parent window with postMessage(AUTH…, parent origin);
+    Deny only says so."""
+    keys = sim(request).engine.duo
+    nonce = secrets.token_urlsafe(16)
+
+    def frame(html: str, status: int = 200) -> web.Response:
+        return web.Response(text=html, status=status, content_type="text/html", headers=duo.frame_headers(nonce))
+
+    tx = request.query.get("tx", "")
+    try:
+        username = duo.read(keys.skey, "TX", tx)
+    except duo.DuoError as e:
+        text = "This sign-in request has expired. Start again." if str(e) == "timeout" else "This is not a valid Duo request."
+        return frame(duo.frame_page(nonce, f"<p>{text}</p>"), 400)
+    parent = urlsplit(request.query.get("parent", ""))
+    if parent.scheme not in ("http", "https") or not parent.netloc:
+        return frame(duo.frame_page(nonce, "<p>The page asking for Duo did not say who it is (parent).</p>"), 400)
+    if request.method == "GET":
+        return frame(duo.prompt(nonce, username, request.path_qs))
+    form = await request.post()
+    if form.get("decision") == "approve":
+        return frame(duo.approved(nonce, duo.approve(keys, tx), f"{parent.scheme}://{parent.netloc}"))
+    return frame(duo.denied(nonce))
+
+
+async def duo_parent_script(request: web.Request) -> web.Response:
+    return web.Response(text=duo.PARENT_SCRIPT, content_type="application/javascript",
+                        headers={"Cache-Control": "max-age=3600", "Cross-Origin-Resource-Policy": "cross-origin"})
+
+
 CUSTOM_PUSH_LOGO = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48"><rect width="48" height="48" rx="10" '
                     'fill="#4b2bb5"/><path d="M16 10h16a3 3 0 0 1 3 3v22a3 3 0 0 1-3 3H16a3 3 0 0 1-3-3V13a3 3 0 0 1 3-3z" '
                     'fill="#fff"/><circle cx="24" cy="33" r="2" fill="#4b2bb5"/><path d="M18 17h12v10H18z" fill="#c9bdf2"/></svg>')
@@ -558,5 +592,8 @@ def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str
     app.router.add_route("*", "/_sim/calls", sim_calls)
     app.router.add_post("/_sim/admin/{what:activation-email|reset-email}", admin_email)
     app.router.add_get("/img/custom-push-logo.svg", custom_push_logo)
+    app.router.add_get("/frame/web/v1/auth", duo_frame)
+    app.router.add_post("/frame/web/v1/auth", duo_frame)
+    app.router.add_get("/frame/duo-web-v2.js", duo_parent_script)
     app.router.add_get("/", index)
     return app

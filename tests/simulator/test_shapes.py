@@ -235,6 +235,15 @@ async def custom_push_poll(flow):
     return await flow.password_signin("cora@example.com", "Cora-Passw0rd!")
 
 
+async def duo_challenge(flow):
+    return await flow.password_signin("duane@example.com", "Duane-Passw0rd!")
+
+
+async def duo_bad_signature(flow):
+    await duo_challenge(flow)
+    return await flow.submit("challenge-authenticator", credentials={"signatureData": "AUTH|x|y:APP|x|y"})
+
+
 async def phone_throttled(flow):
     await phone_challenge(flow)
     for _ in range(5):
@@ -428,6 +437,12 @@ CASES = [
     ("yubikey enroll object", yubikey_enroll, "object:currentAuthenticator", "authenticator-enroll-yubikey.json", {}),
     ("custom push poll", custom_push_poll, "remediation:challenge-poll", "authenticator-verification-custom-app-push.json", {}),
     ("custom push object", custom_push_poll, "object:currentAuthenticator", "authenticator-verification-custom-app-push.json", {}),
+    ("duo challenge", duo_challenge, "remediation:challenge-authenticator", "authenticator-verification-duo.json", {}),
+    ("duo object", duo_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-duo.json", {
+        "+authenticatorId": ENROLLMENT_ID}),
+    ("duo verification failed", duo_bad_signature, "top", "error-authenticator-duo-verification-failed.json", {}),
+    ("duo verification failed object", duo_bad_signature, "object:currentAuthenticatorEnrollment", "error-authenticator-duo-verification-failed.json", {
+        "+authenticatorId": ENROLLMENT_ID}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
