@@ -18,3 +18,4 @@ KEY_SET = web.AppKey("key_set", "KeySet")
 SESSION_STORAGE = web.AppKey("session_storage", "MemoryStorage")
 
 CSP_NONCE = web.RequestKey("csp_nonce", str)
+CSP_EXTRA = web.RequestKey("csp_extra", dict)  # directive -> extra sources, for one page

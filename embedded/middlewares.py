@@ -18,7 +18,7 @@ from aiohttp_session import get_session
 from . import rendering
 from .idx_client import OAuthError, UpstreamError
 from .idx_models import NotAnIdxResponse
-from .keys import CSP_NONCE, SETTINGS
+from .keys import CSP_EXTRA, CSP_NONCE, SETTINGS
 from .oidc import same
 
 log = logging.getLogger("embedded")
@@ -78,15 +78,24 @@ async def csrf(request: web.Request, handler) -> web.StreamResponse:
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     settings = request.app[SETTINGS]
     nonce = request.get(CSP_NONCE, "")
-    h = response.headers
-    h["Content-Security-Policy"] = (
-        "default-src 'none'; "
-        f"script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    extra = request.get(CSP_EXTRA, {})  # a step page reaching Okta Verify on loopback, or Duo's frame
+    directives = {
+        "default-src": ["'none'"],
+        "script-src": ["'self'", f"'nonce-{nonce}'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'", *extra.get("connect-src", ())],
         # Chromium applies form-action to the redirect after a POST, and choosing an
         # identity provider posts here and is redirected to the Identity Engine.
-        f"form-action 'self' {settings.org_origin}; "
-        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    )
+        "form-action": ["'self'", settings.org_origin],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+    if extra.get("frame-src"):
+        directives["frame-src"] = list(extra["frame-src"])
+    h = response.headers
+    h["Content-Security-Policy"] = "; ".join(f"{k} {' '.join(v)}" for k, v in directives.items())
     h["X-Frame-Options"] = "DENY"
     h["X-Content-Type-Options"] = "nosniff"
     h["Referrer-Policy"] = "no-referrer"

@@ -22,7 +22,7 @@ from aiohttp_session import Session, get_session
 from . import flow, forms, rendering, transaction
 from .idx_client import IonReply, OAuthError, UpstreamError
 from .idx_models import Form, IdxResponse, NotAnIdxResponse, parse
-from .keys import CSP_NONCE, IDX_CLIENT, KEY_SET, SETTINGS
+from .keys import CSP_EXTRA, CSP_NONCE, IDX_CLIENT, KEY_SET, SETTINGS
 from .oidc import InvalidIdToken, s256, same, validate_id_token
 from .sessions import rotate
 from .transaction import Transaction
@@ -160,6 +160,7 @@ async def show_step(request: web.Request) -> web.Response:
         transaction.clear(session)
         return await render(request, "error.html", {"title_key": "error.unfinished"}, status=409)
     names, context = rendering.step_context(response, outcome, version=tx.version)
+    request[CSP_EXTRA] = flow.csp_additions(context["page"])
     return await render(request, names, context)
 
 

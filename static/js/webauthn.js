@@ -1,6 +1,8 @@
 // WebAuthn steps (form[data-js=webauthn]): ask the browser for a credential, put the results in the
 // form's hidden inputs (base64url) and submit it. data-webauthn-mode is "get" (verify, with
-// contextualData.challengeData) or "create" (enroll, with contextualData.activationData).
+// contextualData.challengeData), "create" (enroll, with contextualData.activationData) or
+// "autofill" (passkeys on the sign-in page: offered in the username field's autofill as soon as
+// the page loads, and by a button).
 (function () {
   "use strict";
   var form = document.querySelector('form[data-js="webauthn"]');
@@ -77,6 +79,7 @@
     } else {
       set("authenticatorData", toB64url(r.authenticatorData));
       set("signatureData", toB64url(r.signature));
+      if (r.userHandle) set("userHandle", toB64url(r.userHandle));
     }
     set("clientExtensions", JSON.stringify(typeof credential.getClientExtensionResults === "function" ? credential.getClientExtensionResults() : {}));
     form.submit();
@@ -92,7 +95,27 @@
     button.focus();
   }
 
+  // The username field lists this site's passkeys; picking one answers this request. The button's
+  // own request replaces it (starting one aborts the other).
+  var autofill = null;
+  function offerInAutofill() {
+    var username = document.querySelector('input[autocomplete~="username"]');
+    if (!username || !PublicKeyCredential.isConditionalMediationAvailable) return;
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+      if (!available || waiting) return;
+      username.setAttribute("autocomplete", "username webauthn");
+      autofill = new AbortController();
+      var request = requestOptions();
+      request.mediation = "conditional";
+      request.signal = autofill.signal;
+      navigator.credentials.get(request).then(function (credential) {
+        if (credential && !waiting) done(credential);
+      }).catch(function () { /* aborted, or nothing picked: the page works as before */ });
+    });
+  }
+
   function start() {
+    if (autofill) { autofill.abort(); autofill = null; }
     if (waiting) { // "Stop waiting": nobody is stuck behind a prompt that never answers
       attempt += 1;
       waiting.abort();
@@ -127,6 +150,7 @@
   }
   button.hidden = false;
   button.addEventListener("click", start);
+  if (mode === "autofill") offerInAutofill();
   // No Enter-key submission of an empty form: the only way on is through the browser prompt.
   form.addEventListener("submit", function (event) {
     var clientData = form.elements.namedItem("credentials.clientData");
