@@ -68,7 +68,7 @@ def serve_command(args: argparse.Namespace) -> int:
                 redirect_uri=f"http://{args.host}:{args.port}/login/callback",
             )
             org = demo_org()
-            simulator_app = create_simulator_app(org, issuer=issuer)
+            simulator_app = create_simulator_app(org, issuer=issuer, app_url=settings.app_origin)
             print("No OKTA_IDX_* settings: signing in against the local Identity Engine simulator")
             print("(a development tool, not an identity provider).")
             print(f"  simulator: http://127.0.0.1:{args.sim_port}/  (sent codes and pushes: /outbox)")
