@@ -13,6 +13,12 @@ Besides the OAuth and IDX endpoints it serves pages and controls for people and 
   The token is random, single use, and replaces any earlier one; the app hands it to /v1/interact
   as `activation_token` / `recovery_token`. Answer: `{"link": …, "token": …}`. The outbox page has
   the same as a form ("Admin"). `app_url` defaults to the simulator's setting (`--app-url`).
+* `GET|POST /sso/idps/{id}?stateToken=…`: the identity providers' pages. A social IdP lets you
+  continue as any email; an IdP used as a factor (external_idp) only confirms the identified user;
+  a smart card reader (X509) offers the certificates to present: the user's own card as a factor,
+  everyone's from the first page ("Sign in with PIV / CAC card"). Each returns to the redirect URI
+  with `interaction_code` when policy is met, else `error=interaction_required` (or
+  `error=access_denied` on Cancel).
 * `GET|POST /frame/web/v1/auth?tx=…&parent=…&v=2.6`: a fake Duo (Duo Web v2 iframe, see duo.py) that
   a page frames for the `duo` authenticator; Approve posts `AUTH|…` to the parent window. Its
   parent-side helper is `/frame/duo-web-v2.js`.

@@ -94,6 +94,7 @@ class Kind:
     # Okta presents some authenticators being verified as `currentAuthenticator` (not the enrollment).
     current_authenticator = False
     resendable = True  # a `resend` action beside a sent code or push
+    challenge_step = "challenge-authenticator"  # the step verifying it (push methods poll instead)
     logo: str | None = None  # path on the simulator of the `logoUri` image
 
     def methods(self, org: Org) -> list[str]:
@@ -510,6 +511,40 @@ class Duo(Kind):
             raise Error(f"duo_{e}", path=None, status=400) from None
 
 
+class Federated(Kind):
+    """Verified by sending the browser to an identity provider (`redirect-idp` relating to this
+    authenticator); the simulator's /sso/idps/{id} page stands in for it. The displayName is the
+    identity provider's name."""
+
+    type = "federated"
+    enrollable = False
+    challenge_step = "redirect-idp"
+
+    def describe(self, org: Org) -> dict:
+        d = super().describe(org)
+        idp = org.idp_for(self.key)
+        if idp is not None:
+            d["displayName"] = idp.name
+        return d
+
+
+class ExternalIdp(Federated):
+    key, label, amr = "external_idp", "IDP Authenticator", "fed"
+
+    def methods(self, org: Org) -> list[str]:
+        return ["idp"]
+
+
+class SmartCard(Federated):
+    """A PIV / CAC card: the enrollment holds the card certificate's `subject` (and `issuer`,
+    `serial`), which the simulator's card page offers to pick."""
+
+    key, label, amr = "smart_card_idp", "Smart Card IdP", "sc"
+
+    def methods(self, org: Org) -> list[str]:
+        return ["cert"]
+
+
 class Passcode(Kind):
     """The passcode family: one `credentials.passcode` answers `challenge-authenticator`. Subclasses
     say how a code is accepted (`accept`) and how it is labelled."""
@@ -803,7 +838,7 @@ def password_problem(org: Org, user: User, pw: str) -> tuple | None:
 
 KINDS: dict[str, Kind] = {k.key: k for k in (
     Password(), Email(), Phone(), GoogleAuthenticator(), OktaVerify(), SecurityQuestion(), WebAuthn(),
-    CustomOtp(), CustomApp(), Duo(), RsaToken(), OnPremMfa(), SymantecVip(), YubiKey(), TemporaryAccessCode(), NfcPin(),
+    CustomOtp(), CustomApp(), Duo(), ExternalIdp(), SmartCard(), RsaToken(), OnPremMfa(), SymantecVip(), YubiKey(), TemporaryAccessCode(), NfcPin(),
 )}
 
 

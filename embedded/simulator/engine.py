@@ -417,6 +417,21 @@ class Engine:
         self._verified(tx, "idp:" + idp_id, "fed")
         self.advance(tx)
 
+    def federated_verified(self, tx: Transaction) -> None:
+        """The identity provider behind the factor being verified (external_idp, smart card)
+        vouched for the identified user."""
+        ch = tx.challenge
+        self._verified(tx, ch.key, kind(ch.key).amr)
+        tx.challenge = None
+        self.advance(tx)
+
+    def smart_card_login(self, tx: Transaction, user: User) -> None:
+        """From the first page: the card's certificate identifies the user and proves the card."""
+        self._reset(tx)
+        tx.user = user
+        self._verified(tx, "smart_card_idp", kind("smart_card_idp").amr)
+        self.advance(tx)
+
     # ---------------------------------------------------------------- policy
     def advance(self, tx: Transaction) -> None:
         """Decide the next step from the org's policies and what this transaction has proven."""
@@ -484,7 +499,7 @@ class Engine:
     def _start_challenge(self, tx: Transaction) -> None:
         ch = tx.challenge
         kind(ch.key).start(self, tx, ch)
-        tx.step = "challenge-poll" if ch.method == "push" else "challenge-authenticator"
+        tx.step = "challenge-poll" if ch.method == "push" else kind(ch.key).challenge_step
 
     def _offer_enroll(self, tx: Transaction, options: list[str], skippable: bool) -> None:
         tx.step, tx.enroll_options, tx.skippable = "select-authenticator-enroll", options, skippable
@@ -590,8 +605,8 @@ class Renderer:
             doc["remediation"] = ion.array(remediations)
         if messages:
             doc["messages"] = ion.messages(*messages)
-        if current:
-            doc[current[0]] = ion.obj(current[1])
+        for top, obj in ([current] if isinstance(current, tuple) else current or []):
+            doc[top] = ion.obj(obj)
         if tx.step == "select-authenticator-unlock-account":
             doc["authenticators"] = ion.array(self.catalog())
         elif tx.user is not None and tx.step not in ("terminal", "success"):
@@ -744,8 +759,8 @@ class Renderer:
         fields.append(fld("rememberMe", "Keep me signed in", type="boolean"))
         rems = [self.form("identify", "identify", fields)]
         for idp in org.idps:
-            rems.append({"name": "redirect-idp", "type": idp.type, "idp": {"id": idp.id, "name": idp.name},
-                         "href": f"{self.origin}/sso/idps/{idp.id}?stateToken={self.sh}", "method": "GET"})
+            if idp.on_identify:
+                rems.append(self.redirect_idp(idp))
         if org.profile_enrollment.enabled:
             rems.append(self.form("select-enroll-profile", "enroll"))
         if org.self_service_unlock:
@@ -756,6 +771,23 @@ class Renderer:
             p = kind("okta_password")
             current = ("currentAuthenticator", {**p.describe(org), "recover": self.form("recover", "recover")})
         return rems, current
+
+    def redirect_idp(self, idp, relates_to: str | None = None) -> dict:
+        r = {"name": "redirect-idp", "type": idp.type, "idp": {"id": idp.id, "name": idp.name},
+             "href": f"{self.origin}/sso/idps/{idp.id}?stateToken={self.sh}", "method": "GET"}
+        if relates_to:
+            r["relatesTo"] = [relates_to]
+        return r
+
+    def step_redirect_idp(self):
+        """A federated factor (external IdP, smart card): the browser goes to its identity provider.
+        Okta names the authenticator both ways here, as the enrollment and as the authenticator."""
+        ch = self.tx.challenge
+        k = kind(ch.key)
+        enrollment = self.absolute(k.describe_enrollment(self.org, self.tx.user, ch.enrollment))
+        current = self.absolute(k.describe(self.org))
+        rems = [self.redirect_idp(self.org.idp_for(ch.key), "$.currentAuthenticatorEnrollment")]
+        return rems, [("currentAuthenticatorEnrollment", enrollment), ("currentAuthenticator", current)]
 
     def step_identify_recovery(self):
         return [self.form("identify-recovery", "identify", [fld("identifier", "Username", required=True)])], None

@@ -137,11 +137,25 @@ class ProfileEnrollment:
     attributes: list[ProfileAttribute] = field(default_factory=list)
 
 
+FEDERATED_KEYS = {"external_idp", "smart_card_idp"}
+
+
 @dataclass
 class Idp:
+    """An identity provider. Without `authenticator` it is a sign-in choice on the first page
+    (social or enterprise IdP). With `authenticator` = "external_idp" it verifies an identified
+    user as a factor; with "smart_card_idp" (type X509) it reads a smart card's certificate, as a
+    factor and, when `identify` is true, also from the first page ("Sign in with PIV / CAC card")."""
+
     id: str
     name: str
     type: str = "OIDC"
+    authenticator: str | None = None
+    identify: bool | None = None  # on the first page; default: only when not an authenticator
+
+    @property
+    def on_identify(self) -> bool:
+        return self.identify if self.identify is not None else self.authenticator is None
 
 
 @dataclass
@@ -240,6 +254,10 @@ class Org:
     def idp(self, idp_id: str) -> Idp | None:
         return next((i for i in self.idps if i.id == idp_id), None)
 
+    def idp_for(self, key: str) -> Idp | None:
+        """The identity provider behind a federated authenticator (external_idp, smart_card_idp)."""
+        return next((i for i in self.idps if i.authenticator == key), None)
+
     def token(self, kind: str, token_id: str | None) -> Token | None:
         wanted = (token_id or "").lower()
         return next((t for t in self.tokens if t.kind == kind and t.id.lower() == wanted), None)
@@ -332,6 +350,14 @@ def org_from_dict(data: dict) -> Org:
         org.add_user(user)
     if data:
         raise OrgError(f"unknown sections: {', '.join(sorted(data))}")
+    for i in org.idps:
+        if i.authenticator is not None and i.authenticator not in FEDERATED_KEYS:
+            raise OrgError(f"identity provider {i.id}: authenticator must be one of {sorted(FEDERATED_KEYS)}")
+        if i.authenticator == "smart_card_idp" and i.type != "X509":
+            raise OrgError(f"identity provider {i.id}: a smart card identity provider has type X509")
+    for key in FEDERATED_KEYS & set(org.authenticators):
+        if org.idp_for(key) is None:
+            raise OrgError(f"authenticator {key} needs an [[idps]] entry with authenticator = \"{key}\"")
     known = set(org.authenticators)
     for user in org.users:
         for e in user.enrollments:
@@ -365,6 +391,10 @@ def describe_org(org: Org) -> str:
                 bits.append(f"temporary access code {d['code']} (once)")
             elif e.key == "custom_app":
                 bits.append("custom push app (approve at /outbox)")
+            elif e.key == "external_idp":
+                bits.append(f"identity provider {org.idp_for(e.key).name} as a factor (Continue on its page)")
+            elif e.key == "smart_card_idp":
+                bits.append(f"smart card, certificate {d['subject']!r}")
             elif e.key == "duo":
                 bits.append("Duo (approve in the framed fake Duo)")
             elif e.key == "nfc_pin":
@@ -389,7 +419,9 @@ def describe_org(org: Org) -> str:
         loop = " (any loopback port)" if c.loopback_any_port else ""
         lines.append(f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}")
     for i in org.idps:
-        lines.append(f"Identity provider {i.name} ({i.type}, id {i.id})")
+        role = f", the {i.authenticator} authenticator" if i.authenticator else ""
+        role += ", on the first page" if i.on_identify and i.authenticator else ""
+        lines.append(f"Identity provider {i.name} ({i.type}, id {i.id}{role})")
     for t in org.tokens:
         holder = org.token_holder(t.kind, t.id)
         secret = f", TOTP secret {t.secret}" if t.secret else ""

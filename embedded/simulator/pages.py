@@ -59,6 +59,35 @@ signs in, a new one is created.</p>
 </form>""")
 
 
+def idp_factor(idp, state_handle: str, user) -> str:
+    return page(f"Verify with {idp.name}", f"""
+<p>This stands in for {escape(idp.name)}, used here as a second factor: it confirms the person
+already identified by the app.</p>
+<form method=post action="/sso/idps/{escape(idp.id)}?stateToken={escape(state_handle)}">
+<button name=action value=continue autofocus>Continue as {escape(user.login)}</button>
+<button name=action value=cancel>Cancel</button>
+</form>""")
+
+
+def smart_card(idp, state_handle: str, cards, error: str | None = None) -> str:
+    err = f"<p class=error>{escape(error)}</p>" if error else ""
+    choices = "".join(
+        f"<p><label><input type=radio name=certificate value='{escape(e.id)}'{' checked' if i == 0 else ''}> "
+        f"<strong>{escape(e.data.get('subject', u.login))}</strong><br><small>issued by "
+        f"{escape(e.data.get('issuer', 'Example CA'))}, serial {escape(e.data.get('serial', '-'))}</small></label></p>"
+        for i, (u, e) in enumerate(cards))
+    body = (f"<fieldset><legend>Certificate</legend>{choices}</fieldset>" if cards
+            else "<p>No smart card certificate is available.</p>")
+    return page("Insert your smart card", f"""{err}
+<p>This stands in for the browser's certificate prompt ({escape(idp.name)}): pick the certificate on
+the card to present it.</p>
+<form method=post action="/sso/idps/{escape(idp.id)}?stateToken={escape(state_handle)}">
+{body}
+<button name=action value=continue{' disabled' if not cards else ''}>Continue</button>
+<button name=action value=cancel formnovalidate>Cancel</button>
+</form>""")
+
+
 def admin_form(users, app_url: str) -> str:
     """What an administrator does from the Admin console: send an activation or a reset email."""
     options = "".join(f"<option value='{escape(u.login)}'>{escape(u.login)}"

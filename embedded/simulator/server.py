@@ -347,6 +347,19 @@ def idx_handler(endpoint: str):
 
 
 # ------------------------------------------------------------------------ identity provider (browser)
+def back_to_app(tx, **params) -> web.HTTPFound:
+    """The redirect to the transaction's redirect URI with `params` and its state."""
+    sep = "&" if "?" in tx.redirect_uri else "?"
+    return web.HTTPFound(tx.redirect_uri + sep + urlencode({**params, "state": tx.state or ""}))
+
+
+def finished(tx) -> web.HTTPFound:
+    """Back to the app after an identity provider: the code when policy is met, else more to do."""
+    if tx.step == "success":
+        return back_to_app(tx, interaction_code=tx.interaction_code)
+    return back_to_app(tx, error="interaction_required")
+
+
 async def idp_page(request: web.Request) -> web.Response:
     s = sim(request)
     idp = s.org.idp(request.match_info["idp_id"])
@@ -355,23 +368,73 @@ async def idp_page(request: web.Request) -> web.Response:
         return pages.html(pages.message_page("Unknown identity provider", "No such identity provider in this org."), 404)
     if tx is None or tx.expired:
         return pages.html(pages.message_page("Session expired", "You have been logged out due to inactivity. Return to the app and start again."), 401)
+    if idp.type == "X509":
+        return await smart_card_page(request, s, idp, tx)
+    if idp.authenticator:
+        return await idp_factor_page(request, s, idp, tx)
     if request.method == "GET":
         return pages.html(pages.idp_consent(idp, tx.state_handle, s.org.users))
     form = await request.post()
-    back = tx.redirect_uri + ("&" if "?" in tx.redirect_uri else "?")
     if form.get("action") != "continue":
-        raise web.HTTPFound(back + urlencode({"error": "access_denied", "error_description": "User canceled the social sign-in request.", "state": tx.state or ""}))
+        raise back_to_app(tx, error="access_denied", error_description="User canceled the social sign-in request.")
     email = str(form.get("email", "")).strip().lower()
     if not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
         return pages.html(pages.idp_consent(idp, tx.state_handle, s.org.users, error="Enter an email address."), 400)
     user = s.org.user(email) or s.org.add_user(User(login=email, first_name=email.split("@")[0].title(), profile={"email": email}))
     if user.status in ("locked_out", "staged"):
-        raise web.HTTPFound(back + urlencode({"error": "access_denied", "error_description": "User is not allowed to sign in.", "state": tx.state or ""}))
+        raise back_to_app(tx, error="access_denied", error_description="User is not allowed to sign in.")
     s.engine.idp_login(tx, user, idp.id)
     tx.touch()
-    if tx.step == "success":
-        raise web.HTTPFound(back + urlencode({"interaction_code": tx.interaction_code, "state": tx.state or ""}))
-    raise web.HTTPFound(back + urlencode({"error": "interaction_required", "state": tx.state or ""}))
+    raise finished(tx)
+
+
+def factor_in_play(tx, key: str) -> bool:
+    return tx.user is not None and tx.challenge is not None and tx.challenge.key == key and tx.step == "redirect-idp"
+
+
+async def idp_factor_page(request: web.Request, s: Simulator, idp, tx) -> web.Response:
+    """An identity provider used as a factor (external_idp): it vouches for the user the
+    transaction already identified, so there is nobody to pick, only Continue or Cancel."""
+    if not factor_in_play(tx, idp.authenticator):
+        return pages.html(pages.message_page(f"Sign in with {idp.name}",
+                                             "This sign-in is not waiting for this identity provider. Return to the app."), 400)
+    if request.method == "GET":
+        return pages.html(pages.idp_factor(idp, tx.state_handle, tx.user))
+    form = await request.post()
+    if form.get("action") != "continue":
+        raise back_to_app(tx, error="access_denied", error_description="User canceled the sign-in request at the identity provider.")
+    s.engine.federated_verified(tx)
+    tx.touch()
+    raise finished(tx)
+
+
+async def smart_card_page(request: web.Request, s: Simulator, idp, tx) -> web.Response:
+    """A smart card reader (type X509): verifying the identified user's card as a factor, or, from
+    the first page, identifying whoever's card is picked."""
+    as_factor = factor_in_play(tx, "smart_card_idp") and idp.authenticator == "smart_card_idp"
+    from_identify = tx.step == "identify" and idp.on_identify and tx.flow == "login"
+    if not (as_factor or from_identify):
+        return pages.html(pages.message_page("Insert your smart card",
+                                             "This sign-in is not waiting for a smart card. Return to the app."), 400)
+    holders = [tx.user] if as_factor else s.org.users
+    cards = [(u, e) for u in holders for e in u.enrollments_of("smart_card_idp")]
+    if request.method == "GET":
+        return pages.html(pages.smart_card(idp, tx.state_handle, cards))
+    form = await request.post()
+    if form.get("action") != "continue":
+        raise back_to_app(tx, error="access_denied", error_description="User canceled the smart card sign-in request.")
+    chosen = next(((u, e) for u, e in cards if e.id == form.get("certificate")), None)
+    if chosen is None:
+        return pages.html(pages.smart_card(idp, tx.state_handle, cards, error="Choose a certificate."), 400)
+    user = chosen[0]
+    if as_factor:
+        s.engine.federated_verified(tx)
+    else:
+        if user.status in ("locked_out", "staged"):
+            raise back_to_app(tx, error="access_denied", error_description="User is not allowed to sign in.")
+        s.engine.smart_card_login(tx, user)
+    tx.touch()
+    raise finished(tx)
 
 
 # ------------------------------------------------------------------------ outbox

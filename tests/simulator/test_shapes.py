@@ -244,6 +244,21 @@ async def duo_bad_signature(flow):
     return await flow.submit("challenge-authenticator", credentials={"signatureData": "AUTH|x|y:APP|x|y"})
 
 
+async def idp_factor(flow):
+    return await flow.password_signin("ivan@example.com", "Ivan-Passw0rd!")
+
+
+async def smart_card_factor(flow):
+    await flow.start()
+    return await flow.submit("identify", identifier="piper@example.com")
+
+
+async def piv_on_identify(flow):
+    doc = await flow.start()  # only the card reader's redirect-idp, to compare with the PIV fixture
+    rems = [r for r in doc["remediation"]["value"] if r["name"] != "redirect-idp" or r["type"] == "X509"]
+    return {**doc, "remediation": {**doc["remediation"], "value": rems}}
+
+
 async def phone_throttled(flow):
     await phone_challenge(flow)
     for _ in range(5):
@@ -443,6 +458,14 @@ CASES = [
     ("duo verification failed", duo_bad_signature, "top", "error-authenticator-duo-verification-failed.json", {}),
     ("duo verification failed object", duo_bad_signature, "object:currentAuthenticatorEnrollment", "error-authenticator-duo-verification-failed.json", {
         "+authenticatorId": ENROLLMENT_ID}),
+    ("idp factor", idp_factor, "remediation:redirect-idp", "authenticator-verification-idp-single-remediation.json", {}),
+    ("idp factor enrollment object", idp_factor, "object:currentAuthenticatorEnrollment", "authenticator-verification-idp-single-remediation.json", {
+        "+authenticatorId": ENROLLMENT_ID}),
+    ("idp factor object", idp_factor, "object:currentAuthenticator", "authenticator-verification-idp-single-remediation.json", {}),
+    ("idp factor top", idp_factor, "top", "authenticator-verification-idp-single-remediation.json", {}),
+    ("smart card factor", smart_card_factor, "remediation:redirect-idp", "authenticator-verification-idp-single-remediation.json", {}),
+    ("smart card object", smart_card_factor, "object:currentAuthenticator", "authenticator-verification-idp-single-remediation.json", {}),
+    ("piv on identify", piv_on_identify, "remediation:redirect-idp", "identify-with-piv-only.json", {}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
