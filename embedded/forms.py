@@ -50,7 +50,8 @@ class Control:
     autocomplete: str | None = None
     min_length: int | None = None
     max_length: int | None = None
-    hint: str | None = None
+    hint: str | None = None  # help text shown under the input
+    filled_by: str | None = None  # a hidden input's filler ("webauthn", "captcha"): set by a page script
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ def _controls(step: str, fields: Sequence[Field] | None, prefix: str, echo: Mapp
             messages=f.messages,
             min_length=f.min_length,
             max_length=f.max_length,
-            hint=f.hint,
+            hint=f.description,
+            filled_by=f.hint,
         )
         kind = control_kind(f)
         if kind is None:
@@ -205,7 +207,9 @@ def _body(fields: Sequence[Field], prefix: str, data: Mapping[str, Sequence[str]
         elif f.form is not None:
             sub = _body(f.form, dotted + ".", data, nth)
             if sub or f.required:
-                out[f.name] = sub
+                # Some forms split one object over two fields of the same name (`userProfile` twice in profile-update).
+                earlier = out.get(f.name)
+                out[f.name] = {**earlier, **sub} if isinstance(earlier, dict) else sub
         elif f.options and any(o.form is not None for o in f.options):
             picked = _pick(data, dotted, nth)
             if picked is None:

@@ -76,7 +76,8 @@ class Field:
     messages: tuple[Message, ...] = ()
     min_length: int | None = None
     max_length: int | None = None
-    hint: str | None = None
+    hint: str | None = None  # how a client fills it: "webauthn", "captcha"
+    description: str | None = None  # `desc`: help text for a person (a scope's meaning, an attribute's purpose)
     authenticator: Authenticator | None = None
 
     @property
@@ -291,6 +292,7 @@ class _Parser:
             min_length=_int(raw.get("minLength")),
             max_length=_int(raw.get("maxLength")),
             hint=_text(raw.get("hint")),
+            description=_text(raw.get("desc")),
             authenticator=self.related(raw.get("relatesTo")),
         )
 

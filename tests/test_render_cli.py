@@ -28,6 +28,8 @@ class PageScan(HTMLParser):
         a = dict(attrs)
         if tag in ("input", "select", "textarea") and a.get("type") != "hidden" and a.get("name"):
             self.names.add(a["name"])
+        if tag == "button" and a.get("name"):  # an answer given by the button pressed (Allow / Don't allow)
+            self.names.add(a["name"])
 
     def handle_data(self, data):
         self.text.append(data)
