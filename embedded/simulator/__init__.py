@@ -22,6 +22,11 @@ Besides the OAuth and IDX endpoints it serves pages and controls for people and 
 * `GET|POST /frame/web/v1/auth?tx=…&parent=…&v=2.6`: a fake Duo (Duo Web v2 iframe, see duo.py) that
   a page frames for the `duo` authenticator; Approve posts `AUTH|…` to the parent window. Its
   parent-side helper is `/frame/duo-web-v2.js`.
+* `OPTIONS|GET /probe`, `OPTIONS|POST /challenge` (JSON `{"challengeRequest": …}`): the simulator
+  playing Okta Verify on this computer for Okta FastPass by loopback. The signed_nonce challenge
+  lists a dead loopback port, then the simulator's; CORS answers loopback origins only (with
+  `Access-Control-Allow-Private-Network` on preflights). A valid challenge for a user with
+  `fastpass = true` is answered, and the next poll moves on.
 * `/_sim/faults`, `/_sim/expire`, `/_sim/calls`: fault injection, expiry, the request log."""
 
 from __future__ import annotations

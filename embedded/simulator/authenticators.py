@@ -100,6 +100,10 @@ class Kind:
     def methods(self, org: Org) -> list[str]:
         return [self.type]
 
+    def methods_for(self, org: Org, enrollment: Enrollment | None) -> list[str]:
+        """The methods one enrollment offers (most offer all of the authenticator's)."""
+        return self.methods(org)
+
     def describe(self, org: Org) -> dict:
         d = {
             "type": self.type,
@@ -116,6 +120,7 @@ class Kind:
         d = self.describe(org)
         d["id"] = enrollment.id
         d["authenticatorId"] = org.authenticator_id(self.key)
+        d["methods"] = [{"type": m} for m in self.methods_for(org, enrollment)]
         profile = self.profile(user, enrollment)
         if profile:
             d["profile"] = profile
@@ -288,6 +293,13 @@ class OktaVerify(Totp):
     def methods(self, org: Org) -> list[str]:
         return ["push", "totp"]
 
+    def methods_for(self, org: Org, enrollment: Enrollment | None) -> list[str]:
+        """FastPass (`fastpass = true`: Okta Verify on this computer) signs a nonce; an enrollment
+        with a `secret` (a phone) also pushes and shows codes."""
+        if enrollment is None or not enrollment.data.get("fastpass"):
+            return self.methods(org)
+        return ["signed_nonce"] + (self.methods(org) if enrollment.data.get("secret") else [])
+
     def profile(self, user: User, enrollment: Enrollment) -> dict | None:
         return {"deviceName": enrollment.data.get("device_name", "Okta Verify")}
 
@@ -313,6 +325,18 @@ class OktaVerify(Totp):
             ch.data["uri"] = activation.link
         elif ch.method == "push":
             ch.push_id = engine.outbox.push(tx.user.login, engine.org.number_challenge).id
+        elif ch.method == "signed_nonce":
+            ch.data["challenge_request"] = engine.loopback_challenge(tx)
+
+    def contextual(self, engine, tx, ch: Challenge, origin: str) -> dict | None:
+        if ch.method != "signed_nonce":
+            return self.contextual_data(engine, tx, ch)
+        # Okta Verify on this computer listens on a loopback port; the page probes each in turn.
+        # The first port is one nobody listens on, the second is the simulator playing the device.
+        parts = urlsplit(origin)
+        own = parts.port or (443 if parts.scheme == "https" else 80)
+        return {"challenge": ion.obj({"challengeMethod": "LOOPBACK", "challengeRequest": ch.data["challenge_request"],
+                                      "domain": "http://localhost", "ports": [str(engine.dead_port), str(own)]})}
 
     def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
         channel = submitted.get("channel") or "qrcode"
@@ -351,7 +375,7 @@ class OktaVerify(Totp):
         return {"correctAnswer": push.correct_answer} if push and push.correct_answer else None
 
     def amr_for(self, ch: Challenge) -> str:
-        return "otp" if ch.method == "totp" else "mca"
+        return {"totp": "otp", "signed_nonce": "pop"}.get(ch.method, "mca")
 
 
 class WebAuthn(Kind):

@@ -5,8 +5,11 @@ enrollment, recovery and unlock policies, never from a script."""
 from __future__ import annotations
 
 import secrets
+import socket
 import time
 from dataclasses import dataclass, field
+
+import jwt
 
 from . import duo, ion
 from .authenticators import KINDS, SEND_LIMIT, Challenge, Error, kind, password_problem
@@ -21,6 +24,11 @@ CODE_LIFETIME = 60  # seconds an interaction code can be exchanged
 MAX_CODE_ATTEMPTS = 5
 CODE_ERRORS = {"passcode_invalid", "answer_wrong", "vip_invalid"}
 
+METHOD_LABELS = {"sms": "SMS", "voice": "Voice call", "push": "Get a push notification", "totp": "Enter a code",
+                 "signed_nonce": "Use Okta FastPass"}
+LOOPBACK_AUDIENCE = "okta-verify-loopback"  # the challengeRequest JWT's audience: the device
+POLL_ENDPOINTS = {"challenge/poll", "authenticators/poll"}
+
 # Which offered forms each IDX endpoint serves (a submission must match an offered form).
 ENDPOINT_FORMS = {
     "identify": {"identify", "identify-recovery", "select-identify"},
@@ -29,6 +37,8 @@ ENDPOINT_FORMS = {
     "challenge/answer": {"challenge-authenticator", "enroll-authenticator", "reenroll-authenticator",
                          "reenroll-authenticator-warning", "reset-authenticator"},
     "challenge/poll": {"challenge-poll", "enroll-poll", "poll"},
+    "authenticators/poll": {"challenge-poll"},
+    "authenticators/poll/cancel": {"cancel-polling"},
     "challenge/resend": {"resend"},
     "challenge/send": {"enrollment-channel-data"},
     "credential/enroll": {"select-authenticator-enroll", "authenticator-enrollment-data", "select-enrollment-channel"},
@@ -97,6 +107,9 @@ class Engine:
         self.codes: dict[str, tuple[Transaction, float]] = {}
         self.spent_otps: set[str] = set()  # YubiKey OTPs already used (each works once)
         self.duo = duo.DuoKeys()  # the fake Duo's keys (see duo.py)
+        self.device_key = secrets.token_bytes(32)  # signs FastPass challengeRequests (HS256)
+        self.loopback: dict[str, Transaction] = {}  # FastPass challenges by id
+        self._dead_port: int | None = None
 
     # ---------------------------------------------------------------- transactions
     def begin(self, client: Client, redirect_uri: str, scopes: list[str], state, nonce, code_challenge,
@@ -157,7 +170,7 @@ class Engine:
             self._reset(tx)
             return 200, self.render(tx, origin)
         offered = self.offered(tx, origin)
-        if endpoint == "challenge/poll" and not (ENDPOINT_FORMS[endpoint] & offered):
+        if endpoint in POLL_ENDPOINTS and not (ENDPOINT_FORMS[endpoint] & offered):
             # A poll from a page left behind (the magic link or another tab finished the challenge)
             # reads the state the transaction has moved on to, as Okta answers it.
             return 200, self.render(tx, origin)
@@ -178,7 +191,7 @@ class Engine:
         doc = self.render(tx, origin)
         names = {r["name"] for r in doc.get("remediation", {}).get("value", [])}
         for top in ("currentAuthenticator", "currentAuthenticatorEnrollment"):
-            names |= {k for k, v in doc.get(top, {}).get("value", {}).items() if isinstance(v, dict) and "rel" in v}
+            names |= {v.get("name", k) for k, v in doc.get(top, {}).get("value", {}).items() if isinstance(v, dict) and "rel" in v}
         return names
 
     def do_identify(self, tx: Transaction, body: dict) -> None:
@@ -231,10 +244,11 @@ class Engine:
             raise Reject(400, msg("invalid_value"))
         method = auth.get("methodType")
         k = kind(key)
-        if method is not None and method not in k.methods(self.org):
+        methods = k.methods_for(self.org, enrollment)
+        if method is not None and method not in methods:
             raise Reject(400, msg("invalid_value"))
-        if method is None and len(k.methods(self.org)) == 1:
-            method = k.methods(self.org)[0]
+        if method is None and len(methods) == 1:
+            method = methods[0]
         tx.challenge = Challenge(key, "verify", method, enrollment)
         if method is None:
             tx.step = "authenticator-verification-data"
@@ -296,6 +310,13 @@ class Engine:
                 tx.challenge = None
                 self.advance(tx)
             return
+        if tx.step == "loopback-poll":
+            if ch.data.get("answered"):  # Okta Verify on this computer signed the challenge
+                self.loopback.pop(ch.data.get("challenge_id"), None)
+                self._verified(tx, ch.key, kind(ch.key).amr_for(ch))
+                tx.challenge = None
+                self.advance(tx)
+            return
         if tx.step != "challenge-poll":
             return  # email: nothing arrives out of band here; the same state comes back
         push = self.outbox.find(ch.push_id)
@@ -305,6 +326,51 @@ class Engine:
             self.advance(tx)
         elif push.status == "denied":
             tx.step = "push-rejected"
+
+    def do_authenticators_poll(self, tx: Transaction, body: dict) -> None:
+        self.do_challenge_poll(tx, body)
+
+    def do_authenticators_poll_cancel(self, tx: Transaction, body: dict) -> None:
+        """The page found no Okta Verify listening on this computer: back to choosing."""
+        self.loopback.pop(tx.challenge.data.get("challenge_id"), None)
+        tx.challenge, tx.step = None, "select-authenticator-authenticate"
+
+    # ---------------------------------------------------------------- FastPass by loopback
+    @property
+    def dead_port(self) -> int:
+        """A loopback port nobody listens on (offered first, so a page's probe really skips one)."""
+        if self._dead_port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self._dead_port = s.getsockname()[1]
+        return self._dead_port
+
+    def loopback_challenge(self, tx: Transaction) -> str:
+        """The challengeRequest JWT the page hands Okta Verify on this computer."""
+        challenge_id = secrets.token_urlsafe(16)
+        tx.challenge.data["challenge_id"] = challenge_id
+        self.loopback[challenge_id] = tx
+        now = int(time.time())
+        return jwt.encode({"iss": self.issuer or "embedded-simulator", "aud": LOOPBACK_AUDIENCE, "jti": challenge_id,
+                           "sub": tx.user.id, "nonce": secrets.token_urlsafe(16), "challengeMethod": "LOOPBACK",
+                           "iat": now, "exp": now + int(tx.lifetime)}, self.device_key, algorithm="HS256")
+
+    def answer_loopback(self, token: str) -> str:
+        """Okta Verify on this computer received `token` at /challenge: `answered`, or why not
+        (`invalid`: not a challenge we signed; `stale`: no sign-in waits for it; `no_account`:
+        the user has no FastPass here)."""
+        try:
+            claims = jwt.decode(token, self.device_key, algorithms=["HS256"], audience=LOOPBACK_AUDIENCE)
+        except jwt.PyJWTError:
+            return "invalid"
+        tx = self.loopback.get(claims.get("jti", ""))
+        ch = tx.challenge if tx is not None and not tx.expired else None
+        if ch is None or tx.step != "loopback-poll" or ch.data.get("challenge_id") != claims["jti"]:
+            return "stale"
+        if not (ch.enrollment and ch.enrollment.data.get("fastpass")):
+            return "no_account"
+        ch.data["answered"] = True
+        return "answered"
 
     def do_challenge_resend(self, tx: Transaction, body: dict) -> None:
         ch = tx.challenge
@@ -490,16 +556,17 @@ class Engine:
         key = candidates[0]
         k = kind(key)
         tx.challenge = Challenge(key, "verify", None, tx.user.enrollment(key))
-        if k.needs_method_choice(self.org):
+        methods = k.methods_for(self.org, tx.challenge.enrollment)
+        if len(methods) > 1 and k.needs_method_choice(self.org):
             tx.step = "authenticator-verification-data"
             return
-        tx.challenge.method = k.methods(self.org)[0]
+        tx.challenge.method = methods[0]
         self._start_challenge(tx)
 
     def _start_challenge(self, tx: Transaction) -> None:
         ch = tx.challenge
         kind(ch.key).start(self, tx, ch)
-        tx.step = "challenge-poll" if ch.method == "push" else kind(ch.key).challenge_step
+        tx.step = {"push": "challenge-poll", "signed_nonce": "loopback-poll"}.get(ch.method) or kind(ch.key).challenge_step
 
     def _offer_enroll(self, tx: Transaction, options: list[str], skippable: bool) -> None:
         tx.step, tx.enroll_options, tx.skippable = "select-authenticator-enroll", options, skippable
@@ -677,18 +744,17 @@ class Renderer:
         several = len(self.tx.user.enrollments_of(enrollment.key)) > 1
         return [fixed("enrollmentId", enrollment.id)] if several else []
 
-    def method_field(self, key: str) -> dict:
-        methods = kind(key).methods(self.org)
+    def method_field(self, key: str, enrollment: Enrollment | None = None) -> dict:
+        methods = kind(key).methods_for(self.org, enrollment)
         if len(methods) == 1:
             return fixed("methodType", methods[0], required=False)
-        labels = {"sms": "SMS", "voice": "Voice call", "push": "Get a push notification", "totp": "Enter a code"}
-        return fld("methodType", type="string", required=False, options=ion.choices((m, labels.get(m, m)) for m in methods))
+        return fld("methodType", type="string", required=False, options=ion.choices((m, METHOD_LABELS.get(m, m)) for m in methods))
 
     def select_authenticate(self, keys: list[str], name="select-authenticator-authenticate", extra=()) -> dict:
         options = []
         for key in keys:
             for e in self.tx.user.enrollments_of(key):
-                fields = [fixed("id", self.org.authenticator_id(key)), self.method_field(key), *self.enrollment_id_field(e)]
+                fields = [fixed("id", self.org.authenticator_id(key)), self.method_field(key, e), *self.enrollment_id_field(e)]
                 options.append(ion.option(kind(key).label, fields,
                                           f"$.authenticatorEnrollments.value[{self.enrollment_index(e)}]"))
         return self.form(name, "challenge", [*extra, fld("authenticator", type="object", options=options)])
@@ -709,7 +775,7 @@ class Renderer:
         or another method of this one (SMS / voice, push / code)."""
         keys = [k for k in self.tx.candidates if self.tx.user.enrollment(k)]
         choices = sum(len(self.tx.user.enrollments_of(k)) for k in keys)
-        several_methods = len(keys) == 1 and len(kind(keys[0]).methods(self.org)) > 1
+        several_methods = len(keys) == 1 and len(kind(keys[0]).methods_for(self.org, self.tx.user.enrollment(keys[0]))) > 1
         return [self.select_authenticate(keys)] if choices > 1 or several_methods else []
 
     def select_channel(self) -> dict:
@@ -798,8 +864,7 @@ class Renderer:
     def step_authenticator_verification_data(self):
         ch = self.tx.challenge
         k = kind(ch.key)
-        options = [(m, {"sms": "SMS", "voice": "Voice call", "push": "Get a push notification",
-                        "totp": "Enter a code"}.get(m, m)) for m in k.methods(self.org)]
+        options = [(m, METHOD_LABELS.get(m, m)) for m in k.methods_for(self.org, ch.enrollment)]
         sub = ion.subform("authenticator", [
             fixed("id", self.org.authenticator_id(ch.key)),
             fld("methodType", type="string", required=True, options=ion.choices(options)),
@@ -807,7 +872,7 @@ class Renderer:
         ], label=k.label, relatesTo=f"$.authenticatorEnrollments.value[{self.enrollment_index(ch.enrollment)}]")
         top, obj = self.current_object(with_actions=False)
         obj.pop("methods", None)
-        obj["methods"] = [{"type": m} for m in k.methods(self.org)]
+        obj["methods"] = [{"type": m} for m in k.methods_for(self.org, ch.enrollment)]
         return [self.form("authenticator-verification-data", "challenge", [sub], relates_to=f"$.{top}"),
                 *self.others()], (top, obj)
 
@@ -822,6 +887,15 @@ class Renderer:
     def step_challenge_poll(self):
         top, obj = self.current_object()
         return [self.form("challenge-poll", "challenge/poll", relates_to=f"$.{top}", refresh=4000),
+                *self.others()], (top, obj)
+
+    def step_loopback_poll(self):
+        """Okta FastPass: the page finds Okta Verify on a loopback port and hands it the challenge;
+        meanwhile it polls; `cancel-polling` gives up when nothing answers."""
+        top, obj = self.current_object()
+        obj["cancel"] = self.form("cancel-polling", "authenticators/poll/cancel")
+        obj["contextualData"] = obj.pop("contextualData")  # after the action, as Okta orders it
+        return [self.form("challenge-poll", "authenticators/poll", relates_to=f"$.{top}", refresh=4000),
                 *self.others()], (top, obj)
 
     def step_push_rejected(self):

@@ -379,6 +379,9 @@ def describe_org(org: Org) -> str:
                 bits.append(f"email {d.get('email', u.email)}")
             elif e.key == "phone_number":
                 bits.append(f"phone {d['phone']} ({' or '.join(org.phone_methods)})")
+            elif e.key == "okta_verify" and d.get("fastpass"):
+                bits.append("Okta FastPass on this computer (the simulator answers the page's loopback probe)"
+                            + (f"; push or TOTP secret {d['secret']}" if d.get("secret") else ""))
             elif e.key == "okta_verify":
                 bits.append(f"okta_verify push (answer at /outbox) or TOTP secret {d['secret']}")
             elif e.key in ("google_otp", "custom_otp", "rsa_token", "onprem_mfa"):

@@ -30,7 +30,7 @@ ION = "application/ion+json; okta-version=1.0.0"
 IDX_ENDPOINTS = [
     "introspect", "identify", "identify/select", "challenge", "challenge/answer", "challenge/poll",
     "challenge/resend", "challenge/send", "credential/enroll", "enroll", "enroll/new", "enroll/update", "recover", "skip",
-    "cancel", "unlock-account",
+    "cancel", "unlock-account", "authenticators/poll", "authenticators/poll/cancel",
 ]
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -613,6 +613,59 @@ async def duo_parent_script(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "max-age=3600", "Cross-Origin-Resource-Policy": "cross-origin"})
 
 
+# ------------------------------------------------------------------------ Okta Verify on this computer
+# The simulator also plays Okta Verify installed on the computer running the browser: for FastPass
+# the sign-in page probes `http://localhost:{port}/probe` on each port the challenge lists and posts
+# the challengeRequest to `/challenge` on the first that answers. Only loopback pages may ask.
+LOOPBACK_ORIGIN = re.compile(r"https?://(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?")
+
+
+def device_cors(request: web.Request) -> dict | None:
+    """CORS headers for a loopback page (none needed without Origin); None: refuse the origin."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return {}
+    if not LOOPBACK_ORIGIN.fullmatch(origin):
+        return None
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def device_refusal() -> web.Response:
+    return web.json_response({"error": "origin_not_allowed"}, status=403, headers={"Vary": "Origin"})
+
+
+async def device_preflight(request: web.Request) -> web.Response:
+    headers = device_cors(request)
+    method = request.headers.get("Access-Control-Request-Method", "")
+    allowed = "GET" if request.path == "/probe" else "POST"
+    if headers is None or method not in (allowed, ""):
+        return device_refusal()
+    headers.update({"Access-Control-Allow-Methods": f"{allowed}, OPTIONS", "Access-Control-Allow-Headers": "Content-Type",
+                    "Access-Control-Allow-Private-Network": "true", "Access-Control-Max-Age": "60"})
+    return web.Response(status=204, headers=headers)
+
+
+async def device_probe(request: web.Request) -> web.Response:
+    headers = device_cors(request)
+    if headers is None:
+        return device_refusal()
+    return web.json_response({"app": "Okta Verify (simulated)"}, headers=headers)
+
+
+async def device_challenge(request: web.Request) -> web.Response:
+    headers = device_cors(request)
+    if headers is None:
+        return device_refusal()
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    token = body.get("challengeRequest") if isinstance(body, dict) else None
+    outcome = sim(request).engine.answer_loopback(token) if isinstance(token, str) else "invalid"
+    status = {"answered": 200, "invalid": 400, "stale": 410, "no_account": 404}[outcome]
+    return web.json_response({"status": outcome}, status=status, headers=headers)
+
+
 CUSTOM_PUSH_LOGO = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48"><rect width="48" height="48" rx="10" '
                     'fill="#4b2bb5"/><path d="M16 10h16a3 3 0 0 1 3 3v22a3 3 0 0 1-3 3H16a3 3 0 0 1-3-3V13a3 3 0 0 1 3-3z" '
                     'fill="#fff"/><circle cx="24" cy="33" r="2" fill="#4b2bb5"/><path d="M18 17h12v10H18z" fill="#c9bdf2"/></svg>')
@@ -655,6 +708,10 @@ def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str
     app.router.add_route("*", "/_sim/calls", sim_calls)
     app.router.add_post("/_sim/admin/{what:activation-email|reset-email}", admin_email)
     app.router.add_get("/img/custom-push-logo.svg", custom_push_logo)
+    app.router.add_route("OPTIONS", "/probe", device_preflight)
+    app.router.add_get("/probe", device_probe)
+    app.router.add_route("OPTIONS", "/challenge", device_preflight)
+    app.router.add_post("/challenge", device_challenge)
     app.router.add_get("/frame/web/v1/auth", duo_frame)
     app.router.add_post("/frame/web/v1/auth", duo_frame)
     app.router.add_get("/frame/duo-web-v2.js", duo_parent_script)

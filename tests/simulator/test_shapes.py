@@ -259,6 +259,17 @@ async def piv_on_identify(flow):
     return {**doc, "remediation": {**doc["remediation"], "value": rems}}
 
 
+async def fastpass_poll(flow):
+    await flow.start()
+    await flow.submit("identify", identifier="fiona@example.com")
+    return await flow.select("okta_verify")
+
+
+async def fastpass_select(flow):
+    await flow.start()
+    return await flow.submit("identify", identifier="fiona@example.com")
+
+
 async def phone_throttled(flow):
     await phone_challenge(flow)
     for _ in range(5):
@@ -320,6 +331,8 @@ OV_CATALOG = ("sim describes the authenticator being enrolled from the catalog (
 OV_OBJECT = {"+id": OV_CATALOG, "+displayName": OV_CATALOG, "+methods": METHODS, "+methods[*].type": METHODS,
              "-authenticatorInstanceId": OV_CATALOG}
 U2F = "legacy U2F appid and client hints: the sim serves WebAuthn only, without hints"
+SELECT_OPTION = ("this fixture puts an option's form beside its label, not under value as every other select "
+                 "fixture and idx-protocol 2.3 do")
 ORG_PROFILE = "profile attributes and the optional password come from the demo org's profile enrollment policy"
 
 CASES = [
@@ -466,6 +479,20 @@ CASES = [
     ("smart card factor", smart_card_factor, "remediation:redirect-idp", "authenticator-verification-idp-single-remediation.json", {}),
     ("smart card object", smart_card_factor, "object:currentAuthenticator", "authenticator-verification-idp-single-remediation.json", {}),
     ("piv on identify", piv_on_identify, "remediation:redirect-idp", "identify-with-piv-only.json", {}),
+    ("fastpass poll", fastpass_poll, "remediation:challenge-poll", "authenticator-verification-okta-verify-signed-nonce-loopback.json", {}),
+    ("fastpass object", fastpass_poll, "object:currentAuthenticator", "authenticator-verification-okta-verify-signed-nonce-loopback.json", {}),
+    ("fastpass top", fastpass_poll, "top", "authenticator-verification-okta-verify-signed-nonce-loopback.json", {}),
+    ("fastpass select", fastpass_select, "remediation:select-authenticator-authenticate", "authenticator-verification-okta-verify-signed-nonce-loopback.json", {
+        **{f"+value[authenticator].options[*].{p}": SELECT_OPTION for p in (
+            "value", "value.form", "value.form.value", "value.form.value[id].mutable", "value.form.value[id].name",
+            "value.form.value[id].required", "value.form.value[id].value", "value.form.value[methodType].mutable",
+            "value.form.value[methodType].name", "value.form.value[methodType].required",
+            "value.form.value[methodType].value")},
+        **{f"-value[authenticator].options[*].{p}": SELECT_OPTION for p in (
+            "form", "form.value", "form.value[id].mutable", "form.value[id].name", "form.value[id].required",
+            "form.value[id].value", "form.value[id].visible", "form.value[methodType].mutable",
+            "form.value[methodType].name", "form.value[methodType].required", "form.value[methodType].value",
+            "form.value[methodType].visible")}}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
