@@ -164,6 +164,13 @@ async def through_fake_social(page, base: str, email: str, shots) -> None:
     await page.wait_for_url(re.compile(re.escape(base) + r"/(login/step)?$"))
 
 
+async def identify_as(page, base: str, login: str, shots) -> None:
+    await page.goto(base + "/login")
+    await page.get_by_label("Username").fill(login)
+    await shots.take(page, "identify")
+    await press(page, "Sign in")
+
+
 # --- registration ---------------------------------------------------------------------------
 
 
@@ -334,7 +341,7 @@ async def test_henry_unlocks_by_email_then_signs_in(demo, page, shots):
     """Henry is locked out: signing in says so. /unlock with his username and Email sends a code;
     once typed, the page says he can sign in now, and his password signs him in."""
     base, sim = demo
-    await sign_in_until_password_or_message(page, base, HENRY, shots)
+    await identify_as(page, base, HENRY, shots)
     await see(page, main(page).get_by_text(re.compile("locked", re.I)).first, shots, "locked-out")
     await page.goto(base + "/")
     await click_and_wait(page, page.get_by_role("link", name="Unlock your account"))
@@ -355,12 +362,6 @@ async def test_henry_unlocks_by_email_then_signs_in(demo, page, shots):
     assert sim.app[SIMULATOR].org.user(HENRY).status == "active"
     assert page.console_errors == []
 
-
-async def sign_in_until_password_or_message(page, base: str, login: str, shots) -> None:
-    await page.goto(base + "/login")
-    await page.get_by_label("Username").fill(login)
-    await shots.take(page, "identify")
-    await press(page, "Sign in")
 
 
 # --- social sign-in -----------------------------------------------------------------------------
