@@ -42,6 +42,8 @@ class Settings:
     session_idle_minutes: int = 60
     max_sessions: int = 10_000
     upstream_timeout: float = 10.0
+    # Reverse proxies whose X-Forwarded-For we believe (their addresses); others' are ignored.
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         issuer = urlsplit(self.issuer)
@@ -102,6 +104,7 @@ class Settings:
             scopes=scopes,
             redirect_uri=env["OKTA_IDX_REDIRECTURI"],
             template_dir=env.get("EMBEDDED_TEMPLATE_DIR") or None,
+            trusted_proxies=tuple(env.get("EMBEDDED_TRUSTED_PROXIES", "").replace(",", " ").split()),
             **overrides,
         )
 

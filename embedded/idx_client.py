@@ -41,6 +41,25 @@ class OAuthError(Exception):
 
 
 @dataclass(frozen=True)
+class RequestContext:
+    """Who is signing in, as Okta's risk engine wants to know on /interact: the person's address,
+    browser and a per-browser device token. Okta honours these only from confidential clients."""
+
+    client_ip: str | None
+    user_agent: str | None
+    device_token: str | None
+
+    def headers(self, *, confidential: bool) -> dict[str, str]:
+        out = {"User-Agent": self.user_agent} if self.user_agent else {}
+        if confidential:
+            if self.client_ip:
+                out["X-Forwarded-For"] = self.client_ip
+            if self.device_token:
+                out["X-Device-Token"] = self.device_token
+        return out
+
+
+@dataclass(frozen=True)
 class IonReply:
     status: int
     body: dict
@@ -85,8 +104,8 @@ class IdxClient:
             return IonReply(status, doc)
         raise UpstreamError("not an IDX response", status=status, retry_after=meta["retry_after"])
 
-    async def _oauth(self, url: str, form: dict[str, str]) -> dict:
-        status, doc, meta = await self._request("POST", url, data=form, headers={"Accept": "application/json"})
+    async def _oauth(self, url: str, form: dict[str, str], headers: dict[str, str] | None = None) -> dict:
+        status, doc, meta = await self._request("POST", url, data=form, headers={"Accept": "application/json", **(headers or {})})
         if isinstance(doc, dict) and isinstance(doc.get("error"), str):
             raise OAuthError(doc["error"], str(doc.get("error_description") or ""), status)
         if status == 200 and doc is None:
@@ -122,7 +141,16 @@ class IdxClient:
         url = (await self.discovery()).get(name)
         return url if isinstance(url, str) else self.settings.oauth_base + fallback
 
-    async def interact(self, *, code_challenge: str, state: str, nonce: str, activation_token: str | None = None, recovery_token: str | None = None) -> str:
+    async def interact(
+        self,
+        *,
+        code_challenge: str,
+        state: str,
+        nonce: str,
+        activation_token: str | None = None,
+        recovery_token: str | None = None,
+        context: "RequestContext | None" = None,
+    ) -> str:
         await self.discovery()
         form = {
             **self._client_auth(),
@@ -137,7 +165,7 @@ class IdxClient:
             form["activation_token"] = activation_token
         if recovery_token:
             form["recovery_token"] = recovery_token
-        doc = await self._oauth(self.settings.oauth_base + "/v1/interact", form)
+        doc = await self._oauth(self.settings.oauth_base + "/v1/interact", form, context.headers(confidential=bool(self.settings.client_secret)) if context else {})
         handle = doc.get("interaction_handle")
         if not isinstance(handle, str) or not handle:
             raise UpstreamError("interact returned no interaction_handle")

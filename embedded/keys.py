@@ -19,3 +19,4 @@ SESSION_STORAGE = web.AppKey("session_storage", "MemoryStorage")
 
 CSP_NONCE = web.RequestKey("csp_nonce", str)
 CSP_EXTRA = web.RequestKey("csp_extra", dict)  # directive -> extra sources, for one page
+NEW_DEVICE_TOKEN = web.RequestKey("new_device_token", str)  # set as a cookie on the way out

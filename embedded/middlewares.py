@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from http.cookies import SimpleCookie
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -18,8 +19,9 @@ from aiohttp_session import get_session
 from . import rendering
 from .idx_client import OAuthError, UpstreamError
 from .idx_models import NotAnIdxResponse
-from .keys import CSP_EXTRA, CSP_NONCE, SETTINGS
+from .keys import CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, SETTINGS
 from .oidc import same
+from .sessions import DEVICE_COOKIE_SECONDS, device_cookie_name
 
 log = logging.getLogger("embedded")
 
@@ -105,6 +107,13 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     if not request.path.startswith("/static/"):
         h["Cache-Control"] = "no-store"
+    if NEW_DEVICE_TOKEN in request:  # this browser's id for Okta's risk engine (X-Device-Token)
+        # Headers are already assembled when this hook runs, so the cookie goes in as a header.
+        cookie = SimpleCookie()
+        name = device_cookie_name(settings.secure_cookies)
+        cookie[name] = request[NEW_DEVICE_TOKEN]
+        cookie[name].update({"max-age": DEVICE_COOKIE_SECONDS, "path": "/", "httponly": True, "samesite": "Lax", "secure": settings.secure_cookies})
+        h.add("Set-Cookie", cookie[name].OutputString())
 
 
 class AccessLogger(AbstractAccessLogger):

@@ -20,6 +20,14 @@ def cookie_name(secure: bool) -> str:
     return "__Host-embedded" if secure else "embedded"
 
 
+# A long-lived random id per browser, sent to Okta as X-Device-Token (never the session id).
+DEVICE_COOKIE_SECONDS = 400 * 24 * 3600  # the longest lifetime browsers keep
+
+
+def device_cookie_name(secure: bool) -> str:
+    return "__Host-embedded-device" if secure else "embedded-device"
+
+
 class MemoryStorage(AbstractStorage):
     """Sessions in a dict, evicted when idle for `idle_seconds` or beyond `max_entries` (oldest first)."""
 

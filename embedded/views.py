@@ -7,8 +7,10 @@ the stored response.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
+import re
 import secrets
 import time
 from datetime import datetime, timezone
@@ -20,11 +22,11 @@ from aiohttp import web
 from aiohttp_session import Session, get_session
 
 from . import flow, forms, rendering, transaction
-from .idx_client import IonReply, OAuthError, UpstreamError
+from .idx_client import IonReply, OAuthError, RequestContext, UpstreamError
 from .idx_models import Form, IdxResponse, NotAnIdxResponse, parse
-from .keys import CSP_EXTRA, CSP_NONCE, IDX_CLIENT, KEY_SET, SETTINGS
+from .keys import CSP_EXTRA, CSP_NONCE, IDX_CLIENT, KEY_SET, NEW_DEVICE_TOKEN, SETTINGS
 from .oidc import InvalidIdToken, s256, same, validate_id_token
-from .sessions import rotate
+from .sessions import device_cookie_name, rotate
 from .transaction import Transaction
 
 log = logging.getLogger("embedded")
@@ -117,13 +119,44 @@ async def begin_from_link(request: web.Request, kind: str, token: str | None) ->
         return await render(request, "error.html", {"title_key": "error.link", "error_description": exc.description}, status=400)
 
 
+DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def request_context(request: web.Request) -> RequestContext:
+    """The person's address (through trusted proxies only), browser, and this browser's device
+    token; a browser without one gets a new token, remembered in a long-lived cookie."""
+    settings = request.app[SETTINGS]
+    token = request.cookies.get(device_cookie_name(settings.secure_cookies), "")
+    if not DEVICE_TOKEN.fullmatch(token):
+        token = secrets.token_urlsafe(32)
+        request[NEW_DEVICE_TOKEN] = token
+    return RequestContext(
+        client_ip=client_ip(request, settings.trusted_proxies),
+        user_agent=request.headers.get("User-Agent", "")[:512] or None,
+        device_token=token,
+    )
+
+
+def client_ip(request: web.Request, trusted_proxies: tuple[str, ...]) -> str | None:
+    """The first address, from the right, that is not one of our proxies."""
+    address = request.remote
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    while address in trusted_proxies and hops:
+        address = hops.pop()
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
+
+
 async def begin(request: web.Request, journey: str | None = None, **link_token: str) -> web.Response:
     """Start a transaction (interact + introspect); for a journey route, take its first step
     at once so the person lands on the page they asked for."""
     client = request.app[IDX_CLIENT]
     session = await get_session(request)
     verifier, state, nonce = transaction.new_secrets()
-    handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce, **link_token)
+    context = request_context(request)
+    handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce, context=context, **link_token)
     tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce)
     reply = await client.introspect(handle)
     log.info("%s started", journey or ("email link" if link_token else "sign-in"))

@@ -227,17 +227,22 @@ async def test_21_tampered_or_foreign_cookie_gets_a_new_anonymous_session(client
 
 
 async def test_22_cookie_flags(aiohttp_client, org):
-    for redirect, name, secure in (("https://app.example.com/login/callback", "__Host-embedded", True), ("http://127.0.0.1/login/callback", "embedded", False)):
+    """The session cookie and the device-token cookie alike: HttpOnly, SameSite, host-only, Secure on https."""
+    for redirect, names, secure in (
+        ("https://app.example.com/login/callback", {"__Host-embedded", "__Host-embedded-device"}, True),
+        ("http://127.0.0.1/login/callback", {"embedded", "embedded-device"}, False),
+    ):
         client = await aiohttp_client(create_app(Settings(issuer=ISSUER, client_id=CLIENT_ID, redirect_uri=redirect)))
         org.idx("/idp/idx/introspect", shared("identify.json"))
         resp = await client.get("/login", allow_redirects=False)
-        (header,) = cookie_headers(resp)
-        attrs = [a.strip().lower() for a in header.split(";")]
-        assert header.startswith(name + "=")
-        assert "httponly" in attrs and "samesite=lax" in attrs and "path=/" in attrs
-        assert not any(a.startswith("domain") for a in attrs)
-        assert ("secure" in attrs) is secure
-        assert len(header.split(";")[0].split("=", 1)[1]) >= 43  # ≥ 256 bits, base64url
+        headers = cookie_headers(resp)
+        assert {h.split("=", 1)[0] for h in headers} == names
+        for header in headers:
+            attrs = [a.strip().lower() for a in header.split(";")]
+            assert "httponly" in attrs and "samesite=lax" in attrs and "path=/" in attrs
+            assert not any(a.startswith("domain") for a in attrs)
+            assert ("secure" in attrs) is secure
+            assert len(header.split(";")[0].split("=", 1)[1]) >= 43  # ≥ 256 bits, base64url
 
 
 # --- 25, 26, 28, 30, 34 ------------------------------------------------------------------
