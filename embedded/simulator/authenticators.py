@@ -410,7 +410,9 @@ class WebAuthn(Kind):
             "pubKeyCredParams": [{"type": "public-key", "alg": a} for a in self.ALGORITHMS],
             "challenge": challenge,
             "attestation": "none",
-            "authenticatorSelection": {"userVerification": "discouraged"},
+            # A discoverable credential when the authenticator can (a passkey, usable by autofill).
+            "authenticatorSelection": {"userVerification": "discouraged", "residentKey": "preferred",
+                                       "requireResidentKey": False},
             "excludeCredentials": [{"type": "public-key", "id": e.data["credential_id"]}
                                    for e in user.enrollments if e.key == self.key],
         }}
@@ -453,9 +455,15 @@ class WebAuthn(Kind):
             ch.data["transports"] = transports
 
     def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
-        rp_id, origin = self.relying_party(tx)
         # Assertions name no credential in Okta's body: try each WebAuthn enrollment of the user.
-        for enrollment in [e for e in tx.user.enrollments if e.key == self.key]:
+        if self.verify_assertion(tx, ch.data["challenge"], creds, tx.user.enrollments_of(self.key)) is None:
+            raise Error("webauthn_assertion", path=None, status=400)
+
+    def verify_assertion(self, tx, challenge: bytes, creds: dict, enrollments) -> Enrollment | None:
+        """The enrollment whose credential made this assertion over `challenge`, if any (its sign
+        count is updated)."""
+        rp_id, origin = self.relying_party(tx)
+        for enrollment in enrollments:
             data = enrollment.data
             try:
                 verified = webauthn.verify_authentication_response(
@@ -465,14 +473,41 @@ class WebAuthn(Kind):
                             client_data_json=base64url_to_bytes(str(creds.get("clientData") or "")),
                             authenticator_data=base64url_to_bytes(str(creds.get("authenticatorData") or "")),
                             signature=base64url_to_bytes(str(creds.get("signatureData") or "")))),
-                    expected_challenge=ch.data["challenge"], expected_rp_id=rp_id, expected_origin=origin,
+                    expected_challenge=challenge, expected_rp_id=rp_id, expected_origin=origin,
                     credential_public_key=base64url_to_bytes(data["public_key"]),
                     credential_current_sign_count=int(data.get("sign_count", 0)))
             except (WebAuthnException, ValueError, TypeError, KeyError):
                 continue
             data["sign_count"] = verified.new_sign_count
-            return
-        raise Error("webauthn_assertion", path=None, status=400)
+            return enrollment
+        return None
+
+    @staticmethod
+    def user_handle_matches(user: User, handle) -> bool:
+        """Whether a passkey's userHandle (base64url, as clients send it) is this user's: the
+        activationData `user.id`, read as base64url by clients (or, by some, as text)."""
+        if not isinstance(handle, str) or not handle:
+            return False
+        try:
+            raw = base64url_to_bytes(handle)
+        except (ValueError, TypeError):
+            return False
+        try:
+            ours = base64url_to_bytes(user.id)
+        except (ValueError, TypeError):
+            ours = None
+        return raw in (ours, user.id.encode())
+
+    def autofill(self, engine, tx, challenge: bytes, creds: dict) -> tuple[User, Enrollment] | None:
+        """Passkey autofill on the first page: the user whose discoverable credential made this
+        assertion, found by userHandle when given, else among every user's passkeys."""
+        handle = creds.get("userHandle")
+        users = [u for u in engine.org.users if not handle or self.user_handle_matches(u, handle)]
+        enrollments = [e for u in users for e in u.enrollments_of(self.key)]
+        found = self.verify_assertion(tx, challenge, creds, enrollments)
+        if found is None:
+            return None
+        return next(u for u in users if found in u.enrollments), found
 
 
 class CustomOtp(Totp):

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 import jwt
+from webauthn.helpers import bytes_to_base64url
 
 from . import duo, ion
 from .authenticators import KINDS, SEND_LIMIT, Challenge, Error, kind, password_problem
@@ -36,12 +37,14 @@ ENDPOINT_FORMS = {
                   "select-authenticator-unlock-account", "resend"},
     "challenge/answer": {"challenge-authenticator", "enroll-authenticator", "reenroll-authenticator",
                          "reenroll-authenticator-warning", "reset-authenticator"},
+    "challenge/answer/webauthn-autofillui": {"challenge-webauthn-autofillui-authenticator"},
     "challenge/poll": {"challenge-poll", "enroll-poll", "poll"},
     "authenticators/poll": {"challenge-poll"},
     "authenticators/poll/cancel": {"cancel-polling"},
     "challenge/resend": {"resend"},
     "challenge/send": {"enrollment-channel-data"},
-    "credential/enroll": {"select-authenticator-enroll", "authenticator-enrollment-data", "select-enrollment-channel"},
+    "credential/enroll": {"select-authenticator-enroll", "authenticator-enrollment-data", "select-enrollment-channel",
+                          "enroll-authenticator-promotion"},
     "enroll": {"select-enroll-profile"},
     "enroll/new": {"enroll-profile"},
     "enroll/update": {"profile-update"},
@@ -85,6 +88,8 @@ class Transaction:
     terminal: list[dict] = field(default_factory=list)
     interaction_code: str | None = None
     auth_time: float = 0.0
+    autofill_challenge: bytes | None = None  # passkey autofill on the first page
+    promoted: bool = False  # the passkey invitation was answered (created or skipped)
 
     def touch(self) -> None:
         self.expires_at = time.time() + self.lifetime
@@ -294,6 +299,42 @@ class Engine:
         tx.challenge = None
         self.advance(tx)
 
+    def do_challenge_answer_webauthn_autofillui(self, tx: Transaction, body: dict) -> None:
+        """A passkey picked from the browser's autofill on the first page: the assertion names the
+        user (userHandle, or whose credential verifies) and verifies WebAuthn at once."""
+        form_name = "challenge-webauthn-autofillui-authenticator"
+        creds = body.get("credentials")
+        if not isinstance(creds, dict):
+            raise Reject(400, field_error=(form_name, ["credentials"], msg("required")))
+        found = kind("webauthn").autofill(self, tx, tx.autofill_challenge or b"", creds)
+        if found is None:
+            raise Reject(400, msg("webauthn_assertion"))
+        user = found[0]
+        if user.status == "staged":
+            raise Reject(400, msg("unknown_user", user.login, cls="INFO"))
+        if tx.client.groups and not set(tx.client.groups) & set(user.groups):
+            raise Reject(400, msg("not_assigned"))
+        if user.status == "locked_out":
+            raise Reject(400, msg("locked"))
+        tx.autofill_challenge = None  # each challenge answers once
+        tx.user = user
+        self._verified(tx, "webauthn", kind("webauthn").amr)
+        self.advance(tx)
+
+    def _answer_promotion(self, tx: Transaction, body: dict) -> None:
+        """The passkey the invitation asked for: registered like any WebAuthn enrollment."""
+        creds = body.get("credentials")
+        if not isinstance(creds, dict):
+            raise Reject(400, field_error=("enroll-authenticator-promotion", ["credentials"], msg("required")))
+        ch = tx.challenge
+        try:
+            kind("webauthn").check_enroll(self, tx, ch, creds)
+        except Error as e:
+            raise Reject(e.status, msg(e.name, *e.params)) from None
+        self._enrolled(tx, ch)
+        tx.challenge, tx.promoted = None, True
+        self.advance(tx)
+
     def _enrolled(self, tx: Transaction, ch: Challenge) -> None:
         user = tx.user
         user.enrollments.append(Enrollment(ch.key, stable_id("enr", user.login, ch.key, secrets.token_hex(4)), ch.data))
@@ -389,6 +430,8 @@ class Engine:
         tx.step = "enroll-poll"
 
     def do_credential_enroll(self, tx: Transaction, body: dict) -> None:
+        if tx.step == "enroll-authenticator-promotion":
+            return self._answer_promotion(tx, body)
         auth = body.get("authenticator")
         if not isinstance(auth, dict) or not auth.get("id"):
             raise Reject(400, field_error=("select-authenticator-enroll", ["authenticator"], msg("required")))
@@ -469,6 +512,8 @@ class Engine:
     def do_skip(self, tx: Transaction, body: dict) -> None:
         if tx.step == "reenroll-authenticator-warning":
             tx.password_warned = True
+        elif tx.step == "enroll-authenticator-promotion":
+            tx.promoted = True
         else:
             tx.skipped = True
         self.advance(tx)
@@ -542,7 +587,19 @@ class Engine:
             return self._offer_enroll(tx, optional, skippable=False)
         if erule.prompt_optional and optional and not tx.skipped:
             return self._offer_enroll(tx, optional, skippable=True)
+        if self._invites_passkey(tx):
+            tx.challenge = Challenge("webauthn", "enroll", "webauthn")
+            kind("webauthn").start(self, tx, tx.challenge)
+            tx.step = "enroll-authenticator-promotion"
+            return
         self._succeed(tx)
+
+    def _invites_passkey(self, tx: Transaction) -> bool:
+        """After a sign-in, members of the org's promotion groups without a passkey are invited to
+        create one (once per transaction; they may skip)."""
+        org, user = self.org, tx.user
+        return (tx.flow == "login" and not tx.promoted and "webauthn" in org.authenticators
+                and bool(set(org.passkey_promotion_groups) & set(user.groups)) and not user.enrollment("webauthn"))
 
     def password_expiring(self, user: User) -> bool:
         days = user.password_expires_in_days
@@ -617,7 +674,8 @@ class Engine:
         """Back to the first form (cancel, lockout)."""
         tx.flow, tx.step, tx.user, tx.challenge = "login", "identify", None, None
         tx.verified, tx.amr, tx.candidates, tx.enroll_options, tx.skipped, tx.terminal = [], [], [], [], False, []
-        tx.password_warned = False
+        tx.password_warned = tx.promoted = False
+        tx.autofill_challenge = None
 
     def _key_for(self, tx: Transaction, some_id: str) -> str | None:
         """Authenticator key for an authenticator id (or, tolerantly, one of the user's enrollment ids)."""
@@ -689,6 +747,8 @@ class Renderer:
             doc["successWithInteractionCode"] = self.success_form()
         doc["cancel"] = self.form("cancel", "cancel")
         doc["app"] = ion.obj({"name": "oidc_client", "label": tx.client.name, "id": tx.client.id})
+        if self.autofill_offered():
+            doc["webauthnAutofillUIChallenge"] = ion.obj(self.autofill_challenge())
         return doc
 
     # -- shared pieces
@@ -831,6 +891,14 @@ class Renderer:
             rems.append(self.form("select-enroll-profile", "enroll"))
         if org.self_service_unlock:
             rems.append(self.form("unlock-account", "unlock-account"))
+        if self.autofill_offered():
+            hidden = dict(required=True, visible=False)
+            rems.append(self.form("challenge-webauthn-autofillui-authenticator", "challenge/answer/webauthn-autofillui", [
+                ion.subform("credentials", [fld("authenticatorData", "Authenticator Data", **hidden),
+                                            fld("clientData", "Client Data", **hidden),
+                                            fld("signatureData", "Signature Data", **hidden),
+                                            fld("userHandle", "User Handle", required=False, visible=False)],
+                            required=True)], relates_to="$.webauthnAutofillUIChallenge"))
         current = None
         if org.recovery_authenticators:
             # The password authenticator with its `recover` action: where "Forgot password?" starts.
@@ -854,6 +922,24 @@ class Renderer:
         current = self.absolute(k.describe(self.org))
         rems = [self.redirect_idp(self.org.idp_for(ch.key), "$.currentAuthenticatorEnrollment")]
         return rems, [("currentAuthenticatorEnrollment", enrollment), ("currentAuthenticator", current)]
+
+    def autofill_offered(self) -> bool:
+        tx, org = self.tx, self.org
+        return org.passkey_autofill and "webauthn" in org.authenticators and tx.step == "identify" and tx.flow == "login"
+
+    def autofill_challenge(self) -> dict:
+        """`webauthnAutofillUIChallenge`: the options of the page's conditional-mediation get()."""
+        tx = self.tx
+        if tx.autofill_challenge is None:
+            tx.autofill_challenge = secrets.token_bytes(32)
+        return {"challengeData": {"challenge": bytes_to_base64url(tx.autofill_challenge),
+                                  "userVerification": "preferred", "extensions": {}}}
+
+    def step_enroll_authenticator_promotion(self):
+        top, obj = self.current_object(with_actions=False)
+        creds = {"name": "credentials", "form": {"value": kind("webauthn").enroll_answer_fields(self.org, self.tx.challenge)}}
+        return [self.form("enroll-authenticator-promotion", "credential/enroll", [creds], relates_to=f"$.{top}"),
+                self.form("skip", "skip")], (top, obj)
 
     def step_identify_recovery(self):
         return [self.form("identify-recovery", "identify", [fld("identifier", "Username", required=True)])], None

@@ -229,6 +229,10 @@ class Org:
     rate_limit_requests: int = 10
     rate_limit_seconds: float = 5.0
     first_form: str = "identifier_first"
+    # Passkeys: offer WebAuthn autofill (conditional UI) on the first page; after a sign-in,
+    # invite members of these groups who have no passkey to create one (skippable).
+    passkey_autofill: bool = False
+    passkey_promotion_groups: list[str] = field(default_factory=list)
     sign_on: list[SignOnRule] = field(default_factory=list)
     enrollment: list[EnrollmentRule] = field(default_factory=list)
     profile_enrollment: ProfileEnrollment = field(default_factory=ProfileEnrollment)
@@ -432,4 +436,8 @@ def describe_org(org: Org) -> str:
     lines.append("Codes, magic links, Okta Verify pushes and activations appear at /outbox.")
     if "webauthn" in org.authenticators:
         lines.append("WebAuthn: the relying party is the app's origin (from redirect_uri); browse the app on localhost.")
+        if org.passkey_autofill:
+            lines.append("Passkeys: the first page offers autofill (a passkey signs in without a username).")
+        if org.passkey_promotion_groups:
+            lines.append(f"Passkeys: groups {', '.join(org.passkey_promotion_groups)} are invited to create one after signing in.")
     return "\n".join(lines)

@@ -31,6 +31,7 @@ IDX_ENDPOINTS = [
     "introspect", "identify", "identify/select", "challenge", "challenge/answer", "challenge/poll",
     "challenge/resend", "challenge/send", "credential/enroll", "enroll", "enroll/new", "enroll/update", "recover", "skip",
     "cancel", "unlock-account", "authenticators/poll", "authenticators/poll/cancel",
+    "challenge/answer/webauthn-autofillui",
 ]
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 

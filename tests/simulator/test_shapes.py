@@ -270,6 +270,15 @@ async def fastpass_select(flow):
     return await flow.submit("identify", identifier="fiona@example.com")
 
 
+async def autofill_identify(flow):
+    return await flow.start()
+
+
+async def passkey_promotion(flow):
+    flow.redirect_uri = "http://localhost:5000/login/callback"
+    return await flow.password_signin("pam@example.com", "Pam-Passw0rd!")
+
+
 async def phone_throttled(flow):
     await phone_challenge(flow)
     for _ in range(5):
@@ -331,6 +340,8 @@ OV_CATALOG = ("sim describes the authenticator being enrolled from the catalog (
 OV_OBJECT = {"+id": OV_CATALOG, "+displayName": OV_CATALOG, "+methods": METHODS, "+methods[*].type": METHODS,
              "-authenticatorInstanceId": OV_CATALOG}
 U2F = "legacy U2F appid and client hints: the sim serves WebAuthn only, without hints"
+PASSKEY = "sim asks for a discoverable credential (a passkey, which autofill needs); no fixture shows residentKey"
+RESIDENT = {f"+contextualData.activationData.authenticatorSelection.{k}": PASSKEY for k in ("residentKey", "requireResidentKey")}
 SELECT_OPTION = ("this fixture puts an option's form beside its label, not under value as every other select "
                  "fixture and idx-protocol 2.3 do")
 ORG_PROFILE = "profile attributes and the optional password come from the demo org's profile enrollment policy"
@@ -419,7 +430,7 @@ CASES = [
     ("okta verify email object", ov_enroll_email_sent, "object:currentAuthenticator", "authenticator-enroll-ov-email.json", OV_OBJECT),
     ("webauthn enroll", webauthn_enroll, "remediation:enroll-authenticator", "authenticator-enroll-webauthn.json", CRED),
     ("webauthn enroll object", webauthn_enroll, "object:currentAuthenticator", "authenticator-enroll-webauthn.json", {
-        **METHOD_KEYS, "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
+        **METHOD_KEYS, **RESIDENT, "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
         "-catalogKey": "not sent by the sim (the key says the same)", "-settings": "no WebAuthn settings in the sim",
         **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")}}),
     ("webauthn challenge", webauthn_challenge, "remediation:challenge-authenticator", "authenticator-verification-webauthn-custom.json", {
@@ -493,6 +504,17 @@ CASES = [
             "form.value[id].value", "form.value[id].visible", "form.value[methodType].mutable",
             "form.value[methodType].name", "form.value[methodType].required", "form.value[methodType].value",
             "form.value[methodType].visible")}}),
+    ("passkey autofill", autofill_identify, "remediation:challenge-webauthn-autofillui-authenticator", "identify-with-webauthn-autofill.json", {}),
+    ("passkey autofill challenge", autofill_identify, "object:webauthnAutofillUIChallenge", "identify-with-webauthn-autofill.json", {
+        "-challengeData.extensions.appid": U2F}),
+    ("passkey promotion", passkey_promotion, "remediation:enroll-authenticator-promotion", "authenticator-enroll-passkey-promotion.json", {}),
+    ("passkey promotion skip", passkey_promotion, "remediation:skip", "authenticator-enroll-passkey-promotion.json", {}),
+    ("passkey promotion object", passkey_promotion, "object:currentAuthenticator", "authenticator-enroll-passkey-promotion.json", {
+        **METHOD_KEYS, **RESIDENT, "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
+        "-catalogKey": "not sent by the sim (the key says the same)", "-settings": "no WebAuthn settings in the sim",
+        **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")}}),
+    ("passkey promotion top", passkey_promotion, "top", "authenticator-enroll-passkey-promotion.json", {
+        "-authentication": "the OAuth request echo is not sent by the sim"}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
