@@ -150,6 +150,8 @@ class IdxClient:
         activation_token: str | None = None,
         recovery_token: str | None = None,
         context: "RequestContext | None" = None,
+        acr_values: str | None = None,
+        max_age: int | None = None,
     ) -> str:
         await self.discovery()
         form = {
@@ -165,6 +167,10 @@ class IdxClient:
             form["activation_token"] = activation_token
         if recovery_token:
             form["recovery_token"] = recovery_token
+        if acr_values:
+            form["acr_values"] = acr_values
+        if max_age is not None:
+            form["max_age"] = str(max_age)
         doc = await self._oauth(self.settings.oauth_base + "/v1/interact", form, context.headers(confidential=bool(self.settings.client_secret)) if context else {})
         handle = doc.get("interaction_handle")
         if not isinstance(handle, str) or not handle:

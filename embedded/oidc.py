@@ -75,7 +75,17 @@ class KeySet:
         return keys
 
 
-async def validate_id_token(token: str, keys: KeySet, *, issuer: str, client_id: str, nonce: str, now: float | None = None) -> dict:
+async def validate_id_token(
+    token: str,
+    keys: KeySet,
+    *,
+    issuer: str,
+    client_id: str,
+    nonce: str,
+    now: float | None = None,
+    acr_values: str | None = None,
+    max_age: int | None = None,
+) -> dict:
     """The ID token's claims after every check of OIDC Core §3.1.3.7 that applies here."""
     try:
         header = jwt.get_unverified_header(token)
@@ -115,4 +125,11 @@ async def validate_id_token(token: str, keys: KeySet, *, issuer: str, client_id:
         raise InvalidIdToken("several audiences and no matching azp")
     if not same(claims.get("nonce"), nonce):
         raise InvalidIdToken("nonce mismatch")
+    # Step-up (OIDC Core §3.1.2.1): what was asked for must be what was done.
+    if acr_values is not None and claims.get("acr") not in acr_values.split():
+        raise InvalidIdToken("acr does not match acr_values")
+    if max_age is not None:
+        auth_time = claims.get("auth_time")
+        if not isinstance(auth_time, (int, float)) or isinstance(auth_time, bool) or auth_time + max_age + LEEWAY_SECONDS < now:
+            raise InvalidIdToken("authentication older than max_age")
     return claims

@@ -27,6 +27,8 @@ class Transaction:
     response: dict[str, Any] | None = None
     poll_not_before: float = 0.0  # no upstream poll before this time, whatever the browser asks
     via_idp: bool = False  # the browser went to the org (an identity provider) and so holds an Okta session
+    acr_values: str | None = None  # step-up asked for: the ID token must say it was done
+    max_age: int | None = None
 
     def remember(self, response: dict[str, Any]) -> None:
         self.response = response

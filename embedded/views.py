@@ -83,8 +83,15 @@ async def home(request: web.Request) -> web.Response:
     return await render(request, "home.html", {"user": user, "access_expires_at": expires})
 
 
+STEP_UP_ACR = re.compile(r"[A-Za-z0-9:._-]{1,100}( [A-Za-z0-9:._-]{1,100}){0,4}")
+
+
 async def login(request: web.Request) -> web.Response:
-    return await begin(request)
+    """Sign in; `?acr_values=…&max_age=…` asks for a stronger or fresher sign-in (step-up)."""
+    acr_values, max_age = request.query.get("acr_values"), request.query.get("max_age")
+    if (acr_values is not None and not STEP_UP_ACR.fullmatch(acr_values)) or (max_age is not None and not (max_age.isdigit() and len(max_age) < 10)):
+        return await render(request, "error.html", {"title_key": "error.step_up"}, status=400)
+    return await begin(request, step_up={"acr_values": acr_values, "max_age": int(max_age) if max_age else None})
 
 
 async def register(request: web.Request) -> web.Response:
@@ -149,15 +156,16 @@ def client_ip(request: web.Request, trusted_proxies: tuple[str, ...]) -> str | N
         return None
 
 
-async def begin(request: web.Request, journey: str | None = None, **link_token: str) -> web.Response:
+async def begin(request: web.Request, journey: str | None = None, step_up: dict | None = None, **link_token: str) -> web.Response:
     """Start a transaction (interact + introspect); for a journey route, take its first step
     at once so the person lands on the page they asked for."""
     client = request.app[IDX_CLIENT]
     session = await get_session(request)
     verifier, state, nonce = transaction.new_secrets()
     context = request_context(request)
-    handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce, context=context, **link_token)
-    tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce)
+    step_up = step_up or {}
+    handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce, context=context, **step_up, **link_token)
+    tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce, **step_up)
     reply = await client.introspect(handle)
     log.info("%s started", journey or ("email link" if link_token else "sign-in"))
     if journey is not None:
@@ -335,12 +343,20 @@ async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Respo
     settings = request.app[SETTINGS]
     tokens = await request.app[IDX_CLIENT].exchange_code(code, tx.verifier)
     try:
-        claims = await validate_id_token(tokens["id_token"], request.app[KEY_SET], issuer=settings.issuer_url, client_id=settings.client_id, nonce=tx.nonce)
+        claims = await validate_id_token(
+            tokens["id_token"],
+            request.app[KEY_SET],
+            issuer=settings.issuer_url,
+            client_id=settings.client_id,
+            nonce=tx.nonce,
+            acr_values=tx.acr_values,
+            max_age=tx.max_age,
+        )
     except InvalidIdToken as exc:
         log.warning("ID token rejected: %s", exc)
         return await render(request, "error.html", {"title_key": "error.id_token"}, status=400)
     session = await rotate(request)
-    session["user"] = {k: claims.get(k) for k in ("sub", "name", "email", "preferred_username")}
+    session["user"] = {k: claims.get(k) for k in ("sub", "name", "email", "preferred_username", "acr", "amr", "auth_time")}
     session["tokens"] = {
         "access_token": tokens.get("access_token"),
         "refresh_token": tokens.get("refresh_token"),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
+
+import pytest
 
 from conftest import identify_and_password, own, post_step, shared, start
 
@@ -107,3 +110,35 @@ async def test_interaction_required_after_an_identity_provider_continues_the_tra
     calls = len(org.calls)
     resp = await client.get("/login/callback", params={"error": "interaction_required", "state": "forged"})
     assert resp.status == 400 and len(org.calls) == calls
+
+
+async def step_up_sign_in(client, org, **claims):
+    org.idx("/idp/idx/introspect", shared("identify.json"))
+    resp = await client.get("/login", params={"acr_values": "urn:okta:loa:2fa:any", "max_age": "0"}, allow_redirects=False)
+    assert resp.status == 303
+    html = await identify_and_password(client, org, await (await client.get("/login/step")).text())
+    org.idx("/idp/idx/challenge/answer", own("success-with-interaction-code.json"))
+    org.id_token_claims = claims
+    return await post_step(client, html, {"credentials.passcode": "Alice-Passw0rd!"})
+
+
+async def test_step_up_reaches_interact_and_a_token_that_did_it_signs_in(client, org):
+    resp = await step_up_sign_in(client, org, acr="urn:okta:loa:2fa:any", auth_time=int(time.time()))
+    assert org.interact_form["acr_values"] == "urn:okta:loa:2fa:any" and org.interact_form["max_age"] == "0"
+    assert resp.status == 303 and resp.headers["Location"] == "/"
+    assert "urn:okta:loa:2fa:any" in await (await client.get("/")).text()
+
+
+@pytest.mark.parametrize("claims", [{"acr": "urn:okta:loa:1fa:pwd", "auth_time": None}, {"acr": "urn:okta:loa:2fa:any", "auth_time": 1}, {"acr": "urn:okta:loa:2fa:any"}])
+async def test_step_up_refuses_a_token_that_did_less(client, org, claims):
+    """OIDC Core §3.1.2.1: the acr asked for, and a sign-in no older than max_age."""
+    claims = {k: (int(time.time()) if v is None else v) for k, v in claims.items()}
+    resp = await step_up_sign_in(client, org, **claims)
+    assert resp.status == 400 and "home" not in resp.headers.get("Location", "")
+    assert 'data-claim="email"' not in await (await client.get("/")).text()
+
+
+@pytest.mark.parametrize("query", [{"acr_values": "<script>"}, {"max_age": "-1"}, {"max_age": "soon"}, {"acr_values": "a" * 200}])
+async def test_malformed_step_up_requests_get_a_friendly_page(client, org, query):
+    resp = await client.get("/login", params=query)
+    assert resp.status == 400 and "can&#39;t be used" in await resp.text() and not org.paths()

@@ -181,3 +181,4 @@ async def test_the_access_token_is_refreshed_near_expiry_and_a_revoked_refresh_t
     clock[0] += 3600
     await get(walker, "/")
     assert not walker.signed_in and walker.shows("Your session has ended")
+
