@@ -184,7 +184,7 @@ async def test_registration_from_home_with_custom_attributes_then_email_code(dem
     await open_registration_from_home(page, base, shots)
     await fill_profile(page, "Nora", "Novak", "nora@example.com", colour="green", newsletter=True, password=NEW_PASSWORD)
     await shots.take(page, "profile-filled")
-    await press(page, "Continue")
+    await press(page, "Create account")
     done = await finish_setup(page, sim, base, "nora@example.com", NEW_PASSWORD, shots)
     assert done[-1] == "email-code" and "password" not in done, done
     await expect_home(page, base, "nora@example.com", shots)
@@ -202,7 +202,7 @@ async def test_registration_without_password_sets_one_up_after(demo, page, shots
     await open_registration_from_home(page, base, shots)
     await fill_profile(page, "Olga", "Olsen", "olga@example.com")
     await shots.take(page, "profile-no-password")
-    await press(page, "Continue")
+    await press(page, "Create account")
     done = await finish_setup(page, sim, base, "olga@example.com", NEW_PASSWORD, shots)
     assert "password" in done and "email-code" in done, done
     await expect_home(page, base, "olga@example.com", shots)
@@ -218,7 +218,7 @@ async def test_registration_with_an_existing_email_shows_the_field_error(demo, p
     base, sim = demo
     await open_registration_from_home(page, base, shots)
     await fill_profile(page, "Paul", "Park", ALICE, colour="blue")
-    await press(page, "Continue")
+    await press(page, "Create account")
     email = page.get_by_label("Email", exact=True)
     await see(page, main(page).get_by_text(re.compile("already exists", re.I)).first, shots, "email-taken")
     assert await email.get_attribute("aria-invalid") == "true"
@@ -229,7 +229,7 @@ async def test_registration_with_an_existing_email_shows_the_field_error(demo, p
     await email.fill("paul@example.com")
     await visible_field(page, "Password").fill(NEW_PASSWORD)
     await shots.take(page, "other-email")
-    await press(page, "Continue")
+    await press(page, "Create account")
     await finish_setup(page, sim, base, "paul@example.com", NEW_PASSWORD, shots)
     await expect_home(page, base, "paul@example.com", shots)
     assert sim.app[SIMULATOR].org.user(ALICE).first_name == "Alice"  # alice untouched
