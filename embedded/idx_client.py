@@ -199,6 +199,16 @@ class IdxClient:
             raise UpstreamError("refresh response without an access_token")
         return tokens
 
+    async def userinfo(self, access_token: str) -> dict:
+        """The user's claims from the userinfo endpoint; OAuthError when the token is refused."""
+        url = await self._endpoint("userinfo_endpoint", "/v1/userinfo")
+        status, doc, meta = await self._request("GET", url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+        if status == 401:
+            raise OAuthError("invalid_token", "the access token was refused", status)
+        if status != 200 or not isinstance(doc, dict):
+            raise UpstreamError("unexpected userinfo response", status=status, retry_after=meta["retry_after"])
+        return doc
+
     async def end_session_url(self) -> str:
         """Okta's /v1/logout, where a browser ends its Okta session."""
         return await self._endpoint("end_session_endpoint", "/v1/logout")

@@ -8,6 +8,7 @@ the stored response.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import math
 import re
@@ -84,6 +85,22 @@ async def home(request: web.Request) -> web.Response:
 
 
 STEP_UP_ACR = re.compile(r"[A-Za-z0-9:._-]{1,100}( [A-Za-z0-9:._-]{1,100}){0,4}")
+
+
+async def profile(request: web.Request) -> web.Response:
+    """What the Identity Engine says about the signed-in user (userinfo, with the access token)."""
+    session = await get_session(request)
+    if not session.get("user"):
+        raise see_other("/login")
+    tokens = await current_tokens(request, session)
+    if tokens is None:
+        return await end_app_session(request, "notice.signed_out_elsewhere")
+    try:
+        claims = await request.app[IDX_CLIENT].userinfo(tokens["access_token"])
+    except OAuthError:  # revoked since: the app session ends with it
+        return await end_app_session(request, "notice.signed_out_elsewhere")
+    shown = sorted((k, v if isinstance(v, str) else json.dumps(v)) for k, v in claims.items())
+    return await render(request, "profile.html", {"user": session["user"], "claims": shown})
 
 
 async def login(request: web.Request) -> web.Response:
@@ -474,6 +491,7 @@ async def logout(request: web.Request) -> web.Response:
 def setup_routes(app: web.Application) -> None:
     callback_path = app[SETTINGS].callback_path
     app.router.add_get("/", home, name="home")
+    app.router.add_get("/profile", profile, name="profile")
     app.router.add_get("/login", login, name="login")
     app.router.add_get("/register", register, name="register")
     app.router.add_get("/recover", recover, name="recover")

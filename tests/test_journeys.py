@@ -182,3 +182,12 @@ async def test_the_access_token_is_refreshed_near_expiry_and_a_revoked_refresh_t
     await get(walker, "/")
     assert not walker.signed_in and walker.shows("Your session has ended")
 
+
+
+async def test_profile_shows_userinfo_with_the_access_token_and_sends_strangers_to_sign_in(walker):
+    resp = await walker.client.get("/profile", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/login"
+    await walker.begin("alice@example.com", "Alice-Passw0rd!")
+    await get(walker, "/profile")
+    assert 'data-claim="email">alice@example.com<' in walker.html and 'data-claim="sub"' in walker.html
+    assert idx_calls(walker)[-1] == "/oauth2/default/v1/userinfo"
