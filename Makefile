@@ -38,6 +38,7 @@ test: install system-packages
 
 bench: install
 	$(BIN)/python bench/signin_calls.py
+	$(BIN)/python bench/journey_calls.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts
