@@ -22,7 +22,7 @@ def page(title: str, body: str, refresh: int | None = None) -> str:
                 f"var reload=setTimeout(function(){{location.reload()}},{refresh * 1000});"
                 "document.addEventListener('focusin',function(e){if(e.target.closest('form.admin'))clearTimeout(reload)});"
                 "</script>")
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>{meta}"
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><link rel=icon href=data:,><title>{escape(title)}</title>{meta}"
             f"<style>{STYLE}</style></head><body><p class=banner>{escape(BANNER)}</p>"
             f"<h1>{escape(title)}</h1>{body}</body></html>")
 
