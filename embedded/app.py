@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import AsyncIterator
 
 import aiohttp
@@ -13,7 +14,7 @@ from aiohttp_session import session_middleware
 from . import middlewares, rendering, views
 from .config import Settings
 from .idx_client import IdxClient
-from .keys import IDX_CLIENT, KEY_SET, SESSION_STORAGE, SETTINGS
+from .keys import AUDIT_KEY, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, SESSION_STORAGE, SETTINGS, TX_LIMITER
 from .oidc import KeySet
 from .sessions import MemoryStorage
 
@@ -34,7 +35,12 @@ async def _upstream(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    storage = MemoryStorage(secure=settings.secure_cookies, idle_seconds=settings.session_idle_minutes * 60, max_entries=settings.max_sessions)
+    storage = MemoryStorage(
+        secure=settings.secure_cookies,
+        idle_seconds=settings.session_idle_minutes * 60,
+        max_entries=settings.max_sessions,
+        absolute_seconds=settings.session_max_hours * 3600,
+    )
     # Order matters: errors (outermost) -> session -> csrf (needs the session).
     app = web.Application(
         middlewares=[middlewares.errors, session_middleware(storage), middlewares.csrf],
@@ -42,6 +48,11 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[SESSION_STORAGE] = storage
+    # Our own limits on step submissions, checked before anything goes upstream.
+    app[IP_LIMITER] = middlewares.RateLimiter(*settings.step_limit_per_ip)
+    app[TX_LIMITER] = middlewares.RateLimiter(*settings.step_limit_per_transaction)
+    app[IN_FLIGHT] = set()
+    app[AUDIT_KEY] = settings.audit_key.encode() if settings.audit_key else secrets.token_bytes(32)
     dirs = rendering.template_dirs(settings.template_dir)
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader([str(d) for d in dirs]), autoescape=True)
     rendering.configure(env, dirs)

@@ -40,10 +40,18 @@ class Settings:
     template_dir: str | None = None  # a theme directory searched before the built-in templates
     transaction_minutes: int = 30  # how long a sign-in transaction may sit in the session
     session_idle_minutes: int = 60
+    # However active, a session ends this long after it began (sign-in starts a new one): ASVS 7.3.2.
+    session_max_hours: float = 12
     max_sessions: int = 10_000
     upstream_timeout: float = 10.0
     # Reverse proxies whose X-Forwarded-For we believe (their addresses); others' are ignored.
     trusted_proxies: tuple[str, ...] = ()
+    # Step submissions allowed (count, per seconds) from one client address and within one
+    # transaction; beyond them the app answers 429 itself. Okta allows 10 per state token per 5 s.
+    step_limit_per_ip: tuple[int, float] = (60, 60.0)
+    step_limit_per_transaction: tuple[int, float] = (10, 10.0)
+    # Keys the hash of user identifiers in sign-in event logs; random per process when unset.
+    audit_key: str | None = None
 
     def __post_init__(self) -> None:
         issuer = urlsplit(self.issuer)
@@ -105,6 +113,7 @@ class Settings:
             redirect_uri=env["OKTA_IDX_REDIRECTURI"],
             template_dir=env.get("EMBEDDED_TEMPLATE_DIR") or None,
             trusted_proxies=tuple(env.get("EMBEDDED_TRUSTED_PROXIES", "").replace(",", " ").split()),
+            audit_key=env.get("EMBEDDED_AUDIT_KEY") or None,
             **overrides,
         )
 

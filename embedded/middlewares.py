@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
+from collections import OrderedDict, deque
 from http.cookies import SimpleCookie
+from typing import Callable
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -19,13 +22,11 @@ from aiohttp_session import get_session
 from . import rendering
 from .idx_client import OAuthError, UpstreamError
 from .idx_models import NotAnIdxResponse
-from .keys import CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, SETTINGS
+from .keys import CORRELATION, CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, SETTINGS
 from .oidc import same
 from .sessions import DEVICE_COOKIE_SECONDS, device_cookie_name
 
 log = logging.getLogger("embedded")
-
-CORRELATION = web.RequestKey("correlation", str)
 
 
 def render_error(request: web.Request, status: int, title_key: str, **context) -> web.Response:
@@ -55,7 +56,7 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
         log.warning("upstream failure %s (status %s) [%s]", exc.reason, exc.status, request[CORRELATION])
         return render_error(request, 503 if exc.status in (429, 503) or exc.reason == "timeout" else 502, "error.upstream")
     except OAuthError as exc:
-        log.warning("OAuth error %s [%s]", exc.error, request[CORRELATION])
+        log.warning("OAuth error %r [%s]", exc.error, request[CORRELATION])
         return render_error(request, 400, "error.oauth", error_code=exc.error, error_description=exc.description)
     except NotAnIdxResponse:
         return render_error(request, 502, "error.upstream")
@@ -66,10 +67,28 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
         return render_error(request, 500, "error.internal")
 
 
+# What browsers say about where a request came from (Fetch Metadata); absent from old browsers.
+SAME_ORIGIN_SITES = ("same-origin", "none")
+
+
+def cross_site(request: web.Request) -> bool:
+    """A POST another site made the browser send. `Origin: null` proves nothing either way (our
+    own pages send it, Referrer-Policy being no-referrer), so the token check decides then."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in SAME_ORIGIN_SITES:
+        return True
+    origin = request.headers.get("Origin")
+    return origin not in (None, "null") and origin != request.app[SETTINGS].app_origin
+
+
 @web.middleware
 async def csrf(request: web.Request, handler) -> web.StreamResponse:
-    """A synchronizer token on every POST: the session's `csrf` value in the `_csrf` field."""
+    """Cross-site POSTs are refused outright (Fetch Metadata, Origin); every other POST needs
+    the synchronizer token: the session's `csrf` value in the `_csrf` field."""
     if request.method == "POST":
+        if cross_site(request):  # decided on headers alone, before reading the body
+            log.warning("cross-site POST refused [%s]", request[CORRELATION])
+            return render_error(request, 403, "error.cross_site")
         session = await get_session(request)
         data = await request.post()
         if not same(data.get("_csrf"), session.get("csrf")):
@@ -121,3 +140,34 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info("%s %s %s %s %.1fms", request.remote, request.method, request.path, response.status, time * 1000)
+
+
+class RateLimiter:
+    """At most `limit` hits per key in any `window` seconds (a sliding window), in memory.
+    Bounded: beyond `max_keys` keys the least recently used is forgotten."""
+
+    def __init__(self, limit: int, window: float, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        self.clock = clock
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+    def hit(self, key: str) -> float:
+        """Count one hit and return 0, or, over the limit, count nothing and return the seconds to wait."""
+        now = self.clock()
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = deque()
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        self._hits.move_to_end(key)
+        if len(hits) >= self.limit:
+            return hits[0] + self.window - now
+        hits.append(now)
+        while len(self._hits) > self.max_keys:
+            self._hits.popitem(last=False)
+        return 0.0

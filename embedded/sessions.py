@@ -29,27 +29,45 @@ def device_cookie_name(secure: bool) -> str:
 
 
 class MemoryStorage(AbstractStorage):
-    """Sessions in a dict, evicted when idle for `idle_seconds` or beyond `max_entries` (oldest first)."""
+    """Sessions in a dict, evicted when idle for `idle_seconds`, older than `absolute_seconds`
+    however active, or beyond `max_entries` (least recently used first)."""
 
-    def __init__(self, *, secure: bool, idle_seconds: int, max_entries: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        *,
+        secure: bool,
+        idle_seconds: int,
+        max_entries: int,
+        absolute_seconds: float = 12 * 3600,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         super().__init__(cookie_name=cookie_name(secure), secure=secure, httponly=True, samesite="Lax", path="/")
         self.idle_seconds = idle_seconds
+        self.absolute_seconds = absolute_seconds
         self.max_entries = max_entries
         self._clock = clock
-        self._data: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        # id -> (last used, created, data); kept in least-recently-used order.
+        self._data: OrderedDict[str, tuple[float, float, str]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._data)
 
+    def _expired(self, entry: tuple[float, float, str], now: float) -> bool:
+        touched, created, _ = entry
+        return now - touched > self.idle_seconds or now - created > self.absolute_seconds
+
     async def load_session(self, request: web.Request) -> Session:
         key = self.load_cookie(request)
         entry = self._data.get(key) if key else None
-        if entry is None or self._clock() - entry[0] > self.idle_seconds:
+        now = self._clock()
+        if entry is None or self._expired(entry, now):
             if entry is not None:
-                del self._data[key]
+                del self._data[key]  # an expired id stays dead: replaying its cookie finds nothing
             return Session(None, data=None, new=True, max_age=None)
+        # Any request is activity, even one that changes nothing (and so saves nothing).
+        self._data[key] = (now, entry[1], entry[2])
         self._data.move_to_end(key)
-        return Session(key, data=self._decoder(entry[1]), new=False, max_age=None)
+        return Session(key, data=self._decoder(entry[2]), new=False, max_age=None)
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
         key = session.identity
@@ -58,10 +76,17 @@ class MemoryStorage(AbstractStorage):
                 self._data.pop(key, None)
             self.save_cookie(response, "")
             return
+        now = self._clock()
         if key is None:
             key = secrets.token_urlsafe(32)  # 256 bits
+            created = now
+        elif key in self._data:
+            created = self._data[key][1]  # the absolute lifetime never restarts
+        else:
+            # Ended (signed out, expired) while this request ran: never bring it back.
+            return
         self.save_cookie(response, key)
-        self._data[key] = (self._clock(), self._encoder(self._get_session_data(session)))
+        self._data[key] = (now, created, self._encoder(self._get_session_data(session)))
         self._data.move_to_end(key)
         self._sweep()
 
@@ -72,8 +97,8 @@ class MemoryStorage(AbstractStorage):
     def _sweep(self) -> None:
         now = self._clock()
         while self._data:
-            oldest_key, (touched, _) = next(iter(self._data.items()))
-            if now - touched > self.idle_seconds or len(self._data) > self.max_entries:
+            oldest_key, entry = next(iter(self._data.items()))
+            if self._expired(entry, now) or len(self._data) > self.max_entries:
                 del self._data[oldest_key]
             else:
                 break

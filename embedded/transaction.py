@@ -29,6 +29,9 @@ class Transaction:
     via_idp: bool = False  # the browser went to the org (an identity provider) and so holds an Okta session
     acr_values: str | None = None  # step-up asked for: the ID token must say it was done
     max_age: int | None = None
+    return_to: str = "/"  # where to go after sign-in: a path on this site, checked at the start
+    failed_codes: int = 0  # one-time codes refused so far; the transaction ends at MAX_FAILED_CODES
+    user: str | None = None  # the hashed identifier for event logs, once the person has typed it
 
     def remember(self, response: dict[str, Any]) -> None:
         self.response = response

@@ -7,6 +7,8 @@ the stored response.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -16,7 +18,7 @@ import secrets
 import time
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -25,12 +27,13 @@ from aiohttp_session import Session, get_session
 from . import flow, forms, rendering, transaction
 from .idx_client import IonReply, OAuthError, RequestContext, UpstreamError
 from .idx_models import Form, IdxResponse, NotAnIdxResponse, parse
-from .keys import CSP_EXTRA, CSP_NONCE, IDX_CLIENT, KEY_SET, NEW_DEVICE_TOKEN, SETTINGS
+from .keys import AUDIT_KEY, CORRELATION, CSP_EXTRA, CSP_NONCE, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, NEW_DEVICE_TOKEN, SETTINGS, TX_LIMITER
 from .oidc import InvalidIdToken, s256, same, validate_id_token
 from .sessions import device_cookie_name, rotate
 from .transaction import Transaction
 
 log = logging.getLogger("embedded")
+audit_log = logging.getLogger("embedded.audit")
 
 STEP_PATH = "/login/step"
 FLASH = "flash"
@@ -61,6 +64,7 @@ async def render(request: web.Request, names: tuple[str, ...] | str, context: di
             **(context or {}),
             "csrf_token": csrf_token(session),
             "csp_nonce": request[CSP_NONCE],
+            "correlation": request.get(CORRELATION),
             "notices": notices,
         },
     )
@@ -69,6 +73,33 @@ async def render(request: web.Request, names: tuple[str, ...] | str, context: di
 
 def see_other(location: str) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(location)
+
+
+# --- sign-in events ----------------------------------------------------------------------
+
+
+def user_ref(request: web.Request, identifier: str | None) -> str | None:
+    """A user identifier as the event log shows it: keyed-hashed, never the address itself."""
+    if not identifier:
+        return None
+    digest = hmac.new(request.app[AUDIT_KEY], identifier.strip().lower().encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return digest.hexdigest()[:20]
+
+
+def audit(request: web.Request, event: str, *, user: str | None = None, **fields: Any) -> None:
+    """One sign-in event, one log line: `event=… correlation=… ip=… user=…` plus details. Values
+    are JSON strings (ASCII, quoted), so a CR, LF or any control character arrives escaped and
+    nobody can forge a second line. `user` is already hashed (`user_ref`). The same values go in
+    the record's `audit` attribute for structured handlers."""
+    record = {
+        "event": event,
+        "correlation": request.get(CORRELATION),
+        "ip": client_ip(request, request.app[SETTINGS].trusted_proxies),
+        "user": user,
+        **fields,
+    }
+    record = {k: v for k, v in record.items() if v is not None}
+    audit_log.info("%s", " ".join(f"{k}={json.dumps(str(v))}" for k, v in record.items()), extra={"audit": record})
 
 
 # --- pages -------------------------------------------------------------------------------
@@ -99,16 +130,42 @@ async def profile(request: web.Request) -> web.Response:
         claims = await request.app[IDX_CLIENT].userinfo(tokens["access_token"])
     except OAuthError:  # revoked since: the app session ends with it
         return await end_app_session(request, "notice.signed_out_elsewhere")
+    if claims.get("sub") != session["user"].get("sub"):
+        # Someone else's claims (OIDC Core §5.3.2): never show them as this user's.
+        raise UpstreamError("userinfo for another subject")
     shown = sorted((k, v if isinstance(v, str) else json.dumps(v)) for k, v in claims.items())
     return await render(request, "profile.html", {"user": session["user"], "claims": shown})
 
 
 async def login(request: web.Request) -> web.Response:
-    """Sign in; `?acr_values=…&max_age=…` asks for a stronger or fresher sign-in (step-up)."""
+    """Sign in; `?acr_values=…&max_age=…` asks for a stronger or fresher sign-in (step-up), and
+    `?return_to=/a/path` is where to go afterwards (a path on this site, else home)."""
     acr_values, max_age = request.query.get("acr_values"), request.query.get("max_age")
     if (acr_values is not None and not STEP_UP_ACR.fullmatch(acr_values)) or (max_age is not None and not (max_age.isdigit() and len(max_age) < 10)):
         return await render(request, "error.html", {"title_key": "error.step_up"}, status=400)
-    return await begin(request, step_up={"acr_values": acr_values, "max_age": int(max_age) if max_age else None})
+    step_up = {"acr_values": acr_values, "max_age": int(max_age) if max_age else None}
+    return await begin(request, step_up=step_up, return_to=safe_return_to(request.query.get("return_to")))
+
+
+# A path on this site: printable ASCII, no backslash (browsers read `/\x` as `//x`).
+RETURN_TO = re.compile(r"/[!#-\[\]-~]{0,1999}")
+
+
+def safe_return_to(value: str | None) -> str:
+    """`value` if it can only lead to a page of this site, else "/" (never an open redirect).
+
+    Checked as sent and once percent-decoded, since something on the way may decode it: it must
+    start with a single "/", and carry no backslash, control character (CR/LF would split the
+    Location header) or scheme/host."""
+    if not value or not RETURN_TO.fullmatch(value):
+        return "/"
+    for form in (value, unquote(value)):
+        if form.startswith("//") or "\\" in form or any(ord(c) < 0x20 or ord(c) == 0x7F for c in form):
+            return "/"
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+            return "/"
+    return value
 
 
 async def register(request: web.Request) -> web.Response:
@@ -139,7 +196,7 @@ async def begin_from_link(request: web.Request, kind: str, token: str | None) ->
     try:
         return await begin(request, **{kind: token})
     except OAuthError as exc:  # invalid, expired or already used: Okta answers 400 invalid_request
-        log.info("email link refused: %s", exc.error)
+        log.info("email link refused: %r", exc.error)
         return await render(request, "error.html", {"title_key": "error.link", "error_description": exc.description}, status=400)
 
 
@@ -173,18 +230,20 @@ def client_ip(request: web.Request, trusted_proxies: tuple[str, ...]) -> str | N
         return None
 
 
-async def begin(request: web.Request, journey: str | None = None, step_up: dict | None = None, **link_token: str) -> web.Response:
+async def begin(request: web.Request, journey: str | None = None, step_up: dict | None = None, return_to: str = "/", **link_token: str) -> web.Response:
     """Start a transaction (interact + introspect); for a journey route, take its first step
-    at once so the person lands on the page they asked for."""
+    at once so the person lands on the page they asked for. `return_to` is captured now, in
+    the server-side transaction, and followed after sign-in."""
     client = request.app[IDX_CLIENT]
     session = await get_session(request)
     verifier, state, nonce = transaction.new_secrets()
     context = request_context(request)
     step_up = step_up or {}
     handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce, context=context, **step_up, **link_token)
-    tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce, **step_up)
+    tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce, return_to=return_to, **step_up)
     reply = await client.introspect(handle)
-    log.info("%s started", journey or ("email link" if link_token else "sign-in"))
+    signed_in_as = (session.get("user") or {}).get("preferred_username")  # a step-up
+    audit(request, "signin.started", user=user_ref(request, signed_in_as), journey=journey or ("email link" if link_token else "sign-in"))
     if journey is not None:
         try:
             response = parse(reply.body)
@@ -225,6 +284,10 @@ async def show_step(request: web.Request) -> web.Response:
 async def submit_step(request: web.Request) -> web.Response:
     """The one endpoint every step form posts to."""
     settings = request.app[SETTINGS]
+    # Our own per-address limit first: a flood costs no session work and no upstream call. The
+    # address is X-Forwarded-For only through trusted proxies, so a forged header changes nothing.
+    if wait := request.app[IP_LIMITER].hit(client_ip(request, settings.trusted_proxies) or "unknown"):
+        return await too_many(request, wait)
     session = await get_session(request)
     data = await request.post()
     tx = transaction.load(session, settings.transaction_minutes * 60)
@@ -240,6 +303,16 @@ async def submit_step(request: web.Request) -> web.Response:
     if form is None:
         flash(session, "notice.stale")
         raise see_other(STEP_PATH)
+    tx_key = transaction_key(tx)
+    # Per transaction too, below the Identity Engine's own limit per state token.
+    if wait := request.app[TX_LIMITER].hit(tx_key):
+        return await too_many(request, wait)
+    in_flight = request.app[IN_FLIGHT]
+    if tx_key in in_flight:
+        # A double click or a second tab while this transaction's last step is still on its
+        # way: one remediation at a time, the other is treated as out of date.
+        flash(session, "notice.stale")
+        raise see_other(STEP_PATH)
     if (idp := flow.follow(form)) is not None:
         return idp_redirect(request, session, tx, idp.href)
     submitted = {k: [str(v) for v in data.getall(k)] for k in set(data.keys()) if not k.startswith("_")}
@@ -249,13 +322,53 @@ async def submit_step(request: web.Request) -> web.Response:
         session[FLASH] = [{"text": exc.text, "cls": "ERROR"}]
         raise see_other(STEP_PATH) from None
     session[ECHO] = forms.public_values(form, submitted)
+    if typed := (submitted.get("identifier") or [None])[0]:
+        tx.user = user_ref(request, typed)
+    audit(request, "signin.step", user=tx.user, form=form.name)
+    in_flight.add(tx_key)
     try:
-        reply = await request.app[IDX_CLIENT].proceed(form.href, body)
-    except UpstreamError as exc:
-        if exc.status != 429:
-            raise
-        return slow_down(session)
-    return await advance(request, session, tx, reply)
+        try:
+            reply = await request.app[IDX_CLIENT].proceed(form.href, body)
+        except UpstreamError as exc:
+            if exc.status != 429:
+                raise
+            audit(request, "signin.failed", user=tx.user, reason="rate_limited")
+            return slow_down(session)
+        if code_refused(reply):
+            tx.failed_codes += 1
+            if tx.failed_codes >= MAX_FAILED_CODES:
+                # Too many wrong one-time codes in one transaction (ASVS 6.5.1/6.6.3): it ends
+                # here, and nothing more is sent for it.
+                audit(request, "signin.failed", user=tx.user, reason="too_many_codes")
+                return restart(session, "notice.too_many_codes")
+        return await advance(request, session, tx, reply)
+    finally:
+        in_flight.discard(tx_key)
+
+
+MAX_FAILED_CODES = 5
+# Message keys the Identity Engine uses for a wrong one-time code or security answer.
+CODE_REFUSED_KEYS = frozenset({"api.authn.error.PASSCODE_INVALID", "authfactor.challenge.soft_token.invalid_passcode"})
+
+
+def code_refused(reply: IonReply) -> bool:
+    try:
+        return any(m.key in CODE_REFUSED_KEYS for m in parse(reply.body).all_messages())
+    except NotAnIdxResponse:
+        return False
+
+
+def transaction_key(tx: Transaction) -> str:
+    """A name for the transaction in app-wide tables, which must not hold its handle."""
+    return hashlib.sha256(tx.interaction_handle.encode()).hexdigest()[:32]
+
+
+async def too_many(request: web.Request, wait: float) -> web.Response:
+    """Our own 429: nothing was sent upstream; Retry-After says when to try again."""
+    audit(request, "signin.failed", reason="app_rate_limit")
+    response = await render(request, "error.html", {"title_key": "error.rate_limited"}, status=429)
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 def slow_down(session: Session) -> web.Response:
@@ -337,22 +450,86 @@ def restart(session: Session, notice: str) -> web.Response:
 async def advance(request: web.Request, session: Session, tx: Transaction, reply: IonReply) -> web.Response:
     """Store a fresh IDX response and send the browser where it leads."""
     try:
-        response = parse(reply.body)
+        body = vetted(request, reply.body)
+        response = parse(body)
     except NotAnIdxResponse:
         raise UpstreamError("not an IDX response", status=reply.status) from None
-    if flow.too_many_requests(reply.status, response) and not response.remediations and tx.response is not None:
-        return slow_down(session)
+    if flow.too_many_requests(reply.status, response) and not response.remediations:
+        # `tooManyRequests` with nothing left to do: this transaction is spent; start afresh.
+        # (With forms still offered, the step is simply shown again with the message.)
+        audit(request, "signin.failed", user=tx.user, reason="too_many_requests")
+        return restart(session, "notice.rate_limited_restart")
+    if tx.user is None and isinstance(identifier := (response.user or {}).get("identifier"), str):
+        tx.user = user_ref(request, identifier)
+    if errors := [m.key or "unknown" for m in response.all_messages() if m.cls == "ERROR"]:
+        audit(request, "signin.failed", user=tx.user, reason=errors[0])
     outcome = flow.decide(response)
     if isinstance(outcome, flow.Expired):
         return restart(session, "notice.expired")
     if isinstance(outcome, flow.ExchangeCode):
         transaction.clear(session)
         return await sign_in(request, tx, outcome.code)
-    tx.remember(reply.body)
+    tx.remember(body)
     transaction.save(session, tx)
     if isinstance(outcome, flow.RedirectToIdp):
         return idp_redirect(request, session, tx, outcome.href)
     raise see_other(STEP_PATH)
+
+
+# On the first page nobody is identified yet: whether an account exists must not show (ASVS
+# 6.3.8), so "no such user" and "wrong password" both become one generic message.
+ACCOUNT_FAILURE_KEYS = frozenset({"errors.E0000004", "E0000004", "idx.unknown.user", "incorrectPassword"})
+SIGN_IN_FAILED = {"message": "Sign-in failed. Check your details and try again.", "i18n": {"key": "sign_in.failed"}, "class": "ERROR"}
+
+
+def vetted(request: web.Request, body: Any) -> dict:
+    """An IDX response as the app keeps it: identity-provider links that would take the browser
+    anywhere but the Identity Engine are dropped (and logged), and account-revealing errors on
+    the first page are made generic. Raises NotAnIdxResponse for anything else."""
+    parse(body)  # the shape is checked before anything is rewritten
+    remediation = body.get("remediation")
+    forms_ = remediation.get("value") if isinstance(remediation, dict) else None
+    if not isinstance(forms_, list):
+        return body
+    org = request.app[SETTINGS].org_origin
+    kept = []
+    for form in forms_:
+        href = form.get("href") if isinstance(form, dict) else None
+        if isinstance(form, dict) and str(form.get("method", "POST")).upper() == "GET" and not (isinstance(href, str) and href.startswith(org + "/")):
+            scheme = urlsplit(href).scheme if isinstance(href, str) else None
+            log.warning("dropped a %s link to a %s URL outside the Identity Engine [%s]", json.dumps(str(form.get("name"))), json.dumps(scheme), request.get(CORRELATION))
+            continue
+        kept.append(form)
+    body = {**body, "remediation": {**remediation, "value": kept}} if len(kept) != len(forms_) else body
+    if kept and isinstance(kept[0], dict) and kept[0].get("name") == "identify":
+        body = without_account_failures(body)
+    return body
+
+
+def without_account_failures(body: dict) -> dict:
+    found = False
+
+    def strip(messages: Any) -> Any:
+        nonlocal found
+        if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
+            return messages
+        kept = [m for m in messages["value"] if not (isinstance(m, dict) and isinstance(m.get("i18n"), dict) and m["i18n"].get("key") in ACCOUNT_FAILURE_KEYS)]
+        found = found or len(kept) != len(messages["value"])
+        return {**messages, "value": kept}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if isinstance(node, dict):
+            return {k: strip(v) if k == "messages" else walk(v) for k, v in node.items()}
+        return node
+
+    remediation, messages = walk(body["remediation"]), strip(body.get("messages"))
+    if not found:
+        return body
+    if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
+        messages = {"type": "array", "value": []}
+    return {**body, "remediation": remediation, "messages": {**messages, "value": [SIGN_IN_FAILED, *messages["value"]]}}
 
 
 async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Response:
@@ -371,9 +548,13 @@ async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Respo
         )
     except InvalidIdToken as exc:
         log.warning("ID token rejected: %s", exc)
+        audit(request, "signin.failed", user=tx.user, reason="id_token")
         return await render(request, "error.html", {"title_key": "error.id_token"}, status=400)
     session = await rotate(request)
     session["user"] = {k: claims.get(k) for k in ("sub", "name", "email", "preferred_username", "acr", "amr", "auth_time")}
+    # Who this is: the issuer's subject, never the email (which can change or be reused): ASVS 10.5.2.
+    session["user"]["iss"] = claims["iss"]
+    session["user"]["account"] = account_key(claims)
     session["tokens"] = {
         "access_token": tokens.get("access_token"),
         "refresh_token": tokens.get("refresh_token"),
@@ -381,8 +562,13 @@ async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Respo
         "expires_at": time.time() + float(tokens.get("expires_in") or 0),
     }
     session["okta_session"] = tx.via_idp
-    log.info("signed in")
-    raise see_other("/")
+    audit(request, "signin.succeeded", user=user_ref(request, claims.get("preferred_username")) or tx.user, account=user_ref(request, account_key(claims)))
+    raise see_other(safe_return_to(tx.return_to))
+
+
+def account_key(claims: dict) -> str:
+    """The signed-in account: (iss, sub), the only pair OIDC promises is stable and unique."""
+    return json.dumps([claims["iss"], claims["sub"]])
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -396,6 +582,7 @@ async def callback(request: web.Request) -> web.Response:
     state_ok = tx is not None and same(query.get("state"), tx.state)
     if "interaction_code" in query:
         if not state_ok:
+            audit(request, "signin.failed", reason="callback_state")
             return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
         transaction.clear(session)  # a replayed callback finds nothing to exchange
         return await sign_in(request, tx, query["interaction_code"])
@@ -404,6 +591,7 @@ async def callback(request: web.Request) -> web.Response:
     if query.get("error") == "interaction_required" and state_ok:
         return await advance(request, session, tx, await request.app[IDX_CLIENT].introspect(tx.interaction_handle))
     if "error" in query:
+        audit(request, "signin.failed", user=tx.user if state_ok else None, reason=query.get("error"))
         return await render(
             request,
             "error.html",
@@ -436,7 +624,7 @@ async def current_tokens(request: web.Request, session: Session) -> dict | None:
     try:
         fresh = await request.app[IDX_CLIENT].refresh(tokens["refresh_token"])
     except OAuthError as exc:
-        log.info("refresh token refused: %s", exc.error)
+        log.info("refresh token refused: %r", exc.error)
         return None
     except UpstreamError as exc:  # the access token may still be good: try again on the next page
         log.warning("token refresh failed: %s", exc.reason)
@@ -470,6 +658,7 @@ async def logout(request: web.Request) -> web.Response:
     session = await get_session(request)
     tokens = session.get("tokens") or {}
     client = request.app[IDX_CLIENT]
+    audit(request, "signout", user=user_ref(request, (session.get("user") or {}).get("preferred_username")))
     for hint in ("refresh_token", "access_token"):
         if tokens.get(hint):
             try:
