@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from typing import Any, Awaitable, Callable
@@ -18,6 +19,11 @@ import jwt
 ALGORITHMS = ["RS256"]
 LEEWAY_SECONDS = 120
 JWKS_REFETCH_SECONDS = 60
+
+
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+MAX_TOKEN_CHARS = 64 * 1024
+KEY_SOURCE_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 
 
 class InvalidIdToken(Exception):
@@ -87,12 +93,21 @@ async def validate_id_token(
     max_age: int | None = None,
 ) -> dict:
     """The ID token's claims after every check of OIDC Core §3.1.3.7 that applies here."""
+    # Compact serialization only: three unpadded base64url parts, within a sane size. Anything
+    # else (padding, standard base64, whitespace, a JWE) is refused before any parsing.
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or not COMPACT_JWS.fullmatch(token):
+        raise InvalidIdToken("malformed token")
     try:
         header = jwt.get_unverified_header(token)
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
         raise InvalidIdToken("malformed token") from exc
     if header.get("alg") not in ALGORITHMS:
         raise InvalidIdToken(f"algorithm {header.get('alg')!r} is not allowed")
+    if KEY_SOURCE_HEADERS & header.keys():
+        # Keys come from the issuer's JWKS only; a token naming its own key is never trusted.
+        raise InvalidIdToken("the token names its own key")
+    if "crit" in header:
+        raise InvalidIdToken("critical header extensions are not supported")
     kid = header.get("kid")
     key = await keys.key(kid) if isinstance(kid, str) else None
     if key is None:

@@ -62,3 +62,184 @@ async def test_24_the_absolute_lifetime_is_a_setting(aiohttp_client, settings, o
     assert signed_in(await (await client.get("/")).text())
     clock[0] += 31 * 60
     assert not signed_in(await (await client.get("/")).text())
+
+
+# --- 10: one-time code attempts and `tooManyRequests` ------------------------------------
+
+ANSWER = "/idp/idx/challenge/answer"
+
+
+def upstream_count(org, path: str) -> int:
+    return org.paths().count(path)
+
+
+async def test_10_five_wrong_codes_end_the_transaction_and_a_sixth_never_goes_upstream(client, org):
+    wrong = shared("error-401-invalid-email-otp-passcode.json")
+    html = await start(client, org, wrong)
+    for attempt in range(5):
+        org.idx(ANSWER, wrong, status=401)
+        resp = await post_step(client, html, {"credentials.passcode": f"00000{attempt}"})
+        assert resp.status == 303
+        if attempt < 4:
+            assert resp.headers["Location"] == "/login/step"
+            html = await (await client.get("/login/step")).text()
+    assert resp.headers["Location"] == "/login"  # the transaction is over
+    assert upstream_count(org, ANSWER) == 5
+    sixth = await post_step(client, html, {"credentials.passcode": "000005"})
+    assert sixth.status == 303 and sixth.headers["Location"] == "/login"
+    assert upstream_count(org, ANSWER) == 5
+    org.idx("/idp/idx/introspect", shared("identify.json"))
+    page = await (await client.get("/login")).text()
+    assert "Too many incorrect codes" in page and 'name="identifier"' in page
+
+
+async def test_10_right_code_after_four_wrong_ones_still_signs_in(client, org):
+    wrong = shared("error-401-invalid-email-otp-passcode.json")
+    html = await start(client, org, wrong)
+    for attempt in range(4):
+        org.idx(ANSWER, wrong, status=401)
+        await post_step(client, html, {"credentials.passcode": f"00000{attempt}"})
+        html = await (await client.get("/login/step")).text()
+    org.idx(ANSWER, own("success-with-interaction-code.json"))
+    resp = await post_step(client, html, {"credentials.passcode": "123456"})
+    assert resp.headers["Location"] == "/"
+
+
+async def test_10_too_many_requests_with_nothing_left_to_do_clears_the_transaction(client, org):
+    html = await start(client, org)
+    org.idx("/idp/idx/identify", shared("error-429-too-many-request.json"), status=429)
+    resp = await post_step(client, html, {"identifier": "alice@example.com"})
+    assert resp.status == 303 and resp.headers["Location"] == "/login"
+    again = await post_step(client, html, {"identifier": "alice@example.com"})  # the old page
+    assert again.headers["Location"] == "/login" and upstream_count(org, "/idp/idx/identify") == 1
+    org.idx("/idp/idx/introspect", shared("identify.json"))
+    page = await (await client.get("/login")).text()
+    assert "too many requests" in page.lower()
+
+
+async def test_10_too_many_requests_with_forms_left_shows_the_step_again(client, org):
+    """The other half, unchanged: a rate-limit answer that still offers the step keeps it."""
+    html = await start(client, org, shared("error-401-invalid-email-otp-passcode.json"))
+    org.idx(ANSWER, shared("error-429-authenticator-verification-email-polling.json"), status=429)
+    resp = await post_step(client, html, {"credentials.passcode": "123456"})
+    assert resp.headers["Location"] == "/login/step"
+    page = await (await client.get("/login/step")).text()
+    assert "Too many requests" in page and 'name="credentials.passcode"' in page
+
+
+# --- 11: the password exactly as typed, the identifier trimmed -----------------------------
+
+
+async def test_11_password_is_forwarded_byte_for_byte_and_the_identifier_trimmed(client, org):
+    html = await start(client, org)
+    org.idx("/idp/idx/identify", own("challenge-password.json"))
+    await post_step(client, html, {"identifier": " a@b.c\t"})
+    assert org.bodies("/idp/idx/identify")[0]["identifier"] == "a@b.c"
+    html = await (await client.get("/login/step")).text()
+    password = "  pä$$ 🙂 " * 10  # 100 characters, spaces at both ends
+    org.idx(ANSWER, own("success-with-interaction-code.json"))
+    await post_step(client, html, {"credentials.passcode": password})
+    sent = org.bodies(ANSWER)[0]["credentials"]["passcode"]
+    assert sent.encode("utf-8") == password.encode("utf-8")
+
+
+# --- 17: ID-token header abuse is a 4xx page, never a 500 ----------------------------------
+
+
+def b64url(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+class CraftedTokens:
+    """Stands in for the fake's signer: the same keys, but /token hands out `craft(signer, claims)`."""
+
+    def __init__(self, signer, craft):
+        self.signer, self.craft = signer, craft
+
+    def jwks(self):
+        return self.signer.jwks()
+
+    def mint(self, **claims):
+        return self.craft(self.signer, claims)
+
+
+def nested_header(signer, claims):
+    _, payload, signature = signer.mint(**claims).split(".")
+    deep = b'{"alg":"RS256","kid":"test-key","x":' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    return f"{b64url(deep)}.{payload}.{signature}"
+
+
+def other_trailing_bits(signer, claims):
+    head, payload, signature = signer.mint(**claims).split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet[alphabet.index(signature[-1]) ^ 1]  # same bytes, non-canonical text
+    return f"{head}.{payload}.{signature[:-1]}{last}"
+
+
+HEADER_ABUSE = {
+    "unknown crit": lambda s, c: s.mint(headers={"crit": ["urn:example:x"], "urn:example:x": True}, **c),
+    "jku": lambda s, c: s.mint(headers={"jku": "https://evil.example/keys"}, **c),
+    "x5u": lambda s, c: s.mint(headers={"x5u": "https://evil.example/cert.pem"}, **c),
+    "jwk": lambda s, c: s.mint(headers={"jwk": s.jwk()}, **c),
+    "deeply nested header": nested_header,
+    "non-canonical base64": other_trailing_bits,
+    "padded base64": lambda s, c: s.mint(**c) + "==",
+}
+
+
+@pytest.mark.parametrize("abuse", HEADER_ABUSE)
+async def test_17_id_token_header_abuse_gives_an_error_page_and_no_session(client, org, signer, abuse):
+    org.signer = CraftedTokens(signer, HEADER_ABUSE[abuse])
+    html = await identify_and_password(client, org, await start(client, org))
+    org.idx(ANSWER, own("success-with-interaction-code.json"))
+    resp = await post_step(client, html, {"credentials.passcode": "Alice-Passw0rd!"})
+    text = await resp.text()
+    assert resp.status == 400 and "could not verify your sign-in" in text and "Traceback" not in text
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert not signed_in(await (await client.get("/")).text())
+    assert not any("evil.example" in str(url) for _, url in org.mock.requests)  # nothing fetched
+
+
+# --- 19: the account is (iss, sub), never the email ----------------------------------------
+
+
+def session_users(client) -> list[dict]:
+    storage = client.server.app[SESSION_STORAGE]
+    return [u for u in (storage._decoder(entry[2])["session"].get("user") for entry in storage._data.values()) if u]
+
+
+async def test_19_same_email_with_another_subject_is_another_account(client, org):
+    await sign_in(client, org)
+    client.session.cookie_jar.clear()
+    org.id_token_claims = {"sub": "00u2mallory", "email": "alice@example.com", "name": "Mallory"}
+    await sign_in(client, org)
+    users = session_users(client)
+    assert len(users) == 2 and {u["email"] for u in users} == {"alice@example.com"}
+    assert sorted(u["account"] for u in users) == sorted(
+        [f'["{ISSUER}", "00u1alice"]', f'["{ISSUER}", "00u2mallory"]']
+    )
+    assert "Mallory" in await (await client.get("/")).text()
+
+
+async def test_19_userinfo_about_another_subject_is_never_shown(client, org):
+    await sign_in(client, org)
+    org.mock.get(ISSUER + "/v1/userinfo", payload={"sub": "00u2mallory", "email": "alice@example.com", "secret": "mallory-data"})
+    resp = await client.get("/profile")
+    text = await resp.text()
+    assert resp.status == 502 and "mallory-data" not in text
+
+
+async def test_17_oversized_or_non_compact_tokens_are_refused_before_parsing(signer):
+    from embedded import oidc
+
+    async def fetch():
+        return signer.jwks()
+
+    keys = oidc.KeySet(fetch)
+    good = signer.mint(nonce="n")
+    for token in (good + "." + "A" * 70_000, " " + good, good.replace(".", "..", 1), "a.b", 42):
+        with pytest.raises(oidc.InvalidIdToken):
+            await oidc.validate_id_token(token, keys, issuer=ISSUER, client_id="test-client", nonce="n")
+    assert await oidc.validate_id_token(good, keys, issuer=ISSUER, client_id="test-client", nonce="n")
