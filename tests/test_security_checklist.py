@@ -243,3 +243,211 @@ async def test_17_oversized_or_non_compact_tokens_are_refused_before_parsing(sig
         with pytest.raises(oidc.InvalidIdToken):
             await oidc.validate_id_token(token, keys, issuer=ISSUER, client_id="test-client", nonce="n")
     assert await oidc.validate_id_token(good, keys, issuer=ISSUER, client_id="test-client", nonce="n")
+
+
+# --- 23: every cookie stays small -----------------------------------------------------------
+
+
+def replace_endpoint(org, path: str, callback) -> None:
+    """Point one of the fake's fixed endpoints (/v1/token, /v1/revoke, ...) at another answer."""
+    for matcher in org.mock._matches.values():
+        if str(matcher.url_or_pattern).endswith(path):
+            matcher.callback = callback
+
+
+async def test_23_cookies_stay_under_4096_bytes_with_big_tokens(client, org, signer):
+    from conftest import reply
+
+    def big_tokens(url, **kwargs):
+        org.calls.append(("POST", "/oauth2/default/v1/token", kwargs))
+        id_token = signer.mint(nonce=org.interact_form.get("nonce"), padding="p" * 1100)
+        assert len(id_token) > 1500
+        return reply(payload={"token_type": "Bearer", "expires_in": 3600, "access_token": "a" * 1536, "refresh_token": "r" * 1536, "id_token": id_token})
+
+    replace_endpoint(org, "/v1/token", big_tokens)
+    responses = []
+    html = await start(client, org)
+    org.idx("/idp/idx/identify", own("challenge-password.json"))
+    responses.append(await post_step(client, html, {"identifier": "alice@example.com"}))
+    html = await (await client.get("/login/step")).text()
+    org.idx(ANSWER, own("success-with-interaction-code.json"))
+    responses.append(await post_step(client, html, {"credentials.passcode": "Alice-Passw0rd!"}))
+    assert responses[-1].headers["Location"] == "/"
+    home = await client.get("/")
+    assert signed_in(await home.text())
+    responses += [home, await client.post("/logout", data={"_csrf": hidden(await home.text(), "_csrf")}, allow_redirects=False)]
+    set_cookies = [h for r in responses for h in r.headers.getall("Set-Cookie", [])]
+    assert set_cookies
+    for header in set_cookies:
+        assert len(header.split(";")[0].encode()) <= 4096
+    for cookie in client.session.cookie_jar:
+        assert len(cookie.key.encode() + cookie.value.encode()) <= 4096
+
+
+# --- 27: cross-site POSTs are refused on their headers ---------------------------------------
+
+
+async def test_27_cross_site_posts_are_refused_whatever_the_token(client, org):
+    html = await start(client, org)
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://127.0.0.1.evil.example"},
+        {"Sec-Fetch-Site": "same-origin", "Origin": "https://evil.example"},
+    ):
+        data = {"_csrf": hidden(html, "_csrf"), "_step": hidden(html, "_step"), "_form": "0", "identifier": "a@b.c"}
+        resp = await client.post("/login/step", data=data, headers=headers, allow_redirects=False)
+        text = await resp.text()
+        assert resp.status == 403, headers
+        assert "came from another site" in text and resp.headers["X-Frame-Options"] == "DENY"
+    assert upstream_count(org, "/idp/idx/identify") == 0
+
+
+async def test_27_same_origin_posts_are_decided_by_the_token(client, org):
+    html = await start(client, org)
+    data = {"_csrf": "wrong", "_step": hidden(html, "_step"), "_form": "0", "identifier": "a@b.c"}
+    for headers in ({}, {"Sec-Fetch-Site": "same-origin", "Origin": "http://127.0.0.1"}):
+        resp = await client.post("/login/step", data=data, headers=headers)
+        assert resp.status == 403 and "This form has expired" in await resp.text()
+    # Our own pages post with `Origin: null` (Referrer-Policy: no-referrer) and same-origin.
+    for headers in ({"Sec-Fetch-Site": "same-origin", "Origin": "null"}, {"Origin": "http://127.0.0.1"}, {"Sec-Fetch-Site": "none"}):
+        org.idx("/idp/idx/identify", own("challenge-password.json"))
+        html = await (await client.get("/login/step")).text()
+        data = {"_csrf": hidden(html, "_csrf"), "_step": hidden(html, "_step"), "_form": "0", "identifier": "a@b.c"}
+        resp = await client.post("/login/step", data=data, headers=headers, allow_redirects=False)
+        assert resp.status == 303, headers
+        org.idx("/idp/idx/cancel", shared("identify.json"))
+        html = await (await client.get("/login/step")).text()
+        await post_step(client, html, {}, action="cancel")
+
+
+async def test_27_a_cross_site_logout_is_refused(client, org):
+    await sign_in(client, org)
+    csrf = hidden(await (await client.get("/")).text(), "_csrf")
+    resp = await client.post("/logout", data={"_csrf": csrf}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert resp.status == 403
+    assert signed_in(await (await client.get("/")).text())
+
+
+# --- 29: return_to stays on this site and is fixed when the sign-in starts ----------------------
+
+EVIL_RETURN_TO = ["https://evil", "//evil", "/\\evil", "\\/evil", "/%2F%2Fevil", "javascript:x", "http:evil", "/%0d%0aSet-Cookie:x", "///evil", "/\tevil"]
+
+
+async def sign_in_from(client, org, url) -> str:
+    org.idx("/idp/idx/introspect", shared("identify.json"))
+    resp = await client.get(url, allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/login/step"
+    html = await identify_and_password(client, org, await (await client.get("/login/step")).text())
+    org.idx(ANSWER, own("success-with-interaction-code.json"))
+    resp = await post_step(client, html, {"credentials.passcode": "Alice-Passw0rd!", "return_to": "https://evil"})
+    assert resp.status == 303
+    location = resp.headers["Location"]
+    assert "\r" not in location and "\n" not in location
+    client.session.cookie_jar.clear()
+    return location
+
+
+@pytest.mark.parametrize("evil", EVIL_RETURN_TO)
+async def test_29_return_to_never_leaves_the_site(client, org, evil):
+    from urllib.parse import quote
+
+    from yarl import URL
+
+    # As the value itself, and as the same characters written straight into the link.
+    assert await sign_in_from(client, org, URL.build(path="/login", query={"return_to": evil})) == "/"
+    assert await sign_in_from(client, org, URL(f"/login?return_to={quote(evil, safe='/%:')}", encoded=True)) == "/"
+
+
+async def test_29_a_same_site_return_to_is_followed_and_step_up_still_works(client, org):
+    assert await sign_in_from(client, org, "/login?return_to=/profile%3Ftab%3D1") == "/profile?tab=1"
+    assert await sign_in_from(client, org, "/login?return_to=/") == "/"
+    org.id_token_claims = {"acr": "urn:okta:loa:2fa:any", "auth_time": int(__import__("time").time())}
+    location = await sign_in_from(client, org, "/login?acr_values=urn:okta:loa:2fa:any&max_age=0&return_to=/profile")
+    assert location == "/profile"
+    assert org.interact_form["acr_values"] == "urn:okta:loa:2fa:any" and org.interact_form["max_age"] == "0"
+
+
+def test_29_the_validator_alone():
+    from embedded.views import safe_return_to
+
+    for evil in [*EVIL_RETURN_TO, None, "", "evil", "/" + "a" * 3000, "/a b", '/"x', "/%5Cevil", "/%2f/evil", "/\x7f"]:
+        assert safe_return_to(evil) == "/", evil
+    for good in ("/", "/profile", "/a/b?c=d&e=%20f#g", "/login/step"):
+        assert safe_return_to(good) == good
+
+
+# --- 37: identity-provider links lead only to the Identity Engine ----------------------------
+
+
+async def test_37_foreign_identity_provider_links_are_not_rendered_and_are_logged(client, org, caplog):
+    doc = shared("identify-with-third-party-idps.json")
+    forms_ = doc["remediation"]["value"]
+    hrefs = {"Google": "javascript:alert(1)", "Facebook": "data:text/html,<script>alert(1)</script>", "Linkedin": "https://evil.example/sso/idps/x", "Apple": "http://localhost:3000.evil.example/sso/idps/apple"}
+    for form in forms_:
+        name = (form.get("idp") or {}).get("name", "")
+        for idp, href in hrefs.items():
+            if name.startswith(idp):
+                form["href"] = href
+    caplog.set_level("WARNING", logger="embedded")
+    html = await start(client, org, doc)
+    for idp, href in hrefs.items():
+        assert f"Sign in with {idp}" not in html
+        assert href not in html
+    assert "Sign in with Microsoft" in html
+    assert "mtls" not in html.lower()  # on another host than the Identity Engine too
+    dropped = [r for r in caplog.records if "outside the Identity Engine" in r.getMessage()]
+    assert len(dropped) == 5
+    # The buttons that are left still lead where they say.
+    form = re.search(r'name="_form" value="(\d+)">\s*(?:<[^>]+>\s*)*<button[^>]*>Sign in with Microsoft', html)
+    resp = await post_step(client, html, {}, form=form.group(1))
+    assert resp.status == 303 and resp.headers["Location"].startswith("http://localhost:3000/sso/idps/microsoft-123?")
+
+
+# --- 40: no account enumeration ---------------------------------------------------------------
+
+
+def identify_error(kind: str) -> dict:
+    doc = shared("identify-with-password.json")
+    if kind == "unknown user":
+        doc["messages"] = {"type": "array", "value": [{"message": "There is no account with the Username someone@example.com.", "i18n": {"key": "idx.unknown.user", "params": ["someone@example.com"]}, "class": "ERROR"}]}
+    else:
+        credentials = doc["remediation"]["value"][0]["value"][1]
+        credentials["form"]["value"][0]["messages"] = {"type": "array", "value": [{"message": "Password is incorrect", "i18n": {"key": "incorrectPassword"}, "class": "ERROR"}]}
+    return doc
+
+
+def masked(html: str) -> str:
+    html = re.sub(r'name="_csrf" value="[^"]*"', 'name="_csrf" value="…"', html)
+    return re.sub(r"nonce(=\"|-)[A-Za-z0-9_-]+", "nonce…", html)
+
+
+async def test_40_unknown_user_and_wrong_password_look_the_same(client, org):
+    seen = []
+    for kind, status in (("unknown user", 400), ("wrong password", 401)):
+        client.session.cookie_jar.clear()
+        html = await start(client, org, shared("identify-with-password.json"))
+        org.idx("/idp/idx/identify", identify_error(kind), status=status)
+        resp = await post_step(client, html, {"identifier": "someone@example.com", "credentials.passcode": "Guess-1234"})
+        page = await client.get("/login/step")
+        seen.append((resp.status, resp.headers["Location"], page.status, masked(await page.text())))
+    assert seen[0] == seen[1]
+    page = seen[0][3]
+    assert "Sign-in failed. Check your details and try again." in page
+    assert "no account" not in page and "Password is incorrect" not in page
+
+
+async def test_40_okta_generic_failure_reads_the_same(client, org):
+    html = await start(client, org)
+    org.idx("/idp/idx/identify", shared("identify-unknown-user.json"), status=401)
+    await post_step(client, html, {"identifier": "someone@example.com"})
+    page = await (await client.get("/login/step")).text()
+    assert "Sign-in failed. Check your details and try again." in page and "Authentication failed" not in page
+
+
+async def test_40_after_identification_messages_are_left_alone(client, org):
+    html = await identify_and_password(client, org, await start(client, org))
+    org.idx(ANSWER, own("error-challenge-password-incorrect.json"), status=401)
+    await post_step(client, html, {"credentials.passcode": "wrong"})
+    assert "Password is incorrect" in await (await client.get("/login/step")).text()
