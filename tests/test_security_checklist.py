@@ -451,3 +451,359 @@ async def test_40_after_identification_messages_are_left_alone(client, org):
     org.idx(ANSWER, own("error-challenge-password-incorrect.json"), status=401)
     await post_step(client, html, {"credentials.passcode": "wrong"})
     assert "Password is incorrect" in await (await client.get("/login/step")).text()
+
+
+# --- 41: our own rate limits on step submissions ----------------------------------------------
+
+
+def stale_post(html: str) -> dict:
+    return {"_csrf": hidden(html, "_csrf"), "_step": "999", "_form": "0", "identifier": "a@b.c"}
+
+
+async def test_41_per_address_limit_with_retry_after_and_forged_forwarding_ignored(aiohttp_client, settings, org):
+    client = await serve(aiohttp_client, dataclasses.replace(settings, step_limit_per_ip=(5, 60.0)))
+    html = await start(client, org)
+    calls = len(org.calls)
+    for i in range(5):
+        resp = await client.post("/login/step", data=stale_post(html), allow_redirects=False)
+        assert resp.status == 303
+    for spoof in (None, "203.0.113.9", "198.51.100.1, 203.0.113.10"):
+        resp = await client.post("/login/step", data=stale_post(html), headers={"X-Forwarded-For": spoof} if spoof else {}, allow_redirects=False)
+        text = await resp.text()
+        assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
+        assert "Too many attempts" in text and resp.headers["X-Frame-Options"] == "DENY"
+    assert len(org.calls) == calls  # the limit answers before anything goes upstream
+
+
+async def test_41_addresses_behind_a_trusted_proxy_have_their_own_buckets(aiohttp_client, settings, org):
+    client = await serve(aiohttp_client, dataclasses.replace(settings, step_limit_per_ip=(2, 60.0), trusted_proxies=("127.0.0.1",)))
+    html = await start(client, org)
+    for address, expected in (("203.0.113.1", 303), ("203.0.113.1", 303), ("203.0.113.1", 429), ("203.0.113.2", 303)):
+        resp = await client.post("/login/step", data=stale_post(html), headers={"X-Forwarded-For": address}, allow_redirects=False)
+        assert resp.status == expected, address
+
+
+async def test_41_per_transaction_limit(aiohttp_client, settings, org):
+    client = await serve(aiohttp_client, dataclasses.replace(settings, step_limit_per_transaction=(3, 10.0)))
+    html = await start(client, org)
+    for _ in range(3):
+        org.idx("/idp/idx/identify", shared("identify.json"))
+        resp = await post_step(client, html, {"identifier": "alice@example.com"})
+        assert resp.status == 303
+        html = await (await client.get("/login/step")).text()
+    resp = await post_step(client, html, {"identifier": "alice@example.com"})
+    assert resp.status == 429 and "Retry-After" in resp.headers
+    assert upstream_count(org, "/idp/idx/identify") == 3
+    client.session.cookie_jar.clear()  # another person, another transaction
+    html = await start(client, org)
+    org.idx("/idp/idx/identify", own("challenge-password.json"))
+    assert (await post_step(client, html, {"identifier": "bob@example.com"})).status == 303
+
+
+def test_41_the_limiter_is_bounded_and_slides():
+    from embedded.middlewares import RateLimiter
+
+    clock = [0.0]
+    limiter = RateLimiter(2, 10.0, max_keys=100, clock=lambda: clock[0])
+    assert limiter.hit("a") == 0 and limiter.hit("a") == 0
+    assert limiter.hit("a") == pytest.approx(10.0)
+    clock[0] = 5
+    assert limiter.hit("a") == pytest.approx(5.0)
+    clock[0] = 10.5
+    assert limiter.hit("a") == 0
+    for i in range(1000):
+        limiter.hit(f"k{i}")
+    assert len(limiter) == 100
+
+
+# --- 43: one remediation in flight per transaction ----------------------------------------------
+
+
+async def test_43_a_double_submit_reaches_upstream_once(client, org):
+    from conftest import ORG, reply
+
+    html = await start(client, org, shared("error-401-invalid-email-otp-passcode.json"))
+
+    async def slow_success(url, **kwargs):
+        org.calls.append(("POST", ANSWER, kwargs))
+        await asyncio.sleep(0.3)
+        return reply(payload=own("success-with-interaction-code.json"))
+
+    org.mock.post(ORG + ANSWER, callback=slow_success, repeat=True)
+    first, second = await asyncio.gather(
+        post_step(client, html, {"credentials.passcode": "123456"}),
+        post_step(client, html, {"credentials.passcode": "123456"}),
+    )
+    assert sorted([first.headers["Location"], second.headers["Location"]]) == ["/", "/login/step"]
+    assert first.status == second.status == 303
+    assert upstream_count(org, ANSWER) == 1 and upstream_count(org, "/oauth2/default/v1/token") == 1
+    assert signed_in(await (await client.get("/")).text())
+
+
+# --- 45: sign-in events --------------------------------------------------------------------------
+
+
+def audit_records(caplog) -> list:
+    return [r for r in caplog.records if r.name == "embedded.audit"]
+
+
+async def test_45_sign_in_events_carry_correlation_hashed_user_and_address(client, org, caplog):
+    caplog.set_level("INFO", logger="embedded.audit")
+    await sign_in(client, org)
+    csrf = hidden(await (await client.get("/")).text(), "_csrf")
+    await client.post("/logout", data={"_csrf": csrf})
+    html = await identify_and_password(client, org, await start(client, org))
+    org.idx(ANSWER, own("error-challenge-password-incorrect.json"), status=401)
+    await post_step(client, html, {"credentials.passcode": "wrong"})
+    records = audit_records(caplog)
+    events = [r.audit["event"] for r in records]
+    assert {"signin.started", "signin.step", "signin.succeeded", "signout", "signin.failed"} <= set(events)
+    for r in records:
+        assert re.fullmatch(r"[0-9a-f]{16}", r.audit["correlation"]) and r.audit["ip"] == "127.0.0.1"
+        line = r.getMessage()
+        assert line.startswith(f'event="{r.audit["event"]}" ') and f'correlation="{r.audit["correlation"]}"' in line
+        assert "alice" not in line.lower()  # the identifier is hashed
+    users = {r.audit.get("user") for r in records if r.audit["event"] in ("signin.step", "signin.succeeded", "signin.failed")}
+    assert len(users) == 1 and re.fullmatch(r"[0-9a-f]{20}", users.pop())
+    failed = [r for r in records if r.audit["event"] == "signin.failed"]
+    assert failed[-1].audit["reason"] == "incorrectPassword"
+    # The failure and the step that caused it are one request, so they share a correlation id.
+    step = [r for r in records if r.audit["event"] == "signin.step"][-1]
+    assert step.audit["correlation"] == failed[-1].audit["correlation"]
+    assert len({r.audit["correlation"] for r in records}) >= 6
+
+
+async def test_45_line_breaks_never_split_an_event(client, org, caplog):
+    caplog.set_level("INFO", logger="embedded.audit")
+    html = await start(client, org)
+    org.idx("/idp/idx/identify", own("challenge-password.json"))
+    await post_step(client, html, {"identifier": "mallory@example.com\nevent=signin.succeeded user=alice"})
+    await client.get("/login/callback", params={"error": "access_denied\r\nevent=\"signin.succeeded\"", "state": "x"})
+    records = audit_records(caplog)
+    assert records
+    for r in records:
+        line = r.getMessage()
+        assert "\n" not in line and "\r" not in line
+        pairs = re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"(?: |$)', line)
+        assert " ".join(f'{k}="{v}"' for k, v in pairs) == line  # nothing outside quoted values
+        assert [k for k, _ in pairs].count("event") == 1
+    assert any(r.audit.get("reason", "").startswith("access_denied\r\n") for r in records)
+
+
+# --- 46: upstream faults give a friendly page and the right transaction outcome ------------------
+
+UPSTREAM_FAULTS = {
+    "500 html": {"status": 500, "body": "<html>upstream-marker internal</html>"},
+    "502 html": {"status": 502, "body": "<html>upstream-marker bad gateway</html>"},
+    "503 html": {"status": 503, "body": "<html>upstream-marker unavailable</html>"},
+    "504 html": {"status": 504, "body": "<html>upstream-marker timeout</html>"},
+    "truncated json": {"status": 200, "body": '{"version": "1.0.0", "upstream-marker": {"type": "arr'},
+    "wrong schema": {"status": 200, "body": '{"upstream-marker": true}'},
+    "wrong content type": {"status": 200, "body": "upstream-marker plain text", "content_type": "text/plain"},
+    "big body": {"status": 200, "body": "upstream-marker" + "x" * 50_000},
+    "timeout": {"exception": asyncio.TimeoutError()},
+    "reset": {"exception": ConnectionResetError("upstream-marker")},
+    "refused": {"exception": ConnectionRefusedError("upstream-marker")},
+}
+
+
+@pytest.mark.parametrize("fault", UPSTREAM_FAULTS)
+async def test_46_upstream_faults_are_friendly_and_keep_the_transaction(client, org, caplog, fault):
+    import aiohttp
+
+    spec = dict(UPSTREAM_FAULTS[fault])
+    html = await start(client, org)
+    if "exception" in spec:
+        exc = spec["exception"]
+        org.fail("/idp/idx/identify", exc if isinstance(exc, asyncio.TimeoutError) else aiohttp.ClientOSError(exc.errno, str(exc)))
+    else:
+        org.idx("/idp/idx/identify", spec.pop("body"), **spec)
+    resp = await post_step(client, html, {"identifier": "alice@example.com"})
+    text = await resp.text()
+    assert resp.status in (502, 503)
+    assert "Traceback" not in text and "aiohttp" not in text and "upstream-marker" not in text
+    assert resp.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    reference = re.search(r"Reference: <code>([0-9a-f]{16})</code>", text).group(1)
+    assert any(reference in r.getMessage() for r in caplog.records)
+    await identify_and_password(client, org, html)  # retryable: the same page can be sent again
+
+
+async def test_46_an_expired_transaction_is_cleared(client, org):
+    html = await start(client, org)
+    org.idx("/idp/idx/identify", shared("error-401-session-expired.json"), status=401)
+    resp = await post_step(client, html, {"identifier": "alice@example.com"})
+    assert resp.status == 303 and resp.headers["Location"] == "/login"
+    again = await post_step(client, html, {"identifier": "alice@example.com"})
+    assert again.headers["Location"] == "/login" and upstream_count(org, "/idp/idx/identify") == 1
+
+
+# --- 47: the last-resort handler -------------------------------------------------------------------
+
+
+async def test_47_an_unexpected_exception_is_a_generic_500_and_the_server_carries_on(aiohttp_client, settings, org, caplog):
+    from embedded import create_app
+
+    app = create_app(settings)
+
+    async def broken(request):
+        raise RuntimeError("internal-detail-marker")
+
+    app.router.add_get("/broken", broken)
+    app.router.add_post("/broken", broken)
+    client = await aiohttp_client(app)
+    for method in ("GET", "POST"):
+        resp = await client.request(method, "/broken")
+        text = await resp.text()
+        if method == "POST":  # no CSRF token: refused before the handler runs
+            assert resp.status == 403
+            continue
+        assert resp.status == 500 and "internal-detail-marker" not in text and "Traceback" not in text
+        assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"
+        reference = re.search(r"Reference: <code>([0-9a-f]{16})</code>", text).group(1)
+        logged = [r for r in caplog.records if reference in r.getMessage()]
+        assert logged and logged[0].exc_info  # the details are in the log, not the page
+    assert (await client.get("/")).status == 200
+    assert (await client.get("/broken")).status == 500
+
+
+# --- 48: logout ---------------------------------------------------------------------------------
+
+
+async def test_48_logout_revokes_both_tokens_ends_the_session_and_clears_the_cookie(client, org):
+    await sign_in(client, org)
+    cookie = session_cookie(client)
+    csrf = hidden(await (await client.get("/")).text(), "_csrf")
+    resp = await client.post("/logout", data={"_csrf": csrf}, allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/"
+    assert resp.headers["Clear-Site-Data"] == '"cookies"'
+    expiring = [h for h in resp.headers.getall("Set-Cookie", []) if h.startswith("embedded=")]
+    assert expiring and all("max-age=0" in h.lower() for h in expiring)
+    revoked = org.bodies("/oauth2/default/v1/revoke")
+    assert [(b["token"], b["token_type_hint"]) for b in revoked] == [("rt-sentinel-0001", "refresh_token"), ("at-sentinel-0001", "access_token")]
+    assert all(b["client_id"] == "test-client" for b in revoked)
+    client.session.cookie_jar.clear()
+    assert not signed_in(await (await client.get("/", cookies={"embedded": cookie})).text())
+    assert not any(cookie in str(e) for e in client.server.app[SESSION_STORAGE]._data)
+
+
+@pytest.mark.parametrize("failure", ["500", "exception"])
+async def test_48_a_failed_revoke_still_signs_out_locally(client, org, failure):
+    import aiohttp
+
+    from conftest import reply
+
+    await sign_in(client, org)
+    cookie = session_cookie(client)
+
+    def broken(url, **kwargs):
+        org.calls.append(("POST", "/oauth2/default/v1/revoke", kwargs))
+        if failure == "exception":
+            raise aiohttp.ClientConnectionError("down")
+        return reply(status=500, body="<html>down</html>")
+
+    replace_endpoint(org, "/v1/revoke", broken)
+    csrf = hidden(await (await client.get("/")).text(), "_csrf")
+    resp = await client.post("/logout", data={"_csrf": csrf}, allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/"
+    assert upstream_count(org, "/oauth2/default/v1/revoke") == 2
+    client.session.cookie_jar.clear()
+    assert not signed_in(await (await client.get("/", cookies={"embedded": cookie})).text())
+
+
+# --- 49: dependencies ----------------------------------------------------------------------------
+
+MINIMUM_VERSIONS = {"aiohttp": (3, 14, 4), "aiohttp-session": (2, 12, 1), "PyJWT": (2, 15, 0), "cryptography": (50, 0, 0), "Jinja2": (3, 1, 6)}
+
+
+def test_49_dependencies_meet_the_minimums_and_the_c_parser_serves():
+    import importlib.metadata
+    import os
+
+    import aiohttp.http_parser
+    import aiohttp.web_protocol
+
+    for name, minimum in MINIMUM_VERSIONS.items():
+        version = importlib.metadata.version(name)
+        assert tuple(int(n) for n in re.findall(r"\d+", version)[:3]) >= minimum, f"{name} {version} is older than {minimum}"
+    assert "AIOHTTP_NO_EXTENSIONS" not in os.environ
+    assert hasattr(aiohttp.http_parser, "HttpRequestParserC")
+    assert aiohttp.http_parser.HttpRequestParser is aiohttp.http_parser.HttpRequestParserC
+    assert aiohttp.web_protocol.HttpRequestParser is aiohttp.http_parser.HttpRequestParserC
+
+
+# --- 50: generated URLs and cookie flags come from the settings ----------------------------------
+
+
+async def raw_request(client, request: bytes) -> tuple[int, dict[str, list[str]]]:
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    finally:
+        writer.close()
+    lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers.setdefault(k.strip().lower(), []).append(v.strip())
+    return int(lines[0].split()[1]), headers
+
+
+@pytest.mark.parametrize("redirect_uri", ["http://127.0.0.1/login/callback", "https://app.example.com/login/callback"])
+async def test_50_request_host_and_scheme_never_shape_urls_or_cookies(aiohttp_client, settings, org, redirect_uri):
+    configured = dataclasses.replace(settings, redirect_uri=redirect_uri)
+    client = await serve(aiohttp_client, configured)
+    secure = redirect_uri.startswith("https")
+    for request in (
+        b"GET http://evil.example/login HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+        b"GET https://evil.example:8443/login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nConnection: close\r\n\r\n",
+        b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    ):
+        org.idx("/idp/idx/introspect", shared("identify.json"))
+        before = upstream_count(org, "/oauth2/default/v1/interact")
+        status, headers = await raw_request(client, request)
+        if status == 400:  # aiohttp refuses a duplicate Host outright: nothing to generate
+            assert upstream_count(org, "/oauth2/default/v1/interact") == before
+            continue
+        assert status == 303 and headers["location"] == ["/login/step"]
+        assert org.interact_form["redirect_uri"] == redirect_uri
+        for cookie in headers["set-cookie"]:
+            attrs = [a.strip().lower() for a in cookie.split(";")]
+            assert ("secure" in attrs) is secure and not any(a.startswith("domain") for a in attrs)
+            assert cookie.startswith("__Host-") is secure
+
+
+async def test_50_the_okta_sign_out_comes_back_to_the_configured_origin(client, org, settings):
+    html = await start(client, org, shared("identify-with-third-party-idps.json"))
+    form = re.search(r'name="_form" value="(\d+)">\s*(?:<[^>]+>\s*)*<button[^>]*>Sign in with Google', html).group(1)
+    await post_step(client, html, {}, form=form)
+    state = org.interact_form["state"]
+    resp = await client.get("/login/callback", params={"interaction_code": "idp-code", "state": state}, allow_redirects=False)
+    assert resp.headers["Location"] == "/"
+    csrf = hidden(await (await client.get("/")).text(), "_csrf")
+    body = f"_csrf={csrf}".encode()
+    cookie = session_cookie(client)
+    status, headers = await raw_request(
+        client,
+        b"POST http://evil.example/logout HTTP/1.1\r\nHost: evil.example\r\nX-Forwarded-Host: evil.example\r\n"
+        + f"Cookie: embedded={cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body,
+    )
+    assert status == 303
+    from conftest import query
+
+    location = headers["location"][0]
+    assert location.startswith(ISSUER + "/v1/logout?")
+    assert query(location)["post_logout_redirect_uri"] == "http://127.0.0.1/"
+
+
+def test_50_no_url_is_built_from_the_request():
+    from conftest import ROOT
+
+    for path in (ROOT / "embedded").glob("*.py"):
+        text = path.read_text()
+        for needle in ("request.host", "request.url", "request.scheme", "request.secure", "request.forwarded", "X-Forwarded-Host", "X-Forwarded-Proto", "url_for("):
+            assert needle not in text, f"{needle} in {path.name}"
