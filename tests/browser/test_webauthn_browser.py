@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from embedded.simulator import SIMULATOR
+
 from .people import click_and_wait, describe, expect_home, is_signed_out, press, see, sign_in
 
 pytestmark = pytest.mark.browser
@@ -35,7 +37,10 @@ async def to_the_webauthn_setup(page, base, shots) -> None:
 
 
 async def test_wendy_sets_up_a_security_key_then_signs_in_with_it(demo_localhost, page, shots):
+    """The security-key challenge page itself: with passkey autofill off, the sign-in reaches it
+    (autofill, which answers before a username is typed, has its own test)."""
     base, sim = demo_localhost
+    sim.app[SIMULATOR].org.passkey_autofill = False
     authenticator = await virtual_authenticator(page)
     await to_the_webauthn_setup(page, base, shots)
     await page.get_by_role("main").get_by_role("button", name=USE_KEY, exact=True).click()
@@ -48,8 +53,7 @@ async def test_wendy_sets_up_a_security_key_then_signs_in_with_it(demo_localhost
     await sign_in(page, base, WENDY, WENDY_PASSWORD, shots)
     use = page.get_by_role("main").get_by_role("button", name=USE_KEY, exact=True)
     await see(page, use, shots, "webauthn-challenge")
-    # the credential is not discoverable (the enrollment asks for no resident key), so the page
-    # must name it in allowCredentials for the browser to find it
+    # the page names her enrolled keys in allowCredentials, so the browser picks the right one
     allow = await page.locator('form[data-js="webauthn"]').get_attribute("data-webauthn-allow")
     await use.click()
     try:
