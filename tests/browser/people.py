@@ -119,3 +119,16 @@ async def post_sim(simulator, path: str, data: dict | None = None) -> int:
 def on_base(link: str, base: str) -> str:
     """A link the simulator built for the configured redirect URI, on the app's real origin."""
     return base + "/" + link.split("/", 3)[3]
+
+
+async def virtual_authenticator(page) -> str:
+    """Chromium's virtual authenticator (DevTools WebAuthn domain) on `page`: a platform
+    authenticator that holds passkeys, verifies the user and answers prompts by itself.
+    Its CDP session stays on `page.cdp` for reading credentials back."""
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("WebAuthn.enable")
+    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    page.cdp = cdp
+    return added["authenticatorId"]

@@ -19,7 +19,7 @@ from embedded.simulator.authenticators import MODHEX
 from pages import totp
 
 from .people import (choose, click_and_wait, describe, enter_code, expect_home, latest, press, see, sign_in, start,
-                     sim_url, visible_field)
+                     sim_url, virtual_authenticator, visible_field)
 
 pytestmark = pytest.mark.browser
 
@@ -209,16 +209,6 @@ async def test_fiona_signs_in_with_fastpass_by_loopback(demo, page, shots):
 
 
 # ---------------------------------------------------------------- pam: passkeys
-async def virtual_authenticator(page) -> str:
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("WebAuthn.enable")
-    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": True, "automaticPresenceSimulation": True}})
-    page.cdp = cdp
-    return added["authenticatorId"]
-
-
 async def to_the_passkey_invitation(page, base, shots):
     await sign_in(page, base, "pam@example.com", "Pam-Passw0rd!", shots)
     skip = main(page).get_by_role("button", name=re.compile(r"skip|not now|later", re.I))

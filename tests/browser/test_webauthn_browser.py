@@ -10,22 +10,12 @@ import pytest
 
 from embedded.simulator import SIMULATOR
 
-from .people import click_and_wait, describe, expect_home, is_signed_out, press, see, sign_in
+from .people import click_and_wait, describe, expect_home, is_signed_out, press, see, sign_in, virtual_authenticator
 
 pytestmark = pytest.mark.browser
 
 WENDY, WENDY_PASSWORD = "wendy@example.com", "Wendy-Passw0rd!"
 USE_KEY = "Use security key or biometrics"
-
-
-async def virtual_authenticator(page) -> str:
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("WebAuthn.enable")
-    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": True, "automaticPresenceSimulation": True}})
-    page.cdp = cdp
-    return added["authenticatorId"]
 
 
 async def to_the_webauthn_setup(page, base, shots) -> None:
