@@ -47,9 +47,10 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For we believe (their addresses); others' are ignored.
     trusted_proxies: tuple[str, ...] = ()
     # Step submissions allowed (count, per seconds) from one client address and within one
-    # transaction; beyond them the app answers 429 itself. Okta allows 10 per state token per 5 s.
-    step_limit_per_ip: tuple[int, float] = (60, 60.0)
-    step_limit_per_transaction: tuple[int, float] = (10, 10.0)
+    # transaction; beyond them the app answers 429 itself. Per transaction it is Okta's own limit
+    # per state token; per address, raise it if many people share one (a large office NAT).
+    step_limit_per_ip: tuple[int, float] = (100, 60.0)
+    step_limit_per_transaction: tuple[int, float] = (10, 5.0)
     # Keys the hash of user identifiers in sign-in event logs; random per process when unset.
     audit_key: str | None = None
 
