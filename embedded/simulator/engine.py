@@ -8,6 +8,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from webauthn.helpers import bytes_to_base64url
@@ -16,7 +17,7 @@ from . import duo, ion
 from .authenticators import KINDS, SEND_LIMIT, Challenge, Error, kind, password_problem
 from .ion import field as fld
 from .ion import fixed, form, msg
-from .org import Client, Enrollment, Org, User, stable_id
+from .org import Client, Enrollment, Org, User, profile_value, stable_id
 from .outbox import Outbox
 
 CODE_LIFETIME = 60  # seconds an interaction code can be exchanged
@@ -29,6 +30,21 @@ METHOD_LABELS = {"sms": "SMS", "voice": "Voice call", "push": "Get a push notifi
                  "signed_nonce": "Use Okta FastPass"}
 LOOPBACK_AUDIENCE = "okta-verify-loopback"  # the challengeRequest JWT's audience: the device
 POLL_ENDPOINTS = {"challenge/poll", "authenticators/poll"}
+# Steps once the user is authenticated (and the expired-activation page): no authenticator lists.
+AFTER_AUTHENTICATION = ("profile-update", "keep-me-signed-in", "consent", "granular-consent", "request-activation-email")
+
+# Step-up (acr_values): what each value asks beyond the sign-on policy.
+ACR_2FA, ACR_2FA_IFPOSSIBLE, ACR_PWD = "urn:okta:loa:2fa:any", "urn:okta:loa:2fa:any:ifpossible", "urn:okta:loa:1fa:pwd"
+# `phr` (phishing-resistant) and `phrh` (hardware-protected) are met by these factors (their amr):
+# WebAuthn (hwk), a smart card (sc), Okta FastPass (pop); hardware-protected keys: FastPass only.
+STRONG_AMR = {"phr": {"hwk", "sc", "pop"}, "phrh": {"pop"}}
+
+# What an administrator's email carries: the user attribute holding the token, the app path the
+# link opens, the subject.
+ADMIN_EMAILS = {
+    "activation-email": ("activation_token", "/activate", "Activate your {org} account"),
+    "reset-email": ("recovery_token", "/reset-password", "Reset your {org} password"),
+}
 
 # Which offered forms each IDX endpoint serves (a submission must match an offered form).
 ENDPOINT_FORMS = {
@@ -46,8 +62,11 @@ ENDPOINT_FORMS = {
     "credential/enroll": {"select-authenticator-enroll", "authenticator-enrollment-data", "select-enrollment-channel",
                           "enroll-authenticator-promotion"},
     "enroll": {"select-enroll-profile"},
-    "enroll/new": {"enroll-profile"},
+    "enroll/new": {"enroll-profile", "profile-update"},
     "enroll/update": {"profile-update"},
+    "consent": {"consent", "granular-consent"},
+    "keep-me-signed-in": {"keep-me-signed-in"},
+    "request-activation": {"request-activation-email"},
     "recover": {"recover"},
     "skip": {"skip"},
     "unlock-account": {"unlock-account"},
@@ -90,6 +109,14 @@ class Transaction:
     auth_time: float = 0.0
     autofill_challenge: bytes | None = None  # passkey autofill on the first page
     promoted: bool = False  # the passkey invitation was answered (created or skipped)
+    acr: str | None = None  # the acr_values value chosen for this transaction (step-up)
+    max_age: int | None = None
+    idp: str | None = None  # the identity provider that signed the user in (social), else Okta
+    profiled: bool = False  # progressive profiling answered or skipped
+    kmsi: bool | None = None  # the "Stay signed in?" answer, once asked
+    consent_scopes: list[str] = field(default_factory=list)  # scopes the consent page asks about
+    declined: list[str] = field(default_factory=list)  # optional scopes the person unticked
+    consented: bool = False
 
     def touch(self) -> None:
         self.expires_at = time.time() + self.lifetime
@@ -108,6 +135,7 @@ class Engine:
         self.org = org
         self.outbox = outbox
         self.issuer = issuer  # None: derived from each request's origin
+        self.sessions: list[dict] = []  # each completed sign-in, as the Okta session it would start
         self.transactions: dict[str, Transaction] = {}  # by interaction handle and by state handle
         self.codes: dict[str, tuple[Transaction, float]] = {}
         self.spent_otps: set[str] = set()  # YubiKey OTPs already used (each works once)
@@ -118,11 +146,12 @@ class Engine:
 
     # ---------------------------------------------------------------- transactions
     def begin(self, client: Client, redirect_uri: str, scopes: list[str], state, nonce, code_challenge,
-              user: User | None = None, flow: str = "login") -> Transaction:
+              user: User | None = None, flow: str = "login", acr: str | None = None,
+              max_age: int | None = None) -> Transaction:
         tx = Transaction(
             interaction_handle=secrets.token_urlsafe(32), state_handle="02" + secrets.token_urlsafe(48),
             client=client, redirect_uri=redirect_uri, scopes=scopes, state=state, nonce=nonce,
-            code_challenge=code_challenge, lifetime=self.org.transaction_minutes * 60,
+            code_challenge=code_challenge, lifetime=self.org.transaction_minutes * 60, acr=acr, max_age=max_age,
         )
         tx.touch()
         self._forget_stale()
@@ -131,9 +160,34 @@ class Engine:
             tx.user, tx.flow = user, flow
             if flow == "recover":
                 self._start_reset(tx)
+            elif flow == "activation-expired":
+                self._activation_expired(tx)
             else:
                 self.advance(tx)
         return tx
+
+    def _activation_expired(self, tx: Transaction) -> None:
+        """An activation link past its expiry: Okta offers a new email (or, when the org does not
+        let people ask, says to contact the administrator)."""
+        if self.org.request_activation_email:
+            tx.step = "request-activation-email"
+        else:
+            tx.step, tx.terminal = "terminal", [msg("activation_expired_admin")]
+
+    # ---------------------------------------------------------------- emails with tokens
+    def send_token_email(self, user: User, what: str, app_url: str, expires_in: float | None = None) -> tuple[str, str]:
+        """An activation or password-reset email: a fresh single-use token stored on the user (it
+        replaces any earlier one, so only the newest email works) and the email in the outbox,
+        linking to `{app_url}/activate?token=…` or `/reset-password?token=…`. (link, token)."""
+        attr, path, subject = ADMIN_EMAILS[what]
+        token = secrets.token_urlsafe(24)
+        setattr(user, attr, token)
+        if what == "activation-email":
+            lifetime = self.org.activation_token_days * 86400 if expires_in is None else expires_in
+            user.activation_expires_at = time.time() + lifetime
+        link = f"{app_url}{path}?{urlencode({'token': token})}"
+        self.outbox.send(user.email, "email", link=link, subject=subject.format(org=self.org.name))
+        return link, token
 
     def _forget_stale(self) -> None:
         """Drop transactions long expired, and spent or stale codes, so a long benchmark stays small.
@@ -462,23 +516,34 @@ class Engine:
     def do_enroll(self, tx: Transaction, body: dict) -> None:
         tx.flow, tx.step, tx.user = "register", "enroll-profile", None
 
-    def do_enroll_new(self, tx: Transaction, body: dict) -> None:
-        policy = self.org.profile_enrollment
+    @staticmethod
+    def _read_profile(form_name: str, attributes, body: dict, required) -> dict:
+        """The `userProfile` values of a submission, checked against `attributes`; `required(a)`
+        says whether a blank one is refused."""
         given = body.get("userProfile") if isinstance(body.get("userProfile"), dict) else {}
         profile = {}
-        for a in policy.attributes:
+        for a in attributes:
             value = given.get(a.name)
             blank = value is None or (isinstance(value, str) and not value.strip())
             if blank:
-                if a.required:
-                    raise Reject(400, field_error=("enroll-profile", ["userProfile", a.name], msg("required")))
+                if required(a):
+                    raise Reject(400, field_error=(form_name, ["userProfile", a.name], msg("required")))
                 continue
             ok = (isinstance(value, bool) if a.type == "boolean"
                   else value in a.options if a.type == "enum" else isinstance(value, str))
             ok = ok and (a.max_length is None or len(str(value)) <= a.max_length)
+            ok = ok and (a.min_length is None or len(str(value).strip()) >= a.min_length)
             if not ok:
-                raise Reject(400, field_error=("enroll-profile", ["userProfile", a.name], msg("invalid_value")))
+                raise Reject(400, field_error=(form_name, ["userProfile", a.name], msg("invalid_value")))
             profile[a.name] = value.strip() if isinstance(value, str) else value
+        return profile
+
+    def do_enroll_new(self, tx: Transaction, body: dict) -> None:
+        if tx.step == "profile-update":
+            return self._update_profile(tx, body)
+        policy = self.org.profile_enrollment
+        attributes = [a for a in policy.attributes if a.registration]
+        profile = self._read_profile("enroll-profile", attributes, body, lambda a: a.required)
         email = profile.get("email", "")
         if "@" not in email or email.startswith("@") or email.endswith("@"):
             raise Reject(400, field_error=("enroll-profile", ["userProfile", "email"], msg("invalid_email")))
@@ -502,6 +567,68 @@ class Engine:
         tx.user = user
         self.advance(tx)
 
+    def do_enroll_update(self, tx: Transaction, body: dict) -> None:
+        self._update_profile(tx, body)
+
+    def _update_profile(self, tx: Transaction, body: dict) -> None:
+        """Progressive profiling: what the signed-in user was missing, stored on their profile.
+        Attributes required at sign-in must be given; optional ones may stay blank."""
+        user = tx.user
+        asked = self.org.progressive_attributes(user)
+        profile = self._read_profile("profile-update", asked, body, lambda a: a.sign_in == "required")
+        for name, value in profile.items():
+            if name == "firstName":
+                user.first_name = value
+            elif name == "lastName":
+                user.last_name = value
+            user.profile[name] = value
+        tx.profiled = True
+        self.advance(tx)
+
+    def do_consent(self, tx: Transaction, body: dict) -> None:
+        """Allow (with the optional scopes the person kept) or don't allow. Granted scopes are
+        remembered for this user and client, so the page is not shown again for them."""
+        form_name = tx.step
+        answer = body.get("consent")
+        if not isinstance(answer, bool):
+            raise Reject(400, field_error=(form_name, ["consent"], msg("required" if answer is None else "invalid_value")))
+        if not answer:  # Okta ends the transaction: 403 with security.access_denied
+            tx.step, tx.terminal, tx.challenge = "terminal", [msg("access_denied")], None
+            raise Reject(403)
+        declined = []
+        if form_name == "granular-consent":
+            opted = body.get("optedScopes") if isinstance(body.get("optedScopes"), dict) else {}
+            for name in tx.consent_scopes:
+                if self.org.scope(name).consent != "optional":
+                    continue  # immutable: granted with the rest
+                value = opted.get(name)
+                if not isinstance(value, bool):
+                    raise Reject(400, field_error=(form_name, ["optedScopes", name],
+                                                   msg("required" if value is None else "invalid_value")))
+                if not value:
+                    declined.append(name)
+        granted = tx.user.grants.setdefault(tx.client.id, [])
+        granted.extend(s for s in tx.consent_scopes if s not in declined and s not in granted)
+        tx.declined, tx.consented = declined, True
+        self.advance(tx)
+
+    def do_keep_me_signed_in(self, tx: Transaction, body: dict) -> None:
+        answer = body.get("keepMeSignedIn")
+        if not isinstance(answer, bool):
+            raise Reject(400, field_error=("keep-me-signed-in", ["keepMeSignedIn"],
+                                           msg("required" if answer is None else "invalid_value")))
+        tx.kmsi = answer
+        self.advance(tx)
+
+    def do_request_activation(self, tx: Transaction, body: dict) -> None:
+        """A new activation email for the user whose link expired, to the app the old link served
+        (the origin of this transaction's redirect URI). The answer never says more than Okta's."""
+        user = tx.user
+        if user is not None and user.status == "staged":
+            parts = urlsplit(tx.redirect_uri)
+            self.send_token_email(user, "activation-email", f"{parts.scheme}://{parts.netloc}")
+        tx.user, tx.step, tx.terminal = None, "terminal", [msg("activation_requested", cls="INFO")]
+
     def do_recover(self, tx: Transaction, body: dict) -> None:
         tx.flow, tx.verified, tx.amr, tx.challenge = "recover", [], [], None
         if tx.user is None:
@@ -514,6 +641,8 @@ class Engine:
             tx.password_warned = True
         elif tx.step == "enroll-authenticator-promotion":
             tx.promoted = True
+        elif tx.step == "profile-update":
+            tx.profiled = True
         else:
             tx.skipped = True
         self.advance(tx)
@@ -524,7 +653,7 @@ class Engine:
     def idp_login(self, tx: Transaction, user: User, idp_id: str) -> None:
         """The user came back from an identity provider: that counts as one factor."""
         self._reset(tx)
-        tx.user = user
+        tx.user, tx.idp = user, idp_id
         self._verified(tx, "idp:" + idp_id, "fed")
         self.advance(tx)
 
@@ -564,23 +693,33 @@ class Engine:
             return
         rule = org.sign_on_rule(user)
         enabled = [e for e in user.enrollments if e.key in org.authenticators]
-        if len(set(tx.verified)) < rule.factors:
-            if not tx.verified and rule.first == "password" and user.enrollment("okta_password"):
-                candidates = ["okta_password"]
+        factors = self.factors_needed(tx, rule.factors)
+        # Step-up beyond counting: acr 1fa:pwd wants the password, phr / phrh a strong factor.
+        needs_password = tx.acr == ACR_PWD and "okta_password" not in tx.verified
+        needs_strong = tx.acr in STRONG_AMR and not set(tx.amr) & STRONG_AMR[tx.acr]
+        if len(set(tx.verified)) < factors or needs_password or needs_strong:
+            if needs_password or (not tx.verified and rule.first == "password" and user.enrollment("okta_password")):
+                candidates = ["okta_password"] if user.enrollment("okta_password") else []
+            elif needs_strong:
+                candidates = list(dict.fromkeys(e.key for e in enabled if e.key not in tx.verified
+                                                and self._strong_enough(e, tx.acr)))
             else:
                 candidates = list(dict.fromkeys(e.key for e in enabled if e.key not in tx.verified))
             if candidates:
                 return self._offer(tx, candidates)
+            if needs_password or needs_strong:  # nothing this user has can meet the acr asked for
+                tx.step, tx.terminal = "terminal", [msg("access_denied")]
+                return
         erule = org.enrollment_rule(user)
         enrolled = set(user.enrolled_keys())
         required = list(erule.required) + (org.profile_enrollment.enroll_required if tx.flow == "register" else [])
         enrollable = [k for k in org.authenticators if KINDS[k].enrollable and k not in enrolled]
         missing = [k for k in enrollable if k in required]
-        wanted = max(erule.min_factors, rule.factors)
+        wanted = max(erule.min_factors, factors)
         optional = [k for k in enrollable if k in erule.optional]
         if missing:
             return self._offer_enroll(tx, missing, skippable=False)
-        if len(enrolled) < wanted or len(set(tx.verified)) < rule.factors:
+        if len(enrolled) < wanted or len(set(tx.verified)) < factors:
             if not optional:  # the policy cannot be met by this user
                 tx.step, tx.terminal = "terminal", [msg("access_denied")]
                 return
@@ -592,7 +731,37 @@ class Engine:
             kind("webauthn").start(self, tx, tx.challenge)
             tx.step = "enroll-authenticator-promotion"
             return
+        # After authentication: progressive profiling, "Stay signed in?", then the app's consent.
+        if tx.flow == "login" and not tx.profiled and org.progressive_attributes(user):
+            tx.step = "profile-update"
+            return
+        if tx.flow == "login" and tx.kmsi is None and org.asks_kmsi(user):
+            tx.step = "keep-me-signed-in"
+            return
+        if not tx.consented:
+            tx.consent_scopes = [sc.name for sc in org.consent_needed(user, tx.client, tx.scopes)]
+            if tx.consent_scopes:
+                optional = any(org.scope(sc).consent == "optional" for sc in tx.consent_scopes)
+                tx.step = "granular-consent" if optional else "consent"
+                return
         self._succeed(tx)
+
+    def factors_needed(self, tx: Transaction, policy_factors: int) -> int:
+        """Distinct factors this sign-in needs: the sign-on policy's, raised by acr_values (never
+        lowered: Okta evaluates the policy first). `2fa:any:ifpossible` asks for two only of
+        users who have two authenticators enrolled."""
+        if tx.acr == ACR_2FA:
+            return max(policy_factors, 2)
+        if tx.acr == ACR_2FA_IFPOSSIBLE:
+            usable = {e.key for e in tx.user.enrollments if e.key in self.org.authenticators}
+            return max(policy_factors, 2 if len(usable) >= 2 else 1)
+        return policy_factors
+
+    @staticmethod
+    def _strong_enough(enrollment: Enrollment, acr: str) -> bool:
+        if enrollment.key == "okta_verify":
+            return bool(enrollment.data.get("fastpass"))  # FastPass signs with a device-bound key
+        return acr == "phr" and enrollment.key in ("webauthn", "smart_card_idp")
 
     def _invites_passkey(self, tx: Transaction) -> bool:
         """After a sign-in, members of the org's promotion groups without a passkey are invited to
@@ -649,6 +818,9 @@ class Engine:
             tx.verified.append(key)
         if amr not in tx.amr:
             tx.amr.append(amr)
+        # No Okta session carries over between transactions: every sign-in authenticates afresh,
+        # and auth_time is when this one last proved a factor (max_age is always met).
+        tx.auth_time = time.time()
 
     def _check_password(self, tx, user: User, creds: dict, form_name: str, path: list[str]) -> None:
         given = str(creds.get("passcode") or "")
@@ -665,17 +837,32 @@ class Engine:
     def _succeed(self, tx: Transaction) -> None:
         if tx.user.status == "staged":  # activation completed
             tx.user.status = "active"
+            tx.user.activation_token = tx.user.activation_expires_at = None
         tx.step = "success"
         tx.auth_time = tx.auth_time or time.time()
         tx.interaction_code = secrets.token_urlsafe(32)
         self.codes[tx.interaction_code] = (tx, time.time() + CODE_LIFETIME)
+        self.sessions.append({
+            "login": tx.user.login, "client_id": tx.client.id, "amr": self.amr(tx), "acr": tx.acr,
+            "idp": tx.idp or self.org.id, "auth_time": int(tx.auth_time), "max_age": tx.max_age,
+            "keep_me_signed_in": tx.kmsi, "scopes": self.granted_scopes(tx),
+        })
+
+    @staticmethod
+    def amr(tx: Transaction) -> list[str]:
+        return list(tx.amr) + (["mfa"] if len(tx.verified) > 1 else [])
+
+    @staticmethod
+    def granted_scopes(tx: Transaction) -> list[str]:
+        """The requested scopes less the optional ones declined on the consent page."""
+        return [sc for sc in tx.scopes if sc not in tx.declined]
 
     def _reset(self, tx: Transaction) -> None:
         """Back to the first form (cancel, lockout)."""
         tx.flow, tx.step, tx.user, tx.challenge = "login", "identify", None, None
         tx.verified, tx.amr, tx.candidates, tx.enroll_options, tx.skipped, tx.terminal = [], [], [], [], False, []
-        tx.password_warned = tx.promoted = False
-        tx.autofill_challenge = None
+        tx.password_warned = tx.promoted = tx.profiled = tx.consented = False
+        tx.autofill_challenge, tx.idp, tx.kmsi, tx.consent_scopes, tx.declined = None, None, None, [], []
 
     def _key_for(self, tx: Transaction, some_id: str) -> str | None:
         """Authenticator key for an authenticator id (or, tolerantly, one of the user's enrollment ids)."""
@@ -726,6 +913,8 @@ class Renderer:
             messages = [msg("push_rejected")] + messages
         if tx.step == "reenroll-authenticator-warning":
             messages = [msg("password_expiring", self.org.name, cls="INFO")] + messages
+        if tx.step == "request-activation-email":
+            messages = [msg("activation_expired")] + messages
         if remediations:
             doc["remediation"] = ion.array(remediations)
         if messages:
@@ -734,7 +923,7 @@ class Renderer:
             doc[top] = ion.obj(obj)
         if tx.step == "select-authenticator-unlock-account":
             doc["authenticators"] = ion.array(self.catalog())
-        elif tx.user is not None and tx.step not in ("terminal", "success"):
+        elif tx.user is not None and tx.step not in ("terminal", "success", *AFTER_AUTHENTICATION):
             doc["authenticators"] = ion.array(self.catalog())
             doc["authenticatorEnrollments"] = ion.array(self.enrollments())
             if tx.step in ("reset-authenticator", "reenroll-authenticator"):
@@ -746,12 +935,26 @@ class Renderer:
         if tx.step == "success":
             doc["successWithInteractionCode"] = self.success_form()
         doc["cancel"] = self.form("cancel", "cancel")
-        doc["app"] = ion.obj({"name": "oidc_client", "label": tx.client.name, "id": tx.client.id})
+        doc["app"] = ion.obj(self.app())
         if self.autofill_offered():
             doc["webauthnAutofillUIChallenge"] = ion.obj(self.autofill_challenge())
         return doc
 
     # -- shared pieces
+    def app(self) -> dict:
+        """The client; on consent pages also its terms, privacy policy, logo and home page."""
+        client = self.tx.client
+        app = {"name": "oidc_client", "label": client.name, "id": client.id}
+        if self.tx.step in ("consent", "granular-consent"):
+            for key, uri, rel in (("termsOfService", client.terms_uri, "terms-of-service"),
+                                  ("privacyPolicy", client.policy_uri, "privacy-policy"),
+                                  ("logo", client.logo_uri, "icon"), ("clientUri", client.client_uri, None)):
+                if uri:
+                    app[key] = {"href": uri, **({"rel": [rel]} if rel else {})}
+                    if key == "logo":
+                        app[key]["alt"] = f"Logo for {client.name}"
+        return app
+
     def absolute(self, obj: dict) -> dict:
         """Authenticator logos are served by the simulator: their URIs name its origin."""
         if str(obj.get("logoUri", "")).startswith("/"):
@@ -1051,6 +1254,8 @@ class Renderer:
         policy = self.org.profile_enrollment
         attrs = []
         for a in policy.attributes:
+            if not a.registration:
+                continue
             extra = {"type": "boolean" if a.type == "boolean" else "string", "required": a.required}
             if a.type == "enum":
                 extra["options"] = ion.choices((o, o) for o in a.options)
@@ -1073,3 +1278,64 @@ class Renderer:
                                                             self.method_field(key)], f"$.authenticators.value[{i}]"))
         fields = [fld("identifier", "Username", required=True), fld("authenticator", type="object", options=options)]
         return [self.form("select-authenticator-unlock-account", "challenge", fields)], None
+
+    # -- after authentication
+    def step_profile_update(self):
+        """Progressive profiling: the attributes this user lacks; skippable when all are optional."""
+        asked = self.org.progressive_attributes(self.tx.user)
+        fields = []
+        for a in asked:
+            extra = {"required": a.sign_in == "required"}
+            if a.type == "boolean":
+                extra["type"] = "boolean"
+            if a.type == "enum":
+                extra["options"] = ion.choices((o, o) for o in a.options)
+            if a.description:
+                extra["desc"] = a.description
+            if a.min_length:
+                extra["minLength"] = a.min_length
+            if a.max_length:
+                extra["maxLength"] = a.max_length
+            fields.append(fld(a.name, a.label, **extra))
+        rems = [self.form("profile-update", "enroll/new", [ion.subform("userProfile", fields)])]
+        if all(a.sign_in == "optional" for a in asked):
+            rems.append(self.form("skip", "skip"))
+        return rems, None
+
+    def step_keep_me_signed_in(self):
+        return [self.form("keep-me-signed-in", "keep-me-signed-in", [
+            fld("keepMeSignedIn", type="boolean", label="Stay signed in", required=True, value=False, mutable=True)])], None
+
+    def step_consent(self):
+        """All-or-nothing consent: the scopes asked about, then Allow Access / Don't Allow."""
+        scopes = [{"name": sc.name, "label": sc.label, "value": sc.name, "desc": sc.description}
+                  for sc in map(self.org.scope, self.tx.consent_scopes)]
+        form = self.form("consent", "consent", [fld("consent", type="boolean", required=True, options=[
+            {"label": "Allow Access", "value": True}, {"label": "Don't Allow", "value": False}])])
+        value = form.pop("value")
+        accepts = form.pop("accepts")
+        form.update(scopes=scopes, value=value, accepts=accepts)
+        return [form], None
+
+    def step_granular_consent(self):
+        """Granular consent: one box per scope, ticked; the optional ones may be unticked. openid
+        is listed first, fixed, as Okta shows it."""
+        tx = self.tx
+        opted = []
+        names = (["openid"] if "openid" in tx.scopes and "openid" not in tx.consent_scopes else []) + tx.consent_scopes
+        for name in names:
+            sc = self.org.scope(name)
+            f = {"name": name}
+            if name != "openid":
+                f["label"] = sc.label
+                if sc.description:
+                    f["desc"] = sc.description
+            f.update(type="boolean", required=True, value=True, visible=True, mutable=sc.consent == "optional")
+            opted.append(f)
+        return [self.form("granular-consent", "consent", [
+            fld("consent", type="boolean", visible=False, required=True),
+            {"name": "optedScopes", "form": {"value": opted}}])], None
+
+    def step_request_activation_email(self):
+        return [self.form("request-activation-email", "request-activation")], None
+

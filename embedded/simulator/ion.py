@@ -138,6 +138,9 @@ MSG = {
     "voice_limit": ("errors.E0000151", "You have reached the limit of call requests, please try again later."),
     "password_expiring": ("idx.password.expiring.message", "When your password expires, you will have to change your password before you can login to your {0} account."),
     "idp_error": ("idx.identity.provider.auth.error", "There was a problem signing you in with the identity provider."),
+    "activation_expired": ("idx.expired.activation.token", "Your account activation link is no longer valid. Request a new activation email below."),
+    "activation_expired_admin": ("idx.expired.activation.token", "Your account activation link is no longer valid. Contact your administrator to request a new activation link."),
+    "activation_requested": ("idx.request.activation.email", "New activation link requested. If your information matches our records, you will receive a new activation link in your inbox soon."),
 }
 
 

@@ -25,6 +25,24 @@ QUESTIONS = {
 }
 
 
+# What the authorization server says about its scopes on a consent page (labels and descriptions
+# in our own words). `consent`: implicit (never asked), required (asked; all or nothing) or
+# optional (asked; the person may untick it: granular consent). Custom scopes come from [[scopes]].
+STANDARD_SCOPES = {
+    "openid": ("Sign you in.", ""),
+    "profile": ("View your profile information.", "This allows the app to view your name and username."),
+    "email": ("View your email address.", "This allows the app to view your email address."),
+    "phone": ("View your phone number.", "This allows the app to view your phone number."),
+    "address": ("View your postal address.", "This allows the app to view your postal address."),
+    "offline_access": ("Keep you signed in to the app.", "This allows the app to refresh your session without asking you to sign in again."),
+}
+CONSENT_LEVELS = {"implicit", "required", "optional"}
+
+# acr_values the authorization server understands (Okta's predefined ones).
+ACR_VALUES = ("urn:okta:loa:1fa:any", "urn:okta:loa:1fa:pwd", "urn:okta:loa:2fa:any",
+              "urn:okta:loa:2fa:any:ifpossible", "phr", "phrh")
+
+
 class OrgError(ValueError):
     """The org file is not valid."""
 
@@ -55,7 +73,13 @@ class User:
     enrollments: list[Enrollment] = field(default_factory=list)
     profile: dict = field(default_factory=dict)
     activation_token: str | None = None
+    activation_expires_at: float | None = None  # when the activation email's link stops working
     recovery_token: str | None = None
+    # Consent: scopes this user granted, by client id. Users without `consent_pending` count as
+    # having granted the standard scopes already (as an administrator does through Okta's grants
+    # API); custom scopes are asked of everyone the first time.
+    consent_pending: bool = False
+    grants: dict = field(default_factory=dict)
     id: str = ""
     failed_passwords: int = 0
     password_expires_in_days: int | None = None  # None: no expiry in sight
@@ -103,6 +127,7 @@ class SignOnRule:
     groups: list[str] = field(default_factory=list)
     factors: int = 1
     first: str = "password"
+    post_auth_kmsi: bool = False  # after signing in, ask "Stay signed in?" (keep-me-signed-in)
 
 
 @dataclass
@@ -126,6 +151,11 @@ class ProfileAttribute:
     options: list[str] = field(default_factory=list)
     min_length: int | None = None
     max_length: int | None = None
+    description: str = ""
+    registration: bool = True  # on the registration form
+    # Progressive profiling: asked after sign-in of existing users who lack it; "required" (no
+    # skip) or "optional" (skippable), None: never asked at sign-in.
+    sign_in: str | None = None
 
 
 @dataclass
@@ -135,6 +165,7 @@ class ProfileEnrollment:
     groups: list[str] = field(default_factory=list)
     enroll_required: list[str] = field(default_factory=lambda: ["okta_email", "okta_password"])
     attributes: list[ProfileAttribute] = field(default_factory=list)
+    progressive_groups: list[str] = field(default_factory=list)  # who progressive profiling asks; empty = everyone
 
 
 FEDERATED_KEYS = {"external_idp", "smart_card_idp"}
@@ -181,6 +212,12 @@ class Client:
     groups: list[str] = field(default_factory=list)  # assigned groups; empty = everyone
     id_token_lifetime: int = 3600
     access_token_lifetime: int = 3600
+    consent_required: bool = False  # Okta's "User consent: require consent" on the app
+    # Shown on consent pages (the `app` object): https links
+    terms_uri: str | None = None
+    policy_uri: str | None = None
+    logo_uri: str | None = None
+    client_uri: str | None = None
 
     def redirect_allowed(self, uri: str) -> bool:
         return _uri_allowed(uri, self.redirect_uris, self.loopback_any_port, any_path=False)
@@ -215,6 +252,14 @@ def _uri_allowed(uri: str, registered: list[str], loopback: bool, *, any_path: b
 
 
 @dataclass
+class Scope:
+    name: str
+    label: str = ""
+    description: str = ""
+    consent: str = "implicit"  # implicit | required | optional
+
+
+@dataclass
 class Org:
     name: str = "Simulated org"
     app_label: str = "Embedded demo"
@@ -233,6 +278,10 @@ class Org:
     # invite members of these groups who have no passkey to create one (skippable).
     passkey_autofill: bool = False
     passkey_promotion_groups: list[str] = field(default_factory=list)
+    post_auth_kmsi: bool = False  # ask everyone "Stay signed in?" after signing in (see also sign-on rules)
+    activation_token_days: float = 7  # how long an activation email's link works
+    request_activation_email: bool = True  # an expired activation link offers a new email
+    scope_defs: dict = field(default_factory=dict)  # name -> Scope (standard ones + [[scopes]])
     sign_on: list[SignOnRule] = field(default_factory=list)
     enrollment: list[EnrollmentRule] = field(default_factory=list)
     profile_enrollment: ProfileEnrollment = field(default_factory=ProfileEnrollment)
@@ -275,6 +324,39 @@ class Org:
     def authenticator_id(self, key: str) -> str:
         return stable_id("aut", self.name, key)
 
+    @property
+    def id(self) -> str:
+        """The org's own id (`00o…`): the ID token's `idp` after a sign-in Okta did itself."""
+        return stable_id("00o", self.name)
+
+    def scope(self, name: str) -> Scope:
+        if name in self.scope_defs:
+            return self.scope_defs[name]
+        label, description = STANDARD_SCOPES.get(name, (name, ""))
+        return Scope(name, label, description)
+
+    def has_grant(self, user: User, client: Client, scope: str) -> bool:
+        if scope in user.grants.get(client.id, ()):
+            return True
+        return not user.consent_pending and scope in STANDARD_SCOPES
+
+    def consent_needed(self, user: User, client: Client, scopes: list[str]) -> list[Scope]:
+        """The requested scopes this user must still consent to for this client."""
+        if not client.consent_required:
+            return []
+        return [self.scope(s) for s in scopes
+                if self.scope(s).consent != "implicit" and not self.has_grant(user, client, s)]
+
+    def progressive_attributes(self, user: User) -> list[ProfileAttribute]:
+        """Attributes progressive profiling asks this user for after signing in (the ones they lack)."""
+        policy = self.profile_enrollment
+        if policy.progressive_groups and not set(policy.progressive_groups) & set(user.groups):
+            return []
+        return [a for a in policy.attributes if a.sign_in and profile_value(user, a.name) in (None, "")]
+
+    def asks_kmsi(self, user: User) -> bool:
+        return self.post_auth_kmsi or self.sign_on_rule(user).post_auth_kmsi
+
     def sign_on_rule(self, user: User) -> SignOnRule:
         return _first_matching(self.sign_on, user) or SignOnRule("default")
 
@@ -287,6 +369,12 @@ class Org:
             e.id = e.id or stable_id("enr", self.name, user.login.lower(), e.key)
         self.users.append(user)
         return user
+
+
+def profile_value(user: User, name: str):
+    """A profile attribute of the user (names live on the user as well as in `profile`)."""
+    builtin = {"firstName": user.first_name, "lastName": user.last_name, "email": user.email, "login": user.login}
+    return builtin[name] if name in builtin else user.profile.get(name)
 
 
 def _first_matching(rules, user):
@@ -337,6 +425,18 @@ def org_from_dict(data: dict) -> Org:
     org.profile_enrollment = _build(ProfileEnrollment, profile, "[profile_enrollment]")
     org.profile_enrollment.attributes = attributes
     org.recovery_authenticators = data.pop("recovery", {}).get("authenticators", [])
+    for raw in data.pop("scopes", []):
+        scope = _build(Scope, raw, "[[scopes]]")
+        if scope.consent not in CONSENT_LEVELS:
+            raise OrgError(f"scope {scope.name}: consent must be one of {sorted(CONSENT_LEVELS)}")
+        standard = STANDARD_SCOPES.get(scope.name, ("", ""))
+        scope.label, scope.description = scope.label or standard[0] or scope.name, scope.description or standard[1]
+        org.scope_defs[scope.name] = scope
+        if scope.name not in org.scopes:
+            org.scopes.append(scope.name)
+    for a in attributes:
+        if a.sign_in not in (None, "required", "optional"):
+            raise OrgError(f"profile attribute {a.name}: sign_in must be \"required\" or \"optional\"")
     org.idps = [_build(Idp, i, "[[idps]]") for i in data.pop("idps", [])]
     org.tokens = [_build(Token, t, "[[tokens]]") for t in data.pop("tokens", [])]
     org.clients = [_build(Client, c, "[[clients]]") for c in data.pop("clients", [])]
@@ -418,13 +518,33 @@ def describe_org(org: Org) -> str:
             bits.append("must enroll " + ", ".join(missing) + " at sign-in")
         elif len(enrolled) < max(rule.min_factors, org.sign_on_rule(u).factors) and rule.optional:
             bits.append("must enroll one of " + ", ".join(k for k in rule.optional if k not in enrolled) + " at sign-in")
+        asked = org.progressive_attributes(u)
+        if asked and u.status == "active":
+            bits.append("asked after signing in for " + ", ".join(f"{a.label} ({a.sign_in})" for a in asked))
+        if org.asks_kmsi(u):
+            bits.append('asked "Stay signed in?" after signing in')
+        if u.consent_pending and any(c.consent_required for c in org.clients):
+            bits.append("has granted no scopes yet: consent page at first sign-in")
+        if u.status == "staged":
+            bits.append("activation email from the outbox's Admin form (send it already expired to request a new one)")
         status = "" if u.status == "active" else f" [{u.status}]"
         groups = f" (groups: {', '.join(u.groups)})" if u.groups else ""
         lines.append(f"  {u.login}{status}{groups}: " + "; ".join(bits))
     for c in org.clients:
         secret = f" / secret {c.secret}" if c.secret else " (public)"
         loop = " (any loopback port)" if c.loopback_any_port else ""
-        lines.append(f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}")
+        lines.append(f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}"
+                     + ("; requires consent" if c.consent_required else ""))
+    asking = [sc for sc in map(org.scope, org.scopes) if sc.consent != "implicit"]
+    if asking and any(c.consent_required for c in org.clients):
+        lines.append("Consent asked for (until granted): " + ", ".join(f"{sc.name} ({sc.consent})" for sc in asking)
+                     + "; the standard scopes count as granted except by users with consent_pending")
+    lines.append("Step-up: acr_values " + ", ".join(ACR_VALUES) + " raise what a sign-in needs; the ID token's acr "
+                 "is the value asked for, auth_time this sign-in's (max_age, even 0, is always met)")
+    lines.append(f"Activation links work {org.activation_token_days:g} days; an expired one "
+                 + ("offers a new activation email" if org.request_activation_email else "says to contact the administrator")
+                 + " (POST /_sim/expire {\"activation_login\": …} expires one)")
+    lines.append("Completed sign-ins (amr, acr, idp, the \"Stay signed in?\" answer, scopes): GET /_sim/sessions")
     for i in org.idps:
         role = f", the {i.authenticator} authenticator" if i.authenticator else ""
         role += ", on the first page" if i.on_identify and i.authenticator else ""

@@ -20,7 +20,7 @@ from . import duo
 from . import faults as faults_mod
 from . import pages
 from .engine import Engine
-from .org import Org, User, demo_org, describe_org
+from .org import ACR_VALUES, Org, User, demo_org, describe_org
 from .outbox import Outbox
 from .tokens import Grant, TokenService, s256
 
@@ -31,7 +31,7 @@ IDX_ENDPOINTS = [
     "introspect", "identify", "identify/select", "challenge", "challenge/answer", "challenge/poll",
     "challenge/resend", "challenge/send", "credential/enroll", "enroll", "enroll/new", "enroll/update", "recover", "skip",
     "cancel", "unlock-account", "authenticators/poll", "authenticators/poll/cancel",
-    "challenge/answer/webauthn-autofillui",
+    "challenge/answer/webauthn-autofillui", "consent", "keep-me-signed-in", "request-activation",
 ]
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -172,7 +172,8 @@ async def discovery(request: web.Request) -> web.Response:
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": sim(request).org.scopes,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "claims_supported": ["iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "idp", "nonce",
+        "acr_values_supported": list(ACR_VALUES),
+        "claims_supported": ["iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "acr", "idp", "nonce",
                              "name", "given_name", "family_name", "preferred_username", "email",
                              "email_verified", "at_hash"],
         "code_challenge_methods_supported": ["S256"],
@@ -214,6 +215,18 @@ async def interact(request: web.Request) -> web.Response:
         return oauth_error(400, "invalid_request", "'code_challenge_method' is invalid. It must be 'S256'.")
     if not CODE_CHALLENGE.fullmatch(challenge):
         return oauth_error(400, "invalid_request", "'code_challenge' is invalid.")
+    acr, max_age = None, None
+    if form.get("acr_values") is not None:
+        # Several values: the first one we know is used (and reflected in the tokens); unknown
+        # ones beside it are ignored. None known at all is refused.
+        acr = next((v for v in form["acr_values"].split() if v in ACR_VALUES), None)
+        if acr is None:
+            return oauth_error(400, "invalid_request", "The 'acr_values' parameter must contain a supported value: "
+                               + ", ".join(ACR_VALUES) + ".")
+    if form.get("max_age") is not None:
+        if not re.fullmatch(r"\d{1,9}", form["max_age"]):
+            return oauth_error(400, "invalid_request", "The 'max_age' parameter must be a non-negative integer.")
+        max_age = int(form["max_age"])
     user, flow = None, "login"
     for param, attr, flow_name, what in (("activation_token", "activation_token", "register", "activation"),
                                          ("recovery_token", "recovery_token", "recover", "recovery")):
@@ -223,9 +236,13 @@ async def interact(request: web.Request) -> web.Response:
         user = next((u for u in s.org.users if getattr(u, attr) and secrets.compare_digest(getattr(u, attr), token)), None)
         if user is None:
             return oauth_error(400, "invalid_request", f"The {what} token is invalid")
-        setattr(user, attr, None)  # tokens from emails work once
         flow = flow_name
-    tx = s.engine.begin(client, redirect_uri, scopes, form.get("state"), form.get("nonce"), challenge, user, flow)
+        if attr == "activation_token" and user.activation_expires_at is not None and time.time() >= user.activation_expires_at:
+            flow = "activation-expired"  # kept: the page it leads to offers a new email
+        else:
+            setattr(user, attr, None)  # tokens from emails work once
+    tx = s.engine.begin(client, redirect_uri, scopes, form.get("state"), form.get("nonce"), challenge, user, flow,
+                        acr=acr, max_age=max_age)
     return web.json_response({"interaction_handle": tx.interaction_handle})
 
 
@@ -262,8 +279,8 @@ async def token(request: web.Request) -> web.Response:
     if not secrets.compare_digest(s256(verifier), tx.code_challenge):
         return oauth_error(400, "invalid_grant", "PKCE verification failed.")
     s.engine.spend(code)
-    amr = list(tx.amr) + (["mfa"] if len(tx.verified) > 1 else [])
-    grant = Grant(tx.user, client, tx.scopes, amr, tx.auth_time, tx.nonce)
+    grant = Grant(tx.user, client, s.engine.granted_scopes(tx), s.engine.amr(tx), tx.auth_time, tx.nonce,
+                  acr=tx.acr, idp=tx.idp or s.org.id)
     return web.json_response(s.tokens.issue(issuer, grant), headers={"Cache-Control": "no-store"})
 
 
@@ -507,9 +524,17 @@ async def sim_faults(request: web.Request) -> web.Response:
 
 
 async def sim_expire(request: web.Request) -> web.Response:
+    """Expire every transaction, one (`stateHandle` / `interactionHandle`), or a user's
+    activation link (`activation_login`: the activation email sent to that user)."""
     s = sim(request)
-    body = await request.json() if request.can_read_body else {}
-    handle = (body or {}).get("stateHandle") or (body or {}).get("interactionHandle")
+    body, _ = await read_fields(request)
+    if body.get("activation_login"):
+        user = s.org.user(str(body["activation_login"]))
+        if user is None or not user.activation_token:
+            return web.json_response({"error": "no activation link for that user"}, status=404)
+        user.activation_expires_at = time.time() - 1
+        return web.json_response({"expired": "activation", "login": user.login})
+    handle = body.get("stateHandle") or body.get("interactionHandle")
     if not handle:
         s.expire_all()
         return web.json_response({"expired": "all"})
@@ -518,6 +543,15 @@ async def sim_expire(request: web.Request) -> web.Response:
         return web.json_response({"error": "unknown handle"}, status=404)
     s.engine.expire(tx)
     return web.json_response({"expired": tx.state_handle})
+
+
+async def sim_sessions(request: web.Request) -> web.Response:
+    """Each completed sign-in, newest last: who, client, amr, acr, idp, auth_time, max_age, the
+    "Stay signed in?" answer (null when not asked) and the scopes granted."""
+    s = sim(request)
+    if request.method == "DELETE":
+        s.engine.sessions.clear()
+    return web.json_response(s.engine.sessions)
 
 
 async def sim_calls(request: web.Request) -> web.Response:
@@ -540,23 +574,15 @@ async def read_fields(request: web.Request) -> tuple[dict, bool]:
     return {}, False
 
 
-# What an administrator's email carries: the user attribute holding the token, the app path the
-# link opens, the subject.
-ADMIN_EMAILS = {
-    "activation-email": ("activation_token", "/activate", "Activate your {org} account"),
-    "reset-email": ("recovery_token", "/reset-password", "Reset your {org} password"),
-}
-
-
 async def admin_email(request: web.Request) -> web.Response:
     """An administrator sends an activation or a password-reset email: a fresh single-use token is
     stored on the user and the email (in the outbox) links to `{app_url}/activate?token=…` or
     `{app_url}/reset-password?token=…`; the app then calls /v1/interact with activation_token /
-    recovery_token. Fields `login`, optional `app_url`. Answers {"link", "token"} (a form posted
-    from the outbox page with return=outbox goes back there)."""
+    recovery_token. Fields `login`, optional `app_url`, and for activation `expires_in` (seconds the
+    link works; default the org's activation_token_days, 0 = already expired). Answers {"link",
+    "token"} (a form posted from the outbox page with return=outbox goes back there)."""
     s = sim(request)
     what = request.match_info["what"]
-    attr, path, subject = ADMIN_EMAILS[what]
     body, is_form = await read_fields(request)
     login = str(body.get("login") or "").strip()
     user = s.org.user(login)
@@ -572,10 +598,15 @@ async def admin_email(request: web.Request) -> web.Response:
     if what == "reset-email" and user.status == "staged":
         return web.json_response({"error": "invalid_request", "error_description":
                                   f"{user.login} is not activated yet; send an activation email."}, status=409)
-    token = secrets.token_urlsafe(24)
-    setattr(user, attr, token)  # replaces any earlier token: only the newest email works
-    link = f"{app_url}{path}?{urlencode({'token': token})}"
-    s.outbox.send(user.email, "email", link=link, subject=subject.format(org=s.org.name))
+    expires_in = None
+    if what == "activation-email" and str(body.get("expires_in") or "").strip():
+        try:
+            expires_in = float(body["expires_in"])
+        except (TypeError, ValueError):
+            expires_in = -1
+        if not 0 <= expires_in <= 10 * 365 * 86400:
+            return web.json_response({"error": "invalid_request", "error_description": "expires_in must be seconds, 0 or more."}, status=400)
+    link, token = s.engine.send_token_email(user, what, app_url, expires_in)
     if is_form and body.get("return") == "outbox":
         raise web.HTTPSeeOther("/outbox")
     return web.json_response({"link": link, "token": token})
@@ -707,6 +738,7 @@ def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str
     app.router.add_route("*", "/_sim/faults", sim_faults)
     app.router.add_post("/_sim/expire", sim_expire)
     app.router.add_route("*", "/_sim/calls", sim_calls)
+    app.router.add_route("*", "/_sim/sessions", sim_sessions)
     app.router.add_post("/_sim/admin/{what:activation-email|reset-email}", admin_email)
     app.router.add_get("/img/custom-push-logo.svg", custom_push_logo)
     app.router.add_route("OPTIONS", "/probe", device_preflight)

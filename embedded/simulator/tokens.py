@@ -34,6 +34,8 @@ class Grant:
     amr: list[str]
     auth_time: float
     nonce: str | None = None
+    acr: str | None = None  # the acr_values value the sign-in met (kept on refresh)
+    idp: str | None = None  # the org's id, or the identity provider's after a social sign-in
 
 
 class TokenService:
@@ -58,6 +60,7 @@ class TokenService:
             "ver": 1, "jti": "AT." + secrets.token_urlsafe(16), "iss": issuer, "aud": "api://default",
             "iat": now, "exp": now + client.access_token_lifetime, "cid": client.id, "uid": user.id,
             "scp": grant.scopes, "auth_time": int(grant.auth_time), "sub": user.login,
+            **({"acr": grant.acr} if grant.acr else {}),
         })
         body = {"token_type": "Bearer", "expires_in": client.access_token_lifetime, "access_token": access,
                 "scope": " ".join(grant.scopes)}
@@ -65,9 +68,11 @@ class TokenService:
             claims = {
                 "ver": 1, "jti": "ID." + secrets.token_urlsafe(16), "iss": issuer, "aud": client.id,
                 "sub": user.id, "iat": now, "exp": now + client.id_token_lifetime,
-                "auth_time": int(grant.auth_time), "amr": grant.amr, "idp": "00o" + user.id[3:],
+                "auth_time": int(grant.auth_time), "amr": grant.amr, "idp": grant.idp or "00o" + user.id[3:],
                 "at_hash": b64url(hashlib.sha256(access.encode()).digest()[:16]),
             }
+            if grant.acr:
+                claims["acr"] = grant.acr
             if grant.nonce:
                 claims["nonce"] = grant.nonce
             claims.update(self.profile_claims(user, grant.scopes))

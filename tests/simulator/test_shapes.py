@@ -41,10 +41,13 @@ def load(name: str) -> dict:
     return json.loads((FIXTURES / name).read_text())
 
 
-def part(doc: dict, what: str):
+def part(doc: dict, what: str, theirs: bool = False):
+    """`remediation:NAME`, `object:KEY` or `top`; `remediation:OURS~THEIRS` compares our form
+    with the fixture's form of another name (same shape, other name)."""
     kind, _, name = what.partition(":")
     if kind == "remediation":
-        return remediation(doc, name)
+        ours, _, other = name.partition("~")
+        return remediation(doc, other if theirs and other else ours)
     if kind == "object":
         return doc[name]["value"]
     return {k: None for k in doc}  # top-level keys only
@@ -321,6 +324,21 @@ async def unlocked(flow):
     return await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("henry@example.com")})
 
 
+async def granular_consent(flow):
+    flow.scope = "openid profile email offline_access"
+    return await flow.password_signin("connie@example.com", "Connie-Passw0rd!")
+
+
+async def plain_consent(flow):
+    flow.client.server.app[SIMULATOR].org.scope_defs["offline_access"].consent = "required"
+    return await granular_consent(flow)
+
+
+async def consent_denied(flow):
+    await granular_consent(flow)
+    return await flow.submit("granular-consent", consent=False, optedScopes={"offline_access": True})
+
+
 async def expired(flow):
     await flow.start()
     flow.client.server.app[SIMULATOR].expire_all()
@@ -342,6 +360,9 @@ OV_OBJECT = {"+id": OV_CATALOG, "+displayName": OV_CATALOG, "+methods": METHODS,
 U2F = "legacy U2F appid and client hints: the sim serves WebAuthn only, without hints"
 PASSKEY = "sim asks for a discoverable credential (a passkey, which autofill needs); no fixture shows residentKey"
 RESIDENT = {f"+contextualData.activationData.authenticatorSelection.{k}": PASSKEY for k in ("residentKey", "requireResidentKey")}
+CONSENT_DEMO = "the fixture's scopes are other apps' (custom1…); the demo asks about profile, email, offline_access"
+CONSENT_APP = "the demo client has no logo or home page set; terms and privacy links are set"
+NO_ECHO = "the OAuth request echo is not sent by the sim"
 SELECT_OPTION = ("this fixture puts an option's form beside its label, not under value as every other select "
                  "fixture and idx-protocol 2.3 do")
 ORG_PROFILE = "profile attributes and the optional password come from the demo org's profile enrollment policy"
@@ -515,6 +536,24 @@ CASES = [
         **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")}}),
     ("passkey promotion top", passkey_promotion, "top", "authenticator-enroll-passkey-promotion.json", {
         "-authentication": "the OAuth request echo is not sent by the sim"}),
+    ("granular consent", granular_consent, "remediation:granular-consent", "consent-granular.json", {
+        **{f"+value[optedScopes].form.value[offline_access].{k}": CONSENT_DEMO for k in (
+            "desc", "label", "mutable", "name", "required", "type", "value", "visible")},
+        **{f"-value[optedScopes].form.value[{n}].{k}": CONSENT_DEMO for n in ("custom1", "custom3.custom4.custom5") for k in (
+            "desc", "label", "mutable", "name", "required", "type", "value", "visible")},
+        **{f"-value[optedScopes].form.value[custom2].{k}": CONSENT_DEMO for k in (
+            "label", "mutable", "name", "required", "type", "value", "visible")},
+        "+value[optedScopes].form.value[profile].desc": "the demo describes every scope it shows"}),
+    ("granular consent top", granular_consent, "top", "consent-granular.json", {"-authentication": NO_ECHO}),
+    ("granular consent app", granular_consent, "object:app", "consent-granular.json", {
+        "-logo": CONSENT_APP, "-logo.alt": CONSENT_APP, "-logo.rel": CONSENT_APP, "-clientUri": CONSENT_APP,
+        "-clientUri.href": CONSENT_APP}),
+    ("consent", plain_consent, "remediation:consent", "consent-enduser.json", {}),
+    ("consent top", plain_consent, "top", "consent-enduser.json", {"-authentication": NO_ECHO}),
+    ("admin consent", plain_consent, "remediation:consent~admin-consent", "consent-admin.json", {}),
+    ("consent denied", consent_denied, "top", "error-403-access-denied.json", {
+        "+app": "sim names the client in every response", "+cancel": "sim offers cancel in every response",
+        "+user": "sim still names the user who refused"}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
@@ -526,6 +565,6 @@ async def test_shape_matches_fixture(aiohttp_client, case, scenario, what, fixtu
     org.rate_limit_requests = 100  # some scenarios take more calls than the per-handle limit allows
     client = await aiohttp_client(create_simulator_app(org))
     ours = paths(part(await scenario(Idx(client)), what))
-    theirs = paths(part(load(fixture), what))
+    theirs = paths(part(load(fixture), what, theirs=True))
     found = {"+" + p for p in ours - theirs} | {"-" + p for p in theirs - ours}
     assert found == set(differences), f"{case}: {sorted(found)}"
