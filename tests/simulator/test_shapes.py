@@ -339,6 +339,16 @@ async def consent_denied(flow):
     return await flow.submit("granular-consent", consent=False, optedScopes={"offline_access": True})
 
 
+async def profile_update(flow):
+    return await flow.password_signin("petra@example.com", "Petra-Passw0rd!")
+
+
+async def profile_update_optional(flow):
+    org = flow.client.server.app[SIMULATOR].org
+    next(a for a in org.profile_enrollment.attributes if a.name == "department").sign_in = "optional"
+    return await profile_update(flow)
+
+
 async def expired(flow):
     await flow.start()
     flow.client.server.app[SIMULATOR].expire_all()
@@ -362,6 +372,8 @@ PASSKEY = "sim asks for a discoverable credential (a passkey, which autofill nee
 RESIDENT = {f"+contextualData.activationData.authenticatorSelection.{k}": PASSKEY for k in ("residentKey", "requireResidentKey")}
 CONSENT_DEMO = "the fixture's scopes are other apps' (custom1…); the demo asks about profile, email, offline_access"
 CONSENT_APP = "the demo client has no logo or home page set; terms and privacy links are set"
+PROFILE_DEMO = ("the fixture asks for its org's attributes, split in one userProfile each; the sim asks for the "
+                "demo's department in one userProfile")
 NO_ECHO = "the OAuth request echo is not sent by the sim"
 SELECT_OPTION = ("this fixture puts an option's form beside its label, not under value as every other select "
                  "fixture and idx-protocol 2.3 do")
@@ -554,6 +566,14 @@ CASES = [
     ("consent denied", consent_denied, "top", "error-403-access-denied.json", {
         "+app": "sim names the client in every response", "+cancel": "sim offers cancel in every response",
         "+user": "sim still names the user who refused"}),
+    ("profile update", profile_update, "remediation:profile-update", "enroll-profile-update-params.json", {
+        "+value[userProfile].type": "object, like every sub-form",
+        **{f"+value[userProfile].form.value[department].{k}": PROFILE_DEMO for k in ("desc", "label", "maxLength", "name", "required")},
+        **{f"-value[userProfile].form.value[{a}].{k}": PROFILE_DEMO for a, keys in (
+            ("newAttribute", ("label", "name", "required")), ("newAttribute2", ("label", "name", "required")),
+            ("secondEmail", ("desc", "descKey", "label", "maxLength", "minLength", "name", "required"))) for k in keys}}),
+    ("profile update skip", profile_update_optional, "remediation:skip", "enroll-profile-update-params.json", {}),
+    ("profile update top", profile_update, "top", "enroll-profile-update-params.json", {}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
