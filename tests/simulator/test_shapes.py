@@ -349,6 +349,10 @@ async def profile_update_optional(flow):
     return await profile_update(flow)
 
 
+async def keep_me_signed_in(flow):
+    return await flow.password_signin("kim@example.com", "Kim-Passw0rd!")
+
+
 async def expired(flow):
     await flow.start()
     flow.client.server.app[SIMULATOR].expire_all()
@@ -574,6 +578,9 @@ CASES = [
             ("secondEmail", ("desc", "descKey", "label", "maxLength", "minLength", "name", "required"))) for k in keys}}),
     ("profile update skip", profile_update_optional, "remediation:skip", "enroll-profile-update-params.json", {}),
     ("profile update top", profile_update, "top", "enroll-profile-update-params.json", {}),
+    ("keep me signed in", keep_me_signed_in, "remediation:keep-me-signed-in", "post-auth-keep-me-signed-in.json", {}),
+    ("keep me signed in top", keep_me_signed_in, "top", "post-auth-keep-me-signed-in.json", {"-authentication": NO_ECHO}),
+    ("keep me signed in user", keep_me_signed_in, "object:user", "post-auth-keep-me-signed-in.json", {}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
