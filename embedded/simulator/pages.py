@@ -88,7 +88,7 @@ the card to present it.</p>
 </form>""")
 
 
-def admin_form(users, app_url: str) -> str:
+def admin_form(users, app_url: str, activation_days: float = 7) -> str:
     """What an administrator does from the Admin console: send an activation or a reset email."""
     options = "".join(f"<option value='{escape(u.login)}'>{escape(u.login)}"
                       f"{'' if u.status == 'active' else ' (' + escape(u.status) + ')'}</option>" for u in users)
@@ -96,16 +96,20 @@ def admin_form(users, app_url: str) -> str:
 <p>As an administrator would: email a user an activation link (<code>{{app}}/activate?token=…</code>, staged
 users) or a password-reset link (<code>{{app}}/reset-password?token=…</code>). Each token works once. Scripts:
 <code>POST /_sim/admin/activation-email</code> or <code>/_sim/admin/reset-email</code> with <code>login</code>
-(and optional <code>app_url</code>), form or JSON; the answer is <code>{{"link": …, "token": …}}</code>.</p>
+(and optional <code>app_url</code>; for activation <code>expires_in</code> seconds, 0 = already expired), form or
+JSON; the answer is <code>{{"link": …, "token": …}}</code>. An expired activation link offers to request a new
+email.</p>
 <form method=post class=admin><input type=hidden name=return value=outbox>
 <label>User <select name=login>{options}</select></label>
 <label>App <input name=app_url value='{escape(app_url)}' size=28></label>
+<label>Activation link works for <select name=expires_in><option value="">{activation_days:g} days</option>
+<option value=300>5 minutes</option><option value=0>already expired</option></select></label>
 <button formaction="/_sim/admin/activation-email">Send activation email</button>
 <button formaction="/_sim/admin/reset-email">Send password reset email</button>
 </form>"""
 
 
-def outbox(messages, users=(), app_url: str = "") -> str:
+def outbox(messages, users=(), app_url: str = "", activation_days: float = 7) -> str:
     rows = []
     for m in messages:
         sent = escape(m.as_json()["sent_at"])
@@ -138,7 +142,7 @@ def outbox(messages, users=(), app_url: str = "") -> str:
         rows.append(f"<tr><td>{sent}</td><td>{escape(m.kind)}</td><td>{escape(m.to)}</td><td>{what}</td></tr>")
     table = ("<table><tr><th>Sent (UTC)</th><th>Kind</th><th>To</th><th>Content</th></tr>" + "".join(rows) + "</table>"
              if rows else "<p>Nothing sent yet.</p>")
-    admin = admin_form(users, app_url) if users else ""
+    admin = admin_form(users, app_url, activation_days) if users else ""
     return page("Outbox", "<p>Codes, magic links, Okta Verify pushes and activations the org would have sent. "
                 "JSON: <code>/outbox.json?to=ADDRESS</code>. This page refreshes every 5 s.</p>" + table + admin,
                 refresh=5)

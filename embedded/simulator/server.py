@@ -458,7 +458,7 @@ async def smart_card_page(request: web.Request, s: Simulator, idp, tx) -> web.Re
 # ------------------------------------------------------------------------ outbox
 async def outbox_page(request: web.Request) -> web.Response:
     s = sim(request)
-    return pages.html(pages.outbox(s.outbox.newest_first(), s.org.users, s.app_url))
+    return pages.html(pages.outbox(s.outbox.newest_first(), s.org.users, s.app_url, s.org.activation_token_days))
 
 
 async def outbox_json(request: web.Request) -> web.Response:
@@ -599,7 +599,7 @@ async def admin_email(request: web.Request) -> web.Response:
         return web.json_response({"error": "invalid_request", "error_description":
                                   f"{user.login} is not activated yet; send an activation email."}, status=409)
     expires_in = None
-    if what == "activation-email" and str(body.get("expires_in") or "").strip():
+    if what == "activation-email" and body.get("expires_in") is not None and str(body["expires_in"]).strip():
         try:
             expires_in = float(body["expires_in"])
         except (TypeError, ValueError):

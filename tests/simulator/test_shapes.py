@@ -12,7 +12,7 @@ import pytest
 
 from embedded.simulator import SIMULATOR, create_simulator_app, demo_org, totp
 
-from .conftest import Idx, remediation
+from .conftest import CLIENT, Idx, remediation
 from .softauthn import SoftAuthenticator
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "idx-fixtures" / "okta-signin-widget"
@@ -353,6 +353,20 @@ async def keep_me_signed_in(flow):
     return await flow.password_signin("kim@example.com", "Kim-Passw0rd!")
 
 
+async def activation_expired(flow):
+    r = await flow.client.post("/_sim/admin/activation-email", json={"login": "sam@example.com", "expires_in": 0})
+    r = await flow.client.post("/oauth2/default/v1/interact", data={
+        **CLIENT, "scope": flow.scope, "redirect_uri": flow.redirect_uri, "code_challenge": flow.challenge,
+        "code_challenge_method": "S256", "state": flow.state, "activation_token": (await r.json())["token"]})
+    flow.handle = (await r.json())["interaction_handle"]
+    return await flow.introspect()
+
+
+async def activation_requested(flow):
+    await activation_expired(flow)
+    return await flow.submit("request-activation-email")
+
+
 async def expired(flow):
     await flow.start()
     flow.client.server.app[SIMULATOR].expire_all()
@@ -581,6 +595,10 @@ CASES = [
     ("keep me signed in", keep_me_signed_in, "remediation:keep-me-signed-in", "post-auth-keep-me-signed-in.json", {}),
     ("keep me signed in top", keep_me_signed_in, "top", "post-auth-keep-me-signed-in.json", {"-authentication": NO_ECHO}),
     ("keep me signed in user", keep_me_signed_in, "object:user", "post-auth-keep-me-signed-in.json", {}),
+    ("request activation email", activation_expired, "remediation:request-activation-email", "request-activation-email.json", {}),
+    ("request activation email top", activation_expired, "top", "request-activation-email.json", {}),
+    ("activation email requested", activation_requested, "top", "terminal-request-activation-email-submitted.json", {
+        "+cancel": "sim offers cancel in every response"}),
     ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
         "+authenticators": "sim sends the catalog with every state that has a user"}),
 ]
