@@ -50,7 +50,7 @@ async def test_wrong_password_shows_the_field_error_with_an_empty_password(clien
     assert resp.headers["Location"] == "/"
 
 
-async def test_expired_session_restarts_cleanly(client, org):
+async def test_09_expired_session_restarts_cleanly(client, org):
     html = await start(client, org)
     org.idx("/idp/idx/identify", shared("error-401-session-expired.json"), status=401)
     resp = await post_step(client, html, {"identifier": "alice@example.com"})

@@ -78,7 +78,7 @@ async def test_04_callback_without_a_transaction_is_rejected(client, org):
     assert "/oauth2/default/v1/token" not in org.paths()
 
 
-async def test_05_replayed_callback_exchanges_once(client, org):
+async def test_05_35_replayed_callback_exchanges_once_and_lands_on_a_query_less_path(client, org):
     await start(client, org)
     state = org.interact_form["state"]
     first = await client.get("/login/callback", params={"interaction_code": "idp-code", "state": state}, allow_redirects=False)
@@ -167,7 +167,7 @@ async def test_16_nonce_is_required_and_compared_in_constant_time(signer, keys):
     assert "hmac.compare_digest" in (ROOT / "embedded" / "oidc.py").read_text()
 
 
-async def test_unknown_kid_refetches_at_most_once_a_minute(signer):
+async def test_18_unknown_kid_refetches_at_most_once_a_minute(signer):
     fetches = []
 
     async def fetch():
@@ -183,7 +183,7 @@ async def test_unknown_kid_refetches_at_most_once_a_minute(signer):
     assert len(fetches) == 1
 
 
-async def test_a_rotated_key_is_picked_up_with_one_refetch():
+async def test_18_a_rotated_key_is_picked_up_with_one_refetch():
     old, new = Signer("old"), Signer("new")
     served = [old]
     clock = [0.0]
@@ -420,7 +420,7 @@ async def test_missing_cookie_on_a_step_post_is_a_friendly_403(client, org):
     assert resp.status == 403 and "Start again" in await resp.text()
 
 
-async def test_stale_form_re_renders_the_current_step_without_an_upstream_call(client, org):
+async def test_08_stale_form_re_renders_the_current_step_without_an_upstream_call(client, org):
     first = await start(client, org)
     await identify_and_password(client, org, first)
     calls = len(org.calls)
