@@ -13,6 +13,8 @@ Besides the OAuth and IDX endpoints it serves pages and controls for people and 
   The token is random, single use, and replaces any earlier one; the app hands it to /v1/interact
   as `activation_token` / `recovery_token`. Answer: `{"link": …, "token": …}`. The outbox page has
   the same as a form ("Admin"). `app_url` defaults to the simulator's setting (`--app-url`).
+  Activation emails also take `expires_in` (seconds; default the org's `activation_token_days`,
+  0 = already expired): an expired link opens `request-activation-email`, which emails a new one.
 * `GET|POST /sso/idps/{id}?stateToken=…`: the identity providers' pages. A social IdP lets you
   continue as any email; an IdP used as a factor (external_idp) only confirms the identified user;
   a smart card reader (X509) offers the certificates to present: the user's own card as a factor,
@@ -27,7 +29,10 @@ Besides the OAuth and IDX endpoints it serves pages and controls for people and 
   lists a dead loopback port, then the simulator's; CORS answers loopback origins only (with
   `Access-Control-Allow-Private-Network` on preflights). A valid challenge for a user with
   `fastpass = true` is answered, and the next poll moves on.
-* `/_sim/faults`, `/_sim/expire`, `/_sim/calls`: fault injection, expiry, the request log."""
+* `/_sim/faults`, `/_sim/expire`, `/_sim/calls`: fault injection, expiry (all transactions, one by
+  `stateHandle`, or a user's activation link by `activation_login`), the request log.
+* `GET|DELETE /_sim/sessions`: each completed sign-in (login, client, amr, acr, idp, auth_time,
+  max_age, the "Stay signed in?" answer or null, the scopes granted)."""
 
 from __future__ import annotations
 
