@@ -17,7 +17,7 @@ from . import duo, ion
 from .authenticators import KINDS, SEND_LIMIT, Challenge, Error, kind, password_problem
 from .ion import field as fld
 from .ion import fixed, form, msg
-from .org import Client, Enrollment, Org, User, profile_value, stable_id
+from .org import Client, Enrollment, Org, User, stable_id
 from .outbox import Outbox
 
 CODE_LIFETIME = 60  # seconds an interaction code can be exchanged
