@@ -52,6 +52,7 @@ class Control:
     max_length: int | None = None
     hint: str | None = None  # help text shown under the input
     filled_by: str | None = None  # a hidden input's filler ("webauthn", "captcha"): set by a page script
+    fixed: bool = False  # shown as the server set it; never posted (the server puts the value back)
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,12 @@ def _autocomplete(step: str, dotted: str, f: Field) -> str | None:
 def _controls(step: str, fields: Sequence[Field] | None, prefix: str, echo: Mapping[str, str]) -> tuple[Control, ...]:
     out: list[Control] = []
     for f in fields or ():
-        if f.immutable:
-            continue
         dotted = prefix + f.name
+        if f.immutable:
+            if f.visible and f.mutable is False and f.type == "boolean":
+                # A choice made for the person (a scope that is always shared): shown, not posted.
+                out.append(Control(kind="checkbox", name=dotted, label=f.label or humanize(f.name), checked=f.value is True, hint=f.description, fixed=True))
+            continue
         if f.form is not None:
             out.extend(_controls(step, f.form, dotted + ".", echo))
             continue

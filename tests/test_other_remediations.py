@@ -5,6 +5,7 @@ device codes, safe-mode polling, identity verification and redirects."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -37,6 +38,9 @@ async def test_admin_consent_refused_with_the_other_button(client, org):
 async def test_granular_consent_sends_each_opted_scope_and_keeps_the_required_ones(client, org):
     html, body = await answer(client, org, "consent-granular.json", {"consent": "true", "optedScopes.custom1": "on", "optedScopes.custom3.custom4.custom5": "on"})
     assert "View your mobile phone data plan." in html and "This allows the app to view your mobile phone data plan." in html
+    # Scopes always shared are shown ticked and disabled, and never posted (the server sends them).
+    assert re.search(r'<input type="checkbox" id="[^"]*optedScopes-profile" checked disabled>', html)
+    assert "View your profile information." in html
     scopes = body["optedScopes"]
     assert scopes["openid"] is True and scopes["custom1"] is True and scopes["custom2"] is False
     assert scopes["custom3.custom4.custom5"] is True  # a scope name with dots stays one key
