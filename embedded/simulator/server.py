@@ -477,7 +477,9 @@ async def push_decision(request: web.Request) -> web.Response:
     answer = form.get("answer")
     approve = request.match_info["decision"] == "approve"
     # Picking the wrong number in a number challenge is a denial, as in Okta Verify.
-    push.status = "approved" if approve and (answer is None or answer == push.correct_answer) else "denied"
+    # An empty answer is no answer when there is no number to pick (the outbox form always sends the field).
+    picked_right = push.correct_answer is None and not answer or answer is None or answer == push.correct_answer
+    push.status = "approved" if approve and picked_right else "denied"
     if request.content_type == "application/x-www-form-urlencoded":
         raise web.HTTPSeeOther("/outbox")
     return web.json_response({"id": push.id, "status": push.status})

@@ -60,3 +60,12 @@ async def test_outbox_page_names_the_custom_app(idx, client):
     await idx.password_signin(*CORA)
     page = await (await client.get("/outbox")).text()
     assert "Custom Push: did you just try to sign in?" in page and "/approve" in page
+
+
+async def test_an_empty_answer_approves_a_push_without_a_number_challenge(idx, client):
+    """The outbox form always posts its `answer` field; with no number to pick it is empty."""
+    await idx.password_signin(*CORA)
+    push = await pending_push(client)
+    r = await client.post(f"/outbox/push/{push['id']}/approve", data={"answer": ""}, allow_redirects=False)
+    assert r.status == 303
+    assert "successWithInteractionCode" in await idx.submit("challenge-poll")
