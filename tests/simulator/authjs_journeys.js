@@ -6,29 +6,11 @@
 // Each ends with tokens whose ID token auth-js verified. Prints one JSON line per journey.
 // Usage: node authjs_journeys.js ISSUER REDIRECT_URI NEW_USER RECOVERING_USER NEW_PASSWORD
 //        (NODE_PATH must reach node_modules with auth-js)
-const { OktaAuth } = require('@okta/okta-auth-js');
+const { demoClient, latestCode: latestCodeFor } = require('./authjs_common');
 
 const [issuer, redirectUri, newUser, recoveringUser, newPassword] = process.argv.slice(2);
-const origin = new URL(issuer).origin;
-
-function client() {
-  return new OktaAuth({
-    issuer,
-    clientId: 'demo-client',
-    clientSecret: 'demo-secret',
-    redirectUri,
-    scopes: ['openid', 'profile', 'email'],
-    tokenManager: { storage: 'memory' },
-    storageManager: { transaction: { storageType: 'memory' }, 'shared-transaction': { storageType: 'memory' } },
-  });
-}
-
-async function latestCode(to) {
-  const response = await fetch(`${origin}/outbox.json?to=${encodeURIComponent(to)}`);
-  const messages = (await response.json()).filter((m) => m.code);
-  if (!messages.length) throw new Error(`no code in the outbox for ${to}`);
-  return messages[0].code;
-}
+const client = () => demoClient(issuer, redirectUri);
+const latestCode = (to) => latestCodeFor(issuer, to);
 
 // Follow auth-js's nextStep, answering each step by name; `steps` records them in order.
 async function drive(authClient, tx, answers, steps) {

@@ -4,28 +4,11 @@
 // rest). Prints one JSON line per user.
 // Usage: node authjs_signin.js ISSUER REDIRECT_URI   (NODE_PATH must reach node_modules with auth-js)
 const crypto = require('crypto');
-const { OktaAuth } = require('@okta/okta-auth-js');
+const { demoClient, latestCode: latestCodeFor } = require('./authjs_common');
 
 const [issuer, redirectUri] = process.argv.slice(2);
-const origin = new URL(issuer).origin;
-
-function client() {
-  return new OktaAuth({
-    issuer,
-    clientId: 'demo-client',
-    clientSecret: 'demo-secret',
-    redirectUri,
-    scopes: ['openid', 'profile', 'email'],
-    tokenManager: { storage: 'memory' },
-    storageManager: { transaction: { storageType: 'memory' }, 'shared-transaction': { storageType: 'memory' } },
-  });
-}
-
-async function latestCode(to) {
-  const response = await fetch(`${origin}/outbox.json?to=${encodeURIComponent(to)}`);
-  const messages = await response.json();
-  return messages[0].code;
-}
+const client = () => demoClient(issuer, redirectUri);
+const latestCode = (to) => latestCodeFor(issuer, to);
 
 // RFC 6238 TOTP (SHA-1, 30 s, 6 digits) from a base32 secret, as an authenticator app computes it.
 function totp(secret) {

@@ -49,19 +49,26 @@ async def authjs_modules() -> Path:
     return modules
 
 
-async def test_authjs_signs_demo_users_in(unused_tcp_port_factory):
+async def run_script(script: Path, *args: str) -> tuple[web.Application, str, tuple[int, str, str]]:
+    """Run an auth-js script against a fresh simulator on a loopback port:
+    `node SCRIPT ISSUER REDIRECT_URI ARGS…`. Returns the simulator app, its issuer and (code, out, err)."""
     modules = await authjs_modules()
     app = create_simulator_app()
     runner = web.AppRunner(app)
     await runner.setup()
-    port = unused_tcp_port_factory()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
     issuer = f"http://127.0.0.1:{port}/oauth2/default"
     try:
-        code, out, err = await run("node", str(SCRIPT), issuer, f"http://127.0.0.1:{port + 1}/login/callback",
-                                   env={**os.environ, "NODE_PATH": str(modules)}, timeout=60)
+        done = await run("node", str(script), issuer, f"http://127.0.0.1:{port + 1}/login/callback", *args,
+                         env={**os.environ, "NODE_PATH": str(modules)}, timeout=60)
     finally:
         await runner.cleanup()
+    return app, issuer, done
+
+
+async def test_authjs_signs_demo_users_in():
+    app, issuer, (code, out, err) = await run_script(SCRIPT)
     assert code == 0, err
     alice, bob, carol, frank = (json.loads(line) for line in out.strip().splitlines())
     assert alice == {"username": "alice@example.com", "steps": [], "sub": alice["sub"], "email": "alice@example.com",

@@ -5,14 +5,11 @@ alice's password with `idx.recoverPassword` (email code, new password), each end
 whose ID token auth-js verified against the simulator's keys; the new password then signs alice in."""
 
 import json
-import os
 from pathlib import Path
 
-from aiohttp import web
+from embedded.simulator import SIMULATOR
 
-from embedded.simulator import SIMULATOR, create_simulator_app
-
-from .test_authjs import authjs_modules, run
+from .test_authjs import run_script
 
 SCRIPT = Path(__file__).with_name("authjs_journeys.js")
 NEW_USER = "nia@example.com"
@@ -20,20 +17,8 @@ ALICE = "alice@example.com"
 NEW_PASSWORD = "Tulip-Garden-77"
 
 
-async def test_authjs_registers_and_recovers_a_password(unused_tcp_port_factory):
-    modules = await authjs_modules()
-    app = create_simulator_app()
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = unused_tcp_port_factory()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    issuer = f"http://127.0.0.1:{port}/oauth2/default"
-    try:
-        code, out, err = await run("node", str(SCRIPT), issuer, f"http://127.0.0.1:{port + 1}/login/callback",
-                                   NEW_USER, ALICE, NEW_PASSWORD,
-                                   env={**os.environ, "NODE_PATH": str(modules)}, timeout=60)
-    finally:
-        await runner.cleanup()
+async def test_authjs_registers_and_recovers_a_password():
+    app, issuer, (code, out, err) = await run_script(SCRIPT, NEW_USER, ALICE, NEW_PASSWORD)
     assert code == 0, err
     registered, recovered = (json.loads(line) for line in out.strip().splitlines())
     org = app[SIMULATOR].org
