@@ -11,7 +11,6 @@ import pytest
 
 from conftest import demo_settings, serve
 from embedded import views
-from embedded.simulator import SIMULATOR
 from pages import read
 from test_e2e_authenticators import Walker
 

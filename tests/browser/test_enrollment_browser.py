@@ -10,7 +10,7 @@ import pytest
 
 from pages import totp
 
-from .people import (button, choose, click_and_wait, enter_code, expect_home, latest, post_sim, press, see, visible_field,
+from .people import (button, choose, enter_code, expect_home, latest, post_sim, press, see, visible_field,
                      sign_in)
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ import pytest
 
 from embedded.simulator import SIMULATOR
 
-from .people import click_and_wait, describe, expect_home, is_signed_out, press, see, sign_in, virtual_authenticator
+from .people import click_and_wait, describe, expect_home, press, see, sign_in, virtual_authenticator
 
 pytestmark = pytest.mark.browser
 
