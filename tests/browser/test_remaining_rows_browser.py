@@ -1,5 +1,6 @@
-"""Okta Verify set up through a link sent by SMS or email instead of the QR code, and victor's
-generic passcode authenticator (custom_otp): the §1c rows the other browser files leave out."""
+"""The §1c rows the other browser files leave out: Okta Verify set up through a link sent by SMS
+or email instead of the QR code, a predefined security question chosen at enrollment, and
+victor's generic passcode authenticator (custom_otp)."""
 
 from __future__ import annotations
 
@@ -65,4 +66,22 @@ async def test_victor_signs_in_with_a_generic_passcode_authenticator(demo, page,
     await see(page, code, shots, "passcode-asked")
     await enter_code(page, totp("VICTORVICTORVIC2"), shots)
     await expect_home(page, base, "victor@example.com", shots)
+    assert page.console_errors == []
+
+
+async def test_frank_chooses_a_predefined_security_question(demo, page, shots):
+    base, _ = demo
+    await sign_in(page, base, FRANK, FRANK_PASSWORD, shots)
+    await choose(page, "Security Question", main(page).get_by_role("group", name="Authenticator"))
+    await press(page, "Continue")
+    question = main(page).get_by_role("combobox", name="Choose a security question")
+    await see(page, question, shots, "questions")
+    await question.select_option("favorite_vacation_location")
+    # two fields read "Answer" (one per choice): the first belongs to the predefined questions
+    await main(page).get_by_label("Answer").first.fill("Porto in spring")
+    await shots.take(page, "predefined-question")
+    await press(page, "Save")
+    await main(page).get_by_role("group", name="Authenticator").wait_for()
+    await press(page, "Set up later")
+    await expect_home(page, base, FRANK, shots)
     assert page.console_errors == []
