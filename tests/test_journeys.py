@@ -190,3 +190,12 @@ async def test_profile_shows_userinfo_with_the_access_token_and_sends_strangers_
     await get(walker, "/profile")
     assert 'data-claim="email">alice@example.com<' in walker.html and 'data-claim="sub"' in walker.html
     assert idx_calls(walker)[-1] == "/oauth2/default/v1/userinfo"
+
+
+async def test_gina_signs_in_passwordless_with_an_email_code(walker):
+    await walker.begin("gina@example.com")
+    if walker.form().name.startswith("select-authenticator"):
+        await walker.choose("Email")
+    assert "credentials.passcode" in walker.form().inputs and 'type="password"' not in walker.html
+    await walker.submit(**{"credentials.passcode": (await walker.outbox("gina@example.com", "email"))["code"]})
+    assert walker.signed_in

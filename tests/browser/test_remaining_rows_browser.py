@@ -10,7 +10,7 @@ import pytest
 
 from pages import totp
 
-from .people import choose, enter_code, expect_home, latest, post_sim, press, see, sign_in, visible_field
+from .people import choose, enter_code, expect_home, latest, post_sim, press, see, sign_in, start, visible_field
 
 pytestmark = pytest.mark.browser
 
@@ -84,4 +84,18 @@ async def test_frank_chooses_a_predefined_security_question(demo, page, shots):
     await main(page).get_by_role("group", name="Authenticator").wait_for()
     await press(page, "Set up later")
     await expect_home(page, base, FRANK, shots)
+    assert page.console_errors == []
+
+
+async def test_gina_signs_in_with_only_an_email_code(demo, page, shots):
+    """Passwordless: the identifier, then the code the simulator emailed; no password anywhere."""
+    base, sim = demo
+    await start(page, base, "gina@example.com", shots)
+    if await main(page).get_by_role("group", name="Authenticator").count():
+        await choose(page, "Email", main(page).get_by_role("group", name="Authenticator"))
+        await press(page, "Continue")
+    await see(page, visible_field(page, "Enter code"), shots, "email-code-asked")
+    assert await page.locator('input[type="password"]').count() == 0
+    await enter_code(page, (await latest(sim, "gina@example.com", "email"))["code"], shots)
+    await expect_home(page, base, "gina@example.com", shots)
     assert page.console_errors == []
