@@ -18,13 +18,13 @@ import secrets
 import time
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import Session, get_session
 
-from . import flow, forms, rendering, transaction
+from . import flow, forms, policy, rendering, transaction
 from .idx_client import IonReply, OAuthError, RequestContext, UpstreamError
 from .idx_models import Form, IdxResponse, NotAnIdxResponse, parse
 from .keys import AUDIT_KEY, CORRELATION, CSP_EXTRA, CSP_NONCE, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, NEW_DEVICE_TOKEN, SETTINGS, TX_LIMITER
@@ -144,28 +144,7 @@ async def login(request: web.Request) -> web.Response:
     if (acr_values is not None and not STEP_UP_ACR.fullmatch(acr_values)) or (max_age is not None and not (max_age.isdigit() and len(max_age) < 10)):
         return await render(request, "error.html", {"title_key": "error.step_up"}, status=400)
     step_up = {"acr_values": acr_values, "max_age": int(max_age) if max_age else None}
-    return await begin(request, step_up=step_up, return_to=safe_return_to(request.query.get("return_to")))
-
-
-# A path on this site: printable ASCII, no backslash (browsers read `/\x` as `//x`).
-RETURN_TO = re.compile(r"/[!#-\[\]-~]{0,1999}")
-
-
-def safe_return_to(value: str | None) -> str:
-    """`value` if it can only lead to a page of this site, else "/" (never an open redirect).
-
-    Checked as sent and once percent-decoded, since something on the way may decode it: it must
-    start with a single "/", and carry no backslash, control character (CR/LF would split the
-    Location header) or scheme/host."""
-    if not value or not RETURN_TO.fullmatch(value):
-        return "/"
-    for form in (value, unquote(value)):
-        if form.startswith("//") or "\\" in form or any(ord(c) < 0x20 or ord(c) == 0x7F for c in form):
-            return "/"
-        parts = urlsplit(form)
-        if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-            return "/"
-    return value
+    return await begin(request, step_up=step_up, return_to=policy.safe_return_to(request.query.get("return_to")))
 
 
 async def register(request: web.Request) -> web.Response:
@@ -334,9 +313,9 @@ async def submit_step(request: web.Request) -> web.Response:
                 raise
             audit(request, "signin.failed", user=tx.user, reason="rate_limited")
             return slow_down(session)
-        if code_refused(reply):
+        if policy.code_refused(reply.body):
             tx.failed_codes += 1
-            if tx.failed_codes >= MAX_FAILED_CODES:
+            if tx.failed_codes >= policy.MAX_FAILED_CODES:
                 # Too many wrong one-time codes in one transaction (ASVS 6.5.1/6.6.3): it ends
                 # here, and nothing more is sent for it.
                 audit(request, "signin.failed", user=tx.user, reason="too_many_codes")
@@ -344,18 +323,6 @@ async def submit_step(request: web.Request) -> web.Response:
         return await advance(request, session, tx, reply)
     finally:
         in_flight.discard(tx_key)
-
-
-MAX_FAILED_CODES = 5
-# Message keys the Identity Engine uses for a wrong one-time code or security answer.
-CODE_REFUSED_KEYS = frozenset({"api.authn.error.PASSCODE_INVALID", "authfactor.challenge.soft_token.invalid_passcode"})
-
-
-def code_refused(reply: IonReply) -> bool:
-    try:
-        return any(m.key in CODE_REFUSED_KEYS for m in parse(reply.body).all_messages())
-    except NotAnIdxResponse:
-        return False
 
 
 def transaction_key(tx: Transaction) -> str:
@@ -476,60 +443,12 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
     raise see_other(STEP_PATH)
 
 
-# On the first page nobody is identified yet: whether an account exists must not show (ASVS
-# 6.3.8), so "no such user" and "wrong password" both become one generic message.
-ACCOUNT_FAILURE_KEYS = frozenset({"errors.E0000004", "E0000004", "idx.unknown.user", "incorrectPassword"})
-SIGN_IN_FAILED = {"message": "Sign-in failed. Check your details and try again.", "i18n": {"key": "sign_in.failed"}, "class": "ERROR"}
-
-
 def vetted(request: web.Request, body: Any) -> dict:
-    """An IDX response as the app keeps it: identity-provider links that would take the browser
-    anywhere but the Identity Engine are dropped (and logged), and account-revealing errors on
-    the first page are made generic. Raises NotAnIdxResponse for anything else."""
-    parse(body)  # the shape is checked before anything is rewritten
-    remediation = body.get("remediation")
-    forms_ = remediation.get("value") if isinstance(remediation, dict) else None
-    if not isinstance(forms_, list):
-        return body
-    org = request.app[SETTINGS].org_origin
-    kept = []
-    for form in forms_:
-        href = form.get("href") if isinstance(form, dict) else None
-        if isinstance(form, dict) and str(form.get("method", "POST")).upper() == "GET" and not (isinstance(href, str) and href.startswith(org + "/")):
-            scheme = urlsplit(href).scheme if isinstance(href, str) else None
-            log.warning("dropped a %s link to a %s URL outside the Identity Engine [%s]", json.dumps(str(form.get("name"))), json.dumps(scheme), request.get(CORRELATION))
-            continue
-        kept.append(form)
-    body = {**body, "remediation": {**remediation, "value": kept}} if len(kept) != len(forms_) else body
-    if kept and isinstance(kept[0], dict) and kept[0].get("name") == "identify":
-        body = without_account_failures(body)
+    """`policy.vet_response`, logging each link it drops."""
+    body, dropped = policy.vet_response(body, request.app[SETTINGS].org_origin)
+    for name, scheme in dropped:
+        log.warning("dropped a %s link to a %s URL outside the Identity Engine [%s]", json.dumps(name), json.dumps(scheme), request.get(CORRELATION))
     return body
-
-
-def without_account_failures(body: dict) -> dict:
-    found = False
-
-    def strip(messages: Any) -> Any:
-        nonlocal found
-        if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
-            return messages
-        kept = [m for m in messages["value"] if not (isinstance(m, dict) and isinstance(m.get("i18n"), dict) and m["i18n"].get("key") in ACCOUNT_FAILURE_KEYS)]
-        found = found or len(kept) != len(messages["value"])
-        return {**messages, "value": kept}
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, list):
-            return [walk(n) for n in node]
-        if isinstance(node, dict):
-            return {k: strip(v) if k == "messages" else walk(v) for k, v in node.items()}
-        return node
-
-    remediation, messages = walk(body["remediation"]), strip(body.get("messages"))
-    if not found:
-        return body
-    if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
-        messages = {"type": "array", "value": []}
-    return {**body, "remediation": remediation, "messages": {**messages, "value": [SIGN_IN_FAILED, *messages["value"]]}}
 
 
 async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Response:
@@ -563,7 +482,7 @@ async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Respo
     }
     session["okta_session"] = tx.via_idp
     audit(request, "signin.succeeded", user=user_ref(request, claims.get("preferred_username")) or tx.user, account=user_ref(request, account_key(claims)))
-    raise see_other(safe_return_to(tx.return_to))
+    raise see_other(policy.safe_return_to(tx.return_to))
 
 
 def account_key(claims: dict) -> str:

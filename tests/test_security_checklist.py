@@ -370,7 +370,7 @@ async def test_29_a_same_site_return_to_is_followed_and_step_up_still_works(clie
 
 
 def test_29_the_validator_alone():
-    from embedded.views import safe_return_to
+    from embedded.policy import safe_return_to
 
     for evil in [*EVIL_RETURN_TO, None, "", "evil", "/" + "a" * 3000, "/a b", '/"x', "/%5Cevil", "/%2f/evil", "/\x7f"]:
         assert safe_return_to(evil) == "/", evil

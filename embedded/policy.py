@@ -1,0 +1,99 @@
+"""What the app accepts and keeps, as pure rules: where a browser may be sent back to after
+sign-in, which IDX links may be followed, which errors would reveal an account, and when a
+one-time code was refused. No I/O; the views log and act on the answers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .idx_models import NotAnIdxResponse, parse
+
+# A path on this site: printable ASCII, no backslash (browsers read `/\x` as `//x`).
+RETURN_TO = re.compile(r"/[!#-\[\]-~]{0,1999}")
+
+
+def safe_return_to(value: str | None) -> str:
+    """`value` if it can only lead to a page of this site, else "/" (never an open redirect).
+
+    Checked as sent and once percent-decoded, since something on the way may decode it: it must
+    start with a single "/", and carry no backslash, control character (CR/LF would split the
+    Location header) or scheme/host."""
+    if not value or not RETURN_TO.fullmatch(value):
+        return "/"
+    for form in (value, unquote(value)):
+        if form.startswith("//") or "\\" in form or any(ord(c) < 0x20 or ord(c) == 0x7F for c in form):
+            return "/"
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+            return "/"
+    return value
+
+
+MAX_FAILED_CODES = 5
+# Message keys the Identity Engine uses for a wrong one-time code or security answer.
+CODE_REFUSED_KEYS = frozenset({"api.authn.error.PASSCODE_INVALID", "authfactor.challenge.soft_token.invalid_passcode"})
+
+
+def code_refused(body: Any) -> bool:
+    """Whether an IDX response says the one-time code (or answer) just sent was wrong."""
+    try:
+        return any(m.key in CODE_REFUSED_KEYS for m in parse(body).all_messages())
+    except NotAnIdxResponse:
+        return False
+
+
+# On the first page nobody is identified yet: whether an account exists must not show (ASVS
+# 6.3.8), so "no such user" and "wrong password" both become one generic message.
+ACCOUNT_FAILURE_KEYS = frozenset({"errors.E0000004", "E0000004", "idx.unknown.user", "incorrectPassword"})
+SIGN_IN_FAILED = {"message": "Sign-in failed. Check your details and try again.", "i18n": {"key": "sign_in.failed"}, "class": "ERROR"}
+
+
+def vet_response(body: Any, org_origin: str) -> tuple[dict, list[tuple[str, str | None]]]:
+    """An IDX response as the app keeps it, and the (name, URL scheme) of each link dropped:
+    identity-provider links that would take the browser anywhere but the Identity Engine go,
+    and account-revealing errors on the first page are made generic. Raises NotAnIdxResponse
+    for anything else."""
+    parse(body)  # the shape is checked before anything is rewritten
+    remediation = body.get("remediation")
+    forms = remediation.get("value") if isinstance(remediation, dict) else None
+    if not isinstance(forms, list):
+        return body, []
+    kept, dropped = [], []
+    for form in forms:
+        href = form.get("href") if isinstance(form, dict) else None
+        if isinstance(form, dict) and str(form.get("method", "POST")).upper() == "GET" and not (isinstance(href, str) and href.startswith(org_origin + "/")):
+            dropped.append((str(form.get("name")), urlsplit(href).scheme if isinstance(href, str) else None))
+            continue
+        kept.append(form)
+    body = {**body, "remediation": {**remediation, "value": kept}} if dropped else body
+    if kept and isinstance(kept[0], dict) and kept[0].get("name") == "identify":
+        body = without_account_failures(body)
+    return body, dropped
+
+
+def without_account_failures(body: dict) -> dict:
+    found = False
+
+    def strip(messages: Any) -> Any:
+        nonlocal found
+        if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
+            return messages
+        kept = [m for m in messages["value"] if not (isinstance(m, dict) and isinstance(m.get("i18n"), dict) and m["i18n"].get("key") in ACCOUNT_FAILURE_KEYS)]
+        found = found or len(kept) != len(messages["value"])
+        return {**messages, "value": kept}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if isinstance(node, dict):
+            return {k: strip(v) if k == "messages" else walk(v) for k, v in node.items()}
+        return node
+
+    remediation, messages = walk(body["remediation"]), strip(body.get("messages"))
+    if not found:
+        return body
+    if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
+        messages = {"type": "array", "value": []}
+    return {**body, "remediation": remediation, "messages": {**messages, "value": [SIGN_IN_FAILED, *messages["value"]]}}
