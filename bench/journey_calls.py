@@ -24,7 +24,7 @@ import aiohttp  # noqa: E402
 
 from embedded import Settings, create_app  # noqa: E402
 
-from signin_calls import CALLS, PER_PROCESS, count_calls, field, free_port, serve  # noqa: E402
+from signin_calls import BENCH_LIMITS, CALLS, PER_PROCESS, count_calls, field, free_port, serve  # noqa: E402
 
 Steps = list[tuple[str, float, list[str]]]
 
@@ -116,7 +116,7 @@ async def main(runs: int, latency_ms: float) -> None:
     state.org.rate_limit_requests = 10_000  # a bench walks faster than a person
     runners = [await serve(simulator, sim_port)]
     settings = Settings(issuer=f"http://127.0.0.1:{sim_port}/oauth2/default", client_id="demo-client", client_secret="demo-secret",
-                        redirect_uri=f"http://127.0.0.1:{app_port}/login/callback")
+                        redirect_uri=f"http://127.0.0.1:{app_port}/login/callback", **BENCH_LIMITS)
     runners.append(await serve(create_app(settings), app_port))
     base, sim_base = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{sim_port}"
     journeys = {"registration": register, "password recovery": recover, "account unlock": lambda p, n: unlock(p, n, state)}
@@ -142,7 +142,7 @@ async def main(runs: int, latency_ms: float) -> None:
             print(f"  {step:<28} {', '.join(c.rsplit('/', 1)[-1] for c in calls) or '-':<52} {statistics.median(times):>8.1f} {p95:>8.1f}")
         totals = sorted(sum(s[1] for s in r) * 1000 for r in runs_steps)
         per_action = [len(s[2]) for r in runs_steps for s in r[1:]]
-        print(f"  calls per later action: {min(per_action)}..{max(per_action)} (the last adds the code exchange at /token); "
+        print(f"  calls per later action: {min(per_action)}..{max(per_action)} (plus /token when the journey ends signed in); "
               f"whole journey p50 {statistics.median(totals):.1f} ms")
 
 
