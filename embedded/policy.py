@@ -8,7 +8,7 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .idx_models import NotAnIdxResponse, parse
+from .idx_models import IdxResponse
 
 # A path on this site: printable ASCII, no backslash (browsers read `/\x` as `//x`).
 RETURN_TO = re.compile(r"/[!#-\[\]-~]{0,1999}")
@@ -36,12 +36,9 @@ MAX_FAILED_CODES = 5
 CODE_REFUSED_KEYS = frozenset({"api.authn.error.PASSCODE_INVALID", "authfactor.challenge.soft_token.invalid_passcode"})
 
 
-def code_refused(body: Any) -> bool:
+def code_refused(response: IdxResponse) -> bool:
     """Whether an IDX response says the one-time code (or answer) just sent was wrong."""
-    try:
-        return any(m.key in CODE_REFUSED_KEYS for m in parse(body).all_messages())
-    except NotAnIdxResponse:
-        return False
+    return any(m.key in CODE_REFUSED_KEYS for m in response.all_messages())
 
 
 # On the first page nobody is identified yet: whether an account exists must not show (ASVS
@@ -53,9 +50,10 @@ SIGN_IN_FAILED = {"message": "Sign-in failed. Check your details and try again."
 def vet_response(body: Any, org_origin: str) -> tuple[dict, list[tuple[str, str | None]]]:
     """An IDX response as the app keeps it, and the (name, URL scheme) of each link dropped:
     identity-provider links that would take the browser anywhere but the Identity Engine go,
-    and account-revealing errors on the first page are made generic. Raises NotAnIdxResponse
-    for anything else."""
-    parse(body)  # the shape is checked before anything is rewritten
+    and account-revealing errors on the first page are made generic. The caller parses the
+    result (NotAnIdxResponse for anything that is not an IDX response)."""
+    if not isinstance(body, dict):
+        return body, []
     remediation = body.get("remediation")
     forms = remediation.get("value") if isinstance(remediation, dict) else None
     if not isinstance(forms, list):

@@ -313,14 +313,7 @@ async def submit_step(request: web.Request) -> web.Response:
                 raise
             audit(request, "signin.failed", user=tx.user, reason="rate_limited")
             return slow_down(session)
-        if policy.code_refused(reply.body):
-            tx.failed_codes += 1
-            if tx.failed_codes >= policy.MAX_FAILED_CODES:
-                # Too many wrong one-time codes in one transaction (ASVS 6.5.1/6.6.3): it ends
-                # here, and nothing more is sent for it.
-                audit(request, "signin.failed", user=tx.user, reason="too_many_codes")
-                return restart(session, "notice.too_many_codes")
-        return await advance(request, session, tx, reply)
+        return await advance(request, session, tx, reply, answered=True)
     finally:
         in_flight.discard(tx_key)
 
@@ -414,13 +407,21 @@ def restart(session: Session, notice: str) -> web.Response:
     raise see_other("/login")
 
 
-async def advance(request: web.Request, session: Session, tx: Transaction, reply: IonReply) -> web.Response:
-    """Store a fresh IDX response and send the browser where it leads."""
+async def advance(request: web.Request, session: Session, tx: Transaction, reply: IonReply, *, answered: bool = False) -> web.Response:
+    """Store a fresh IDX response and send the browser where it leads. `answered`: the reply
+    answers something the person submitted, so a refused code counts against the transaction."""
     try:
         body = vetted(request, reply.body)
         response = parse(body)
     except NotAnIdxResponse:
         raise UpstreamError("not an IDX response", status=reply.status) from None
+    if answered and policy.code_refused(response):
+        tx.failed_codes += 1
+        if tx.failed_codes >= policy.MAX_FAILED_CODES:
+            # Too many wrong one-time codes in one transaction (ASVS 6.5.1/6.6.3): it ends
+            # here, and nothing more is sent for it.
+            audit(request, "signin.failed", user=tx.user, reason="too_many_codes")
+            return restart(session, "notice.too_many_codes")
     if flow.too_many_requests(reply.status, response) and not response.remediations:
         # `tooManyRequests` with nothing left to do: this transaction is spent; start afresh.
         # (With forms still offered, the step is simply shown again with the message.)
