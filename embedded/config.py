@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Mapping
 from urllib.parse import urlsplit
 
@@ -17,6 +18,12 @@ DEFAULT_SCOPES = ("openid", "profile", "email")
 
 class SettingsError(ValueError):
     """A missing or invalid setting; the message is one line meant for a person."""
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of an absolute URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def is_loopback(host: str | None) -> bool:
@@ -79,21 +86,19 @@ class Settings:
         """Where /v1/interact, /v1/token, ... live: the issuer for a custom server, else issuer + /oauth2."""
         return self.issuer_url if "/oauth2" in self.issuer_url else self.issuer_url + "/oauth2"
 
-    @property
+    @cached_property
     def org_origin(self) -> str:
         """The Identity Engine's own origin: where /idp/idx/* lives."""
-        parts = urlsplit(self.issuer_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return origin_of(self.issuer_url)
 
     @property
     def secure_cookies(self) -> bool:
         return urlsplit(self.redirect_uri).scheme == "https"
 
-    @property
+    @cached_property
     def app_origin(self) -> str:
         """Where the app itself is served: the redirect URI's origin (Okta sends people back there after sign-out)."""
-        redirect = urlsplit(self.redirect_uri)
-        return f"{redirect.scheme}://{redirect.netloc}"
+        return origin_of(self.redirect_uri)
 
     @property
     def callback_path(self) -> str:

@@ -10,11 +10,10 @@ import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
-from .config import Settings
+from .config import Settings, origin_of
 
 ION = "application/ion+json; okta-version=1.0.0"
 USER_AGENT = "embedded-idx-python/0.1"
@@ -93,8 +92,7 @@ class IdxClient:
 
     def _check_origin(self, url: str) -> None:
         # Handles and passwords go only to the configured Identity Engine, whatever an href says.
-        parts = urlsplit(url)
-        if f"{parts.scheme}://{parts.netloc}" != self.settings.org_origin:
+        if origin_of(url) != self.settings.org_origin:
             raise UpstreamError("form points outside the Identity Engine")
 
     async def _ion(self, url: str, body: dict, content_type: str) -> IonReply:
