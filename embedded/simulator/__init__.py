@@ -42,10 +42,11 @@ import sys
 
 from aiohttp import web
 
+from .context import SIMULATOR, Simulator
 from .faults import KINDS as FAULT_KINDS
 from .faults import Faults
 from .org import Org, OrgError, demo_org, describe_org, load_org
-from .server import SIMULATOR, Simulator, build_app
+from .server import build_app
 
 __all__ = ["SIMULATOR", "Org", "Simulator", "create_simulator_app", "demo_org", "describe_org", "load_org", "main"]
 

@@ -1,181 +1,56 @@
 """One class per authenticator key: how it is described, challenged, enrolled and how an answer is
-checked. Adding an authenticator kind means adding a class here and listing it in KINDS."""
+checked. Adding an authenticator kind means adding a class (here, or in passcodes.py for one more
+typed code) and listing it in KINDS. The interface they implement is in authenticator_base.py."""
 
 from __future__ import annotations
 
-import base64
-import io
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import segno
 import webauthn
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_attestation_object
+from webauthn.helpers import (
+    base64url_to_bytes,
+    bytes_to_base64url,
+    parse_attestation_object,
+)
 from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (AuthenticationCredential, AuthenticatorAssertionResponse,
-                                      AuthenticatorAttestationResponse, RegistrationCredential)
+from webauthn.helpers.structs import (
+    AuthenticationCredential,
+    AuthenticatorAssertionResponse,
+    AuthenticatorAttestationResponse,
+    RegistrationCredential,
+)
 
 from . import duo, ion, totp
+from .authenticator_base import (
+    CODE_LIFETIME,
+    SEND_LIMIT,
+    Challenge,
+    Error,
+    Kind,
+    e164,
+    mask_email,
+    mask_phone,
+    new_code,
+    new_secret,
+    qr_png,
+)
 from .ion import field as fld
 from .ion import fixed
 from .org import QUESTIONS, Enrollment, Org, User
+from .passcodes import (
+    MODHEX,
+    NfcPin,
+    OnPremMfa,
+    RsaToken,
+    SymantecVip,
+    TemporaryAccessCode,
+    YubiKey,
+)
 
-CODE_LIFETIME = 300  # seconds an emailed / texted code stays valid
-SEND_LIMIT = 5  # messages (codes, pushes, activation links) one challenge may send before throttling
-
-
-@dataclass
-class Challenge:
-    """An authenticator in play in a transaction: being verified (`enrollment` set) or enrolled
-    (`data` collects what the new enrollment will hold)."""
-
-    key: str
-    purpose: str  # verify | enroll | reset | reenroll
-    method: str | None = None
-    enrollment: Enrollment | None = None
-    data: dict = field(default_factory=dict)
-    code: str | None = None
-    code_expires: float = 0.0
-    push_id: str | None = None
-    activation_id: str | None = None  # Okta Verify enrollment: the outbox activation the device answers
-    sends: int = 0
-    failures: int = 0  # wrong one-time codes or answers so far
-
-
-class Error(Exception):
-    """A rejected answer: message name (ion.MSG), field path inside `credentials` (None: a global
-    message), HTTP status."""
-
-    def __init__(self, name: str, path=("passcode",), status: int = 401, params=()):
-        super().__init__(name)
-        self.name, self.status, self.params = name, status, params
-        self.path = list(path) if path is not None else None
-
-
-def new_code() -> str:
-    return f"{secrets.randbelow(10**6):06d}"
-
-
-def mask_email(email: str) -> str:
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***{local[-1:] if len(local) > 1 else ''}@{domain}"
-
-
-def mask_phone(phone: str) -> str:
-    digits = re.sub(r"\D", "", phone)
-    return f"+{digits[:-10] or '1'} XXX-XXX-{digits[-4:]}"
-
-
-def e164(raw) -> str:
-    """The number in E.164 form, or an Error for something that cannot be a phone number."""
-    number = re.sub(r"[\s().-]", "", str(raw or ""))
-    if not re.fullmatch(r"\+[1-9]\d{7,14}", number):
-        raise Error("invalid_phone", path=("phoneNumber",), status=400)
-    return number
-
-
-def qr_png(text: str) -> dict:
-    """`contextualData.qrcode` as Okta sends it: an embedded PNG data URI."""
-    png = io.BytesIO()
-    segno.make(text, error="m").save(png, kind="png", scale=4)
-    return {"method": "embedded", "href": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
-            "type": "image/png"}
-
-
-class Kind:
-    key = ""
-    type = ""
-    label = ""
-    enrollable = True
-    amr = "otp"
-    # Okta presents some authenticators being verified as `currentAuthenticator` (not the enrollment).
-    current_authenticator = False
-    resendable = True  # a `resend` action beside a sent code or push
-    challenge_step = "challenge-authenticator"  # the step verifying it (push methods poll instead)
-    logo: str | None = None  # path on the simulator of the `logoUri` image
-
-    def methods(self, org: Org) -> list[str]:
-        return [self.type]
-
-    def methods_for(self, org: Org, enrollment: Enrollment | None) -> list[str]:
-        """The methods one enrollment offers (most offer all of the authenticator's)."""
-        return self.methods(org)
-
-    def describe(self, org: Org) -> dict:
-        d = {
-            "type": self.type,
-            "key": self.key,
-            "id": org.authenticator_id(self.key),
-            "displayName": self.label,
-        }
-        if self.logo:
-            d["logoUri"] = self.logo  # made absolute on the simulator's origin by the renderer
-        d["methods"] = [{"type": m} for m in self.methods(org)]
-        return d
-
-    def describe_enrollment(self, org: Org, user: User, enrollment: Enrollment) -> dict:
-        d = self.describe(org)
-        d["id"] = enrollment.id
-        d["authenticatorId"] = org.authenticator_id(self.key)
-        d["methods"] = [{"type": m} for m in self.methods_for(org, enrollment)]
-        profile = self.profile(user, enrollment)
-        if profile:
-            d["profile"] = profile
-        if enrollment.data.get("nickname"):
-            d["nickname"] = enrollment.data["nickname"]
-        return d
-
-    def profile(self, user: User, enrollment: Enrollment) -> dict | None:
-        return None
-
-    def needs_method_choice(self, org: Org) -> bool:
-        return len(self.methods(org)) > 1
-
-    # -- verification
-    def start(self, engine, tx, ch: Challenge) -> None:
-        """Send whatever the user needs to answer (a code, a push)."""
-
-    def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
-        return [fld("passcode", "Enter code")]
-
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
-        raise NotImplementedError
-
-    def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
-        return None
-
-    def contextual(self, engine, tx, ch: Challenge, origin: str) -> dict | None:
-        """`contextualData` as rendered for a client of the simulator at `origin`."""
-        return self.contextual_data(engine, tx, ch)
-
-    # -- enrollment
-    def enrollment_data_fields(self, org: Org) -> list[dict] | None:
-        """Fields of `authenticator-enrollment-data` when enrolling needs input first (phone)."""
-        return None
-
-    def enroll_option_fields(self, org: Org) -> list[dict] | None:
-        """Fields of this authenticator's option in `select-authenticator-enroll` (None: id + method)."""
-        return None
-
-    def enroll_method(self, requested: str | None, org: Org) -> str | None:
-        return requested or self.methods(org)[0]
-
-    def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
-        return self.answer_fields(org, ch)
-
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
-        """Start enrolling; returns the next step when it is not `enroll-authenticator`."""
-        self.start(engine, tx, ch)
-        return None
-
-    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
-        self.check(engine, tx, ch, creds)
-
-    def amr_for(self, ch: Challenge) -> str:
-        return self.amr
+__all__ = ["KINDS", "MODHEX", "SEND_LIMIT", "Challenge", "Error", "Kind", "kind", "password_problem"]
 
 
 class OtpByMessage(Kind):
@@ -265,9 +140,6 @@ class Totp(Kind):
         uri = totp.provisioning_uri(ch.data["secret"], tx.user.login, engine.org.name)
         return {"qrcode": qr_png(uri), "sharedSecret": ch.data["secret"]}
 
-
-def new_secret() -> str:
-    return base64.b32encode(secrets.token_bytes(10)).decode()
 
 
 class GoogleAuthenticator(Totp):
@@ -604,153 +476,6 @@ class SmartCard(Federated):
         return ["cert"]
 
 
-class Passcode(Kind):
-    """The passcode family: one `credentials.passcode` answers `challenge-authenticator`. Subclasses
-    say how a code is accepted (`accept`) and how it is labelled."""
-
-    enrollable = False
-    method = "otp"
-    answer_label = "Enter code"
-    answer_extra: dict = {}
-    error = "passcode_invalid"
-
-    def methods(self, org: Org) -> list[str]:
-        return [self.method]
-
-    def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
-        return [fld("passcode", self.answer_label, **self.answer_extra)]
-
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
-        if not self.accept(engine, ch.enrollment, str(creds.get("passcode") or "").strip()):
-            raise Error(self.error)
-
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
-        raise NotImplementedError
-
-
-class TotpPasscode(Passcode):
-    """A hardware or vendor token showing RFC 6238 codes of the enrollment's `secret` (the demo
-    documents each secret, so any authenticator app shows the same codes)."""
-
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
-        return totp.verify(enrollment.data["secret"], code)
-
-
-class RsaToken(TotpPasscode):
-    key, type, label = "rsa_token", "security_key", "RSA SecurID"
-
-
-class OnPremMfa(TotpPasscode):
-    key, type, label = "onprem_mfa", "security_key", "On-Prem MFA"
-
-
-class SymantecVip(TotpPasscode):
-    """Symantec VIP: verified like a TOTP token; enrolled with the credential id printed on the
-    token (one of the org's `[[tokens]]`) and two consecutive codes."""
-
-    key, type, label = "symantec_vip", "app", "Symantec VIP"
-    current_authenticator = True
-    enrollable = True
-    answer_label = "Enter security code"
-    answer_extra = {"required": True, "visible": True}
-    error = "vip_invalid"
-
-    def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
-        return [fld("credentialId", "Enter credential ID", required=True, visible=True),
-                fld("passcode", "Security Code 1", required=True, visible=True),
-                fld("nextPasscode", "Security Code 2", required=True, visible=True)]
-
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
-        return None
-
-    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
-        credential_id = str(creds.get("credentialId") or "").strip().upper()
-        token = engine.org.token(self.key, credential_id)
-        if token is None or engine.org.token_holder(self.key, token.id) not in (None, tx.user):
-            raise Error("invalid_value", path=("credentialId",), status=400)
-        first, second = (str(creds.get(n) or "").strip() for n in ("passcode", "nextPasscode"))
-        now = int(time.time() // totp.STEP)
-        # Two codes the token showed one after the other, the second at most one step ahead.
-        if not any(totp.hotp(token.secret, c) == first and totp.hotp(token.secret, c + 1) == second
-                   for c in range(now - 3, now + 1)):
-            raise Error(self.error)
-        ch.data.update(credential_id=token.id, secret=token.secret)
-
-
-MODHEX = "cbdefghijklnrtuv"
-
-
-class YubiKey(Passcode):
-    """YubiKey OTP: 44 modhex characters, the key's 12-character public id then 32 more that are new
-    each time the key is touched. The simulator accepts any OTP that starts with the enrolled key's
-    public id, is well formed, and has never been used before (a replay fails)."""
-
-    key, type, label = "yubikey_token", "security_key", "YubiKey Authenticator"
-    enrollable = True
-    answer_label = "Insert then tap your YubiKey"
-    answer_extra = {"required": True, "secret": True}
-
-    def describe_enrollment(self, org: Org, user: User, enrollment: Enrollment) -> dict:
-        d = super().describe_enrollment(org, user, enrollment)
-        d["credentialId"] = enrollment.data["credential_id"]
-        return d
-
-    @staticmethod
-    def parse(code: str) -> str | None:
-        """The public id of a well-formed OTP, else None."""
-        code = code.lower()
-        if len(code) != 44 or any(c not in MODHEX for c in code):
-            return None
-        return code[:12]
-
-    def spend(self, engine, code: str) -> bool:
-        code = code.lower()
-        if code in engine.spent_otps:
-            return False
-        engine.spent_otps.add(code)
-        return True
-
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
-        return self.parse(code) == enrollment.data["credential_id"] and self.spend(engine, code)
-
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
-        return None
-
-    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
-        code = str(creds.get("passcode") or "").strip()
-        public_id = self.parse(code)
-        token = engine.org.token(self.key, public_id) if public_id else None
-        if token is None or engine.org.token_holder(self.key, token.id) not in (None, tx.user) or not self.spend(engine, code):
-            raise Error(self.error)
-        ch.data["credential_id"] = token.id
-
-
-class TemporaryAccessCode(Passcode):
-    """A temporary access code an administrator issued: the enrollment's `code`, good once."""
-
-    key, type, label, method = "tac", "tac", "Temporary Access Code", "tac"
-    answer_extra = {"secret": True}
-
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
-        data = enrollment.data
-        if data.get("used") or not secrets.compare_digest(code.upper().encode(), str(data["code"]).upper().encode()):
-            return False
-        data["used"] = True
-        return True
-
-
-class NfcPin(Passcode):
-    """An NFC card unlocked with the user's PIN (the enrollment's `pin`)."""
-
-    key, type, label, method = "nfc_pin", "proximity", "NFC", "nfc_pin"
-    current_authenticator = True
-    answer_label = "PIN"
-    answer_extra = {"secret": True}
-
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
-        return secrets.compare_digest(code.encode(), str(enrollment.data["pin"]).encode())
-
-
 class SecurityQuestion(Kind):
     key, type, label, amr = "security_question", "security_question", "Security Question", "kba"
 
@@ -886,7 +611,7 @@ def password_problem(org: Org, user: User, pw: str) -> tuple | None:
         or any(names.get(a) and names[a].lower() in lower for a in p.exclude_attributes)
         or (p.history_count and user.password == pw)
         or (p.max_consecutive_repeating
-            and re.search(r"(.)\1{%d,}" % p.max_consecutive_repeating, pw))
+            and re.search(rf"(.)\1{{{p.max_consecutive_repeating},}}", pw))
     )
     if broken:
         return ("requirements", password_requirements(org))

@@ -147,5 +147,5 @@ MSG = {
 def msg(name: str, *params, cls: str = "ERROR") -> dict:
     key, text = MSG[name]
     for i, p in enumerate(params):
-        text = text.replace("{%d}" % i, str(p))
+        text = text.replace(f"{{{i}}}", str(p))
     return message(key, text, cls, params if params else None)

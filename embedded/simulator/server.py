@@ -1,103 +1,32 @@
-"""HTTP face of the simulator: OAuth endpoints, IDX endpoints, the IdP consent page, the outbox,
-fault injection and test controls."""
+"""HTTP face of the simulator: the IDX endpoints, the identity providers' pages, the outbox, fault
+injection and test controls, the fake Duo and Okta Verify on this computer; `build_app` routes them
+and the OAuth endpoints (oauth.py)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import json
 import logging
 import re
 import secrets
 import time
-from collections import defaultdict, deque
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from . import duo
+from . import duo, oauth, pages
 from . import faults as faults_mod
-from . import pages
-from .engine import Engine
-from .org import ACR_VALUES, Org, User, demo_org, describe_org
-from .outbox import Outbox
-from .tokens import Grant, TokenService, s256
+from .context import ION, SIMULATOR, Simulator, ion_response, oauth_error, sim
+from .org import Org, User, demo_org, describe_org
 
 log = logging.getLogger("embedded.simulator")
 
-ION = "application/ion+json; okta-version=1.0.0"
 IDX_ENDPOINTS = [
     "introspect", "identify", "identify/select", "challenge", "challenge/answer", "challenge/poll",
     "challenge/resend", "challenge/send", "credential/enroll", "enroll", "enroll/new", "enroll/update", "recover", "skip",
     "cancel", "unlock-account", "authenticators/poll", "authenticators/poll/cancel",
     "challenge/answer/webauthn-autofillui", "consent", "keep-me-signed-in", "request-activation",
 ]
-CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
-
-SIMULATOR = web.AppKey("SIMULATOR", "Simulator")
-
-
-class Simulator:
-    """Everything one running simulator holds; stored in the app under SIMULATOR."""
-
-    def __init__(self, org: Org, issuer: str | None = None, app_url: str | None = None):
-        self.org = org
-        self.issuer = issuer
-        # Where the links of admin emails (activation, password reset) point: the app's origin.
-        self.app_url = (app_url or default_app_url(org)).rstrip("/")
-        self.outbox = Outbox()
-        self.engine = Engine(org, self.outbox, issuer)
-        self.tokens = TokenService()
-        self.faults = faults_mod.Faults()
-        self.calls: list[tuple[str, str]] = []
-        self._recent: dict[str, deque] = defaultdict(deque)
-
-    @property
-    def revoked(self) -> set[str]:
-        return self.tokens.revoked
-
-    def expire_all(self) -> None:
-        self.engine.expire_all()
-
-    def issuer_for(self, request: web.Request) -> str:
-        return self.issuer or f"{request.scheme}://{request.host}/oauth2/default"
-
-    def origin_for(self, request: web.Request) -> str:
-        return self.issuer_for(request).split("/oauth2")[0]
-
-    def rate_limited(self, handle: str) -> bool:
-        """Okta's per-stateHandle limit: N calls in a sliding window of S seconds."""
-        now, window = time.monotonic(), self._recent[handle]
-        while window and now - window[0] > self.org.rate_limit_seconds:
-            window.popleft()
-        if len(window) >= self.org.rate_limit_requests:
-            return True
-        window.append(now)
-        return False
-
-
-def default_app_url(org: Org) -> str:
-    """The origin of the first client's first redirect URI (the demo app), without a path."""
-    for client in org.clients:
-        for uri in client.redirect_uris:
-            parts = urlsplit(uri)
-            if parts.scheme and parts.netloc:
-                return f"{parts.scheme}://{parts.netloc}"
-    return "http://127.0.0.1:8080"
-
-
-def sim(request: web.Request) -> Simulator:
-    return request.app[SIMULATOR]
-
-
-# ------------------------------------------------------------------------ responses
-def ion_response(doc: dict, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(doc), headers={"Content-Type": ION})
-
-
-def oauth_error(status: int, error: str, description: str) -> web.Response:
-    return web.json_response({"error": error, "error_description": description}, status=status)
 
 
 def is_idx(path: str) -> bool:
@@ -122,213 +51,6 @@ async def record_and_guard(request: web.Request, handler):
         if is_idx(request.path):
             return ion_response(s.engine.error_document("server_error"), 500)
         return oauth_error(500, "server_error", "The server encountered an internal error.")
-
-
-# ------------------------------------------------------------------------ client authentication
-def client_credentials(request: web.Request, form) -> tuple[str | None, str | None]:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            cid, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-            return cid, secret
-        except (binascii.Error, UnicodeDecodeError):
-            return None, None
-    return form.get("client_id"), form.get("client_secret")
-
-
-def authenticate_client(request: web.Request, form):
-    """(client, None) or (None, error response)."""
-    cid, secret = client_credentials(request, form)
-    client = sim(request).org.client(cid)
-    if client is None:
-        return None, oauth_error(401, "invalid_client", "Invalid value for 'client_id' parameter.")
-    if client.secret is not None:
-        if not secret:
-            return None, oauth_error(401, "invalid_client", "Client authentication failed. Either the client or the client credentials are invalid.")
-        if not secrets.compare_digest(secret.encode(), client.secret.encode()):
-            return None, oauth_error(401, "invalid_client", "The client secret supplied for a confidential client is invalid.")
-    return client, None
-
-
-async def read_form(request: web.Request):
-    if request.content_type != "application/x-www-form-urlencoded":
-        return None
-    return await request.post()
-
-
-# ------------------------------------------------------------------------ OAuth endpoints
-async def discovery(request: web.Request) -> web.Response:
-    iss = sim(request).issuer_for(request)
-    return web.json_response({
-        "issuer": iss,
-        "authorization_endpoint": f"{iss}/v1/authorize",
-        "token_endpoint": f"{iss}/v1/token",
-        "userinfo_endpoint": f"{iss}/v1/userinfo",
-        "jwks_uri": f"{iss}/v1/keys",
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "interaction_code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": sim(request).org.scopes,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "acr_values_supported": list(ACR_VALUES),
-        "claims_supported": ["iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "acr", "idp", "nonce",
-                             "name", "given_name", "family_name", "preferred_username", "email",
-                             "email_verified", "at_hash"],
-        "code_challenge_methods_supported": ["S256"],
-        "revocation_endpoint": f"{iss}/v1/revoke",
-        "end_session_endpoint": f"{iss}/v1/logout",
-        "request_parameter_supported": False,
-    })
-
-
-async def keys(request: web.Request) -> web.Response:
-    return web.json_response(sim(request).tokens.jwks(), headers={"Cache-Control": "max-age=3600"})
-
-
-async def interact(request: web.Request) -> web.Response:
-    s = sim(request)
-    form = await read_form(request)
-    if form is None:
-        return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
-    client, error = authenticate_client(request, form)
-    if error:
-        return error
-    if "interaction_code" not in client.grant_types:
-        return oauth_error(400, "unauthorized_client", "The client is not authorized to use the provided grant type. "
-                           f"Configured grant types: {client.grant_types}.")
-    redirect_uri = form.get("redirect_uri", "")
-    if not client.redirect_allowed(redirect_uri):
-        return oauth_error(400, "invalid_request", "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings.")
-    scopes = form.get("scope", "").split()
-    if not scopes:
-        return oauth_error(400, "invalid_scope", "The authorization request must include the 'scope' parameter.")
-    if any(sc not in s.org.scopes for sc in scopes):
-        return oauth_error(400, "invalid_scope", "One or more scopes are not configured for the authorization server resource.")
-    challenge, method = form.get("code_challenge"), form.get("code_challenge_method")
-    if not challenge:
-        text = ("PKCE code challenge is required when the token endpoint authentication method is 'NONE'."
-                if client.secret is None else "PKCE code challenge is required.")
-        return oauth_error(400, "invalid_request", text)
-    if method != "S256":
-        return oauth_error(400, "invalid_request", "'code_challenge_method' is invalid. It must be 'S256'.")
-    if not CODE_CHALLENGE.fullmatch(challenge):
-        return oauth_error(400, "invalid_request", "'code_challenge' is invalid.")
-    acr, max_age = None, None
-    if form.get("acr_values") is not None:
-        # Several values: the first one we know is used (and reflected in the tokens); unknown
-        # ones beside it are ignored. None known at all is refused.
-        acr = next((v for v in form["acr_values"].split() if v in ACR_VALUES), None)
-        if acr is None:
-            return oauth_error(400, "invalid_request", "The 'acr_values' parameter must contain a supported value: "
-                               + ", ".join(ACR_VALUES) + ".")
-    if form.get("max_age") is not None:
-        if not re.fullmatch(r"\d{1,9}", form["max_age"]):
-            return oauth_error(400, "invalid_request", "The 'max_age' parameter must be a non-negative integer.")
-        max_age = int(form["max_age"])
-    user, flow = None, "login"
-    for param, attr, flow_name, what in (("activation_token", "activation_token", "register", "activation"),
-                                         ("recovery_token", "recovery_token", "recover", "recovery")):
-        token = form.get(param)
-        if token is None:
-            continue
-        user = next((u for u in s.org.users if getattr(u, attr) and secrets.compare_digest(getattr(u, attr), token)), None)
-        if user is None:
-            return oauth_error(400, "invalid_request", f"The {what} token is invalid")
-        flow = flow_name
-        if attr == "activation_token" and user.activation_expires_at is not None and time.time() >= user.activation_expires_at:
-            flow = "activation-expired"  # kept: the page it leads to offers a new email
-        else:
-            setattr(user, attr, None)  # tokens from emails work once
-    tx = s.engine.begin(client, redirect_uri, scopes, form.get("state"), form.get("nonce"), challenge, user, flow,
-                        acr=acr, max_age=max_age)
-    return web.json_response({"interaction_handle": tx.interaction_handle})
-
-
-async def token(request: web.Request) -> web.Response:
-    s = sim(request)
-    form = await read_form(request)
-    if form is None:
-        return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
-    grant_type = form.get("grant_type")
-    if not grant_type:
-        return oauth_error(400, "invalid_request", "The 'grant_type' parameter is required.")
-    client, error = authenticate_client(request, form)
-    if error:
-        return error
-    if grant_type not in ("interaction_code", "refresh_token"):
-        return oauth_error(400, "unsupported_grant_type", f"The authorization grant type '{grant_type}' is not supported.")
-    if grant_type not in client.grant_types:
-        return oauth_error(400, "unauthorized_client", "The client is not authorized to use the provided grant type. "
-                           f"Configured grant types: {client.grant_types}.")
-    issuer = s.issuer_for(request)
-    if grant_type == "refresh_token":
-        rt = form.get("refresh_token", "")
-        grant = s.tokens.refresh.get(rt)
-        if grant is None or rt in s.revoked or grant.client.id != client.id:
-            return oauth_error(400, "invalid_grant", "The refresh token is invalid or expired.")
-        return web.json_response(s.tokens.issue(issuer, grant, with_refresh=rt), headers={"Cache-Control": "no-store"})
-    code = form.get("interaction_code", "")
-    tx = s.engine.redeem(code)
-    if tx is None or tx.client.id != client.id:
-        return oauth_error(400, "invalid_grant", "The interaction code is invalid or has expired.")
-    verifier = form.get("code_verifier", "")
-    if not verifier:
-        return oauth_error(400, "invalid_request", "PKCE code verifier is required when the parameter 'code_challenge' was sent in the authorize request.")
-    if not secrets.compare_digest(s256(verifier), tx.code_challenge):
-        return oauth_error(400, "invalid_grant", "PKCE verification failed.")
-    s.engine.spend(code)
-    grant = Grant(tx.user, client, s.engine.granted_scopes(tx), s.engine.amr(tx), tx.auth_time, tx.nonce,
-                  acr=tx.acr, idp=tx.idp or s.org.id)
-    return web.json_response(s.tokens.issue(issuer, grant), headers={"Cache-Control": "no-store"})
-
-
-async def revoke(request: web.Request) -> web.Response:
-    s = sim(request)
-    form = await read_form(request)
-    if form is None:
-        return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
-    client, error = authenticate_client(request, form)
-    if error:
-        return error
-    value = form.get("token")
-    if not value:
-        return oauth_error(400, "invalid_request", "The 'token' parameter is required.")
-    grant = s.tokens.refresh.get(value)
-    if grant is None or grant.client.id == client.id:
-        s.revoked.add(value)
-        s.tokens.refresh.pop(value, None)
-    return web.Response(status=200)
-
-
-async def userinfo(request: web.Request) -> web.Response:
-    s = sim(request)
-    header = request.headers.get("Authorization", "")
-    claims = s.tokens.read_access_token(header[7:], s.issuer_for(request)) if header.lower().startswith("bearer ") else None
-    user = s.org.user(claims["sub"]) if claims else None
-    if user is None:
-        return web.json_response({"error": "invalid_token", "error_description": "The access token is invalid."},
-                                 status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    return web.json_response({"sub": user.id, **s.tokens.profile_claims(user, claims.get("scp", []))})
-
-
-async def logout(request: web.Request) -> web.Response:
-    s = sim(request)
-    params = request.query if request.method == "GET" else await request.post()
-    hint = params.get("id_token_hint")
-    claims = s.tokens.read_id_token(hint, s.issuer_for(request)) if hint else None
-    if hint and claims is None:
-        return oauth_error(400, "invalid_request", "The 'id_token_hint' parameter is invalid.")
-    target = params.get("post_logout_redirect_uri")
-    if target:
-        client = s.org.client(claims["aud"]) if claims else None
-        if client is None or not client.post_logout_allowed(target):
-            return oauth_error(400, "invalid_request", "The 'post_logout_redirect_uri' parameter must be a Logout redirect URI in the client app settings.")
-        if params.get("state"):
-            target += ("&" if "?" in target else "?") + urlencode({"state": params["state"]})
-        raise web.HTTPFound(target)
-    return pages.html(pages.signed_out())
 
 
 # ------------------------------------------------------------------------ IDX endpoints
@@ -721,14 +443,14 @@ def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str
     app = web.Application(middlewares=[record_and_guard])
     app[SIMULATOR] = Simulator(org, issuer, app_url)
     base = urlsplit(issuer).path.rstrip("/") if issuer else "/oauth2/default"
-    app.router.add_get(f"{base}/.well-known/openid-configuration", discovery)
-    app.router.add_get(f"{base}/v1/keys", keys)
-    app.router.add_post(f"{base}/v1/interact", interact)
-    app.router.add_post(f"{base}/v1/token", token)
-    app.router.add_post(f"{base}/v1/revoke", revoke)
-    app.router.add_route("*", f"{base}/v1/userinfo", userinfo)
-    app.router.add_get(f"{base}/v1/logout", logout)
-    app.router.add_post(f"{base}/v1/logout", logout)
+    app.router.add_get(f"{base}/.well-known/openid-configuration", oauth.discovery)
+    app.router.add_get(f"{base}/v1/keys", oauth.keys)
+    app.router.add_post(f"{base}/v1/interact", oauth.interact)
+    app.router.add_post(f"{base}/v1/token", oauth.token)
+    app.router.add_post(f"{base}/v1/revoke", oauth.revoke)
+    app.router.add_route("*", f"{base}/v1/userinfo", oauth.userinfo)
+    app.router.add_get(f"{base}/v1/logout", oauth.logout)
+    app.router.add_post(f"{base}/v1/logout", oauth.logout)
     for endpoint in IDX_ENDPOINTS:
         app.router.add_post(f"/idp/idx/{endpoint}", idx_handler(endpoint))
     app.router.add_get("/sso/idps/{idp_id}", idp_page)

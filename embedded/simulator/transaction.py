@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from .authenticators import Challenge
+from .authenticator_base import Challenge
 from .org import Client, User
 
 # A field error: (remediation name, path of field names inside it, message).
