@@ -8,12 +8,19 @@ import base64
 import io
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import segno
 
+from .ion import Json
 from .ion import field as fld
 from .org import Enrollment, Org, User
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .transaction import Transaction
 
 CODE_LIFETIME = 300  # seconds an emailed / texted code stays valid
 SEND_LIMIT = 5  # messages (codes, pushes, activation links) one challenge may send before throttling
@@ -36,12 +43,20 @@ class Challenge:
     sends: int = 0
     failures: int = 0  # wrong one-time codes or answers so far
 
+    @property
+    def known_enrollment(self) -> Enrollment:
+        """The enrollment being verified (verification only: enrolling has none yet)."""
+        if self.enrollment is None:
+            raise RuntimeError(f"{self.key} {self.purpose}: no enrollment in play")
+        return self.enrollment
+
 
 class Error(Exception):
     """A rejected answer: message name (ion.MSG), field path inside `credentials` (None: a global
     message), HTTP status."""
 
-    def __init__(self, name: str, path=("passcode",), status: int = 401, params=()):
+    def __init__(self, name: str, path: Iterable[str] | None = ("passcode",), status: int = 401,
+                 params: tuple[Any, ...] = ()):
         super().__init__(name)
         self.name, self.status, self.params = name, status, params
         self.path = list(path) if path is not None else None
@@ -61,7 +76,7 @@ def mask_phone(phone: str) -> str:
     return f"+{digits[:-10] or '1'} XXX-XXX-{digits[-4:]}"
 
 
-def e164(raw) -> str:
+def e164(raw: object) -> str:
     """The number in E.164 form, or an Error for something that cannot be a phone number."""
     number = re.sub(r"[\s().-]", "", str(raw or ""))
     if not re.fullmatch(r"\+[1-9]\d{7,14}", number):
@@ -96,8 +111,8 @@ class Kind:
         """The methods one enrollment offers (most offer all of the authenticator's)."""
         return self.methods(org)
 
-    def describe(self, org: Org) -> dict:
-        d = {
+    def describe(self, org: Org) -> Json:
+        d: Json = {
             "type": self.type,
             "key": self.key,
             "id": org.authenticator_id(self.key),
@@ -127,19 +142,19 @@ class Kind:
         return len(self.methods(org)) > 1
 
     # -- verification
-    def start(self, engine, tx, ch: Challenge) -> None:
+    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
         """Send whatever the user needs to answer (a code, a push)."""
 
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return [fld("passcode", "Enter code")]
 
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         raise NotImplementedError
 
-    def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
         return None
 
-    def contextual(self, engine, tx, ch: Challenge, origin: str) -> dict | None:
+    def contextual(self, engine: Engine, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
         """`contextualData` as rendered for a client of the simulator at `origin`."""
         return self.contextual_data(engine, tx, ch)
 
@@ -158,12 +173,12 @@ class Kind:
     def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return self.answer_fields(org, ch)
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         """Start enrolling; returns the next step when it is not `enroll-authenticator`."""
         self.start(engine, tx, ch)
         return None
 
-    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         self.check(engine, tx, ch, creds)
 
     def amr_for(self, ch: Challenge) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import webauthn
@@ -15,6 +16,7 @@ from webauthn.helpers import (
     bytes_to_base64url,
     parse_attestation_object,
 )
+from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticationCredential,
@@ -50,19 +52,24 @@ from .passcodes import (
     YubiKey,
 )
 
-__all__ = ["KINDS", "MODHEX", "SEND_LIMIT", "Challenge", "Error", "Kind", "kind", "password_problem"]
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .transaction import Transaction
+
+__all__ = ["KINDS", "MODHEX", "OKTA_VERIFY", "PASSWORD", "SEND_LIMIT", "WEBAUTHN", "Challenge", "Error", "Kind", "kind",
+           "password_problem"]
 
 
 class OtpByMessage(Kind):
     """Codes delivered by the outbox (email, SMS, voice)."""
 
-    def _send(self, engine, tx, ch: Challenge, to: str, kind: str, link: str | None = None) -> None:
+    def _send(self, engine: Engine, tx: Transaction, ch: Challenge, to: str, kind: str, link: str | None = None) -> None:
         ch.sends += 1
         ch.code = new_code()
         ch.code_expires = time.time() + CODE_LIFETIME
         engine.outbox.send(to, kind, code=ch.code, link=link, subject=f"{engine.org.name} verification code")
 
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         code = str(creds.get("passcode") or "").strip()
         if not ch.code or time.time() > ch.code_expires or not secrets.compare_digest(code, ch.code):
             raise Error("passcode_invalid")
@@ -71,14 +78,14 @@ class OtpByMessage(Kind):
 class Email(OtpByMessage):
     key, type, label, amr = "okta_email", "email", "Email", "email"
 
-    def address(self, tx, ch: Challenge) -> str:
-        return ch.enrollment.data.get("email") if ch.enrollment else ch.data.get("email") or tx.user.email
+    def address(self, tx: Transaction, ch: Challenge) -> str | None:
+        return ch.enrollment.data.get("email") if ch.enrollment else ch.data.get("email") or tx.known_user.email
 
     def profile(self, user: User, enrollment: Enrollment) -> dict | None:
         return {"email": mask_email(enrollment.data.get("email", user.email))}
 
-    def start(self, engine, tx, ch: Challenge) -> None:
-        to = self.address(tx, ch) or tx.user.email
+    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
+        to = self.address(tx, ch) or tx.known_user.email
         ch.data.setdefault("email", to)
         self._send(engine, tx, ch, to, "email")
         if engine.org.email_magic_link:
@@ -86,7 +93,7 @@ class Email(OtpByMessage):
             sep = "&" if "?" in tx.redirect_uri else "?"
             engine.outbox[-1].link = f"{tx.redirect_uri}{sep}state={tx.state}&otp={ch.code}"
 
-    def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
         return {"useEmailMagicLink": engine.org.email_magic_link}
 
 
@@ -99,7 +106,7 @@ class Phone(OtpByMessage):
     def profile(self, user: User, enrollment: Enrollment) -> dict | None:
         return {"phoneNumber": mask_phone(enrollment.data["phone"])}
 
-    def start(self, engine, tx, ch: Challenge) -> None:
+    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
         phone = ch.enrollment.data["phone"] if ch.enrollment else ch.data["phone"]
         self._send(engine, tx, ch, phone, ch.method or "sms")
 
@@ -111,7 +118,7 @@ class Phone(OtpByMessage):
             fld("phoneNumber", "Phone number", required=True, type="string"),
         ]
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         ch.data["phone"] = e164(submitted.get("phoneNumber"))
         self.start(engine, tx, ch)
         return None
@@ -125,19 +132,19 @@ class Totp(Kind):
 
     credential = "passcode"
 
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         secret = ch.enrollment.data["secret"] if ch.enrollment else ch.data["secret"]
         if not totp.verify(secret, str(creds.get(self.credential) or "")):
             raise Error("passcode_invalid", path=(self.credential,))
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         ch.data["secret"] = new_secret()
         return None
 
-    def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
         if ch.purpose != "enroll":
             return None
-        uri = totp.provisioning_uri(ch.data["secret"], tx.user.login, engine.org.name)
+        uri = totp.provisioning_uri(ch.data["secret"], tx.known_user.login, engine.org.name)
         return {"qrcode": qr_png(uri), "sharedSecret": ch.data["secret"]}
 
 
@@ -187,20 +194,20 @@ class OktaVerify(Totp):
     def enroll_method(self, requested: str | None, org: Org) -> str | None:
         return None  # the device enrolls every method at once
 
-    def start(self, engine, tx, ch: Challenge) -> None:
+    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
         ch.sends += 1
         if ch.purpose == "enroll":
             # What the QR code / link carries; the simulated device "reads" it from the outbox.
-            to = ch.data.get("address") or tx.user.login
-            activation = engine.outbox.activation(to, ch.data["channel"], ch.data["secret"], tx.user.login)
+            to = ch.data.get("address") or tx.known_user.login
+            activation = engine.outbox.activation(to, ch.data["channel"], ch.data["secret"], tx.known_user.login)
             ch.activation_id = activation.id
             ch.data["uri"] = activation.link
         elif ch.method == "push":
-            ch.push_id = engine.outbox.push(tx.user.login, engine.org.number_challenge).id
+            ch.push_id = engine.outbox.push(tx.known_user.login, engine.org.number_challenge).id
         elif ch.method == "signed_nonce":
             ch.data["challenge_request"] = engine.loopback_challenge(tx)
 
-    def contextual(self, engine, tx, ch: Challenge, origin: str) -> dict | None:
+    def contextual(self, engine: Engine, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
         if ch.method != "signed_nonce":
             return self.contextual_data(engine, tx, ch)
         # Okta Verify on this computer listens on a loopback port; the page probes each in turn.
@@ -210,7 +217,7 @@ class OktaVerify(Totp):
         return {"challenge": ion.obj({"challengeMethod": "LOOPBACK", "challengeRequest": ch.data["challenge_request"],
                                       "domain": "http://localhost", "ports": [str(engine.dead_port), str(own)]})}
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         channel = submitted.get("channel") or "qrcode"
         if channel not in self.CHANNELS:
             raise Error("invalid_value", path=("channel",), status=400)
@@ -220,7 +227,7 @@ class OktaVerify(Totp):
         self.start(engine, tx, ch)
         return "enroll-poll"
 
-    def send_link(self, engine, tx, ch: Challenge, body: dict) -> None:
+    def send_link(self, engine: Engine, tx: Transaction, ch: Challenge, body: dict) -> None:
         """`enrollment-channel-data`: the address the activation link goes to."""
         if ch.data["channel"] == "sms":
             ch.data["address"] = e164(body.get("phoneNumber"))
@@ -231,10 +238,10 @@ class OktaVerify(Totp):
             ch.data["address"] = email
         self.start(engine, tx, ch)
 
-    def push(self, engine, ch: Challenge):
+    def push(self, engine: Engine, ch: Challenge):
         return engine.outbox.find(ch.push_id) if ch.push_id else None
 
-    def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
         if ch.purpose == "enroll":
             channel = ch.data["channel"]
             data = {"selectedChannel": channel}
@@ -247,7 +254,7 @@ class OktaVerify(Totp):
         return {"correctAnswer": push.correct_answer} if push and push.correct_answer else None
 
     def amr_for(self, ch: Challenge) -> str:
-        return {"totp": "otp", "signed_nonce": "pop"}.get(ch.method, "mca")
+        return {"totp": "otp", "signed_nonce": "pop"}.get(ch.method or "", "mca")
 
 
 class WebAuthn(Kind):
@@ -264,18 +271,18 @@ class WebAuthn(Kind):
         return ["webauthn"]
 
     @staticmethod
-    def relying_party(tx) -> tuple[str, str]:
+    def relying_party(tx: Transaction) -> tuple[str, str]:
         parts = urlsplit(tx.redirect_uri)
-        return parts.hostname, f"{parts.scheme}://{parts.netloc}"
+        return parts.hostname or "", f"{parts.scheme}://{parts.netloc}"
 
-    def start(self, engine, tx, ch: Challenge) -> None:
+    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
         ch.data["challenge"] = secrets.token_bytes(32)
 
-    def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
         challenge = bytes_to_base64url(ch.data["challenge"])
         if ch.purpose != "enroll":
             return {"challengeData": {"challenge": challenge, "userVerification": "discouraged"}}
-        user = tx.user
+        user = tx.known_user
         return {"activationData": {
             "rp": {"name": engine.org.name},
             "user": {"displayName": user.name, "name": user.login, "id": user.id},
@@ -303,19 +310,22 @@ class WebAuthn(Kind):
                 self._hidden("transports", "Transports", required=False, hint="webauthn"),
                 self._hidden("clientExtensions", "clientExtensions", required=False, hint="webauthn")]
 
-    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         rp_id, origin = self.relying_party(tx)
         try:
             attestation = base64url_to_bytes(str(creds.get("attestation") or ""))
             client_data = base64url_to_bytes(str(creds.get("clientData") or ""))
-            credential_id = parse_attestation_object(attestation).auth_data.attested_credential_data.credential_id
+            attested = parse_attestation_object(attestation).auth_data.attested_credential_data
+            if attested is None:  # a registration must carry the new credential
+                raise ValueError("no attested credential data")
+            credential_id = attested.credential_id
             verified = webauthn.verify_registration_response(
                 credential=RegistrationCredential(
                     id=bytes_to_base64url(credential_id), raw_id=credential_id,
                     response=AuthenticatorAttestationResponse(client_data_json=client_data,
                                                               attestation_object=attestation)),
                 expected_challenge=ch.data["challenge"], expected_rp_id=rp_id, expected_origin=origin,
-                supported_pub_key_algs=list(self.ALGORITHMS))
+                supported_pub_key_algs=[COSEAlgorithmIdentifier(a) for a in self.ALGORITHMS])
         except (WebAuthnException, ValueError, TypeError, AttributeError, KeyError):
             raise Error("webauthn_attestation", path=None, status=400) from None
         ch.data.clear()
@@ -326,12 +336,12 @@ class WebAuthn(Kind):
         if isinstance(transports, str):  # sent as a JSON array in a string by the widget
             ch.data["transports"] = transports
 
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         # Assertions name no credential in Okta's body: try each WebAuthn enrollment of the user.
-        if self.verify_assertion(tx, ch.data["challenge"], creds, tx.user.enrollments_of(self.key)) is None:
+        if self.verify_assertion(tx, ch.data["challenge"], creds, tx.known_user.enrollments_of(self.key)) is None:
             raise Error("webauthn_assertion", path=None, status=400)
 
-    def verify_assertion(self, tx, challenge: bytes, creds: dict, enrollments) -> Enrollment | None:
+    def verify_assertion(self, tx: Transaction, challenge: bytes, creds: dict, enrollments) -> Enrollment | None:
         """The enrollment whose credential made this assertion over `challenge`, if any (its sign
         count is updated)."""
         rp_id, origin = self.relying_party(tx)
@@ -370,7 +380,7 @@ class WebAuthn(Kind):
             ours = None
         return raw in (ours, user.id.encode())
 
-    def autofill(self, engine, tx, challenge: bytes, creds: dict) -> tuple[User, Enrollment] | None:
+    def autofill(self, engine: Engine, tx: Transaction, challenge: bytes, creds: dict) -> tuple[User, Enrollment] | None:
         """Passkey autofill on the first page: the user whose discoverable credential made this
         assertion, found by userHandle when given, else among every user's passkeys."""
         handle = creds.get("userHandle")
@@ -409,9 +419,9 @@ class CustomApp(Kind):
     def profile(self, user: User, enrollment: Enrollment) -> dict | None:
         return {"deviceName": enrollment.data.get("device_name", "Custom Push")}
 
-    def start(self, engine, tx, ch: Challenge) -> None:
+    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
         ch.sends += 1
-        ch.push_id = engine.outbox.push(tx.user.login, False, subject=f"{self.label}: did you just try to sign in?").id
+        ch.push_id = engine.outbox.push(tx.known_user.login, False, subject=f"{self.label}: did you just try to sign in?").id
 
 
 class Duo(Kind):
@@ -425,19 +435,19 @@ class Duo(Kind):
     def methods(self, org: Org) -> list[str]:
         return ["duo"]
 
-    def start(self, engine, tx, ch: Challenge) -> None:
-        ch.data["signed_token"] = duo.sign_request(engine.duo, tx.user.login)
+    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
+        ch.data["signed_token"] = duo.sign_request(engine.duo, tx.known_user.login)
 
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return [fld("signatureData", "Assertion From Duo", required=True, visible=False)]
 
-    def contextual(self, engine, tx, ch: Challenge, origin: str) -> dict | None:
+    def contextual(self, engine: Engine, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
         return {"integrationType": "IFRAME", "host": urlsplit(origin).netloc,
                 "signedToken": ch.data["signed_token"], "script": origin + "/frame/duo-web-v2.js"}
 
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         try:
-            duo.verify_response(engine.duo, str(creds.get("signatureData") or ""), tx.user.login)
+            duo.verify_response(engine.duo, str(creds.get("signatureData") or ""), tx.known_user.login)
         except duo.DuoError as e:
             raise Error(f"duo_{e}", path=None, status=400) from None
 
@@ -488,23 +498,23 @@ class SecurityQuestion(Kind):
         return {"questionKey": key, "question": data.get("question") or QUESTIONS.get(key, key)}
 
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
-        q = self._question(ch.enrollment.data)
+        q = self._question(ch.known_enrollment.data)
         return [
             fixed("questionKey", q["questionKey"], label=q["question"], visible=False),
             fld("answer", "Answer", required=True, secret=True),
         ]
 
-    def contextual_data(self, engine, tx, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
         if ch.purpose == "enroll":
             return {
                 "questionKeys": [*QUESTIONS, "custom"],
                 "questions": [{"questionKey": k, "question": q} for k, q in QUESTIONS.items()],
             }
-        return {"enrolledQuestion": self._question(ch.enrollment.data)}
+        return {"enrolledQuestion": self._question(ch.known_enrollment.data)}
 
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         given = str(creds.get("answer") or "").strip().lower()
-        if not secrets.compare_digest(given.encode(), ch.enrollment.data["answer"].strip().lower().encode()):
+        if not secrets.compare_digest(given.encode(), ch.known_enrollment.data["answer"].strip().lower().encode()):
             raise Error("answer_wrong", path=("answer",))
 
     def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
@@ -524,10 +534,10 @@ class SecurityQuestion(Kind):
             ]},
         ]
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         return None
 
-    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         key = str(creds.get("questionKey") or "")
         answer = str(creds.get("answer") or "").strip()
         if key != "custom" and key not in QUESTIONS:
@@ -563,17 +573,17 @@ class Password(Kind):
             return [fld("passcode", "New password" if ch.purpose == "reenroll" else "Enter password", secret=True)]
         return [fld("passcode", "Password", secret=True)]
 
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         given = str(creds.get("passcode") or "")
-        if not tx.user.password or not secrets.compare_digest(given.encode(), tx.user.password.encode()):
+        if not tx.known_user.password or not secrets.compare_digest(given.encode(), tx.known_user.password.encode()):
             raise Error("password_incorrect")
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         return None
 
-    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         new = str(creds.get("passcode") or "")
-        problem = password_problem(engine.org, tx.user, new)
+        problem = password_problem(engine.org, tx.known_user, new)
         if problem:
             raise Error(problem[0], status=400, params=problem[1:])
         ch.data["password"] = new
@@ -620,8 +630,11 @@ def password_problem(org: Org, user: User, pw: str) -> tuple | None:
     return None
 
 
+# The kinds the engine and the document builder call beyond the Kind interface.
+PASSWORD, OKTA_VERIFY, WEBAUTHN = Password(), OktaVerify(), WebAuthn()
+
 KINDS: dict[str, Kind] = {k.key: k for k in (
-    Password(), Email(), Phone(), GoogleAuthenticator(), OktaVerify(), SecurityQuestion(), WebAuthn(),
+    PASSWORD, Email(), Phone(), GoogleAuthenticator(), OKTA_VERIFY, SecurityQuestion(), WEBAUTHN,
     CustomOtp(), CustomApp(), Duo(), ExternalIdp(), SmartCard(), RsaToken(), OnPremMfa(), SymantecVip(), YubiKey(), TemporaryAccessCode(), NfcPin(),
 )}
 

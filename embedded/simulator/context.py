@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict, deque
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -17,7 +18,6 @@ from .outbox import Outbox
 from .tokens import TokenService
 
 ION = "application/ion+json; okta-version=1.0.0"
-SIMULATOR = web.AppKey("SIMULATOR", "Simulator")
 
 
 class Simulator:
@@ -33,7 +33,7 @@ class Simulator:
         self.tokens = TokenService()
         self.faults = faults_mod.Faults()
         self.calls: list[tuple[str, str]] = []
-        self._recent: dict[str, deque] = defaultdict(deque)
+        self._recent: dict[str, deque[float]] = defaultdict(deque)
 
     @property
     def revoked(self) -> set[str]:
@@ -59,6 +59,9 @@ class Simulator:
         return False
 
 
+SIMULATOR = web.AppKey("SIMULATOR", Simulator)
+
+
 def default_app_url(org: Org) -> str:
     """The origin of the first client's first redirect URI (the demo app), without a path."""
     for client in org.clients:
@@ -80,5 +83,14 @@ def ion_response(doc: dict, status: int = 200) -> web.Response:
 
 def oauth_error(status: int, error: str, description: str) -> web.Response:
     return web.json_response({"error": error, "error_description": description}, status=status)
+
+
+def text_fields(fields: Mapping[str, object]) -> dict[str, str]:
+    """The text values of a query or form (files dropped); a repeated name keeps its first value."""
+    out: dict[str, str] = {}
+    for name, value in fields.items():
+        if isinstance(value, str):
+            out.setdefault(name, value)
+    return out
 
 

@@ -6,15 +6,15 @@ is the engine's (engine.py, submissions.py)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from webauthn.helpers import bytes_to_base64url
 
 from . import ion
-from .authenticators import KINDS, kind
+from .authenticators import KINDS, OKTA_VERIFY, PASSWORD, kind
+from .ion import Json, fixed, form, msg
 from .ion import field as fld
-from .ion import fixed, form, msg
 from .org import Enrollment
 from .transaction import StateError, Transaction, iso
 
@@ -27,8 +27,9 @@ METHOD_LABELS = {"sms": "SMS", "voice": "Voice call", "push": "Get a push notifi
 AFTER_AUTHENTICATION = ("profile-update", "keep-me-signed-in", "consent", "granular-consent", "request-activation-email")
 
 # The current authenticator of a step: (top-level key, authenticator object), or several of them.
-Current = tuple[str, dict] | list[tuple[str, dict]] | None
-StepBuilder = Callable[[], tuple[list[dict], Current]]
+Current = tuple[str, Json] | list[tuple[str, Json]] | None
+Step = tuple[list[Json], Current]
+StepBuilder = Callable[[], Step]
 
 
 class DocumentBuilder:
@@ -69,14 +70,14 @@ class DocumentBuilder:
     def href(self, path: str) -> str:
         return f"{self.origin}/idp/idx/{path}"
 
-    def form(self, name, path, fields=(), **kw):
+    def form(self, name: str, path: str, fields: Iterable[Json] = (), **kw: Any) -> Json:
         return form(name, self.href(path), self.sh, fields, **kw)
 
-    def document(self, messages: list[dict]) -> dict:
+    def document(self, messages: list[Json]) -> Json:
         tx = self.tx
-        doc = {"version": ion.VERSION, "stateHandle": self.sh, "expiresAt": iso(tx.expires_at), "intent": "LOGIN"}
-        remediations = []
-        current = None  # (top-level key, authenticator object)
+        doc: Json = {"version": ion.VERSION, "stateHandle": self.sh, "expiresAt": iso(tx.expires_at), "intent": "LOGIN"}
+        remediations: list[Json] = []
+        current: Current = None  # (top-level key, authenticator object), or several
         if tx.step == "terminal":
             messages = tx.terminal + messages
         elif tx.step != "success":
@@ -119,7 +120,7 @@ class DocumentBuilder:
     def app(self) -> dict:
         """The client; on consent pages also its terms, privacy policy, logo and home page."""
         client = self.tx.client
-        app = {"name": "oidc_client", "label": client.name, "id": client.id}
+        app: Json = {"name": "oidc_client", "label": client.name, "id": client.id}
         if self.tx.step in ("consent", "granular-consent"):
             for key, uri, rel in (("termsOfService", client.terms_uri, "terms-of-service"),
                                   ("privacyPolicy", client.policy_uri, "privacy-policy"),
@@ -140,7 +141,7 @@ class DocumentBuilder:
         return [self.absolute(kind(k).describe(self.org)) for k in self.org.authenticators]
 
     def enrollments(self) -> list[dict]:
-        u = self.tx.user
+        u = self.tx.known_user
         out = []
         for e in u.enrollments:
             if e.key not in KINDS:
@@ -152,13 +153,12 @@ class DocumentBuilder:
         return out
 
     def user(self) -> dict:
-        u = self.tx.user
+        u = self.tx.known_user
         return {"id": u.id, "identifier": u.login,
                 "profile": {"firstName": u.first_name, "lastName": u.last_name, "timeZone": "UTC", "locale": "en_US"}}
 
     def password_object(self) -> dict:
-        p = kind("okta_password")
-        return {**p.describe(self.org), "settings": p.settings(self.org)}
+        return {**PASSWORD.describe(self.org), "settings": PASSWORD.settings(self.org)}
 
     def success_form(self) -> dict:
         tx = self.tx
@@ -175,11 +175,11 @@ class DocumentBuilder:
                 "value": fields, "accepts": "application/x-www-form-urlencoded"}
 
     def enrollment_index(self, enrollment: Enrollment) -> int:
-        return [e for e in self.tx.user.enrollments if e.key in KINDS].index(enrollment)
+        return [e for e in self.tx.known_user.enrollments if e.key in KINDS].index(enrollment)
 
     def enrollment_id_field(self, enrollment: Enrollment) -> list[dict]:
         """`enrollmentId`, needed only to tell several enrollments of one authenticator apart."""
-        several = len(self.tx.user.enrollments_of(enrollment.key)) > 1
+        several = len(self.tx.known_user.enrollments_of(enrollment.key)) > 1
         return [fixed("enrollmentId", enrollment.id)] if several else []
 
     def method_field(self, key: str, enrollment: Enrollment | None = None) -> dict:
@@ -191,7 +191,7 @@ class DocumentBuilder:
     def select_authenticate(self, keys: list[str], name="select-authenticator-authenticate", extra=()) -> dict:
         options = []
         for key in keys:
-            for e in self.tx.user.enrollments_of(key):
+            for e in self.tx.known_user.enrollments_of(key):
                 fields = [fixed("id", self.org.authenticator_id(key)), self.method_field(key, e), *self.enrollment_id_field(e)]
                 options.append(ion.option(kind(key).label, fields,
                                           f"$.authenticatorEnrollments.value[{self.enrollment_index(e)}]"))
@@ -211,24 +211,24 @@ class DocumentBuilder:
     def others(self) -> list[dict]:
         """The 'verify with something else' list offered beside a challenge: other authenticators,
         or another method of this one (SMS / voice, push / code)."""
-        keys = [k for k in self.tx.candidates if self.tx.user.enrollment(k)]
-        choices = sum(len(self.tx.user.enrollments_of(k)) for k in keys)
-        several_methods = len(keys) == 1 and len(kind(keys[0]).methods_for(self.org, self.tx.user.enrollment(keys[0]))) > 1
+        keys = [k for k in self.tx.candidates if self.tx.known_user.enrollment(k)]
+        choices = sum(len(self.tx.known_user.enrollments_of(k)) for k in keys)
+        several_methods = len(keys) == 1 and len(kind(keys[0]).methods_for(self.org, self.tx.known_user.enrollment(keys[0]))) > 1
         return [self.select_authenticate(keys)] if choices > 1 or several_methods else []
 
     def select_channel(self) -> dict:
         """Okta Verify enrollment: show a QR code, or send the activation link by SMS or email."""
-        ov = kind("okta_verify")
+        ov = OKTA_VERIFY
         return self.form("select-enrollment-channel", "credential/enroll", [{
             "name": "authenticator", "type": "object", "label": ov.label,
             "value": {"form": {"value": [fixed("id", self.org.authenticator_id(ov.key), visible=False),
                                          ov.channel_field(required=True, visible=True)]}}}])
 
     def current_object(self, with_actions=True) -> tuple[str, dict]:
-        ch, tx = self.tx.challenge, self.tx
+        ch, tx = self.tx.active_challenge, self.tx
         k = kind(ch.key)
         if ch.purpose == "verify" and ch.enrollment and not k.current_authenticator:
-            obj = k.describe_enrollment(self.org, tx.user, ch.enrollment)
+            obj = k.describe_enrollment(self.org, tx.known_user, ch.enrollment)
             top = "currentAuthenticatorEnrollment"
         else:  # enrolling, or those Okta presents as the authenticator itself (Okta Verify, WebAuthn)
             obj, top = k.describe(self.org), "currentAuthenticator"
@@ -236,9 +236,9 @@ class DocumentBuilder:
         if ch.method and ch.key != "okta_password":
             obj["methods"] = [{"type": ch.method}]
         if ch.key == "okta_password" and ch.purpose != "verify":
-            obj["settings"] = k.settings(self.org)
+            obj["settings"] = PASSWORD.settings(self.org)
             if tx.step == "reenroll-authenticator-warning":
-                obj["settings"]["daysToExpiry"] = tx.user.password_expires_in_days
+                obj["settings"]["daysToExpiry"] = tx.known_user.password_expires_in_days
         data = k.contextual(self.engine, tx, ch, self.origin)
         if data:
             obj["contextualData"] = data
@@ -255,7 +255,7 @@ class DocumentBuilder:
         return top, obj
 
     # -- one method per step: (remediations, current authenticator)
-    def step_identify(self):
+    def step_identify(self) -> Step:
         org = self.org
         fields = [fld("identifier", "Username", required=True)]
         if org.first_form == "identifier_password":
@@ -291,12 +291,12 @@ class DocumentBuilder:
             r["relatesTo"] = [relates_to]
         return r
 
-    def step_redirect_idp(self):
+    def step_redirect_idp(self) -> Step:
         """A federated factor (external IdP, smart card): the browser goes to its identity provider.
         Okta names the authenticator both ways here, as the enrollment and as the authenticator."""
-        ch = self.tx.challenge
+        ch = self.tx.active_challenge
         k = kind(ch.key)
-        enrollment = self.absolute(k.describe_enrollment(self.org, self.tx.user, ch.enrollment))
+        enrollment = self.absolute(k.describe_enrollment(self.org, self.tx.known_user, ch.known_enrollment))
         current = self.absolute(k.describe(self.org))
         rems = [self.redirect_idp(self.org.idp_for(ch.key), "$.currentAuthenticatorEnrollment")]
         return rems, [("currentAuthenticatorEnrollment", enrollment), ("currentAuthenticator", current)]
@@ -313,47 +313,47 @@ class DocumentBuilder:
         return {"challengeData": {"challenge": bytes_to_base64url(tx.autofill_challenge),
                                   "userVerification": "preferred", "extensions": {}}}
 
-    def step_enroll_authenticator_promotion(self):
+    def step_enroll_authenticator_promotion(self) -> Step:
         top, obj = self.current_object(with_actions=False)
-        creds = {"name": "credentials", "form": {"value": kind("webauthn").enroll_answer_fields(self.org, self.tx.challenge)}}
+        creds = {"name": "credentials", "form": {"value": kind("webauthn").enroll_answer_fields(self.org, self.tx.active_challenge)}}
         return [self.form("enroll-authenticator-promotion", "credential/enroll", [creds], relates_to=f"$.{top}"),
                 self.form("skip", "skip")], (top, obj)
 
-    def step_identify_recovery(self):
+    def step_identify_recovery(self) -> Step:
         return [self.form("identify-recovery", "identify", [fld("identifier", "Username", required=True)])], None
 
-    def step_select_authenticator_authenticate(self):
+    def step_select_authenticator_authenticate(self) -> Step:
         return [self.select_authenticate(self.tx.candidates)], None
 
-    def step_authenticator_verification_data(self):
-        ch = self.tx.challenge
+    def step_authenticator_verification_data(self) -> Step:
+        ch = self.tx.active_challenge
         k = kind(ch.key)
         options = [(m, METHOD_LABELS.get(m, m)) for m in k.methods_for(self.org, ch.enrollment)]
         sub = ion.subform("authenticator", [
             fixed("id", self.org.authenticator_id(ch.key)),
             fld("methodType", type="string", required=True, options=ion.choices(options)),
-            *self.enrollment_id_field(ch.enrollment),
-        ], label=k.label, relatesTo=f"$.authenticatorEnrollments.value[{self.enrollment_index(ch.enrollment)}]")
+            *self.enrollment_id_field(ch.known_enrollment),
+        ], label=k.label, relatesTo=f"$.authenticatorEnrollments.value[{self.enrollment_index(ch.known_enrollment)}]")
         top, obj = self.current_object(with_actions=False)
         obj.pop("methods", None)
         obj["methods"] = [{"type": m} for m in k.methods_for(self.org, ch.enrollment)]
         return [self.form("authenticator-verification-data", "challenge", [sub], relates_to=f"$.{top}"),
                 *self.others()], (top, obj)
 
-    def step_challenge_authenticator(self):
-        ch = self.tx.challenge
+    def step_challenge_authenticator(self) -> Step:
+        ch = self.tx.active_challenge
         k = kind(ch.key)
         top, obj = self.current_object()
         creds = ion.subform("credentials", k.answer_fields(self.org, ch), required=True)
         return [self.form("challenge-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}"),
                 *self.others()], (top, obj)
 
-    def step_challenge_poll(self):
+    def step_challenge_poll(self) -> Step:
         top, obj = self.current_object()
         return [self.form("challenge-poll", "challenge/poll", relates_to=f"$.{top}", refresh=4000),
                 *self.others()], (top, obj)
 
-    def step_loopback_poll(self):
+    def step_loopback_poll(self) -> Step:
         """Okta FastPass: the page finds Okta Verify on a loopback port and hands it the challenge;
         meanwhile it polls; `cancel-polling` gives up when nothing answers."""
         top, obj = self.current_object()
@@ -362,8 +362,8 @@ class DocumentBuilder:
         return [self.form("challenge-poll", "authenticators/poll", relates_to=f"$.{top}", refresh=4000),
                 *self.others()], (top, obj)
 
-    def step_push_rejected(self):
-        ch = self.tx.challenge
+    def step_push_rejected(self) -> Step:
+        ch = self.tx.active_challenge
         top, obj = self.current_object(with_actions=False)
         # As Okta sends it: the whole authenticator object is the field's fixed value.
         again = self.form("resend", "challenge", [{
@@ -373,21 +373,21 @@ class DocumentBuilder:
             relates_to=f"$.{top}")
         return [again, *self.others()], (top, obj)
 
-    def step_select_authenticator_enroll(self):
+    def step_select_authenticator_enroll(self) -> Step:
         rems = [self.select_enroll()]
         if self.tx.skippable:
             rems.append(self.form("skip", "skip"))
         return rems, None
 
-    def step_authenticator_enrollment_data(self):
-        ch = self.tx.challenge
+    def step_authenticator_enrollment_data(self) -> Step:
+        ch = self.tx.active_challenge
         k = kind(ch.key)
-        sub = ion.subform("authenticator", k.enrollment_data_fields(self.org), label=k.label, required=True)
+        sub = ion.subform("authenticator", k.enrollment_data_fields(self.org) or [], label=k.label, required=True)
         return [self.form("authenticator-enrollment-data", "credential/enroll", [sub], relates_to="$.currentAuthenticator"),
                 self.select_enroll()], ("currentAuthenticator", k.describe(self.org))
 
-    def step_enroll_authenticator(self):
-        ch = self.tx.challenge
+    def step_enroll_authenticator(self) -> Step:
+        ch = self.tx.active_challenge
         k = kind(ch.key)
         top, obj = self.current_object()
         answer = k.enroll_answer_fields(self.org, ch)
@@ -395,43 +395,43 @@ class DocumentBuilder:
         return [self.form("enroll-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}"),
                 self.select_enroll()], (top, obj)
 
-    def step_enroll_poll(self):
+    def step_enroll_poll(self) -> Step:
         top, obj = self.current_object()
         return [self.form("enroll-poll", "challenge/poll", refresh=4000), self.select_channel(),
                 self.select_enroll()], (top, obj)
 
-    def step_enrollment_channel_data(self):
+    def step_enrollment_channel_data(self) -> Step:
         top, obj = self.current_object(with_actions=False)
-        if self.tx.challenge.data["channel"] == "email":
+        if self.tx.active_challenge.data["channel"] == "email":
             address = fld("email", "Email", required=True, visible=True)
         else:
             address = fld("phoneNumber", "Phone number", required=True, visible=True)
         return [self.form("enrollment-channel-data", "challenge/send", [address]), self.select_channel(),
                 self.select_enroll()], (top, obj)
 
-    def step_reenroll_authenticator_warning(self):
+    def step_reenroll_authenticator_warning(self) -> Step:
         top, obj = self.current_object(with_actions=False)
-        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.challenge), required=True)
+        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.active_challenge), required=True)
         return [self.form("reenroll-authenticator-warning", "challenge/answer", [creds], relates_to=f"$.{top}"),
                 self.form("skip", "skip")], (top, obj)
 
-    def step_reenroll_authenticator(self):
+    def step_reenroll_authenticator(self) -> Step:
         top, obj = self.current_object(with_actions=False)
-        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.challenge), required=True)
+        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.active_challenge), required=True)
         return [self.form("reenroll-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}")], (top, obj)
 
-    def step_reset_authenticator(self):
+    def step_reset_authenticator(self) -> Step:
         top, obj = self.current_object(with_actions=False)
-        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.challenge), required=True)
+        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.active_challenge), required=True)
         return [self.form("reset-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}")], (top, obj)
 
-    def step_enroll_profile(self):
+    def step_enroll_profile(self) -> Step:
         policy = self.org.profile_enrollment
         attrs = []
         for a in policy.attributes:
             if not a.registration:
                 continue
-            extra = {"type": "boolean" if a.type == "boolean" else "string", "required": a.required}
+            extra: Json = {"type": "boolean" if a.type == "boolean" else "string", "required": a.required}
             if a.type == "enum":
                 extra["options"] = ion.choices((o, o) for o in a.options)
             if a.max_length:
@@ -445,7 +445,7 @@ class DocumentBuilder:
         return [self.form("enroll-profile", "enroll/new", fields),
                 self.form("select-identify", "identify", [fld("identifier", "Username")])], current
 
-    def step_select_authenticator_unlock_account(self):
+    def step_select_authenticator_unlock_account(self) -> Step:
         options = []
         for i, key in enumerate(self.org.authenticators):
             if key in self.org.recovery_authenticators:
@@ -455,12 +455,12 @@ class DocumentBuilder:
         return [self.form("select-authenticator-unlock-account", "challenge", fields)], None
 
     # -- after authentication
-    def step_profile_update(self):
+    def step_profile_update(self) -> Step:
         """Progressive profiling: the attributes this user lacks; skippable when all are optional."""
-        asked = self.org.progressive_attributes(self.tx.user)
+        asked = self.org.progressive_attributes(self.tx.known_user)
         fields = []
         for a in asked:
-            extra = {"required": a.sign_in == "required"}
+            extra: Json = {"required": a.sign_in == "required"}
             if a.type == "boolean":
                 extra["type"] = "boolean"
             if a.type == "enum":
@@ -477,11 +477,11 @@ class DocumentBuilder:
             rems.append(self.form("skip", "skip"))
         return rems, None
 
-    def step_keep_me_signed_in(self):
+    def step_keep_me_signed_in(self) -> Step:
         return [self.form("keep-me-signed-in", "keep-me-signed-in", [
             fld("keepMeSignedIn", type="boolean", label="Stay signed in", required=True, value=False, mutable=True)])], None
 
-    def step_consent(self):
+    def step_consent(self) -> Step:
         """All-or-nothing consent: the scopes asked about, then Allow Access / Don't Allow."""
         scopes = [{"name": sc.name, "label": sc.label, "value": sc.name, "desc": sc.description}
                   for sc in map(self.org.scope, self.tx.consent_scopes)]
@@ -492,7 +492,7 @@ class DocumentBuilder:
         form.update(scopes=scopes, value=value, accepts=accepts)
         return [form], None
 
-    def step_granular_consent(self):
+    def step_granular_consent(self) -> Step:
         """Granular consent: one box per scope, ticked; the optional ones may be unticked. openid
         is listed first, fixed, as Okta shows it."""
         tx = self.tx
@@ -500,7 +500,7 @@ class DocumentBuilder:
         names = (["openid"] if "openid" in tx.scopes and "openid" not in tx.consent_scopes else []) + tx.consent_scopes
         for name in names:
             sc = self.org.scope(name)
-            f = {"name": name}
+            f: Json = {"name": name}
             if name != "openid":
                 f["label"] = sc.label
                 if sc.description:
@@ -511,6 +511,6 @@ class DocumentBuilder:
             fld("consent", type="boolean", visible=False, required=True),
             {"name": "optedScopes", "form": {"value": opted}}])], None
 
-    def step_request_activation_email(self):
+    def step_request_activation_email(self) -> Step:
         return [self.form("request-activation-email", "request-activation")], None
 

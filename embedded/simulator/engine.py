@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import socket
 import time
+from collections.abc import Iterable
 from urllib.parse import urlencode
 
 import jwt
@@ -17,7 +18,7 @@ import jwt
 from . import duo, ion
 from .authenticators import KINDS, Challenge, kind
 from .documents import DocumentBuilder
-from .ion import msg
+from .ion import Json, msg
 from .org import Client, Enrollment, Org, User
 from .outbox import Outbox
 from .submissions import ENDPOINT_FORMS, POLL_ENDPOINTS, Submissions
@@ -56,7 +57,8 @@ class Engine:
         self.handlers = Submissions(self).handlers  # IDX endpoint -> what a submission there does
 
     # ---------------------------------------------------------------- transactions
-    def begin(self, client: Client, redirect_uri: str, scopes: list[str], state, nonce, code_challenge,
+    def begin(self, client: Client, redirect_uri: str, scopes: list[str], state: str | None, nonce: str | None,
+              code_challenge: str,
               user: User | None = None, flow: str = "login", acr: str | None = None,
               max_age: int | None = None) -> Transaction:
         tx = Transaction(
@@ -132,7 +134,7 @@ class Engine:
         self.codes.pop(code, None)
 
     # ---------------------------------------------------------------- submissions
-    def submit(self, endpoint: str, tx: Transaction, body: dict, origin: str) -> tuple[int, dict]:
+    def submit(self, endpoint: str, tx: Transaction, body: Json, origin: str) -> tuple[int, Json]:
         """A submission to the IDX endpoint `endpoint` (the path after /idp/idx/): the HTTP status
         and the Ion document of the state it leads to. The endpoint must serve one of the forms the
         current state offers (else 400 E0000020, the state unchanged)."""
@@ -183,11 +185,11 @@ class Engine:
     def loopback_challenge(self, tx: Transaction) -> str:
         """The challengeRequest JWT the page hands Okta Verify on this computer."""
         challenge_id = secrets.token_urlsafe(16)
-        tx.challenge.data["challenge_id"] = challenge_id
+        tx.active_challenge.data["challenge_id"] = challenge_id
         self.loopback[challenge_id] = tx
         now = int(time.time())
         return jwt.encode({"iss": self.issuer or "embedded-simulator", "aud": LOOPBACK_AUDIENCE, "jti": challenge_id,
-                           "sub": tx.user.id, "nonce": secrets.token_urlsafe(16), "challengeMethod": "LOOPBACK",
+                           "sub": tx.known_user.id, "nonce": secrets.token_urlsafe(16), "challengeMethod": "LOOPBACK",
                            "iat": now, "exp": now + int(tx.lifetime)}, self.device_key, algorithm="HS256")
 
     def answer_loopback(self, token: str) -> str:
@@ -199,8 +201,10 @@ class Engine:
         except jwt.PyJWTError:
             return "invalid"
         tx = self.loopback.get(claims.get("jti", ""))
-        ch = tx.challenge if tx is not None and not tx.expired else None
-        if ch is None or tx.step != "loopback-poll" or ch.data.get("challenge_id") != claims["jti"]:
+        if tx is None or tx.expired or tx.challenge is None or tx.step != "loopback-poll":
+            return "stale"
+        ch = tx.challenge
+        if ch.data.get("challenge_id") != claims["jti"]:
             return "stale"
         if not (ch.enrollment and ch.enrollment.data.get("fastpass")):
             return "no_account"
@@ -217,7 +221,7 @@ class Engine:
     def federated_verified(self, tx: Transaction) -> None:
         """The identity provider behind the factor being verified (external_idp, smart card)
         vouched for the identified user."""
-        ch = tx.challenge
+        ch = tx.active_challenge
         self.mark_verified(tx, ch.key, kind(ch.key).amr)
         tx.challenge = None
         self.advance(tx)
@@ -232,7 +236,7 @@ class Engine:
     # ---------------------------------------------------------------- policy
     def advance(self, tx: Transaction) -> None:
         """Decide the next step from the org's policies and what this transaction has proven."""
-        user, org = tx.user, self.org
+        user, org = tx.known_user, self.org
         tx.challenge, tx.candidates, tx.enroll_options, tx.skippable = None, [], [], False
         if tx.flow == "recover":
             return self.start_reset(tx) if tx.verified else self.offer_recovery(tx)
@@ -298,8 +302,8 @@ class Engine:
         if not tx.consented:
             tx.consent_scopes = [sc.name for sc in org.consent_needed(user, tx.client, tx.scopes)]
             if tx.consent_scopes:
-                optional = any(org.scope(sc).consent == "optional" for sc in tx.consent_scopes)
-                tx.step = "granular-consent" if optional else "consent"
+                granular = any(org.scope(sc).consent == "optional" for sc in tx.consent_scopes)
+                tx.step = "granular-consent" if granular else "consent"
                 return
         self._succeed(tx)
 
@@ -310,12 +314,12 @@ class Engine:
         if tx.acr == ACR_2FA:
             return max(policy_factors, 2)
         if tx.acr == ACR_2FA_IFPOSSIBLE:
-            usable = {e.key for e in tx.user.enrollments if e.key in self.org.authenticators}
+            usable = {e.key for e in tx.known_user.enrollments if e.key in self.org.authenticators}
             return max(policy_factors, 2 if len(usable) >= 2 else 1)
         return policy_factors
 
     @staticmethod
-    def _strong_enough(enrollment: Enrollment, acr: str) -> bool:
+    def _strong_enough(enrollment: Enrollment, acr: str | None) -> bool:
         if enrollment.key == "okta_verify":
             return bool(enrollment.data.get("fastpass"))  # FastPass signs with a device-bound key
         return acr == "phr" and enrollment.key in ("webauthn", "smart_card_idp")
@@ -323,7 +327,7 @@ class Engine:
     def _invites_passkey(self, tx: Transaction) -> bool:
         """After a sign-in, members of the org's promotion groups without a passkey are invited to
         create one (once per transaction; they may skip)."""
-        org, user = self.org, tx.user
+        org, user = self.org, tx.known_user
         return (tx.flow == "login" and not tx.promoted and "webauthn" in org.authenticators
                 and bool(set(org.passkey_promotion_groups) & set(user.groups)) and not user.enrollment("webauthn"))
 
@@ -332,24 +336,24 @@ class Engine:
         return days is not None and days <= self.org.password.expire_warn_days
 
     def _offer(self, tx: Transaction, candidates: list[str]) -> None:
-        tx.candidates = candidates
-        if len(candidates) > 1 or len(tx.user.enrollments_of(candidates[0])) > 1:
+        tx.candidates, user = candidates, tx.known_user
+        if len(candidates) > 1 or len(user.enrollments_of(candidates[0])) > 1:
             tx.step = "select-authenticator-authenticate"
             return
         key = candidates[0]
         k = kind(key)
-        tx.challenge = Challenge(key, "verify", None, tx.user.enrollment(key))
-        methods = k.methods_for(self.org, tx.challenge.enrollment)
+        tx.challenge = ch = Challenge(key, "verify", None, user.enrollment(key))
+        methods = k.methods_for(self.org, ch.enrollment)
         if len(methods) > 1 and k.needs_method_choice(self.org):
             tx.step = "authenticator-verification-data"
             return
-        tx.challenge.method = methods[0]
+        ch.method = methods[0]
         self.start_challenge(tx)
 
     def start_challenge(self, tx: Transaction) -> None:
-        ch = tx.challenge
+        ch = tx.active_challenge
         kind(ch.key).start(self, tx, ch)
-        tx.step = {"push": "challenge-poll", "signed_nonce": "loopback-poll"}.get(ch.method) or kind(ch.key).challenge_step
+        tx.step = {"push": "challenge-poll", "signed_nonce": "loopback-poll"}.get(ch.method or "") or kind(ch.key).challenge_step
 
     def _offer_enroll(self, tx: Transaction, options: list[str], skippable: bool) -> None:
         tx.step, tx.enroll_options, tx.skippable = "select-authenticator-enroll", options, skippable
@@ -367,7 +371,7 @@ class Engine:
         self._offer(tx, keys)
 
     def start_reset(self, tx: Transaction) -> None:
-        tx.challenge = Challenge("okta_password", "reset", "password", tx.user.enrollment("okta_password"))
+        tx.challenge = Challenge("okta_password", "reset", "password", tx.known_user.enrollment("okta_password"))
         tx.verified, tx.step = [k for k in tx.verified if k != "okta_password"], "reset-authenticator"
 
     def mark_verified(self, tx: Transaction, key: str, amr: str) -> None:
@@ -380,15 +384,16 @@ class Engine:
         tx.auth_time = time.time()
 
     def _succeed(self, tx: Transaction) -> None:
-        if tx.user.status == "staged":  # activation completed
-            tx.user.status = "active"
-            tx.user.activation_token = tx.user.activation_expires_at = None
+        user = tx.known_user
+        if user.status == "staged":  # activation completed
+            user.status = "active"
+            user.activation_token = user.activation_expires_at = None
         tx.step = "success"
         tx.auth_time = tx.auth_time or time.time()
         tx.interaction_code = secrets.token_urlsafe(32)
         self.codes[tx.interaction_code] = (tx, time.time() + CODE_LIFETIME)
         self.sessions.append({
-            "login": tx.user.login, "client_id": tx.client.id, "amr": self.amr(tx), "acr": tx.acr,
+            "login": user.login, "client_id": tx.client.id, "amr": self.amr(tx), "acr": tx.acr,
             "idp": tx.idp or self.org.id, "auth_time": int(tx.auth_time), "max_age": tx.max_age,
             "keep_me_signed_in": tx.kmsi, "scopes": self.granted_scopes(tx),
         })
@@ -410,12 +415,12 @@ class Engine:
         tx.autofill_challenge, tx.idp, tx.kmsi, tx.consent_scopes, tx.declined = None, None, None, [], []
 
     # ---------------------------------------------------------------- rendering
-    def render(self, tx: Transaction, origin: str, messages=()) -> dict:
+    def render(self, tx: Transaction, origin: str, messages: Iterable[Json] = ()) -> Json:
         return DocumentBuilder(self, tx, origin).document(list(messages))
 
-    def error_document(self, name: str, handle: str | None = None) -> dict:
+    def error_document(self, name: str, handle: str | None = None) -> Json:
         """Ion body without remediation (expired / unknown handle, rate limited, bad request)."""
-        doc = {"version": ion.VERSION}
+        doc: Json = {"version": ion.VERSION}
         if handle:
             doc.update(stateHandle=handle, expiresAt=iso(time.time()), intent="LOGIN")
         doc["messages"] = ion.messages(msg(name))

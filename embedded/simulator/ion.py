@@ -1,17 +1,26 @@
 """Builders for the pieces of an IDX Ion document: forms, fields, messages, wrappers."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+# A JSON object of an Ion document (a form, a field, a message, an authenticator…).
+Json = dict[str, Any]
+
 ACCEPTS = "application/json; okta-version=1.0.0"
 PRODUCES = "application/ion+json; okta-version=1.0.0"
 VERSION = "1.0.0"
 
 
-def state_field(handle: str) -> dict:
+def state_field(handle: str) -> Json:
     return {"name": "stateHandle", "required": True, "value": handle, "visible": False, "mutable": False}
 
 
-def form(name: str, href: str, handle: str, fields=(), *, relates_to=None, refresh=None, method="POST") -> dict:
+def form(name: str, href: str, handle: str, fields: Iterable[Json] = (), *, relates_to: str | None = None,
+         refresh: int | None = None, method: str = "POST") -> Json:
     """A submittable form: its fields, then the hidden immutable stateHandle every form carries."""
-    f = {"rel": ["create-form"], "name": name}
+    f: Json = {"rel": ["create-form"], "name": name}
     if relates_to:
         f["relatesTo"] = [relates_to]
     f.update({"href": href, "method": method, "produces": PRODUCES})
@@ -22,54 +31,55 @@ def form(name: str, href: str, handle: str, fields=(), *, relates_to=None, refre
     return f
 
 
-def field(name: str, label: str | None = None, **extra) -> dict:
-    f = {"name": name}
+def field(name: str, label: str | None = None, **extra: Any) -> Json:
+    f: Json = {"name": name}
     if label is not None:
         f["label"] = label
     f.update(extra)
     return f
 
 
-def fixed(name: str, value, **extra) -> dict:
+def fixed(name: str, value: Any, **extra: Any) -> Json:
     """An immutable field the client must send back as is (ids, methodType, questionKey)."""
     return {"name": name, "required": extra.pop("required", True), "value": value, "mutable": False, **extra}
 
 
-def subform(name: str, fields, **extra) -> dict:
+def subform(name: str, fields: Iterable[Json], **extra: Any) -> Json:
     return {"name": name, "type": "object", "form": {"value": list(fields)}, **extra}
 
 
-def option(label: str, fields, relates_to: str | None = None) -> dict:
-    o = {"label": label, "value": {"form": {"value": list(fields)}}}
+def option(label: str, fields: Iterable[Json], relates_to: str | None = None) -> Json:
+    o: Json = {"label": label, "value": {"form": {"value": list(fields)}}}
     if relates_to:
         o["relatesTo"] = relates_to
     return o
 
 
-def choices(values) -> list[dict]:
+def choices(values: Iterable[tuple[Any, str]]) -> list[Json]:
     return [{"label": label, "value": value} for value, label in values]
 
 
-def message(key: str, text: str, cls: str = "ERROR", params=None) -> dict:
-    m = {"message": text, "i18n": {"key": key}, "class": cls}
+def message(key: str, text: str, cls: str = "ERROR", params: Iterable[Any] | None = None) -> Json:
+    i18n: Json = {"key": key}
     if params is not None:
-        m["i18n"]["params"] = list(params)
+        i18n["params"] = list(params)
+    m: Json = {"message": text, "i18n": i18n, "class": cls}
     return m
 
 
-def messages(*items) -> dict:
+def messages(*items: Json) -> Json:
     return {"type": "array", "value": list(items)}
 
 
-def obj(value) -> dict:
+def obj(value: Any) -> Json:
     return {"type": "object", "value": value}
 
 
-def array(values) -> dict:
+def array(values: Iterable[Any]) -> Json:
     return {"type": "array", "value": list(values)}
 
 
-def add_field_message(doc: dict, form_name: str, path: list[str], msg: dict) -> bool:
+def add_field_message(doc: Json, form_name: str, path: list[str], msg: Json) -> bool:
     """Attach `msg` to the field at `path` (names, descending through sub-forms and the chosen
     options' forms) of remediation `form_name`; False when there is no such field."""
     for rem in doc.get("remediation", {}).get("value", []):
@@ -82,9 +92,9 @@ def add_field_message(doc: dict, form_name: str, path: list[str], msg: dict) -> 
     return False
 
 
-def _find_fields(fields, path):
+def _find_fields(fields: list[Json], path: list[str]) -> list[Json]:
     name, rest = path[0], path[1:]
-    found = []
+    found: list[Json] = []
     for f in fields:
         if f.get("name") != name:
             continue
@@ -144,7 +154,7 @@ MSG = {
 }
 
 
-def msg(name: str, *params, cls: str = "ERROR") -> dict:
+def msg(name: str, *params: Any, cls: str = "ERROR") -> Json:
     key, text = MSG[name]
     for i, p in enumerate(params):
         text = text.replace(f"{{{i}}}", str(p))

@@ -8,20 +8,21 @@ import binascii
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from . import pages
-from .context import oauth_error, sim
-from .org import ACR_VALUES
+from .context import oauth_error, sim, text_fields
+from .org import ACR_VALUES, Client
 from .tokens import Grant, s256
 
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 # ------------------------------------------------------------------------ client authentication
-def client_credentials(request: web.Request, form) -> tuple[str | None, str | None]:
+def client_credentials(request: web.Request, form: Mapping[str, str]) -> tuple[str | None, str | None]:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("basic "):
         try:
@@ -32,24 +33,24 @@ def client_credentials(request: web.Request, form) -> tuple[str | None, str | No
     return form.get("client_id"), form.get("client_secret")
 
 
-def authenticate_client(request: web.Request, form):
-    """(client, None) or (None, error response)."""
+def authenticate_client(request: web.Request, form: Mapping[str, str]) -> Client | web.Response:
+    """The client the request authenticates as, or the error response."""
     cid, secret = client_credentials(request, form)
     client = sim(request).org.client(cid)
     if client is None:
-        return None, oauth_error(401, "invalid_client", "Invalid value for 'client_id' parameter.")
+        return oauth_error(401, "invalid_client", "Invalid value for 'client_id' parameter.")
     if client.secret is not None:
         if not secret:
-            return None, oauth_error(401, "invalid_client", "Client authentication failed. Either the client or the client credentials are invalid.")
+            return oauth_error(401, "invalid_client", "Client authentication failed. Either the client or the client credentials are invalid.")
         if not secrets.compare_digest(secret.encode(), client.secret.encode()):
-            return None, oauth_error(401, "invalid_client", "The client secret supplied for a confidential client is invalid.")
-    return client, None
+            return oauth_error(401, "invalid_client", "The client secret supplied for a confidential client is invalid.")
+    return client
 
 
-async def read_form(request: web.Request):
+async def read_form(request: web.Request) -> dict[str, str] | None:
     if request.content_type != "application/x-www-form-urlencoded":
         return None
-    return await request.post()
+    return text_fields(await request.post())
 
 
 # ------------------------------------------------------------------------ OAuth endpoints
@@ -88,9 +89,9 @@ async def interact(request: web.Request) -> web.Response:
     form = await read_form(request)
     if form is None:
         return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
-    client, error = authenticate_client(request, form)
-    if error:
-        return error
+    client = authenticate_client(request, form)
+    if isinstance(client, web.Response):
+        return client
     if "interaction_code" not in client.grant_types:
         return oauth_error(400, "unauthorized_client", "The client is not authorized to use the provided grant type. "
                            f"Configured grant types: {client.grant_types}.")
@@ -150,9 +151,9 @@ async def token(request: web.Request) -> web.Response:
     grant_type = form.get("grant_type")
     if not grant_type:
         return oauth_error(400, "invalid_request", "The 'grant_type' parameter is required.")
-    client, error = authenticate_client(request, form)
-    if error:
-        return error
+    client = authenticate_client(request, form)
+    if isinstance(client, web.Response):
+        return client
     if grant_type not in ("interaction_code", "refresh_token"):
         return oauth_error(400, "unsupported_grant_type", f"The authorization grant type '{grant_type}' is not supported.")
     if grant_type not in client.grant_types:
@@ -175,7 +176,7 @@ async def token(request: web.Request) -> web.Response:
     if not secrets.compare_digest(s256(verifier), tx.code_challenge):
         return oauth_error(400, "invalid_grant", "PKCE verification failed.")
     s.engine.spend(code)
-    grant = Grant(tx.user, client, s.engine.granted_scopes(tx), s.engine.amr(tx), tx.auth_time, tx.nonce,
+    grant = Grant(tx.known_user, client, s.engine.granted_scopes(tx), s.engine.amr(tx), tx.auth_time, tx.nonce,
                   acr=tx.acr, idp=tx.idp or s.org.id)
     return web.json_response(s.tokens.issue(issuer, grant), headers={"Cache-Control": "no-store"})
 
@@ -185,9 +186,9 @@ async def revoke(request: web.Request) -> web.Response:
     form = await read_form(request)
     if form is None:
         return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
-    client, error = authenticate_client(request, form)
-    if error:
-        return error
+    client = authenticate_client(request, form)
+    if isinstance(client, web.Response):
+        return client
     value = form.get("token")
     if not value:
         return oauth_error(400, "invalid_request", "The 'token' parameter is required.")
@@ -203,7 +204,7 @@ async def userinfo(request: web.Request) -> web.Response:
     header = request.headers.get("Authorization", "")
     claims = s.tokens.read_access_token(header[7:], s.issuer_for(request)) if header.lower().startswith("bearer ") else None
     user = s.org.user(claims["sub"]) if claims else None
-    if user is None:
+    if claims is None or user is None:
         return web.json_response({"error": "invalid_token", "error_description": "The access token is invalid."},
                                  status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     return web.json_response({"sub": user.id, **s.tokens.profile_claims(user, claims.get("scp", []))})
@@ -211,7 +212,7 @@ async def userinfo(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     s = sim(request)
-    params = request.query if request.method == "GET" else await request.post()
+    params = text_fields(request.query if request.method == "GET" else await request.post())
     hint = params.get("id_token_hint")
     claims = s.tokens.read_id_token(hint, s.issuer_for(request)) if hint else None
     if hint and claims is None:

@@ -499,7 +499,8 @@ def describe_org(org: Org) -> str:
             elif e.key == "custom_app":
                 bits.append("custom push app (approve at /outbox)")
             elif e.key == "external_idp":
-                bits.append(f"identity provider {org.idp_for(e.key).name} as a factor (Continue on its page)")
+                idp = org.idp_for(e.key)  # checked at load: a federated authenticator has its IdP
+                bits.append(f"identity provider {idp.name if idp else e.key} as a factor (Continue on its page)")
             elif e.key == "smart_card_idp":
                 bits.append(f"smart card, certificate {d['subject']!r}")
             elif e.key == "duo":
@@ -507,7 +508,8 @@ def describe_org(org: Org) -> str:
             elif e.key == "nfc_pin":
                 bits.append(f"NFC PIN {d['pin']}")
             elif e.key == "security_question":
-                question = d.get("question") or QUESTIONS.get(d.get("question_key"), d.get("question_key"))
+                key = str(d.get("question_key", "custom"))
+                question = d.get("question") or QUESTIONS.get(key, key)
                 bits.append(f"security question {question!r} answer {d['answer']!r}")
             elif e.key == "webauthn":
                 bits.append("webauthn credential " + d["credential_id"])

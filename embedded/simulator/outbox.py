@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -29,8 +30,8 @@ class Message:
     device_name: str | None = None
     account: str | None = None
 
-    def as_json(self) -> dict:
-        out = {
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "to": self.to,
             "kind": self.kind,
             "code": self.code,

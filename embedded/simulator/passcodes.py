@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from . import totp
 from .authenticator_base import Challenge, Error, Kind
 from .ion import field as fld
 from .org import Enrollment, Org, User
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .transaction import Transaction
 
 
 class Passcode(Kind):
@@ -29,11 +34,11 @@ class Passcode(Kind):
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return [fld("passcode", self.answer_label, **self.answer_extra)]
 
-    def check(self, engine, tx, ch: Challenge, creds: dict) -> None:
-        if not self.accept(engine, ch.enrollment, str(creds.get("passcode") or "").strip()):
+    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+        if not self.accept(engine, ch.known_enrollment, str(creds.get("passcode") or "").strip()):
             raise Error(self.error)
 
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
         raise NotImplementedError
 
 
@@ -41,7 +46,7 @@ class TotpPasscode(Passcode):
     """A hardware or vendor token showing RFC 6238 codes of the enrollment's `secret` (the demo
     documents each secret, so any authenticator app shows the same codes)."""
 
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
         return totp.verify(enrollment.data["secret"], code)
 
 
@@ -69,13 +74,13 @@ class SymantecVip(TotpPasscode):
                 fld("passcode", "Security Code 1", required=True, visible=True),
                 fld("nextPasscode", "Security Code 2", required=True, visible=True)]
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         return None
 
-    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         credential_id = str(creds.get("credentialId") or "").strip().upper()
         token = engine.org.token(self.key, credential_id)
-        if token is None or engine.org.token_holder(self.key, token.id) not in (None, tx.user):
+        if token is None or token.secret is None or engine.org.token_holder(self.key, token.id) not in (None, tx.known_user):
             raise Error("invalid_value", path=("credentialId",), status=400)
         first, second = (str(creds.get(n) or "").strip() for n in ("passcode", "nextPasscode"))
         now = int(time.time() // totp.STEP)
@@ -112,24 +117,24 @@ class YubiKey(Passcode):
             return None
         return code[:12]
 
-    def spend(self, engine, code: str) -> bool:
+    def spend(self, engine: Engine, code: str) -> bool:
         code = code.lower()
         if code in engine.spent_otps:
             return False
         engine.spent_otps.add(code)
         return True
 
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
         return self.parse(code) == enrollment.data["credential_id"] and self.spend(engine, code)
 
-    def begin_enroll(self, engine, tx, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         return None
 
-    def check_enroll(self, engine, tx, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         code = str(creds.get("passcode") or "").strip()
         public_id = self.parse(code)
         token = engine.org.token(self.key, public_id) if public_id else None
-        if token is None or engine.org.token_holder(self.key, token.id) not in (None, tx.user) or not self.spend(engine, code):
+        if token is None or engine.org.token_holder(self.key, token.id) not in (None, tx.known_user) or not self.spend(engine, code):
             raise Error(self.error)
         ch.data["credential_id"] = token.id
 
@@ -140,7 +145,7 @@ class TemporaryAccessCode(Passcode):
     key, type, label, method = "tac", "tac", "Temporary Access Code", "tac"
     answer_extra = {"secret": True}
 
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
         data = enrollment.data
         if data.get("used") or not secrets.compare_digest(code.upper().encode(), str(data["code"]).upper().encode()):
             return False
@@ -156,7 +161,7 @@ class NfcPin(Passcode):
     answer_label = "PIN"
     answer_extra = {"secret": True}
 
-    def accept(self, engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
         return secrets.compare_digest(code.encode(), str(enrollment.data["pin"]).encode())
 
 

@@ -10,6 +10,8 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
@@ -217,7 +219,7 @@ async def activate_device(request: web.Request) -> web.Response:
     if activation.status != "pending":
         return web.json_response({"error": "already_activated", "status": activation.status}, status=409)
     form = request.content_type == "application/x-www-form-urlencoded"
-    body = {}
+    body: Mapping[str, Any] = {}
     if form:
         body = await request.post()
     elif request.can_read_body and "json" in request.content_type:

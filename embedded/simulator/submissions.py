@@ -9,9 +9,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .authenticators import SEND_LIMIT, Challenge, Error, kind, password_problem
-from .ion import msg
-from .org import Enrollment, User, stable_id
+from .authenticators import (
+    OKTA_VERIFY,
+    SEND_LIMIT,
+    WEBAUTHN,
+    Challenge,
+    Error,
+    kind,
+    password_problem,
+)
+from .ion import Json, msg
+from .org import Enrollment, ProfileAttribute, User, stable_id
 from .transaction import Reject, Transaction
 
 if TYPE_CHECKING:
@@ -49,7 +57,13 @@ ENDPOINT_FORMS = {
     "unlock-account": {"unlock-account"},
 }
 
-Handler = Callable[[Transaction, dict], None]
+Handler = Callable[[Transaction, Json], None]
+
+
+def member(body: Json, name: str) -> Json:
+    """The sub-object `name` of a submission (`credentials`, `userProfile`…), or {}."""
+    value = body.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 class Submissions:
@@ -79,7 +93,7 @@ class Submissions:
             "unlock-account": self.unlock_account,
         }
 
-    def identify(self, tx: Transaction, body: dict) -> None:
+    def identify(self, tx: Transaction, body: Json) -> None:
         form_name = "identify-recovery" if tx.step == "identify-recovery" else "identify"
         identifier = str(body.get("identifier") or "").strip()
         if not identifier:
@@ -95,7 +109,7 @@ class Submissions:
             return
         if user.status == "locked_out":
             raise Reject(400, msg("locked"))
-        creds = body.get("credentials") if isinstance(body.get("credentials"), dict) else {}
+        creds = member(body, "credentials")
         if self.org.first_form == "identifier_password" and self.org.sign_on_rule(user).first == "password":
             if not creds.get("passcode"):
                 raise Reject(400, field_error=("identify", ["credentials", "passcode"], msg("required")))
@@ -105,7 +119,7 @@ class Submissions:
         tx.user = user
         self.engine.advance(tx)
 
-    def challenge(self, tx: Transaction, body: dict) -> None:
+    def challenge(self, tx: Transaction, body: Json) -> None:
         if tx.step == "select-authenticator-unlock-account":
             identifier = str(body.get("identifier") or "").strip()
             user = self.org.user(identifier)
@@ -121,11 +135,13 @@ class Submissions:
             allowed.append(tx.challenge.key)
         if tx.step == "select-authenticator-unlock-account":
             allowed = self.engine.recovery_keys(tx.user)
+        if key is None or key not in allowed:
+            raise Reject(400, msg("invalid_value"))
         # Several enrollments of one authenticator (two phones) are told apart by enrollmentId.
-        mine = tx.user.enrollments_of(key)
+        mine = tx.known_user.enrollments_of(key)
         wanted = auth.get("enrollmentId") or next((e.id for e in mine if e.id == auth["id"]), None)
         enrollment = next((e for e in mine if e.id == wanted), None) if wanted else (mine[0] if mine else None)
-        if key not in allowed or enrollment is None:
+        if enrollment is None:
             raise Reject(400, msg("invalid_value"))
         method = auth.get("methodType")
         k = kind(key)
@@ -140,8 +156,8 @@ class Submissions:
             return
         self.engine.start_challenge(tx)
 
-    def challenge_answer(self, tx: Transaction, body: dict) -> None:
-        ch = tx.challenge
+    def challenge_answer(self, tx: Transaction, body: Json) -> None:
+        ch, user = tx.active_challenge, tx.known_user
         creds = body.get("credentials")
         form_name = tx.step
         if not isinstance(creds, dict):
@@ -150,7 +166,7 @@ class Submissions:
         try:
             if ch.purpose == "verify":
                 if ch.key == "okta_password":
-                    self._check_password(tx, tx.user, creds, form_name, ["credentials", "passcode"])
+                    self._check_password(tx, user, creds, form_name, ["credentials", "passcode"])
                 else:
                     k.check(self.engine, tx, ch, creds)
             else:
@@ -164,7 +180,6 @@ class Submissions:
             if e.path is None:
                 raise Reject(e.status, msg(e.name, *e.params)) from None
             raise Reject(e.status, field_error=(form_name, ["credentials", *e.path], msg(e.name, *e.params))) from None
-        user = tx.user
         if ch.purpose == "verify":
             self.engine.mark_verified(tx, ch.key, k.amr_for(ch))
         elif ch.purpose == "enroll":
@@ -179,14 +194,14 @@ class Submissions:
         tx.challenge = None
         self.engine.advance(tx)
 
-    def challenge_answer_webauthn_autofillui(self, tx: Transaction, body: dict) -> None:
+    def challenge_answer_webauthn_autofillui(self, tx: Transaction, body: Json) -> None:
         """A passkey picked from the browser's autofill on the first page: the assertion names the
         user (userHandle, or whose credential verifies) and verifies WebAuthn at once."""
         form_name = "challenge-webauthn-autofillui-authenticator"
         creds = body.get("credentials")
         if not isinstance(creds, dict):
             raise Reject(400, field_error=(form_name, ["credentials"], msg("required")))
-        found = kind("webauthn").autofill(self.engine, tx, tx.autofill_challenge or b"", creds)
+        found = WEBAUTHN.autofill(self.engine, tx, tx.autofill_challenge or b"", creds)
         if found is None:
             raise Reject(400, msg("webauthn_assertion"))
         user = found[0]
@@ -198,17 +213,17 @@ class Submissions:
             raise Reject(400, msg("locked"))
         tx.autofill_challenge = None  # each challenge answers once
         tx.user = user
-        self.engine.mark_verified(tx, "webauthn", kind("webauthn").amr)
+        self.engine.mark_verified(tx, "webauthn", WEBAUTHN.amr)
         self.engine.advance(tx)
 
-    def _answer_promotion(self, tx: Transaction, body: dict) -> None:
+    def _answer_promotion(self, tx: Transaction, body: Json) -> None:
         """The passkey the invitation asked for: registered like any WebAuthn enrollment."""
         creds = body.get("credentials")
         if not isinstance(creds, dict):
             raise Reject(400, field_error=("enroll-authenticator-promotion", ["credentials"], msg("required")))
-        ch = tx.challenge
+        ch = tx.active_challenge
         try:
-            kind("webauthn").check_enroll(self.engine, tx, ch, creds)
+            WEBAUTHN.check_enroll(self.engine, tx, ch, creds)
         except Error as e:
             raise Reject(e.status, msg(e.name, *e.params)) from None
         self._enrolled(tx, ch)
@@ -216,14 +231,14 @@ class Submissions:
         self.engine.advance(tx)
 
     def _enrolled(self, tx: Transaction, ch: Challenge) -> None:
-        user = tx.user
+        user = tx.known_user
         user.enrollments.append(Enrollment(ch.key, stable_id("enr", user.login, ch.key, secrets.token_hex(4)), ch.data))
         self.engine.mark_verified(tx, ch.key, kind(ch.key).amr_for(ch))
 
-    def challenge_poll(self, tx: Transaction, body: dict) -> None:
-        ch = tx.challenge
+    def challenge_poll(self, tx: Transaction, body: Json) -> None:
+        ch = tx.active_challenge
         if tx.step == "enroll-poll":
-            activation = self.engine.outbox.find(ch.activation_id)
+            activation = self.engine.outbox.find(ch.activation_id or "")
             if activation and activation.status == "activated":
                 ch.data["device_name"] = activation.device_name
                 ch.data.pop("uri", None)
@@ -233,14 +248,16 @@ class Submissions:
             return
         if tx.step == "loopback-poll":
             if ch.data.get("answered"):  # Okta Verify on this computer signed the challenge
-                self.engine.loopback.pop(ch.data.get("challenge_id"), None)
+                self.engine.loopback.pop(ch.data.get("challenge_id", ""), None)
                 self.engine.mark_verified(tx, ch.key, kind(ch.key).amr_for(ch))
                 tx.challenge = None
                 self.engine.advance(tx)
             return
         if tx.step != "challenge-poll":
             return  # email: nothing arrives out of band here; the same state comes back
-        push = self.engine.outbox.find(ch.push_id)
+        push = self.engine.outbox.find(ch.push_id or "")
+        if push is None:
+            return
         if push.status == "approved":
             self.engine.mark_verified(tx, ch.key, "mca")
             tx.challenge = None
@@ -248,31 +265,32 @@ class Submissions:
         elif push.status == "denied":
             tx.step = "push-rejected"
 
-    def authenticators_poll(self, tx: Transaction, body: dict) -> None:
+    def authenticators_poll(self, tx: Transaction, body: Json) -> None:
         self.challenge_poll(tx, body)
 
-    def authenticators_poll_cancel(self, tx: Transaction, body: dict) -> None:
+    def authenticators_poll_cancel(self, tx: Transaction, body: Json) -> None:
         """The page found no Okta Verify listening on this computer: back to choosing."""
-        self.engine.loopback.pop(tx.challenge.data.get("challenge_id"), None)
+        self.engine.loopback.pop(tx.active_challenge.data.get("challenge_id", ""), None)
         tx.challenge, tx.step = None, "select-authenticator-authenticate"
 
-    def challenge_resend(self, tx: Transaction, body: dict) -> None:
-        ch = tx.challenge
+    def challenge_resend(self, tx: Transaction, body: Json) -> None:
+        ch = tx.active_challenge
         if ch.sends >= SEND_LIMIT:  # Okta throttles resends (E0000150 for SMS, E0000151 for voice)
-            raise Reject(429, msg({"sms": "sms_limit", "voice": "voice_limit"}.get(ch.method, "too_many")))
+            raise Reject(429, msg({"sms": "sms_limit", "voice": "voice_limit"}.get(ch.method or "", "too_many")))
         kind(ch.key).start(self.engine, tx, ch)
         if tx.step == "push-rejected":
             tx.step = "challenge-poll"
 
-    def challenge_send(self, tx: Transaction, body: dict) -> None:
-        ch = tx.challenge
+    def challenge_send(self, tx: Transaction, body: Json) -> None:
+        """Okta Verify enrollment by link: where to send it (only Okta Verify offers this form)."""
+        ch = tx.active_challenge
         try:
-            kind(ch.key).send_link(self.engine, tx, ch, body)
+            OKTA_VERIFY.send_link(self.engine, tx, ch, body)
         except Error as e:
-            raise Reject(e.status, field_error=("enrollment-channel-data", e.path, msg(e.name, *e.params))) from None
+            raise Reject(e.status, field_error=("enrollment-channel-data", e.path or [], msg(e.name, *e.params))) from None
         tx.step = "enroll-poll"
 
-    def credential_enroll(self, tx: Transaction, body: dict) -> None:
+    def credential_enroll(self, tx: Transaction, body: Json) -> None:
         if tx.step == "enroll-authenticator-promotion":
             return self._answer_promotion(tx, body)
         auth = body.get("authenticator")
@@ -280,8 +298,8 @@ class Submissions:
             raise Reject(400, field_error=("select-authenticator-enroll", ["authenticator"], msg("required")))
         key = self._key_for(tx, auth["id"])
         if tx.step == "authenticator-enrollment-data":
-            key = key if key == tx.challenge.key else None
-        if key not in tx.enroll_options and not (tx.challenge and key == tx.challenge.key):
+            key = key if key == tx.active_challenge.key else None
+        if key is None or key not in tx.enroll_options and not (tx.challenge and key == tx.challenge.key):
             raise Reject(400, msg("invalid_value"))
         k = kind(key)
         method = auth.get("methodType")
@@ -302,15 +320,16 @@ class Submissions:
             raise Reject(e.status, msg(e.name, *e.params)) from None
         tx.step = step or "enroll-authenticator"
 
-    def enroll(self, tx: Transaction, body: dict) -> None:
+    def enroll(self, tx: Transaction, body: Json) -> None:
         tx.flow, tx.step, tx.user = "register", "enroll-profile", None
 
     @staticmethod
-    def _read_profile(form_name: str, attributes, body: dict, required) -> dict:
+    def _read_profile(form_name: str, attributes: list[ProfileAttribute], body: Json,
+                      required: Callable[[ProfileAttribute], bool]) -> Json:
         """The `userProfile` values of a submission, checked against `attributes`; `required(a)`
         says whether a blank one is refused."""
-        given = body.get("userProfile") if isinstance(body.get("userProfile"), dict) else {}
-        profile = {}
+        given = member(body, "userProfile")
+        profile: Json = {}
         for a in attributes:
             value = given.get(a.name)
             blank = value is None or (isinstance(value, str) and not value.strip())
@@ -327,7 +346,7 @@ class Submissions:
             profile[a.name] = value.strip() if isinstance(value, str) else value
         return profile
 
-    def enroll_new(self, tx: Transaction, body: dict) -> None:
+    def enroll_new(self, tx: Transaction, body: Json) -> None:
         if tx.step == "profile-update":
             return self._update_profile(tx, body)
         policy = self.org.profile_enrollment
@@ -340,8 +359,7 @@ class Submissions:
             raise Reject(400, field_error=("enroll-profile", ["userProfile", "email"], msg("not_unique", "Email")))
         user = User(login=email, first_name=profile.get("firstName", ""), last_name=profile.get("lastName", ""),
                     groups=list(policy.groups), profile=profile)
-        creds = body.get("credentials") if isinstance(body.get("credentials"), dict) else {}
-        password = str(creds.get("passcode") or "")
+        password = str(member(body, "credentials").get("passcode") or "")
         if policy.password == "required" and not password:
             raise Reject(400, field_error=("enroll-profile", ["credentials", "passcode"], msg("required")))
         if password and policy.password != "none":
@@ -356,13 +374,13 @@ class Submissions:
         tx.user = user
         self.engine.advance(tx)
 
-    def enroll_update(self, tx: Transaction, body: dict) -> None:
+    def enroll_update(self, tx: Transaction, body: Json) -> None:
         self._update_profile(tx, body)
 
-    def _update_profile(self, tx: Transaction, body: dict) -> None:
+    def _update_profile(self, tx: Transaction, body: Json) -> None:
         """Progressive profiling: what the signed-in user was missing, stored on their profile.
         Attributes required at sign-in must be given; optional ones may stay blank."""
-        user = tx.user
+        user = tx.known_user
         asked = self.org.progressive_attributes(user)
         profile = self._read_profile("profile-update", asked, body, lambda a: a.sign_in == "required")
         for name, value in profile.items():
@@ -374,7 +392,7 @@ class Submissions:
         tx.profiled = True
         self.engine.advance(tx)
 
-    def consent(self, tx: Transaction, body: dict) -> None:
+    def consent(self, tx: Transaction, body: Json) -> None:
         """Allow (with the optional scopes the person kept) or don't allow. Granted scopes are
         remembered for this user and client, so the page is not shown again for them."""
         form_name = tx.step
@@ -384,9 +402,9 @@ class Submissions:
         if not answer:  # Okta ends the transaction: 403 with security.access_denied
             tx.step, tx.terminal, tx.challenge = "terminal", [msg("access_denied")], None
             raise Reject(403)
-        declined = []
+        declined: list[str] = []
         if form_name == "granular-consent":
-            opted = body.get("optedScopes") if isinstance(body.get("optedScopes"), dict) else {}
+            opted = member(body, "optedScopes")
             for name in tx.consent_scopes:
                 if self.org.scope(name).consent != "optional":
                     continue  # immutable: granted with the rest
@@ -396,12 +414,12 @@ class Submissions:
                                                    msg("required" if value is None else "invalid_value")))
                 if not value:
                     declined.append(name)
-        granted = tx.user.grants.setdefault(tx.client.id, [])
+        granted = tx.known_user.grants.setdefault(tx.client.id, [])
         granted.extend(s for s in tx.consent_scopes if s not in declined and s not in granted)
         tx.declined, tx.consented = declined, True
         self.engine.advance(tx)
 
-    def keep_me_signed_in(self, tx: Transaction, body: dict) -> None:
+    def keep_me_signed_in(self, tx: Transaction, body: Json) -> None:
         answer = body.get("keepMeSignedIn")
         if not isinstance(answer, bool):
             raise Reject(400, field_error=("keep-me-signed-in", ["keepMeSignedIn"],
@@ -409,7 +427,7 @@ class Submissions:
         tx.kmsi = answer
         self.engine.advance(tx)
 
-    def request_activation(self, tx: Transaction, body: dict) -> None:
+    def request_activation(self, tx: Transaction, body: Json) -> None:
         """A new activation email for the user whose link expired, to the app the old link served
         (the origin of this transaction's redirect URI). The answer never says more than Okta's."""
         user = tx.user
@@ -418,14 +436,14 @@ class Submissions:
             self.engine.send_token_email(user, "activation-email", f"{parts.scheme}://{parts.netloc}")
         tx.user, tx.step, tx.terminal = None, "terminal", [msg("activation_requested", cls="INFO")]
 
-    def recover(self, tx: Transaction, body: dict) -> None:
+    def recover(self, tx: Transaction, body: Json) -> None:
         tx.flow, tx.verified, tx.amr, tx.challenge = "recover", [], [], None
         if tx.user is None:
             tx.step = "identify-recovery"
         else:
             self.engine.offer_recovery(tx)
 
-    def skip(self, tx: Transaction, body: dict) -> None:
+    def skip(self, tx: Transaction, body: Json) -> None:
         if tx.step == "reenroll-authenticator-warning":
             tx.password_warned = True
         elif tx.step == "enroll-authenticator-promotion":
@@ -436,7 +454,7 @@ class Submissions:
             tx.skipped = True
         self.engine.advance(tx)
 
-    def unlock_account(self, tx: Transaction, body: dict) -> None:
+    def unlock_account(self, tx: Transaction, body: Json) -> None:
         tx.flow, tx.step, tx.user, tx.verified, tx.amr = "unlock", "select-authenticator-unlock-account", None, [], []
 
 

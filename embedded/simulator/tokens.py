@@ -8,6 +8,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -84,8 +85,8 @@ class TokenService:
         return body
 
     @staticmethod
-    def profile_claims(user: User, scopes: list[str]) -> dict:
-        claims = {}
+    def profile_claims(user: User, scopes: list[str]) -> dict[str, Any]:
+        claims: dict[str, Any] = {}
         if "profile" in scopes:
             claims.update(name=user.name, preferred_username=user.login,
                           given_name=user.first_name, family_name=user.last_name)

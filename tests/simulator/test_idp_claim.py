@@ -69,7 +69,7 @@ async def test_cancel_after_a_social_sign_in_forgets_the_identity_provider(clien
     await social(flow, "bob@example.com")
     await flow.introspect()
     await flow.post_href(flow.doc["cancel"]["href"], {})
-    doc = await flow.submit("identify", identifier="alice@example.com")
-    doc = await flow.submit("challenge-authenticator", credentials={"passcode": "Alice-Passw0rd!"})
+    await flow.submit("identify", identifier="alice@example.com")
+    await flow.submit("challenge-authenticator", credentials={"passcode": "Alice-Passw0rd!"})
     id_token = claims((await (await flow.exchange()).json())["id_token"])
     assert id_token["idp"] == state.org.id and id_token["amr"] == ["pwd"]

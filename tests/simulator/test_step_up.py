@@ -155,9 +155,9 @@ async def test_hardware_protected_goes_straight_to_fiona_s_fastpass(client):
 
 async def test_the_first_known_value_is_used(client):
     flow = Idx(client)
-    doc = await password_first(flow, "alice@example.com", "Alice-Passw0rd!",
-                               acr_values="urn:example:gold " + TWO + " urn:okta:loa:1fa:any")
-    doc = await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("alice@example.com")})
+    await password_first(flow, "alice@example.com", "Alice-Passw0rd!",
+                         acr_values="urn:example:gold " + TWO + " urn:okta:loa:1fa:any")
+    await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("alice@example.com")})
     assert claims((await tokens_of(flow))["id_token"])["acr"] == TWO
 
 
