@@ -27,8 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
-from embedded import Settings, create_app  # noqa: E402
-from embedded.app import RUNNER_OPTIONS  # noqa: E402
+from embedded import Settings  # noqa: E402
+from embedded.demo import create_app  # noqa: E402
+from embedded.web.setup import RUNNER_OPTIONS  # noqa: E402
 from embedded.config import configured_in  # noqa: E402
 from embedded.idx_client import IdxClient  # noqa: E402
 

@@ -50,7 +50,8 @@ def render_command(path: str) -> int:
 
 def serve_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from .app import RUNNER_OPTIONS, create_app
+    from .demo import create_app
+    from .web.setup import RUNNER_OPTIONS
 
     simulator_app = None
     try:
@@ -66,6 +67,7 @@ def serve_command(args: argparse.Namespace) -> int:
                 client_secret=DEMO_CLIENT_SECRET,
                 scopes=DEMO_SCOPES,
                 redirect_uri=f"http://{args.host}:{args.port}/login/callback",
+                mode=os.environ.get("EMBEDDED_MODE") or "embedded",
             )
             org = demo_org()
             simulator_app = create_simulator_app(org, issuer=issuer, app_url=settings.app_origin)
@@ -75,8 +77,12 @@ def serve_command(args: argparse.Namespace) -> int:
             print(describe_org(org))
     except SettingsError as exc:
         return fail(str(exc))
+    try:
+        app = create_app(settings)
+    except SettingsError as exc:
+        return fail(str(exc))
     print(f"  app:       http://{args.host}:{args.port}/", flush=True)
-    web.run_app(_serve_both(create_app(settings), args, simulator_app), host=args.host, port=args.port, print=None, **RUNNER_OPTIONS)
+    web.run_app(_serve_both(app, args, simulator_app), host=args.host, port=args.port, print=None, access_log_class=RUNNER_OPTIONS["access_log_class"])
     return 0
 
 

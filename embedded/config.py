@@ -9,11 +9,14 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 ENV_NAMES = ("OKTA_IDX_ISSUER", "OKTA_IDX_CLIENTID", "OKTA_IDX_CLIENTSECRET", "OKTA_IDX_SCOPES", "OKTA_IDX_REDIRECTURI")
 DEFAULT_SCOPES = ("openid", "profile", "email")
+# embedded: this server drives the IDX API and renders every step. redirect: every sign-in goes
+# to the org's own sign-in page (/v1/authorize) and comes back to the same callback with a code.
+MODES = ("embedded", "redirect")
 
 
 class SettingsError(ValueError):
@@ -60,6 +63,7 @@ class Settings:
     step_limit_per_transaction: tuple[int, float] = (10, 5.0)
     # Keys the hash of user identifiers in sign-in event logs; random per process when unset.
     audit_key: str | None = None
+    mode: str = "embedded"
 
     def __post_init__(self) -> None:
         issuer = urlsplit(self.issuer)
@@ -76,6 +80,8 @@ class Settings:
             raise SettingsError("OKTA_IDX_CLIENTID is empty")
         if "openid" not in self.scopes:
             raise SettingsError("OKTA_IDX_SCOPES must include 'openid' (the ID token signs the user in)")
+        if self.mode not in MODES:
+            raise SettingsError(f"EMBEDDED_MODE must be one of {', '.join(MODES)}, got {self.mode!r}")
 
     @property
     def issuer_url(self) -> str:
@@ -100,12 +106,8 @@ class Settings:
         """Where the app itself is served: the redirect URI's origin (Okta sends people back there after sign-out)."""
         return origin_of(self.redirect_uri)
 
-    @property
-    def callback_path(self) -> str:
-        return urlsplit(self.redirect_uri).path or "/"
-
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
         missing = [n for n in ("OKTA_IDX_ISSUER", "OKTA_IDX_CLIENTID", "OKTA_IDX_REDIRECTURI") if not env.get(n)]
         if missing:
@@ -120,6 +122,7 @@ class Settings:
             template_dir=env.get("EMBEDDED_TEMPLATE_DIR") or None,
             trusted_proxies=tuple(env.get("EMBEDDED_TRUSTED_PROXIES", "").replace(",", " ").split()),
             audit_key=env.get("EMBEDDED_AUDIT_KEY") or None,
+            mode=env.get("EMBEDDED_MODE") or "embedded",
             **overrides,
         )
 

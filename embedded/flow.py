@@ -6,56 +6,14 @@ every rule keyed on a remediation name or message key lives here, with a named c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Mapping
 
-from .forms import FormView, form_view
-from .idx_models import Authenticator, Form, IdxResponse, Message
+from .idx_models import Form, IdxResponse, Message
+from .page import Page, build_page
 
 SESSION_EXPIRED = "idx.session.expired"
-GENERIC_TEMPLATE = "steps/_generic.html"
-TERMINAL_TEMPLATE = "terminal.html"
-# Actions offered as buttons; poll actions run in the background instead.
-BUTTON_ACTIONS = ("resend", "recover", "send", "cancel", "cancel-polling")
-# Passkey sign-in offered on the identify page (autofill, or a button): answered by script, never shown as forms.
-PASSKEY_FORMS = ("challenge-webauthn-autofillui-authenticator", "launch-passkeys-authenticator")
-
-
-@dataclass(frozen=True)
-class ActionView:
-    id: str  # posted back as `_action`: "cancel", "currentAuthenticator-resend", ...
-    name: str  # the form's own name: resend, recover, ...
-
-
-@dataclass(frozen=True)
-class Page:
-    """Everything a template needs for one response; built from the stored response, no I/O."""
-
-    templates: tuple[str, ...]  # most specific first
-    primary: FormView | None
-    alternatives: tuple[FormView, ...]
-    actions: tuple[ActionView, ...]
-    messages: tuple[Message, ...]  # global; field messages sit on their controls
-    authenticator: Authenticator | None
-    user: Mapping[str, Any] | None
-    app: Mapping[str, Any] | None
-    webauthn_credential_ids: tuple[str, ...] = ()  # the user's security keys, for navigator.credentials.get
-    device_challenge: Mapping[str, Any] | None = None  # for an authenticator app on this device (FastPass)
-    passkey: FormView | None = None  # answered with a discoverable credential (autofill or button)
-    passkey_options: Mapping[str, Any] | None = None  # webauthnAutofillUIChallenge.challengeData
-    duo: "DuoFrame | None" = None
-
-
-@dataclass(frozen=True)
-class DuoFrame:
-    """Duo Web v2: the frame at `origin` answers with a signed response; the app half of the
-    request (`app_sig`) is appended before it goes back to the Identity Engine."""
-
-    origin: str
-    tx: str
-    app_sig: str
 
 
 @dataclass(frozen=True)
@@ -98,22 +56,6 @@ RATE_LIMITED_POLL_MS = 60_000  # after a 429, as the Sign-In Widget does
 RATE_LIMIT_KEYS = frozenset({"tooManyRequests", "E0000047"})
 
 
-def template_names(form_name: str | None, authenticator_key: str | None, method: str | None = None) -> tuple[str, ...]:
-    """Lookup order: `<remediation>--<key>--<method>.html` (when the authenticator is down to one
-    method), `<remediation>--<authenticator key>.html`, `<remediation>.html`, generic."""
-    if form_name is None:
-        return (TERMINAL_TEMPLATE,)
-    names = [f"steps/{form_name}--{authenticator_key}--{method}.html"] if authenticator_key and method else []
-    names += [f"steps/{form_name}--{authenticator_key}.html"] if authenticator_key else []
-    return (*names, f"steps/{form_name}.html", GENERIC_TEMPLATE)
-
-
-def authenticator_in_play(response: IdxResponse, form: Form | None) -> Authenticator | None:
-    if form is not None and form.authenticator is not None:
-        return form.authenticator
-    return response.current_enrollment or response.current_authenticator
-
-
 def poll_interval(refresh: int | None) -> int:
     return max(refresh or DEFAULT_POLL_MS, MIN_POLL_MS)
 
@@ -141,91 +83,6 @@ def state_signature(response: IdxResponse) -> tuple:
 
 def too_many_requests(status: int, response: IdxResponse | None) -> bool:
     return status == 429 or (response is not None and any(m.key in RATE_LIMIT_KEYS for m in response.messages))
-
-
-def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Page:
-    forms = response.remediations
-    primary = forms[0] if forms else None
-    authenticator = authenticator_in_play(response, primary)
-    method = authenticator.methods[0] if authenticator and len(authenticator.methods) == 1 else None
-    passkey = next(((i, f) for i, f in enumerate(forms) if i > 0 and f.name == PASSKEY_FORMS[0]), None)
-    autofill = response.raw.get("webauthnAutofillUIChallenge")
-    return Page(
-        templates=template_names(primary.name if primary else None, authenticator.key if authenticator else None, method),
-        primary=form_view(primary, "0", echo) if primary else None,
-        alternatives=tuple(form_view(f, str(i)) for i, f in enumerate(forms) if i > 0 and f.name not in PASSKEY_FORMS),
-        actions=tuple(ActionView(id=k, name=f.name) for k, f in response.actions.items() if f.name in BUTTON_ACTIONS),
-        messages=response.messages,
-        authenticator=authenticator,
-        user=response.user,
-        app=response.app,
-        webauthn_credential_ids=tuple(a.credential_id for a in response.enrollments if a.key == "webauthn" and a.credential_id),
-        device_challenge=device_challenge(response),
-        passkey=form_view(passkey[1], str(passkey[0])) if passkey else None,
-        passkey_options=_mapping(_mapping(autofill).get("value")).get("challengeData") if autofill else None,
-        duo=duo_frame(authenticator),
-    )
-
-
-def _mapping(v: Any) -> Mapping[str, Any]:
-    return v if isinstance(v, Mapping) else {}
-
-
-def device_challenge(response: IdxResponse) -> Mapping[str, Any] | None:
-    """What Okta asks of an authenticator app on this device: `challengeMethod` LOOPBACK (with
-    domain, ports, challengeRequest), CUSTOM_URI / UNIVERSAL_LINK / APP_LINK (an href to open),
-    or APPLE_SSO_EXTENSION. In the current authenticator's contextualData, or top level."""
-    for a in (response.current_authenticator, response.current_enrollment):
-        found = _mapping(_mapping(a.contextual_data.get("challenge") if a else None).get("value"))
-        if found.get("challengeMethod"):
-            return found
-    found = _mapping(_mapping(response.raw.get("authenticatorChallenge")).get("value"))
-    return found if found.get("challengeMethod") else None
-
-
-_LOOPBACK_DOMAIN = re.compile(r"https?://(localhost|127\.0\.0\.1|\[::1\])")
-_PORT = re.compile(r"[0-9]{1,5}")
-
-
-def loopback_origins(challenge: Mapping[str, Any] | None) -> tuple[str, ...]:
-    """The loopback addresses the browser may probe for Okta Verify; nothing unless every part
-    is a plain loopback origin (the values end up in a Content-Security-Policy header)."""
-    if not challenge or challenge.get("challengeMethod") != "LOOPBACK":
-        return ()
-    domain, ports = challenge.get("domain"), challenge.get("ports")
-    if not isinstance(domain, str) or not _LOOPBACK_DOMAIN.fullmatch(domain) or not isinstance(ports, (list, tuple)):
-        return ()
-    if not all(_PORT.fullmatch(str(p)) for p in ports):
-        return ()
-    return tuple(f"{domain}:{p}" for p in ports)
-
-
-_DUO_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
-_DUO_SIG = re.compile(r"(TX\|[A-Za-z0-9+/=]+\|[A-Za-z0-9+/=]+):(APP\|[A-Za-z0-9+/=]+\|[A-Za-z0-9+/=]+)")
-
-
-def duo_frame(authenticator: Authenticator | None) -> DuoFrame | None:
-    """Duo's iframe for `contextualData` {host, signedToken}; None when either is malformed."""
-    if authenticator is None or authenticator.key != "duo":
-        return None
-    host, token = authenticator.contextual_data.get("host"), authenticator.contextual_data.get("signedToken")
-    if not isinstance(host, str) or not _DUO_HOST.fullmatch(host) or not isinstance(token, str):
-        return None
-    m = _DUO_SIG.fullmatch(token)
-    if m is None:
-        return None
-    scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1") else "https"
-    return DuoFrame(origin=f"{scheme}://{host}", tx=m.group(1), app_sig=m.group(2))
-
-
-def csp_additions(page: Page) -> dict[str, tuple[str, ...]]:
-    """Origins a step page's scripts must reach beyond our own: Okta Verify's loopback server, Duo's frame."""
-    extra: dict[str, tuple[str, ...]] = {}
-    if origins := loopback_origins(page.device_challenge):
-        extra["connect-src"] = origins
-    if page.duo is not None:
-        extra["frame-src"] = (page.duo.origin,)
-    return extra
 
 
 def decide(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Outcome:

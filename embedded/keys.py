@@ -1,28 +1,35 @@
-"""Every typed key the app stores on the application or the request, in one place."""
+"""Every typed key the package stores on the application or the request, in one place.
+
+All are namespaced "embedded." so they never collide with a host application's own keys.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+import jinja2
 from aiohttp import web
+from aiohttp_session import Session
 
-if TYPE_CHECKING:
-    from .config import Settings
-    from .idx_client import IdxClient
-    from .middlewares import RateLimiter
-    from .oidc import KeySet
-    from .sessions import MemoryStorage
+from .config import Settings
+from .idx_client import IdxClient
+from .oidc import KeySet
+from .ratelimit import RateLimiter
+from .sessions import MemoryStorage
+from .urls import Urls
 
-SETTINGS = web.AppKey("settings", "Settings")
-IDX_CLIENT = web.AppKey("idx_client", "IdxClient")
-KEY_SET = web.AppKey("key_set", "KeySet")
-SESSION_STORAGE = web.AppKey("session_storage", "MemoryStorage")
-IP_LIMITER = web.AppKey("ip_limiter", "RateLimiter")  # step posts per client address
-TX_LIMITER = web.AppKey("tx_limiter", "RateLimiter")  # step posts per transaction
-IN_FLIGHT = web.AppKey("in_flight", set)  # transactions with a remediation being submitted right now
-AUDIT_KEY = web.AppKey("audit_key", bytes)  # keys the hash of user identifiers in sign-in event logs
+SETTINGS = web.AppKey("embedded.settings", Settings)
+URLS = web.AppKey("embedded.urls", Urls)  # every URL the package emits, under its prefix
+TEMPLATES = web.AppKey("embedded.templates", jinja2.Environment)
+IDX_CLIENT = web.AppKey("embedded.idx_client", IdxClient)
+KEY_SET = web.AppKey("embedded.key_set", KeySet)
+SESSION_STORAGE = web.AppKey("embedded.session_storage", MemoryStorage)
+IP_LIMITER = web.AppKey("embedded.ip_limiter", RateLimiter)  # step posts per client address
+TX_LIMITER = web.AppKey("embedded.tx_limiter", RateLimiter)  # step posts per transaction
+IN_FLIGHT = web.AppKey("embedded.in_flight", set[str])  # transactions with a remediation being submitted right now
+AUDIT_KEY = web.AppKey("embedded.audit_key", bytes)  # keys the hash of user identifiers in sign-in event logs
 
-CORRELATION = web.RequestKey("correlation", str)  # one id per request, on error pages and in logs
-CSP_NONCE = web.RequestKey("csp_nonce", str)
-CSP_EXTRA = web.RequestKey("csp_extra", dict)  # directive -> extra sources, for one page
-NEW_DEVICE_TOKEN = web.RequestKey("new_device_token", str)  # set as a cookie on the way out
+SESSION = web.RequestKey("embedded.session", Session)  # this browser's session, loaded by the middleware
+OURS = web.RequestKey("embedded.ours", bool)  # the request is for one of the package's own routes
+CORRELATION = web.RequestKey("embedded.correlation", str)  # one id per request, on error pages and in logs
+CSP_NONCE = web.RequestKey("embedded.csp_nonce", str)
+CSP_EXTRA = web.RequestKey("embedded.csp_extra", dict[str, tuple[str, ...]])  # directive -> extra sources, for one page
+NEW_DEVICE_TOKEN = web.RequestKey("embedded.new_device_token", str)  # set as a cookie on the way out

@@ -17,6 +17,8 @@ import jinja2
 from . import flow
 from .forms import humanize
 from .idx_models import IdxResponse, Message
+from .page import build_page
+from .urls import Urls
 
 HERE = Path(__file__).resolve().parent
 
@@ -59,22 +61,27 @@ class Texts:
         return self.table.get(key) or default or humanize(key.rsplit(".", 1)[-1])
 
 
-def configure(env: jinja2.Environment, dirs: list[Path]) -> jinja2.Environment:
+def loader(dirs: list[Path]) -> jinja2.BaseLoader:
+    return jinja2.FileSystemLoader([str(d) for d in dirs])
+
+
+def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.Environment:
     texts = Texts(dirs)
-    env.globals.update(msg=texts.message, ui=texts.ui, humanize=humanize)
+    env.globals.update(msg=texts.message, ui=texts.ui, humanize=humanize, urls=urls)
     return env
 
 
 @functools.lru_cache(maxsize=8)
-def create_env(theme_dir: str | None = None) -> jinja2.Environment:
+def create_env(theme_dir: str | None = None, prefix: str = "") -> jinja2.Environment:
+    """An environment for rendering outside the app (`python -m embedded render`), as mounted at `prefix`."""
     dirs = template_dirs(theme_dir)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in dirs]), autoescape=True)
-    return configure(env, dirs)
+    env = jinja2.Environment(loader=loader(dirs), autoescape=True)
+    return configure(env, dirs, Urls(base=prefix))
 
 
 def step_context(response: IdxResponse, outcome: flow.Outcome, *, version: int) -> tuple[tuple[str, ...], dict[str, Any]]:
     """Template candidates and context for a response the user is looking at."""
-    page = getattr(outcome, "page", None) or flow.build_page(response)
+    page = getattr(outcome, "page", None) or build_page(response)
     poll = flow.poll_form(response) if isinstance(outcome, (flow.ShowForm, flow.Poll)) else None
     context = {
         "page": page,

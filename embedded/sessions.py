@@ -1,4 +1,4 @@
-"""Server-side sessions for aiohttp-session: the cookie carries only a random id.
+"""Server-side session storage (an aiohttp-session storage): the cookie carries only a random id.
 
 Everything else (the IDX transaction, tokens) stays in this process's memory, bounded
 and expiring, so a copied cookie dies with logout and no secret reaches the browser.
@@ -12,7 +12,7 @@ from collections import OrderedDict
 from typing import Callable
 
 from aiohttp import web
-from aiohttp_session import SESSION_KEY, STORAGE_KEY, AbstractStorage, Session, get_session
+from aiohttp_session import AbstractStorage, Session
 
 
 def cookie_name(secure: bool) -> str:
@@ -102,14 +102,3 @@ class MemoryStorage(AbstractStorage):
                 del self._data[oldest_key]
             else:
                 break
-
-
-async def rotate(request: web.Request) -> Session:
-    """A fresh session under a new id, the old one deleted (sign-in must not keep a pre-login id)."""
-    old = await get_session(request)
-    storage: MemoryStorage = request[STORAGE_KEY]
-    storage.forget(old.identity)
-    session = await storage.new_session()
-    session.changed()
-    request[SESSION_KEY] = session
-    return session

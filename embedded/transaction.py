@@ -32,6 +32,7 @@ class Transaction:
     return_to: str = "/"  # where to go after sign-in: a path on this site, checked at the start
     failed_codes: int = 0  # one-time codes refused so far; the transaction ends at MAX_FAILED_CODES
     user: str | None = None  # the hashed identifier for event logs, once the person has typed it
+    hosted: bool = False  # the redirect model: the org's own sign-in page, answered with an authorization code
 
     def remember(self, response: dict[str, Any]) -> None:
         self.response = response

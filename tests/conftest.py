@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from aiohttp.test_utils import TestServer
 
-from embedded import Settings, create_app
-from embedded.app import RUNNER_OPTIONS
+from embedded import Settings
+from embedded.demo import create_app
+from embedded.web.setup import RUNNER_OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "idx-fixtures" / "okta-signin-widget"

@@ -25,7 +25,7 @@ def test_settings_from_the_environment():
     assert s.scopes == ("openid", "profile", "email", "offline_access")
     assert s.oauth_base == "https://org.example.com/oauth2/default"
     assert s.org_origin == "https://org.example.com"
-    assert s.secure_cookies and s.callback_path == "/login/callback"
+    assert s.secure_cookies
     public = Settings.from_env({**GOOD, "OKTA_IDX_CLIENTSECRET": "", "OKTA_IDX_SCOPES": ""})
     assert public.client_secret is None and public.scopes == ("openid", "profile", "email")
     org_server = Settings.from_env({**GOOD, "OKTA_IDX_ISSUER": "https://org.example.com"})

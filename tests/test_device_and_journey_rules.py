@@ -8,25 +8,26 @@ import json
 import pytest
 
 from conftest import shared, shared_fixture_paths, start
-from embedded import flow
+from embedded import devices, flow
+from embedded.page import PASSKEY_FORMS, Page, build_page
 from embedded.idx_models import Authenticator, parse
 
 
-def fixture_page(name: str) -> flow.Page:
-    return flow.build_page(parse(shared(name)))
+def fixture_page(name: str) -> Page:
+    return build_page(parse(shared(name)))
 
 
 def test_fastpass_loopback_challenge_is_read_from_the_current_authenticator():
     page = fixture_page("authenticator-verification-okta-verify-signed-nonce-loopback.json")
     assert page.device_challenge["challengeMethod"] == "LOOPBACK"
     assert page.templates[0] == "steps/challenge-poll--okta_verify--signed_nonce.html"
-    assert flow.csp_additions(page) == {"connect-src": tuple(f"http://localhost:{p}" for p in ("2000", "6511", "6512", "6513"))}
+    assert devices.csp_additions(page.device_challenge, page.duo) == {"connect-src": tuple(f"http://localhost:{p}" for p in ("2000", "6511", "6512", "6513"))}
     assert any(a.name == "cancel-polling" for a in page.actions)  # "Use another method"
 
 
 def test_device_probing_before_identification_is_read_from_the_top_level_challenge():
     page = fixture_page("identify-with-device-probing-loopback.json")
-    assert page.device_challenge["challengeMethod"] == "LOOPBACK" and flow.csp_additions(page)["connect-src"]
+    assert page.device_challenge["challengeMethod"] == "LOOPBACK" and devices.csp_additions(page.device_challenge, page.duo)["connect-src"]
 
 
 @pytest.mark.parametrize(
@@ -42,7 +43,7 @@ def test_device_probing_before_identification_is_read_from_the_top_level_challen
 )
 def test_only_plain_loopback_origins_reach_the_content_security_policy(challenge):
     """Checklist 31: values from a response never widen the CSP beyond loopback ports."""
-    assert flow.loopback_origins(challenge) == ()
+    assert devices.loopback_origins(challenge) == ()
 
 
 def duo(**data) -> Authenticator:
@@ -50,26 +51,26 @@ def duo(**data) -> Authenticator:
 
 
 def test_duo_frame_comes_from_the_signed_request():
-    frame = flow.duo_frame(duo(host="api-1.duosecurity.com", signedToken="TX|dXNlcg==|abc:APP|dXNlcg==|def"))
-    assert frame == flow.DuoFrame(origin="https://api-1.duosecurity.com", tx="TX|dXNlcg==|abc", app_sig="APP|dXNlcg==|def")
-    assert flow.duo_frame(duo(host="127.0.0.1:9999", signedToken="TX|a|b:APP|c|d")).origin == "http://127.0.0.1:9999"
+    frame = devices.duo_frame(duo(host="api-1.duosecurity.com", signedToken="TX|dXNlcg==|abc:APP|dXNlcg==|def"))
+    assert frame == devices.DuoFrame(origin="https://api-1.duosecurity.com", tx="TX|dXNlcg==|abc", app_sig="APP|dXNlcg==|def")
+    assert devices.duo_frame(duo(host="127.0.0.1:9999", signedToken="TX|a|b:APP|c|d")).origin == "http://127.0.0.1:9999"
 
 
 @pytest.mark.parametrize("data", [{"host": "evil.example/path", "signedToken": "TX|a|b:APP|c|d"}, {"host": "api.duo.com", "signedToken": "sign_request(...)"}, {}])
 def test_a_malformed_duo_request_gives_no_frame(data):
-    assert flow.duo_frame(duo(**data)) is None
+    assert devices.duo_frame(duo(**data)) is None
 
 
 def test_the_duo_fixture_page_explains_instead_of_framing_nonsense():
     page = fixture_page("authenticator-verification-duo.json")
-    assert page.duo is None and flow.csp_additions(page) == {}
+    assert page.duo is None and devices.csp_additions(page.device_challenge, page.duo) == {}
 
 
 def test_passkey_autofill_is_offered_on_identify_and_hidden_from_the_alternatives():
     page = fixture_page("identify-with-webauthn-autofill.json")
     assert page.passkey.name == "challenge-webauthn-autofillui-authenticator"
     assert page.passkey_options["challenge"] == "1fjepo1pgu3A"
-    assert all(a.name not in flow.PASSKEY_FORMS for a in page.alternatives)
+    assert all(a.name not in PASSKEY_FORMS for a in page.alternatives)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import demo_settings, serve
-from embedded import views
+from embedded.web import steps
 from embedded.simulator import SIMULATOR
 from embedded.simulator.faults import Faults
 from pages import read, totp
@@ -146,7 +146,7 @@ async def test_erin_security_question(walker):
 
 async def test_oscar_push_approved_with_the_number_challenge(walker, monkeypatch):
     clock = [time.time()]
-    monkeypatch.setattr(views, "time", SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(steps, "time", SimpleNamespace(time=lambda: clock[0]))
     await walker.begin("oscar@example.com", "Oscar-Passw0rd!")
     await walker.submit(**{"authenticator.methodType": "push"})
     push = await walker.outbox("oscar@example.com", "push")
@@ -223,7 +223,7 @@ async def test_frank_enrolls_email_with_a_code(walker):
 
 async def test_polling_honours_the_interval_and_backs_off_after_429(walker, monkeypatch):
     clock = [time.time()]
-    monkeypatch.setattr(views, "time", SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(steps, "time", SimpleNamespace(time=lambda: clock[0]))
     await walker.begin("oscar@example.com", "Oscar-Passw0rd!")
     await walker.submit(**{"authenticator.methodType": "push"})
 

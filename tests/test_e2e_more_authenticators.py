@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import demo_settings, serve
-from embedded import views
+from embedded.web import steps
 from pages import read, totp
 from test_e2e_authenticators import Walker
 
@@ -52,7 +52,7 @@ async def test_the_temporary_access_code_works_once(walker):
 
 async def test_cora_custom_push_waits_then_moves_on(walker, monkeypatch):
     clock = [time.time()]
-    monkeypatch.setattr(views, "time", SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(steps, "time", SimpleNamespace(time=lambda: clock[0]))
     await walker.begin("cora@example.com", "Cora-Passw0rd!")
     assert 'data-poll-url="/login/poll"' in walker.html  # her only factor: the push goes out at once
     push = await walker.outbox("cora@example.com", "push")
@@ -67,7 +67,7 @@ async def test_cora_custom_push_waits_then_moves_on(walker, monkeypatch):
 
 async def test_fiona_fastpass_page_lets_the_browser_reach_the_device_and_polls_on(walker, monkeypatch):
     clock = [time.time()]
-    monkeypatch.setattr(views, "time", SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(steps, "time", SimpleNamespace(time=lambda: clock[0]))
     await walker.begin("fiona@example.com")
     await walker.choose("Okta Verify")
     resp = await walker.client.get("/login/step")

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import own, shared, shared_fixture_paths
-from embedded import flow, forms, rendering
+from embedded import flow, forms, page, rendering
 from embedded.idx_models import Field, Form, NotAnIdxResponse, parse
 
 ION_FIXTURES = [p for p in shared_fixture_paths() if isinstance(json.loads(p.read_text()), dict) and "version" in json.loads(p.read_text())]
@@ -124,9 +124,9 @@ def test_poll_never_faster_than_a_second():
 
 
 def test_template_lookup_order():
-    assert flow.template_names("enroll-authenticator", "google_otp") == ("steps/enroll-authenticator--google_otp.html", "steps/enroll-authenticator.html", "steps/_generic.html")
-    assert flow.template_names("identify", None) == ("steps/identify.html", "steps/_generic.html")
-    assert flow.template_names(None, None) == ("terminal.html",)
+    assert page.template_names("enroll-authenticator", "google_otp") == ("steps/enroll-authenticator--google_otp.html", "steps/enroll-authenticator.html", "steps/_generic.html")
+    assert page.template_names("identify", None) == ("steps/identify.html", "steps/_generic.html")
+    assert page.template_names(None, None) == ("terminal.html",)
 
 
 def test_theme_directory_overrides_one_step_and_its_texts(tmp_path):
@@ -222,4 +222,4 @@ def test_webauthn_pages_know_the_enrolled_credentials():
             {"key": "webauthn", "type": "security_key", "id": "3", "credentialId": "cred-B"},
         ]},
     }
-    assert flow.build_page(parse(raw)).webauthn_credential_ids == ("cred-A", "cred-B")
+    assert page.build_page(parse(raw)).webauthn_credential_ids == ("cred-A", "cred-B")

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from conftest import demo_settings, serve
-from embedded import views
+from embedded.web import account
 from pages import read
 from test_e2e_authenticators import Walker
 
@@ -170,7 +170,7 @@ async def test_the_access_token_is_refreshed_near_expiry_and_a_revoked_refresh_t
     await walker.begin("alice@example.com", "Alice-Passw0rd!")
     assert walker.signed_in
     clock = [time.time() + 3600]  # the hour-long access token is about to run out
-    monkeypatch.setattr(views, "time", SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(account, "time", SimpleNamespace(time=lambda: clock[0]))
     before = len(idx_calls(walker))
     await get(walker, "/")
     assert walker.signed_in and idx_calls(walker)[before:] == ["/oauth2/default/v1/token"]
@@ -185,7 +185,7 @@ async def test_the_access_token_is_refreshed_near_expiry_and_a_revoked_refresh_t
 
 async def test_profile_shows_userinfo_with_the_access_token_and_sends_strangers_to_sign_in(walker):
     resp = await walker.client.get("/profile", allow_redirects=False)
-    assert resp.status == 303 and resp.headers["Location"] == "/login"
+    assert resp.status == 303 and resp.headers["Location"] == "/login?return_to=%2Fprofile"
     await walker.begin("alice@example.com", "Alice-Passw0rd!")
     await get(walker, "/profile")
     assert 'data-claim="email">alice@example.com<' in walker.html and 'data-claim="sub"' in walker.html

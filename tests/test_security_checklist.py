@@ -501,7 +501,7 @@ async def test_41_per_transaction_limit(aiohttp_client, settings, org):
 
 
 def test_41_the_limiter_is_bounded_and_slides():
-    from embedded.middlewares import RateLimiter
+    from embedded.ratelimit import RateLimiter
 
     clock = [0.0]
     limiter = RateLimiter(2, 10.0, max_keys=100, clock=lambda: clock[0])
@@ -641,30 +641,26 @@ async def test_46_an_expired_transaction_is_cleared(client, org):
 # --- 47: the last-resort handler -------------------------------------------------------------------
 
 
-async def test_47_an_unexpected_exception_is_a_generic_500_and_the_server_carries_on(aiohttp_client, settings, org, caplog):
-    from embedded import create_app
+async def test_47_an_unexpected_exception_is_a_generic_500_and_the_server_carries_on(aiohttp_client, settings, org, caplog, monkeypatch):
+    from embedded.demo import create_app
+    from embedded.idx_client import IdxClient
 
-    app = create_app(settings)
-
-    async def broken(request):
+    async def broken(*args, **kwargs):
         raise RuntimeError("internal-detail-marker")
 
-    app.router.add_get("/broken", broken)
-    app.router.add_post("/broken", broken)
-    client = await aiohttp_client(app)
-    for method in ("GET", "POST"):
-        resp = await client.request(method, "/broken")
-        text = await resp.text()
-        if method == "POST":  # no CSRF token: refused before the handler runs
-            assert resp.status == 403
-            continue
-        assert resp.status == 500 and "internal-detail-marker" not in text and "Traceback" not in text
-        assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"
-        reference = re.search(r"Reference: <code>([0-9a-f]{16})</code>", text).group(1)
-        logged = [r for r in caplog.records if reference in r.getMessage()]
-        assert logged and logged[0].exc_info  # the details are in the log, not the page
+    monkeypatch.setattr(IdxClient, "interact", broken)  # a bug deep inside the package
+    client = await aiohttp_client(create_app(settings))
+    resp = await client.post("/logout")  # no CSRF token: refused before any handler runs
+    assert resp.status == 403
+    resp = await client.get("/login")
+    text = await resp.text()
+    assert resp.status == 500 and "internal-detail-marker" not in text and "Traceback" not in text
+    assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"
+    reference = re.search(r"Reference: <code>([0-9a-f]{16})</code>", text).group(1)
+    logged = [r for r in caplog.records if reference in r.getMessage()]
+    assert logged and logged[0].exc_info  # the details are in the log, not the page
     assert (await client.get("/")).status == 200
-    assert (await client.get("/broken")).status == 500
+    assert (await client.get("/login")).status == 500
 
 
 # --- 48: logout ---------------------------------------------------------------------------------

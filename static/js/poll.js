@@ -1,9 +1,10 @@
 // Waits for progress made elsewhere (a push approved, a magic link opened) without
-// disturbing the page: asks /login/poll, which makes at most one upstream call per
+// disturbing the page: asks the app's poll URL, which makes at most one upstream call per
 // interval, and moves on only when the sign-in state has changed.
 (function () {
   var script = document.currentScript;
   var url = script.getAttribute("data-poll-url");
+  var stepUrl = script.getAttribute("data-step-url");
   var delay = Math.max(parseInt(script.getAttribute("data-poll-ms"), 10) || 4000, 1000);
 
   function again(ms) {
@@ -18,7 +19,7 @@
       })
       .then(function (answer) {
         if (answer.changed) {
-          window.location.assign(answer.location || "/login/step");
+          window.location.assign(answer.location || stepUrl);
         } else {
           again(answer.next_ms);
         }

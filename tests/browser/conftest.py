@@ -14,8 +14,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from conftest import ROOT
-from embedded import Settings, create_app
-from embedded.app import RUNNER_OPTIONS
+from embedded import Settings
+from embedded.demo import create_app
+from embedded.web.setup import RUNNER_OPTIONS
 from embedded.simulator import create_simulator_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

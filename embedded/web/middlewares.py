@@ -1,7 +1,9 @@
-"""Cross-cutting request handling: error pages, CSRF, security headers, the access log.
+"""Cross-cutting request handling: the package's session, error pages, CSRF, security headers
+and the access log.
 
-Setup order (see app.py): `errors` is outermost so every failure becomes a friendly
-page; then aiohttp-session loads the session; then `csrf` checks POSTs before any view.
+Order (see `setup`): `sessions` loads this browser's session for every request, so a host's own
+handlers can ask `current_user`; `pages` wraps only the package's own routes, turning every
+failure into a friendly page and checking POSTs before any handler.
 """
 
 from __future__ import annotations
@@ -9,41 +11,61 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
-from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
-from typing import Callable
 
-import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp_session import get_session
 
-from . import rendering
-from .idx_client import OAuthError, UpstreamError
-from .idx_models import NotAnIdxResponse
-from .keys import CORRELATION, CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, SETTINGS
-from .oidc import same
-from .sessions import DEVICE_COOKIE_SECONDS, device_cookie_name
+from ..idx_client import OAuthError, UpstreamError
+from ..idx_models import NotAnIdxResponse
+from ..keys import CORRELATION, CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, OURS, SETTINGS, URLS
+from ..oidc import same
+from ..sessions import DEVICE_COOKIE_SECONDS, device_cookie_name
+from . import session as sessions
+from .guard import is_ours
+from .respond import render_error
 
 log = logging.getLogger("embedded")
 
-
-def render_error(request: web.Request, status: int, title_key: str, **context) -> web.Response:
-    """An error page that needs no session: safe to show whatever went wrong."""
-    html = rendering.render(
-        aiohttp_jinja2.get_env(request.app),
-        "error.html",
-        {"title_key": title_key, "status": status, "correlation": request.get(CORRELATION), "csp_nonce": request.get(CSP_NONCE, ""), **context},
-    )
-    return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Sign-in forms are small: a bigger POST to the package's routes is refused before it is read
+# (per route, since the host's own limit for its uploads is the application's).
+MAX_BODY_BYTES = 32 * 1024
 
 
 @web.middleware
-async def errors(request: web.Request, handler) -> web.StreamResponse:
+async def sessions_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Load the package's session before any handler and save it after, on every route."""
+    await sessions.load_if_present(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # a host's handler may raise its redirect
+        await sessions.save(request, exc)
+        raise
+    if not response.prepared:
+        await sessions.save(request, response)
+    return response
+
+
+def serves(request: web.Request) -> bool:
+    """The package's own routes, and unknown paths under its prefix (they get its 404 page)."""
+    if is_ours(request):
+        return True
+    base = request.config_dict[URLS].base
+    return isinstance(request.match_info.http_exception, web.HTTPException) and (request.path == base or request.path.startswith(base + "/"))
+
+
+@web.middleware
+async def pages_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not serves(request):
+        return await handler(request)
+    request[OURS] = True
     request[CSP_NONCE] = secrets.token_urlsafe(18)
     request[CORRELATION] = secrets.token_hex(8)
     try:
+        if request.method == "POST" and (refused := await check_post(request)) is not None:
+            return refused
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -78,26 +100,31 @@ def cross_site(request: web.Request) -> bool:
     if site is not None and site not in SAME_ORIGIN_SITES:
         return True
     origin = request.headers.get("Origin")
-    return origin not in (None, "null") and origin != request.app[SETTINGS].app_origin
+    return origin not in (None, "null") and origin != request.config_dict[SETTINGS].app_origin
 
 
-@web.middleware
-async def csrf(request: web.Request, handler) -> web.StreamResponse:
+async def check_post(request: web.Request) -> web.Response | None:
     """Cross-site POSTs are refused outright (Fetch Metadata, Origin); every other POST needs
     the synchronizer token: the session's `csrf` value in the `_csrf` field."""
-    if request.method == "POST":
-        if cross_site(request):  # decided on headers alone, before reading the body
-            log.warning("cross-site POST refused [%s]", request[CORRELATION])
-            return render_error(request, 403, "error.cross_site")
-        session = await get_session(request)
-        data = await request.post()
-        if not same(data.get("_csrf"), session.get("csrf")):
-            return render_error(request, 403, "error.csrf")
-    return await handler(request)
+    if cross_site(request):  # decided on headers alone, before reading the body
+        log.warning("cross-site POST refused [%s]", request[CORRELATION])
+        return render_error(request, 403, "error.cross_site")
+    # Browsers send a form's length; without one (chunked) the size could not be known in advance.
+    if (request.content_length is None and request.body_exists) or (request.content_length or 0) > MAX_BODY_BYTES:
+        return render_error(request, 413, "error.http_413")
+    session = await sessions.get_session(request)
+    data = await request.post()
+    token = data.get("_csrf")
+    if not same(token if isinstance(token, str) else None, session.get("csrf")):
+        return render_error(request, 403, "error.csrf")
+    return None
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    settings = request.app[SETTINGS]
+    """On the package's own responses only: a host's pages keep the headers the host chose."""
+    if not request.get(OURS):
+        return
+    settings = request.config_dict[SETTINGS]
     nonce = request.get(CSP_NONCE, "")
     extra = request.get(CSP_EXTRA, {})  # a step page reaching Okta Verify on loopback, or Duo's frame
     directives = {
@@ -124,11 +151,11 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     h["Server"] = "embedded"
     if settings.secure_cookies:
         h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-    if not request.path.startswith("/static/"):
+    if request.match_info.route.name != "embedded.static":
         h["Cache-Control"] = "no-store"
     if NEW_DEVICE_TOKEN in request:  # this browser's id for Okta's risk engine (X-Device-Token)
         # Headers are already assembled when this hook runs, so the cookie goes in as a header.
-        cookie = SimpleCookie()
+        cookie: SimpleCookie = SimpleCookie()
         name = device_cookie_name(settings.secure_cookies)
         cookie[name] = request[NEW_DEVICE_TOKEN]
         cookie[name].update({"max-age": DEVICE_COOKIE_SECONDS, "path": "/", "httponly": True, "samesite": "Lax", "secure": settings.secure_cookies})
@@ -141,33 +168,3 @@ class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info("%s %s %s %s %.1fms", request.remote, request.method, request.path, response.status, time * 1000)
 
-
-class RateLimiter:
-    """At most `limit` hits per key in any `window` seconds (a sliding window), in memory.
-    Bounded: beyond `max_keys` keys the least recently used is forgotten."""
-
-    def __init__(self, limit: int, window: float, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic):
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self.clock = clock
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._hits)
-
-    def hit(self, key: str) -> float:
-        """Count one hit and return 0, or, over the limit, count nothing and return the seconds to wait."""
-        now = self.clock()
-        hits = self._hits.get(key)
-        if hits is None:
-            hits = self._hits[key] = deque()
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        self._hits.move_to_end(key)
-        if len(hits) >= self.limit:
-            return hits[0] + self.window - now
-        hits.append(now)
-        while len(self._hits) > self.max_keys:
-            self._hits.popitem(last=False)
-        return 0.0

@@ -1,0 +1,60 @@
+"""The demo that `python -m embedded` serves: one host of the package, mounted at the root.
+
+Its own pages are a home page (who is signed in, step-up, sign-out) and a profile page (the
+userinfo endpoint's claims for the access token). Everything else is the package's.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from . import setup
+from .config import Settings
+from .idx_client import OAuthError, UpstreamError
+from .keys import IDX_CLIENT
+from .web.account import current_tokens, end_app_session
+from .web.guard import current_user, login_required
+from .web.respond import render
+from .web.session import get_session
+
+
+async def home(request: web.Request) -> web.Response:
+    user = current_user(request)
+    session = await get_session(request)
+    tokens = await current_tokens(request, session) if user else None
+    if user and tokens is None:
+        return await end_app_session(request, "notice.signed_out_elsewhere")
+    expires = datetime.fromtimestamp(tokens["expires_at"], timezone.utc).strftime("%H:%M:%S UTC") if tokens else None
+    return await render(request, "demo/home.html", {"user": user, "access_expires_at": expires})
+
+
+@login_required
+async def profile(request: web.Request) -> web.Response:
+    """What the Identity Engine says about the signed-in user (userinfo, with the access token)."""
+    user = current_user(request)
+    assert user is not None  # login_required
+    tokens = await current_tokens(request, await get_session(request))
+    if tokens is None:
+        return await end_app_session(request, "notice.signed_out_elsewhere")
+    try:
+        claims = await request.config_dict[IDX_CLIENT].userinfo(tokens["access_token"])
+    except OAuthError:  # revoked since: the app session ends with it
+        return await end_app_session(request, "notice.signed_out_elsewhere")
+    if claims.get("sub") != user.sub:
+        # Someone else's claims (OIDC Core §5.3.2): never show them as this user's.
+        raise UpstreamError("userinfo for another subject")
+    shown = sorted((k, v if isinstance(v, str) else json.dumps(v)) for k, v in claims.items())
+    return await render(request, "demo/profile.html", {"user": user, "claims": shown})
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The demo: the package at the root, plus its home and profile pages (named `embedded.demo.*`
+    so they get the package's error pages and security headers)."""
+    app = web.Application()
+    setup(app, settings, prefix="")
+    app.router.add_get("/", home, name="embedded.demo.home")
+    app.router.add_get("/profile", profile, name="embedded.demo.profile")
+    return app

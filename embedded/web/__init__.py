@@ -1,0 +1,1 @@
+"""The aiohttp shell: routes, handlers and middlewares over the pure core."""

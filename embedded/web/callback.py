@@ -1,0 +1,56 @@
+"""The redirect URI: codes coming back from the org, emailed magic links, and errors."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_session import Session
+
+from .. import flow, transaction
+from ..idx_models import parse
+from ..keys import IDX_CLIENT
+from ..oidc import same
+from ..transaction import Transaction
+from .account import sign_in
+from .context import audit
+from .respond import render
+from .steps import advance, current_transaction, request_body
+
+
+async def callback(request: web.Request) -> web.Response:
+    """Interaction codes and `interaction_required` after an identity provider, authorization
+    codes after the hosted sign-in page, emailed magic links (`state` + `otp`), and errors.
+    Nothing is exchanged unless `state` matches this browser's transaction."""
+    session, tx = await current_transaction(request)
+    query = request.query
+    state_ok = tx is not None and same(query.get("state"), tx.state)
+    code = query.get("code") if tx is not None and tx.hosted else query.get("interaction_code")
+    if "interaction_code" in query or "code" in query:
+        if tx is None or not state_ok or code is None:
+            audit(request, "signin.failed", reason="callback_state")
+            return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
+        transaction.clear(session)  # a replayed callback finds nothing to exchange
+        return await sign_in(request, tx, code)
+    if "otp" in query:
+        return await magic_link(request, session, tx if state_ok else None, query["otp"])
+    if query.get("error") == "interaction_required" and tx is not None and state_ok and not tx.hosted:
+        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle))
+    if "error" in query:
+        audit(request, "signin.failed", user=tx.user if tx is not None and state_ok else None, reason=query.get("error"))
+        return await render(
+            request,
+            "error.html",
+            {"title_key": "error.callback", "error_code": query.get("error"), "error_description": query.get("error_description")},
+            status=400,
+        )
+    return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
+
+
+async def magic_link(request: web.Request, session: Session, tx: Transaction | None, otp: str) -> web.Response:
+    """An emailed link: in the browser that started the sign-in, submit its code and go on;
+    anywhere else, show the code to type in the original tab and sign nobody in here."""
+    response = parse(tx.response) if tx is not None and tx.response is not None else None
+    form = flow.passcode_form(response) if response is not None else None
+    if tx is None or response is None or form is None:
+        return await render(request, "magic-link.html", {"otp": otp})
+    body = request_body(response, form, {"credentials.passcode": [otp]})
+    return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(form.href, body))

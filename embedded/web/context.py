@@ -1,0 +1,68 @@
+"""Who is asking: the client's address and browser for /interact, and sign-in event lines."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import re
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from ..idx_client import RequestContext
+from ..keys import AUDIT_KEY, CORRELATION, NEW_DEVICE_TOKEN, SETTINGS
+from ..sessions import device_cookie_name
+
+audit_log = logging.getLogger("embedded.audit")
+
+DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def client_ip(request: web.Request) -> str | None:
+    """The first address, from the right, that is not one of our trusted proxies."""
+    trusted = request.config_dict[SETTINGS].trusted_proxies
+    address = request.remote
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    while address in trusted and hops:
+        address = hops.pop()
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
+
+
+def request_context(request: web.Request) -> RequestContext:
+    """The person's address (through trusted proxies only), browser, and this browser's device
+    token; a browser without one gets a new token, remembered in a long-lived cookie."""
+    settings = request.config_dict[SETTINGS]
+    token = request.cookies.get(device_cookie_name(settings.secure_cookies), "")
+    if not DEVICE_TOKEN.fullmatch(token):
+        token = secrets.token_urlsafe(32)
+        request[NEW_DEVICE_TOKEN] = token
+    return RequestContext(
+        client_ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", "")[:512] or None,
+        device_token=token,
+    )
+
+
+def user_ref(request: web.Request, identifier: str | None) -> str | None:
+    """A user identifier as the event log shows it: keyed-hashed, never the address itself."""
+    if not identifier:
+        return None
+    digest = hmac.new(request.config_dict[AUDIT_KEY], identifier.strip().lower().encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return digest.hexdigest()[:20]
+
+
+def audit(request: web.Request, event: str, *, user: str | None = None, **fields: Any) -> None:
+    """One sign-in event, one log line: `event=… correlation=… ip=… user=…` plus details. Values
+    are JSON strings (ASCII, quoted), so a CR, LF or any control character arrives escaped and
+    nobody can forge a second line. `user` is already hashed (`user_ref`). The same values go in
+    the record's `audit` attribute for structured handlers."""
+    record = {"event": event, "correlation": request.get(CORRELATION), "ip": client_ip(request), "user": user, **fields}
+    record = {k: v for k, v in record.items() if v is not None}
+    audit_log.info("%s", " ".join(f"{k}={json.dumps(str(v))}" for k, v in record.items()), extra={"audit": record})

@@ -1,0 +1,118 @@
+"""Where a sign-in starts: /login (and its step-up and return_to), the journeys' own entry
+routes, the links in activation and reset emails, and the hosted sign-in page (redirect model)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+
+from .. import flow, policy, transaction
+from ..idx_client import OAuthError, UpstreamError
+from ..idx_models import NotAnIdxResponse, parse
+from ..keys import IDX_CLIENT, SETTINGS
+from ..oidc import s256
+from ..transaction import Transaction
+from .context import audit, request_context, user_ref
+from .respond import flash, render, see_other
+from .session import get_session
+from .steps import advance, current_transaction, request_body
+
+log = logging.getLogger("embedded")
+
+STEP_UP_ACR = re.compile(r"[A-Za-z0-9:._-]{1,100}( [A-Za-z0-9:._-]{1,100}){0,4}")
+
+
+async def login(request: web.Request) -> web.Response:
+    """Sign in; `?acr_values=…&max_age=…` asks for a stronger or fresher sign-in (step-up), and
+    `?return_to=/a/path` is where to go afterwards (a path on this site, else home)."""
+    acr_values, max_age = request.query.get("acr_values"), request.query.get("max_age")
+    if (acr_values is not None and not STEP_UP_ACR.fullmatch(acr_values)) or (max_age is not None and not (max_age.isdigit() and len(max_age) < 10)):
+        return await render(request, "error.html", {"title_key": "error.step_up"}, status=400)
+    step_up = {"acr_values": acr_values, "max_age": int(max_age) if max_age else None}
+    return_to = policy.safe_return_to(request.query.get("return_to"))
+    if request.config_dict[SETTINGS].mode == "redirect":
+        return await begin_hosted(request, return_to, step_up)
+    return await begin(request, step_up=step_up, return_to=return_to)
+
+
+async def register(request: web.Request) -> web.Response:
+    return await begin(request, "register")
+
+
+async def recover(request: web.Request) -> web.Response:
+    return await begin(request, "recover")
+
+
+async def unlock(request: web.Request) -> web.Response:
+    return await begin(request, "unlock")
+
+
+async def activate(request: web.Request) -> web.Response:
+    """The link in an activation email: a fresh transaction for the user the token names."""
+    return await begin_from_link(request, "activation_token", request.query.get("token") or request.query.get("activation_token"))
+
+
+async def reset_password(request: web.Request) -> web.Response:
+    """The link in a password-reset email: a fresh recovery transaction for the token's user."""
+    return await begin_from_link(request, "recovery_token", request.query.get("token") or request.query.get("recovery_token"))
+
+
+async def begin_from_link(request: web.Request, kind: str, token: str | None) -> web.Response:
+    if not token or len(token) > 512:
+        return await render(request, "error.html", {"title_key": "error.link"}, status=400)
+    try:
+        return await begin(request, **{kind: token})
+    except OAuthError as exc:  # invalid, expired or already used: Okta answers 400 invalid_request
+        log.info("email link refused: %r", exc.error)
+        return await render(request, "error.html", {"title_key": "error.link", "error_description": exc.description}, status=400)
+
+
+async def begin(request: web.Request, journey: str | None = None, step_up: dict[str, Any] | None = None, return_to: str = "/", **link_token: str) -> web.Response:
+    """Start a transaction (interact + introspect); for a journey route, take its first step
+    at once so the person lands on the page they asked for. `return_to` is captured now, in
+    the server-side transaction, and followed after sign-in."""
+    client = request.config_dict[IDX_CLIENT]
+    session = await get_session(request)
+    verifier, state, nonce = transaction.new_secrets()
+    step_up = step_up or {}
+    handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce, context=request_context(request), **step_up, **link_token)
+    tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce, return_to=return_to, **step_up)
+    reply = await client.introspect(handle)
+    signed_in_as = (session.get("user") or {}).get("preferred_username")  # a step-up
+    audit(request, "signin.started", user=user_ref(request, signed_in_as), journey=journey or ("email link" if link_token else "sign-in"))
+    if journey is not None:
+        try:
+            response = parse(reply.body)
+        except NotAnIdxResponse:
+            raise UpstreamError("not an IDX response", status=reply.status) from None
+        form = flow.journey_start(response, journey)
+        if form is None:
+            flash(session, f"notice.no_{journey}")
+        else:
+            reply = await client.proceed(form.href, request_body(response, form, {}))
+    return await advance(request, session, tx, reply)
+
+
+async def hosted(request: web.Request) -> web.Response:
+    """"Continue on the sign-in page": leave a step this server cannot perform (an authenticator
+    bound to this device, Apple's SSO extension) for the org's own page, keeping where the
+    person was going and the strength they were asked for."""
+    _, tx = await current_transaction(request)
+    if tx is None:
+        return await begin_hosted(request, "/", {})
+    return await begin_hosted(request, tx.return_to, {"acr_values": tx.acr_values, "max_age": tx.max_age})
+
+
+async def begin_hosted(request: web.Request, return_to: str, step_up: dict[str, Any]) -> web.Response:
+    """The redirect model: the org's /v1/authorize with PKCE, state and nonce; the code comes
+    back to the same callback. The transaction replaces any embedded one in progress."""
+    session = await get_session(request)
+    verifier, state, nonce = transaction.new_secrets()
+    url = await request.config_dict[IDX_CLIENT].authorize_url(code_challenge=s256(verifier), state=state, nonce=nonce, **step_up)
+    tx = Transaction(interaction_handle="", verifier=verifier, state=state, nonce=nonce, return_to=return_to, hosted=True, **step_up)
+    transaction.save(session, tx)
+    audit(request, "signin.started", journey="hosted")
+    return see_other(url)

@@ -1,0 +1,83 @@
+"""`embedded.setup(app, settings, prefix=...)`: the package's routes, middlewares and resources
+added to a host's aiohttp application."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import aiohttp
+import aiohttp_jinja2
+from aiohttp import web
+
+from .. import rendering
+from ..config import Settings, SettingsError
+from ..idx_client import IdxClient
+from ..keys import AUDIT_KEY, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, SESSION_STORAGE, SETTINGS, TEMPLATES, TX_LIMITER, URLS
+from ..oidc import KeySet
+from ..ratelimit import RateLimiter
+from ..sessions import MemoryStorage
+from ..urls import PATHS, Urls, normalise_prefix
+from .middlewares import AccessLogger, pages_middleware, security_headers, sessions_middleware
+from .routes import add_routes
+
+# How to serve an app (web.run_app / AppRunner keyword arguments): an access log without query strings.
+RUNNER_OPTIONS = {"access_log_class": AccessLogger}
+
+
+async def _upstream(app: web.Application) -> AsyncIterator[None]:
+    """One ClientSession for the app's life, with timeouts, closed on shutdown."""
+    settings = app[SETTINGS]
+    timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout, connect=min(5.0, settings.upstream_timeout))
+    async with aiohttp.ClientSession(timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
+        client = IdxClient(http, settings)
+        app[IDX_CLIENT] = client
+        app[KEY_SET] = KeySet(client.jwks)
+        yield
+
+
+async def _mounted_urls(app: web.Application) -> None:
+    """URLs as really mounted (a sub-application adds its own prefix), once routes are frozen."""
+    login = str(app.router["embedded.login"].url_for())
+    urls = Urls(base=login[: -len(PATHS["login"])], home=app[URLS].home)
+    if urls.callback != urlsplit(app[SETTINGS].redirect_uri).path:
+        raise SettingsError(f"OKTA_IDX_REDIRECTURI must point at {urls.callback}, where the callback is mounted")
+    app[URLS] = urls
+    app[TEMPLATES].globals["urls"] = urls
+
+
+def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", home: str = "/") -> None:
+    """Add sign-in (login, step, poll, callback, register, recover, unlock, activate,
+    reset-password, logout) and its static files under `prefix` ("" for the root), with the
+    session, CSRF and security-header machinery they need. `home` is the host's page people
+    land on after sign-out, or after sign-in when they were not on their way somewhere."""
+    try:
+        prefix = normalise_prefix(prefix)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    urls = Urls(base=prefix, home=home)
+    if urlsplit(settings.redirect_uri).path != urls.callback:
+        raise SettingsError(f"OKTA_IDX_REDIRECTURI must end in {urls.callback} (the callback under the prefix {prefix or '/'!r}), got {settings.redirect_uri!r}")
+    app[SETTINGS] = settings
+    app[URLS] = urls
+    app[SESSION_STORAGE] = MemoryStorage(
+        secure=settings.secure_cookies,
+        idle_seconds=settings.session_idle_minutes * 60,
+        max_entries=settings.max_sessions,
+        absolute_seconds=settings.session_max_hours * 3600,
+    )
+    # Our own limits on step submissions, checked before anything goes upstream.
+    app[IP_LIMITER] = RateLimiter(*settings.step_limit_per_ip)
+    app[TX_LIMITER] = RateLimiter(*settings.step_limit_per_transaction)
+    app[IN_FLIGHT] = set()
+    app[AUDIT_KEY] = settings.audit_key.encode() if settings.audit_key else secrets.token_bytes(32)
+    # The package's own Jinja environment, under its own key: a host's aiohttp_jinja2 setup stays its own.
+    dirs = rendering.template_dirs(settings.template_dir)
+    env = aiohttp_jinja2.setup(app, loader=rendering.loader(dirs), autoescape=True, app_key=TEMPLATES)
+    rendering.configure(env, dirs, urls)
+    app.middlewares.extend([sessions_middleware, pages_middleware])
+    app.on_response_prepare.append(security_headers)
+    app.on_startup.append(_mounted_urls)
+    app.cleanup_ctx.append(_upstream)
+    add_routes(app, prefix)

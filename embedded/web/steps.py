@@ -1,0 +1,245 @@
+"""The step pages: show the current step, take its answer, and poll for progress made elsewhere.
+
+Handlers switch on `flow.decide`'s outcome, never on remediation names. One user action costs
+at most one IDX call: POST -> proceed -> store the response -> 303 -> GET renders the stored one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from typing import Any
+
+from aiohttp import web
+from aiohttp_session import Session
+
+from .. import devices, flow, forms, policy, rendering, transaction
+from ..idx_client import IonReply, UpstreamError
+from ..idx_models import Form, IdxResponse, NotAnIdxResponse, parse
+from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, SETTINGS, TX_LIMITER
+from ..transaction import Transaction
+from .account import sign_in
+from .context import audit, client_ip, user_ref
+from .respond import FLASH, flash, render, see_other, urls
+from .session import get_session
+
+log = logging.getLogger("embedded")
+
+ECHO = "echo"  # what the person typed, shown again when the same step comes back with an error
+
+
+async def current_transaction(request: web.Request) -> tuple[Session, Transaction | None]:
+    """This browser's session and its sign-in transaction, if one is under way and not too old."""
+    session = await get_session(request)
+    return session, transaction.load(session, request.config_dict[SETTINGS].transaction_minutes * 60)
+
+
+async def show_step(request: web.Request) -> web.Response:
+    """Render the current step from the stored response: no upstream call."""
+    session, tx = await current_transaction(request)
+    if tx is None:
+        return see_other(urls(request).login)
+    if tx.response is None:  # evicted or never stored: ask the Identity Engine where we stand
+        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle))
+    response = parse(tx.response)
+    if flow.is_past(response.expires_at):
+        return restart(request, session, "notice.expired")
+    outcome = flow.decide(response, session.pop(ECHO, None))
+    if isinstance(outcome, flow.Expired):
+        return restart(request, session, "notice.expired")
+    if isinstance(outcome, (flow.ExchangeCode, flow.RedirectToIdp)):
+        # Reached only if the browser came back here mid-hand-off; the code is single use.
+        transaction.clear(session)
+        return await render(request, "error.html", {"title_key": "error.unfinished"}, status=409)
+    names, context = rendering.step_context(response, outcome, version=tx.version)
+    request[CSP_EXTRA] = devices.csp_additions(context["page"].device_challenge, context["page"].duo)
+    return await render(request, names, context)
+
+
+async def submit_step(request: web.Request) -> web.Response:
+    """The one endpoint every step form posts to."""
+    # Our own per-address limit first: a flood costs no session work and no upstream call. The
+    # address is X-Forwarded-For only through trusted proxies, so a forged header changes nothing.
+    if wait := request.config_dict[IP_LIMITER].hit(client_ip(request) or "unknown"):
+        return await too_many(request, wait)
+    session, tx = await current_transaction(request)
+    data = await request.post()
+    if tx is None or tx.response is None:
+        flash(session, "notice.no_transaction")
+        return see_other(urls(request).login)
+    if data.get("_step") != str(tx.version):
+        # A stale tab or the back button: show where the transaction really is.
+        flash(session, "notice.stale")
+        return see_other(urls(request).step)
+    response = parse(tx.response)
+    form = flow.find_form(response, _text(data.get("_form")), _text(data.get("_action")))
+    if form is None:
+        flash(session, "notice.stale")
+        return see_other(urls(request).step)
+    tx_key = transaction_key(tx)
+    # Per transaction too, below the Identity Engine's own limit per state token.
+    if wait := request.config_dict[TX_LIMITER].hit(tx_key):
+        return await too_many(request, wait)
+    in_flight = request.config_dict[IN_FLIGHT]
+    if tx_key in in_flight:
+        # A double click or a second tab while this transaction's last step is still on its
+        # way: one remediation at a time, the other is treated as out of date.
+        flash(session, "notice.stale")
+        return see_other(urls(request).step)
+    if (idp := flow.follow(form)) is not None:
+        return idp_redirect(request, session, tx, idp.href)
+    submitted = {k: [str(v) for v in data.getall(k)] for k in set(data.keys()) if not k.startswith("_")}
+    try:
+        body = request_body(response, form, submitted)
+    except forms.SubmissionError as exc:
+        session[FLASH] = [{"text": exc.text, "cls": "ERROR"}]
+        return see_other(urls(request).step)
+    session[ECHO] = forms.public_values(form, submitted)
+    if typed := (submitted.get("identifier") or [None])[0]:
+        tx.user = user_ref(request, typed)
+    audit(request, "signin.step", user=tx.user, form=form.name)
+    in_flight.add(tx_key)
+    try:
+        try:
+            reply = await request.config_dict[IDX_CLIENT].proceed(form.href, body)
+        except UpstreamError as exc:
+            if exc.status != 429:
+                raise
+            audit(request, "signin.failed", user=tx.user, reason="rate_limited")
+            flash(session, "notice.rate_limited", "ERROR")  # nothing is lost: the same step again
+            return see_other(urls(request).step)
+        return await advance(request, session, tx, reply, answered=True)
+    finally:
+        in_flight.discard(tx_key)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def transaction_key(tx: Transaction) -> str:
+    """A name for the transaction in app-wide tables, which must not hold its handle."""
+    return hashlib.sha256(tx.interaction_handle.encode()).hexdigest()[:32]
+
+
+async def too_many(request: web.Request, wait: float) -> web.Response:
+    """Our own 429: nothing was sent upstream; Retry-After says when to try again."""
+    audit(request, "signin.failed", reason="app_rate_limit")
+    response = await render(request, "error.html", {"title_key": "error.rate_limited"}, status=429)
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
+
+
+def request_body(response: IdxResponse, form: Form, submitted: dict[str, list[str]]) -> dict[str, Any]:
+    body = forms.to_body(form, submitted)
+    if response.state_handle:
+        body["stateHandle"] = response.state_handle  # always the latest, from server state only
+    return body
+
+
+async def poll(request: web.Request) -> web.Response:
+    """One check for progress made elsewhere, at most as often as the Identity Engine allows.
+
+    poll.js asks with `Accept: application/json` and gets {changed, location, next_ms};
+    pages without JavaScript come here through a meta refresh and are sent back to the step.
+    Observing the transaction changes nothing the user chose, so this is a GET.
+    """
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    session, tx = await current_transaction(request)
+    response = parse(tx.response) if tx is not None and tx.response is not None else None
+    form = flow.poll_form(response) if response is not None else None
+    if tx is None or response is None or form is None:  # nothing to wait for any more: the page is out of date
+        # Finished elsewhere (an emailed link opened in another tab) or ended.
+        location = urls(request).step if tx else urls(request).home if "user" in session else urls(request).login
+        return poll_answer(request, wants_json, changed=True, location=location)
+    interval = flow.poll_interval(form.refresh)
+    now = time.time()
+    if now < tx.poll_not_before:
+        return poll_answer(request, wants_json, changed=False, next_ms=math.ceil((tx.poll_not_before - now) * 1000))
+    latest = None
+    try:
+        reply = await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, {}))
+    except UpstreamError as exc:  # a missed poll is no loss: wait longer and try again
+        interval = flow.RATE_LIMITED_POLL_MS if exc.status == 429 else min(interval * 2, flow.RATE_LIMITED_POLL_MS)
+    else:
+        latest = parse(reply.body)
+        if flow.too_many_requests(reply.status, latest):
+            interval, latest = flow.RATE_LIMITED_POLL_MS, None
+    if latest is None or flow.state_signature(latest) == flow.state_signature(response):
+        # Unchanged: keep the stored response (and its version) so forms on the page stay valid.
+        tx.poll_not_before = now + interval / 1000
+        transaction.save(session, tx)
+        return poll_answer(request, wants_json, changed=False, next_ms=interval)
+    moved = await advance(request, session, tx, reply)
+    if not wants_json or moved.status != 303:
+        return moved
+    return poll_answer(request, wants_json, changed=True, location=moved.headers["Location"])
+
+
+def poll_answer(request: web.Request, wants_json: bool, *, changed: bool, location: str | None = None, next_ms: int = 0) -> web.Response:
+    location = location or urls(request).step
+    if wants_json:
+        return web.json_response({"changed": changed, "location": location if changed else None, "next_ms": next_ms})
+    return see_other(location)
+
+
+def idp_redirect(request: web.Request, session: Session, tx: Transaction, href: str) -> web.Response:
+    if not href.startswith(request.config_dict[SETTINGS].org_origin + "/"):
+        raise UpstreamError("identity provider link outside the Identity Engine")
+    tx.via_idp = True
+    transaction.save(session, tx)
+    return see_other(href)
+
+
+def restart(request: web.Request, session: Session, notice: str) -> web.Response:
+    transaction.clear(session)
+    flash(session, notice)
+    return see_other(urls(request).login)
+
+
+async def advance(request: web.Request, session: Session, tx: Transaction, reply: IonReply, *, answered: bool = False) -> web.Response:
+    """Store a fresh IDX response and send the browser where it leads. `answered`: the reply
+    answers something the person submitted, so a refused code counts against the transaction."""
+    try:
+        body = vetted(request, reply.body)
+        response = parse(body)
+    except NotAnIdxResponse:
+        raise UpstreamError("not an IDX response", status=reply.status) from None
+    if answered and policy.code_refused(response):
+        tx.failed_codes += 1
+        if tx.failed_codes >= policy.MAX_FAILED_CODES:
+            # Too many wrong one-time codes in one transaction (ASVS 6.5.1/6.6.3): it ends
+            # here, and nothing more is sent for it.
+            audit(request, "signin.failed", user=tx.user, reason="too_many_codes")
+            return restart(request, session, "notice.too_many_codes")
+    if flow.too_many_requests(reply.status, response) and not response.remediations:
+        # `tooManyRequests` with nothing left to do: this transaction is spent; start afresh.
+        # (With forms still offered, the step is simply shown again with the message.)
+        audit(request, "signin.failed", user=tx.user, reason="too_many_requests")
+        return restart(request, session, "notice.rate_limited_restart")
+    if tx.user is None and isinstance(identifier := (response.user or {}).get("identifier"), str):
+        tx.user = user_ref(request, identifier)
+    if errors := [m.key or "unknown" for m in response.all_messages() if m.cls == "ERROR"]:
+        audit(request, "signin.failed", user=tx.user, reason=errors[0])
+    outcome = flow.decide(response)
+    if isinstance(outcome, flow.Expired):
+        return restart(request, session, "notice.expired")
+    if isinstance(outcome, flow.ExchangeCode):
+        transaction.clear(session)
+        return await sign_in(request, tx, outcome.code)
+    tx.remember(body)
+    transaction.save(session, tx)
+    if isinstance(outcome, flow.RedirectToIdp):
+        return idp_redirect(request, session, tx, outcome.href)
+    return see_other(urls(request).step)
+
+
+def vetted(request: web.Request, body: Any) -> dict[str, Any]:
+    """`policy.vet_response`, logging each link it drops."""
+    body, dropped = policy.vet_response(body, request.config_dict[SETTINGS].org_origin)
+    for name, scheme in dropped:
+        log.warning("dropped a %s link to a %s URL outside the Identity Engine [%s]", json.dumps(name), json.dumps(scheme), request.get(CORRELATION))
+    return body
