@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, TypedDict
 
 from .idx_models import Authenticator, Field, Form, Message
 
@@ -33,7 +34,7 @@ class Choice:
     value: str  # what the browser posts
     label: str
     detail: str | None = None  # masked email or phone, nickname
-    controls: tuple["Control", ...] = ()  # inputs of an object option's sub-form
+    controls: tuple[Control, ...] = ()  # inputs of an object option's sub-form
     authenticator: Authenticator | None = None
 
 
@@ -80,8 +81,9 @@ def authenticator_detail(a: Authenticator | None) -> str | None:
         return None
     p = a.profile
     for key in ("email", "phoneNumber", "question"):
-        if isinstance(p.get(key), str):
-            return p[key]
+        value = p.get(key)
+        if isinstance(value, str):
+            return value
     return a.nickname
 
 
@@ -120,6 +122,19 @@ def _autocomplete(step: str, dotted: str, f: Field) -> str | None:
     return None
 
 
+class _Common(TypedDict):
+    """The Control arguments every kind of input shares (typed, so `**common` is checked)."""
+
+    name: str
+    label: str
+    required: bool
+    messages: tuple[Message, ...]
+    min_length: int | None
+    max_length: int | None
+    hint: str | None
+    filled_by: str | None
+
+
 def _controls(step: str, fields: Sequence[Field] | None, prefix: str, echo: Mapping[str, str]) -> tuple[Control, ...]:
     out: list[Control] = []
     for f in fields or ():
@@ -133,7 +148,7 @@ def _controls(step: str, fields: Sequence[Field] | None, prefix: str, echo: Mapp
             out.extend(_controls(step, f.form, dotted + ".", echo))
             continue
         label = f.label or humanize(f.name)
-        common = dict(
+        common = _Common(
             name=dotted,
             label=label,
             required=f.required,

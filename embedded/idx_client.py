@@ -80,7 +80,7 @@ class IdxClient:
                 text = await resp.text()
                 retry_after = resp.headers.get("Retry-After")
                 status = resp.status
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise UpstreamError("timeout") from None
         except (aiohttp.ClientError, OSError, UnicodeDecodeError) as exc:
             raise UpstreamError(type(exc).__name__) from None
@@ -147,7 +147,7 @@ class IdxClient:
         nonce: str,
         activation_token: str | None = None,
         recovery_token: str | None = None,
-        context: "RequestContext | None" = None,
+        context: RequestContext | None = None,
         acr_values: str | None = None,
         max_age: int | None = None,
     ) -> str:

@@ -8,9 +8,10 @@ that is not an IDX response at all raises `NotAnIdxResponse`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -46,7 +47,7 @@ class Authenticator:
     profile: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     settings: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     contextual_data: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
-    actions: Mapping[str, "Form"] = field(default_factory=lambda: EMPTY)
+    actions: Mapping[str, Form] = field(default_factory=lambda: EMPTY)
     authenticator_id: str | None = None  # set on enrollments
     nickname: str | None = None
     logo_uri: str | None = None
@@ -57,7 +58,7 @@ class Authenticator:
 class Option:
     label: str
     value: Any = None  # primitive option value; None for object options
-    form: tuple["Field", ...] | None = None  # object option sub-form
+    form: tuple[Field, ...] | None = None  # object option sub-form
     authenticator: Authenticator | None = None
 
 
@@ -71,7 +72,7 @@ class Field:
     visible: bool = True
     mutable: bool = True
     value: Any = None
-    form: tuple["Field", ...] | None = None
+    form: tuple[Field, ...] | None = None
     options: tuple[Option, ...] = ()
     messages: tuple[Message, ...] = ()
     min_length: int | None = None
@@ -147,7 +148,7 @@ class IdxResponse:
         return tuple(seen)
 
 
-def _field_messages(fields: tuple[Field, ...] | None):
+def _field_messages(fields: tuple[Field, ...] | None) -> Iterator[Message]:
     for f in fields or ():
         yield from f.messages
         yield from _field_messages(f.form)
@@ -196,7 +197,7 @@ def _truthy(v: Any) -> bool:
     return v is True or v == "true"
 
 
-def _value_list(wrapper: Any) -> list:
+def _value_list(wrapper: Any) -> list[dict[str, Any]]:
     if isinstance(wrapper, dict):
         wrapper = wrapper.get("value")
     return [v for v in wrapper if isinstance(v, dict)] if isinstance(wrapper, list) else []
@@ -207,13 +208,15 @@ def _frozen(v: Any) -> Mapping[str, Any]:
 
 
 class _Parser:
-    def __init__(self, doc: dict):
+    def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
 
     def messages(self, wrapper: Any) -> tuple[Message, ...]:
-        out = []
+        out: list[Message] = []
         for m in _value_list(wrapper):
-            i18n = m.get("i18n") if isinstance(m.get("i18n"), dict) else {}
+            i18n = m.get("i18n")
+            if not isinstance(i18n, dict):
+                i18n = {}
             params = i18n.get("params")
             out.append(
                 Message(
@@ -254,7 +257,7 @@ class _Parser:
     def fields(self, values: Any) -> tuple[Field, ...]:
         return tuple(f for f in (self.field(v) for v in values if isinstance(v, dict)) if f) if isinstance(values, list) else ()
 
-    def field(self, raw: dict) -> Field | None:
+    def field(self, raw: dict[str, Any]) -> Field | None:
         name = raw.get("name")
         if not isinstance(name, str) or not name:
             return None
@@ -276,7 +279,8 @@ class _Parser:
                     authenticator=self.related(o.get("relatesTo")),
                 )
             )
-        ftype = raw.get("type") if isinstance(raw.get("type"), str) else ("object" if sub or (options and options[0].form is not None) else "string")
+        rtype = raw.get("type")
+        ftype = rtype if isinstance(rtype, str) else ("object" if sub or (options and options[0].form is not None) else "string")
         return Field(
             name=name,
             label=_text(raw.get("customLabel")) or _text(raw.get("label")),

@@ -12,7 +12,8 @@ import hmac
 import re
 import secrets
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeGuard
 
 import jwt
 
@@ -53,7 +54,7 @@ def same(a: str | None, b: str | None) -> bool:
 class KeySet:
     """The issuer's signing keys, fetched lazily and cached by `kid`."""
 
-    def __init__(self, fetch: Callable[[], Awaitable[dict]], clock: Callable[[], float] = time.monotonic):
+    def __init__(self, fetch: Callable[[], Awaitable[Any]], clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
@@ -68,7 +69,7 @@ class KeySet:
 
     @staticmethod
     def _parse(jwks: Any) -> dict[str, jwt.PyJWK]:
-        keys = {}
+        keys: dict[str, jwt.PyJWK] = {}
         for jwk in jwks.get("keys", []) if isinstance(jwks, dict) else []:
             if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not isinstance(jwk.get("kid"), str):
                 continue
@@ -81,6 +82,11 @@ class KeySet:
         return keys
 
 
+def _is_number(v: object) -> TypeGuard[float]:
+    """A JSON number: int or float, but not a bool (which is an int to Python)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 async def validate_id_token(
     token: str,
     keys: KeySet,
@@ -91,7 +97,7 @@ async def validate_id_token(
     now: float | None = None,
     acr_values: str | None = None,
     max_age: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The ID token's claims after every check of OIDC Core §3.1.3.7 that applies here."""
     # Compact serialization only: three unpadded base64url parts, within a sane size. Anything
     # else (padding, standard base64, whitespace, a JWE) is refused before any parsing.
@@ -127,7 +133,7 @@ async def validate_id_token(
         raise InvalidIdToken(type(exc).__name__) from exc
     now = time.time() if now is None else now
     exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", 0)
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat, nbf)):
+    if not (_is_number(exp) and _is_number(iat) and _is_number(nbf)):
         raise InvalidIdToken("exp, iat and nbf must be numbers")
     if exp <= now - LEEWAY_SECONDS:
         raise InvalidIdToken("expired")

@@ -47,7 +47,7 @@ ACCOUNT_FAILURE_KEYS = frozenset({"errors.E0000004", "E0000004", "idx.unknown.us
 SIGN_IN_FAILED = {"message": "Sign-in failed. Check your details and try again.", "i18n": {"key": "sign_in.failed"}, "class": "ERROR"}
 
 
-def vet_response(body: Any, org_origin: str) -> tuple[dict, list[tuple[str, str | None]]]:
+def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str | None]]]:
     """An IDX response as the app keeps it, and the (name, URL scheme) of each link dropped:
     identity-provider links that would take the browser anywhere but the Identity Engine go,
     and account-revealing errors on the first page are made generic. The caller parses the
@@ -55,11 +55,11 @@ def vet_response(body: Any, org_origin: str) -> tuple[dict, list[tuple[str, str 
     if not isinstance(body, dict):
         return body, []
     remediation = body.get("remediation")
-    forms = remediation.get("value") if isinstance(remediation, dict) else None
-    if not isinstance(forms, list):
+    if not isinstance(remediation, dict) or not isinstance(remediation.get("value"), list):
         return body, []
-    kept, dropped = [], []
-    for form in forms:
+    kept: list[Any] = []
+    dropped: list[tuple[str, str | None]] = []
+    for form in remediation["value"]:
         href = form.get("href") if isinstance(form, dict) else None
         if isinstance(form, dict) and str(form.get("method", "POST")).upper() == "GET" and not (isinstance(href, str) and href.startswith(org_origin + "/")):
             dropped.append((str(form.get("name")), urlsplit(href).scheme if isinstance(href, str) else None))
@@ -71,7 +71,7 @@ def vet_response(body: Any, org_origin: str) -> tuple[dict, list[tuple[str, str 
     return body, dropped
 
 
-def without_account_failures(body: dict) -> dict:
+def without_account_failures(body: dict[str, Any]) -> dict[str, Any]:
     found = False
 
     def strip(messages: Any) -> Any:
