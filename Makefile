@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-packages bench clean
+.PHONY: run test lint install system-packages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,13 @@ system-packages:
 run: install
 	$(BIN)/python -m embedded
 
-test: install system-packages
+# The habits that keep the code readable: ruff's lint rules everywhere, mypy over the package
+# (strict on the pure core; see pyproject.toml).
+lint: install
+	$(BIN)/ruff check embedded tests bench examples
+	$(BIN)/mypy
+
+test: install system-packages lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: install

@@ -58,7 +58,7 @@ def serve_command(args: argparse.Namespace) -> int:
         if configured_in(os.environ):
             settings = Settings.from_env()
         else:
-            from .simulator import create_simulator_app, describe_org, demo_org
+            from .simulator import create_simulator_app, demo_org, describe_org
 
             issuer = f"http://127.0.0.1:{args.sim_port}/oauth2/default"
             settings = Settings(

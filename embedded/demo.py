@@ -7,7 +7,7 @@ userinfo endpoint's claims for the access token). Everything else is the package
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -27,7 +27,7 @@ async def home(request: web.Request) -> web.Response:
     tokens = await current_tokens(request, session) if user else None
     if user and tokens is None:
         return await end_app_session(request, "notice.signed_out_elsewhere")
-    expires = datetime.fromtimestamp(tokens["expires_at"], timezone.utc).strftime("%H:%M:%S UTC") if tokens else None
+    expires = datetime.fromtimestamp(tokens["expires_at"], UTC).strftime("%H:%M:%S UTC") if tokens else None
     return await render(request, "demo/home.html", {"user": user, "access_expires_at": expires})
 
 

@@ -7,8 +7,9 @@ Pure: every value read from an IDX response is checked before it can reach a hea
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .idx_models import Authenticator, IdxResponse
 

@@ -6,9 +6,9 @@ every rule keyed on a remediation name or message key lives here, with a named c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Mapping
+from datetime import UTC, datetime
 
 from .idx_models import Form, IdxResponse, Message
 from .page import Page, build_page
@@ -72,7 +72,7 @@ def poll_form(response: IdxResponse) -> Form | None:
     return next((f for k, f in response.actions.items() if k.endswith("-poll")), None) if response.remediations else None
 
 
-def state_signature(response: IdxResponse) -> tuple:
+def state_signature(response: IdxResponse) -> tuple[object, ...]:
     """What a person would notice changing: the forms offered, the messages, success."""
     return (
         tuple(f.name for f in response.remediations),
@@ -185,5 +185,5 @@ def is_past(expires_at: str | None, now: datetime | None = None) -> bool:
     except ValueError:
         return False
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when <= (now or datetime.now(timezone.utc))
+        when = when.replace(tzinfo=UTC)
+    return when <= (now or datetime.now(UTC))

@@ -10,6 +10,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -184,6 +185,42 @@ class IdxClient:
 
     async def exchange_code(self, interaction_code: str, code_verifier: str) -> dict:
         form = {**self._client_auth(), "grant_type": "interaction_code", "interaction_code": interaction_code, "code_verifier": code_verifier}
+        tokens = await self._oauth(await self._endpoint("token_endpoint", "/v1/token"), form)
+        if not isinstance(tokens.get("id_token"), str):
+            raise UpstreamError("token response without an id_token")
+        return tokens
+
+    async def authorize_url(self, *, code_challenge: str, state: str, nonce: str, acr_values: str | None = None, max_age: int | None = None) -> str:
+        """The org's own sign-in page (/v1/authorize) for the redirect model: authorization code
+        with PKCE S256, state and nonce, back to the same redirect URI."""
+        query = {
+            "client_id": self.settings.client_id,
+            "response_type": "code",
+            "scope": " ".join(self.settings.scopes),
+            "redirect_uri": self.settings.redirect_uri,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+        if acr_values:
+            query["acr_values"] = acr_values
+        if max_age is not None:
+            query["max_age"] = str(max_age)
+        endpoint = await self._endpoint("authorization_endpoint", "/v1/authorize")
+        if origin_of(endpoint) != self.settings.org_origin:
+            raise UpstreamError("authorization endpoint outside the Identity Engine")
+        return f"{endpoint}?{urlencode(query)}"
+
+    async def exchange_authorization_code(self, code: str, code_verifier: str) -> dict[str, Any]:
+        """The redirect model's code, for tokens (the same checks follow as for an interaction code)."""
+        form = {
+            **self._client_auth(),
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.settings.redirect_uri,
+            "code_verifier": code_verifier,
+        }
         tokens = await self._oauth(await self._endpoint("token_endpoint", "/v1/token"), form)
         if not isinstance(tokens.get("id_token"), str):
             raise UpstreamError("token response without an id_token")

@@ -6,8 +6,9 @@ such as resend or cancel become small buttons.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .devices import DuoFrame, device_challenge, duo_frame, mapping
 from .forms import FormView, form_view

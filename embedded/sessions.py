@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
@@ -58,10 +58,10 @@ class MemoryStorage(AbstractStorage):
 
     async def load_session(self, request: web.Request) -> Session:
         key = self.load_cookie(request)
-        entry = self._data.get(key) if key else None
+        entry = self._data.get(key) if isinstance(key, str) else None
         now = self._clock()
-        if entry is None or self._expired(entry, now):
-            if entry is not None:
+        if not isinstance(key, str) or entry is None or self._expired(entry, now):
+            if isinstance(key, str) and entry is not None:
                 del self._data[key]  # an expired id stays dead: replaying its cookie finds nothing
             return Session(None, data=None, new=True, max_age=None)
         # Any request is activity, even one that changes nothing (and so saves nothing).

@@ -8,8 +8,9 @@ responses stored; every form carries it so a stale tab is recognised.
 from __future__ import annotations
 
 import time
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, MutableMapping
+from typing import Any
 
 from . import oidc
 

@@ -12,10 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 from aiohttp import ClientResponse
+from aiohttp.test_utils import TestServer
 from aioresponses import CallbackResult, aioresponses
 from cryptography.hazmat.primitives.asymmetric import rsa
-
-from aiohttp.test_utils import TestServer
 
 from embedded import Settings
 from embedded.demo import create_app

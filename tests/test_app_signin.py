@@ -6,7 +6,6 @@ import re
 import time
 
 import pytest
-
 from conftest import identify_and_password, own, post_step, shared, start
 
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
 from embedded.config import Settings, SettingsError, configured_in
 
 GOOD = {
@@ -62,6 +62,21 @@ def test_the_command_line_exits_2_with_one_line_on_a_bad_setting():
     done = subprocess.run([sys.executable, "-m", "embedded", "--port", "0"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "must use https" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_command_line_refuses_a_redirect_uri_that_is_not_the_callback():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_IDX_")}
+    env.update({**GOOD, "OKTA_IDX_ISSUER": "http://127.0.0.1:9/oauth2/default", "OKTA_IDX_REDIRECTURI": "http://127.0.0.1:8080/oauth/callback"})
+    done = subprocess.run([sys.executable, "-m", "embedded", "--port", "0"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "/login/callback" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_mode_is_embedded_or_redirect():
+    assert Settings.from_env(GOOD).mode == "embedded"
+    assert Settings.from_env({**GOOD, "EMBEDDED_MODE": "redirect"}).mode == "redirect"
+    with pytest.raises(SettingsError, match="EMBEDDED_MODE"):
+        Settings.from_env({**GOOD, "EMBEDDED_MODE": "hosted"})
 
 
 def free_port() -> int:

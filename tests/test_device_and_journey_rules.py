@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import shared, shared_fixture_paths, start
+
 from embedded import devices, flow
-from embedded.page import PASSKEY_FORMS, Page, build_page
 from embedded.idx_models import Authenticator, parse
+from embedded.page import PASSKEY_FORMS, Page, build_page
 
 
 def fixture_page(name: str) -> Page:

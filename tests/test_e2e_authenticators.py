@@ -9,12 +9,12 @@ import time
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import demo_settings, serve
-from embedded.web import steps
+from pages import read, totp
+
 from embedded.simulator import SIMULATOR
 from embedded.simulator.faults import Faults
-from pages import read, totp
+from embedded.web import steps
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import demo_settings, hidden, serve
+
 from embedded.simulator import SIMULATOR
 
 

@@ -6,8 +6,8 @@ import json
 import re
 
 import pytest
-
 from conftest import own, shared, shared_fixture_paths
+
 from embedded import flow, forms, page, rendering
 from embedded.idx_models import Field, Form, NotAnIdxResponse, parse
 

@@ -12,9 +12,9 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import ORG, shared, shared_fixture_paths, start
 from pages import read
+
 
 def has_a_form_page(doc: dict) -> bool:
     """Terminal responses have nothing to post; a lone identity-provider link sends the browser

@@ -6,8 +6,8 @@ import asyncio
 
 import aiohttp
 import pytest
-
 from conftest import CLIENT_ID, CLIENT_SECRET, ISSUER, ORG, own, reply, shared
+
 from embedded.idx_client import ION, IdxClient, OAuthError, UpstreamError
 from embedded.oidc import new_verifier, s256
 
@@ -79,7 +79,7 @@ async def test_non_ion_bodies_are_upstream_errors(idx, org, body, status):
     assert caught.value.status == status
 
 
-@pytest.mark.parametrize("exc, reason", [(asyncio.TimeoutError(), "timeout"), (aiohttp.ClientConnectionError(), "ClientConnectionError")])
+@pytest.mark.parametrize("exc, reason", [(TimeoutError(), "timeout"), (aiohttp.ClientConnectionError(), "ClientConnectionError")])
 async def test_transport_faults_are_typed(idx, org, exc, reason):
     org.fail("/idp/idx/identify", exc)
     with pytest.raises(UpstreamError, match=reason):

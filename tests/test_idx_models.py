@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import own, shared_fixture_paths
+
 from embedded.idx_models import NotAnIdxResponse, parse, resolve_path
 
 NOT_ION = {"error-403-proxy-block.json", "error-429-api-limit-exceeded.json", "error-500-internal-server-error.json"}
@@ -25,7 +25,7 @@ def test_every_fixture_parses_or_is_refused_clearly(path):
     for form in response.remediations:
         assert form.href.startswith("http")
     # Every remediation `relatesTo` that names a real path resolves to an authenticator.
-    for raw_form, form in zip(raw.get("remediation", {}).get("value", []), response.remediations):
+    for raw_form, form in zip(raw.get("remediation", {}).get("value", []), response.remediations, strict=False):
         target = resolve_path(raw, raw_form.get("relatesTo"))
         if isinstance(target, dict) and isinstance(target.get("value"), dict):
             assert form.authenticator is not None and form.authenticator.key == target["value"].get("key")

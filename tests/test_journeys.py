@@ -8,11 +8,11 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from conftest import demo_settings, serve
-from embedded.web import account
 from pages import read
 from test_e2e_authenticators import Walker
+
+from embedded.web import account
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from contextlib import redirect_stdout
 from html.parser import HTMLParser
 
 import pytest
-
 from conftest import ROOT, shared_fixture_paths
+
 from embedded.__main__ import main
 
 # Fixtures that are not pages at all: the render tool must refuse them with exit status 2.

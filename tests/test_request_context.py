@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from conftest import serve, shared
+
 from embedded.sessions import device_cookie_name
 
 

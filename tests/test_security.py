@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import logging
@@ -13,10 +12,10 @@ from pathlib import Path
 import aiohttp
 import jwt
 import pytest
+from conftest import CLIENT_ID, ISSUER, ROOT, Signer, hidden, identify_and_password, own, post_step, shared, sign_in, start
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from conftest import CLIENT_ID, ISSUER, ROOT, Signer, hidden, identify_and_password, own, post_step, shared, sign_in, start
 from embedded import Settings, oidc
 from embedded.demo import create_app
 
@@ -41,10 +40,10 @@ async def test_01_fresh_pkce_per_transaction_and_verifier_only_to_token(client, 
         client.session.cookie_jar.clear()
     verifiers = [form["code_verifier"] for form in org.bodies("/oauth2/default/v1/token")]
     assert len(set(verifiers)) == 5
-    for verifier, challenge in zip(verifiers, challenges):
+    for verifier, challenge in zip(verifiers, challenges, strict=False):
         assert re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", verifier)
         assert base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode() == challenge
-        for method, path, kw in org.calls:
+        for _method, path, kw in org.calls:
             if not path.endswith("/v1/token"):
                 assert verifier not in repr(kw)
         assert not any(verifier in p for p in pages)
@@ -393,7 +392,7 @@ async def test_44_secrets_never_logged(client, org, caplog):
     caplog.set_level(logging.DEBUG)
     await sign_in(client, org)
     html = await identify_and_password(client, org, await start(client, org))
-    org.fail("/idp/idx/challenge/answer", asyncio.TimeoutError())
+    org.fail("/idp/idx/challenge/answer", TimeoutError())
     await post_step(client, html, {"credentials.passcode": "Alice-Passw0rd!"})
     await client.get("/login/callback", params={"interaction_code": "ic-test-code-1", "state": "x"})
     text = "\n".join(r.getMessage() + repr(r.args) + (repr(r.exc_info) if r.exc_info else "") for r in caplog.records)
@@ -444,7 +443,7 @@ async def test_missing_extra_or_unknown_fields(client, org, fields):
 @pytest.mark.parametrize(
     "failure",
     [
-        {"exception": asyncio.TimeoutError()},
+        {"exception": TimeoutError()},
         {"exception": aiohttp.ClientConnectionError("refused")},
         {"body": "<html>bad gateway</html>", "status": 502},
     ],

@@ -7,8 +7,8 @@ import dataclasses
 import re
 
 import pytest
-
 from conftest import ISSUER, hidden, identify_and_password, own, post_step, serve, shared, sign_in, start
+
 from embedded.keys import SESSION_STORAGE
 
 
@@ -464,7 +464,7 @@ async def test_41_per_address_limit_with_retry_after_and_forged_forwarding_ignor
     client = await serve(aiohttp_client, dataclasses.replace(settings, step_limit_per_ip=(5, 60.0)))
     html = await start(client, org)
     calls = len(org.calls)
-    for i in range(5):
+    for _i in range(5):
         resp = await client.post("/login/step", data=stale_post(html), allow_redirects=False)
         assert resp.status == 303
     for spoof in (None, "203.0.113.9", "198.51.100.1, 203.0.113.10"):
@@ -601,7 +601,7 @@ UPSTREAM_FAULTS = {
     "wrong schema": {"status": 200, "body": '{"upstream-marker": true}'},
     "wrong content type": {"status": 200, "body": "upstream-marker plain text", "content_type": "text/plain"},
     "big body": {"status": 200, "body": "upstream-marker" + "x" * 50_000},
-    "timeout": {"exception": asyncio.TimeoutError()},
+    "timeout": {"exception": TimeoutError()},
     "reset": {"exception": ConnectionResetError("upstream-marker")},
     "refused": {"exception": ConnectionRefusedError("upstream-marker")},
 }
@@ -686,7 +686,6 @@ async def test_48_logout_revokes_both_tokens_ends_the_session_and_clears_the_coo
 @pytest.mark.parametrize("failure", ["500", "exception"])
 async def test_48_a_failed_revoke_still_signs_out_locally(client, org, failure):
     import aiohttp
-
     from conftest import reply
 
     await sign_in(client, org)

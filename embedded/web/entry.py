@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -31,7 +31,7 @@ async def login(request: web.Request) -> web.Response:
     acr_values, max_age = request.query.get("acr_values"), request.query.get("max_age")
     if (acr_values is not None and not STEP_UP_ACR.fullmatch(acr_values)) or (max_age is not None and not (max_age.isdigit() and len(max_age) < 10)):
         return await render(request, "error.html", {"title_key": "error.step_up"}, status=400)
-    step_up = {"acr_values": acr_values, "max_age": int(max_age) if max_age else None}
+    step_up = StepUp(acr_values, int(max_age) if max_age else None)
     return_to = policy.safe_return_to(request.query.get("return_to"))
     if request.config_dict[SETTINGS].mode == "redirect":
         return await begin_hosted(request, return_to, step_up)
@@ -64,22 +64,48 @@ async def begin_from_link(request: web.Request, kind: str, token: str | None) ->
     if not token or len(token) > 512:
         return await render(request, "error.html", {"title_key": "error.link"}, status=400)
     try:
-        return await begin(request, **{kind: token})
+        return await begin(request, link_token=(kind, token))
     except OAuthError as exc:  # invalid, expired or already used: Okta answers 400 invalid_request
         log.info("email link refused: %r", exc.error)
         return await render(request, "error.html", {"title_key": "error.link", "error_description": exc.description}, status=400)
 
 
-async def begin(request: web.Request, journey: str | None = None, step_up: dict[str, Any] | None = None, return_to: str = "/", **link_token: str) -> web.Response:
+@dataclass(frozen=True)
+class StepUp:
+    """A stronger or fresher sign-in asked for; the ID token must show it happened."""
+
+    acr_values: str | None = None
+    max_age: int | None = None
+
+
+async def begin(
+    request: web.Request,
+    journey: str | None = None,
+    *,
+    step_up: StepUp = StepUp(),
+    return_to: str = "/",
+    link_token: tuple[str, str] | None = None,
+) -> web.Response:
     """Start a transaction (interact + introspect); for a journey route, take its first step
     at once so the person lands on the page they asked for. `return_to` is captured now, in
-    the server-side transaction, and followed after sign-in."""
+    the server-side transaction, and followed after sign-in. `link_token` is an emailed link's
+    (activation_token | recovery_token, value)."""
     client = request.config_dict[IDX_CLIENT]
     session = await get_session(request)
     verifier, state, nonce = transaction.new_secrets()
-    step_up = step_up or {}
-    handle = await client.interact(code_challenge=s256(verifier), state=state, nonce=nonce, context=request_context(request), **step_up, **link_token)
-    tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce, return_to=return_to, **step_up)
+    tokens = dict([link_token]) if link_token else {}
+    handle = await client.interact(
+        code_challenge=s256(verifier),
+        state=state,
+        nonce=nonce,
+        context=request_context(request),
+        acr_values=step_up.acr_values,
+        max_age=step_up.max_age,
+        activation_token=tokens.get("activation_token"),
+        recovery_token=tokens.get("recovery_token"),
+    )
+    tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce, return_to=return_to,
+                     acr_values=step_up.acr_values, max_age=step_up.max_age)
     reply = await client.introspect(handle)
     signed_in_as = (session.get("user") or {}).get("preferred_username")  # a step-up
     audit(request, "signin.started", user=user_ref(request, signed_in_as), journey=journey or ("email link" if link_token else "sign-in"))
@@ -102,17 +128,20 @@ async def hosted(request: web.Request) -> web.Response:
     person was going and the strength they were asked for."""
     _, tx = await current_transaction(request)
     if tx is None:
-        return await begin_hosted(request, "/", {})
-    return await begin_hosted(request, tx.return_to, {"acr_values": tx.acr_values, "max_age": tx.max_age})
+        return await begin_hosted(request, "/", StepUp())
+    return await begin_hosted(request, tx.return_to, StepUp(tx.acr_values, tx.max_age))
 
 
-async def begin_hosted(request: web.Request, return_to: str, step_up: dict[str, Any]) -> web.Response:
+async def begin_hosted(request: web.Request, return_to: str, step_up: StepUp) -> web.Response:
     """The redirect model: the org's /v1/authorize with PKCE, state and nonce; the code comes
     back to the same callback. The transaction replaces any embedded one in progress."""
     session = await get_session(request)
     verifier, state, nonce = transaction.new_secrets()
-    url = await request.config_dict[IDX_CLIENT].authorize_url(code_challenge=s256(verifier), state=state, nonce=nonce, **step_up)
-    tx = Transaction(interaction_handle="", verifier=verifier, state=state, nonce=nonce, return_to=return_to, hosted=True, **step_up)
+    url = await request.config_dict[IDX_CLIENT].authorize_url(
+        code_challenge=s256(verifier), state=state, nonce=nonce, acr_values=step_up.acr_values, max_age=step_up.max_age
+    )
+    tx = Transaction(interaction_handle="", verifier=verifier, state=state, nonce=nonce, return_to=return_to, hosted=True,
+                     acr_values=step_up.acr_values, max_age=step_up.max_age)
     transaction.save(session, tx)
     audit(request, "signin.started", journey="hosted")
     return see_other(url)

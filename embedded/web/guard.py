@@ -4,10 +4,10 @@ own routes (one handler with `login_required`, or a whole policy with `protect`)
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Mapping, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -109,7 +109,7 @@ def login_required(handler: H) -> H:
 
     @functools.wraps(func)
     async def guarded(*args: Any) -> web.StreamResponse:
-        request = args[-1] if isinstance(args[-1], web.BaseRequest) else args[0].request
+        request = args[-1] if isinstance(args[-1], web.Request) else args[0].request
         return refusal(request) or await func(*args)
 
     return cast(H, guarded)
@@ -145,7 +145,7 @@ def protect(app: web.Application, *, require: Literal["all", "none"] = "all", pu
     app.middlewares.append(policy_middleware)
 
 
-def is_ours(request: web.BaseRequest) -> bool:
+def is_ours(request: web.Request) -> bool:
     """A request for one of the package's own routes (all named `embedded.…`)."""
     name = request.match_info.route.name
     return bool(name and name.startswith("embedded."))

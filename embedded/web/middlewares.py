@@ -12,7 +12,6 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from http.cookies import SimpleCookie
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -154,12 +153,10 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     if request.match_info.route.name != "embedded.static":
         h["Cache-Control"] = "no-store"
     if NEW_DEVICE_TOKEN in request:  # this browser's id for Okta's risk engine (X-Device-Token)
-        # Headers are already assembled when this hook runs, so the cookie goes in as a header.
-        cookie: SimpleCookie = SimpleCookie()
-        name = device_cookie_name(settings.secure_cookies)
-        cookie[name] = request[NEW_DEVICE_TOKEN]
-        cookie[name].update({"max-age": DEVICE_COOKIE_SECONDS, "path": "/", "httponly": True, "samesite": "Lax", "secure": settings.secure_cookies})
-        h.add("Set-Cookie", cookie[name].OutputString())
+        # Headers are already assembled when this hook runs, so the cookie goes in as a header
+        # (the token is base64url: nothing in it needs quoting).
+        cookie = f"{device_cookie_name(settings.secure_cookies)}={request[NEW_DEVICE_TOKEN]}; HttpOnly; Max-Age={DEVICE_COOKIE_SECONDS}; Path=/; SameSite=Lax"
+        h.add("Set-Cookie", cookie + ("; Secure" if settings.secure_cookies else ""))
 
 
 class AccessLogger(AbstractAccessLogger):

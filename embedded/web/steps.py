@@ -98,8 +98,8 @@ async def submit_step(request: web.Request) -> web.Response:
         session[FLASH] = [{"text": exc.text, "cls": "ERROR"}]
         return see_other(urls(request).step)
     session[ECHO] = forms.public_values(form, submitted)
-    if typed := (submitted.get("identifier") or [None])[0]:
-        tx.user = user_ref(request, typed)
+    if typed := submitted.get("identifier"):
+        tx.user = user_ref(request, typed[0])
     audit(request, "signin.step", user=tx.user, form=form.name)
     in_flight.add(tx_key)
     try:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-
 from conftest import ROOT
+
 from embedded import Settings
 from embedded.demo import create_app
-from embedded.web.setup import RUNNER_OPTIONS
 from embedded.simulator import create_simulator_app
+from embedded.web.setup import RUNNER_OPTIONS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]

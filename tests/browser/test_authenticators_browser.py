@@ -8,13 +8,25 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from pages import totp
 
 from .conftest import new_page
-from .people import (click_and_wait, choose, email_of, enter_code, expect_home, is_signed_out, latest, on_base,
-                     outbox, press, see, sign_in, sim_url,
-                     visible_field)
+from .people import (
+    choose,
+    click_and_wait,
+    email_of,
+    enter_code,
+    expect_home,
+    is_signed_out,
+    latest,
+    on_base,
+    outbox,
+    press,
+    see,
+    sign_in,
+    sim_url,
+    visible_field,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from pages import totp
 
-from .people import (button, choose, enter_code, expect_home, latest, post_sim, press, see, visible_field,
-                     sign_in)
+from .people import button, choose, enter_code, expect_home, latest, post_sim, press, see, sign_in, visible_field
 
 pytestmark = pytest.mark.browser
 

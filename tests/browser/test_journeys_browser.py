@@ -15,8 +15,23 @@ import pytest
 from embedded.simulator import SIMULATOR
 
 from .conftest import new_page
-from .people import (button, choose, click_and_wait, describe, email_of, enter_code, expect_home, is_signed_out, latest,
-                     outbox, press, see, sign_in, sim_url, visible_field)
+from .people import (
+    button,
+    choose,
+    click_and_wait,
+    describe,
+    email_of,
+    enter_code,
+    expect_home,
+    is_signed_out,
+    latest,
+    outbox,
+    press,
+    see,
+    sign_in,
+    sim_url,
+    visible_field,
+)
 
 pytestmark = pytest.mark.browser
 

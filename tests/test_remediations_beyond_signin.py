@@ -9,7 +9,6 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import ORG, post_step, shared, start
 
 

@@ -1,4 +1,4 @@
-"""The newer authenticators through the app against the simulator, without a browser: quinn's
+"""Passcode, push and device-bound authenticators through the app against the simulator, without a browser: quinn's
 passcode family, cora's custom push, fiona's FastPass (this test plays the browser's loopback
 probe), ivan's identity-provider factor and the device page's CSP."""
 
@@ -10,11 +10,11 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import demo_settings, serve
-from embedded.web import steps
 from pages import read, totp
 from test_e2e_authenticators import Walker
+
+from embedded.web import steps
 
 
 @pytest.fixture

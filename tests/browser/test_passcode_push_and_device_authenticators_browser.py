@@ -1,4 +1,4 @@
-"""More authenticators through the real pages in headless Chromium, against the simulator: the
+"""Passcode, push and device-bound authenticators through the real pages in headless Chromium, against the simulator: the
 passcode family (quinn), Symantec VIP and YubiKey enrollment (yuri), a custom push app (cora),
 Duo's frame (duane), an identity provider as a factor (ivan), smart cards (piper), Okta FastPass by
 loopback (fiona) and passkeys (pam: invitation, then autofill).
@@ -13,13 +13,12 @@ import secrets
 import time
 
 import pytest
+from pages import totp
 
 from embedded.simulator import SIMULATOR
 from embedded.simulator.authenticators import MODHEX
-from pages import totp
 
-from .people import (choose, click_and_wait, describe, enter_code, expect_home, latest, press, see, sign_in, start,
-                     sim_url, virtual_authenticator, visible_field)
+from .people import choose, click_and_wait, describe, enter_code, expect_home, latest, press, see, sign_in, sim_url, start, virtual_authenticator, visible_field
 
 pytestmark = pytest.mark.browser
 

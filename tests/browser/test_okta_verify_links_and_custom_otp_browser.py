@@ -1,4 +1,4 @@
-"""The §1c rows the other browser files leave out: Okta Verify set up through a link sent by SMS
+"""Okta Verify set up through a link sent by SMS
 or email instead of the QR code, a predefined security question chosen at enrollment, and
 victor's generic passcode authenticator (custom_otp)."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from pages import totp
 
 from .people import choose, enter_code, expect_home, latest, post_sim, press, see, sign_in, start, visible_field
