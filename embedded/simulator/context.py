@@ -13,6 +13,7 @@ from aiohttp import web
 
 from . import faults as faults_mod
 from .engine import Engine
+from .hosted_pages import HostedSignin
 from .org import Org
 from .outbox import Outbox
 from .tokens import TokenService
@@ -33,6 +34,7 @@ class Simulator:
         self.tokens = TokenService()
         self.faults = faults_mod.Faults()
         self.calls: list[tuple[str, str]] = []
+        self.signins: dict[str, HostedSignin] = {}  # sign-ins on the simulator's own pages, by cookie
         self._recent: dict[str, deque[float]] = defaultdict(deque)
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from webauthn.helpers import bytes_to_base64url
 
@@ -108,8 +109,10 @@ class DocumentBuilder:
                 doc["enrollmentAuthenticator"] = ion.obj(kind(tx.challenge.key).describe(self.org))
         if tx.user is not None:
             doc["user"] = ion.obj(self.user())
-        if tx.step == "success":
+        if tx.step == "success" and tx.hosted_origin is None:
             doc["successWithInteractionCode"] = self.success_form()
+        elif tx.step == "success":  # the simulator's own pages: back to the client with the code
+            doc["success"] = {"name": "success-redirect", "href": self.success_redirect()}
         doc["cancel"] = self.form("cancel", "cancel")
         doc["app"] = ion.obj(self.app())
         if self.autofill_offered():
@@ -173,6 +176,12 @@ class DocumentBuilder:
         fields.append(fld("code_verifier", required=True))
         return {"name": "issue", "href": f"{issuer}/v1/token", "method": "POST",
                 "value": fields, "accepts": "application/x-www-form-urlencoded"}
+
+    def success_redirect(self) -> str:
+        """Where a hosted sign-in ends: the redirect URI with the authorization code and state."""
+        tx = self.tx
+        params = {"code": tx.authorization_code or "", **({"state": tx.state} if tx.state is not None else {})}
+        return tx.redirect_uri + ("&" if "?" in tx.redirect_uri else "?") + urlencode(params)
 
     def enrollment_index(self, enrollment: Enrollment) -> int:
         return [e for e in self.tx.known_user.enrollments if e.key in KINDS].index(enrollment)

@@ -60,11 +60,14 @@ class Engine:
     def begin(self, client: Client, redirect_uri: str, scopes: list[str], state: str | None, nonce: str | None,
               code_challenge: str,
               user: User | None = None, flow: str = "login", acr: str | None = None,
-              max_age: int | None = None) -> Transaction:
+              max_age: int | None = None, hosted_origin: str | None = None) -> Transaction:
+        """A new transaction (/v1/interact, or /v1/authorize with `hosted_origin`: the simulator's
+        pages drive it). With `user` (an email link's token) it starts at that user's `flow`."""
         tx = Transaction(
             interaction_handle=secrets.token_urlsafe(32), state_handle="02" + secrets.token_urlsafe(48),
             client=client, redirect_uri=redirect_uri, scopes=scopes, state=state, nonce=nonce,
             code_challenge=code_challenge, lifetime=self.org.transaction_minutes * 60, acr=acr, max_age=max_age,
+            hosted_origin=hosted_origin,
         )
         tx.touch()
         self._forget_stale()
@@ -124,7 +127,8 @@ class Engine:
             tx.expires_at = 0.0
 
     def redeem(self, code: str) -> Transaction | None:
-        """The transaction an unexpired, unused interaction code belongs to; the code is spent."""
+        """The transaction an unexpired, unused code (interaction or authorization code) belongs
+        to; `spend` it once exchanged."""
         found = self.codes.get(code)
         if not found or time.time() > found[1]:
             return None
@@ -390,8 +394,12 @@ class Engine:
             user.activation_token = user.activation_expires_at = None
         tx.step = "success"
         tx.auth_time = tx.auth_time or time.time()
-        tx.interaction_code = secrets.token_urlsafe(32)
-        self.codes[tx.interaction_code] = (tx, time.time() + CODE_LIFETIME)
+        code = secrets.token_urlsafe(32)
+        self.codes[code] = (tx, time.time() + CODE_LIFETIME)
+        if tx.hosted_origin is None:
+            tx.interaction_code = code
+        else:
+            tx.authorization_code = code
         self.sessions.append({
             "login": user.login, "client_id": tx.client.id, "amr": self.amr(tx), "acr": tx.acr,
             "idp": tx.idp or self.org.id, "auth_time": int(tx.auth_time), "max_age": tx.max_age,

@@ -1,5 +1,7 @@
 """The authorization server's OAuth endpoints: discovery, keys, /v1/interact (which starts an IDX
-transaction), /v1/token, /v1/revoke, /v1/userinfo and /v1/logout."""
+transaction), /v1/token (interaction_code, authorization_code, refresh_token), /v1/revoke,
+/v1/userinfo and /v1/logout. /v1/authorize, whose sign-in pages the simulator serves itself, is in
+hosted.py; it checks its request with `read_authorization` as /v1/interact does."""
 
 from __future__ import annotations
 
@@ -9,13 +11,14 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from . import pages
 from .context import oauth_error, sim, text_fields
-from .org import ACR_VALUES, Client
+from .org import ACR_VALUES, Client, Org
 from .tokens import Grant, s256
 
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -51,6 +54,52 @@ async def read_form(request: web.Request) -> dict[str, str] | None:
     if request.content_type != "application/x-www-form-urlencoded":
         return None
     return text_fields(await request.post())
+
+
+# ------------------------------------------------------------------------ authorization requests
+@dataclass
+class Authorization:
+    """What /v1/interact and /v1/authorize both ask for and check the same way."""
+
+    scopes: list[str]
+    code_challenge: str
+    acr: str | None
+    max_age: int | None
+
+
+def read_authorization(org: Org, client: Client, params: Mapping[str, str]) -> Authorization | tuple[str, str]:
+    """The scopes, PKCE challenge, acr_values and max_age of an authorization request, or the OAuth
+    error (error, error_description) for the first one that is wrong."""
+    scopes = params.get("scope", "").split()
+    if not scopes:
+        return "invalid_scope", "The authorization request must include the 'scope' parameter."
+    if any(sc not in org.scopes for sc in scopes):
+        return "invalid_scope", "One or more scopes are not configured for the authorization server resource."
+    challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
+    if not challenge:
+        return "invalid_request", ("PKCE code challenge is required when the token endpoint authentication method is 'NONE'."
+                                   if client.secret is None else "PKCE code challenge is required.")
+    if method != "S256":
+        return "invalid_request", "'code_challenge_method' is invalid. It must be 'S256'."
+    if not CODE_CHALLENGE.fullmatch(challenge):
+        return "invalid_request", "'code_challenge' is invalid."
+    acr, max_age = None, None
+    if params.get("acr_values") is not None:
+        # Several values: the first one we know is used (and reflected in the tokens); unknown
+        # ones beside it are ignored. None known at all is refused.
+        acr = next((v for v in params["acr_values"].split() if v in ACR_VALUES), None)
+        if acr is None:
+            return "invalid_request", "The 'acr_values' parameter must contain a supported value: " + ", ".join(ACR_VALUES) + "."
+    if params.get("max_age") is not None:
+        if not re.fullmatch(r"\d{1,9}", params["max_age"]):
+            return "invalid_request", "The 'max_age' parameter must be a non-negative integer."
+        max_age = int(params["max_age"])
+    return Authorization(scopes, challenge, acr, max_age)
+
+
+def not_authorized_for(client: Client) -> tuple[str, str]:
+    return "unauthorized_client", ("The client is not authorized to use the provided grant type. "
+                                   f"Configured grant types: {client.grant_types}.")
 
 
 # ------------------------------------------------------------------------ OAuth endpoints
@@ -93,37 +142,14 @@ async def interact(request: web.Request) -> web.Response:
     if isinstance(client, web.Response):
         return client
     if "interaction_code" not in client.grant_types:
-        return oauth_error(400, "unauthorized_client", "The client is not authorized to use the provided grant type. "
-                           f"Configured grant types: {client.grant_types}.")
+        return oauth_error(400, *not_authorized_for(client))
     redirect_uri = form.get("redirect_uri", "")
     if not client.redirect_allowed(redirect_uri):
         return oauth_error(400, "invalid_request", "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings.")
-    scopes = form.get("scope", "").split()
-    if not scopes:
-        return oauth_error(400, "invalid_scope", "The authorization request must include the 'scope' parameter.")
-    if any(sc not in s.org.scopes for sc in scopes):
-        return oauth_error(400, "invalid_scope", "One or more scopes are not configured for the authorization server resource.")
-    challenge, method = form.get("code_challenge"), form.get("code_challenge_method")
-    if not challenge:
-        text = ("PKCE code challenge is required when the token endpoint authentication method is 'NONE'."
-                if client.secret is None else "PKCE code challenge is required.")
-        return oauth_error(400, "invalid_request", text)
-    if method != "S256":
-        return oauth_error(400, "invalid_request", "'code_challenge_method' is invalid. It must be 'S256'.")
-    if not CODE_CHALLENGE.fullmatch(challenge):
-        return oauth_error(400, "invalid_request", "'code_challenge' is invalid.")
-    acr, max_age = None, None
-    if form.get("acr_values") is not None:
-        # Several values: the first one we know is used (and reflected in the tokens); unknown
-        # ones beside it are ignored. None known at all is refused.
-        acr = next((v for v in form["acr_values"].split() if v in ACR_VALUES), None)
-        if acr is None:
-            return oauth_error(400, "invalid_request", "The 'acr_values' parameter must contain a supported value: "
-                               + ", ".join(ACR_VALUES) + ".")
-    if form.get("max_age") is not None:
-        if not re.fullmatch(r"\d{1,9}", form["max_age"]):
-            return oauth_error(400, "invalid_request", "The 'max_age' parameter must be a non-negative integer.")
-        max_age = int(form["max_age"])
+    request_or_error = read_authorization(s.org, client, form)
+    if isinstance(request_or_error, tuple):
+        return oauth_error(400, *request_or_error)
+    asked = request_or_error
     user, flow = None, "login"
     for param, attr, flow_name, what in (("activation_token", "activation_token", "register", "activation"),
                                          ("recovery_token", "recovery_token", "recover", "recovery")):
@@ -138,8 +164,8 @@ async def interact(request: web.Request) -> web.Response:
             flow = "activation-expired"  # kept: the page it leads to offers a new email
         else:
             setattr(user, attr, None)  # tokens from emails work once
-    tx = s.engine.begin(client, redirect_uri, scopes, form.get("state"), form.get("nonce"), challenge, user, flow,
-                        acr=acr, max_age=max_age)
+    tx = s.engine.begin(client, redirect_uri, asked.scopes, form.get("state"), form.get("nonce"), asked.code_challenge,
+                        user, flow, acr=asked.acr, max_age=asked.max_age)
     return web.json_response({"interaction_handle": tx.interaction_handle})
 
 
@@ -154,11 +180,10 @@ async def token(request: web.Request) -> web.Response:
     client = authenticate_client(request, form)
     if isinstance(client, web.Response):
         return client
-    if grant_type not in ("interaction_code", "refresh_token"):
+    if grant_type not in ("interaction_code", "authorization_code", "refresh_token"):
         return oauth_error(400, "unsupported_grant_type", f"The authorization grant type '{grant_type}' is not supported.")
     if grant_type not in client.grant_types:
-        return oauth_error(400, "unauthorized_client", "The client is not authorized to use the provided grant type. "
-                           f"Configured grant types: {client.grant_types}.")
+        return oauth_error(400, *not_authorized_for(client))
     issuer = s.issuer_for(request)
     if grant_type == "refresh_token":
         rt = form.get("refresh_token", "")
@@ -166,10 +191,15 @@ async def token(request: web.Request) -> web.Response:
         if grant is None or rt in s.revoked or grant.client.id != client.id:
             return oauth_error(400, "invalid_grant", "The refresh token is invalid or expired.")
         return web.json_response(s.tokens.issue(issuer, grant, with_refresh=rt), headers={"Cache-Control": "no-store"})
-    code = form.get("interaction_code", "")
+    # A code from the IDX flow (interaction_code) or from the simulator's sign-in pages
+    # (authorization_code, /v1/authorize): single use, CODE_LIFETIME seconds, this client's only.
+    code = form.get("interaction_code" if grant_type == "interaction_code" else "code", "")
     tx = s.engine.redeem(code)
-    if tx is None or tx.client.id != client.id:
-        return oauth_error(400, "invalid_grant", "The interaction code is invalid or has expired.")
+    if tx is None or tx.client.id != client.id or tx.grant_type != grant_type:
+        what = "interaction" if grant_type == "interaction_code" else "authorization"
+        return oauth_error(400, "invalid_grant", f"The {what} code is invalid or has expired.")
+    if grant_type == "authorization_code" and form.get("redirect_uri") != tx.redirect_uri:
+        return oauth_error(400, "invalid_grant", "The 'redirect_uri' does not match the redirection URI used in the authorization request.")
     verifier = form.get("code_verifier", "")
     if not verifier:
         return oauth_error(400, "invalid_request", "PKCE code verifier is required when the parameter 'code_challenge' was sent in the authorize request.")

@@ -16,10 +16,11 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from . import duo, oauth, pages
+from . import duo, hosted, oauth, pages
 from . import faults as faults_mod
 from .context import ION, SIMULATOR, Simulator, ion_response, oauth_error, sim
 from .org import Org, User, demo_org, describe_org
+from .transaction import Transaction
 
 log = logging.getLogger("embedded.simulator")
 
@@ -89,16 +90,20 @@ def idx_handler(endpoint: str):
 
 
 # ------------------------------------------------------------------------ identity provider (browser)
-def back_to_app(tx, **params) -> web.HTTPFound:
-    """The redirect to the transaction's redirect URI with `params` and its state."""
+def back_to_app(tx: Transaction, **params: str) -> web.HTTPFound:
+    """The redirect to the transaction's redirect URI with `params` and its state. A sign-in on the
+    simulator's own pages (/v1/authorize) goes back to those pages instead, which carry on (or
+    send the authorization code)."""
+    if tx.hosted_origin is not None:
+        return web.HTTPFound(f"{tx.hosted_origin}{hosted.PAGE}")
     sep = "&" if "?" in tx.redirect_uri else "?"
     return web.HTTPFound(tx.redirect_uri + sep + urlencode({**params, "state": tx.state or ""}))
 
 
-def finished(tx) -> web.HTTPFound:
+def finished(tx: Transaction) -> web.HTTPFound:
     """Back to the app after an identity provider: the code when policy is met, else more to do."""
     if tx.step == "success":
-        return back_to_app(tx, interaction_code=tx.interaction_code)
+        return back_to_app(tx, interaction_code=tx.interaction_code or "")
     return back_to_app(tx, error="interaction_required")
 
 
@@ -448,6 +453,7 @@ def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str
     app.router.add_get(f"{base}/.well-known/openid-configuration", oauth.discovery)
     app.router.add_get(f"{base}/v1/keys", oauth.keys)
     app.router.add_post(f"{base}/v1/interact", oauth.interact)
+    hosted.add_routes(app, base)
     app.router.add_post(f"{base}/v1/token", oauth.token)
     app.router.add_post(f"{base}/v1/revoke", oauth.revoke)
     app.router.add_route("*", f"{base}/v1/userinfo", oauth.userinfo)

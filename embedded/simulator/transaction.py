@@ -1,4 +1,4 @@
-"""One sign-in transaction (what /v1/interact starts) and the refusal a submission
+"""One sign-in transaction (what /v1/interact or /v1/authorize starts) and the refusal a submission
 can raise. The engine (engine.py, submissions.py) moves a transaction from step to step; the
 document builder (documents.py) turns its current step into an Ion document."""
 
@@ -62,6 +62,16 @@ class Transaction:
     consent_scopes: list[str] = field(default_factory=list)  # scopes the consent page asks about
     declined: list[str] = field(default_factory=list)  # optional scopes the person unticked
     consented: bool = False
+    # /v1/authorize: the simulator's origin, whose own sign-in pages (hosted.py) drive this
+    # transaction and send an authorization code to redirect_uri. None: the client drives IDX
+    # (/v1/interact) and exchanges the interaction code.
+    hosted_origin: str | None = None
+    authorization_code: str | None = None
+
+    @property
+    def grant_type(self) -> str:
+        """The grant that exchanges this transaction's code at /v1/token."""
+        return "interaction_code" if self.hosted_origin is None else "authorization_code"
 
     def touch(self) -> None:
         self.expires_at = time.time() + self.lifetime
