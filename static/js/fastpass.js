@@ -1,7 +1,8 @@
 // Okta Verify FastPass by loopback ([data-js=loopback]): Okta Verify on this computer listens on one
 // of a few loopback ports. Probe them in order; the first that answers gets the challenge, and the
-// page's polling (poll.js) notices when Okta has the signed answer. When none answers, go back to
-// the choice of methods (the `cancel-polling` action) so the person is never left waiting.
+// page's polling (poll.js) notices when Okta has the signed answer. When none answers, say so: the
+// page already offers the way on (another method, or the org's own sign-in page), and the person
+// chooses; nothing is submitted for them.
 (function () {
   "use strict";
   var box = document.querySelector('[data-js="loopback"]');
@@ -33,9 +34,8 @@
 
   function giveUp() {
     status.textContent = box.getAttribute("data-msg-none");
+    status.classList.remove("waiting");
     status.classList.add("message--error");
-    var cancel = document.querySelector('form.action-form input[name="_action"][value$="-cancel"]');
-    if (cancel) cancel.form.submit();
   }
 
   function probe(index) {
