@@ -5,8 +5,9 @@ It imports nothing from the app, so the two implementations of the protocol chec
 Besides the OAuth and IDX endpoints it serves pages and controls for people and tests:
 
 * `GET {issuer}/v1/authorize` (the redirect model: Okta's hosted sign-in page): `client_id`,
-  `redirect_uri`, `response_type=code`, `scope`, `state`, `code_challenge` +
-  `code_challenge_method=S256`, optional `nonce`, `acr_values`, `max_age`, `login_hint` (fills the
+  `redirect_uri`, `response_type=code`, `scope`, `state` (required: letters, digits and , . _ -,
+  as Okta takes it), `code_challenge` + `code_challenge_method=S256` (required, as for
+  /v1/interact), optional `nonce`, `acr_values`, `max_age`, `login_hint` (fills the
   username), `prompt` (`login`, `consent`; `none` answers `login_required`: no Okta session
   outlives a sign-in), `response_mode` (`query`, `fragment`, `form_post`). An unknown client or a
   redirect URI the client does not allow is a 400 error page; any other bad parameter goes back
@@ -19,8 +20,9 @@ Besides the OAuth and IDX endpoints it serves pages and controls for people and 
   links point at `/signin/email?otp=…`. Success redirects to `redirect_uri?code=…&state=…`; a
   declined consent or a policy the user cannot meet to `?error=access_denied&state=…`. The code
   is single use, lives 60 s, and is exchanged at `/v1/token` with `grant_type=authorization_code`,
-  `code`, the same `redirect_uri`, `code_verifier` and the client's authentication; the tokens
-  are minted as for the interaction code (nonce, amr, acr, auth_time).
+  `code`, the same `redirect_uri`, `code_verifier` and the client's authentication (400
+  `invalid_grant` for a spent, expired or foreign code, another redirect URI, or a verifier that
+  fails PKCE); the tokens are minted as for the interaction code (nonce, amr, acr, auth_time).
 
 * `GET /outbox` (page) and `GET /outbox.json?to=ADDRESS`: codes, magic links, pushes, Okta Verify
   activations and admin emails, newest first; `POST /outbox/push/{id}/approve|deny` answers a push

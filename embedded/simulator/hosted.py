@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
@@ -29,7 +29,7 @@ from .transaction import Transaction
 PAGE = "/signin"  # the sign-in pages (GET: the current step; POST: a form of it)
 EMAIL_LINK = "/signin/email"  # an email's magic link opens the pages where the code was asked for
 COOKIE = "sim_signin"
-STATE = re.compile(r"[A-Za-z0-9,._~-]{1,1024}")  # what Okta takes in `state` (its docs: alphanumerics , . _ -)
+STATE = re.compile(r"[A-Za-z0-9,._-]{1,1024}")  # what Okta takes in `state` (its docs: alphanumerics , . _ -)
 RESPONSE_MODES = ("query", "fragment", "form_post")
 PROMPTS = {"none", "login", "consent", "login consent", "consent login"}
 DENIED = ion.MSG["access_denied"]
@@ -58,7 +58,8 @@ def respond(redirect_uri: str, params: dict[str, str], mode: str) -> web.Respons
     if mode == "form_post":
         nonce = secrets.token_urlsafe(16)
         page = render("form_post.html", action=redirect_uri, params=params, nonce=nonce)
-        csp = f"default-src 'none'; script-src 'nonce-{nonce}'; form-action {redirect_uri}; base-uri 'none'"
+        target = urlsplit(redirect_uri)
+        csp = f"default-src 'none'; script-src 'nonce-{nonce}'; form-action {target.scheme}://{target.netloc}; base-uri 'none'"
         return html(page, headers={"Content-Security-Policy": csp})
     if mode == "fragment":
         return redirect(f"{redirect_uri}#{urlencode(params)}")
