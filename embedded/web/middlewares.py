@@ -111,8 +111,14 @@ async def check_post(request: web.Request) -> web.Response | None:
     # Browsers send a form's length; without one (chunked) the size could not be known in advance.
     if (request.content_length is None and request.body_exists) or (request.content_length or 0) > MAX_BODY_BYTES:
         return render_error(request, 413, "error.http_413")
+    try:
+        data = await request.post()
+    except Exception as exc:  # noqa: BLE001 - any body the parser cannot read is the sender's fault
+        log.warning("unreadable POST body refused: %s [%s]", type(exc).__name__, request[CORRELATION])
+        refused = render_error(request, 400, "error.bad_request")
+        refused.force_close()  # the rest of the body cannot be read either: this connection is done
+        return refused
     session = await sessions.get_session(request)
-    data = await request.post()
     token = data.get("_csrf")
     if not same(token if isinstance(token, str) else None, session.get("csrf")):
         return render_error(request, 403, "error.csrf")

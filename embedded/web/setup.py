@@ -19,6 +19,7 @@ from ..oidc import KeySet
 from ..ratelimit import RateLimiter
 from ..sessions import MemoryStorage
 from ..urls import PATHS, Urls, normalise_prefix
+from .logs import quiet_client_faults
 from .middlewares import AccessLogger, pages_middleware, security_headers, sessions_middleware
 from .routes import add_routes
 
@@ -77,6 +78,7 @@ def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", ho
     env = aiohttp_jinja2.setup(app, loader=rendering.loader(dirs), autoescape=True, app_key=TEMPLATES)
     rendering.configure(env, dirs, urls)
     app.middlewares.extend([sessions_middleware, pages_middleware])
+    quiet_client_faults()
     app.on_response_prepare.append(security_headers)
     app.on_startup.append(_mounted_urls)
     app.cleanup_ctx.append(_upstream)
