@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .idx_models import Form, IdxResponse, Message
-from .page import Page, build_page
+from .page import Page, authenticator_in_play, build_page
 
 SESSION_EXPIRED = "idx.session.expired"
 
@@ -103,13 +103,19 @@ def decide(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Outc
     return ShowForm(page)
 
 
-def passcode_form(response: IdxResponse) -> Form | None:
-    """The current step if it takes a one-time code (`credentials.passcode`): where an emailed link's code goes."""
+EMAIL_AUTHENTICATOR = "okta_email"
+
+
+def email_code_form(response: IdxResponse) -> Form | None:
+    """Where an emailed link's code may go: the current step, only if it is the email
+    authenticator's and takes a one-time code (`credentials.passcode`). A link must never
+    answer anything else, such as a password page."""
     primary = response.remediations[0] if response.remediations else None
     credentials = primary.field("credentials") if primary else None
-    if credentials is not None and credentials.form and any(f.name == "passcode" for f in credentials.form):
-        return primary
-    return None
+    if credentials is None or not credentials.form or not any(f.name == "passcode" for f in credentials.form):
+        return None
+    authenticator = authenticator_in_play(response, primary)
+    return primary if authenticator is not None and authenticator.key == EMAIL_AUTHENTICATOR else None
 
 
 def follow(form: Form) -> RedirectToIdp | None:

@@ -31,6 +31,21 @@ def safe_return_to(value: str | None) -> str:
     return value
 
 
+# An emailed link's one-time code: Okta's are six digits; anything unlike a code is neither
+# shown nor sent (a link is attacker-writable text on our own origin).
+OTP = re.compile(r"[A-Za-z0-9]{4,16}")
+# The `error` values a callback may carry that we explain in our own words; any other value
+# reads as "other", and `error_description` is never shown (anyone can write it into a link).
+CALLBACK_ERRORS = frozenset({
+    "access_denied", "consent_required", "interaction_required", "invalid_request", "invalid_scope", "login_required",
+    "server_error", "temporarily_unavailable", "unauthorized_client", "unsupported_response_type", "user_canceled_request",
+})
+
+
+def callback_error(value: str | None) -> str:
+    return value if value in CALLBACK_ERRORS else "other"
+
+
 MAX_FAILED_CODES = 5
 # Message keys the Identity Engine uses for a wrong one-time code or security answer.
 CODE_REFUSED_KEYS = frozenset({"api.authn.error.PASSCODE_INVALID", "authfactor.challenge.soft_token.invalid_passcode"})

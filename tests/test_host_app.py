@@ -15,6 +15,7 @@ from conftest import demo_settings
 from pages import read
 
 import embedded
+from embedded.simulator import create_simulator_app, demo_org
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -58,6 +59,14 @@ class Person:
     async def email_code(self, to: str) -> str:
         resp = await self.client.session.get(f"http://127.0.0.1:{self.simulator.port}/outbox.json", params={"to": to})
         return next(m["code"] for m in await resp.json() if m["kind"] == "email")
+
+
+@pytest.fixture
+async def simulator(aiohttp_server):
+    """The demo org, whose client also allows this module's deepest prefix (Okta matches paths exactly)."""
+    org = demo_org()
+    org.client("demo-client").redirect_uris.append("http://127.0.0.1/a/b/login/callback")
+    return await aiohttp_server(create_simulator_app(org))
 
 
 @pytest.fixture(params=["/auth", "", "/a/b"], ids=["auth", "root", "nested"])

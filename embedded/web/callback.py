@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import Session
 
-from .. import flow, transaction
+from .. import flow, policy, transaction
 from ..idx_models import parse
 from ..keys import IDX_CLIENT
 from ..oidc import same
@@ -13,7 +13,7 @@ from ..transaction import Transaction
 from .account import sign_in
 from .context import audit
 from .respond import render
-from .steps import advance, current_transaction, request_body
+from .steps import address_limited, advance, answer, current_transaction, too_many
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -35,22 +35,22 @@ async def callback(request: web.Request) -> web.Response:
     if query.get("error") == "interaction_required" and tx is not None and state_ok and not tx.hosted:
         return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle))
     if "error" in query:
-        audit(request, "signin.failed", user=tx.user if tx is not None and state_ok else None, reason=query.get("error"))
-        return await render(
-            request,
-            "error.html",
-            {"title_key": "error.callback", "error_code": query.get("error"), "error_description": query.get("error_description")},
-            status=400,
-        )
+        error = policy.callback_error(query.get("error"))
+        audit(request, "signin.failed", user=tx.user if tx is not None and state_ok else None, reason=f"callback_{error}")
+        return await render(request, "error.html", {"title_key": "error.callback", "error_code": error}, status=400)
     return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
 
 
 async def magic_link(request: web.Request, session: Session, tx: Transaction | None, otp: str) -> web.Response:
-    """An emailed link: in the browser that started the sign-in, submit its code and go on;
-    anywhere else, show the code to type in the original tab and sign nobody in here."""
+    """An emailed link: in the browser that started the sign-in, and only while it waits for the
+    email code, submit the code like any answer (same limits, same wrong-code count); anywhere
+    else, show the code to type in the original tab and sign nobody in here."""
+    if not policy.OTP.fullmatch(otp):  # not a code at all: nothing of it is shown or sent
+        return await render(request, "error.html", {"title_key": "error.link"}, status=400)
+    if wait := address_limited(request):
+        return await too_many(request, wait)
     response = parse(tx.response) if tx is not None and tx.response is not None else None
-    form = flow.passcode_form(response) if response is not None else None
+    form = flow.email_code_form(response) if response is not None else None
     if tx is None or response is None or form is None:
         return await render(request, "magic-link.html", {"otp": otp})
-    body = request_body(response, form, {"credentials.passcode": [otp]})
-    return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(form.href, body))
+    return await answer(request, session, tx, response, form, {"credentials.passcode": [otp]})

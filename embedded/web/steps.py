@@ -61,9 +61,8 @@ async def show_step(request: web.Request) -> web.Response:
 
 async def submit_step(request: web.Request) -> web.Response:
     """The one endpoint every step form posts to."""
-    # Our own per-address limit first: a flood costs no session work and no upstream call. The
-    # address is X-Forwarded-For only through trusted proxies, so a forged header changes nothing.
-    if wait := request.config_dict[IP_LIMITER].hit(client_ip(request) or "unknown"):
+    # Our own per-address limit first: a flood costs no session work and no upstream call.
+    if wait := address_limited(request):
         return await too_many(request, wait)
     session, tx = await current_transaction(request)
     data = await request.post()
@@ -79,6 +78,20 @@ async def submit_step(request: web.Request) -> web.Response:
     if form is None:
         flash(session, "notice.stale")
         return see_other(urls(request).step)
+    submitted = {k: [str(v) for v in data.getall(k)] for k in set(data.keys()) if not k.startswith("_")}
+    return await answer(request, session, tx, response, form, submitted)
+
+
+def address_limited(request: web.Request) -> float:
+    """Seconds to wait before this client address may submit again (0: go ahead). The address is
+    X-Forwarded-For only through trusted proxies, so a forged header changes nothing."""
+    return request.config_dict[IP_LIMITER].hit(client_ip(request) or "unknown")
+
+
+async def answer(request: web.Request, session: Session, tx: Transaction, response: IdxResponse, form: Form, submitted: dict[str, list[str]]) -> web.Response:
+    """Send what the person answered to the form's own href. The one way an answer reaches the
+    Identity Engine, from a step form or an emailed link alike: limited per transaction, one at a
+    time, and a refused code counts against the transaction."""
     tx_key = transaction_key(tx)
     # Per transaction too, below the Identity Engine's own limit per state token.
     if wait := request.config_dict[TX_LIMITER].hit(tx_key):
@@ -91,7 +104,6 @@ async def submit_step(request: web.Request) -> web.Response:
         return see_other(urls(request).step)
     if (idp := flow.follow(form)) is not None:
         return idp_redirect(request, session, tx, idp.href)
-    submitted = {k: [str(v) for v in data.getall(k)] for k in set(data.keys()) if not k.startswith("_")}
     try:
         body = request_body(response, form, submitted)
     except forms.SubmissionError as exc:
