@@ -21,11 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
+from signin_calls import BENCH_LIMITS, CALLS, PER_PROCESS, count_calls, field, free_port, serve  # noqa: E402
 
 from embedded import Settings  # noqa: E402
 from embedded.demo import create_app  # noqa: E402
-
-from signin_calls import BENCH_LIMITS, CALLS, PER_PROCESS, count_calls, field, free_port, serve  # noqa: E402
 
 Steps = list[tuple[str, float, list[str]]]
 

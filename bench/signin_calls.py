@@ -28,10 +28,10 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from embedded import Settings  # noqa: E402
-from embedded.demo import create_app  # noqa: E402
-from embedded.web.setup import RUNNER_OPTIONS  # noqa: E402
 from embedded.config import configured_in  # noqa: E402
+from embedded.demo import create_app  # noqa: E402
 from embedded.idx_client import IdxClient  # noqa: E402
+from embedded.web.setup import RUNNER_OPTIONS  # noqa: E402
 
 CALLS: list[str] = []
 # One address signing in over and over, faster than anyone: the app's own per-address limit

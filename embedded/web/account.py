@@ -6,7 +6,6 @@ import json
 import logging
 import time
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 from aiohttp_session import Session
@@ -97,10 +96,10 @@ async def current_tokens(request: web.Request, session: Session) -> dict[str, An
     return tokens
 
 
-async def end_app_session(request: web.Request, notice: str | None = None, location: str | None = None) -> web.Response:
-    """Forget this browser's session; a notice, if any, travels in a fresh one."""
+async def end_app_session(request: web.Request, notice: str | None = None) -> web.Response:
+    """Forget this browser's session and go home; a notice, if any, travels in a fresh one."""
     session = await rotate(request)
-    response = see_other(location or urls(request).home)
+    response = see_other(urls(request).home)
     if notice:
         flash(session, notice)
     else:
@@ -130,13 +129,19 @@ async def logout(request: web.Request) -> web.Response:
                 await client.revoke(tokens[hint], hint)
             except (UpstreamError, OAuthError) as exc:
                 log.warning("revoking the %s failed: %s", hint, type(exc).__name__)
-    location = urls(request).home
     if session.get("okta_session") and tokens.get("id_token"):
         try:
             end_session = await client.end_session_url()
         except UpstreamError:
             end_session = None
         if end_session:
-            query = urlencode({"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": settings.app_origin + location})
-            location = f"{end_session}?{query}"
-    return await end_app_session(request, location=location)
+            # The org's session lives in its cookie in this browser, so the browser must take the
+            # ID token there. It goes in a POST body (OIDC RP-Initiated Logout allows both),
+            # never in a URL or a Location header that browsers, proxies and logs keep.
+            await rotate(request)
+            return await render(request, "signout-continue.html", {
+                "end_session": end_session,
+                "id_token_hint": tokens["id_token"],
+                "post_logout_redirect_uri": settings.app_origin + urls(request).home,
+            })
+    return await end_app_session(request)
