@@ -24,6 +24,7 @@ KEY_SET = web.AppKey("embedded.key_set", KeySet)
 SESSION_STORAGE = web.AppKey("embedded.session_storage", MemoryStorage)
 IP_LIMITER = web.AppKey("embedded.ip_limiter", RateLimiter)  # step posts per client address
 TX_LIMITER = web.AppKey("embedded.tx_limiter", RateLimiter)  # step posts per transaction
+REPORT_LIMITER = web.AppKey("embedded.report_limiter", RateLimiter)  # CSP violation reports per client address
 IN_FLIGHT = web.AppKey("embedded.in_flight", set[str])  # transactions with a remediation being submitted right now
 AUDIT_KEY = web.AppKey("embedded.audit_key", bytes)  # keys the hash of user identifiers in sign-in event logs
 

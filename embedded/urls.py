@@ -20,6 +20,7 @@ PATHS = {
     "activate": "/activate",
     "reset_password": "/reset-password",
     "logout": "/logout",
+    "csp_report": "/csp-report",  # browsers post Content-Security-Policy violations here
 }
 STATIC = "/static"
 

@@ -63,7 +63,8 @@ async def pages_middleware(request: web.Request, handler: Handler) -> web.Stream
     request[CSP_NONCE] = secrets.token_urlsafe(18)
     request[CORRELATION] = secrets.token_hex(8)
     try:
-        if request.method == "POST" and (refused := await check_post(request)) is not None:
+        # Violation reports come from the browser itself, with no form and no token.
+        if request.method == "POST" and request.match_info.route.name != "embedded.csp_report" and (refused := await check_post(request)) is not None:
             return refused
         return await handler(request)
     except web.HTTPException as exc:
@@ -144,6 +145,9 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         "frame-ancestors": ["'none'"],
         "base-uri": ["'none'"],
         "object-src": ["'none'"],
+        # report-uri alone: with report-to beside it Chromium switches to the Reporting API, which
+        # batches reports for a minute or more; Firefox knows only report-uri.
+        "report-uri": [request.config_dict[URLS].csp_report],
     }
     if extra.get("frame-src"):
         directives["frame-src"] = list(extra["frame-src"])

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .. import rendering
 from ..urls import PATHS, STATIC
-from . import account, callback, entry, steps
+from . import account, callback, entry, reports, steps
 
 ROUTES: tuple[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]], ...] = (
     ("GET", "login", entry.login),
@@ -26,6 +26,7 @@ ROUTES: tuple[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamRespon
     ("GET", "callback", callback.callback),
     ("GET", "logout", account.confirm_logout),
     ("POST", "logout", account.logout),
+    ("POST", "csp_report", reports.csp_report),
 )
 
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from .. import rendering
 from ..config import Settings, SettingsError
 from ..idx_client import IdxClient
-from ..keys import AUDIT_KEY, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, SESSION_STORAGE, SETTINGS, TEMPLATES, TX_LIMITER, URLS
+from ..keys import AUDIT_KEY, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, REPORT_LIMITER, SESSION_STORAGE, SETTINGS, TEMPLATES, TX_LIMITER, URLS
 from ..oidc import KeySet
 from ..ratelimit import RateLimiter
 from ..sessions import MemoryStorage
@@ -71,6 +71,7 @@ def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", ho
     # Our own limits on step submissions, checked before anything goes upstream.
     app[IP_LIMITER] = RateLimiter(*settings.step_limit_per_ip)
     app[TX_LIMITER] = RateLimiter(*settings.step_limit_per_transaction)
+    app[REPORT_LIMITER] = RateLimiter(30, 60.0)  # a page breaks a few rules at a time; a flood is not a report
     app[IN_FLIGHT] = set()
     app[AUDIT_KEY] = settings.audit_key.encode() if settings.audit_key else secrets.token_bytes(32)
     # The package's own Jinja environment, under its own key: a host's aiohttp_jinja2 setup stays its own.

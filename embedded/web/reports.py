@@ -1,0 +1,62 @@
+"""Content-Security-Policy violation reports (checklist 32): browsers post them here, the
+package logs each as an audit event. Size-capped and rate-limited per address, and only a
+few bounded, reshaped fields of what the report says reach the log."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from ..keys import REPORT_LIMITER
+from .context import audit, client_ip
+
+MAX_REPORT_BYTES = 8 * 1024
+REPORT_TYPES = ("application/csp-report", "application/reports+json", "application/json")
+DIRECTIVE = re.compile(r"[a-z-]{1,40}")
+
+
+def where(url: Any) -> str:
+    """The scheme and host of a reported URL (or its keyword: inline, eval, data), nothing more."""
+    if not isinstance(url, str) or not url:
+        return "none"
+    if url in ("inline", "eval", "wasm-eval", "trusted-types-policy", "trusted-types-sink"):
+        return url
+    parts = urlsplit(url[:500])
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts.scheme[:20] or "other"
+
+
+def violations(doc: Any) -> list[dict[str, Any]]:
+    """The reports in either format: report-uri's {"csp-report": {...}} or report-to's list."""
+    if isinstance(doc, dict) and isinstance(doc.get("csp-report"), dict):
+        return [doc["csp-report"]]
+    if isinstance(doc, list):
+        return [r["body"] for r in doc[:10] if isinstance(r, dict) and r.get("type") == "csp-violation" and isinstance(r.get("body"), dict)]
+    return []
+
+
+async def csp_report(request: web.Request) -> web.Response:
+    if request.config_dict[REPORT_LIMITER].hit(client_ip(request) or "unknown"):
+        return web.Response(status=429)
+    if request.content_type not in REPORT_TYPES or (request.content_length or 0) > MAX_REPORT_BYTES or request.content_length is None:
+        return web.Response(status=400)
+    try:
+        doc = json.loads(await request.read())
+    except ValueError:
+        return web.Response(status=400)
+    for report in violations(doc):
+        directive = report.get("effective-directive") or report.get("effectiveDirective") or report.get("violated-directive")
+        directive = directive.split(" ")[0] if isinstance(directive, str) else ""
+        audit(
+            request,
+            "csp.violation",
+            directive=directive if DIRECTIVE.fullmatch(directive) else "other",
+            blocked=where(report.get("blocked-uri") or report.get("blockedURL")),
+            page=where(report.get("document-uri") or report.get("documentURL")),
+        )
+    return web.Response(status=204)
