@@ -30,7 +30,9 @@ log = logging.getLogger("embedded")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Sign-in forms are small: a bigger POST to the package's routes is refused before it is read
 # (per route, since the host's own limit for its uploads is the application's).
-MAX_BODY_BYTES = 32 * 1024
+MAX_BODY_BYTES = 16 * 1024
+# Every form the package renders is url-encoded; anything else is refused before it is parsed.
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 @web.middleware
@@ -112,6 +114,8 @@ async def check_post(request: web.Request) -> web.Response | None:
     # Browsers send a form's length; without one (chunked) the size could not be known in advance.
     if (request.content_length is None and request.body_exists) or (request.content_length or 0) > MAX_BODY_BYTES:
         return render_error(request, 413, "error.http_413")
+    if request.body_exists and request.content_type != FORM_TYPE:
+        return render_error(request, 415, "error.bad_request")
     try:
         data = await request.post()
     except Exception as exc:  # noqa: BLE001 - any body the parser cannot read is the sender's fault
