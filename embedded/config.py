@@ -65,6 +65,9 @@ class Settings:
     # Keys the hash of user identifiers in sign-in event logs; random per process when unset.
     audit_key: str | None = None
     mode: str = "embedded"
+    # Registration with an email that already has an account: by default the form says so (Okta's
+    # answer); concealed, the registration ends on a neutral "check your email" page instead.
+    conceal_existing_accounts: bool = False
 
     def __post_init__(self) -> None:
         issuer = urlsplit(self.issuer)
@@ -124,8 +127,19 @@ class Settings:
             trusted_proxies=tuple(env.get("EMBEDDED_TRUSTED_PROXIES", "").replace(",", " ").split()),
             audit_key=env.get("EMBEDDED_AUDIT_KEY") or None,
             mode=env.get("EMBEDDED_MODE") or "embedded",
+            conceal_existing_accounts=flag(env, "EMBEDDED_CONCEAL_EXISTING_ACCOUNTS"),
             **overrides,
         )
+
+
+def flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no setting: 1/true/yes or 0/false/no (or unset); anything else is refused."""
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0, got {env[name]!r}")
 
 
 def configured_in(environ: Mapping[str, str]) -> bool:

@@ -56,10 +56,20 @@ def code_refused(response: IdxResponse) -> bool:
     return any(m.key in CODE_REFUSED_KEYS for m in response.all_messages())
 
 
-# On the first page nobody is identified yet: whether an account exists must not show (ASVS
-# 6.3.8), so "no such user" and "wrong password" both become one generic message.
-ACCOUNT_FAILURE_KEYS = frozenset({"errors.E0000004", "E0000004", "idx.unknown.user", "incorrectPassword"})
+# On the pages that take a username nobody is identified yet: whether an account exists, or is
+# locked, must not show (ASVS 6.3.8), so "no such user", "locked" and "wrong password" all
+# become one generic message on sign-in, recovery and unlock alike.
+ACCOUNT_FAILURE_KEYS = frozenset({"errors.E0000004", "E0000004", "idx.unknown.user", "incorrectPassword", "errors.E0000069", "E0000069"})
+ENTRY_FORMS = frozenset({"identify", "identify-recovery", "unlock-account"})
 SIGN_IN_FAILED = {"message": "Sign-in failed. Check your details and try again.", "i18n": {"key": "sign_in.failed"}, "class": "ERROR"}
+
+
+# Registration's answer when the email already has an account.
+ACCOUNT_EXISTS_KEYS = frozenset({"registration.error.notUniqueWithinOrg"})
+
+
+def reveals_existing_account(response: IdxResponse) -> bool:
+    return any(m.key in ACCOUNT_EXISTS_KEYS for m in response.all_messages())
 
 
 def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str | None]]]:
@@ -81,7 +91,7 @@ def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str |
             continue
         kept.append(form)
     body = {**body, "remediation": {**remediation, "value": kept}} if dropped else body
-    if kept and isinstance(kept[0], dict) and kept[0].get("name") == "identify":
+    if kept and isinstance(kept[0], dict) and kept[0].get("name") in ENTRY_FORMS:
         body = without_account_failures(body)
     return body, dropped
 

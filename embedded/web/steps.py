@@ -18,8 +18,9 @@ from aiohttp_session import Session
 
 from .. import devices, flow, forms, policy, rendering, transaction
 from ..idx_client import IonReply, UpstreamError
-from ..idx_models import Form, IdxResponse, NotAnIdxResponse, parse
+from ..idx_models import Form, IdxResponse, Message, NotAnIdxResponse, parse
 from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, SETTINGS, TX_LIMITER
+from ..page import Page
 from ..transaction import Transaction
 from .account import sign_in
 from .context import audit, client_ip, user_ref
@@ -232,6 +233,12 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
         # (With forms still offered, the step is simply shown again with the message.)
         audit(request, "signin.failed", user=tx.user, reason="too_many_requests")
         return restart(request, session, "notice.rate_limited_restart")
+    if answered and request.config_dict[SETTINGS].conceal_existing_accounts and policy.reveals_existing_account(response):
+        # A registration for an email that has an account ends where a new one would wait on
+        # its email, so the form never says who is registered.
+        transaction.clear(session)
+        audit(request, "signin.failed", user=tx.user, reason="account_exists")
+        return await render(request, "terminal.html", {"page": neutral_ending(), "terminal_kind": "check_email"})
     if tx.user is None and isinstance(identifier := (response.user or {}).get("identifier"), str):
         tx.user = user_ref(request, identifier)
     if errors := [m.key or "unknown" for m in response.all_messages() if m.cls == "ERROR"]:
@@ -247,6 +254,11 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
     if isinstance(outcome, flow.RedirectToIdp):
         return idp_redirect(request, session, tx, outcome.href)
     return see_other(urls(request).step)
+
+
+def neutral_ending() -> Page:
+    message = Message(text="", key="registration.check_email")
+    return Page(templates=(), primary=None, alternatives=(), actions=(), messages=(message,), authenticator=None, user=None, app=None)
 
 
 def vetted(request: web.Request, body: Any) -> dict[str, Any]:

@@ -1,0 +1,48 @@
+"""Security round two, checklist 40: the pages that take a username say the same thing, with the
+same status, whoever is typed. Against the simulator over real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from conftest import demo_settings, serve
+from test_e2e_authenticators import Walker
+
+
+def shown(walker: Walker) -> str:
+    """The page as a person compares it: its template and its words, the typed name masked."""
+    template = re.search(r"<!-- template: (\S+) -->", walker.html).group(1)
+    words = " ".join(" ".join(re.sub(r"<[^>]+>", " ", walker.html).split()).split())
+    words = re.sub(r"[\w.+-]+@example\.com", "NAME", words)
+    words = re.sub(r'value="[^"]*"', "", words)
+    return f"{template}: {words}"
+
+
+async def walker_for(aiohttp_client, simulator, **changes) -> Walker:
+    settings = dataclasses.replace(demo_settings(simulator.port), **changes)
+    return Walker(await serve(aiohttp_client, settings), simulator)
+
+
+@pytest.mark.parametrize("entry, start_form", [("/login", "identify")])
+async def test_unknown_and_locked_users_read_alike_on_the_entry_pages(aiohttp_client, simulator, entry, start_form):
+    seen = []
+    for name in ("nobody@example.com", "henry@example.com"):  # henry is locked out
+        walker = await walker_for(aiohttp_client, simulator)
+        await walker._load(await walker.client.get(entry))
+        assert walker.form().name == start_form
+        resp = await walker.client.post("/login/step", data={**walker.form().hidden, "identifier": name}, allow_redirects=False)
+        await walker._load(await walker.client.get(resp.headers["Location"]))
+        seen.append((resp.status, shown(walker)))
+    assert seen[0] == seen[1]
+    assert "Sign-in failed" in seen[0][1] and "no account" not in seen[0][1].lower() and "locked" not in seen[0][1].lower()
+
+
+async def test_registration_can_conceal_that_an_email_has_an_account(aiohttp_client, simulator):
+    walker = await walker_for(aiohttp_client, simulator, conceal_existing_accounts=True)
+    await walker._load(await walker.client.get("/register"))
+    await walker.submit(**{"userProfile.firstName": "Al", "userProfile.lastName": "Again", "userProfile.email": "alice@example.com"})
+    assert "template: terminal.html" in walker.html and walker.shows("we have sent it a message")
+    assert not walker.shows("already exists")
+    assert (await walker.client.get("/login/step", allow_redirects=False)).status == 303  # the transaction is over
