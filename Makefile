@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install system-packages bench clean
+.PHONY: run test lint install system-packages bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test: install system-packages lint
 bench: install
 	$(BIN)/python bench/signin_calls.py
 	$(BIN)/python bench/journey_calls.py
+	$(BIN)/python bench/enumeration_timing.py
+
+# Random request bodies against every POST route, 10,000 a route (several minutes).
+fuzz: install
+	$(BIN)/python bench/fuzz.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts
