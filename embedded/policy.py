@@ -64,8 +64,20 @@ ENTRY_FORMS = frozenset({"identify", "identify-recovery", "unlock-account"})
 SIGN_IN_FAILED = {"message": "Sign-in failed. Check your details and try again.", "i18n": {"key": "sign_in.failed"}, "class": "ERROR"}
 
 
+def audit_reason(key: str | None) -> str:
+    """An Identity Engine error as an audit reason: its key when it is one the app knows by
+    name, "idx_error" otherwise (event logs carry no text an outsider chose)."""
+    return key if key in KNOWN_ERROR_KEYS else "idx_error"
+
+
 # Registration's answer when the email already has an account.
 ACCOUNT_EXISTS_KEYS = frozenset({"registration.error.notUniqueWithinOrg"})
+
+
+KNOWN_ERROR_KEYS = ACCOUNT_FAILURE_KEYS | CODE_REFUSED_KEYS | ACCOUNT_EXISTS_KEYS | frozenset({
+    "idx.session.expired", "tooManyRequests", "E0000047", "security.access_denied", "api.authn.error.PASSCODE_INVALID",
+    "password.passwordRequirementsNotMet", "idx.identity.provider.auth.error", "E0000009", "E0000010",
+})
 
 
 def reveals_existing_account(response: IdxResponse) -> bool:

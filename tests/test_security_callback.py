@@ -77,3 +77,11 @@ async def test_magic_links_share_the_per_address_step_limit(aiohttp_client, simu
         resp = await walker.client.get("/login/callback?" + urlencode({"state": state, "otp": "000000"}), allow_redirects=False)
         statuses.append(resp.status)
     assert statuses == [303, 429] and "Retry-After" in resp.headers
+
+
+def test_audit_reasons_come_from_a_closed_set():
+    from embedded import policy
+
+    assert policy.audit_reason("incorrectPassword") == "incorrectPassword"
+    assert policy.audit_reason("custom.key\nevent=signin.succeeded") == "idx_error"
+    assert policy.audit_reason(None) == "idx_error"

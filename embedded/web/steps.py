@@ -241,8 +241,8 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
         return await render(request, "terminal.html", {"page": neutral_ending(), "terminal_kind": "check_email"})
     if tx.user is None and isinstance(identifier := (response.user or {}).get("identifier"), str):
         tx.user = user_ref(request, identifier)
-    if errors := [m.key or "unknown" for m in response.all_messages() if m.cls == "ERROR"]:
-        audit(request, "signin.failed", user=tx.user, reason=errors[0])
+    if errors := [m.key for m in response.all_messages() if m.cls == "ERROR"]:
+        audit(request, "signin.failed", user=tx.user, reason=policy.audit_reason(errors[0]))
     outcome = flow.decide(response)
     if isinstance(outcome, flow.Expired):
         return restart(request, session, "notice.expired")
