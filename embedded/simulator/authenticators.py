@@ -54,6 +54,7 @@ from .passcodes import (
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .outbox import Message
     from .transaction import Transaction
 
 __all__ = ["KINDS", "MODHEX", "OKTA_VERIFY", "PASSWORD", "SEND_LIMIT", "WEBAUTHN", "Challenge", "Error", "Kind", "kind",
@@ -63,11 +64,14 @@ __all__ = ["KINDS", "MODHEX", "OKTA_VERIFY", "PASSWORD", "SEND_LIMIT", "WEBAUTHN
 class OtpByMessage(Kind):
     """Codes delivered by the outbox (email, SMS, voice)."""
 
-    def _send(self, engine: Engine, tx: Transaction, ch: Challenge, to: str, kind: str, link: str | None = None) -> None:
+    def _send(self, engine: Engine, tx: Transaction, ch: Challenge, to: str, kind: str) -> Message | None:
         ch.sends += 1
-        ch.code = new_code()
         ch.code_expires = time.time() + CODE_LIFETIME
-        engine.outbox.send(to, kind, code=ch.code, link=link, subject=f"{engine.org.name} verification code")
+        if tx.phantom:  # user enumeration prevention: "sent" as to anyone, but nothing leaves
+            ch.code = ""  # and no code will ever match
+            return None
+        ch.code = new_code()
+        return engine.outbox.send(to, kind, code=ch.code, subject=f"{engine.org.name} verification code")
 
     def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         code = str(creds.get("passcode") or "").strip()
@@ -87,14 +91,16 @@ class Email(OtpByMessage):
     def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
         to = self.address(tx, ch) or tx.known_user.email
         ch.data.setdefault("email", to)
-        self._send(engine, tx, ch, to, "email")
-        if engine.org.email_magic_link and tx.hosted_origin is not None:
+        sent = self._send(engine, tx, ch, to, "email")
+        if sent is None or not engine.org.email_magic_link:
+            return
+        if tx.hosted_origin is not None:
             # The simulator's own pages drive this sign-in: the link opens them (same browser).
-            engine.outbox[-1].link = f"{tx.hosted_origin}/signin/email?{urlencode({'otp': ch.code or ''})}"
-        elif engine.org.email_magic_link:
+            sent.link = f"{tx.hosted_origin}/signin/email?{urlencode({'otp': ch.code or ''})}"
+        else:
             # The link lands on the app's callback, which resumes the transaction found by `state`.
             sep = "&" if "?" in tx.redirect_uri else "?"
-            engine.outbox[-1].link = f"{tx.redirect_uri}{sep}state={tx.state}&otp={ch.code}"
+            sent.link = f"{tx.redirect_uri}{sep}state={tx.state}&otp={ch.code}"
 
     def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
         return {"useEmailMagicLink": engine.org.email_magic_link}

@@ -24,9 +24,11 @@ ION = "application/ion+json; okta-version=1.0.0"
 class Simulator:
     """Everything one running simulator holds; stored in the app under SIMULATOR."""
 
-    def __init__(self, org: Org, issuer: str | None = None, app_url: str | None = None):
+    def __init__(self, org: Org, issuer: str | None = None, app_url: str | None = None, *,
+                 base: str = "/oauth2/default"):
         self.org = org
         self.issuer = issuer
+        self.base = base  # the authorization server's path: discovery and /v1/* live under it
         # Where the links of admin emails (activation, password reset) point: the app's origin.
         self.app_url = (app_url or default_app_url(org)).rstrip("/")
         self.outbox = Outbox()
@@ -80,7 +82,8 @@ def sim(request: web.Request) -> Simulator:
 
 # ------------------------------------------------------------------------ responses
 def ion_response(doc: dict, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(doc), headers={"Content-Type": ION})
+    """An IDX answer, its Content-Type exactly Okta's (no charset parameter: JSON is UTF-8)."""
+    return web.Response(status=status, body=json.dumps(doc).encode(), headers={"Content-Type": ION})
 
 
 def oauth_error(status: int, error: str, description: str) -> web.Response:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -26,6 +27,10 @@ METHOD_LABELS = {"sms": "SMS", "voice": "Voice call", "push": "Get a push notifi
                  "signed_nonce": "Use Okta FastPass"}
 # Steps once the user is authenticated (and the expired-activation page): no authenticator lists.
 AFTER_AUTHENTICATION = ("profile-update", "keep-me-signed-in", "consent", "granular-consent", "request-activation-email")
+# Steps that enroll an authenticator, and those that change the password.
+ENROLL_STEPS = ("select-authenticator-enroll", "authenticator-enrollment-data", "enroll-authenticator", "enroll-poll",
+                "enrollment-channel-data", "enroll-authenticator-promotion")
+PASSWORD_STEPS = ("reset-authenticator", "reenroll-authenticator", "reenroll-authenticator-warning")
 
 # The current authenticator of a step: (top-level key, authenticator object), or several of them.
 Current = tuple[str, Json] | list[tuple[str, Json]] | None
@@ -140,23 +145,54 @@ class DocumentBuilder:
             obj["logoUri"] = self.origin + obj["logoUri"]
         return obj
 
+    # -- the authenticators and enrollments a document lists: those of this user and this step,
+    # as Okta lists them (never the org's whole catalog): what may be verified now (the choices
+    # and the one in play) and the user's enrollments of them; while enrolling, what may be
+    # enrolled and everything the user already has; a password change, the password.
+    @cached_property
+    def listed_keys(self) -> list[str]:
+        tx, org = self.tx, self.org
+        if tx.step == "select-authenticator-unlock-account":
+            keys = set(org.recovery_authenticators)
+        elif tx.step in PASSWORD_STEPS:
+            keys = {"okta_password"}
+        elif tx.step in ENROLL_STEPS:
+            keys = set(tx.enroll_options)
+        else:
+            keys = set(tx.candidates)
+        if tx.challenge is not None:
+            keys.add(tx.challenge.key)
+        return [k for k in org.authenticators if k in keys]
+
+    @cached_property
+    def listed_enrollments(self) -> list[Enrollment]:
+        tx = self.tx
+        mine = [e for e in tx.known_user.enrollments if e.key in KINDS]
+        if tx.step in ENROLL_STEPS:
+            return mine
+        return [e for e in mine if e.key in self.listed_keys]
+
     def catalog(self) -> list[dict]:
-        return [self.absolute(kind(k).describe(self.org)) for k in self.org.authenticators]
+        return [self.absolute(kind(k).describe(self.org)) for k in self.listed_keys]
+
+    def authenticator_index(self, key: str) -> int:
+        return self.listed_keys.index(key)
 
     def enrollments(self) -> list[dict]:
-        u = self.tx.known_user
         out = []
-        for e in u.enrollments:
-            if e.key not in KINDS:
-                continue
-            d = kind(e.key).describe_enrollment(self.org, u, e)
+        for e in self.listed_enrollments:
+            d = kind(e.key).describe_enrollment(self.org, self.tx.known_user, e)
             if e.key == "webauthn":  # what a client puts in allowCredentials
                 d["credentialId"] = e.data["credential_id"]
             out.append(self.absolute(d))
         return out
 
     def user(self) -> dict:
-        u = self.tx.known_user
+        u, tx = self.tx.known_user, self.tx
+        if self.org.user_enumeration_prevention and not tx.verified:
+            # Nothing beyond what was typed until the user proves something: an unknown or locked
+            # user (tx.phantom) must look exactly like an existing one.
+            return {"id": u.id, "identifier": u.login}
         return {"id": u.id, "identifier": u.login,
                 "profile": {"firstName": u.first_name, "lastName": u.last_name, "timeZone": "UTC", "locale": "en_US"}}
 
@@ -171,11 +207,11 @@ class DocumentBuilder:
             fixed("interaction_code", tx.interaction_code),
             fixed("client_id", tx.client.id),
         ]
-        if tx.client.secret:
+        if not tx.client.public:  # a public client has no secret to send
             fields.append(fld("client_secret", required=True))
         fields.append(fld("code_verifier", required=True))
-        return {"name": "issue", "href": f"{issuer}/v1/token", "method": "POST",
-                "value": fields, "accepts": "application/x-www-form-urlencoded"}
+        return {"rel": ["create-form"], "name": "issue", "href": f"{issuer}/v1/token", "method": "POST",
+                "accepts": "application/x-www-form-urlencoded", "value": fields}
 
     def success_redirect(self) -> str:
         """Where a hosted sign-in ends: the redirect URI with the authorization code and state."""
@@ -184,7 +220,7 @@ class DocumentBuilder:
         return tx.redirect_uri + ("&" if "?" in tx.redirect_uri else "?") + urlencode(params)
 
     def enrollment_index(self, enrollment: Enrollment) -> int:
-        return [e for e in self.tx.known_user.enrollments if e.key in KINDS].index(enrollment)
+        return self.listed_enrollments.index(enrollment)
 
     def enrollment_id_field(self, enrollment: Enrollment) -> list[dict]:
         """`enrollmentId`, needed only to tell several enrollments of one authenticator apart."""
@@ -202,6 +238,12 @@ class DocumentBuilder:
         for key in keys:
             for e in self.tx.known_user.enrollments_of(key):
                 fields = [fixed("id", self.org.authenticator_id(key)), self.method_field(key, e), *self.enrollment_id_field(e)]
+                if key == "phone_number":  # as Okta sends a phone: its methods to pick from, and which phone
+                    methods = kind(key).methods_for(self.org, e)
+                    fields = [fixed("id", self.org.authenticator_id(key)),
+                              fld("methodType", type="string", required=False,
+                                  options=ion.choices((m, METHOD_LABELS.get(m, m)) for m in methods)),
+                              fixed("enrollmentId", e.id)]
                 options.append(ion.option(kind(key).label, fields,
                                           f"$.authenticatorEnrollments.value[{self.enrollment_index(e)}]"))
         return self.form(name, "challenge", [*extra, fld("authenticator", type="object", options=options)])
@@ -213,7 +255,7 @@ class DocumentBuilder:
             fields = k.enroll_option_fields(self.org) or [fixed("id", self.org.authenticator_id(key)), self.method_field(key)]
             if k.enrollment_data_fields(self.org):
                 fields.append(fld("phoneNumber", "Phone number", required=False))
-            options.append(ion.option(k.label, fields, f"$.authenticators.value[{self.org.authenticators.index(key)}]"))
+            options.append(ion.option(k.label, fields, f"$.authenticators.value[{self.authenticator_index(key)}]"))
         return self.form("select-authenticator-enroll", "credential/enroll",
                          [fld("authenticator", type="object", required=True, options=options)])
 
@@ -287,8 +329,10 @@ class DocumentBuilder:
                                             fld("userHandle", "User Handle", required=False, visible=False)],
                             required=True)], relates_to="$.webauthnAutofillUIChallenge"))
         current = None
-        if org.recovery_authenticators:
-            # The password authenticator with its `recover` action: where "Forgot password?" starts.
+        if org.first_form == "identifier_password" and org.recovery_authenticators:
+            # With the password on this form (only then), the password authenticator with its
+            # `recover` action: where "Forgot password?" starts. Identifier first, it is offered
+            # beside the password challenge, once the user is known.
             p = kind("okta_password")
             current = ("currentAuthenticator", {**p.describe(org), "recover": self.form("recover", "recover")})
         return rems, current
@@ -455,11 +499,8 @@ class DocumentBuilder:
                 self.form("select-identify", "identify", [fld("identifier", "Username")])], current
 
     def step_select_authenticator_unlock_account(self) -> Step:
-        options = []
-        for i, key in enumerate(self.org.authenticators):
-            if key in self.org.recovery_authenticators:
-                options.append(ion.option(kind(key).label, [fixed("id", self.org.authenticator_id(key)),
-                                                            self.method_field(key)], f"$.authenticators.value[{i}]"))
+        options = [ion.option(kind(key).label, [fixed("id", self.org.authenticator_id(key)), self.method_field(key)],
+                              f"$.authenticators.value[{self.authenticator_index(key)}]") for key in self.listed_keys]
         fields = [fld("identifier", "Username", required=True), fld("authenticator", type="object", options=options)]
         return [self.form("select-authenticator-unlock-account", "challenge", fields)], None
 

@@ -19,12 +19,13 @@ from . import duo, ion
 from .authenticators import KINDS, Challenge, kind
 from .documents import DocumentBuilder
 from .ion import Json, msg
-from .org import Client, Enrollment, Org, User
+from .org import Client, Enrollment, Org, User, stable_id
 from .outbox import Outbox
 from .submissions import ENDPOINT_FORMS, POLL_ENDPOINTS, Submissions
 from .transaction import Reject, Transaction, iso
 
 CODE_LIFETIME = 60  # seconds an interaction code can be exchanged
+MAX_PHANTOMS = 1000  # stand-ins for unknown identifiers kept (their failed-password counts)
 LOOPBACK_AUDIENCE = "okta-verify-loopback"  # the challengeRequest JWT's audience: the device
 
 # Step-up (acr_values): what each value asks beyond the sign-on policy.
@@ -54,6 +55,7 @@ class Engine:
         self.device_key = secrets.token_bytes(32)  # signs FastPass challengeRequests (HS256)
         self.loopback: dict[str, Transaction] = {}  # FastPass challenges by id
         self._dead_port: int | None = None
+        self.phantoms: dict[str, User] = {}  # stand-ins for unknown identifiers (user enumeration prevention)
         self.handlers = Submissions(self).handlers  # IDX endpoint -> what a submission there does
 
     # ---------------------------------------------------------------- transactions
@@ -89,6 +91,26 @@ class Engine:
             tx.step = "request-activation-email"
         else:
             tx.step, tx.terminal = "terminal", [msg("activation_expired_admin")]
+
+    # ---------------------------------------------------------------- user enumeration prevention
+    def phantom(self, identifier: str) -> User:
+        """A stand-in for an identifier that must not be told apart from an existing user (no such
+        user, staged, locked out): the ids and enrollments (password, email) an existing user
+        with the default policy has, derived as for real users, so every answer looks the same.
+        It has no password and its codes are never sent, so it never verifies anything. Kept per
+        identifier, so wrong passwords lock it out after as many attempts as a real account."""
+        key = identifier.strip().lower()
+        if key in self.phantoms:
+            return self.phantoms[key]
+        real = self.org.user(key)
+        login = real.login if real else key
+        user = User(login=login, id=real.id if real else stable_id("00u", self.org.name, key),
+                    enrollments=[Enrollment(k, stable_id("enr", self.org.name, key, k))
+                                 for k in ("okta_password", "okta_email") if k in self.org.authenticators])
+        if len(self.phantoms) >= MAX_PHANTOMS:
+            self.phantoms.pop(next(iter(self.phantoms)))
+        self.phantoms[key] = user
+        return user
 
     # ---------------------------------------------------------------- emails with tokens
     def send_token_email(self, user: User, what: str, app_url: str, expires_in: float | None = None) -> tuple[str, str]:
@@ -421,6 +443,7 @@ class Engine:
         tx.verified, tx.amr, tx.candidates, tx.enroll_options, tx.skipped, tx.terminal = [], [], [], [], False, []
         tx.password_warned = tx.promoted = tx.profiled = tx.consented = False
         tx.autofill_challenge, tx.idp, tx.kmsi, tx.consent_scopes, tx.declined = None, None, None, [], []
+        tx.phantom = False
 
     # ---------------------------------------------------------------- rendering
     def render(self, tx: Transaction, origin: str, messages: Iterable[Json] = ()) -> Json:

@@ -91,5 +91,5 @@ async def apply(faults: Faults, request: web.Request) -> web.StreamResponse | No
         raise asyncio.CancelledError
     if fault == "malformed":
         return web.Response(status=200, body=b'{"version": "1.0.0", "remediation": {"type": "arr',
-                            content_type="application/ion+json", charset=None)
+                            headers={"Content-Type": "application/ion+json; okta-version=1.0.0"})
     return None

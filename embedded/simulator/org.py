@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,6 +220,12 @@ class Client:
     logo_uri: str | None = None
     client_uri: str | None = None
 
+    @property
+    def public(self) -> bool:
+        """A public client (Okta's SPA and native apps: token_endpoint_auth_method `none`): no
+        secret, PKCE alone. A confidential one authenticates with its secret."""
+        return self.secret is None
+
     def redirect_allowed(self, uri: str) -> bool:
         return _uri_allowed(uri, self.redirect_uris, self.loopback_any_port, any_path=False)
 
@@ -235,6 +242,21 @@ def is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+# A trusted origin (Okta: Security > API > Trusted Origins, CORS scope): `scheme://host[:port]`,
+# or with the port `*` for any port of that host (the demo org's loopback entries).
+ORIGIN = re.compile(r"(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}|\*))?")
+
+
+def origin_pattern(entry: str) -> tuple[str, str, str | None]:
+    """(scheme, host, port or "*" or None) of a trusted-origins entry, or OrgError."""
+    m = ORIGIN.fullmatch(entry.strip())
+    if m is None:
+        raise OrgError(f"trusted origin {entry!r}: write scheme://host[:port] (port * for any port)")
+    scheme, host, port = m.groups()
+    default = "443" if scheme == "https" else "80"
+    return scheme, host.lower(), None if port in (None, default) else port
 
 
 def _uri_allowed(uri: str, registered: list[str], loopback: bool, *, any_path: bool) -> bool:
@@ -293,6 +315,29 @@ class Org:
     scopes: list[str] = field(
         default_factory=lambda: ["openid", "profile", "email", "offline_access", "phone", "address"]
     )
+    # Origins whose pages may call the org from the browser (CORS): exact origins, or a host with
+    # port `*`. Requests from any other origin get no CORS headers, so browsers refuse them.
+    trusted_origins: list[str] = field(default_factory=list)
+    # Okta's "User enumeration prevention" (Security > General; on for new orgs): identify,
+    # recovery and unlock answer an unknown, staged or locked-out user exactly as an existing
+    # one, so an attacker cannot tell which accounts exist. Off: unknown users are told so.
+    user_enumeration_prevention: bool = False
+
+    def origin_trusted(self, origin: str | None) -> bool:
+        """Whether a browser page at `origin` (an Origin header) may call the org."""
+        if not origin or origin == "null":
+            return False
+        try:
+            scheme, host, port = origin_pattern(origin)
+        except OrgError:
+            return False
+        if port == "*":
+            return False  # a page's origin has a real port
+        for entry in self.trusted_origins:
+            t_scheme, t_host, t_port = origin_pattern(entry)
+            if (t_scheme, t_host) == (scheme, host) and (t_port == "*" or t_port == port):
+                return True
+        return False
 
     def user(self, login: str | None) -> User | None:
         login = (login or "").strip().lower()
@@ -454,6 +499,8 @@ def org_from_dict(data: dict) -> Org:
         org.add_user(user)
     if data:
         raise OrgError(f"unknown sections: {', '.join(sorted(data))}")
+    for entry in org.trusted_origins:
+        origin_pattern(entry)  # OrgError when malformed
     for i in org.idps:
         if i.authenticator is not None and i.authenticator not in FEDERATED_KEYS:
             raise OrgError(f"identity provider {i.id}: authenticator must be one of {sorted(FEDERATED_KEYS)}")

@@ -16,9 +16,9 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from . import duo, hosted, oauth, pages
+from . import cors, duo, hosted, oauth, pages
 from . import faults as faults_mod
-from .context import ION, SIMULATOR, Simulator, ion_response, oauth_error, sim
+from .context import SIMULATOR, Simulator, ion_response, oauth_error, sim
 from .org import Org, User, demo_org, describe_org
 from .transaction import Transaction
 
@@ -37,11 +37,17 @@ def is_idx(path: str) -> bool:
 
 
 @web.middleware
-async def record_and_guard(request: web.Request, handler):
-    """Record the call, apply injected faults, and turn unexpected exceptions into proper error
-    bodies (Ion on IDX endpoints, OAuth JSON elsewhere) instead of a bare 500."""
+async def record(request: web.Request, handler):
+    """The call log (/_sim/calls), CORS preflights included."""
+    sim(request).calls.append((request.method, request.path))
+    return await handler(request)
+
+
+@web.middleware
+async def faults_and_errors(request: web.Request, handler):
+    """Apply injected faults, and turn unexpected exceptions into proper error bodies (Ion on IDX
+    endpoints, OAuth JSON elsewhere) instead of a bare 500."""
     s = sim(request)
-    s.calls.append((request.method, request.path))
     injected = await faults_mod.apply(s.faults, request)
     if injected is not None:
         return injected
@@ -79,10 +85,11 @@ def idx_handler(endpoint: str):
         if tx is None or tx.expired:
             return ion_response(s.engine.error_document("session_expired", tx.state_handle if tx else None), 401)
         if s.rate_limited(tx.state_handle):
-            return web.Response(status=429, text=json.dumps(s.engine.error_document("too_many")),
-                                headers={"Content-Type": ION, "Retry-After": str(int(s.org.rate_limit_seconds)),
-                                         "X-Rate-Limit-Limit": str(s.org.rate_limit_requests),
-                                         "X-Rate-Limit-Remaining": "0"})
+            response = ion_response(s.engine.error_document("too_many"), 429)
+            response.headers.update({"Retry-After": str(int(s.org.rate_limit_seconds)),
+                                     "X-Rate-Limit-Limit": str(s.org.rate_limit_requests),
+                                     "X-Rate-Limit-Remaining": "0"})
+            return response
         status, doc = s.engine.submit(engine_endpoint, tx, body, s.origin_for(request))
         return ion_response(doc, status)
 
@@ -247,9 +254,14 @@ async def sim_faults(request: web.Request) -> web.Response:
     if request.method == "DELETE":
         s.faults = faults_mod.Faults()
     elif request.method == "POST":
+        if request.content_type != "application/json":
+            return web.json_response({"error": "send the faults as application/json"}, status=415)
         try:
-            s.faults = faults_mod.Faults.from_json(await request.json())
-        except (ValueError, TypeError) as e:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("send a JSON object")
+            s.faults = faults_mod.Faults.from_json(body)
+        except (ValueError, TypeError, UnicodeDecodeError) as e:
             return web.json_response({"error": str(e)}, status=400)
     return web.json_response(s.faults.as_json())
 
@@ -258,7 +270,13 @@ async def sim_expire(request: web.Request) -> web.Response:
     """Expire every transaction, one (`stateHandle` / `interactionHandle`), or a user's
     activation link (`activation_login`: the activation email sent to that user)."""
     s = sim(request)
-    body, _ = await read_fields(request)
+    fields = await read_fields(request)
+    if fields is None:
+        return unsupported_body()
+    body, _ = fields
+    for name in ("activation_login", "stateHandle", "interactionHandle"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            return web.json_response({"error": f"{name} must be a string"}, status=400)
     if body.get("activation_login"):
         user = s.org.user(str(body["activation_login"]))
         if user is None or not user.activation_token:
@@ -292,17 +310,24 @@ async def sim_calls(request: web.Request) -> web.Response:
     return web.json_response([list(c) for c in s.calls])
 
 
-async def read_fields(request: web.Request) -> tuple[dict, bool]:
-    """Body fields of a control request, form-urlencoded or JSON; True when it was a form."""
+async def read_fields(request: web.Request) -> tuple[dict, bool] | None:
+    """Body fields of a control request, form-urlencoded or JSON (True when it was a form), or
+    None for any other body (a `text/plain` one is what a page can send anywhere without asking)."""
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return dict(await request.post()), True
-    if request.can_read_body:
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
-        return (body if isinstance(body, dict) else {}), False
-    return {}, False
+    if not request.can_read_body:
+        return {}, False
+    if request.content_type != "application/json":
+        return None
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    return (body if isinstance(body, dict) else {}), False
+
+
+def unsupported_body() -> web.Response:
+    return web.json_response({"error": "send a form or application/json"}, status=415)
 
 
 async def admin_email(request: web.Request) -> web.Response:
@@ -314,7 +339,10 @@ async def admin_email(request: web.Request) -> web.Response:
     "token"} (a form posted from the outbox page with return=outbox goes back there)."""
     s = sim(request)
     what = request.match_info["what"]
-    body, is_form = await read_fields(request)
+    fields = await read_fields(request)
+    if fields is None:
+        return unsupported_body()
+    body, is_form = fields
     login = str(body.get("login") or "").strip()
     user = s.org.user(login)
     if user is None:
@@ -447,9 +475,11 @@ async def index(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------------ app
 def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str | None = None) -> web.Application:
     org = copy.deepcopy(org) if org is not None else demo_org()
-    app = web.Application(middlewares=[record_and_guard])
-    app[SIMULATOR] = Simulator(org, issuer, app_url)
     base = urlsplit(issuer).path.rstrip("/") if issuer else "/oauth2/default"
+    # Outermost first: every call is logged, the controls guarded, CORS answered (preflights
+    # before any fault), then faults and error bodies.
+    app = web.Application(middlewares=[record, cors.guard_controls, cors.cors, faults_and_errors])
+    app[SIMULATOR] = Simulator(org, issuer, app_url, base=base)
     app.router.add_get(f"{base}/.well-known/openid-configuration", oauth.discovery)
     app.router.add_get(f"{base}/v1/keys", oauth.keys)
     app.router.add_post(f"{base}/v1/interact", oauth.interact)

@@ -98,9 +98,12 @@ class Submissions:
         identifier = str(body.get("identifier") or "").strip()
         if not identifier:
             raise Reject(400, field_error=(form_name, ["identifier"], msg("required")))
+        hide = self.org.user_enumeration_prevention
         user = self.org.user(identifier)
         if user is None or user.status == "staged":
-            raise Reject(400, msg("unknown_user", identifier, cls="INFO"))
+            if not hide:
+                raise Reject(400, msg("unknown_user", identifier, cls="INFO"))
+            return self._identify_phantom(tx, body, identifier, form_name)
         if tx.client.groups and not set(tx.client.groups) & set(user.groups):
             raise Reject(400, msg("not_assigned"))
         if tx.step == "identify-recovery":
@@ -108,23 +111,47 @@ class Submissions:
             self.engine.offer_recovery(tx)
             return
         if user.status == "locked_out":
-            raise Reject(400, msg("locked"))
+            if not hide:
+                raise Reject(400, msg("locked"))
+            return self._identify_phantom(tx, body, identifier, form_name)
         creds = member(body, "credentials")
-        if self.org.first_form == "identifier_password" and self.org.sign_on_rule(user).first == "password":
+        if self._password_on_first_form(user):
             if not creds.get("passcode"):
                 raise Reject(400, field_error=("identify", ["credentials", "passcode"], msg("required")))
-            self._check_password(tx, user, creds, form_name="identify", path=["credentials", "passcode"])
+            self._check_password(tx, user, creds, first_form=True)
             tx.user = user
             self.engine.mark_verified(tx, "okta_password", "pwd")
         tx.user = user
         self.engine.advance(tx)
 
+    def _password_on_first_form(self, user: User) -> bool:
+        return self.org.first_form == "identifier_password" and self.org.sign_on_rule(user).first == "password"
+
+    def _identify_phantom(self, tx: Transaction, body: Json, identifier: str, form_name: str) -> None:
+        """User enumeration prevention: an unknown, staged or locked-out identifier goes on as an
+        existing user would (a password challenge, a recovery email) with a stand-in that never
+        verifies; the password on the first form fails as a wrong one does."""
+        phantom = self.engine.phantom(identifier)
+        if form_name == "identify" and self._password_on_first_form(phantom):
+            creds = member(body, "credentials")
+            if not creds.get("passcode"):
+                raise Reject(400, field_error=("identify", ["credentials", "passcode"], msg("required")))
+            self._check_password(tx, phantom, creds, first_form=True)  # always refused
+        tx.user, tx.phantom = phantom, True
+        if form_name == "identify-recovery":
+            self.engine.offer_recovery(tx)
+        else:
+            self.engine.advance(tx)
+
     def challenge(self, tx: Transaction, body: Json) -> None:
         if tx.step == "select-authenticator-unlock-account":
             identifier = str(body.get("identifier") or "").strip()
             user = self.org.user(identifier)
-            if user is None:
-                raise Reject(400, msg("unknown_user", identifier, cls="INFO"))
+            if user is None or user.status == "staged":
+                if not self.org.user_enumeration_prevention:
+                    raise Reject(400, msg("unknown_user", identifier, cls="INFO"))
+                # As for an existing user: the code is "sent" (nothing leaves) and never matches.
+                user, tx.phantom = self.engine.phantom(identifier), True
             tx.user = user
         auth = body.get("authenticator")
         if not isinstance(auth, dict) or not auth.get("id"):
@@ -166,7 +193,7 @@ class Submissions:
         try:
             if ch.purpose == "verify":
                 if ch.key == "okta_password":
-                    self._check_password(tx, user, creds, form_name, ["credentials", "passcode"])
+                    self._check_password(tx, user, creds)
                 else:
                     k.check(self.engine, tx, ch, creds)
             else:
@@ -458,17 +485,20 @@ class Submissions:
         tx.flow, tx.step, tx.user, tx.verified, tx.amr = "unlock", "select-authenticator-unlock-account", None, [], []
 
 
-    def _check_password(self, tx, user: User, creds: dict, form_name: str, path: list[str]) -> None:
+    def _check_password(self, tx: Transaction, user: User, creds: dict, first_form: bool = False) -> None:
+        """A wrong password is answered in the top-level messages, as Okta does ("Password is
+        incorrect"; on the first form, with the identifier, "Authentication failed"), 401; the
+        lockout threshold ends the transaction with the locked-out message."""
         given = str(creds.get("passcode") or "")
         if user.password and secrets.compare_digest(given.encode(), user.password.encode()):
             user.failed_passwords = 0
             return
         user.failed_passwords += 1
-        if self.org.lockout_attempts and user.failed_passwords >= self.org.lockout_attempts:
+        if self.org.lockout_attempts and user.failed_passwords >= self.org.lockout_attempts and user.status != "locked_out":
             user.status = "locked_out"
             self.engine.reset(tx)
             raise Reject(400, msg("locked"))
-        raise Reject(401, field_error=(form_name, path, msg("password_incorrect")))
+        raise Reject(401, msg("auth_failed" if first_form else "password_incorrect"))
 
     def _key_for(self, tx: Transaction, some_id: str) -> str | None:
         """Authenticator key for an authenticator id (or, tolerantly, one of the user's enrollment ids)."""

@@ -67,6 +67,9 @@ class Transaction:
     # (/v1/interact) and exchanges the interaction code.
     hosted_origin: str | None = None
     authorization_code: str | None = None
+    # User enumeration prevention: the "user" is a stand-in for an unknown, staged or locked-out
+    # identifier (Engine.phantom), answered as an existing user would be but never verified.
+    phantom: bool = False
 
     @property
     def grant_type(self) -> str:

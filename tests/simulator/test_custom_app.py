@@ -25,7 +25,9 @@ async def test_cora_push_approved(idx, client):
     assert "resend" not in current
     logo = await client.get("/img/custom-push-logo.svg")
     assert logo.status == 200 and logo.content_type == "image/svg+xml"
-    enrollment = doc["authenticatorEnrollments"]["value"][1]
+    # Only what this step is about: the push app, not her password nor the org's other authenticators.
+    assert [a["key"] for a in doc["authenticators"]["value"]] == ["custom_app"]
+    [enrollment] = doc["authenticatorEnrollments"]["value"]
     assert enrollment["key"] == "custom_app" and enrollment["profile"] == {"deviceName": "Cora's phone"}
 
     doc = await idx.submit("challenge-poll")

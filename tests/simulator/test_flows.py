@@ -5,7 +5,7 @@ import time
 import jwt
 import pytest
 
-from embedded.simulator import totp
+from embedded.simulator import create_simulator_app, totp
 
 from .conftest import Idx, field_messages, names, remediation
 
@@ -37,8 +37,12 @@ async def test_identifier_password_form(client, org, aiohttp_client):
     doc = await flow.start()
     identify = remediation(doc, "identify")
     assert [f["name"] for f in identify["value"]] == ["identifier", "credentials", "rememberMe", "stateHandle"]
+    # With the password on the first form (only then), the password authenticator and its recover action.
+    assert doc["currentAuthenticator"]["value"]["key"] == "okta_password" and "recover" in doc["currentAuthenticator"]["value"]
+    # A wrong password: "Authentication failed" in the top-level messages, as Okta answers it on this form.
     doc = await flow.submit("identify", identifier="alice@example.com", credentials={"passcode": "nope"})
-    assert flow.status == 401 and "incorrectPassword" in field_messages(doc)
+    assert flow.status == 401 and field_messages(doc) == ["errors.E0000004"]
+    assert doc["messages"]["value"] == [{"message": "Authentication failed", "i18n": {"key": "errors.E0000004"}, "class": "ERROR"}]
     doc = await flow.submit("identify", identifier="alice@example.com", credentials={"passcode": "Alice-Passw0rd!"})
     assert "successWithInteractionCode" in doc
 
@@ -48,9 +52,10 @@ async def test_wrong_password_then_right(idx):
     await idx.submit("identify", identifier="alice@example.com")
     doc = await idx.submit("challenge-authenticator", credentials={"passcode": "wrong"})
     assert idx.status == 401
-    passcode = remediation(doc, "challenge-authenticator")["value"][0]["form"]["value"][0]
-    assert passcode["messages"]["value"][0] == {
-        "message": "Password is incorrect", "i18n": {"key": "incorrectPassword"}, "class": "ERROR"}
+    # In the top-level messages, as real responses carry it (okta-signin-widget's mock
+    # error-authenticator-verify-password.json), not on the field.
+    assert doc["messages"]["value"] == [{"message": "Password is incorrect", "i18n": {"key": "incorrectPassword"}, "class": "ERROR"}]
+    assert field_messages(doc) == ["incorrectPassword"]
     doc = await idx.submit("challenge-authenticator", credentials={"passcode": "Alice-Passw0rd!"})
     assert "successWithInteractionCode" in doc
 
@@ -308,7 +313,17 @@ async def test_recovery_resets_password(idx, state):
     assert state.org.user("alice@example.com").password == "Fresh-Start-42"
 
 
-async def test_recovery_from_first_page_asks_who(idx):
+async def test_recovery_identifier_first_starts_beside_the_password(idx):
+    doc = await idx.start()
+    assert "currentAuthenticator" not in doc  # identifier first: nothing to recover until someone is known
+    doc = await idx.submit("identify", identifier="frank@example.com")
+    doc = await idx.action("currentAuthenticatorEnrollment", "recover")
+    assert "oie.selfservice.reset.password.not.allowed" in field_messages(doc)  # frank has nothing to recover with
+
+
+async def test_recovery_from_the_password_first_form_asks_who(aiohttp_client, org):
+    org.first_form = "identifier_password"
+    idx = Idx(await aiohttp_client(create_simulator_app(org)))
     doc = await idx.start()
     doc = await idx.action("currentAuthenticator", "recover")
     assert names(doc) == ["identify-recovery"]
