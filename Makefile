@@ -18,8 +18,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 # Debian's Chromium drives the browser tests (playwright cannot download its own here);
-# node and npm run the official okta-auth-js SDK against the simulator.
-SYSTEM_PACKAGES := chromium:chromium npm:npm node:nodejs
+# node and npm run the official okta-auth-js SDK against the simulator; redis-server backs the
+# shared-store tests (started by the tests themselves on a free loopback port).
+SYSTEM_PACKAGES := chromium:chromium npm:npm node:nodejs redis-server:redis-server
 
 system-packages:
 	@missing=; for pair in $(SYSTEM_PACKAGES); do \

@@ -3,6 +3,7 @@
     python -m embedded [--host H] [--port N] [--sim-port M]
     python -m embedded render FILE.json
     python -m embedded simulator [--port N] [--org FILE]
+    python -m embedded record --issuer URL --out DIR [--port N] [--name NAME]
 
 With no OKTA_IDX_* settings the app signs in against the local simulator, started
 in the same process on --sim-port (default: the app port + 1).
@@ -109,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         from .simulator import main as simulator_main
 
         return simulator_main(argv[1:])
+    if argv[:1] == ["record"]:
+        from .testing.record import main as record_main
+
+        return record_main(argv[1:])
     parser = argparse.ArgumentParser(prog="embedded", description="Serve the sign-in app.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)

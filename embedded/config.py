@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -57,11 +57,17 @@ class Settings:
     upstream_timeout: float = 10.0
     # Reverse proxies whose X-Forwarded-For we believe (their addresses); others' are ignored.
     trusted_proxies: tuple[str, ...] = ()
-    # Step submissions allowed (count, per seconds) from one client address and within one
-    # transaction; beyond them the app answers 429 itself. Per transaction it is Okta's own limit
-    # per state token; per address, raise it if many people share one (a large office NAT).
+    # (count, per seconds) beyond which the app answers 429 itself, before anything goes upstream:
+    # step posts from one client address; Identity Engine calls for one transaction (every call
+    # counts, introspect and polls too, so it fires before Okta's own 10 per state token per 5 s);
+    # sign-ins started from one address (each costs /interact and /introspect). Behind a proxy or
+    # a NAT many people share an address: set EMBEDDED_TRUSTED_PROXIES, or raise the per-address ones.
     step_limit_per_ip: tuple[int, float] = (100, 60.0)
-    step_limit_per_transaction: tuple[int, float] = (10, 5.0)
+    step_limit_per_transaction: tuple[int, float] = (8, 5.0)
+    login_limit_per_ip: tuple[int, float] = (30, 60.0)
+    # Sessions, transactions, limits and locks on a Redis server, shared by every instance
+    # (redis://, rediss:// or unix://); in this process's memory when unset.
+    redis_url: str | None = None
     # Keys the hash of user identifiers in sign-in event logs; random per process when unset.
     audit_key: str | None = None
     mode: str = "embedded"
@@ -84,6 +90,17 @@ class Settings:
             raise SettingsError("OKTA_IDX_CLIENTID is empty")
         if "openid" not in self.scopes:
             raise SettingsError("OKTA_IDX_SCOPES must include 'openid' (the ID token signs the user in)")
+        for name, (count, seconds) in (("EMBEDDED_STEP_LIMIT_PER_IP", self.step_limit_per_ip),
+                                       ("EMBEDDED_STEP_LIMIT_PER_TRANSACTION", self.step_limit_per_transaction),
+                                       ("EMBEDDED_LOGIN_LIMIT_PER_IP", self.login_limit_per_ip)):
+            if count < 1 or not seconds > 0:  # (NaN is not > 0)
+                raise SettingsError(f"{name} must allow at least 1 per a positive number of seconds, got {count}/{seconds:g}")
+        for name, value in (("EMBEDDED_TRANSACTION_MINUTES", self.transaction_minutes), ("EMBEDDED_SESSION_IDLE_MINUTES", self.session_idle_minutes),
+                            ("EMBEDDED_SESSION_MAX_HOURS", self.session_max_hours), ("EMBEDDED_MAX_SESSIONS", self.max_sessions)):
+            if value <= 0:
+                raise SettingsError(f"{name} must be positive, got {value:g}")
+        if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise SettingsError(f"EMBEDDED_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {self.redis_url!r}")
         if self.mode not in MODES:
             raise SettingsError(f"EMBEDDED_MODE must be one of {', '.join(MODES)}, got {self.mode!r}")
 
@@ -128,8 +145,52 @@ class Settings:
             audit_key=env.get("EMBEDDED_AUDIT_KEY") or None,
             mode=env.get("EMBEDDED_MODE") or "embedded",
             conceal_existing_accounts=flag(env, "EMBEDDED_CONCEAL_EXISTING_ACCOUNTS"),
+            redis_url=env.get("EMBEDDED_REDIS_URL") or None,
+            **tuning(env),
             **overrides,
         )
+
+
+def rate(text: str) -> tuple[int, float]:
+    """"100/60": 100 per 60 seconds."""
+    count, _, seconds = text.partition("/")
+    try:
+        return int(count), float(seconds or "nan")
+    except ValueError:
+        raise SettingsError(f"a limit is written COUNT/SECONDS, like 100/60; got {text!r}") from None
+
+
+def number(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def read(text: str) -> float:
+        try:
+            return kind(text)
+        except ValueError:
+            raise SettingsError(f"expected a number, got {text!r}") from None
+    return read
+
+
+# Limits and lifetimes read from the environment: variable -> (Settings field, parser).
+TUNING: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "EMBEDDED_STEP_LIMIT_PER_IP": ("step_limit_per_ip", rate),
+    "EMBEDDED_STEP_LIMIT_PER_TRANSACTION": ("step_limit_per_transaction", rate),
+    "EMBEDDED_LOGIN_LIMIT_PER_IP": ("login_limit_per_ip", rate),
+    "EMBEDDED_TRANSACTION_MINUTES": ("transaction_minutes", number(int)),
+    "EMBEDDED_SESSION_IDLE_MINUTES": ("session_idle_minutes", number(int)),
+    "EMBEDDED_SESSION_MAX_HOURS": ("session_max_hours", number(float)),
+    "EMBEDDED_MAX_SESSIONS": ("max_sessions", number(int)),
+}
+
+
+def tuning(env: Mapping[str, str]) -> dict[str, Any]:
+    """The TUNING variables that are set, parsed; a bad one is refused with its name."""
+    found = {}
+    for name, (field_name, parse) in TUNING.items():
+        if env.get(name):
+            try:
+                found[field_name] = parse(env[name])
+            except SettingsError as exc:
+                raise SettingsError(f"{name}: {exc}") from None
+    return found
 
 
 def flag(env: Mapping[str, str], name: str) -> bool:

@@ -141,6 +141,11 @@ JOURNEY_STARTS = {
 }
 
 
+def identify_first(response: IdxResponse) -> bool:
+    """The person must say who they are before anything else is offered (identifier first)."""
+    return bool(response.remediations) and response.remediations[0].name == "identify"
+
+
 def journey_start(response: IdxResponse, journey: str) -> Form | None:
     """The form that begins `journey`, if the org offers it and it needs nothing typed in."""
     for name in JOURNEY_STARTS[journey]:

@@ -12,8 +12,8 @@ from aiohttp_session import Session
 from .config import Settings
 from .idx_client import IdxClient
 from .oidc import KeySet
-from .ratelimit import RateLimiter
-from .sessions import MemoryStorage
+from .ratelimit import Claims, Limiter
+from .sessions import SessionStore
 from .urls import Urls
 
 SETTINGS = web.AppKey("embedded.settings", Settings)
@@ -21,11 +21,13 @@ URLS = web.AppKey("embedded.urls", Urls)  # every URL the package emits, under i
 TEMPLATES = web.AppKey("embedded.templates", jinja2.Environment)
 IDX_CLIENT = web.AppKey("embedded.idx_client", IdxClient)
 KEY_SET = web.AppKey("embedded.key_set", KeySet)
-SESSION_STORAGE = web.AppKey("embedded.session_storage", MemoryStorage)
-IP_LIMITER = web.AppKey("embedded.ip_limiter", RateLimiter)  # step posts per client address
-TX_LIMITER = web.AppKey("embedded.tx_limiter", RateLimiter)  # step posts per transaction
-REPORT_LIMITER = web.AppKey("embedded.report_limiter", RateLimiter)  # CSP violation reports per client address
-IN_FLIGHT = web.AppKey("embedded.in_flight", set[str])  # transactions with a remediation being submitted right now
+SESSION_STORAGE = web.AppKey("embedded.session_storage", SessionStore)
+# Limits (in memory, or on Redis for several instances), each answering `await check(key)`.
+IP_LIMITER = web.AppKey("embedded.ip_limiter", Limiter)  # step posts per client address
+TX_LIMITER = web.AppKey("embedded.tx_limiter", Limiter)  # Identity Engine calls per transaction
+LOGIN_LIMITER = web.AppKey("embedded.login_limiter", Limiter)  # sign-ins started per client address
+REPORT_LIMITER = web.AppKey("embedded.report_limiter", Limiter)  # CSP violation reports per client address
+IN_FLIGHT = web.AppKey("embedded.in_flight", Claims)  # transactions with an Identity Engine call on its way
 AUDIT_KEY = web.AppKey("embedded.audit_key", bytes)  # keys the hash of user identifiers in sign-in event logs
 
 SESSION = web.RequestKey("embedded.session", Session)  # this browser's session, loaded by the middleware

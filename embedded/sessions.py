@@ -1,15 +1,19 @@
-"""Server-side session storage (an aiohttp-session storage): the cookie carries only a random id.
+"""Server-side sessions (aiohttp-session storages): the cookie carries only a random id.
 
-Everything else (the IDX transaction, tokens) stays in this process's memory, bounded
-and expiring, so a copied cookie dies with logout and no secret reaches the browser.
+Everything else (the IDX transaction, tokens) stays on the server, bounded and expiring, so a
+copied cookie dies with logout and no secret reaches the browser. A session is kept as one
+record of fields (`tx`, `user`, `tokens`, ...), and a request writes back only the fields it
+changed: a slow request can never put back an old transaction over a newer one.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
@@ -28,9 +32,84 @@ def device_cookie_name(secure: bool) -> str:
     return "__Host-embedded-device" if secure else "embedded-device"
 
 
-class MemoryStorage(AbstractStorage):
-    """Sessions in a dict, evicted when idle for `idle_seconds`, older than `absolute_seconds`
-    however active, or beyond `max_entries` (least recently used first)."""
+Fields = dict[str, str]  # field name -> its value as compact JSON
+
+
+def encode(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class StoredSession(Session):
+    """A session that remembers its fields as loaded, so saving writes only what changed."""
+
+    def __init__(self, identity: str | None, fields: Fields, created: float):
+        super().__init__(identity, data={"created": int(created), "session": {k: json.loads(v) for k, v in fields.items()}} if fields else None, new=identity is None)
+        self.loaded = fields
+
+    def changes(self) -> tuple[Fields, set[str]]:
+        """(fields to write, fields to delete) since loading."""
+        now = {k: encode(v) for k, v in self.items()}
+        return {k: v for k, v in now.items() if self.loaded.get(k) != v}, set(self.loaded) - set(now)
+
+
+class SessionStore(AbstractStorage):
+    """What every store does: cookie in, record out, and back. Stores implement `read`, `create`,
+    `update` and `delete` on records of fields, with the idle and absolute lifetimes."""
+
+    def __init__(self, *, secure: bool, idle_seconds: int, absolute_seconds: float):
+        super().__init__(cookie_name=cookie_name(secure), secure=secure, httponly=True, samesite="Lax", path="/")
+        self.idle_seconds = idle_seconds
+        self.absolute_seconds = absolute_seconds
+
+    async def read(self, key: str) -> tuple[float, Fields] | None:
+        """(created, fields) of a live record, counting the read as activity; None if there is none."""
+        raise NotImplementedError
+
+    async def create(self, key: str, fields: Fields) -> None:
+        raise NotImplementedError
+
+    async def update(self, key: str, changed: Fields, removed: set[str]) -> bool:
+        """Write some fields of a live record; False (and nothing written) when it has ended."""
+        raise NotImplementedError
+
+    async def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    async def load_session(self, request: web.Request) -> Session:
+        key = self.load_cookie(request)
+        found = await self.read(key) if isinstance(key, str) and 0 < len(key) <= 64 else None
+        if found is None:
+            return StoredSession(None, {}, time.time())
+        created, fields = found
+        return StoredSession(key, fields, created)
+
+    async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
+        key = session.identity
+        if session.empty:
+            if key is not None:
+                await self.delete(key)
+            self.save_cookie(response, "")
+            return
+        if not isinstance(session, StoredSession) or key is None:
+            key = secrets.token_urlsafe(32)  # 256 bits
+            await self.create(key, {k: encode(v) for k, v in session.items()})
+        else:
+            changed, removed = session.changes()
+            if not await self.update(key, changed, removed):
+                return  # ended (signed out, expired) while this request ran: never bring it back
+        self.save_cookie(response, key)
+
+    async def forget(self, key: str | None) -> None:
+        if key:
+            await self.delete(key)
+
+    async def new_session(self) -> Session:
+        return StoredSession(None, {}, time.time())
+
+
+class MemoryStorage(SessionStore):
+    """Sessions in this process's memory, evicted when idle for `idle_seconds`, older than
+    `absolute_seconds` however active, or beyond `max_entries` (least recently used first)."""
 
     def __init__(
         self,
@@ -41,58 +120,50 @@ class MemoryStorage(AbstractStorage):
         absolute_seconds: float = 12 * 3600,
         clock: Callable[[], float] = time.monotonic,
     ):
-        super().__init__(cookie_name=cookie_name(secure), secure=secure, httponly=True, samesite="Lax", path="/")
-        self.idle_seconds = idle_seconds
-        self.absolute_seconds = absolute_seconds
+        super().__init__(secure=secure, idle_seconds=idle_seconds, absolute_seconds=absolute_seconds)
         self.max_entries = max_entries
         self._clock = clock
-        # id -> (last used, created, data); kept in least-recently-used order.
-        self._data: OrderedDict[str, tuple[float, float, str]] = OrderedDict()
+        # id -> [last used, created, fields]; kept in least-recently-used order.
+        self._data: OrderedDict[str, tuple[float, float, Fields]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._data)
 
-    def _expired(self, entry: tuple[float, float, str], now: float) -> bool:
+    def records(self) -> list[Fields]:
+        """Every live record's fields (for tests and operators)."""
+        return [entry[2] for entry in self._data.values()]
+
+    def _expired(self, entry: tuple[float, float, Fields], now: float) -> bool:
         touched, created, _ = entry
         return now - touched > self.idle_seconds or now - created > self.absolute_seconds
 
-    async def load_session(self, request: web.Request) -> Session:
-        key = self.load_cookie(request)
-        entry = self._data.get(key) if isinstance(key, str) else None
+    async def read(self, key: str) -> tuple[float, Fields] | None:
+        entry = self._data.get(key)
         now = self._clock()
-        if not isinstance(key, str) or entry is None or self._expired(entry, now):
-            if isinstance(key, str) and entry is not None:
-                del self._data[key]  # an expired id stays dead: replaying its cookie finds nothing
-            return Session(None, data=None, new=True, max_age=None)
+        if entry is None or self._expired(entry, now):
+            self._data.pop(key, None)  # an expired id stays dead: replaying its cookie finds nothing
+            return None
         # Any request is activity, even one that changes nothing (and so saves nothing).
         self._data[key] = (now, entry[1], entry[2])
         self._data.move_to_end(key)
-        return Session(key, data=self._decoder(entry[2]), new=False, max_age=None)
+        return time.time() - (now - entry[1]), dict(entry[2])
 
-    async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
-        key = session.identity
-        if session.empty:
-            if key is not None:
-                self._data.pop(key, None)
-            self.save_cookie(response, "")
-            return
+    async def create(self, key: str, fields: Fields) -> None:
         now = self._clock()
-        if key is None:
-            key = secrets.token_urlsafe(32)  # 256 bits
-            created = now
-        elif key in self._data:
-            created = self._data[key][1]  # the absolute lifetime never restarts
-        else:
-            # Ended (signed out, expired) while this request ran: never bring it back.
-            return
-        self.save_cookie(response, key)
-        self._data[key] = (now, created, self._encoder(self._get_session_data(session)))
-        self._data.move_to_end(key)
+        self._data[key] = (now, now, fields)
         self._sweep()
 
-    def forget(self, key: str | None) -> None:
-        if key:
-            self._data.pop(key, None)
+    async def update(self, key: str, changed: Fields, removed: set[str]) -> bool:
+        entry = self._data.get(key)
+        if entry is None:
+            return False
+        fields = {k: v for k, v in {**entry[2], **changed}.items() if k not in removed}
+        self._data[key] = (self._clock(), entry[1], fields)
+        self._data.move_to_end(key)
+        return True
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
 
     def _sweep(self) -> None:
         now = self._clock()

@@ -34,6 +34,9 @@ class Transaction:
     failed_codes: int = 0  # one-time codes refused so far; the transaction ends at MAX_FAILED_CODES
     user: str | None = None  # the hashed identifier for event logs, once the person has typed it
     hosted: bool = False  # the redirect model: the org's own sign-in page, answered with an authorization code
+    # A journey to begin once the Identity Engine offers it: "recover" on an identifier-first org,
+    # whose recovery starts only after the person has said who they are.
+    journey: str | None = None
 
     def remember(self, response: dict[str, Any]) -> None:
         self.response = response

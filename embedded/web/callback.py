@@ -47,7 +47,7 @@ async def magic_link(request: web.Request, session: Session, tx: Transaction | N
     else, show the code to type in the original tab and sign nobody in here."""
     if not policy.OTP.fullmatch(otp):  # not a code at all: nothing of it is shown or sent
         return await render(request, "error.html", {"title_key": "error.link"}, status=400)
-    if wait := address_limited(request):
+    if wait := await address_limited(request):
         return await too_many(request, wait)
     response = parse(tx.response) if tx is not None and tx.response is not None else None
     form = flow.email_code_form(response) if response is not None else None

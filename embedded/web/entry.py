@@ -12,13 +12,13 @@ from aiohttp import web
 from .. import flow, policy, transaction
 from ..idx_client import OAuthError, UpstreamError
 from ..idx_models import NotAnIdxResponse, parse
-from ..keys import IDX_CLIENT, SETTINGS
+from ..keys import IDX_CLIENT, LOGIN_LIMITER, SETTINGS
 from ..oidc import s256
 from ..transaction import Transaction
-from .context import audit, request_context, user_ref
+from .context import audit, client_ip, request_context, user_ref
 from .respond import flash, render, see_other
 from .session import get_session
-from .steps import advance, current_transaction, request_body
+from .steps import advance, current_transaction, request_body, too_many
 
 log = logging.getLogger("embedded")
 
@@ -90,6 +90,8 @@ async def begin(
     at once so the person lands on the page they asked for. `return_to` is captured now, in
     the server-side transaction, and followed after sign-in. `link_token` is an emailed link's
     (activation_token | recovery_token, value)."""
+    if wait := await start_limited(request):
+        return await too_many(request, wait)
     client = request.config_dict[IDX_CLIENT]
     session = await get_session(request)
     verifier, state, nonce = transaction.new_secrets()
@@ -115,11 +117,19 @@ async def begin(
         except NotAnIdxResponse:
             raise UpstreamError("not an IDX response", status=reply.status) from None
         form = flow.journey_start(response, journey)
-        if form is None:
-            flash(session, f"notice.no_{journey}")
-        else:
+        if form is not None:
             reply = await client.proceed(form.href, request_body(response, form, {}))
+        elif journey == "recover" and flow.identify_first(response):
+            tx.journey = journey  # begun as soon as the person is identified
+        else:
+            flash(session, f"notice.no_{journey}")
     return await advance(request, session, tx, reply)
+
+
+async def start_limited(request: web.Request) -> float:
+    """Seconds before this client address may start another sign-in (each costs upstream calls
+    and a session); 0 to go ahead."""
+    return await request.config_dict[LOGIN_LIMITER].check(client_ip(request) or "unknown")
 
 
 async def hosted(request: web.Request) -> web.Response:
@@ -135,6 +145,8 @@ async def hosted(request: web.Request) -> web.Response:
 async def begin_hosted(request: web.Request, return_to: str, step_up: StepUp) -> web.Response:
     """The redirect model: the org's /v1/authorize with PKCE, state and nonce; the code comes
     back to the same callback. The transaction replaces any embedded one in progress."""
+    if wait := await start_limited(request):
+        return await too_many(request, wait)
     session = await get_session(request)
     verifier, state, nonce = transaction.new_secrets()
     url = await request.config_dict[IDX_CLIENT].authorize_url(

@@ -20,6 +20,7 @@ from ..idx_client import OAuthError, UpstreamError
 from ..idx_models import NotAnIdxResponse
 from ..keys import CORRELATION, CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, OURS, SETTINGS, URLS
 from ..oidc import same
+from ..redis_store import StoreUnavailable
 from ..sessions import DEVICE_COOKIE_SECONDS, device_cookie_name
 from . import session as sessions
 from .guard import is_ours
@@ -37,16 +38,23 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 @web.middleware
 async def sessions_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Load the package's session before any handler and save it after, on every route."""
-    await sessions.load_if_present(request)
+    """Load the package's session before any handler and save it after, on every route. When
+    the shared store is down, the answer is a 503 page, whoever's route it is."""
     try:
-        response = await handler(request)
-    except web.HTTPException as exc:  # a host's handler may raise its redirect
-        await sessions.save(request, exc)
-        raise
-    if not response.prepared:
-        await sessions.save(request, response)
-    return response
+        await sessions.load_if_present(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:  # a host's handler may raise its redirect
+            await sessions.save(request, exc)
+            raise
+        if not response.prepared:
+            await sessions.save(request, response)
+        return response
+    except StoreUnavailable as exc:
+        log.warning("session store unavailable: %s", exc)
+        request[OURS] = True
+        request.setdefault(CSP_NONCE, secrets.token_urlsafe(18))
+        return render_error(request, 503, "error.store")
 
 
 def serves(request: web.Request) -> bool:
@@ -123,7 +131,7 @@ async def check_post(request: web.Request) -> web.Response | None:
         refused = render_error(request, 400, "error.bad_request")
         refused.force_close()  # the rest of the body cannot be read either: this connection is done
         return refused
-    session = await sessions.get_session(request)
+    session = await sessions.reload(request)
     token = data.get("_csrf")
     if not same(token if isinstance(token, str) else None, session.get("csrf")):
         return render_error(request, 403, "error.csrf")

@@ -41,7 +41,7 @@ def violations(doc: Any) -> list[dict[str, Any]]:
 
 
 async def csp_report(request: web.Request) -> web.Response:
-    if request.config_dict[REPORT_LIMITER].hit(client_ip(request) or "unknown"):
+    if await request.config_dict[REPORT_LIMITER].check(client_ip(request) or "unknown"):
         return web.Response(status=429)
     if request.content_type not in REPORT_TYPES or (request.content_length or 0) > MAX_REPORT_BYTES or request.content_length is None:
         return web.Response(status=400)

@@ -23,6 +23,20 @@ def csrf_token(session: Session) -> str:
     return token
 
 
+class LazyToken:
+    """The CSRF token as a page asks for it: made (and the session with it) only when a form
+    on the page prints it, so anonymous pages without forms leave no state on the server."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def __str__(self) -> str:
+        return csrf_token(self.session)
+
+    def __html__(self) -> str:  # printed as is: a token is URL-safe base64
+        return str(self)
+
+
 def flash(session: Session, key: str, cls: str = "INFO") -> None:
     session[FLASH] = [*session.get(FLASH, []), {"key": key, "cls": cls}]
 
@@ -39,7 +53,7 @@ async def render(request: web.Request, names: tuple[str, ...] | str, context: di
         names,
         {
             **(context or {}),
-            "csrf_token": csrf_token(session),
+            "csrf_token": LazyToken(session),
             "csp_nonce": request[CSP_NONCE],
             "correlation": request.get(CORRELATION),
             "notices": session.pop(FLASH, []),

@@ -26,6 +26,13 @@ async def load_if_present(request: web.Request) -> None:
         await get_session(request)
 
 
+async def reload(request: web.Request) -> Session:
+    """Read this browser's session again: after a slow request body, what others wrote meanwhile
+    (a wrong code counted, a step taken) must be what this request starts from."""
+    session = request[SESSION] = await request.config_dict[SESSION_STORAGE].load_session(request)
+    return session
+
+
 async def save(request: web.Request, response: web.StreamResponse) -> None:
     session = request.get(SESSION)
     # aiohttp-session's own middleware decides by the same private flag.
@@ -37,7 +44,7 @@ async def rotate(request: web.Request) -> Session:
     """A fresh session under a new id, the old one deleted (sign-in must not keep a pre-login id)."""
     old = await get_session(request)
     storage = request.config_dict[SESSION_STORAGE]
-    storage.forget(old.identity)
+    await storage.forget(old.identity)
     session = await storage.new_session()
     session.changed()
     request[SESSION] = session

@@ -11,18 +11,19 @@ import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
-from .. import rendering
+from .. import redis_store, rendering
 from ..config import Settings, SettingsError
 from ..idx_client import IdxClient
-from ..keys import AUDIT_KEY, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, REPORT_LIMITER, SESSION_STORAGE, SETTINGS, TEMPLATES, TX_LIMITER, URLS
+from ..keys import AUDIT_KEY, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, LOGIN_LIMITER, REPORT_LIMITER, SESSION_STORAGE, SETTINGS, TEMPLATES, TX_LIMITER, URLS
 from ..oidc import KeySet
-from ..ratelimit import RateLimiter
+from ..ratelimit import InFlight, RateLimiter
 from ..sessions import MemoryStorage
 from ..urls import PATHS, Urls, normalise_prefix
 from .logs import quiet_client_faults
 from .middlewares import AccessLogger, pages_middleware, security_headers, sessions_middleware
 from .routes import add_routes
 
+REPORT_LIMIT = (30, 60.0)  # CSP reports per address: a page breaks a few rules at a time; a flood is not a report
 # How to serve an app (web.run_app / AppRunner keyword arguments): an access log without query strings.
 RUNNER_OPTIONS = {"access_log_class": AccessLogger}
 
@@ -48,6 +49,29 @@ async def _mounted_urls(app: web.Application) -> None:
     app[TEMPLATES].globals["urls"] = urls
 
 
+def add_stores(app: web.Application, settings: Settings) -> None:
+    """Sessions, limits and the in-flight lock: in memory, or on Redis when configured."""
+    idle, absolute = settings.session_idle_minutes * 60, settings.session_max_hours * 3600
+    limits = {"ip": (IP_LIMITER, settings.step_limit_per_ip), "tx": (TX_LIMITER, settings.step_limit_per_transaction),
+              "login": (LOGIN_LIMITER, settings.login_limit_per_ip), "report": (REPORT_LIMITER, REPORT_LIMIT)}
+    if settings.redis_url is None:
+        app[SESSION_STORAGE] = MemoryStorage(secure=settings.secure_cookies, idle_seconds=idle, absolute_seconds=absolute, max_entries=settings.max_sessions)
+        for key, (count, seconds) in limits.values():
+            app[key] = RateLimiter(count, seconds)
+        app[IN_FLIGHT] = InFlight()
+        return
+    client = redis_store.connect(settings.redis_url)
+    app[SESSION_STORAGE] = redis_store.RedisStorage(client, secure=settings.secure_cookies, idle_seconds=idle, absolute_seconds=absolute)
+    for name, (key, (count, seconds)) in limits.items():
+        app[key] = redis_store.RedisLimiter(client, name, count, seconds)
+    app[IN_FLIGHT] = redis_store.RedisInFlight(client, ttl_seconds=settings.upstream_timeout + 5)
+
+    async def close(_: web.Application) -> None:
+        await client.aclose()
+
+    app.on_cleanup.append(close)
+
+
 def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", home: str = "/") -> None:
     """Add sign-in (login, step, poll, callback, register, recover, unlock, activate,
     reset-password, logout) and its static files under `prefix` ("" for the root), with the
@@ -62,17 +86,7 @@ def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", ho
         raise SettingsError(f"OKTA_IDX_REDIRECTURI must end in {urls.callback} (the callback under the prefix {prefix or '/'!r}), got {settings.redirect_uri!r}")
     app[SETTINGS] = settings
     app[URLS] = urls
-    app[SESSION_STORAGE] = MemoryStorage(
-        secure=settings.secure_cookies,
-        idle_seconds=settings.session_idle_minutes * 60,
-        max_entries=settings.max_sessions,
-        absolute_seconds=settings.session_max_hours * 3600,
-    )
-    # Our own limits on step submissions, checked before anything goes upstream.
-    app[IP_LIMITER] = RateLimiter(*settings.step_limit_per_ip)
-    app[TX_LIMITER] = RateLimiter(*settings.step_limit_per_transaction)
-    app[REPORT_LIMITER] = RateLimiter(30, 60.0)  # a page breaks a few rules at a time; a flood is not a report
-    app[IN_FLIGHT] = set()
+    add_stores(app, settings)
     app[AUDIT_KEY] = settings.audit_key.encode() if settings.audit_key else secrets.token_bytes(32)
     # The package's own Jinja environment, under its own key: a host's aiohttp_jinja2 setup stays its own.
     dirs = rendering.template_dirs(settings.template_dir)

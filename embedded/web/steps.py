@@ -57,13 +57,13 @@ async def show_step(request: web.Request) -> web.Response:
         return await render(request, "error.html", {"title_key": "error.unfinished"}, status=409)
     names, context = rendering.step_context(response, outcome, version=tx.version)
     request[CSP_EXTRA] = devices.csp_additions(context["page"].device_challenge, context["page"].duo)
-    return await render(request, names, context)
+    return await render(request, names, {**context, "journey": tx.journey})
 
 
 async def submit_step(request: web.Request) -> web.Response:
     """The one endpoint every step form posts to."""
     # Our own per-address limit first: a flood costs no session work and no upstream call.
-    if wait := address_limited(request):
+    if wait := await address_limited(request):
         return await too_many(request, wait)
     session, tx = await current_transaction(request)
     data = await request.post()
@@ -83,10 +83,16 @@ async def submit_step(request: web.Request) -> web.Response:
     return await answer(request, session, tx, response, form, submitted)
 
 
-def address_limited(request: web.Request) -> float:
+async def address_limited(request: web.Request) -> float:
     """Seconds to wait before this client address may submit again (0: go ahead). The address is
     X-Forwarded-For only through trusted proxies, so a forged header changes nothing."""
-    return request.config_dict[IP_LIMITER].hit(client_ip(request) or "unknown")
+    return await request.config_dict[IP_LIMITER].check(client_ip(request) or "unknown")
+
+
+async def transaction_limited(request: web.Request, tx: Transaction) -> float:
+    """Seconds to wait before the next Identity Engine call for this transaction (0: go ahead).
+    Every call counts, as at Okta, so this fires before Okta's own limit per state token."""
+    return await request.config_dict[TX_LIMITER].check(transaction_key(tx))
 
 
 async def answer(request: web.Request, session: Session, tx: Transaction, response: IdxResponse, form: Form, submitted: dict[str, list[str]]) -> web.Response:
@@ -95,27 +101,26 @@ async def answer(request: web.Request, session: Session, tx: Transaction, respon
     time, and a refused code counts against the transaction."""
     tx_key = transaction_key(tx)
     # Per transaction too, below the Identity Engine's own limit per state token.
-    if wait := request.config_dict[TX_LIMITER].hit(tx_key):
+    if wait := await transaction_limited(request, tx):
         return await too_many(request, wait)
     in_flight = request.config_dict[IN_FLIGHT]
-    if tx_key in in_flight:
+    if not await in_flight.claim(tx_key):
         # A double click or a second tab while this transaction's last step is still on its
         # way: one remediation at a time, the other is treated as out of date.
         flash(session, "notice.stale")
         return see_other(urls(request).step)
-    if (idp := flow.follow(form)) is not None:
-        return idp_redirect(request, session, tx, idp.href)
     try:
-        body = request_body(response, form, submitted)
-    except forms.SubmissionError as exc:
-        session[FLASH] = [{"text": exc.text, "cls": "ERROR"}]
-        return see_other(urls(request).step)
-    session[ECHO] = forms.public_values(form, submitted)
-    if typed := submitted.get("identifier"):
-        tx.user = user_ref(request, typed[0])
-    audit(request, "signin.step", user=tx.user, form=form.name)
-    in_flight.add(tx_key)
-    try:
+        if (idp := flow.follow(form)) is not None:
+            return idp_redirect(request, session, tx, idp.href)
+        try:
+            body = request_body(response, form, submitted)
+        except forms.SubmissionError as exc:
+            session[FLASH] = [{"text": exc.text, "cls": "ERROR"}]
+            return see_other(urls(request).step)
+        session[ECHO] = forms.public_values(form, submitted)
+        if typed := submitted.get("identifier"):
+            tx.user = user_ref(request, typed[0])
+        audit(request, "signin.step", user=tx.user, form=form.name)
         try:
             reply = await request.config_dict[IDX_CLIENT].proceed(form.href, body)
         except UpstreamError as exc:
@@ -126,7 +131,7 @@ async def answer(request: web.Request, session: Session, tx: Transaction, respon
             return see_other(urls(request).step)
         return await advance(request, session, tx, reply, answered=True)
     finally:
-        in_flight.discard(tx_key)
+        await in_flight.release(tx_key)
 
 
 def _text(value: Any) -> str | None:
@@ -172,6 +177,20 @@ async def poll(request: web.Request) -> web.Response:
     now = time.time()
     if now < tx.poll_not_before:
         return poll_answer(request, wants_json, changed=False, next_ms=math.ceil((tx.poll_not_before - now) * 1000))
+    if wait := await transaction_limited(request, tx):
+        return poll_answer(request, wants_json, changed=False, next_ms=math.ceil(wait * 1000))
+    # A poll is an Identity Engine call for the transaction like a step: never two at once, so
+    # neither can put back a transaction older than the other's.
+    in_flight, tx_key = request.config_dict[IN_FLIGHT], transaction_key(tx)
+    if not await in_flight.claim(tx_key):
+        return poll_answer(request, wants_json, changed=False, next_ms=interval)
+    try:
+        return await poll_once(request, session, tx, response, form, wants_json, interval, now)
+    finally:
+        await in_flight.release(tx_key)
+
+
+async def poll_once(request: web.Request, session: Session, tx: Transaction, response: IdxResponse, form: Form, wants_json: bool, interval: int, now: float) -> web.Response:
     latest = None
     try:
         reply = await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, {}))
@@ -243,6 +262,11 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
         tx.user = user_ref(request, identifier)
     if errors := [m.key for m in response.all_messages() if m.cls == "ERROR"]:
         audit(request, "signin.failed", user=tx.user, reason=policy.audit_reason(errors[0]))
+    if tx.journey is not None and (start := flow.journey_start(response, tx.journey)) is not None:
+        # The journey the person asked for is on offer now (recovery, once identified): take it
+        # at once, as they would have, rather than show a page they did not ask for.
+        tx.journey = None
+        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(start.href, request_body(response, start, {})))
     outcome = flow.decide(response)
     if isinstance(outcome, flow.Expired):
         return restart(request, session, "notice.expired")
