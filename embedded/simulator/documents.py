@@ -202,10 +202,12 @@ class DocumentBuilder:
     def success_form(self) -> dict:
         tx = self.tx
         issuer = self.engine.issuer or self.origin + "/oauth2/default"
+        # As Okta sends them: required values, without `mutable` (okta-signin-widget's
+        # success-with-interaction-code.json); the client adds its secret (when it has one) and verifier.
         fields = [
-            fixed("grant_type", "interaction_code"),
-            fixed("interaction_code", tx.interaction_code),
-            fixed("client_id", tx.client.id),
+            {"name": "grant_type", "required": True, "value": "interaction_code"},
+            {"name": "interaction_code", "required": True, "value": tx.interaction_code},
+            {"name": "client_id", "required": True, "value": tx.client.id},
         ]
         if not tx.client.public:  # a public client has no secret to send
             fields.append(fld("client_secret", required=True))

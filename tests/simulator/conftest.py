@@ -83,10 +83,11 @@ class Idx:
         self.doc: dict = {}
         self.status = 0
         self.handle = None
+        self.client_fields = dict(CLIENT)  # how the client authenticates (demo-spa: client_id alone)
 
     async def start(self) -> dict:
         r = await self.client.post("/oauth2/default/v1/interact", data={
-            **CLIENT, "scope": self.scope, "redirect_uri": self.redirect_uri, "code_challenge": self.challenge,
+            **self.client_fields, "scope": self.scope, "redirect_uri": self.redirect_uri, "code_challenge": self.challenge,
             "code_challenge_method": "S256", "state": self.state, "nonce": self.nonce})
         assert r.status == 200, await r.text()
         self.handle = (await r.json())["interaction_handle"]
@@ -128,7 +129,7 @@ class Idx:
         return next(f["value"] for f in fields if f["name"] == "interaction_code")
 
     async def exchange(self, **overrides):
-        data = {**CLIENT, "grant_type": "interaction_code", "interaction_code": self.interaction_code,
+        data = {**self.client_fields, "grant_type": "interaction_code", "interaction_code": self.interaction_code,
                 "code_verifier": self.verifier, **overrides}
         return await self.client.post("/oauth2/default/v1/token", data=data)
 
