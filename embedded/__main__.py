@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 
@@ -50,7 +49,7 @@ def render_command(path: str) -> int:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from . import logformat
     from .demo import create_app
     from .web.setup import RUNNER_OPTIONS
 
@@ -62,14 +61,15 @@ def serve_command(args: argparse.Namespace) -> int:
             from .simulator import create_simulator_app, demo_org, describe_org
 
             issuer = f"http://127.0.0.1:{args.sim_port}/oauth2/default"
-            settings = Settings(
-                issuer=issuer,
-                client_id=DEMO_CLIENT_ID,
-                client_secret=DEMO_CLIENT_SECRET,
-                scopes=DEMO_SCOPES,
-                redirect_uri=f"http://{args.host}:{args.port}/login/callback",
-                mode=os.environ.get("EMBEDDED_MODE") or "embedded",
-            )
+            # The demo client on the simulator; every EMBEDDED_* setting still applies.
+            settings = Settings.from_env({
+                **os.environ,
+                "OKTA_IDX_ISSUER": issuer,
+                "OKTA_IDX_CLIENTID": DEMO_CLIENT_ID,
+                "OKTA_IDX_CLIENTSECRET": DEMO_CLIENT_SECRET,
+                "OKTA_IDX_SCOPES": " ".join(DEMO_SCOPES),
+                "OKTA_IDX_REDIRECTURI": f"http://{args.host}:{args.port}/login/callback",
+            })
             org = demo_org()
             simulator_app = create_simulator_app(org, issuer=issuer, app_url=settings.app_origin)
             print("No OKTA_IDX_* settings: signing in against the local Identity Engine simulator")
@@ -78,12 +78,16 @@ def serve_command(args: argparse.Namespace) -> int:
             print(describe_org(org))
     except SettingsError as exc:
         return fail(str(exc))
+    logformat.configure(settings.log_format)
     try:
         app = create_app(settings)
     except SettingsError as exc:
         return fail(str(exc))
     print(f"  app:       http://{args.host}:{args.port}/", flush=True)
-    web.run_app(_serve_both(app, args, simulator_app), host=args.host, port=args.port, print=None, access_log_class=RUNNER_OPTIONS["access_log_class"])
+    # SIGTERM or SIGINT: stop listening, let requests in flight finish (at most
+    # shutdown_seconds), then close the upstream and Redis connections (the app's cleanup).
+    web.run_app(_serve_both(app, args, simulator_app), host=args.host, port=args.port, print=None,
+                access_log_class=RUNNER_OPTIONS["access_log_class"], shutdown_timeout=settings.shutdown_seconds)
     return 0
 
 

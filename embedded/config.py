@@ -18,6 +18,7 @@ DEFAULT_SCOPES = ("openid", "profile", "email")
 # embedded: this server drives the IDX API and renders every step. redirect: every sign-in goes
 # to the org's own sign-in page (/v1/authorize) and comes back to the same callback with a code.
 MODES = ("embedded", "redirect")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -74,6 +75,13 @@ class Settings:
     # Registration with an email that already has an account: by default the form says so (Okta's
     # answer); concealed, the registration ends on a neutral "check your email" page instead.
     conceal_existing_accounts: bool = False
+    # Operations: Prometheus metrics at /metrics on the app (metrics=True), or on their own
+    # listener ("host:port"; the app then serves none); how log lines look; how long a stopping
+    # server lets requests in flight finish before it cancels them.
+    metrics: bool = False
+    metrics_listen: tuple[str, int] | None = None
+    log_format: str = "text"
+    shutdown_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         issuer = urlsplit(self.issuer)
@@ -101,6 +109,12 @@ class Settings:
                 raise SettingsError(f"{name} must be positive, got {value:g}")
         if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise SettingsError(f"EMBEDDED_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {self.redis_url!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"EMBEDDED_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
+        if not 0 < self.shutdown_seconds < 3600:
+            raise SettingsError(f"EMBEDDED_SHUTDOWN_SECONDS must be between 0 and 3600 seconds, got {self.shutdown_seconds:g}")
+        if self.metrics_listen is not None and not 0 < self.metrics_listen[1] < 65536:
+            raise SettingsError(f"EMBEDDED_METRICS_PORT must be a port number (1-65535), got {self.metrics_listen[1]}")
         if self.mode not in MODES:
             raise SettingsError(f"EMBEDDED_MODE must be one of {', '.join(MODES)}, got {self.mode!r}")
 
@@ -146,6 +160,9 @@ class Settings:
             mode=env.get("EMBEDDED_MODE") or "embedded",
             conceal_existing_accounts=flag(env, "EMBEDDED_CONCEAL_EXISTING_ACCOUNTS"),
             redis_url=env.get("EMBEDDED_REDIS_URL") or None,
+            metrics=flag(env, "EMBEDDED_METRICS"),
+            metrics_listen=listen_address(env["EMBEDDED_METRICS_PORT"]) if env.get("EMBEDDED_METRICS_PORT") else None,
+            log_format=(env.get("EMBEDDED_LOG_FORMAT") or "text").strip().lower(),
             **tuning(env),
             **overrides,
         )
@@ -178,6 +195,7 @@ TUNING: dict[str, tuple[str, Callable[[str], Any]]] = {
     "EMBEDDED_SESSION_IDLE_MINUTES": ("session_idle_minutes", number(int)),
     "EMBEDDED_SESSION_MAX_HOURS": ("session_max_hours", number(float)),
     "EMBEDDED_MAX_SESSIONS": ("max_sessions", number(int)),
+    "EMBEDDED_SHUTDOWN_SECONDS": ("shutdown_seconds", number(float)),
 }
 
 
@@ -191,6 +209,14 @@ def tuning(env: Mapping[str, str]) -> dict[str, Any]:
             except SettingsError as exc:
                 raise SettingsError(f"{name}: {exc}") from None
     return found
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """EMBEDDED_METRICS_PORT: "9100" (every interface) or "127.0.0.1:9100"."""
+    host, _, port = text.strip().rpartition(":")
+    if not port.isdigit():
+        raise SettingsError(f"EMBEDDED_METRICS_PORT must be PORT or HOST:PORT, got {text!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def flag(env: Mapping[str, str], name: str) -> bool:

@@ -58,3 +58,20 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/", home, name="embedded.demo.home")
     app.router.add_get("/profile", profile, name="embedded.demo.profile")
     return app
+
+
+async def gunicorn_app() -> web.AppRunner:
+    """The demo for gunicorn's aiohttp worker, settings from the environment (OKTA_IDX_*,
+    EMBEDDED_*; EMBEDDED_REDIS_URL so every worker shares sessions):
+
+        gunicorn 'embedded.demo:gunicorn_app' --worker-class aiohttp.GunicornWebWorker \\
+            --workers 4 --bind 0.0.0.0:8000 --graceful-timeout 15
+
+    A runner rather than an app, so the worker serves it with the package's access log (probes
+    at DEBUG) and lets requests in flight finish for EMBEDDED_SHUTDOWN_SECONDS on SIGTERM."""
+    from . import logformat
+    from .web.setup import RUNNER_OPTIONS
+
+    settings = Settings.from_env()
+    logformat.configure(settings.log_format)
+    return web.AppRunner(create_app(settings), access_log_class=RUNNER_OPTIONS["access_log_class"], shutdown_timeout=settings.shutdown_seconds)

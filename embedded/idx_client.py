@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -18,6 +21,13 @@ from .config import Settings, origin_of
 
 ION = "application/ion+json; okta-version=1.0.0"
 USER_AGENT = "embedded-idx-python/0.1"
+# What an Identity Engine answer may be: IDX documents are tens of kilobytes and 15 levels deep,
+# so anything far bigger or deeper is refused (a 502 page) before it is parsed or stored.
+MAX_RESPONSE_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 64
+# Called after every upstream call with (endpoint, status, seconds); see `endpoint_label`.
+Observer = Callable[[str, str, float], None]
+LABEL = re.compile(r"[a-z0-9/_.-]{1,48}")
 
 
 class UpstreamError(Exception):
@@ -65,31 +75,98 @@ class IonReply:
     body: dict
 
 
+def endpoint_label(url: str) -> str:
+    """A short, bounded name for an upstream endpoint, for metrics: `idx/introspect`,
+    `v1/token`, `discovery`; `other` for a path that does not look like Okta's."""
+    path = urlsplit(url).path
+    if path.endswith("/.well-known/openid-configuration"):
+        return "discovery"
+    for marker in ("/idp/idx/", "/v1/"):
+        if (i := path.find(marker)) >= 0:
+            label = path[i + 1:].removeprefix("idp/")
+            return label if LABEL.fullmatch(label) else "other"
+    return "other"
+
+
+def json_depth(doc: Any) -> int:
+    """How deeply a parsed JSON document nests (without recursion)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return deepest
+
+
+def parse_json(raw: bytes, charset: str | None) -> Any:
+    """A body as JSON (None when it is not JSON); UpstreamError when it nests too deeply."""
+    if not raw:
+        return None
+    try:
+        text = raw.decode(charset or "utf-8")
+    except (LookupError, UnicodeDecodeError):
+        raise UpstreamError("undecodable response") from None
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        raise UpstreamError("response nested too deeply") from None
+    except ValueError:
+        return None
+    if json_depth(doc) > MAX_JSON_DEPTH:
+        raise UpstreamError("response nested too deeply")
+    return doc
+
+
 class IdxClient:
-    def __init__(self, http: aiohttp.ClientSession, settings: Settings):
+    def __init__(self, http: aiohttp.ClientSession, settings: Settings, observe: Observer | None = None):
         self.http = http
         self.settings = settings
+        self.observe = observe
         self._discovery: dict | None = None
         self._discovery_lock = asyncio.Lock()
+        self._keys_fetched = False
 
     # --- transport ----------------------------------------------------------------------
 
     async def _request(self, method: str, url: str, **kwargs) -> tuple[int, Any, dict]:
         headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
+        started, outcome = time.monotonic(), "error"
         try:
-            async with self.http.request(method, url, headers=headers, allow_redirects=False, **kwargs) as resp:
-                text = await resp.text()
-                retry_after = resp.headers.get("Retry-After")
-                status = resp.status
-        except TimeoutError:
-            raise UpstreamError("timeout") from None
-        except (aiohttp.ClientError, OSError, UnicodeDecodeError) as exc:
-            raise UpstreamError(type(exc).__name__) from None
-        try:
-            body = json.loads(text) if text else None
-        except ValueError:
-            body = None
+            try:
+                async with self.http.request(method, url, headers=headers, allow_redirects=False, **kwargs) as resp:
+                    status, outcome = resp.status, "unusable"  # until the body is read and parsed
+                    raw = await self._read(resp)
+                    charset, retry_after = resp.charset, resp.headers.get("Retry-After")
+            except TimeoutError:
+                outcome = "timeout"
+                raise UpstreamError("timeout") from None
+            except (aiohttp.ClientError, OSError) as exc:
+                raise UpstreamError(type(exc).__name__) from None
+            try:
+                body = parse_json(raw, charset)
+            except UpstreamError as exc:
+                exc.status = status
+                raise
+            outcome = str(status)
+        finally:
+            if self.observe is not None:
+                self.observe(endpoint_label(url), outcome, time.monotonic() - started)
         return status, body, {"retry_after": int(retry_after) if retry_after and retry_after.isdigit() else None}
+
+    @staticmethod
+    async def _read(resp: aiohttp.ClientResponse) -> bytes:
+        """The body, up to MAX_RESPONSE_BYTES; bigger is refused before it is all read."""
+        if (resp.content_length or 0) > MAX_RESPONSE_BYTES:
+            raise UpstreamError("response too large", status=resp.status)
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > MAX_RESPONSE_BYTES:
+                raise UpstreamError("response too large", status=resp.status)
+        return bytes(body)
 
     def _check_origin(self, url: str) -> None:
         # Handles and passwords go only to the configured Identity Engine, whatever an href says.
@@ -258,4 +335,13 @@ class IdxClient:
         status, doc, _ = await self._request("GET", url, headers={"Accept": "application/json"})
         if status != 200 or not isinstance(doc, dict):
             raise UpstreamError("JWKS fetch failed", status=status)
+        self._keys_fetched = True
         return doc
+
+    async def ready(self) -> None:
+        """For a readiness probe: discovery and the signing keys have been fetched once (and so
+        the Identity Engine was reachable and sane). Costs upstream calls only until then;
+        raises UpstreamError while it cannot be done."""
+        await self.discovery()
+        if not self._keys_fetched:
+            await self.jwks()

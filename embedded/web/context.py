@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ..idx_client import RequestContext
 from ..keys import AUDIT_KEY, CORRELATION, NEW_DEVICE_TOKEN, SETTINGS
+from ..metrics import METRICS
 from ..sessions import device_cookie_name
 
 audit_log = logging.getLogger("embedded.audit")
@@ -62,7 +63,10 @@ def audit(request: web.Request, event: str, *, user: str | None = None, **fields
     """One sign-in event, one log line: `event=… correlation=… ip=… user=…` plus details. Values
     are JSON strings (ASCII, quoted), so a CR, LF or any control character arrives escaped and
     nobody can forge a second line. `user` is already hashed (`user_ref`). The same values go in
-    the record's `audit` attribute for structured handlers."""
+    the record's `audit` attribute for structured handlers. Events are what the sign-in
+    metrics count (started, completed, failed by reason, sign-outs)."""
     record = {"event": event, "correlation": request.get(CORRELATION), "ip": client_ip(request), "user": user, **fields}
     record = {k: v for k, v in record.items() if v is not None}
+    if (metrics := request.config_dict.get(METRICS)) is not None:
+        metrics.event(event, record)
     audit_log.info("%s", " ".join(f"{k}={json.dumps(str(v))}" for k, v in record.items()), extra={"audit": record})

@@ -3,6 +3,7 @@ added to a host's aiohttp application."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -11,20 +12,25 @@ import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
-from .. import redis_store, rendering
+from .. import metrics, redis_store, rendering
 from ..config import Settings, SettingsError
 from ..idx_client import IdxClient
 from ..keys import AUDIT_KEY, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, LOGIN_LIMITER, REPORT_LIMITER, SESSION_STORAGE, SETTINGS, TEMPLATES, TX_LIMITER, URLS
+from ..metrics import METRICS
 from ..oidc import KeySet
-from ..ratelimit import InFlight, RateLimiter
+from ..ratelimit import InFlight, Limiter, RateLimiter
 from ..sessions import MemoryStorage
 from ..urls import PATHS, Urls, normalise_prefix
 from .logs import quiet_client_faults
-from .middlewares import AccessLogger, pages_middleware, security_headers, sessions_middleware
+from .middlewares import pages_middleware, security_headers, sessions_middleware
+from .ops import AccessLogger, CountedLimiter, add_health, add_metrics, ops_middleware
 from .routes import add_routes
 
+log = logging.getLogger("embedded")
+
 REPORT_LIMIT = (30, 60.0)  # CSP reports per address: a page breaks a few rules at a time; a flood is not a report
-# How to serve an app (web.run_app / AppRunner keyword arguments): an access log without query strings.
+# How to serve an app (web.run_app / AppRunner keyword arguments): an access log without query
+# strings, and probes only at DEBUG.
 RUNNER_OPTIONS = {"access_log_class": AccessLogger}
 
 
@@ -32,11 +38,13 @@ async def _upstream(app: web.Application) -> AsyncIterator[None]:
     """One ClientSession for the app's life, with timeouts, closed on shutdown."""
     settings = app[SETTINGS]
     timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout, connect=min(5.0, settings.upstream_timeout))
+    observe = app[METRICS].upstream if METRICS in app else None
     async with aiohttp.ClientSession(timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
-        client = IdxClient(http, settings)
+        client = IdxClient(http, settings, observe=observe)
         app[IDX_CLIENT] = client
         app[KEY_SET] = KeySet(client.jwks)
         yield
+    log.info("stopped: connections to the Identity Engine closed")
 
 
 async def _mounted_urls(app: web.Application) -> None:
@@ -49,6 +57,10 @@ async def _mounted_urls(app: web.Application) -> None:
     app[TEMPLATES].globals["urls"] = urls
 
 
+async def _stopping(app: web.Application) -> None:
+    log.info("stopping: no new connections; requests in flight may finish before the connections close")
+
+
 def add_stores(app: web.Application, settings: Settings) -> None:
     """Sessions, limits and the in-flight lock: in memory, or on Redis when configured."""
     idle, absolute = settings.session_idle_minutes * 60, settings.session_max_hours * 3600
@@ -56,27 +68,35 @@ def add_stores(app: web.Application, settings: Settings) -> None:
               "login": (LOGIN_LIMITER, settings.login_limit_per_ip), "report": (REPORT_LIMITER, REPORT_LIMIT)}
     if settings.redis_url is None:
         app[SESSION_STORAGE] = MemoryStorage(secure=settings.secure_cookies, idle_seconds=idle, absolute_seconds=absolute, max_entries=settings.max_sessions)
-        for key, (count, seconds) in limits.values():
-            app[key] = RateLimiter(count, seconds)
+        for name, (key, (count, seconds)) in limits.items():
+            app[key] = _counted(app, name, RateLimiter(count, seconds))
         app[IN_FLIGHT] = InFlight()
         return
     client = redis_store.connect(settings.redis_url)
     app[SESSION_STORAGE] = redis_store.RedisStorage(client, secure=settings.secure_cookies, idle_seconds=idle, absolute_seconds=absolute)
     for name, (key, (count, seconds)) in limits.items():
-        app[key] = redis_store.RedisLimiter(client, name, count, seconds)
+        app[key] = _counted(app, name, redis_store.RedisLimiter(client, name, count, seconds))
     app[IN_FLIGHT] = redis_store.RedisInFlight(client, ttl_seconds=settings.upstream_timeout + 5)
 
     async def close(_: web.Application) -> None:
         await client.aclose()
+        log.info("stopped: Redis connections closed")
 
     app.on_cleanup.append(close)
 
 
-def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", home: str = "/") -> None:
+def _counted(app: web.Application, name: str, limiter: Limiter) -> Limiter:
+    return CountedLimiter(limiter, name, app[METRICS]) if METRICS in app else limiter
+
+
+def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", home: str = "/", health: bool = True) -> None:
     """Add sign-in (login, step, poll, callback, register, recover, unlock, activate,
     reset-password, logout) and its static files under `prefix` ("" for the root), with the
     session, CSRF and security-header machinery they need. `home` is the host's page people
-    land on after sign-out, or after sign-in when they were not on their way somewhere."""
+    land on after sign-out, or after sign-in when they were not on their way somewhere.
+    `health`: `/healthz` and `/readyz` at the application's root (False: the host has its own).
+    With `settings.metrics` or `settings.metrics_listen`, Prometheus metrics are counted and
+    served at `/metrics` (or on that listener)."""
     try:
         prefix = normalise_prefix(prefix)
     except ValueError as exc:
@@ -86,15 +106,20 @@ def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", ho
         raise SettingsError(f"OKTA_IDX_REDIRECTURI must end in {urls.callback} (the callback under the prefix {prefix or '/'!r}), got {settings.redirect_uri!r}")
     app[SETTINGS] = settings
     app[URLS] = urls
+    if settings.metrics or settings.metrics_listen:
+        add_metrics(app, metrics.get())
     add_stores(app, settings)
     app[AUDIT_KEY] = settings.audit_key.encode() if settings.audit_key else secrets.token_bytes(32)
     # The package's own Jinja environment, under its own key: a host's aiohttp_jinja2 setup stays its own.
     dirs = rendering.template_dirs(settings.template_dir)
     env = aiohttp_jinja2.setup(app, loader=rendering.loader(dirs), autoescape=True, app_key=TEMPLATES)
     rendering.configure(env, dirs, urls)
-    app.middlewares.extend([sessions_middleware, pages_middleware])
+    app.middlewares.extend([ops_middleware, sessions_middleware, pages_middleware])
     quiet_client_faults()
     app.on_response_prepare.append(security_headers)
     app.on_startup.append(_mounted_urls)
     app.cleanup_ctx.append(_upstream)
     add_routes(app, prefix)
+    app.on_shutdown.append(_stopping)
+    if health:
+        add_health(app)

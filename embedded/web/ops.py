@@ -1,0 +1,184 @@
+"""Operations: liveness and readiness probes, Prometheus metrics, the request context for log
+lines, and an access log that leaves the probes out.
+
+`setup()` registers `/healthz` and `/readyz` at the application's root, outside the package's
+prefix (`setup(..., health=False)` leaves them to the host), and `/metrics` when metrics are on
+without a port of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from .. import metrics as prometheus
+from ..idx_client import UpstreamError
+from ..keys import IDX_CLIENT, SESSION_STORAGE, SETTINGS
+from ..logformat import CURRENT_REQUEST
+from ..metrics import METRICS, Metrics
+from ..ratelimit import Limiter
+from ..redis_store import RedisStorage
+from ..sessions import MemoryStorage, SessionStore
+from ..transaction import SESSION_FIELD
+from .middlewares import AccessLogger as PageAccessLogger
+
+log = logging.getLogger("embedded")
+
+HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+UNTIMED_ROUTES = frozenset({"embedded.static", "embedded.healthz", "embedded.readyz", "embedded.metrics"})
+READY_TIMEOUT = 3.0  # seconds a readiness probe waits for Redis or the Identity Engine
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# --- probes ------------------------------------------------------------------------------
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive: the event loop answers. No I/O."""
+    return web.Response(text="ok\n")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready to serve sign-ins: Redis answers a PING (when configured), and the Identity Engine's
+    discovery document and signing keys have been fetched (once: after that, a blip at Okta
+    does not take every instance out of the load balancer)."""
+    checks: dict[str, str] = {}
+    storage = request.config_dict[SESSION_STORAGE]
+    if isinstance(storage, RedisStorage):
+        checks["redis"] = await _check(storage.client.ping())
+    checks["identity_engine"] = await _check(request.config_dict[IDX_CLIENT].ready())
+    ready = all(v == "ok" for v in checks.values())
+    return web.json_response({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
+
+
+async def _check(call: Awaitable[object]) -> str:
+    try:
+        await asyncio.wait_for(call, READY_TIMEOUT)
+    except TimeoutError:
+        return "timeout"
+    except UpstreamError as exc:
+        return exc.reason
+    except Exception as exc:  # noqa: BLE001 - a probe reports, it never fails
+        return type(exc).__name__
+    return "ok"
+
+
+# --- metrics -----------------------------------------------------------------------------
+
+async def count_transactions(storage: SessionStore) -> int | None:
+    """Sessions with a sign-in transaction under way: exact in memory; on Redis a SCAN of the
+    session keys (approximate while keys change during it). None for another store."""
+    if isinstance(storage, MemoryStorage):
+        return sum(1 for fields in storage.records() if SESSION_FIELD in fields)
+    if not isinstance(storage, RedisStorage):
+        return None
+    count, batch = 0, []
+    async for key in storage.client.scan_iter(match=storage.prefix + "*", count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            count += await _with_transaction(storage, batch)
+            batch = []
+    return count + (await _with_transaction(storage, batch) if batch else 0)
+
+
+async def _with_transaction(storage: RedisStorage, keys: list[bytes]) -> int:
+    pipe = storage.client.pipeline(transaction=False)
+    for key in keys:
+        pipe.hexists(key, SESSION_FIELD)
+    return sum(1 for found in await pipe.execute() if found)
+
+
+def metrics_handler(app: web.Application) -> Handler:
+    async def serve_metrics(request: web.Request) -> web.Response:
+        try:
+            active = await count_transactions(app[SESSION_STORAGE])
+        except Exception as exc:  # noqa: BLE001 - the rest of the metrics are still worth a scrape
+            log.warning("active transactions not counted: %s", type(exc).__name__)
+        else:
+            if active is not None:
+                app[METRICS].active.set(active)
+        body, content_type = prometheus.exposition()
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = content_type
+        return response
+
+    return serve_metrics
+
+
+def metrics_listener(host: str, port: int) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context serving /metrics on a listener of its own. Under gunicorn the first
+    worker to bind the port serves it (every worker's figures with PROMETHEUS_MULTIPROC_DIR)."""
+
+    async def listen(app: web.Application) -> AsyncIterator[None]:
+        side = web.Application()
+        side.router.add_get("/metrics", metrics_handler(app))
+        runner = web.AppRunner(side, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            log.info("metrics port %s:%d not bound here (%s): another worker serves it", host, port, exc.strerror)
+        yield
+        await runner.cleanup()
+
+    return listen
+
+
+class CountedLimiter:
+    """A limiter whose refusals are counted, by the limit's name."""
+
+    def __init__(self, inner: Limiter, name: str, metrics: Metrics):
+        self.inner, self.name, self.metrics = inner, name, metrics
+
+    async def check(self, key: str) -> float:
+        wait = await self.inner.check(key)
+        if wait:
+            self.metrics.refusal(self.name)
+        return wait
+
+
+# --- every request -----------------------------------------------------------------------
+
+@web.middleware
+async def ops_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost of the package's middlewares: log lines made while handling the request know
+    it (its correlation id), and the package's own routes are timed when metrics are on."""
+    token = CURRENT_REQUEST.set(request)
+    started = time.monotonic()
+    try:
+        return await handler(request)
+    finally:
+        CURRENT_REQUEST.reset(token)
+        name = request.match_info.route.name
+        if (metrics := request.config_dict.get(METRICS)) is not None and name and name.startswith("embedded.") and name not in UNTIMED_ROUTES:
+            metrics.step(name.removeprefix("embedded."), request.method, time.monotonic() - started)
+
+
+class AccessLogger(PageAccessLogger):
+    """The package's access log (method, path without its query, status, time), with the probes
+    and scrapes at DEBUG so they never fill the INFO log."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        level = logging.DEBUG if request.path in HEALTH_PATHS else logging.INFO
+        if self.logger.isEnabledFor(level):
+            http = {"remote": request.remote, "method": request.method, "path": request.path, "status": response.status, "ms": round(time * 1000, 1)}
+            self.logger.log(level, "%s %s %s %s %.1fms", request.remote, request.method, request.path, response.status, time * 1000, extra={"http": http})
+
+
+def add_health(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz, name="embedded.healthz")
+    app.router.add_get("/readyz", readyz, name="embedded.readyz")
+
+
+def add_metrics(app: web.Application, metrics: Metrics) -> None:
+    """Count (audit events, upstream calls, timed routes, limits) and serve the figures."""
+    app[METRICS] = metrics
+    listen = app[SETTINGS].metrics_listen
+    if listen is None:
+        app.router.add_get("/metrics", metrics_handler(app), name="embedded.metrics")
+    else:
+        app.cleanup_ctx.append(metrics_listener(*listen))
