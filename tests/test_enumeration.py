@@ -15,7 +15,7 @@ def shown(walker: Walker) -> str:
     """The page as a person compares it: its template and its words, the typed name masked."""
     template = re.search(r"<!-- template: (\S+) -->", walker.html).group(1)
     words = " ".join(" ".join(re.sub(r"<[^>]+>", " ", walker.html).split()).split())
-    words = re.sub(r"[\w.+-]+@example\.com", "NAME", words)
+    words = re.sub(r"[\w.+*-]+@example\.com", "NAME", words)  # the name typed, also as masked ("a***@…")
     words = re.sub(r'value="[^"]*"', "", words)
     return f"{template}: {words}"
 
@@ -46,3 +46,44 @@ async def test_registration_can_conceal_that_an_email_has_an_account(aiohttp_cli
     assert "template: terminal.html" in walker.html and walker.shows("we have sent it a message")
     assert not walker.shows("already exists")
     assert (await walker.client.get("/login/step", allow_redirects=False)).status == 303  # the transaction is over
+
+
+@pytest.fixture
+async def guarded_org(aiohttp_server):
+    """The demo org with Okta's user enumeration prevention on (the default for new orgs)."""
+    from embedded.simulator import create_simulator_app, demo_org
+
+    org = demo_org()
+    org.user_enumeration_prevention = True
+    return await aiohttp_server(create_simulator_app(org))
+
+
+async def first_answer(walker: Walker, entry: str, **fields: str) -> tuple[int, str]:
+    await walker._load(await walker.client.get(entry))
+    form = walker.form()
+    data = {**form.hidden, **{name: "" for name in form.inputs}, **fields}
+    resp = await walker.client.post("/login/step", data=data, allow_redirects=False)
+    await walker._load(await walker.client.get(resp.headers["Location"]))
+    return resp.status, shown(walker)
+
+
+@pytest.mark.parametrize("entry, fields", [
+    ("/login", {}),
+    ("/recover", {}),
+], ids=["sign-in", "recovery"])
+async def test_with_the_org_s_prevention_on_every_user_gets_the_same_next_page(aiohttp_client, guarded_org, entry, fields):
+    seen = {}
+    for kind, name in (("existing", "alice@example.com"), ("unknown", "nobody@example.com"), ("locked", "henry@example.com")):
+        walker = await walker_for(aiohttp_client, guarded_org)
+        seen[kind] = await first_answer(walker, entry, identifier=name, **fields)
+    assert seen["existing"] == seen["unknown"] == seen["locked"], seen
+
+
+async def test_unlock_reads_alike_with_the_org_s_prevention_on(aiohttp_client, guarded_org):
+    seen = {}
+    for kind, name in (("existing", "alice@example.com"), ("unknown", "nobody@example.com"), ("locked", "henry@example.com")):
+        walker = await walker_for(aiohttp_client, guarded_org)
+        await walker._load(await walker.client.get("/unlock"))
+        await walker.choose("Email", identifier=name)
+        seen[kind] = shown(walker)
+    assert seen["existing"] == seen["unknown"] == seen["locked"], seen
