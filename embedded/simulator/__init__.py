@@ -50,9 +50,27 @@ Besides the OAuth and IDX endpoints it serves pages and controls for people and 
   `Access-Control-Allow-Private-Network` on preflights). A valid challenge for a user with
   `fastpass = true` is answered, and the next poll moves on.
 * `/_sim/faults`, `/_sim/expire`, `/_sim/calls`: fault injection, expiry (all transactions, one by
-  `stateHandle`, or a user's activation link by `activation_login`), the request log.
+  `stateHandle`, or a user's activation link by `activation_login`; a handle that is not a string
+  is a 400), the request log (CORS preflights included).
 * `GET|DELETE /_sim/sessions`: each completed sign-in (login, client, amr, acr, idp, auth_time,
-  max_age, the "Stay signed in?" answer or null, the scopes granted)."""
+  max_age, the "Stay signed in?" answer or null, the scopes granted).
+
+Browser clients (cors.py). The endpoints a browser SDK calls (discovery, keys, interact, token,
+revoke, userinfo, logout, every /idp/idx/ endpoint) speak CORS for the org's `trusted_origins`
+(exact `scheme://host[:port]`, or port `*`; the demo org trusts any loopback origin): preflights
+and answers carry the exact origin and `Access-Control-Allow-Credentials: true`; any other origin
+gets no CORS header (a 403 preflight). The demo org's public client `demo-spa` (no secret, PKCE,
+loopback redirect URIs `/login/callback` or `/` on any port) is for such pages; as at Okta, a public
+client that sends a secret and a confidential one that omits it fail client authentication (401
+invalid_client). The controls (`/_sim/*`) and the outbox answer only a loopback `Host` (or the
+fixed issuer's host: no DNS rebinding) and refuse writes a browser marks cross-site
+(`Sec-Fetch-Site`, a foreign `Origin`); control bodies are a form or application/json.
+
+`[org] user_enumeration_prevention = true` (Okta's setting; off in the demo org): identify,
+recovery and unlock answer an unknown, staged or locked-out user exactly as an existing one
+(Engine.phantom: a password challenge that then fails with "Password is incorrect", a "check your
+email" that sends nothing), and the `user` object carries only id and identifier until a factor is
+proven."""
 
 from __future__ import annotations
 

@@ -584,6 +584,10 @@ def describe_org(org: Org) -> str:
         loop = " (any loopback port)" if c.loopback_any_port else ""
         lines.append(f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}"
                      + ("; requires consent" if c.consent_required else ""))
+    lines.append("Browser pages may call the org (CORS) from: " + (", ".join(org.trusted_origins) or "nowhere")
+                 + " (port * = any port)")
+    lines.append("User enumeration prevention: " + ("on (unknown, staged and locked-out users are answered as existing ones)"
+                                                    if org.user_enumeration_prevention else "off (unknown users are told so)"))
     asking = [sc for sc in map(org.scope, org.scopes) if sc.consent != "implicit"]
     if asking and any(c.consent_required for c in org.clients):
         lines.append("Consent asked for (until granted): " + ", ".join(f"{sc.name} ({sc.consent})" for sc in asking)
