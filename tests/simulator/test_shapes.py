@@ -454,7 +454,7 @@ CASES = [
     # - a locked-out or unknown user's stand-in has the default user's authenticators whatever the
     #   real account's policy (a locked passwordless user is shown a password challenge);
     # - with prevention on, `user` carries only id and identifier until a factor is proven (what
-    #   most fixtures show, 117 of 166); Okta's exact rule is not documented.
+    #   most fixtures show, 117 of the 167 with a user); Okta's exact rule is not documented.
     ("wrong password", wrong_password, "top", "error-authenticator-verification-password-too-many-attempts.json", {}),
     ("wrong password form", wrong_password, "remediation:challenge-authenticator",
      "error-authenticator-verification-password-too-many-attempts.json", {}),
