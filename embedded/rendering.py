@@ -1,21 +1,25 @@
 """Templates and texts: the Jinja environment shared by the app and `python -m embedded render`.
 
 Templates are looked up in a theme directory first (when configured), then in the
-built-in `templates/`. Texts come from `messages/en.json` in the same directories, keyed
-by IDX i18n keys and UI keys; the server's own text is the fallback.
+built-in `templates/`. Texts come from `messages/<lang>.json` in the same directories (one
+per language of `locales.LANGUAGES`), keyed by IDX i18n keys and UI keys; a key missing in a
+language falls back to English, and an IDX message we have no text for keeps the
+Identity Engine's own text.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from . import flow
+from . import flow, locales
 from .forms import humanize
 from .idx_models import IdxResponse, Message
 from .page import build_page
@@ -39,27 +43,99 @@ def template_dirs(theme_dir: str | None) -> list[Path]:
     return ([Path(theme_dir)] if theme_dir else []) + [TEMPLATES_DIR]
 
 
-class Texts:
-    """i18n key -> text, with `{0}`-style parameters; later directories are overridden by earlier ones."""
+PARAM = re.compile(r"\{(\d+)\}")
 
-    def __init__(self, dirs: list[Path], lang: str = "en"):
-        self.table: dict[str, str] = {}
-        for d in reversed(dirs):
-            path = d / "messages" / f"{lang}.json"
-            if path.is_file():
-                self.table.update(json.loads(path.read_text(encoding="utf-8")))
+
+def fill(template: str, params: Sequence[Any]) -> str:
+    """`{0}`, `{1}`, ... replaced by the parameters, the one way texts take them; a placeholder
+    with no parameter stays as written, and nothing else in a text is special."""
+    return PARAM.sub(lambda m: str(params[int(m.group(1))]) if int(m.group(1)) < len(params) else m.group(0), template)
+
+
+def read_messages(dirs: list[Path], lang: str) -> dict[str, str]:
+    """messages/<lang>.json of every directory, the first directory's keys winning."""
+    table: dict[str, str] = {}
+    for d in reversed(dirs):
+        path = d / "messages" / f"{lang}.json"
+        if path.is_file():
+            table.update(json.loads(path.read_text(encoding="utf-8")))
+    return table
+
+
+class Texts:
+    """i18n key -> text in one language, with `{0}`-style parameters; a theme directory's
+    messages override single keys of the built-in ones. A key the language lacks is looked up
+    in English; one English lacks too is recorded in `missing`."""
+
+    def __init__(self, dirs: list[Path], lang: str = locales.DEFAULT, english: Texts | None = None):
+        self.lang = lang
+        self.table = read_messages(dirs, lang)
+        self.english: dict[str, str] = self.table if lang == locales.DEFAULT else (english.table if english else read_messages(dirs, locales.DEFAULT))
+        # What a theme words itself, in English: it comes before the Identity Engine's own text.
+        self.themed = read_messages([d for d in dirs if d != TEMPLATES_DIR], lang) if lang == locales.DEFAULT else {}
+        self.missing: set[str] = set()
+
+    def text(self, key: str) -> str | None:
+        """The text for `key`, in this language or else in English; None when there is none."""
+        found = self.table.get(key)
+        return found if found is not None else self.english.get(key)
+
+    def ui(self, key: str, *params: Any) -> str:
+        """The text for a UI key with its parameters. Every key the templates name has an English
+        text; a key without one (a bug, counted in `missing`) shows as words, never as a key."""
+        found = self.text(key)
+        if found is None:
+            self.missing.add(key)
+            return humanize(key.rsplit(".", 1)[-1])
+        return fill(found, params)
+
+    def ui_any(self, *keys: str, default: str = "") -> str:
+        """The text of the first key that has one (for texts that may not exist, such as a
+        title per remediation), else `default` (a text already, such as the IDX form's label)."""
+        for key in keys:
+            found = self.text(key)
+            if found is not None:
+                return found
+        return default
 
     def message(self, m: Message) -> str:
-        template = self.table.get(m.key or "")
-        if template is None:
+        """An Identity Engine message, by its i18n key. In English the Identity Engine's own text
+        comes first (it speaks English unless asked otherwise, with the org's own wording and
+        values), unless a theme words the key; our English text serves when it sent none. In any
+        other language: our text for the key, else the Identity Engine's, else our English one.
+        A text of ours needing more parameters than the message brought is passed over."""
+        key = m.key or ""
+        english = self.lang == locales.DEFAULT
+        first, last = (self.themed.get(key), self.table.get(key)) if english else (self.table.get(key), self.english.get(key))
+        if first is not None and self._fits(first, m):
+            return fill(first, m.params)
+        if m.text or last is None or not self._fits(last, m):
             return m.text
-        try:
-            return template.format(*m.params)
-        except (IndexError, KeyError, ValueError):
-            return template
+        return fill(last, m.params)
 
-    def ui(self, key: str, default: str | None = None) -> str:
-        return self.table.get(key) or default or humanize(key.rsplit(".", 1)[-1])
+    @staticmethod
+    def _fits(text: str, m: Message) -> bool:
+        return all(int(i) < len(m.params) for i in PARAM.findall(text))
+
+
+class Catalogue:
+    """Texts for every language in `locales.LANGUAGES`, read once each."""
+
+    def __init__(self, dirs: list[Path]):
+        self.dirs = dirs
+        self.english = Texts(dirs)
+        self._texts = {locales.DEFAULT: self.english}
+
+    def texts(self, lang: str) -> Texts:
+        code = locales.language(lang).code
+        if code not in self._texts:
+            self._texts[code] = Texts(self.dirs, code, self.english)
+        return self._texts[code]
+
+
+# The texts of the page being rendered: the Jinja globals `ui`, `ui_any` and `msg` read them,
+# so every template and macro (imported with context or not) speaks the page's language.
+_ACTIVE: ContextVar[Texts | None] = ContextVar("embedded.texts", default=None)
 
 
 def loader(dirs: list[Path]) -> jinja2.BaseLoader:
@@ -67,8 +143,19 @@ def loader(dirs: list[Path]) -> jinja2.BaseLoader:
 
 
 def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.Environment:
-    texts = Texts(dirs)
-    env.globals.update(msg=texts.message, ui=texts.ui, humanize=humanize, urls=urls)
+    catalogue = Catalogue(dirs)
+
+    def current() -> Texts:
+        return _ACTIVE.get() or catalogue.english
+
+    env.globals.update(
+        catalogue=catalogue,
+        ui=lambda key, *params: current().ui(key, *params),
+        ui_any=lambda *keys, default="": current().ui_any(*keys, default=default),
+        msg=lambda m: current().message(m),
+        humanize=humanize,
+        urls=urls,
+    )
     return env
 
 
@@ -95,6 +182,14 @@ def step_context(response: IdxResponse, outcome: flow.Outcome, *, version: int) 
     return page.templates, context
 
 
-def render(env: jinja2.Environment, names: tuple[str, ...] | str, context: Mapping[str, Any]) -> str:
+def render(env: jinja2.Environment, names: tuple[str, ...] | str, context: Mapping[str, Any], *, locale: str = locales.DEFAULT) -> str:
+    """The first template of `names` that exists, in `locale` (one of `locales.CODES`): its
+    texts, and `lang` and `dir` for `<html>`."""
+    language = locales.language(locale)
+    catalogue = env.globals.get("catalogue")
     template = env.select_template([names] if isinstance(names, str) else list(names))
-    return template.render({**context, "template_name": template.name})
+    token = _ACTIVE.set(catalogue.texts(language.code) if isinstance(catalogue, Catalogue) else None)
+    try:
+        return template.render({"lang": language.code, "dir": language.direction, **context, "template_name": template.name})
+    finally:
+        _ACTIVE.reset(token)

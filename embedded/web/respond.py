@@ -8,12 +8,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import Session
 
-from .. import rendering
-from ..keys import CORRELATION, CSP_NONCE, TEMPLATES, URLS
+from .. import locales, rendering
+from ..keys import CORRELATION, CSP_NONCE, SESSION, TEMPLATES, URLS
 from ..urls import Urls
 from .session import get_session
 
 FLASH = "flash"  # notices shown once, on the next page
+LANG = "lang"  # the language this browser chose with the switch (?lang=)
 
 
 def csrf_token(session: Session) -> str:
@@ -41,6 +42,17 @@ def flash(session: Session, key: str, cls: str = "INFO") -> None:
     session[FLASH] = [*session.get(FLASH, []), {"key": key, "cls": cls}]
 
 
+def page_language(request: web.Request, session: Session | None) -> str:
+    """This page's language (`locales.choose`): `?lang=`, the choice kept in `session`, the
+    browser's Accept-Language, English. A `?lang=` naming one of ours is remembered in `session`
+    (which creates it: an explicit choice is worth keeping)."""
+    asked = request.query.get("lang")
+    code = locales.choose(asked, session.get(LANG) if session is not None else None, request.headers.get("Accept-Language"))
+    if session is not None and asked is not None and locales.match(asked) == code and session.get(LANG) != code:
+        session[LANG] = code
+    return code
+
+
 def html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, content_type="text/html", charset="utf-8", status=status)
 
@@ -57,17 +69,22 @@ async def render(request: web.Request, names: tuple[str, ...] | str, context: di
             "csp_nonce": request[CSP_NONCE],
             "correlation": request.get(CORRELATION),
             "notices": session.pop(FLASH, []),
+            "languages": locales.LANGUAGES,
         },
+        locale=page_language(request, session),
     )
     return html(page, status)
 
 
 def render_error(request: web.Request, status: int, title_key: str, **context: Any) -> web.Response:
-    """An error page that needs no session: safe to show whatever went wrong."""
+    """An error page that needs no session: safe to show whatever went wrong. Its language is
+    a choice already in the loaded session, if any, but nothing is stored."""
     page = rendering.render(
         request.config_dict[TEMPLATES],
         "error.html",
-        {"title_key": title_key, "status": status, "correlation": request.get(CORRELATION), "csp_nonce": request.get(CSP_NONCE, ""), **context},
+        {"title_key": title_key, "status": status, "correlation": request.get(CORRELATION), "csp_nonce": request.get(CSP_NONCE, ""),
+         "languages": locales.LANGUAGES, **context},
+        locale=locales.choose(request.query.get("lang"), (request.get(SESSION) or {}).get(LANG), request.headers.get("Accept-Language")),
     )
     return html(page, status)
 
