@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from embedded import Settings
 from embedded.demo import create_app
+from embedded.simulator import Org, demo_org
 from embedded.testing import IdxReplay, Recorder, SimulatorHandle, Tab
 from embedded.web.setup import RUNNER_OPTIONS
 
@@ -91,18 +92,30 @@ class Journey:
     name: str
     run: Run
     about: str
+    org: Callable[[Org], None] | None = None  # a change to the demo org for this journey
 
 
 JOURNEYS: dict[str, Journey] = {}
 
 
-def journey(about: str) -> Callable[[Run], Run]:
+def journey(about: str, org: Callable[[Org], None] | None = None) -> Callable[[Run], Run]:
     def register(run: Run) -> Run:
         name = run.__name__.replace("_", "-")
-        JOURNEYS[name] = Journey(name, run, about)
+        JOURNEYS[name] = Journey(name, run, about, org)
         return run
 
     return register
+
+
+def password_on_the_first_page(org: Org) -> None:
+    org.first_form = "identifier_password"
+
+
+def simulator_for(journey: Journey) -> SimulatorHandle:
+    org = demo_org()
+    if journey.org is not None:
+        journey.org(org)
+    return SimulatorHandle(org)
 
 
 async def begin(tab: Tab, user: str, password: str | None = None) -> None:
@@ -124,6 +137,24 @@ async def password(tab: Tab, elsewhere: Elsewhere) -> None:
 async def password_wrong_then_right(tab: Tab, elsewhere: Elsewhere) -> None:
     await begin(tab, "alice@example.com", "not-her-password")
     await tab.submit(credentials__passcode="Alice-Passw0rd!")
+
+
+@journey("alice: username and password on the first page", org=password_on_the_first_page)
+async def identify_with_password(tab: Tab, elsewhere: Elsewhere) -> None:
+    await tab.get("/login")
+    await tab.submit(identifier="alice@example.com", credentials__passcode="Alice-Passw0rd!")
+
+
+@journey("alice: a wrong password on the first page", org=password_on_the_first_page)
+async def identify_with_password_wrong(tab: Tab, elsewhere: Elsewhere) -> None:
+    await tab.get("/login")
+    await tab.submit(identifier="alice@example.com", credentials__passcode="Guess-1234")
+
+
+@journey("nobody@example.com with a password on the first page", org=password_on_the_first_page)
+async def identify_with_password_unknown_user(tab: Tab, elsewhere: Elsewhere) -> None:
+    await tab.get("/login")
+    await tab.submit(identifier="nobody@example.com", credentials__passcode="Guess-1234")
 
 
 @journey("nobody@example.com: the identify page answers an unknown user")
@@ -445,9 +476,9 @@ async def app_client(settings: Settings) -> TestClient:
 
 
 def app_settings(issuer: str, client_id: str = "demo-client", client_secret: str | None = "demo-secret") -> Settings:
-    # One app plays every journey from one address: no per-address step limit in the way.
+    # One app plays every journey from one address: no per-address limit in the way.
     return Settings(issuer=issuer, client_id=client_id, client_secret=client_secret, redirect_uri=APP_ORIGIN + "/login/callback",
-                    scopes=("openid", "profile", "email", "offline_access"), step_limit_per_ip=(100_000, 60.0))
+                    scopes=("openid", "profile", "email", "offline_access"), step_limit_per_ip=(100_000, 60.0), login_limit_per_ip=(100_000, 60.0))
 
 
 async def walk(client: TestClient, name: str, elsewhere: Elsewhere) -> Tab:
@@ -470,7 +501,7 @@ async def record(names: list[str], out: Path) -> tuple[dict[str, Outcome], Recor
     client = await app_client(app_settings(recorder.issuer))
     try:
         for name in names:
-            async with SimulatorHandle() as simulator:
+            async with simulator_for(JOURNEYS[name]) as simulator:
                 recorder.retarget(simulator.issuer)
                 recorder.begin(name)
                 outcomes[name] = outcome_of(await walk(client, name, SimulatorElsewhere(simulator)))

@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from conftest import identify_and_password, own, post_step, shared, start
+from conftest import doc, identify_and_password, own, post_step, start
 
 
 async def test_password_sign_in_reaches_home_with_the_user(client, org):
@@ -29,7 +29,7 @@ async def test_password_sign_in_reaches_home_with_the_user(client, org):
         "/oauth2/default/v1/token",
         "/oauth2/default/v1/keys",
     ]
-    assert org.bodies("/idp/idx/identify")[0] == {"identifier": "alice@example.com", "rememberMe": False, "stateHandle": shared("identify.json")["stateHandle"]}
+    assert org.bodies("/idp/idx/identify")[0] == {"identifier": "alice@example.com", "rememberMe": False, "stateHandle": doc("identify")["stateHandle"]}
     assert org.bodies("/idp/idx/challenge/answer")[0] == {"credentials": {"passcode": "Alice-Passw0rd!"}, "stateHandle": "02stateHandleForTests"}
     token_form = org.bodies("/oauth2/default/v1/token")[0]
     assert token_form["grant_type"] == "interaction_code" and token_form["interaction_code"] == "ic-test-code-1"
@@ -51,11 +51,11 @@ async def test_wrong_password_shows_the_field_error_with_an_empty_password(clien
 
 async def test_09_expired_session_restarts_cleanly(client, org):
     html = await start(client, org)
-    org.idx("/idp/idx/identify", shared("error-401-session-expired.json"), status=401)
+    org.idx("/idp/idx/identify", doc("session-expired"), status=401)
     resp = await post_step(client, html, {"identifier": "alice@example.com"})
     assert resp.status == 303 and resp.headers["Location"] == "/login"
     # The restart begins a new transaction: a fresh /interact, never the old handle.
-    org.idx("/idp/idx/introspect", shared("identify.json"))
+    org.idx("/idp/idx/introspect", doc("identify"))
     resp = await client.get("/login")
     html = await resp.text()
     assert "expired" in html
@@ -66,7 +66,7 @@ async def test_09_expired_session_restarts_cleanly(client, org):
 
 async def test_cancel_returns_to_the_first_step(client, org):
     html = await identify_and_password(client, org, await start(client, org))
-    org.idx("/idp/idx/cancel", shared("identify.json"))
+    org.idx("/idp/idx/cancel", doc("identify"))
     resp = await post_step(client, html, {}, action="cancel")
     assert resp.status == 303
     html = await (await client.get("/login/step")).text()
@@ -112,7 +112,7 @@ async def test_interaction_required_after_an_identity_provider_continues_the_tra
 
 
 async def step_up_sign_in(client, org, **claims):
-    org.idx("/idp/idx/introspect", shared("identify.json"))
+    org.idx("/idp/idx/introspect", doc("identify"))
     resp = await client.get("/login", params={"acr_values": "urn:okta:loa:2fa:any", "max_age": "0"}, allow_redirects=False)
     assert resp.status == 303
     html = await identify_and_password(client, org, await (await client.get("/login/step")).text())

@@ -1,17 +1,18 @@
-"""Forms and flow decisions over every shared fixture, plus the submission rules."""
+"""Forms and flow decisions over every document of the project's own corpus, plus the submission
+rules. (tests/conformance/test_widget_forms_and_flow.py runs the same over Okta's Sign-In Widget
+fixtures.)"""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
-from conftest import own, shared, shared_fixture_paths
+from conftest import doc, own, own_corpus
 
 from embedded import flow, forms, page, rendering
 from embedded.idx_models import Field, Form, NotAnIdxResponse, parse
 
-ION_FIXTURES = [p for p in shared_fixture_paths() if isinstance(json.loads(p.read_text()), dict) and "version" in json.loads(p.read_text())]
+ION = [(name, raw) for name, raw in own_corpus() if "version" in raw]
 
 
 def sample_submission(view: forms.FormView, choice_index: int = 0) -> dict[str, list[str]]:
@@ -59,9 +60,12 @@ def lookup(body, dotted):
     return node
 
 
-@pytest.mark.parametrize("path", ION_FIXTURES, ids=lambda p: p.name)
-def test_forms_round_trip_and_keep_server_values_out_of_the_browser(path):
-    raw = json.loads(path.read_text())
+@pytest.mark.parametrize("raw", [raw for _, raw in ION], ids=[name for name, _ in ION])
+def test_forms_round_trip_and_keep_server_values_out_of_the_browser(raw):
+    assert_forms_round_trip(raw)
+
+
+def assert_forms_round_trip(raw: dict) -> None:
     response = parse(raw)
     for index, form in enumerate(response.remediations):
         view = forms.form_view(form, str(index))
@@ -97,15 +101,14 @@ def expected_outcome(raw: dict) -> type:
     return flow.ShowForm
 
 
-@pytest.mark.parametrize("path", ION_FIXTURES, ids=lambda p: p.name)
-def test_decide_matches_the_response(path):
-    raw = json.loads(path.read_text())
+@pytest.mark.parametrize("raw", [raw for _, raw in ION], ids=[name for name, _ in ION])
+def test_decide_matches_the_response(raw):
     assert type(flow.decide(parse(raw))) is expected_outcome(raw)
 
 
 def test_outcomes_for_our_own_sequences():
     assert flow.decide(parse(own("success-with-interaction-code.json"))) == flow.ExchangeCode("ic-test-code-1")
-    expired = flow.decide(parse(shared("error-401-session-expired.json")))
+    expired = flow.decide(parse(doc("session-expired")))
     assert isinstance(expired, flow.Expired)
     shown = flow.decide(parse(own("challenge-password.json")))
     assert isinstance(shown, flow.ShowForm)
@@ -135,7 +138,7 @@ def test_theme_directory_overrides_one_step_and_its_texts(tmp_path):
     (tmp_path / "messages").mkdir()
     (tmp_path / "messages" / "en.json").write_text('{"submit.identify": "Log on"}')
     env = rendering.create_env(str(tmp_path))
-    response = parse(shared("identify.json"))
+    response = parse(doc("identify"))
     names, context = rendering.step_context(response, flow.decide(response), version=1)
     assert rendering.render(env, names, context) == "<!-- template: steps/identify.html -->custom Log on"
     # Other steps still come from the built-in templates, with the override's texts.
@@ -173,7 +176,7 @@ def forms_option(value):
 
 
 def test_security_question_options_sharing_an_input_name():
-    response = parse(shared("authenticator-enroll-security-question.json"))
+    response = parse(doc("enroll-security-question"))
     enroll = response.remediation("enroll-authenticator")
     view = forms.form_view(enroll, "0")
     credentials = next(c for c in view.controls if c.name == "credentials")
@@ -194,7 +197,7 @@ def test_not_an_idx_response_is_a_value_error():
 
 
 def test_hidden_fields_without_a_value_are_filled_by_the_page_script():
-    enroll = parse(shared("authenticator-enroll-webauthn.json")).remediations[0]
+    enroll = parse(doc("enroll-webauthn")).remediations[0]
     view = forms.form_view(enroll, "0")
     assert [(c.name, c.kind) for c in view.controls] == [
         ("credentials.clientData", "hidden"),
@@ -204,8 +207,17 @@ def test_hidden_fields_without_a_value_are_filled_by_the_page_script():
     ]
     body = forms.to_body(enroll, {"credentials.clientData": ["cd"], "credentials.attestation": ["at"], "credentials.transports": ['["usb"]'], "credentials.clientExtensions": ["{}"]})
     assert body["credentials"] == {"clientData": "cd", "attestation": "at", "transports": '["usb"]', "clientExtensions": "{}"}
-    # A hidden choice (Okta Verify's method inside the authenticator list) is left to the next step.
-    select = parse(shared("authenticator-verification-okta-verify-push.json")).remediation("select-authenticator-authenticate")
+    # A hidden choice (Okta Verify's method inside the authenticator list, as Okta sends it) is left to the next step.
+    methods = [{"value": m, "label": m} for m in ("signed_nonce", "push", "totp")]
+    okta_verify = {"label": "Okta Verify", "relatesTo": "$.authenticators.value[0]", "value": {"form": {"value": [
+        {"name": "id", "value": "auttheidkwh282hv8g3", "required": True, "mutable": False, "visible": False},
+        {"name": "methodType", "required": False, "mutable": True, "visible": False, "type": "string", "options": methods},
+    ]}}}
+    raw = {"version": "1.0.0", "stateHandle": "sh", "authenticators": {"value": [{"key": "okta_verify", "type": "app", "id": "auttheidkwh282hv8g3"}]},
+           "remediation": {"value": [{"name": "select-authenticator-authenticate", "href": "https://org/idp/idx/challenge", "value": [
+               {"name": "authenticator", "type": "object", "options": [okta_verify]},
+               {"name": "stateHandle", "value": "sh", "visible": False, "mutable": False}]}]}}
+    select = parse(raw).remediation("select-authenticator-authenticate")
     view = forms.form_view(select, "1")
     (authenticator,) = view.controls
     assert all(not choice.controls for choice in authenticator.choices)

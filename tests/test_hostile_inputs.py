@@ -1,10 +1,11 @@
 """No step page can be brought to a 500 by what is posted to it (issue 4's acceptance).
 
-Every authenticator, enrollment and error page among the shared fixtures is shown through the
-app, then each of its forms is posted with hostile values: everything empty, very long, control
+Every kind of step page in the project's own corpus (each authenticator, enrollment, error,
+recovery, consent and profile page) is shown through the app, then each of its forms is posted with hostile values: everything empty, very long, control
 characters and markup, options that were never offered, and every input twice. Each answer is
 a page or a redirect below 500, and whatever reaches the Identity Engine is a well-formed body
-for that form's own href."""
+for that form's own href. (tests/conformance/test_widget_hostile_inputs.py does the same to the
+authenticator, enrollment and error pages among Okta's Sign-In Widget fixtures.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ORG, shared, shared_fixture_paths, start
+from conftest import ORG, own_corpus, start
 from pages import read
 
 
@@ -23,10 +24,22 @@ def has_a_form_page(doc: dict) -> bool:
     return bool(forms) and not (len(forms) == 1 and forms[0].get("method") == "GET" and not doc.get("messages"))
 
 
-PAGES = [
-    p for p in shared_fixture_paths()
-    if p.name.startswith(("authenticator-", "error-authenticator-", "enroll-")) and has_a_form_page(json.loads(p.read_text()))
-]
+def shape(doc: dict) -> tuple:
+    """What makes one step page differ from another: its forms, the authenticator, any message."""
+    current = (doc.get("currentAuthenticator") or doc.get("currentAuthenticatorEnrollment") or {}).get("value", {})
+    forms = tuple(r.get("name") for r in doc["remediation"]["value"])
+    return forms, current.get("key"), tuple(current.get("methods") or ()) and current["methods"][0].get("type"), bool(doc.get("messages"))
+
+
+def step_pages() -> list[tuple[str, dict]]:
+    pages: dict[tuple, tuple[str, dict]] = {}
+    for name, doc in own_corpus():
+        if "version" in doc and has_a_form_page(doc):
+            pages.setdefault(shape(doc), (name, doc))
+    return sorted(pages.values(), key=lambda page: page[0])
+
+
+PAGES = step_pages()
 
 HOSTILE = {
     "empty": lambda name: [""],
@@ -37,9 +50,8 @@ HOSTILE = {
 }
 
 
-@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
-async def test_hostile_posts_never_cause_a_server_error(client, org, path):
-    doc = shared(path.name)
+@pytest.mark.parametrize("doc", [doc for _, doc in PAGES], ids=[name for name, _ in PAGES])
+async def test_hostile_posts_never_cause_a_server_error(client, org, doc):
     for variant in HOSTILE:
         await post_hostile(client, org, doc, variant)
 

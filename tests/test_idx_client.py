@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 import pytest
-from conftest import CLIENT_ID, CLIENT_SECRET, ISSUER, ORG, own, reply, shared
+from conftest import CLIENT_ID, CLIENT_SECRET, ISSUER, ORG, doc, own, reply
 
 from embedded.idx_client import ION, IdxClient, OAuthError, UpstreamError
 from embedded.oidc import new_verifier, s256
@@ -50,7 +50,7 @@ def test_pkce_challenge_is_the_rfc_7636_s256_of_the_verifier():
 
 
 async def test_introspect_and_proceed_use_ion_headers(idx, org):
-    org.idx("/idp/idx/introspect", shared("identify.json"))
+    org.idx("/idp/idx/introspect", doc("identify"))
     reply_ = await idx.introspect("ih-1")
     assert reply_.status == 200 and reply_.body["remediation"]
     org.idx("/idp/idx/identify", own("challenge-password.json"))

@@ -1,21 +1,27 @@
-"""The Ion model over every shared fixture, and the parser's tolerance."""
+"""The Ion model over every document of the project's own corpus, and the parser's tolerance.
+(tests/conformance/test_widget_models.py runs the same over Okta's Sign-In Widget fixtures.)"""
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import pytest
-from conftest import own, shared_fixture_paths
+from conftest import own, own_corpus
 
 from embedded.idx_models import NotAnIdxResponse, parse, resolve_path
 
-NOT_ION = {"error-403-proxy-block.json", "error-429-api-limit-exceeded.json", "error-500-internal-server-error.json"}
+CORPUS = own_corpus()
 
 
-@pytest.mark.parametrize("path", shared_fixture_paths(), ids=lambda p: p.name)
-def test_every_fixture_parses_or_is_refused_clearly(path):
-    raw = json.loads(path.read_text())
-    if path.name in NOT_ION:
+@pytest.mark.parametrize("raw", [raw for _, raw in CORPUS], ids=[name for name, _ in CORPUS])
+def test_every_recorded_document_parses_or_is_refused_clearly(raw):
+    assert_parses(raw, ion="version" in raw)
+
+
+def assert_parses(raw: Any, *, ion: bool) -> None:
+    """An Ion document parses with every remediation, href and authenticator; anything else is
+    refused with NotAnIdxResponse."""
+    if not ion:
         with pytest.raises(NotAnIdxResponse):
             parse(raw)
         return

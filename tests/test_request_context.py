@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from conftest import serve, shared
+from conftest import doc, serve
 
 from embedded.sessions import device_cookie_name
 
@@ -15,7 +15,7 @@ def interact_headers(org) -> dict:
 
 
 async def login(client, org, **headers):
-    org.idx("/idp/idx/introspect", shared("identify.json"))
+    org.idx("/idp/idx/introspect", doc("identify"))
     resp = await client.get("/login", headers=headers, allow_redirects=False)
     assert resp.status == 303
     return resp

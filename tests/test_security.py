@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import logging
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import jwt
 import pytest
-from conftest import CLIENT_ID, ISSUER, ROOT, Signer, hidden, identify_and_password, own, post_step, shared, sign_in, start
+from conftest import CLIENT_ID, ISSUER, ROOT, Signer, doc, hidden, identify_and_password, own, post_step, serve, sign_in, start
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -49,8 +50,10 @@ async def test_01_fresh_pkce_per_transaction_and_verifier_only_to_token(client, 
         assert not any(verifier in p for p in pages)
 
 
-async def test_02_state_and_nonce_are_random_and_never_in_a_page(client, org):
-    org.idx("/idp/idx/introspect", shared("identify.json"), repeat=True)
+async def test_02_state_and_nonce_are_random_and_never_in_a_page(aiohttp_client, settings, org):
+    # A thousand sign-ins from one address: past the per-address limit on starting them.
+    client = await serve(aiohttp_client, dataclasses.replace(settings, login_limit_per_ip=(10_000, 60.0)))
+    org.idx("/idp/idx/introspect", doc("identify"), repeat=True)
     seen_state, seen_nonce = set(), set()
     for _ in range(1000):
         html = await (await client.get("/login")).text()
@@ -93,18 +96,18 @@ async def test_05_35_replayed_callback_exchanges_once_and_lands_on_a_query_less_
 
 async def test_06_state_handle_comes_only_from_server_state(client, org):
     html = await start(client, org)
-    assert shared("identify.json")["stateHandle"] not in html
+    assert doc("identify")["stateHandle"] not in html
     assert 'name="stateHandle"' not in html
     org.idx("/idp/idx/identify", own("challenge-password.json"))
     await post_step(client, html, {"identifier": "alice@example.com", "stateHandle": "evil"})
-    assert org.bodies("/idp/idx/identify")[0]["stateHandle"] == shared("identify.json")["stateHandle"]
+    assert org.bodies("/idp/idx/identify")[0]["stateHandle"] == doc("identify")["stateHandle"]
 
 
 async def test_07_only_declared_fields_are_forwarded(client, org):
     html = await start(client, org)
     org.idx("/idp/idx/identify", own("challenge-password.json"))
     await post_step(client, html, {"identifier": "a@b.c", "isAdmin": "true", "credentials.passcode": "x", "userProfile.role": "admin"})
-    assert org.bodies("/idp/idx/identify")[0] == {"identifier": "a@b.c", "rememberMe": False, "stateHandle": shared("identify.json")["stateHandle"]}
+    assert org.bodies("/idp/idx/identify")[0] == {"identifier": "a@b.c", "rememberMe": False, "stateHandle": doc("identify")["stateHandle"]}
 
 
 # --- 12-16: ID token checks --------------------------------------------------------------
@@ -221,7 +224,7 @@ async def test_21_tampered_or_foreign_cookie_gets_a_new_anonymous_session(client
     client.session.cookie_jar.clear()
     resp = await client.get("/", headers={"Cookie": f"embedded={value}"})
     assert resp.status == 200 and "Alice Anders" not in await resp.text()
-    org.idx("/idp/idx/introspect", shared("identify.json"))
+    org.idx("/idp/idx/introspect", doc("identify"))
     resp = await client.get("/login", headers={"Cookie": f"embedded={value}"}, allow_redirects=False)
     assert resp.status == 303 and any("embedded=" in c for c in cookie_headers(resp))
 
@@ -233,7 +236,7 @@ async def test_22_cookie_flags(aiohttp_client, org):
         ("http://127.0.0.1/login/callback", {"embedded", "embedded-device"}, False),
     ):
         client = await aiohttp_client(create_app(Settings(issuer=ISSUER, client_id=CLIENT_ID, redirect_uri=redirect)))
-        org.idx("/idp/idx/introspect", shared("identify.json"))
+        org.idx("/idp/idx/introspect", doc("identify"))
         resp = await client.get("/login", allow_redirects=False)
         headers = cookie_headers(resp)
         assert {h.split("=", 1)[0] for h in headers} == names
@@ -264,7 +267,7 @@ async def test_26_every_post_needs_the_session_csrf_token(client, org, aiohttp_c
     html = await start(client, org)
     calls = len(org.calls)
     other = await aiohttp_client(create_app(settings))
-    org.idx("/idp/idx/introspect", shared("identify.json"))
+    org.idx("/idp/idx/introspect", doc("identify"))
     other_html = await (await other.get("/login")).text()
     calls = len(org.calls)
     for token in (None, "wrong", hidden(other_html, "_csrf")):
@@ -372,14 +375,14 @@ async def test_39_password_never_prefilled_and_otp_autocomplete(client, org):
     from embedded import forms
     from embedded.idx_models import parse
 
-    email = parse(shared("authenticator-verification-email-polling.json"))
+    email = parse(doc("challenge-email"))
     controls = forms.form_view(email.remediations[0], "0").controls
     assert any(c.autocomplete == "one-time-code" for c in controls)
 
 
 async def test_39_identifier_is_kept_after_an_error(client, org):
-    html = await start(client, org, shared("identify-with-password.json"))
-    org.idx("/idp/idx/identify", shared("identify-unknown-user.json"), status=400)
+    html = await start(client, org, doc("identify-with-password"))
+    org.idx("/idp/idx/identify", doc("identify-with-password-unknown-user"), status=400)
     await post_step(client, html, {"identifier": "someone@example.com", "credentials.passcode": "pw"})
     page = await (await client.get("/login/step")).text()
     assert 'value="someone@example.com"' in page and 'value="pw"' not in page
@@ -396,7 +399,7 @@ async def test_44_secrets_never_logged(client, org, caplog):
     await post_step(client, html, {"credentials.passcode": "Alice-Passw0rd!"})
     await client.get("/login/callback", params={"interaction_code": "ic-test-code-1", "state": "x"})
     text = "\n".join(r.getMessage() + repr(r.args) + (repr(r.exc_info) if r.exc_info else "") for r in caplog.records)
-    handle = shared("identify.json")["stateHandle"]
+    handle = doc("identify")["stateHandle"]
     for secret in (*SENTINELS, handle, org.interact_form["state"], org.interact_form["nonce"]):
         assert secret not in text
     access = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]

@@ -4,8 +4,8 @@ opens a door.
 State handles, interaction handles and codes, tokens, ids, shared secrets, user names, emails and
 phone numbers become placeholders (`state-handle-1`, `user-2@example.com`, `+15550000003`, ...),
 the same value always the same placeholder within one recording, so documents stay consistent
-with each other (an `id` a form offers is the `id` the next request posts back). Passwords,
-passcodes and answers in request bodies become `[redacted]`. Hrefs move onto the placeholder org.
+with each other (an `id` a form offers is the `id` the next request posts back). Signed tokens
+inside documents (a FastPass challenge) become `jwt-N`. Passwords, passcodes and answers in request bodies become `[redacted]`. Hrefs move onto the placeholder org.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ FIELD_VALUES = {"id": "id", "enrollmentId": "id", "interaction_code": "interacti
 # request body keys whose values are typed secrets: never kept, not even as placeholders
 TYPED_SECRETS = {"passcode", "password", "answer", "totp", "otp", "confirmPassword", "clientData", "attestation",
                  "authenticatorData", "signatureData", "client_secret", "code_verifier", "newPassword"}
+JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*")  # a signed token (a FastPass challenge names the user inside)
 EMAIL = re.compile(r"[A-Za-z0-9._%+*-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"\+\d[\d ()X.-]{6,}\d")
 QR_PLACEHOLDER = "data:image/gif;base64,R0lGODlhAQABAAAAACw="  # a 1x1 image in place of a QR code
@@ -113,6 +114,8 @@ class Redactor:
             for v in node:
                 self.learn(v, request=request)
         elif isinstance(node, str):
+            for token in JWT.findall(node):
+                self.placeholder(token, "jwt")
             for email in EMAIL.findall(node):
                 self.placeholder(email, "user")
             for phone in PHONE.findall(node):

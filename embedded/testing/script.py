@@ -81,7 +81,7 @@ def step_of(item: StepLike, index: int = 0) -> Step:
     if body is None and data.get("response"):
         file = Path(str(data["response"]))
         body = _read(file)
-        source = file.name
+        source = str(data.get("source") or file.name)
     return Step(
         method=method,
         path=path,
