@@ -103,7 +103,7 @@ def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str |
             continue
         kept.append(form)
     body = {**body, "remediation": {**remediation, "value": kept}} if dropped else body
-    if kept and isinstance(kept[0], dict) and kept[0].get("name") in ENTRY_FORMS:
+    if kept and isinstance(kept[0], dict) and isinstance(kept[0].get("name"), str) and kept[0]["name"] in ENTRY_FORMS:
         body = without_account_failures(body)
     return body, dropped
 

@@ -92,8 +92,8 @@ async def pages_middleware(request: web.Request, handler: Handler) -> web.Stream
         return render_error(request, 400, "error.oauth", error_code=exc.error, error_description=exc.description)
     except NotAnIdxResponse:
         return render_error(request, 502, "error.upstream")
-    except asyncio.CancelledError:
-        raise
+    except (asyncio.CancelledError, StoreUnavailable):
+        raise  # the shared store being down is the sessions middleware's 503 page, not a bug
     except Exception:
         log.exception("unhandled error [%s]", request[CORRELATION])
         return render_error(request, 500, "error.internal")

@@ -42,6 +42,28 @@ async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok\n")
 
 
+class Readiness:
+    """The Identity Engine half of readiness, fetched in a task of its own: a probe that gives
+    up waiting does not cancel the fetch, so the next probe finds it done."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+
+    def identity_engine(self, request: web.Request) -> Awaitable[None]:
+        task = self.task
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = self.task = asyncio.ensure_future(request.config_dict[IDX_CLIENT].ready())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved, even if no probe waits
+        return asyncio.shield(task)
+
+    async def cancel(self, _: web.Application) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+
+READINESS = web.AppKey("embedded.readiness", Readiness)
+
+
 async def readyz(request: web.Request) -> web.Response:
     """Ready to serve sign-ins: Redis answers a PING (when configured), and the Identity Engine's
     discovery document and signing keys have been fetched (once: after that, a blip at Okta
@@ -50,7 +72,7 @@ async def readyz(request: web.Request) -> web.Response:
     storage = request.config_dict[SESSION_STORAGE]
     if isinstance(storage, RedisStorage):
         checks["redis"] = await _check(storage.client.ping())
-    checks["identity_engine"] = await _check(request.config_dict[IDX_CLIENT].ready())
+    checks["identity_engine"] = await _check(request.config_dict[READINESS].identity_engine(request))
     ready = all(v == "ok" for v in checks.values())
     return web.json_response({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
 
@@ -170,6 +192,8 @@ class AccessLogger(PageAccessLogger):
 
 
 def add_health(app: web.Application) -> None:
+    app[READINESS] = readiness = Readiness()
+    app.on_cleanup.append(readiness.cancel)
     app.router.add_get("/healthz", healthz, name="embedded.healthz")
     app.router.add_get("/readyz", readyz, name="embedded.readyz")
 
