@@ -36,7 +36,7 @@ class Metrics:
         self.steps = Histogram("embedded_step_seconds", "Time to answer the package's own routes (a step post includes its Identity Engine call)",
                                ("route", "method"), buckets=BUCKETS, registry=registry)
         self.active = Gauge("embedded_active_transactions", "Sign-in transactions under way (sampled; shared by every instance on Redis)",
-                            registry=registry, multiprocess_mode="max")
+                            registry=registry, multiprocess_mode="livemax")
         self._seen: dict[str, set[str]] = {}
 
     def bounded(self, label: str, value: str) -> str:

@@ -354,3 +354,37 @@ async def test_gunicorn_with_two_workers_on_one_redis_signs_in(simulator, redis_
     log.seek(0)
     output = log.read().decode()
     assert "Traceback" not in output and "Booting worker" in output
+
+
+# --- settings ----------------------------------------------------------------------------
+
+GOOD = {"OKTA_IDX_ISSUER": "https://org.example.com/oauth2/default", "OKTA_IDX_CLIENTID": "0oa1",
+        "OKTA_IDX_REDIRECTURI": "https://app.example.com/login/callback"}
+
+
+def test_operations_settings_are_parsed():
+    from embedded.config import Settings
+
+    plain = Settings.from_env(GOOD)
+    assert (plain.metrics, plain.metrics_listen, plain.log_format, plain.shutdown_seconds) == (False, None, "text", 10.0)
+    s = Settings.from_env({**GOOD, "EMBEDDED_METRICS": "1", "EMBEDDED_METRICS_PORT": "9100", "EMBEDDED_LOG_FORMAT": "JSON", "EMBEDDED_SHUTDOWN_SECONDS": "2.5"})
+    assert (s.metrics, s.metrics_listen, s.log_format, s.shutdown_seconds) == (True, ("0.0.0.0", 9100), "json", 2.5)
+    assert Settings.from_env({**GOOD, "EMBEDDED_METRICS_PORT": "127.0.0.1:9100"}).metrics_listen == ("127.0.0.1", 9100)
+    assert Settings.from_env({**GOOD, "EMBEDDED_METRICS_PORT": "[::1]:9100"}).metrics_listen == ("::1", 9100)
+
+
+@pytest.mark.parametrize("change, complaint", [
+    ({"EMBEDDED_METRICS": "on"}, "EMBEDDED_METRICS must be 1 or 0"),
+    ({"EMBEDDED_METRICS_PORT": "metrics"}, "EMBEDDED_METRICS_PORT must be PORT or HOST:PORT"),
+    ({"EMBEDDED_METRICS_PORT": "70000"}, "EMBEDDED_METRICS_PORT must be a port number"),
+    ({"EMBEDDED_LOG_FORMAT": "xml"}, "EMBEDDED_LOG_FORMAT must be one of text, json"),
+    ({"EMBEDDED_SHUTDOWN_SECONDS": "soon"}, "EMBEDDED_SHUTDOWN_SECONDS: expected a number"),
+    ({"EMBEDDED_SHUTDOWN_SECONDS": "0"}, "EMBEDDED_SHUTDOWN_SECONDS must be between 0 and 3600"),
+    ({"EMBEDDED_SHUTDOWN_SECONDS": "nan"}, "EMBEDDED_SHUTDOWN_SECONDS must be between 0 and 3600"),
+])
+def test_bad_operations_settings_are_refused_with_one_line(change, complaint):
+    from embedded.config import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match=complaint) as caught:
+        Settings.from_env({**GOOD, **change})
+    assert "\n" not in str(caught.value)
