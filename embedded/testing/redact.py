@@ -104,6 +104,10 @@ class Redactor:
                     for k, v in profile.items():
                         if isinstance(v, str) and v and not EMAIL.search(v) and not PHONE.search(v):
                             self.placeholder(v, KEYED.get(k, "profile"))
+                    if isinstance(profile.get("firstName"), str) and isinstance(profile.get("lastName"), str):
+                        self.placeholder(f"{profile['firstName']} {profile['lastName']}", "name")
+                if key == "user" and isinstance(value, dict) and isinstance(value.get("displayName"), str):
+                    self.placeholder(value["displayName"], "name")  # a WebAuthn user: the person's name
                 if isinstance(value, str) and value and key in KEYED and not (request and key in TYPED_SECRETS):
                     kind = KEYED[key]
                     if kind == "user" and EMAIL.fullmatch(value) is None and "@" in value:
