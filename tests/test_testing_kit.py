@@ -274,3 +274,12 @@ def test_the_kit_imports_nothing_from_the_tests():
     metadata = json.loads(subprocess.run([sys.executable, "-c", "import importlib.metadata as m, json; d = m.distribution('embedded');"
                                           "print(json.dumps([[e.group, e.name, e.value] for e in d.entry_points]))"], capture_output=True, text=True, check=True).stdout)
     assert ["pytest11", "embedded", "embedded.testing.plugin"] in metadata
+
+
+def test_the_readme_shows_the_example_test_module_as_it_is():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Testing your app"):readme.index("## Tests and benchmarks")]
+    shown = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert shown == [(ROOT / "examples" / "test_example_host.py").read_text()]
+    first = shown[0][shown[0].index("async def test_a_recorded_sign_in"):].split("\n\n\n")[0]
+    assert len(first.splitlines()) < 20  # a host's sign-in test with a recording, in under 20 lines
