@@ -71,8 +71,9 @@ class Texts:
         self.lang = lang
         self.table = read_messages(dirs, lang)
         self.english: dict[str, str] = self.table if lang == locales.DEFAULT else (english.table if english else read_messages(dirs, locales.DEFAULT))
-        # What a theme words itself, in English: it comes before the Identity Engine's own text.
-        self.themed = read_messages([d for d in dirs if d != TEMPLATES_DIR], lang) if lang == locales.DEFAULT else {}
+        # What a theme (every directory but the last, the built-in one) words itself, in English:
+        # it comes before the Identity Engine's own text.
+        self.themed = read_messages(dirs[:-1], lang) if lang == locales.DEFAULT else {}
         self.missing: set[str] = set()
 
     def text(self, key: str) -> str | None:

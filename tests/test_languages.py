@@ -1,0 +1,314 @@
+"""Pages in seven languages: the catalogues (complete, ours, parameters kept), the fallbacks
+(English, never a raw key), negotiation (Accept-Language, ?lang= remembered in the session) and
+<html lang dir> on pages served by the app."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+from conftest import ROOT, doc, identify_and_password, own, own_corpus, post_step
+
+from embedded import flow, locales, rendering
+from embedded.idx_models import Message, parse
+from embedded.urls import Urls
+
+MESSAGES = ROOT / "templates" / "messages"
+CODES = locales.CODES
+OTHERS = [c for c in CODES if c != "en"]
+SHARED_IDX = ROOT.parent / "shared" / "idx-fixtures"
+
+
+def catalogue(code: str) -> dict[str, str]:
+    return json.loads((MESSAGES / f"{code}.json").read_text(encoding="utf-8"))
+
+
+EN = catalogue("en")
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(set(re.findall(r"\{[^{}]*\}", text)))
+
+
+# --- the catalogues ---------------------------------------------------------------------------
+
+
+def test_there_is_one_catalogue_per_language_and_no_other():
+    assert sorted(p.stem for p in MESSAGES.glob("*.json")) == sorted(CODES)
+
+
+@pytest.mark.parametrize("code", OTHERS)
+def test_every_english_key_is_in_every_catalogue_and_nothing_else(code):
+    table = catalogue(code)
+    assert sorted(set(EN) - set(table)) == []  # missing
+    assert sorted(set(table) - set(EN)) == []  # extra
+    assert all(isinstance(v, str) and v.strip() for v in table.values())
+
+
+@pytest.mark.parametrize("code", OTHERS)
+def test_translations_keep_the_parameters_of_the_english_text(code):
+    table = catalogue(code)
+    assert {k: (placeholders(EN[k]), placeholders(v)) for k, v in table.items() if placeholders(EN[k]) != placeholders(v)} == {}
+    # Only {0}-style positional parameters: filled one way, by ui(key, *params).
+    assert [k for k, v in table.items() for p in placeholders(v) if not re.fullmatch(r"\{\d+\}", p)] == []
+
+
+@pytest.mark.parametrize("code", OTHERS)
+def test_catalogues_are_translated_not_copied(code):
+    """Product names (Duo Security) stay as they are; everything else reads in the language."""
+    table = catalogue(code)
+    same = [k for k, v in table.items() if v == EN[k] and len(v) > 12]
+    assert len(same) <= 3, same
+
+
+def i18n_keys(node, found: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        i18n = node.get("i18n")
+        if isinstance(i18n, dict) and isinstance(i18n.get("key"), str):
+            found.add(i18n["key"])
+        for v in node.values():
+            i18n_keys(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            i18n_keys(v, found)
+    return found
+
+
+def corpus_files() -> list[Path]:
+    files = sorted((ROOT / "tests" / "fixtures").rglob("*.json"))
+    if SHARED_IDX.is_dir():
+        files += sorted(SHARED_IDX.rglob("*.json"))
+    return files
+
+
+def test_every_i18n_key_of_the_fixture_corpus_has_an_english_text():
+    keys: set[str] = set()
+    for path in corpus_files():
+        i18n_keys(json.loads(path.read_text(encoding="utf-8")), keys)
+    assert len(keys) >= 10
+    assert sorted(k for k in keys if k not in EN) == []
+
+
+# --- texts: fallbacks and parameters ----------------------------------------------------------
+
+
+@pytest.fixture
+def two_languages(tmp_path) -> list[Path]:
+    """A message directory where French lacks a key English has."""
+    (tmp_path / "messages").mkdir()
+    (tmp_path / "messages" / "en.json").write_text(json.dumps({"greet": "Hello {0}", "only.english": "Only in English {0}", "code.bad": "Wrong code"}))
+    (tmp_path / "messages" / "fr.json").write_text(json.dumps({"greet": "Bonjour {0}", "code.bad": "Code erroné"}))
+    return [tmp_path]
+
+
+def test_a_key_missing_in_a_language_falls_back_to_english(two_languages):
+    fr = rendering.Texts(two_languages, "fr")
+    assert fr.ui("greet", "Ana") == "Bonjour Ana"
+    assert fr.ui("only.english", 3) == "Only in English 3"
+    assert fr.ui_any("nothing.here", "only.english") == "Only in English {0}"
+    assert fr.message(Message(text="", key="only.english", params=("x",))) == "Only in English x"
+    assert fr.missing == set()
+
+
+def test_a_key_no_language_has_never_shows_as_a_key(two_languages):
+    fr = rendering.Texts(two_languages, "fr")
+    shown = fr.ui("title.some-new-remediation")
+    assert shown == "Some new remediation" and "." not in shown
+    assert fr.missing == {"title.some-new-remediation"}
+    assert fr.ui_any("a.b", "c.d", default="From the form") == "From the form"
+
+
+def test_identity_engine_messages_by_key_and_by_language(two_languages):
+    wrong = Message(text="Invalid code. Try again.", key="code.bad")
+    unknown = Message(text="Something the Identity Engine says", key="never.seen")
+    en, fr = rendering.Texts(two_languages), rendering.Texts(two_languages, "fr")
+    assert fr.message(wrong) == "Code erroné"  # ours, in the page's language
+    assert fr.message(unknown) == "Something the Identity Engine says"  # no text of ours: its own
+    assert en.message(wrong) == "Invalid code. Try again."  # English: its own words first
+    assert en.message(Message(text="", key="code.bad")) == "Wrong code"  # ... ours when it sent none
+
+
+def test_parameters_are_filled_one_way_only():
+    assert rendering.fill("Be at least {0} characters, not {1}", (8, "x")) == "Be at least 8 characters, not x"
+    assert rendering.fill("{0.__class__} {name} {1}", ("a",)) == "{0.__class__} {name} {1}"  # nothing else is special
+    for path in (ROOT / "templates").rglob("*.html"):
+        source = path.read_text(encoding="utf-8")
+        assert 'replace("{' not in source and ".format(" not in source, path
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_every_language_fills_parameters(code):
+    texts = rendering.Catalogue([rendering.TEMPLATES_DIR]).texts(code)
+    rule = texts.ui("password.rule.minLength", 12)
+    assert "12" in rule and "{" not in rule
+    assert texts.message(Message(text="", key="idx.unknown.user", params=("ana@example.com",))).count("ana@example.com") == 1
+
+
+# --- negotiation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr-CA,fr;q=0.9", "fr"),
+        ("de;q=0.5, ja;q=0.8", "ja"),
+        ("pt-PT,pt;q=0.9,en;q=0.5", "pt-BR"),
+        ("pt-br", "pt-BR"),
+        ("ar-EG", "ar"),
+        ("EN-gb", "en"),
+        ("es-419, en;q=0.1", "es"),
+        ("zh-CN,zh;q=0.9", "en"),
+        ("fr;q=0, de", "de"),
+        ("*", "en"),
+        ("zz, fr;q=0.2", "fr"),
+        ("", "en"),
+        (None, "en"),
+        ("fr;q=2, ;;;, de;q=abc", "en"),
+        ("x" * 5000 + ",fr", "en"),
+    ],
+)
+def test_accept_language_negotiation(header, expected):
+    assert locales.negotiate(header) == expected
+
+
+def test_an_explicit_choice_beats_the_remembered_one_and_the_browser():
+    assert locales.choose("ja", "de", "fr") == "ja"
+    assert locales.choose(None, "de", "fr") == "de"
+    assert locales.choose("xx", None, "fr;q=0.5, es") == "es"
+    assert locales.choose("xx", "yy", None) == "en"
+    assert [lang.direction for lang in locales.LANGUAGES if lang.rtl] == ["rtl"] and locales.language("ar").direction == "rtl"
+
+
+# --- every page of the corpus in every language ---------------------------------------------------
+
+
+def documents() -> list[tuple[str, dict]]:
+    """Every Ion document of the own corpus, and of Okta's widget fixtures when they are beside this clone."""
+    found = [(name, body) for name, body in own_corpus() if isinstance(body, dict) and "version" in body]
+    for path in sorted((ROOT / "tests" / "fixtures" / "idx").glob("*.json")) + sorted(SHARED_IDX.rglob("*.json")):
+        body = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(body, dict) and isinstance(body.get("version"), str):
+            found.append((path.name, body))
+    return found
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_every_corpus_document_renders_in_every_language_with_no_missing_key(code):
+    dirs = [rendering.TEMPLATES_DIR]
+    env = rendering.configure(jinja2.Environment(loader=rendering.loader(dirs), autoescape=True), dirs, Urls(base=""))
+    rendered = 0
+    for name, body in documents():
+        response = parse(body)
+        names, context = rendering.step_context(response, flow.decide(response), version=1)
+        html = rendering.render(env, names, {**context, "csrf_token": "t", "csp_nonce": "n", "notices": []}, locale=code)
+        assert f'<html lang="{code}" dir="{locales.language(code).direction}">' in html, name
+        rendered += 1
+    assert rendered > 100
+    assert env.globals["catalogue"].texts(code).missing == set()
+
+
+# --- pages served by the app -----------------------------------------------------------------------
+
+
+def html_attributes(html: str) -> tuple[str, str]:
+    m = re.search(r'<html lang="([^"]+)" dir="([^"]+)">', html)
+    assert m, html[:300]
+    return m.group(1), m.group(2)
+
+
+def heading(html: str) -> str:
+    m = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    assert m
+    return " ".join(m.group(1).split())
+
+
+async def sign_in_page(client, org, **kwargs) -> str:
+    org.idx("/idp/idx/introspect", doc("identify"))
+    resp = await client.get("/login", allow_redirects=False)
+    assert resp.status == 303
+    page = await client.get("/login/step", **kwargs)
+    assert page.status == 200
+    return await page.text()
+
+
+@pytest.mark.parametrize("code", CODES)
+async def test_the_sign_in_page_in_each_language(client, org, code):
+    html = await sign_in_page(client, org, params={"lang": code})
+    texts = catalogue(code)
+    assert html_attributes(html) == (code, "rtl" if code == "ar" else "ltr")
+    assert heading(html) == texts["title.identify"]
+    assert re.search(r'<button type="submit" class="button button--primary">' + re.escape(texts["submit.identify"]) + "</button>", html)
+    assert f"<title>{texts['title.identify']} · {texts['app.title']}</title>" in html
+    # The switch: every language, named in itself, linked with ?lang=, this one marked current.
+    for lang in locales.LANGUAGES:
+        assert f'href="?lang={lang.code}" hreflang="{lang.code}" lang="{lang.code}" dir="{lang.direction}"' in html
+    assert re.search(rf'hreflang="{re.escape(code)}"[^>]*aria-current="true">', html)
+    assert f'aria-label="{texts["language.switch"]}"' in html
+
+
+@pytest.mark.parametrize("code", OTHERS)
+async def test_accept_language_alone_picks_the_language(client, org, code):
+    html = await sign_in_page(client, org, headers={"Accept-Language": f"{code};q=0.9, en;q=0.5"})
+    assert html_attributes(html)[0] == code and heading(html) == catalogue(code)["title.identify"]
+
+
+async def test_a_canadian_french_browser_gets_french(client, org):
+    html = await sign_in_page(client, org, headers={"Accept-Language": "fr-CA,fr;q=0.9"})
+    assert html_attributes(html) == ("fr", "ltr") and heading(html) == "Se connecter"
+
+
+async def test_an_unknown_language_gets_english(client, org):
+    html = await sign_in_page(client, org, headers={"Accept-Language": "zh-CN,zh;q=0.9,ko;q=0.8"})
+    assert html_attributes(html) == ("en", "ltr") and heading(html) == "Sign in"
+    html = await (await client.get("/login/step", params={"lang": "tlh"})).text()
+    assert html_attributes(html) == ("en", "ltr")
+
+
+async def test_the_chosen_language_is_remembered_across_requests(client, org):
+    html = await sign_in_page(client, org, params={"lang": "de"}, headers={"Accept-Language": "fr"})
+    assert html_attributes(html)[0] == "de"
+    # Later pages, without ?lang=: the choice in the session beats the browser's preference.
+    for path in ("/login/step", "/", "/logout", "/no-such-page"):
+        resp = await client.get(path, headers={"Accept-Language": "fr"})
+        assert html_attributes(await resp.text())[0] == "de", path
+    html = await (await client.get("/login/step", params={"lang": "ar"})).text()
+    assert html_attributes(html) == ("ar", "rtl")
+    assert html_attributes(await (await client.get("/")).text()) == ("ar", "rtl")
+
+
+async def test_only_an_explicit_choice_creates_a_session(client):
+    resp = await client.get("/", headers={"Accept-Language": "ja"})
+    assert html_attributes(await resp.text())[0] == "ja" and "Set-Cookie" not in resp.headers
+    resp = await client.get("/", params={"lang": "unknown"})
+    assert "Set-Cookie" not in resp.headers
+    resp = await client.get("/", params={"lang": "es"})
+    assert html_attributes(await resp.text())[0] == "es" and "Set-Cookie" in resp.headers
+    assert html_attributes(await (await client.get("/")).text())[0] == "es"
+
+
+async def test_error_pages_speak_the_language_too(client):
+    resp = await client.get("/login/nothing-here", headers={"Accept-Language": "ja"})
+    html = await resp.text()
+    assert resp.status == 404 and html_attributes(html)[0] == "ja" and heading(html) == catalogue("ja")["error.http_404"]
+    html = await (await client.get("/login/nothing-here", params={"lang": "ar"})).text()
+    assert html_attributes(html) == ("ar", "rtl") and catalogue("ar")["error.http_404.detail"] in html
+
+
+async def test_identity_engine_messages_are_translated(client, org):
+    """A wrong password, in French: our text for the IDX key, not the Identity Engine's English."""
+    html = await identify_and_password(client, org, await sign_in_page(client, org, params={"lang": "fr"}))
+    org.idx("/idp/idx/challenge/answer", own("error-challenge-password-incorrect.json"), status=401)
+    await post_step(client, html, {"credentials.passcode": "wrong"})
+    html = await (await client.get("/login/step")).text()
+    assert catalogue("fr")["incorrectPassword"] in html and "Password is incorrect" not in html
+
+
+def test_the_stylesheet_works_right_to_left():
+    """Spacing, borders and positions use logical properties, so <html dir="rtl"> mirrors the page."""
+    css = (ROOT / "static" / "css" / "embedded.css").read_text(encoding="utf-8")
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    physical = re.findall(r"(?:margin|padding|border)-(?:left|right)\b|(?<![-\w])(?:left|right)\s*:|text-align:\s*(?:left|right)|float:\s*(?:left|right)", css)
+    assert physical == []
