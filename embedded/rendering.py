@@ -52,6 +52,12 @@ def fill(template: str, params: Sequence[Any]) -> str:
     return PARAM.sub(lambda m: str(params[int(m.group(1))]) if int(m.group(1)) < len(params) else m.group(0), template)
 
 
+def label_key(text: str) -> str:
+    """The catalogue key of an Identity Engine label: `field.` and its words, lowercased and
+    joined by `_` ("Keep me signed in" -> "field.keep_me_signed_in")."""
+    return "field." + "_".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
 def read_messages(dirs: list[Path], lang: str) -> dict[str, str]:
     """messages/<lang>.json of every directory, the first directory's keys winning."""
     table: dict[str, str] = {}
@@ -98,6 +104,15 @@ class Texts:
             if found is not None:
                 return found
         return default
+
+    def label(self, text: str | None) -> str:
+        """A label the Identity Engine gave a field or option ("Username", "Keep me signed in").
+        In English it stays as sent; in another language a label we know (`field.<its words>`)
+        reads in that language, and any other (an org's own attribute, or a label the Identity
+        Engine already translated) stays as sent."""
+        if not text or self.lang == locales.DEFAULT:
+            return text or ""
+        return self.table.get(label_key(text)) or text
 
     def message(self, m: Message) -> str:
         """An Identity Engine message, by its i18n key. In English the Identity Engine's own text
@@ -153,6 +168,7 @@ def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.E
         catalogue=catalogue,
         ui=lambda key, *params: current().ui(key, *params),
         ui_any=lambda *keys, default="": current().ui_any(*keys, default=default),
+        field_label=lambda text: current().label(text),
         msg=lambda m: current().message(m),
         humanize=humanize,
         urls=urls,

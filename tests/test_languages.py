@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import pytest
 from conftest import ROOT, doc, identify_and_password, own, own_corpus, post_step
 
@@ -27,6 +29,11 @@ def catalogue(code: str) -> dict[str, str]:
 
 
 EN = catalogue("en")
+
+
+def escape(text: str) -> str:
+    """As the pages print it (Jinja's autoescape)."""
+    return str(markupsafe.escape(text))
 
 
 def placeholders(text: str) -> list[str]:
@@ -222,7 +229,7 @@ def html_attributes(html: str) -> tuple[str, str]:
 def heading(html: str) -> str:
     m = re.search(r"<h1>(.*?)</h1>", html, re.S)
     assert m
-    return " ".join(m.group(1).split())
+    return unescape(" ".join(m.group(1).split()))
 
 
 async def sign_in_page(client, org, **kwargs) -> str:
@@ -240,13 +247,25 @@ async def test_the_sign_in_page_in_each_language(client, org, code):
     texts = catalogue(code)
     assert html_attributes(html) == (code, "rtl" if code == "ar" else "ltr")
     assert heading(html) == texts["title.identify"]
-    assert re.search(r'<button type="submit" class="button button--primary">' + re.escape(texts["submit.identify"]) + "</button>", html)
-    assert f"<title>{texts['title.identify']} · {texts['app.title']}</title>" in html
+    assert re.search(r'<button type="submit" class="button button--primary">' + re.escape(escape(texts["submit.identify"])) + "</button>", html)
+    assert f"<title>{escape(texts['title.identify'])} · {escape(texts['app.title'])}</title>" in html
     # The switch: every language, named in itself, linked with ?lang=, this one marked current.
     for lang in locales.LANGUAGES:
         assert f'href="?lang={lang.code}" hreflang="{lang.code}" lang="{lang.code}" dir="{lang.direction}"' in html
     assert re.search(rf'hreflang="{re.escape(code)}"[^>]*aria-current="true">', html)
-    assert f'aria-label="{texts["language.switch"]}"' in html
+    assert f'aria-label="{escape(texts["language.switch"])}"' in html
+    # The Identity Engine's own labels for well-known fields read in the language too.
+    assert re.search(r'<label for="[^"]+" class="label--required">' + re.escape(escape(texts["field.username"])) + "</label>", html)
+    assert (">Username<" in html) == (code == "en")
+
+
+def test_known_identity_engine_labels_are_translated_and_others_kept():
+    fr, en = rendering.Catalogue([rendering.TEMPLATES_DIR]).texts("fr"), rendering.Catalogue([rendering.TEMPLATES_DIR]).texts("en")
+    assert fr.label("Keep me signed in") == "Rester connecté" and fr.label("keep me  signed in") == "Rester connecté"
+    assert fr.label("Favourite colour") == "Favourite colour"  # an org's own attribute
+    assert fr.label("Nom d'utilisateur") == "Nom d'utilisateur"  # already translated by the Identity Engine
+    assert en.label("Keep me signed in") == "Keep me signed in" and fr.label(None) == ""
+    assert rendering.label_key("Security Key or Biometric Authenticator (FIDO2)") == "field.security_key_or_biometric_authenticator_fido2"
 
 
 @pytest.mark.parametrize("code", OTHERS)
@@ -294,7 +313,7 @@ async def test_error_pages_speak_the_language_too(client):
     html = await resp.text()
     assert resp.status == 404 and html_attributes(html)[0] == "ja" and heading(html) == catalogue("ja")["error.http_404"]
     html = await (await client.get("/login/nothing-here", params={"lang": "ar"})).text()
-    assert html_attributes(html) == ("ar", "rtl") and catalogue("ar")["error.http_404.detail"] in html
+    assert html_attributes(html) == ("ar", "rtl") and escape(catalogue("ar")["error.http_404.detail"]) in html
 
 
 async def test_identity_engine_messages_are_translated(client, org):
@@ -303,7 +322,7 @@ async def test_identity_engine_messages_are_translated(client, org):
     org.idx("/idp/idx/challenge/answer", own("error-challenge-password-incorrect.json"), status=401)
     await post_step(client, html, {"credentials.passcode": "wrong"})
     html = await (await client.get("/login/step")).text()
-    assert catalogue("fr")["incorrectPassword"] in html and "Password is incorrect" not in html
+    assert escape(catalogue("fr")["incorrectPassword"]) in html and "Password is incorrect" not in html
 
 
 def test_the_stylesheet_works_right_to_left():
