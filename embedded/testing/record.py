@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import re
-import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +29,9 @@ import aiohttp
 import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..config import origin_of
+from .oauth import Signer
 from .redact import Redactor
 from .script import FORMAT, MANIFEST, PLACEHOLDER_ORG
 
@@ -74,8 +73,7 @@ class Recorder:
         self._entries: dict[str, list[dict[str, Any]]] = {}
         self._by_handle: dict[str, Sequence] = {}
         self._idp_path: str | None = None
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._kid = "recorder-" + secrets.token_hex(4)
+        self._signer = Signer("recorder")
         self._http: aiohttp.ClientSession | None = None
         self._server: TestServer | None = None
 
@@ -134,7 +132,7 @@ class Recorder:
             self._http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         path = request.path
         if path.endswith("/v1/keys"):
-            return web.json_response(self._jwks())
+            return web.json_response(self._signer.jwks())
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         url = self.upstream_origin + request.path_qs
@@ -178,10 +176,6 @@ class Recorder:
 
     # --- ID tokens -------------------------------------------------------------------------
 
-    def _jwks(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key()))
-        return {"keys": [{**jwk, "kid": self._kid, "alg": "RS256", "use": "sig"}]}
-
     async def _upstream_jwks(self) -> dict[str, Any]:
         if self._upstream_keys is None:
             assert self._http is not None
@@ -201,7 +195,7 @@ class Recorder:
             raise web.HTTPBadGateway(text="recorder: the upstream ID token is not signed with a key of the upstream issuer")
         claims = jwt.decode(tokens["id_token"], jwt.PyJWK(keys[header["kid"]]).key, algorithms=["RS256"], options={"verify_aud": False}, issuer=self.upstream_issuer)
         claims["iss"] = self.issuer
-        return {**tokens, "id_token": jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})}
+        return {**tokens, "id_token": self._signer.sign(claims)}
 
     # --- recording -------------------------------------------------------------------------
 
