@@ -216,6 +216,25 @@ async def test_the_simulator_reads_codes_answers_pushes_and_injects_faults(aioht
     assert (await embedded_simulator.faults())["next"] == []
 
 
+async def test_an_emailed_link_opened_in_the_same_browser_signs_in(aiohttp_client, embedded_simulator, idx_replay):
+    client = await aiohttp_client(host(embedded_simulator.settings()))
+    tab = Tab(client)
+    await tab.get("/auth/login", return_to="/private")
+    await tab.submit(identifier="bob@example.com")
+    await tab.submit(credentials__passcode="Bob-Passw0rd!")
+    await tab.get(await embedded_simulator.magic_link("bob@example.com"))
+    assert tab.path == "/private" and tab.html == "Hello bob@example.com"
+
+    idx_replay.play_recorded(RECORDED.directory, "email-code")
+    tab = Tab(await aiohttp_client(host(idx_replay.settings())))
+    await tab.get("/auth/login", return_to="/private")
+    await tab.submit(identifier="bob@example.com")
+    await tab.submit(credentials__passcode="Bob-Passw0rd!")
+    await tab.get(idx_replay.magic_link("123456"))
+    assert tab.path == "/private" and idx_replay.bodies("/idp/idx/challenge/answer")[-1]["credentials"] == {"passcode": "123456"}
+    idx_replay.assert_done()
+
+
 class TestAnOrgOfItsOwn:
     @pytest.fixture
     def embedded_org(self):
