@@ -13,6 +13,7 @@ journey records against the simulator and replays against the recording.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -443,8 +444,6 @@ async def fastpass_page(tab: Tab, elsewhere: Elsewhere) -> None:
 
 
 def _shared_secret(tab: Tab) -> str:
-    import re
-
     m = re.search(r'data-copy-text="([^"]+)"', tab.html)
     assert m, "no shared secret on the page"
     return m.group(1)
