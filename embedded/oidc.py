@@ -6,6 +6,7 @@ issuer's JWKS; an unknown `kid` triggers at most one refetch per minute.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -59,12 +60,18 @@ class KeySet:
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
+        # Sign-ins that arrive together while the keys are being fetched wait for that one fetch
+        # instead of finding no keys (and, the fetch being "recent", no refetch either).
+        self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
-        if kid not in self._keys and (self._fetched_at is None or self._clock() - self._fetched_at >= JWKS_REFETCH_SECONDS):
-            self._fetched_at = self._clock()
-            # A failed fetch raises before touching the cache, so known keys keep working.
-            self._keys.update(self._parse(await self._fetch()))
+        if kid in self._keys:
+            return self._keys[kid]
+        async with self._lock:
+            if kid not in self._keys and (self._fetched_at is None or self._clock() - self._fetched_at >= JWKS_REFETCH_SECONDS):
+                self._fetched_at = self._clock()
+                # A failed fetch raises before touching the cache, so known keys keep working.
+                self._keys.update(self._parse(await self._fetch()))
         return self._keys.get(kid)
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -183,6 +184,21 @@ async def test_18_unknown_kid_refetches_at_most_once_a_minute(signer):
             await check(signer.mint(nonce="n-1", headers={"kid": f"random-{i}"}), keys)
     assert len(fetches) == 1
     assert await check(signer.mint(nonce="n-1"), keys)
+    assert len(fetches) == 1
+
+
+async def test_18_sign_ins_arriving_together_on_a_cold_start_wait_for_the_one_fetch(signer):
+    """Sixteen ID tokens checked at once before any key is known: one fetch, and every one
+    finds the key (they once found none, the fetch being under way and so "recent")."""
+    fetches = []
+
+    async def fetch():
+        fetches.append(1)
+        await asyncio.sleep(0.05)
+        return signer.jwks()
+
+    keys = oidc.KeySet(fetch)
+    assert all(await asyncio.gather(*(check(signer.mint(nonce="n-1"), keys) for _ in range(16))))
     assert len(fetches) == 1
 
 

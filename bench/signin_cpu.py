@@ -1,0 +1,169 @@
+"""Server CPU per complete password sign-in, and sign-ins per second, with each store.
+
+    python bench/signin_cpu.py [--signins N] [--repeat R] [--stores memory,redis] [--profile]
+
+The simulator (the upstream Identity Engine) and the app each run in a process of their own;
+only the app's CPU is counted (user + system time of its process, from /proc). A form-filling
+HTTP client drives N complete sign-ins of alice through the real pages (open /login, the
+identify page, the password page, land home: 6 requests, 5 IDX calls), fresh cookies each
+time, at concurrency 1 and 16, R times; medians are printed. `--profile` runs the app under
+cProfile once and prints its top 20 functions by own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pstats
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from redis_server import RedisServer, free_port  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+HIDDEN = re.compile(r'name="(_csrf|_step|_form)" value="([^"]*)"')
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+async def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(url) as resp:
+                    if resp.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} did not answer")
+            await asyncio.sleep(0.1)
+
+
+async def one_sign_in(base: str) -> float:
+    start = time.perf_counter()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(base + "/login") as resp:
+            html = await resp.text()
+        for fields in ({"identifier": "alice@example.com"}, {"credentials.passcode": "Alice-Passw0rd!"}):
+            form = dict(HIDDEN.findall(html))
+            async with http.post(base + "/login/step", data={**form, "_form": "0", **fields}) as resp:
+                html = await resp.text()
+        if 'data-claim="email">alice@example.com<' not in html:
+            raise SystemExit("a sign-in did not reach the home page: " + " ".join(re.sub(r"<[^>]+>", " ", html).split())[:300])
+    return time.perf_counter() - start
+
+
+async def drive(base: str, signins: int, concurrency: int) -> list[float]:
+    queue = iter(range(signins))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        for _ in queue:
+            latencies.append(await one_sign_in(base))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def start_app(port: int, sim_port: int, redis_url: str | None, profile_to: str | None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA_IDX_", "EMBEDDED_"))}
+    env.update({
+        "OKTA_IDX_ISSUER": f"http://127.0.0.1:{sim_port}/oauth2/default",
+        "OKTA_IDX_CLIENTID": "demo-client",
+        "OKTA_IDX_CLIENTSECRET": "demo-secret",
+        "OKTA_IDX_SCOPES": "openid profile email",
+        "OKTA_IDX_REDIRECTURI": f"http://127.0.0.1:{port}/login/callback",
+        # One address signing in as fast as it can: the per-address limits would turn it away.
+        "EMBEDDED_STEP_LIMIT_PER_IP": "1000000/60",
+        "EMBEDDED_LOGIN_LIMIT_PER_IP": "1000000/60",
+        "EMBEDDED_MAX_SESSIONS": "1000000",
+    })
+    if redis_url:
+        env["EMBEDDED_REDIS_URL"] = redis_url
+    command = [sys.executable, *(["-m", "cProfile", "-o", profile_to] if profile_to else []), "-m", "embedded", "--port", str(port)]
+    return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def measure(store: str, sim_port: int, signins: int, repeat: int, redis_url: str | None) -> dict[int, list[tuple[float, float, float, float]]]:
+    port = free_port()
+    app = start_app(port, sim_port, redis_url, None)
+    base = f"http://127.0.0.1:{port}"
+    results: dict[int, list[tuple[float, float, float, float]]] = {1: [], 16: []}
+    try:
+        await wait_for(base + "/static/css/embedded.css")
+        await drive(base, 20, 4)  # warm up: discovery, keys, templates
+        for _ in range(repeat):
+            for concurrency in (1, 16):
+                before, started = cpu_seconds(app.pid), time.perf_counter()
+                latencies = sorted(await drive(base, signins, concurrency))
+                elapsed, cpu = time.perf_counter() - started, cpu_seconds(app.pid) - before
+                results[concurrency].append((cpu * 1000 / signins, signins / elapsed, latencies[len(latencies) // 2] * 1000,
+                                             latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000))
+    finally:
+        app.send_signal(signal.SIGINT)
+        app.wait(timeout=30)
+    return results
+
+
+async def profile(sim_port: int, signins: int) -> None:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "app.prof")
+        app = start_app(port, sim_port, None, out)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_for(base + "/static/css/embedded.css")
+            await drive(base, signins, 16)
+        finally:
+            app.send_signal(signal.SIGINT)
+            app.wait(timeout=60)
+        print(f"\ncProfile of the app over {signins} sign-ins at concurrency 16, top 20 by own time:")
+        pstats.Stats(out).sort_stats("tottime").print_stats(20)
+
+
+async def main(args: argparse.Namespace) -> None:
+    sim_port = free_port()
+    simulator = subprocess.Popen([sys.executable, "-m", "embedded", "simulator", "--port", str(sim_port)], cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = RedisServer().start() if "redis" in args.stores else None
+    try:
+        await wait_for(f"http://127.0.0.1:{sim_port}/oauth2/default/.well-known/openid-configuration")
+        print(f"password sign-ins through the pages: N={args.signins}, medians of {args.repeat} runs; app CPU from /proc, simulator not counted")
+        print(f"{'store':<8} {'conc.':>5} {'CPU ms/sign-in':>15} {'sign-ins/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
+        for store in args.stores:
+            results = await measure(store, sim_port, args.signins, args.repeat, redis.url if store == "redis" and redis else None)
+            for concurrency, runs in results.items():
+                cpu, rate, p50, p99 = (statistics.median(r[i] for r in runs) for i in range(4))
+                print(f"{store:<8} {concurrency:>5} {cpu:>15.2f} {rate:>11.1f} {p50:>8.1f} {p99:>8.1f}")
+        if args.profile:
+            await profile(sim_port, min(args.signins, 200))
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=30)
+        if redis:
+            redis.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--signins", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--stores", type=lambda s: s.split(","), default=["memory", "redis"])
+    parser.add_argument("--profile", action="store_true")
+    asyncio.run(main(parser.parse_args()))
