@@ -92,9 +92,14 @@ class Processes:
         binary = shutil.which("redis-server")
         if binary is None:
             raise SystemExit("redis-server is missing (Debian: apt-get install redis-server)")
-        self.redis_port, self.sim_port = free_port(), free_port()
+        self.redis_port = free_port()
         self.spawn("redis", [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        self.spawn("simulator", [sys.executable, __file__, "--serve-simulator", str(self.sim_port), "--people", str(self.people)])
+        self.new_simulator("simulator")
+
+    def new_simulator(self, name: str) -> subprocess.Popen[bytes]:
+        """A simulator of its own (it keeps every transaction it began, and slows as they pile up)."""
+        self.sim_port = free_port()
+        return self.spawn(name, [sys.executable, __file__, "--serve-simulator", str(self.sim_port), "--people", str(self.people)])
 
     @property
     def redis_url(self) -> str:
@@ -267,6 +272,8 @@ async def soak(args: argparse.Namespace, procs: Processes) -> bool:
 
 async def hold(args: argparse.Namespace, procs: Processes, store: str) -> None:
     """N transactions started and left in flight on a fresh instance: the memory each costs."""
+    simulator = procs.new_simulator(f"simulator-hold-{store}")
+    await wait_for(f"http://127.0.0.1:{procs.sim_port}/oauth2/default/.well-known/openid-configuration")
     client = redis.Redis.from_url(procs.redis_url)
     await client.flushall()
     used_before = (await client.info("memory"))["used_memory"]
@@ -307,8 +314,9 @@ async def hold(args: argparse.Namespace, procs: Processes, store: str) -> None:
               f"per transaction (MEMORY USAGE of one session: {usage / 1024:.1f} KB; {count} sessions hold one)")
         print(f"  stored transaction {tx_bytes / 1024:.1f} KB, of which the IDX response {response_bytes / 1024:.1f} KB")
     await client.aclose()
-    child.send_signal(signal.SIGTERM)
-    await asyncio.to_thread(child.wait, 20)
+    for process in (child, simulator):
+        process.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(process.wait, 70)
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -331,6 +339,7 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=64)
