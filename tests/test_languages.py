@@ -10,6 +10,7 @@ import subprocess
 import sys
 from html import unescape
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import markupsafe
@@ -19,6 +20,7 @@ from conftest import ROOT, doc, identify_and_password, own, own_corpus, post_ste
 from embedded import flow, locales, rendering
 from embedded.idx_models import Message, parse
 from embedded.urls import Urls
+from embedded.web import respond
 
 MESSAGES = ROOT / "templates" / "messages"
 CODES = locales.CODES
@@ -253,7 +255,7 @@ async def test_the_sign_in_page_in_each_language(client, org, code):
     assert f"<title>{escape(texts['title.identify'])} · {escape(texts['app.title'])}</title>" in html
     # The switch: every language, named in itself, linked with ?lang=, this one marked current.
     for lang in locales.LANGUAGES:
-        assert f'href="?lang={lang.code}" hreflang="{lang.code}" lang="{lang.code}" dir="{lang.direction}"' in html
+        assert f'href="/login/step?lang={lang.code}" hreflang="{lang.code}" lang="{lang.code}" dir="{lang.direction}"' in html
     assert re.search(rf'hreflang="{re.escape(code)}"[^>]*aria-current="true">', html)
     assert f'aria-label="{escape(texts["language.switch"])}"' in html
     # The Identity Engine's own labels for well-known fields read in the language too.
@@ -308,6 +310,14 @@ async def test_only_an_explicit_choice_creates_a_session(client):
     resp = await client.get("/", params={"lang": "es"})
     assert html_attributes(await resp.text())[0] == "es" and "Set-Cookie" in resp.headers
     assert html_attributes(await (await client.get("/")).text())[0] == "es"
+
+
+async def test_the_switch_links_to_this_page_on_this_site(client):
+    html = await (await client.get("/login/nothing-here", params={"other": "dropped"})).text()
+    assert 'href="/login/nothing-here?lang=fr"' in html and "dropped" not in html
+    # A path that would read as another host's address (//host/...) becomes a path on this one.
+    links = respond.language_links(SimpleNamespace(rel_url=SimpleNamespace(raw_path="//evil.example/x")))  # type: ignore[arg-type]
+    assert [link["href"] for link in links][:2] == ["/evil.example/x?lang=en", "/evil.example/x?lang=fr"]
 
 
 async def test_error_pages_speak_the_language_too(client):

@@ -53,6 +53,13 @@ def page_language(request: web.Request, session: Session | None) -> str:
     return code
 
 
+def language_links(request: web.Request) -> list[dict[str, str]]:
+    """The language switch: this page's path with each `?lang=` (one leading slash, so never
+    another host's `//address`)."""
+    here = "/" + request.rel_url.raw_path.lstrip("/")
+    return [{"code": lang.code, "name": lang.name, "dir": lang.direction, "href": f"{here}?lang={lang.code}"} for lang in locales.LANGUAGES]
+
+
 def html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, content_type="text/html", charset="utf-8", status=status)
 
@@ -69,7 +76,7 @@ async def render(request: web.Request, names: tuple[str, ...] | str, context: di
             "csp_nonce": request[CSP_NONCE],
             "correlation": request.get(CORRELATION),
             "notices": session.pop(FLASH, []),
-            "languages": locales.LANGUAGES,
+            "languages": language_links(request),
         },
         locale=page_language(request, session),
     )
@@ -83,7 +90,7 @@ def render_error(request: web.Request, status: int, title_key: str, **context: A
         request.config_dict[TEMPLATES],
         "error.html",
         {"title_key": title_key, "status": status, "correlation": request.get(CORRELATION), "csp_nonce": request.get(CSP_NONCE, ""),
-         "languages": locales.LANGUAGES, **context},
+         "languages": language_links(request), **context},
         locale=locales.choose(request.query.get("lang"), (request.get(SESSION) or {}).get(LANG), request.headers.get("Accept-Language")),
     )
     return html(page, status)
