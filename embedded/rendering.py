@@ -149,7 +149,7 @@ class Catalogue:
         return self._texts[code]
 
 
-# The texts of the page being rendered: the Jinja globals `ui`, `ui_any` and `msg` read them,
+# The texts of the page being rendered: the Jinja globals `ui`, `ui_any`, `field_label` and `msg` read them,
 # so every template and macro (imported with context or not) speaks the page's language.
 _ACTIVE: ContextVar[Texts | None] = ContextVar("embedded.texts", default=None)
 
