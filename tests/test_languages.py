@@ -345,8 +345,6 @@ def test_the_stylesheet_works_right_to_left():
     assert physical == []
 
 
-@pytest.mark.xfail(strict=True, reason="sign-in starts a fresh session (web/session.py rotate) without the language choice; "
-                   "carrying respond.LANG over is a one-line change for the session's owner")
 async def test_the_chosen_language_survives_signing_in(client, org):
     html = await identify_and_password(client, org, await sign_in_page(client, org, params={"lang": "ja"}))
     org.idx("/idp/idx/challenge/answer", own("success-with-interaction-code.json"))
@@ -359,3 +357,11 @@ def test_negotiation_is_pure():
     code = "import sys, embedded.locales; print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'aiohttp_session', 'jinja2')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_login_with_a_language_remembers_it_before_the_first_page(client, org):
+    org.idx("/idp/idx/introspect", doc("identify"))
+    resp = await client.get("/login", params={"lang": "de"}, allow_redirects=False)
+    assert resp.status == 303
+    page = await (await client.get(resp.headers["Location"], headers={"Accept-Language": "en"})).text()
+    assert html_attributes(page)[0] == "de"

@@ -16,7 +16,7 @@ from ..keys import IDX_CLIENT, LOGIN_LIMITER, SETTINGS
 from ..oidc import s256
 from ..transaction import Transaction
 from .context import audit, client_ip, request_context, user_ref
-from .respond import flash, render, see_other
+from .respond import flash, page_language, render, see_other
 from .session import get_session
 from .steps import advance, current_transaction, request_body, too_many
 
@@ -94,6 +94,7 @@ async def begin(
         return await too_many(request, wait)
     client = request.config_dict[IDX_CLIENT]
     session = await get_session(request)
+    page_language(request, session)  # /login?lang=xx: remembered now, before the redirect to the step
     verifier, state, nonce = transaction.new_secrets()
     tokens = dict([link_token]) if link_token else {}
     handle = await client.interact(

@@ -40,12 +40,20 @@ async def save(request: web.Request, response: web.StreamResponse) -> None:
         await request.config_dict[SESSION_STORAGE].save_session(request, response, session)
 
 
+# What a person chose that outlives the session id changing at sign-in (the page language).
+KEPT_ACROSS_ROTATION = ("lang",)
+
+
 async def rotate(request: web.Request) -> Session:
-    """A fresh session under a new id, the old one deleted (sign-in must not keep a pre-login id)."""
+    """A fresh session under a new id, the old one deleted (sign-in must not keep a pre-login id);
+    only the person's own choices (`KEPT_ACROSS_ROTATION`) come along."""
     old = await get_session(request)
     storage = request.config_dict[SESSION_STORAGE]
     await storage.forget(old.identity)
     session = await storage.new_session()
+    for key in KEPT_ACROSS_ROTATION:
+        if key in old:
+            session[key] = old[key]
     session.changed()
     request[SESSION] = session
     return session
