@@ -320,11 +320,19 @@ class _Parser:
 
 
 def parse(raw: Any) -> IdxResponse:
-    """Parse an Ion document. Raises NotAnIdxResponse for anything else."""
+    """Parse an Ion document. Raises NotAnIdxResponse for anything else, including a document of
+    the right outline whose parts have the wrong types somewhere deep inside."""
     if not isinstance(raw, dict):
         raise NotAnIdxResponse("an IDX response is a JSON object")
     if not isinstance(raw.get("version"), str):
         raise NotAnIdxResponse("an IDX response carries a 'version'")
+    try:
+        return _parse(raw)
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        raise NotAnIdxResponse(f"malformed IDX response ({type(exc).__name__})") from None
+
+
+def _parse(raw: dict[str, Any]) -> IdxResponse:
     p = _Parser(raw)
     actions: dict[str, Form] = {}
     cancel = p.form(raw.get("cancel"), "cancel")

@@ -12,7 +12,11 @@ import secrets
 from typing import Any, cast
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .sessions import Fields, SessionStore
 
@@ -66,8 +70,16 @@ class StoreUnavailable(Exception):
 
 
 def connect(url: str) -> redis.Redis:
-    # Short timeouts: a Redis that does not answer is reported, not waited on.
-    return redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30)
+    # Short timeouts: a Redis that does not answer is reported, not waited on. Two quick retries
+    # on a broken connection, so a restarted Redis costs nobody a 503 page.
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=2.0,
+        socket_connect_timeout=2.0,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
 
 
 class RedisStorage(SessionStore):

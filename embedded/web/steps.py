@@ -13,6 +13,7 @@ import math
 import time
 from typing import Any
 
+import jinja2
 from aiohttp import web
 from aiohttp_session import Session
 
@@ -20,16 +21,18 @@ from .. import devices, flow, forms, policy, rendering, transaction
 from ..idx_client import IonReply, UpstreamError
 from ..idx_models import Form, IdxResponse, Message, NotAnIdxResponse, parse
 from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, SETTINGS, TX_LIMITER
-from ..page import Page
+from ..page import GENERIC_TEMPLATE, Page
 from ..transaction import Transaction
 from .account import sign_in
 from .context import audit, client_ip, user_ref
-from .respond import FLASH, flash, render, see_other, urls
+from .respond import FLASH, flash, render, render_error, see_other, urls
 from .session import get_session
 
 log = logging.getLogger("embedded")
 
-ECHO = "echo"  # what the person typed, shown again when the same step comes back with an error
+ECHO = "echo"
+# What rendering an odd but parseable IDX response can raise: the template met a wrong type.
+MALFORMED = (jinja2.TemplateError, TypeError, AttributeError, ValueError, KeyError, IndexError)  # what the person typed, shown again when the same step comes back with an error
 
 
 async def current_transaction(request: web.Request) -> tuple[Session, Transaction | None]:
@@ -57,7 +60,17 @@ async def show_step(request: web.Request) -> web.Response:
         return await render(request, "error.html", {"title_key": "error.unfinished"}, status=409)
     names, context = rendering.step_context(response, outcome, version=tx.version)
     request[CSP_EXTRA] = devices.csp_additions(context["page"].device_challenge, context["page"].duo)
-    return await render(request, names, {**context, "journey": tx.journey})
+    context = {**context, "journey": tx.journey}
+    try:
+        return await render(request, names, context)
+    except MALFORMED as exc:
+        # A part of the response with a shape no real one has (settings that are not an object,
+        # a list where a text belongs): the generic page shows what it can, else the upstream page.
+        log.warning("step page could not show the response (%s) [%s]", type(exc).__name__, request.get(CORRELATION))
+    try:
+        return await render(request, GENERIC_TEMPLATE, context)
+    except MALFORMED:
+        return render_error(request, 502, "error.upstream")
 
 
 async def submit_step(request: web.Request) -> web.Response:
