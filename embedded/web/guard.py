@@ -117,6 +117,7 @@ def login_required(handler: H) -> H:
 
 def path_rule(patterns: Iterable[str]) -> Callable[[str], bool]:
     """Paths a policy names: exact ("/about"), or everything below one ending in "*" ("/docs/*")."""
+    patterns = tuple(patterns)  # read twice below; a generator would be empty the second time
     exact = {p for p in patterns if not p.endswith("*")}
     prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
     for p in (*exact, *prefixes):
