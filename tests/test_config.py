@@ -110,3 +110,31 @@ def test_the_command_line_serves_the_demo_on_the_ports_it_was_given():
         server.terminate()
         out, _ = server.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in out and "alice@example.com" in out and "not an identity provider" in out
+
+
+def test_limits_and_lifetimes_are_settings():
+    s = Settings.from_env({**GOOD, "EMBEDDED_STEP_LIMIT_PER_IP": "500/60", "EMBEDDED_STEP_LIMIT_PER_TRANSACTION": "6/5",
+                           "EMBEDDED_LOGIN_LIMIT_PER_IP": "10/30", "EMBEDDED_TRANSACTION_MINUTES": "15", "EMBEDDED_SESSION_IDLE_MINUTES": "20",
+                           "EMBEDDED_SESSION_MAX_HOURS": "8.5", "EMBEDDED_MAX_SESSIONS": "50000", "EMBEDDED_REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert (s.step_limit_per_ip, s.step_limit_per_transaction, s.login_limit_per_ip) == ((500, 60.0), (6, 5.0), (10, 30.0))
+    assert (s.transaction_minutes, s.session_idle_minutes, s.session_max_hours, s.max_sessions) == (15, 20, 8.5, 50000)
+    assert s.redis_url == "redis://127.0.0.1:6379/0"
+    defaults = Settings.from_env(GOOD)
+    assert defaults.step_limit_per_transaction == (8, 5.0) and defaults.redis_url is None  # below Okta's 10 per 5 s
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"EMBEDDED_STEP_LIMIT_PER_IP": "lots"}, "EMBEDDED_STEP_LIMIT_PER_IP: a limit is written COUNT/SECONDS"),
+    ({"EMBEDDED_STEP_LIMIT_PER_IP": "5"}, "EMBEDDED_STEP_LIMIT_PER_IP must allow at least 1"),
+    ({"EMBEDDED_LOGIN_LIMIT_PER_IP": "0/60"}, "EMBEDDED_LOGIN_LIMIT_PER_IP must allow at least 1"),
+    ({"EMBEDDED_STEP_LIMIT_PER_TRANSACTION": "3/-5"}, "EMBEDDED_STEP_LIMIT_PER_TRANSACTION must allow at least 1"),
+    ({"EMBEDDED_SESSION_MAX_HOURS": "soon"}, "EMBEDDED_SESSION_MAX_HOURS: expected a number"),
+    ({"EMBEDDED_MAX_SESSIONS": "-1"}, "EMBEDDED_MAX_SESSIONS must be positive"),
+    ({"EMBEDDED_TRANSACTION_MINUTES": "0"}, "EMBEDDED_TRANSACTION_MINUTES must be positive"),
+    ({"EMBEDDED_REDIS_URL": "http://cache:6379"}, "EMBEDDED_REDIS_URL must be a redis://"),
+    ({"EMBEDDED_CONCEAL_EXISTING_ACCOUNTS": "maybe"}, "EMBEDDED_CONCEAL_EXISTING_ACCOUNTS must be 1 or 0"),
+])
+def test_a_bad_limit_or_lifetime_is_refused_with_one_line(change, words):
+    with pytest.raises(SettingsError, match=words) as refused:
+        Settings.from_env({**GOOD, **change})
+    assert "\n" not in str(refused.value)
