@@ -30,10 +30,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_demo(aiohttp_server, aiohttp_client, host: str):
+async def start_demo(aiohttp_server, aiohttp_client, host: str, **changes):
     """The simulator and the app, each on its own loopback port. The app's redirect URI names the
     port the app really listens on, on `host` (an IP address, or `localhost` for WebAuthn, whose
-    relying party the simulator takes from the redirect URI)."""
+    relying party the simulator takes from the redirect URI); `changes` are other settings."""
     simulator = await aiohttp_server(create_simulator_app())
     port = free_port()
     base = f"http://{host}:{port}"
@@ -43,6 +43,7 @@ async def start_demo(aiohttp_server, aiohttp_client, host: str):
         client_secret="demo-secret",
         scopes=("openid", "profile", "email", "offline_access"),
         redirect_uri=f"{base}/login/callback",
+        **changes,
     )
     server = TestServer(create_app(settings), host="127.0.0.1", port=port)
     await server.start_server(**RUNNER_OPTIONS)

@@ -7,32 +7,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from browser.conftest import free_port
-from embedded import Settings
-from embedded.demo import create_app
-from embedded.simulator import create_simulator_app
-from embedded.web.setup import RUNNER_OPTIONS
+from browser.conftest import start_demo
 
 pytestmark = pytest.mark.browser
 
 
 async def start(aiohttp_server, aiohttp_client, mode: str) -> tuple[str, int]:
-    simulator = await aiohttp_server(create_simulator_app())
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        issuer=f"http://127.0.0.1:{simulator.port}/oauth2/default",
-        client_id="demo-client",
-        client_secret="demo-secret",
-        scopes=("openid", "profile", "email", "offline_access"),
-        redirect_uri=f"{base}/login/callback",
-        mode=mode,
-    )
-    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
-    await server.start_server(**RUNNER_OPTIONS)
-    await aiohttp_client(server)
+    base, simulator = await start_demo(aiohttp_server, aiohttp_client, "127.0.0.1", mode=mode)
     return base, simulator.port
 
 
