@@ -15,6 +15,7 @@ from webauthn.helpers import bytes_to_base64url
 
 from . import ion
 from .authenticators import KINDS, OKTA_VERIFY, PASSWORD, kind
+from .captcha import PROVIDERS, provider_name
 from .ion import Json, fixed, form, msg
 from .ion import field as fld
 from .org import Enrollment
@@ -120,11 +121,37 @@ class DocumentBuilder:
             doc["success"] = {"name": "success-redirect", "href": self.success_redirect()}
         doc["cancel"] = self.form("cancel", "cancel")
         doc["app"] = ion.obj(self.app())
+        if self.captcha_asked():
+            doc["captcha"] = ion.obj(self.captcha())
         if self.autofill_offered():
             doc["webauthnAutofillUIChallenge"] = ion.obj(self.autofill_challenge())
         return doc
 
     # -- shared pieces
+    def captcha_asked(self) -> bool:
+        """Whether this step's form carries the org's CAPTCHA (identify, registration, recovery)."""
+        captcha = self.org.captcha
+        return captcha is not None and self.tx.step in captcha.steps
+
+    def captcha(self) -> Json:
+        captcha = self.org.captcha
+        assert captcha is not None
+        found: Json = {"id": captcha.id, "name": provider_name(captcha.type), "siteKey": captcha.site_key, "type": captcha.type}
+        if captcha.type in PROVIDERS:  # the fake provider's script (Okta's object names none)
+            found["scriptSource"] = f"{self.origin}/captcha/{PROVIDERS[captcha.type][0]}/api.js"
+        return found
+
+    def captcha_field(self) -> list[Json]:
+        """`captchaVerify`, as Okta adds it to a form that needs the CAPTCHA: the check's id to send
+        back, and the provider's token, filled by the page's script."""
+        if not self.captcha_asked():
+            return []
+        captcha = self.org.captcha
+        assert captcha is not None
+        return [{"name": "captchaVerify", "form": {"value": [
+            fixed("captchaId", captcha.id, visible=False),
+            fld("captchaToken", required=True, visible=False, hint="captcha")]}, "relatesTo": "$.captcha"}]
+
     def app(self) -> dict:
         """The client; on consent pages also its terms, privacy policy, logo and home page."""
         client = self.tx.client
@@ -314,7 +341,7 @@ class DocumentBuilder:
         if org.first_form == "identifier_password":
             fields.append(ion.subform("credentials", [fld("passcode", "Password", secret=True)], required=True))
         fields.append(fld("rememberMe", "Keep me signed in", type="boolean"))
-        rems = [self.form("identify", "identify", fields)]
+        rems = [self.form("identify", "identify", [*fields, *self.captcha_field()])]
         for idp in org.idps:
             if idp.on_identify:
                 rems.append(self.redirect_idp(idp))
@@ -375,7 +402,7 @@ class DocumentBuilder:
                 self.form("skip", "skip")], (top, obj)
 
     def step_identify_recovery(self) -> Step:
-        return [self.form("identify-recovery", "identify", [fld("identifier", "Username", required=True)])], None
+        return [self.form("identify-recovery", "identify", [fld("identifier", "Username", required=True), *self.captcha_field()])], None
 
     def step_select_authenticator_authenticate(self) -> Step:
         return [self.select_authenticate(self.tx.candidates)], None
@@ -497,7 +524,7 @@ class DocumentBuilder:
             fields.append(ion.subform("credentials", [fld("passcode", "Password", secret=True)],
                                       required=policy.password == "required", relatesTo="$.currentAuthenticator"))
         current = ("currentAuthenticator", self.password_object()) if policy.password != "none" else None
-        return [self.form("enroll-profile", "enroll/new", fields),
+        return [self.form("enroll-profile", "enroll/new", [*fields, *self.captcha_field()]),
                 self.form("select-identify", "identify", [fld("identifier", "Username")])], current
 
     def step_select_authenticator_unlock_account(self) -> Step:

@@ -17,6 +17,7 @@ import jwt
 
 from . import duo, ion
 from .authenticators import KINDS, Challenge, kind
+from .captcha import TokenBook
 from .documents import DocumentBuilder
 from .ion import Json, msg
 from .org import Client, Enrollment, Org, User, stable_id
@@ -52,6 +53,7 @@ class Engine:
         self.codes: dict[str, tuple[Transaction, float]] = {}
         self.spent_otps: set[str] = set()  # YubiKey OTPs already used (each works once)
         self.duo = duo.DuoKeys()  # the fake Duo's keys (see duo.py)
+        self.captcha_tokens = TokenBook()  # what the fake CAPTCHA provider issued (see captcha.py)
         self.device_key = secrets.token_bytes(32)  # signs FastPass challengeRequests (HS256)
         self.loopback: dict[str, Transaction] = {}  # FastPass challenges by id
         self._dead_port: int | None = None

@@ -150,6 +150,8 @@ MSG = {
     "idp_error": ("idx.identity.provider.auth.error", "There was a problem signing you in with the identity provider."),
     "activation_expired": ("idx.expired.activation.token", "Your account activation link is no longer valid. Request a new activation email below."),
     "activation_expired_admin": ("idx.expired.activation.token", "Your account activation link is no longer valid. Contact your administrator to request a new activation link."),
+    # Not seen in a recorded response: the key is the simulator's own.
+    "captcha_invalid": ("captcha.verification.failed", "The CAPTCHA check failed. Try again."),
     "activation_requested": ("idx.request.activation.email", "New activation link requested. If your information matches our records, you will receive a new activation link in your inbox soon."),
 }
 

@@ -273,6 +273,30 @@ def _uri_allowed(uri: str, registered: list[str], loopback: bool, *, any_path: b
     return any_path or any(urlsplit(r).path == parts.path for r in registered)
 
 
+CAPTCHA_STEPS = ("identify", "enroll-profile", "identify-recovery")
+
+
+@dataclass
+class CaptchaSetting:
+    """`[captcha]`: a CAPTCHA on the first page, registration and recovery (or the forms in
+    `steps`), checked by the simulator's fake provider (captcha.py). `type` HCAPTCHA or
+    RECAPTCHA_V2; any other type is announced all the same, for a client's unknown-type page."""
+
+    type: str = "HCAPTCHA"
+    steps: list[str] = field(default_factory=lambda: list(CAPTCHA_STEPS))
+    site_key: str = ""
+
+    def __post_init__(self) -> None:
+        self.site_key = self.site_key or stable_id("site", self.type)
+        unknown = set(self.steps) - set(CAPTCHA_STEPS)
+        if unknown:
+            raise OrgError(f"[captcha] steps: {', '.join(sorted(unknown))} cannot ask for a CAPTCHA (only {', '.join(CAPTCHA_STEPS)})")
+
+    @property
+    def id(self) -> str:
+        return stable_id("cap", self.type, self.site_key)
+
+
 @dataclass
 class Scope:
     name: str
@@ -322,6 +346,7 @@ class Org:
     # recovery and unlock answer an unknown, staged or locked-out user exactly as an existing
     # one, so an attacker cannot tell which accounts exist. Off: unknown users are told so.
     user_enumeration_prevention: bool = False
+    captcha: CaptchaSetting | None = None  # off unless the org file has a [captcha] section
 
     def origin_trusted(self, origin: str | None) -> bool:
         """Whether a browser page at `origin` (an Origin header) may call the org."""
@@ -482,6 +507,8 @@ def org_from_dict(data: dict) -> Org:
     for a in attributes:
         if a.sign_in not in (None, "required", "optional"):
             raise OrgError(f"profile attribute {a.name}: sign_in must be \"required\" or \"optional\"")
+    if "captcha" in data:
+        org.captcha = _build(CaptchaSetting, data.pop("captcha"), "[captcha]")
     org.idps = [_build(Idp, i, "[[idps]]") for i in data.pop("idps", [])]
     org.tokens = [_build(Token, t, "[[tokens]]") for t in data.pop("tokens", [])]
     org.clients = [_build(Client, c, "[[clients]]") for c in data.pop("clients", [])]
@@ -588,6 +615,8 @@ def describe_org(org: Org) -> str:
                  + " (port * = any port)")
     lines.append("User enumeration prevention: " + ("on (unknown, staged and locked-out users are answered as existing ones)"
                                                     if org.user_enumeration_prevention else "off (unknown users are told so)"))
+    if org.captcha is not None:
+        lines.append(f"CAPTCHA ({org.captcha.type}, the simulator's fake provider) on: {', '.join(org.captcha.steps)}")
     asking = [sc for sc in map(org.scope, org.scopes) if sc.consent != "implicit"]
     if asking and any(c.consent_required for c in org.clients):
         lines.append("Consent asked for (until granted): " + ", ".join(f"{sc.name} ({sc.consent})" for sc in asking)

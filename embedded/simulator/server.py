@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from . import cors, duo, hosted, oauth, pages
+from . import captcha, cors, duo, hosted, oauth, pages, translations
 from . import faults as faults_mod
 from .context import SIMULATOR, Simulator, ion_response, oauth_error, sim
 from .org import Org, User, demo_org, describe_org
@@ -91,7 +91,7 @@ def idx_handler(endpoint: str):
                                      "X-Rate-Limit-Remaining": "0"})
             return response
         status, doc = s.engine.submit(engine_endpoint, tx, body, s.origin_for(request))
-        return ion_response(doc, status)
+        return ion_response(translations.translate(doc, request.headers.get("Accept-Language")), status)
 
     return handle
 
@@ -404,6 +404,36 @@ async def duo_parent_script(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "max-age=3600", "Cross-Origin-Resource-Policy": "cross-origin"})
 
 
+# ------------------------------------------------------------------------ fake CAPTCHA provider
+async def captcha_script(request: web.Request) -> web.Response:
+    """The provider's script (hCaptcha's or reCAPTCHA's API shape); `onload` names the page's
+    function to call once it is ready, as with the real ones."""
+    return web.Response(text=captcha.script(request.match_info["provider"], request.query.get("onload")),
+                        content_type="application/javascript",
+                        headers={"Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "cross-origin"})
+
+
+async def captcha_frame(request: web.Request) -> web.Response:
+    """The check a page frames: "I am human" issues a token for the site key and posts it to the
+    framing page's origin (`parent`)."""
+    nonce = secrets.token_urlsafe(16)
+
+    def frame(html: str, status: int = 200) -> web.Response:
+        return web.Response(text=html, status=status, content_type="text/html", headers=duo.frame_headers(nonce))
+
+    site_key = request.query.get("sitekey", "")
+    parent = urlsplit(request.query.get("parent", ""))
+    setting = sim(request).org.captcha
+    if setting is None or site_key != setting.site_key:
+        return frame(captcha.frame_page(nonce, "<p>Unknown site key.</p>"), 400)
+    if parent.scheme not in ("http", "https") or not parent.netloc:
+        return frame(captcha.frame_page(nonce, "<p>The page asking did not say who it is (parent).</p>"), 400)
+    if request.method == "GET":
+        return frame(captcha.prompt(nonce, request.path_qs))
+    token = sim(request).engine.captcha_tokens.issue(site_key)
+    return frame(captcha.solved(nonce, token, f"{parent.scheme}://{parent.netloc}", request.query.get("widget", "0")))
+
+
 # ------------------------------------------------------------------------ Okta Verify on this computer
 # The simulator also plays Okta Verify installed on the computer running the browser: for FastPass
 # the sign-in page probes `http://localhost:{port}/probe` on each port the challenge lists and posts
@@ -510,5 +540,8 @@ def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str
     app.router.add_get("/frame/web/v1/auth", duo_frame)
     app.router.add_post("/frame/web/v1/auth", duo_frame)
     app.router.add_get("/frame/duo-web-v2.js", duo_parent_script)
+    app.router.add_get("/captcha/{provider:hcaptcha|recaptcha}/api.js", captcha_script)
+    app.router.add_get("/captcha/frame", captcha_frame)
+    app.router.add_post("/captcha/frame", captcha_frame)
     app.router.add_get("/", index)
     return app

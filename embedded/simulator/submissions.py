@@ -95,6 +95,8 @@ class Submissions:
 
     def identify(self, tx: Transaction, body: Json) -> None:
         form_name = "identify-recovery" if tx.step == "identify-recovery" else "identify"
+        if tx.step != "enroll-profile":  # select-identify, beside registration, needs no CAPTCHA
+            self._check_captcha(tx, body)
         identifier = str(body.get("identifier") or "").strip()
         if not identifier:
             raise Reject(400, field_error=(form_name, ["identifier"], msg("required")))
@@ -123,6 +125,19 @@ class Submissions:
             self.engine.mark_verified(tx, "okta_password", "pwd")
         tx.user = user
         self.engine.advance(tx)
+
+    def _check_captcha(self, tx: Transaction, body: Json) -> None:
+        """The org's CAPTCHA on this step, checked before anything else is looked at: the
+        `captchaVerify` object must name this check and carry a token the provider issued for the
+        org's site key and nobody has used."""
+        captcha = self.org.captcha
+        if captcha is None or tx.step not in captcha.steps:
+            return
+        verify = member(body, "captchaVerify")
+        token = verify.get("captchaToken")
+        if verify.get("captchaId") != captcha.id or not isinstance(token, str) \
+                or not self.engine.captcha_tokens.redeem(token, captcha.site_key):
+            raise Reject(400, msg("captcha_invalid"))
 
     def _password_on_first_form(self, user: User) -> bool:
         return self.org.first_form == "identifier_password" and self.org.sign_on_rule(user).first == "password"
@@ -376,6 +391,7 @@ class Submissions:
     def enroll_new(self, tx: Transaction, body: Json) -> None:
         if tx.step == "profile-update":
             return self._update_profile(tx, body)
+        self._check_captcha(tx, body)
         policy = self.org.profile_enrollment
         attributes = [a for a in policy.attributes if a.registration]
         profile = self._read_profile("enroll-profile", attributes, body, lambda a: a.required)
