@@ -1,7 +1,8 @@
-"""Command line: serve the app, preview a page, or run the simulator alone.
+"""Command line: serve the demo, preview pages, or run the simulator or the recorder alone.
 
-    python -m embedded [--host H] [--port N] [--sim-port M]
-    python -m embedded render FILE.json
+    python -m embedded [serve] [--host H] [--port N] [--sim-port M]
+    python -m embedded render FILE.json [--lang LANG] [--theme DIR ...]
+    python -m embedded gallery OUT_DIR [--fixtures DIR] [--theme DIR ...] [--lang LANG ...]
     python -m embedded simulator [--port N] [--org FILE]
     python -m embedded record --issuer URL --out DIR [--port N] [--name NAME]
 
@@ -15,14 +16,20 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
+from . import locales
 from .config import Settings, SettingsError, configured_in
 
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret"
 DEMO_SCOPES = ("openid", "profile", "email", "offline_access")
+# Commands that read their own options (and answer their own --help).
+OWN_PARSERS = ("simulator", "record")
 
 
 def fail(message: str) -> int:
@@ -30,10 +37,43 @@ def fail(message: str) -> int:
     return 2
 
 
-def render_command(path: str) -> int:
-    from . import flow, rendering
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a mistake reported as one line (by `main`) rather than the usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        command = self.prog.removeprefix("python -m embedded").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
+
+
+def language(text: str) -> str:
+    code = locales.match(text)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"unknown language {text!r} (one of {', '.join(locales.CODES)})")
+    return code
+
+
+def directory(text: str) -> Path:
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such directory")
+    return Path(text)
+
+
+def theme_dirs_from_env(environ: Mapping[str, str]) -> list[Path]:
+    """The environment's theme (EMBEDDED_TEMPLATE_DIR), for previews run without --theme."""
+    theme = environ.get("EMBEDDED_TEMPLATE_DIR")
+    return [Path(theme)] if theme else []
+
+
+def render_command(args: argparse.Namespace) -> int:
+    from . import rendering
+    from .gallery import MALFORMED, render_response
     from .idx_models import NotAnIdxResponse, parse
 
+    path = args.file
     try:
         with open(path, encoding="utf-8") as f:
             response = parse(json.load(f))
@@ -42,52 +82,91 @@ def render_command(path: str) -> int:
     except ValueError as exc:  # bad JSON, or NotAnIdxResponse
         kind = "not an IDX response" if isinstance(exc, NotAnIdxResponse) else "not JSON"
         return fail(f"{path} is {kind}: {exc}")
-    env = rendering.create_env(os.environ.get("EMBEDDED_TEMPLATE_DIR"))
-    names, context = rendering.step_context(response, flow.decide(response), version=0)
-    print(rendering.render(env, names, {**context, "csrf_token": "preview", "csp_nonce": "preview", "notices": []}))
+    env = rendering.create_env(tuple(args.theme or theme_dirs_from_env(os.environ)))
+    try:
+        print(render_response(env, response, args.lang))
+    except MALFORMED as exc:
+        return fail(f"{path} cannot be shown as a page ({type(exc).__name__}: {exc})")
     return 0
+
+
+def gallery_command(args: argparse.Namespace) -> int:
+    from .gallery import DEFAULT_FIXTURES, Gallery, collect, environment, write_site
+
+    fixtures: Path = args.fixtures or DEFAULT_FIXTURES
+    if not fixtures.is_dir():
+        return fail(f"gallery: no fixtures at {fixtures} (an installed package has none): pass --fixtures DIR")
+    out: Path = args.out_dir
+    if out.exists() and not out.is_dir():
+        return fail(f"gallery: {out} is not a directory")
+    themes = args.theme or theme_dirs_from_env(os.environ)
+    languages = list(dict.fromkeys(args.lang or locales.CODES))
+    gallery = Gallery(environment(themes), collect(fixtures), languages, source=str(fixtures))
+    out.mkdir(parents=True, exist_ok=True)
+    written = write_site(out, gallery, themes)
+    print(f"gallery: {written.pages} pages written ({len(gallery.shown())} fixtures x {len(languages)} languages), "
+          f"{written.skipped} fixtures skipped, {len(written.missing)} missing text keys; open {out / 'index.html'}")
+    if written.missing:
+        print(f"embedded: gallery: text keys no catalogue has: {', '.join(sorted(written.missing))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    app: web.Application
+    simulator_app: web.Application | None
+    banner: list[str]  # what to open first, printed before serving
+
+
+def build_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> Demo:
+    """The demo as `python -m embedded` serves it: against the org the OKTA_IDX_* settings name,
+    else against the local simulator, with the page gallery. Raises SettingsError."""
+    from .demo import create_app
+
+    app_url = f"http://{args.host}:{args.port}/"
+    if configured_in(environ):
+        settings = Settings.from_env(environ)
+        return Demo(settings, create_app(settings), None, [f"Open {app_url}  (signing in with {settings.issuer})"])
+    from .simulator import create_simulator_app, demo_org
+
+    simulator_url = f"http://127.0.0.1:{args.sim_port}"
+    issuer = f"{simulator_url}/oauth2/default"
+    # The demo client on the simulator; every EMBEDDED_* setting still applies.
+    settings = Settings.from_env({
+        **environ,
+        "OKTA_IDX_ISSUER": issuer,
+        "OKTA_IDX_CLIENTID": DEMO_CLIENT_ID,
+        "OKTA_IDX_CLIENTSECRET": DEMO_CLIENT_SECRET,
+        "OKTA_IDX_SCOPES": " ".join(DEMO_SCOPES),
+        "OKTA_IDX_REDIRECTURI": f"{app_url}login/callback",
+    })
+    org = demo_org()
+    first = next((u for u in org.users if u.password), None)
+    return Demo(settings, create_app(settings, simulator=True), create_simulator_app(org, issuer=issuer, app_url=settings.app_origin), [
+        f"Open {app_url}" + (f" and sign in as {first.login} / {first.password}" if first else ""),
+        f"  every demo user and how they sign in: {simulator_url}/",
+        f"  codes, links and pushes sent:         {simulator_url}/outbox",
+        f"  every page at once:                   {app_url}_gallery/",
+        "Signing in against the local Identity Engine simulator (a development tool, not an identity provider).",
+    ])
 
 
 def serve_command(args: argparse.Namespace) -> int:
     from . import logformat
-    from .demo import create_app
     from .web.setup import RUNNER_OPTIONS
 
-    simulator_app = None
     try:
-        if configured_in(os.environ):
-            settings = Settings.from_env()
-        else:
-            from .simulator import create_simulator_app, demo_org, describe_org
-
-            issuer = f"http://127.0.0.1:{args.sim_port}/oauth2/default"
-            # The demo client on the simulator; every EMBEDDED_* setting still applies.
-            settings = Settings.from_env({
-                **os.environ,
-                "OKTA_IDX_ISSUER": issuer,
-                "OKTA_IDX_CLIENTID": DEMO_CLIENT_ID,
-                "OKTA_IDX_CLIENTSECRET": DEMO_CLIENT_SECRET,
-                "OKTA_IDX_SCOPES": " ".join(DEMO_SCOPES),
-                "OKTA_IDX_REDIRECTURI": f"http://{args.host}:{args.port}/login/callback",
-            })
-            org = demo_org()
-            simulator_app = create_simulator_app(org, issuer=issuer, app_url=settings.app_origin)
-            print("No OKTA_IDX_* settings: signing in against the local Identity Engine simulator")
-            print("(a development tool, not an identity provider).")
-            print(f"  simulator: http://127.0.0.1:{args.sim_port}/  (sent codes and pushes: /outbox)")
-            print(describe_org(org))
+        demo = build_demo(args, os.environ)
     except SettingsError as exc:
         return fail(str(exc))
-    logformat.configure(settings.log_format)
-    try:
-        app = create_app(settings)
-    except SettingsError as exc:
-        return fail(str(exc))
-    print(f"  app:       http://{args.host}:{args.port}/", flush=True)
+    logformat.configure(demo.settings.log_format)
+    print("\n".join(demo.banner), flush=True)
     # SIGTERM or SIGINT: stop listening, let requests in flight finish (at most
     # shutdown_seconds), then close the upstream and Redis connections (the app's cleanup).
-    web.run_app(_serve_both(app, args, simulator_app), host=args.host, port=args.port, print=None,
-                access_log_class=RUNNER_OPTIONS["access_log_class"], shutdown_timeout=settings.shutdown_seconds)
+    web.run_app(_serve_both(demo.app, args, demo.simulator_app), host=args.host, port=args.port, print=None,
+                access_log_class=RUNNER_OPTIONS["access_log_class"], shutdown_timeout=demo.settings.shutdown_seconds)
     return 0
 
 
@@ -104,25 +183,57 @@ async def _serve_both(app: web.Application, args: argparse.Namespace, simulator_
     return app
 
 
+def parser() -> Parser:
+    serve_options = Parser(add_help=False)
+    serve_options.add_argument("--host", default="127.0.0.1")
+    serve_options.add_argument("--port", type=int, default=8080)
+    serve_options.add_argument("--sim-port", type=int, default=None, help="simulator port when no OKTA_IDX_* settings are given (default: port + 1)")
+    main = Parser(prog="python -m embedded", parents=[serve_options],
+                  description="Sign-in pages for Okta Identity Engine: serve the demo (the default command), preview pages, "
+                              "or run the simulator or the recorder alone.",
+                  epilog="`python -m embedded COMMAND --help` describes a command's own options.")
+    commands = main.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    commands.add_parser("serve", parents=[serve_options], help="serve the demo app (the default command)",
+                        description="Serve the demo app. With no OKTA_IDX_* settings it signs in against the local simulator, started on --sim-port.")
+    themes = Parser(add_help=False)
+    themes.add_argument("--theme", action="append", type=directory, metavar="DIR", help="a theme directory; repeat for a parent theme, child first (default: EMBEDDED_TEMPLATE_DIR)")
+    render = commands.add_parser("render", parents=[themes], help="print the page the app shows for an IDX response",
+                                 description="Print the HTML page the app renders for one IDX response (a JSON file).")
+    render.add_argument("file", metavar="FILE.json")
+    render.add_argument("--lang", type=language, default=locales.DEFAULT, help=f"the page's language, one of {', '.join(locales.CODES)} (default {locales.DEFAULT})")
+    gallery = commands.add_parser("gallery", parents=[themes], help="write every fixture's page as a static site",
+                                  description="Write a static site: an index and one page per IDX fixture and language, as the app renders them. "
+                                              "Exits 1 when a text key has no text in any catalogue.")
+    gallery.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    gallery.add_argument("--fixtures", type=directory, metavar="DIR", help="a directory of IDX JSON files, read recursively (default: the project's tests/fixtures)")
+    gallery.add_argument("--lang", action="append", type=language, metavar="LANG", help=f"a language to render; repeat for more (default: all of {', '.join(locales.CODES)})")
+    commands.add_parser("simulator", add_help=False, help="run the local Identity Engine simulator alone")
+    commands.add_parser("record", add_help=False, help="record an org's IDX traffic as replayable fixtures")
+    return main
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["render"]:
-        if len(argv) != 2:
-            return fail("usage: python -m embedded render FILE.json")
-        return render_command(argv[1])
-    if argv[:1] == ["simulator"]:
+    try:
+        args, rest = parser().parse_known_args(argv)
+        if args.command not in OWN_PARSERS and rest:
+            raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
+    except UsageError as exc:
+        return fail(str(exc))
+    except SystemExit as exc:  # --help was answered
+        return int(exc.code or 0)
+    if args.command == "simulator":
         from .simulator import main as simulator_main
 
-        return simulator_main(argv[1:])
-    if argv[:1] == ["record"]:
+        return simulator_main(rest)
+    if args.command == "record":
         from .testing.record import main as record_main
 
-        return record_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="embedded", description="Serve the sign-in app.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--sim-port", type=int, default=None, help="simulator port when no OKTA_IDX_* settings are given (default: port + 1)")
-    args = parser.parse_args(argv)
+        return record_main(rest)
+    if args.command == "render":
+        return render_command(args)
+    if args.command == "gallery":
+        return gallery_command(args)
     if args.sim_port is None:
         args.sim_port = args.port + 1
     return serve_command(args)

@@ -1,7 +1,8 @@
 """The demo that `python -m embedded` serves: one host of the package, mounted at the root.
 
-Its own pages are a home page (who is signed in, step-up, sign-out) and a profile page (the
-userinfo endpoint's claims for the access token). Everything else is the package's.
+Its own pages are a home page (who is signed in, step-up, sign-out), a profile page (the
+userinfo endpoint's claims for the access token) and, against the local simulator only, the
+page gallery at /_gallery (embedded/gallery.py). Everything else is the package's.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from . import setup
+from . import gallery, setup
 from .config import Settings
 from .idx_client import OAuthError, UpstreamError
-from .keys import IDX_CLIENT
+from .keys import IDX_CLIENT, TEMPLATES
 from .web.account import current_tokens, end_app_session
 from .web.guard import current_user, login_required
-from .web.respond import render
+from .web.respond import html, render
 from .web.session import get_session
 
 
@@ -50,13 +51,45 @@ async def profile(request: web.Request) -> web.Response:
     return await render(request, "demo/profile.html", {"user": user, "claims": shown})
 
 
-def create_app(settings: Settings) -> web.Application:
+GALLERY = web.AppKey("embedded.demo.gallery", gallery.Gallery)
+GALLERY_PATH = "/_gallery"
+
+
+async def gallery_index(request: web.Request) -> web.Response:
+    return html(request.app[GALLERY].index())
+
+
+async def gallery_page(request: web.Request) -> web.Response:
+    page = request.app[GALLERY].page(request.match_info["lang"], request.match_info["slug"])
+    if page is None:
+        raise web.HTTPNotFound()
+    return html(page)
+
+
+async def to_gallery_index(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently(GALLERY_PATH + "/")  # the index's links are relative to it
+
+
+def add_gallery(app: web.Application) -> None:
+    """Every page of the project's fixture corpus in every language, rendered by this app's own
+    templates when first asked for, under the package's security headers."""
+    app[GALLERY] = gallery.Gallery(app[TEMPLATES], gallery.collect(gallery.DEFAULT_FIXTURES) if gallery.DEFAULT_FIXTURES.is_dir() else [], source="tests/fixtures")
+    app.router.add_get(GALLERY_PATH, to_gallery_index, name="embedded.demo.gallery_root")
+    app.router.add_get(GALLERY_PATH + "/", gallery_index, name="embedded.demo.gallery")
+    app.router.add_get(GALLERY_PATH + "/index.html", gallery_index, name="embedded.demo.gallery_index")
+    app.router.add_get(GALLERY_PATH + "/{lang}/{slug}.html", gallery_page, name="embedded.demo.gallery_page")
+
+
+def create_app(settings: Settings, *, simulator: bool = False) -> web.Application:
     """The demo: the package at the root, plus its home and profile pages (named `embedded.demo.*`
-    so they get the package's error pages and security headers)."""
+    so they get the package's error pages and security headers). `simulator`: it signs in
+    against the local simulator (never a real org), so it also serves the page gallery."""
     app = web.Application()
     setup(app, settings, prefix="")
     app.router.add_get("/", home, name="embedded.demo.home")
     app.router.add_get("/profile", profile, name="embedded.demo.profile")
+    if simulator:
+        add_gallery(app)
     return app
 
 
