@@ -43,6 +43,16 @@ lint: install
 test: install system-packages lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# axe-core checks every page's accessibility in the browser tests (tests/browser/test_accessibility_browser.py
+# pins the same version); kept in the user's cache beside okta-auth-js, outside the repo.
+AXE_CORE := axe-core@4.14.1
+AXE_CACHE := $${XDG_CACHE_HOME:-$$HOME/.cache}/embedded/axe-core
+.PHONY: axe-core
+test: axe-core
+axe-core: system-packages
+	@grep -qs '"version": "$(AXE_CORE:axe-core@%=%)"' $(AXE_CACHE)/node_modules/axe-core/package.json || \
+	  npm install --prefix $(AXE_CACHE) --no-audit --no-fund --no-save --silent $(AXE_CORE)
+
 bench: install
 	$(BIN)/python bench/signin_calls.py
 	$(BIN)/python bench/journey_calls.py
