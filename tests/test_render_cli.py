@@ -1,20 +1,29 @@
 """`python -m embedded render FILE.json` over every document of the project's own corpus: a
-designer's preview tool. (tests/conformance/test_widget_render_cli.py: the same over Okta's
-Sign-In Widget fixtures.)"""
+designer's preview tool, in each language (--lang) and theme chain (--theme); the command line's
+--help for every command, its one-line refusals, and the demo's start-up lines.
+(tests/conformance/test_widget_render_cli.py: the same over Okta's Sign-In Widget fixtures;
+tests/test_gallery.py: the gallery command.)"""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from contextlib import redirect_stdout
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
 from conftest import OWN_FIXTURES, RECORDED, ROOT
 
 from embedded.__main__ import main
+from embedded.locales import CODES
 
 
 def own_paths() -> list:
@@ -213,3 +222,139 @@ def test_the_command_line_itself(tmp_path):
     bad.write_text("{not json")
     done = subprocess.run([sys.executable, "-m", "embedded", "render", str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+# --- languages, themes, --help and bad arguments ---------------------------------------------------
+
+IDENTIFY = RECORDED.directory / "password" / "01-introspect.json"
+
+
+def catalogue(code: str) -> dict[str, str]:
+    return json.loads((ROOT / "templates" / "messages" / f"{code}.json").read_text(encoding="utf-8"))
+
+
+def heading(html: str) -> str:
+    return unescape(re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S).group(1).strip())
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_render_speaks_each_language(code, capsys):
+    assert main(["render", str(IDENTIFY), "--lang", code]) == 0
+    html = capsys.readouterr().out
+    assert f'<html lang="{code}" dir="{"rtl" if code == "ar" else "ltr"}">' in html
+    texts, english = catalogue(code), catalogue("en")
+    assert heading(html) == texts["title.identify"]
+    assert unescape(re.search(r"<title>(.*?)</title>", html).group(1)) == f"{texts['title.identify']} · {texts['app.title']}"
+    if code != "en":
+        assert texts["title.identify"] != english["title.identify"] and english["title.identify"] not in html
+
+
+def test_the_acceptance_line_as_typed():
+    done = subprocess.run([sys.executable, "-m", "embedded", "render", str(IDENTIFY), "--lang", "ar"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0 and '<html lang="ar" dir="rtl">' in done.stdout and heading(done.stdout) == catalogue("ar")["title.identify"]
+
+
+def write(path, text: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_render_with_themes_child_first(tmp_path, capsys):
+    parent, child = tmp_path / "parent", tmp_path / "child"
+    write(parent / "messages" / "fr.json", json.dumps({"app.title": "Maison mère", "title.identify": "Bonjour de la mère"}))
+    write(child / "messages" / "fr.json", json.dumps({"app.title": "Filiale"}))
+    write(parent / "steps" / "identify.html", '{% extends "steps/_generic.html" %}{% block main %}<p id="parent-identify">{{ ui("title.identify") }}</p>{% endblock %}')
+    assert main(["render", str(IDENTIFY), "--lang", "fr", "--theme", str(child), "--theme", str(parent)]) == 0
+    html = capsys.readouterr().out
+    assert "<title>" in html and "Filiale" in html and "Maison mère" not in html  # the child's key wins
+    assert '<p id="parent-identify">Bonjour de la mère</p>' in html  # the parent's template and key, under the child
+    assert main(["render", str(IDENTIFY), "--lang", "fr", "--theme", str(parent), "--theme", str(child)]) == 0
+    assert "Maison mère" in capsys.readouterr().out  # the other order: the parent is now the child
+
+
+COMMANDS = ("serve", "render", "gallery", "simulator", "record")
+
+
+def run(args: list[str]) -> int:
+    try:
+        return main(args)
+    except SystemExit as exc:  # the simulator and the recorder answer --help themselves
+        return int(exc.code or 0)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_answers_help(command, capsys):
+    assert run([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ") and f"embedded {command}" in out.splitlines()[0]
+    assert "--help" in out and "Traceback" not in out
+
+
+def test_the_main_help_lists_every_command_on_one_line_each():
+    done = subprocess.run([sys.executable, "-m", "embedded", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("usage: python -m embedded")
+    lines = done.stdout.splitlines()
+    listed = [i for i, line in enumerate(lines) if re.match(r"    (\S+)\s{2,}\S", line)]
+    assert [lines[i].split()[0] for i in listed] == list(COMMANDS)
+    assert all(i + 1 in listed or not lines[i + 1].startswith("      ") for i in listed)  # no command's line wraps
+
+
+@pytest.mark.parametrize("args, error", [
+    (["render", str(IDENTIFY), "--lang", "xx"], "embedded: render: argument --lang: unknown language 'xx' (one of en, fr, de, es, ja, pt-BR, ar)"),
+    (["render", "no/such/file.json"], "embedded: cannot read no/such/file.json: No such file or directory"),
+    (["render", str(IDENTIFY), "--theme", "no/such/theme"], "embedded: render: argument --theme: no/such/theme: no such directory"),
+    (["render"], "embedded: render: the following arguments are required: FILE.json"),
+    (["render", str(IDENTIFY), "extra.json"], "embedded: unrecognized arguments: extra.json"),
+    (["bogus"], "embedded: argument COMMAND: invalid choice: 'bogus' (choose from 'serve', 'render', 'gallery', 'simulator', 'record')"),
+    (["--port", "eighty"], "embedded: argument --port: invalid int value: 'eighty'"),
+])
+def test_bad_arguments_get_one_line_and_exit_2(args, error, capsys):
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.err == error + "\n" and captured.out == ""
+
+
+def test_bad_arguments_on_the_real_command_line():
+    done = subprocess.run([sys.executable, "-m", "embedded", "render", str(IDENTIFY), "--lang", "xx"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2 and done.stdout == "" and done.stderr.count("\n") == 1 and "unknown language 'xx'" in done.stderr
+
+
+# --- the demo's start-up lines (`make run`) ---------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_run_says_what_to_open_first_in_a_few_lines():
+    port, sim_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_IDX_")}
+    proc = subprocess.Popen([sys.executable, "-m", "embedded", "--port", str(port), "--sim-port", str(sim_port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env)
+    try:
+        lines = []
+        while not (lines and lines[-1].startswith("Signing in against")):
+            line = proc.stdout.readline()
+            assert line, f"the demo stopped: {lines}"
+            lines.append(line.rstrip("\n"))
+        app, simulator = f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{sim_port}/"
+        assert lines[0] == f"Open {app} and sign in as alice@example.com / Alice-Passw0rd!"
+        assert len(lines) <= 6 and any(simulator in line for line in lines) and any(f"{simulator}outbox" in line for line in lines)
+        assert any(f"{app}_gallery/" in line for line in lines)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                users = urllib.request.urlopen(simulator, timeout=5).read().decode()
+                gallery = urllib.request.urlopen(f"{app}_gallery/", timeout=30)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the demo did not answer"
+                time.sleep(0.2)
+        assert all(f"{who}@example.com" in users for who in ("alice", "bob", "carol"))  # where the demo users are
+        assert gallery.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
