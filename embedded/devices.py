@@ -1,5 +1,6 @@
 """Authenticators that live on the person's device or in a frame: Okta Verify reached on a
-loopback port (FastPass), Duo's iframe, and the Content-Security-Policy sources their pages need.
+loopback port (FastPass), Duo's iframe, and the Content-Security-Policy sources their pages need
+(with a CAPTCHA provider's, see captcha.py).
 
 Pure: every value read from an IDX response is checked before it can reach a header or a page.
 """
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import captcha
 from .idx_models import Authenticator, IdxResponse
 
 
@@ -75,11 +77,13 @@ def duo_frame(authenticator: Authenticator | None) -> DuoFrame | None:
     return DuoFrame(origin=f"{scheme}://{host}", tx=m.group(1), app_sig=m.group(2))
 
 
-def csp_additions(challenge: Mapping[str, Any] | None, duo: DuoFrame | None) -> dict[str, tuple[str, ...]]:
-    """Origins a step page's scripts must reach beyond our own: Okta Verify's loopback server, Duo's frame."""
-    extra: dict[str, tuple[str, ...]] = {}
+def csp_additions(challenge: Mapping[str, Any] | None, duo: DuoFrame | None,
+                  widget: captcha.CaptchaWidget | None = None) -> dict[str, tuple[str, ...]]:
+    """Origins a step page's scripts must reach beyond our own: Okta Verify's loopback server,
+    Duo's frame, a CAPTCHA provider. Only that page's: every other keeps the strict policy."""
+    extra: dict[str, tuple[str, ...]] = dict(captcha.csp_additions(widget))
     if origins := loopback_origins(challenge):
-        extra["connect-src"] = origins
+        extra["connect-src"] = extra.get("connect-src", ()) + origins
     if duo is not None:
-        extra["frame-src"] = (duo.origin,)
+        extra["frame-src"] = extra.get("frame-src", ()) + (duo.origin,)
     return extra

@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -28,6 +29,11 @@ MAX_JSON_DEPTH = 64
 # Called after every upstream call with (endpoint, status, seconds); see `endpoint_label`.
 Observer = Callable[[str, str, float], None]
 LABEL = re.compile(r"[a-z0-9/_.-]{1,48}")
+# The language of the person the current request serves (one of `locales.CODES`), set by the web
+# layer once it knows it: IDX calls send it as Accept-Language, so the Identity Engine's own
+# messages and labels come back in that language. Each request runs in its own task, so its
+# value is that request's alone.
+LANGUAGE: ContextVar[str | None] = ContextVar("embedded.idx_language", default=None)
 
 
 class UpstreamError(Exception):
@@ -175,7 +181,10 @@ class IdxClient:
 
     async def _ion(self, url: str, body: dict, content_type: str) -> IonReply:
         self._check_origin(url)
-        status, doc, meta = await self._request("POST", url, json=body, headers={"Content-Type": content_type, "Accept": ION})
+        headers = {"Content-Type": content_type, "Accept": ION}
+        if language := LANGUAGE.get():
+            headers["Accept-Language"] = language
+        status, doc, meta = await self._request("POST", url, json=body, headers=headers)
         if isinstance(doc, dict) and "version" in doc:
             return IonReply(status, doc)
         raise UpstreamError("not an IDX response", status=status, retry_after=meta["retry_after"])

@@ -111,6 +111,19 @@ class Form:
 
 
 @dataclass(frozen=True)
+class Captcha:
+    """The org's CAPTCHA (`captcha` {id, name, siteKey, type}), asked for by a form's
+    `captchaVerify` field. `script_source`: where the provider's script lives, when the Identity
+    Engine says (Okta's object names none; the local simulator names its fake provider's)."""
+
+    id: str | None
+    name: str | None
+    site_key: str | None
+    type: str | None
+    script_source: str | None = None
+
+
+@dataclass(frozen=True)
 class IdxResponse:
     version: str
     state_handle: str | None
@@ -127,6 +140,7 @@ class IdxResponse:
     app: Mapping[str, Any] | None
     actions: Mapping[str, Form]  # "cancel", "currentAuthenticator-resend", ...
     success: Form | None  # successWithInteractionCode
+    captcha: Captcha | None = None
     raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=lambda: EMPTY)
 
     @property
@@ -319,6 +333,13 @@ class _Parser:
         )
 
 
+def captcha(value: Mapping[str, Any] | None) -> Captcha | None:
+    if value is None:
+        return None
+    return Captcha(id=_text(value.get("id")), name=_text(value.get("name")), site_key=_text(value.get("siteKey")),
+                   type=_text(value.get("type")), script_source=_text(value.get("scriptSource")))
+
+
 def parse(raw: Any) -> IdxResponse:
     """Parse an Ion document. Raises NotAnIdxResponse for anything else, including a document of
     the right outline whose parts have the wrong types somewhere deep inside."""
@@ -364,5 +385,6 @@ def _parse(raw: dict[str, Any]) -> IdxResponse:
         app=wrapped("app"),
         actions=MappingProxyType(actions),
         success=p.form(raw.get("successWithInteractionCode"), "issue"),
+        captcha=captcha(wrapped("captcha")),
         raw=raw,
     )

@@ -10,11 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .captcha import CaptchaWidget, captcha_widget
 from .devices import DuoFrame, device_challenge, duo_frame, mapping
 from .forms import FormView, form_view
 from .idx_models import Authenticator, Form, IdxResponse, Message
 
 GENERIC_TEMPLATE = "steps/_generic.html"
+# A form asking for a CAPTCHA this package cannot show: what to do instead, never a dead end.
+CAPTCHA_UNSUPPORTED_TEMPLATE = "steps/captcha-unsupported.html"
 TERMINAL_TEMPLATE = "terminal.html"
 # Actions offered as buttons; poll actions run in the background instead.
 BUTTON_ACTIONS = ("resend", "recover", "send", "cancel", "cancel-polling")
@@ -45,6 +48,7 @@ class Page:
     passkey: FormView | None = None  # answered with a discoverable credential (autofill or button)
     passkey_options: Mapping[str, Any] | None = None  # webauthnAutofillUIChallenge.challengeData
     duo: DuoFrame | None = None
+    captcha: CaptchaWidget | None = None  # a check the main form asks for (its widget goes before the button)
 
 
 def template_names(form_name: str | None, authenticator_key: str | None, method: str | None = None) -> tuple[str, ...]:
@@ -70,8 +74,10 @@ def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> 
     method = authenticator.methods[0] if authenticator and len(authenticator.methods) == 1 else None
     passkey = next(((i, f) for i, f in enumerate(forms) if i > 0 and f.name == PASSKEY_FORMS[0]), None)
     autofill = response.raw.get("webauthnAutofillUIChallenge")
+    captcha = captcha_widget(response, primary)
+    templates = template_names(primary.name if primary else None, authenticator.key if authenticator else None, method)
     return Page(
-        templates=template_names(primary.name if primary else None, authenticator.key if authenticator else None, method),
+        templates=(CAPTCHA_UNSUPPORTED_TEMPLATE, *templates) if captcha and not captcha.supported else templates,
         primary=form_view(primary, "0", echo) if primary else None,
         alternatives=tuple(form_view(f, str(i)) for i, f in enumerate(forms) if i > 0 and f.name not in PASSKEY_FORMS),
         actions=tuple(ActionView(id=k, name=f.name) for k, f in response.actions.items() if f.name in BUTTON_ACTIONS),
@@ -84,4 +90,5 @@ def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> 
         passkey=form_view(passkey[1], str(passkey[0])) if passkey else None,
         passkey_options=mapping(mapping(autofill).get("value")).get("challengeData") if autofill else None,
         duo=duo_frame(authenticator),
+        captcha=captcha,
     )

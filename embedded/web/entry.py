@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from .. import flow, policy, transaction
+from .. import flow, idx_client, policy, transaction
 from ..idx_client import OAuthError, UpstreamError
 from ..idx_models import NotAnIdxResponse, parse
 from ..keys import IDX_CLIENT, LOGIN_LIMITER, SETTINGS
@@ -94,7 +94,8 @@ async def begin(
         return await too_many(request, wait)
     client = request.config_dict[IDX_CLIENT]
     session = await get_session(request)
-    page_language(request, session)  # /login?lang=xx: remembered now, before the redirect to the step
+    # /login?lang=xx: remembered now, before the redirect to the step; the Identity Engine answers in it too.
+    idx_client.LANGUAGE.set(page_language(request, session))
     verifier, state, nonce = transaction.new_secrets()
     tokens = dict([link_token]) if link_token else {}
     handle = await client.interact(

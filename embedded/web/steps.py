@@ -17,7 +17,7 @@ import jinja2
 from aiohttp import web
 from aiohttp_session import Session
 
-from .. import devices, flow, forms, policy, rendering, transaction
+from .. import devices, flow, forms, idx_client, policy, rendering, transaction
 from ..idx_client import IonReply, UpstreamError
 from ..idx_models import Form, IdxResponse, Message, NotAnIdxResponse, parse
 from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, SETTINGS, TX_LIMITER
@@ -25,7 +25,7 @@ from ..page import GENERIC_TEMPLATE, Page
 from ..transaction import Transaction
 from .account import sign_in
 from .context import audit, client_ip, user_ref
-from .respond import FLASH, flash, render, render_error, see_other, urls
+from .respond import FLASH, flash, page_language, render, render_error, see_other, urls
 from .session import get_session
 
 log = logging.getLogger("embedded")
@@ -38,6 +38,7 @@ MALFORMED = (jinja2.TemplateError, TypeError, AttributeError, ValueError, KeyErr
 async def current_transaction(request: web.Request) -> tuple[Session, Transaction | None]:
     """This browser's session and its sign-in transaction, if one is under way and not too old."""
     session = await get_session(request)
+    idx_client.LANGUAGE.set(page_language(request, session))  # the Identity Engine answers in it too
     return session, transaction.load(session, request.config_dict[SETTINGS].transaction_minutes * 60)
 
 
@@ -59,7 +60,7 @@ async def show_step(request: web.Request) -> web.Response:
         transaction.clear(session)
         return await render(request, "error.html", {"title_key": "error.unfinished"}, status=409)
     names, context = rendering.step_context(response, outcome, version=tx.version)
-    request[CSP_EXTRA] = devices.csp_additions(context["page"].device_challenge, context["page"].duo)
+    request[CSP_EXTRA] = devices.csp_additions(context["page"].device_challenge, context["page"].duo, context["page"].captcha)
     context = {**context, "journey": tx.journey}
     try:
         return await render(request, names, context)
