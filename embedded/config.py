@@ -13,6 +13,8 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import themes
+
 ENV_NAMES = ("OKTA_IDX_ISSUER", "OKTA_IDX_CLIENTID", "OKTA_IDX_CLIENTSECRET", "OKTA_IDX_SCOPES", "OKTA_IDX_REDIRECTURI")
 DEFAULT_SCOPES = ("openid", "profile", "email")
 # embedded: this server drives the IDX API and renders every step. redirect: every sign-in goes
@@ -49,7 +51,12 @@ class Settings:
     redirect_uri: str
     client_secret: str | None = None
     scopes: tuple[str, ...] = DEFAULT_SCOPES
-    template_dir: str | None = None  # a theme directory searched before the built-in templates
+    # Theme directories, child first, searched before the built-in templates, texts and static
+    # files (docs/theming.md); `template_dir` is the older spelling of a chain of one.
+    theme_dirs: tuple[str, ...] = ()
+    template_dir: str | None = None
+    # Development: templates are checked on disk and recompiled when changed (never in production).
+    template_reload: bool = False
     transaction_minutes: int = 30  # how long a sign-in transaction may sit in the session
     session_idle_minutes: int = 60
     # However active, a session ends this long after it began (sign-in starts a new one): ASVS 7.3.2.
@@ -117,6 +124,22 @@ class Settings:
             raise SettingsError(f"EMBEDDED_METRICS_PORT must be a port number (1-65535), got {self.metrics_listen[1]}")
         if self.mode not in MODES:
             raise SettingsError(f"EMBEDDED_MODE must be one of {', '.join(MODES)}, got {self.mode!r}")
+        self._check_themes()
+
+    def _check_themes(self) -> None:
+        # Given as a list or as paths, kept as a tuple of strings (the settings stay hashable).
+        object.__setattr__(self, "theme_dirs", tuple(str(d) for d in themes.chain(self.theme_dirs)))
+        if self.theme_dirs and self.template_dir:
+            raise SettingsError("set EMBEDDED_THEME_DIRS or EMBEDDED_TEMPLATE_DIR (the older spelling of one theme), not both")
+        name = "EMBEDDED_THEME_DIRS" if self.theme_dirs else "EMBEDDED_TEMPLATE_DIR"
+        for theme_dir in self.theme_chain:
+            if (why := themes.problem(theme_dir)) is not None:
+                raise SettingsError(f"{name}: {why}")
+
+    @property
+    def theme_chain(self) -> tuple[str, ...]:
+        """Every theme directory, child first: `theme_dirs`, or `template_dir` alone."""
+        return self.theme_dirs or ((self.template_dir,) if self.template_dir else ())
 
     @property
     def issuer_url(self) -> str:
@@ -154,7 +177,9 @@ class Settings:
             client_secret=env.get("OKTA_IDX_CLIENTSECRET") or None,
             scopes=scopes,
             redirect_uri=env["OKTA_IDX_REDIRECTURI"],
+            theme_dirs=themes.split_setting(env.get("EMBEDDED_THEME_DIRS", "")),
             template_dir=env.get("EMBEDDED_TEMPLATE_DIR") or None,
+            template_reload=flag(env, "EMBEDDED_TEMPLATE_RELOAD"),
             trusted_proxies=tuple(env.get("EMBEDDED_TRUSTED_PROXIES", "").replace(",", " ").split()),
             audit_key=env.get("EMBEDDED_AUDIT_KEY") or None,
             mode=env.get("EMBEDDED_MODE") or "embedded",

@@ -1,10 +1,15 @@
 """Templates and texts: the Jinja environment shared by the app and `python -m embedded render`.
 
-Templates are looked up in a theme directory first (when configured), then in the
-built-in `templates/`. Texts come from `messages/<lang>.json` in the same directories (one
+Templates are looked up in the theme directories first (child first, when configured), then in
+the built-in `templates/`. Texts come from `messages/<lang>.json` in the same directories (one
 per language of `locales.LANGUAGES`), keyed by IDX i18n keys and UI keys; a key missing in a
 language falls back to English, and an IDX message we have no text for keeps the
 Identity Engine's own text.
+
+An environment is built once per process for each theme chain and mount point, its templates
+compiled and its macro files imported once (`warm`); templates are checked on disk again only
+when asked (`reload`, development). What changes per page (its texts, CSRF token, step) reaches
+macros through context variables, so macro files are imported without context and cached.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 
 import jinja2
 
-from . import flow, locales
+from . import flow, locales, themes
 from .forms import humanize
 from .idx_models import IdxResponse, Message
 from .page import build_page
@@ -37,10 +42,17 @@ def _packaged(name: str) -> Path:
 
 TEMPLATES_DIR = _packaged("templates")
 STATIC_DIR = _packaged("static")
+MACROS = "_macros/"
 
 
-def template_dirs(theme_dir: str | None) -> list[Path]:
-    return ([Path(theme_dir)] if theme_dir else []) + [TEMPLATES_DIR]
+def template_dirs(theme_dirs: Sequence[str | Path] | str | None = ()) -> list[Path]:
+    """Where templates and messages are looked up: the themes, child first, then the built-in ones."""
+    return [*themes.chain(theme_dirs), TEMPLATES_DIR]
+
+
+def static_dirs(theme_dirs: Sequence[str | Path] | str | None = ()) -> list[Path]:
+    """Where static files are looked up: the themes' `static/`, child first, then the built-in one."""
+    return [*themes.static_dirs(themes.chain(theme_dirs)), STATIC_DIR]
 
 
 PARAM = re.compile(r"\{(\d+)\}")
@@ -149,39 +161,84 @@ class Catalogue:
         return self._texts[code]
 
 
-# The texts of the page being rendered: the Jinja globals `ui`, `ui_any`, `field_label` and `msg` read them,
-# so every template and macro (imported with context or not) speaks the page's language.
+@functools.lru_cache(maxsize=16)
+def catalogue(dirs: tuple[Path, ...]) -> Catalogue:
+    """The texts of one theme chain, read once per process."""
+    return Catalogue(list(dirs))
+
+
+# The page being rendered: its texts (the Jinja globals `ui`, `ui_any`, `field_label` and `msg`
+# read them) and its context (`page_var` reads it: the CSRF token, the step, the page), so
+# macros imported without context, and therefore cached, still speak for this page.
 _ACTIVE: ContextVar[Texts | None] = ContextVar("embedded.texts", default=None)
+_PAGE: ContextVar[Mapping[str, Any] | None] = ContextVar("embedded.page", default=None)
+
+
+def page_var(name: str, default: Any = None) -> Any:
+    """A value of the page being rendered (`csrf_token`, `step_version`, `page`, ...)."""
+    return (_PAGE.get() or {}).get(name, default)
 
 
 def loader(dirs: list[Path]) -> jinja2.BaseLoader:
     return jinja2.FileSystemLoader([str(d) for d in dirs])
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the process, keyed by file and checked against its
+    source: every environment (one per theme chain and mount point) compiles each file once."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = CompiledTemplates()
+
+
 def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.Environment:
-    catalogue = Catalogue(dirs)
+    texts = catalogue(tuple(dirs))
 
     def current() -> Texts:
-        return _ACTIVE.get() or catalogue.english
+        return _ACTIVE.get() or texts.english
 
     env.globals.update(
-        catalogue=catalogue,
+        catalogue=texts,
         ui=lambda key, *params: current().ui(key, *params),
         ui_any=lambda *keys, default="": current().ui_any(*keys, default=default),
         field_label=lambda text: current().label(text),
         msg=lambda m: current().message(m),
+        page_var=page_var,
         humanize=humanize,
         urls=urls,
     )
     return env
 
 
-@functools.lru_cache(maxsize=8)
-def create_env(theme_dir: str | None = None, prefix: str = "") -> jinja2.Environment:
-    """An environment for rendering outside the app (`python -m embedded render`), as mounted at `prefix`."""
-    dirs = template_dirs(theme_dir)
-    env = jinja2.Environment(loader=loader(dirs), autoescape=True)
-    return configure(env, dirs, Urls(base=prefix))
+def create_env(theme_dirs: Sequence[str | Path] = (), prefix: str = "", *, urls: Urls | None = None, reload: bool = False) -> jinja2.Environment:
+    """The environment for a theme chain (child first), as mounted at `prefix` (or at `urls`),
+    shared by every caller in the process. `reload`: templates changed on disk are picked up
+    (development only; otherwise each is read and compiled once)."""
+    return _environment(tuple(template_dirs(theme_dirs)), urls or Urls(base=prefix), reload)
+
+
+@functools.lru_cache(maxsize=32)
+def _environment(dirs: tuple[Path, ...], urls: Urls, reload: bool) -> jinja2.Environment:
+    env = jinja2.Environment(loader=loader(list(dirs)), autoescape=True, auto_reload=reload, bytecode_cache=COMPILED, cache_size=-1)
+    return configure(env, list(dirs), urls)
+
+
+def warm(env: jinja2.Environment) -> None:
+    """Compile every template now and import the macro files, so no page pays for it."""
+    for name in env.list_templates(extensions=["html"]):
+        template = env.get_template(name)
+        if name.startswith(MACROS):
+            template.module  # noqa: B018 - made once and kept by the template
 
 
 def step_context(response: IdxResponse, outcome: flow.Outcome, *, version: int) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -203,10 +260,13 @@ def render(env: jinja2.Environment, names: tuple[str, ...] | str, context: Mappi
     """The first template of `names` that exists, in `locale` (one of `locales.CODES`): its
     texts, and `lang` and `dir` for `<html>`."""
     language = locales.language(locale)
-    catalogue = env.globals.get("catalogue")
+    texts = env.globals.get("catalogue")
     template = env.select_template([names] if isinstance(names, str) else list(names))
-    token = _ACTIVE.set(catalogue.texts(language.code) if isinstance(catalogue, Catalogue) else None)
+    values = {"lang": language.code, "dir": language.direction, **context, "template_name": template.name}
+    token = _ACTIVE.set(texts.texts(language.code) if isinstance(texts, Catalogue) else None)
+    page_token = _PAGE.set(values)
     try:
-        return template.render({"lang": language.code, "dir": language.direction, **context, "template_name": template.name})
+        return template.render(values)
     finally:
+        _PAGE.reset(page_token)
         _ACTIVE.reset(token)

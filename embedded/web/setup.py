@@ -3,16 +3,18 @@ added to a host's aiohttp application."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
-import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
-from .. import metrics, redis_store, rendering
+from .. import metrics, redis_store, rendering, themes
 from ..config import Settings, SettingsError
 from ..idx_client import IdxClient
 from ..keys import AUDIT_KEY, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, LOGIN_LIMITER, REPORT_LIMITER, SESSION_STORAGE, SETTINGS, TEMPLATES, TX_LIMITER, URLS
@@ -20,7 +22,7 @@ from ..metrics import METRICS
 from ..oidc import KeySet
 from ..ratelimit import InFlight, Limiter, RateLimiter
 from ..sessions import MemoryStorage
-from ..urls import PATHS, Urls, normalise_prefix
+from ..urls import PATHS, STATIC, Urls, normalise_prefix
 from .logs import quiet_client_faults
 from .middlewares import pages_middleware, security_headers, sessions_middleware
 from .ops import AccessLogger, CountedLimiter, add_health, add_metrics, ops_middleware
@@ -54,7 +56,35 @@ async def _mounted_urls(app: web.Application) -> None:
     if urls.callback != urlsplit(app[SETTINGS].redirect_uri).path:
         raise SettingsError(f"OKTA_IDX_REDIRECTURI must point at {urls.callback}, where the callback is mounted")
     app[URLS] = urls
-    app[TEMPLATES].globals["urls"] = urls
+    app[TEMPLATES] = _templates(app[SETTINGS], urls)
+    rendering.warm(app[TEMPLATES])
+
+
+def _templates(settings: Settings, urls: Urls) -> jinja2.Environment:
+    # One environment per process for each theme chain and mount point, shared by every app.
+    return rendering.create_env(settings.theme_chain, urls=urls, reload=settings.template_reload)
+
+
+class ThemeStatic(web.StaticResource):
+    """The themes' static files, served before the built-in ones under the same URL: this
+    resource answers only for a file one of the themes has (child first), and every other path
+    falls through to the built-in static resource registered after it."""
+
+    def __init__(self, prefix: str, roots: Sequence[Path]):
+        super().__init__(prefix, roots[0], name="embedded.theme_static")
+        self.roots = roots
+
+    async def resolve(self, request: web.Request) -> tuple[web.UrlMappingMatchInfo | None, set[str]]:
+        match, allowed = await super().resolve(request)
+        if match is None or themes.static_file(self.roots, match["filename"]) is None:
+            return None, set()
+        return match, allowed
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        found = themes.static_file(self.roots, request.match_info["filename"])
+        if found is None:  # removed since it was resolved
+            raise web.HTTPNotFound()
+        return web.FileResponse(found)
 
 
 async def _stopping(app: web.Application) -> None:
@@ -89,14 +119,18 @@ def _counted(app: web.Application, name: str, limiter: Limiter) -> Limiter:
     return CountedLimiter(limiter, name, app[METRICS]) if METRICS in app else limiter
 
 
-def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", home: str = "/", health: bool = True) -> None:
+def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", home: str = "/", health: bool = True,
+          theme_dirs: Sequence[str | Path] | None = None) -> None:
     """Add sign-in (login, step, poll, callback, register, recover, unlock, activate,
     reset-password, logout) and its static files under `prefix` ("" for the root), with the
     session, CSRF and security-header machinery they need. `home` is the host's page people
     land on after sign-out, or after sign-in when they were not on their way somewhere.
     `health`: `/healthz` and `/readyz` at the application's root (False: the host has its own).
     With `settings.metrics` or `settings.metrics_listen`, Prometheus metrics are counted and
-    served at `/metrics` (or on that listener)."""
+    served at `/metrics` (or on that listener). `theme_dirs`: theme directories, child first,
+    in place of the settings' own (docs/theming.md)."""
+    if theme_dirs is not None:
+        settings = dataclasses.replace(settings, theme_dirs=tuple(str(d) for d in theme_dirs), template_dir=None)
     try:
         prefix = normalise_prefix(prefix)
     except ValueError as exc:
@@ -111,14 +145,14 @@ def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", ho
     add_stores(app, settings)
     app[AUDIT_KEY] = settings.audit_key.encode() if settings.audit_key else secrets.token_bytes(32)
     # The package's own Jinja environment, under its own key: a host's aiohttp_jinja2 setup stays its own.
-    dirs = rendering.template_dirs(settings.template_dir)
-    env = aiohttp_jinja2.setup(app, loader=rendering.loader(dirs), autoescape=True, app_key=TEMPLATES)
-    rendering.configure(env, dirs, urls)
+    app[TEMPLATES] = _templates(settings, urls)
     app.middlewares.extend([ops_middleware, sessions_middleware, pages_middleware])
     quiet_client_faults()
     app.on_response_prepare.append(security_headers)
     app.on_startup.append(_mounted_urls)
     app.cleanup_ctx.append(_upstream)
+    if theme_static := themes.static_dirs(themes.chain(settings.theme_chain)):
+        app.router.register_resource(ThemeStatic(prefix + STATIC, theme_static))
     add_routes(app, prefix)
     app.on_shutdown.append(_stopping)
     if health:
