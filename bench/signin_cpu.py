@@ -2,8 +2,9 @@
 
     python bench/signin_cpu.py [--signins N] [--repeat R] [--stores memory,redis] [--profile]
 
-The simulator (the upstream Identity Engine) and the app each run in a process of their own;
-only the app's CPU is counted (user + system time of its process, from /proc). A form-filling
+A minimal fake Identity Engine (bench/fake_idx.py: the recorded password sign-in replayed,
+one ID token signed per sign-in) and the app each run in a process of their own; only the
+app's CPU is counted (user + system time of its process, from /proc). A form-filling
 HTTP client drives N complete sign-ins of alice through the real pages (open /login, the
 identify page, the password page, land home: 6 requests, 5 IDX calls), fresh cookies each
 time, at concurrency 1 and 16, R times; medians are printed. `--profile` runs the app under
@@ -81,12 +82,12 @@ async def drive(base: str, signins: int, concurrency: int) -> list[float]:
     return latencies
 
 
-def start_app(port: int, sim_port: int, redis_url: str | None, profile_to: str | None) -> subprocess.Popen[bytes]:
+def start_app(port: int, idp_port: int, redis_url: str | None, profile_to: str | None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA_IDX_", "EMBEDDED_"))}
     env.update({
-        "OKTA_IDX_ISSUER": f"http://127.0.0.1:{sim_port}/oauth2/default",
-        "OKTA_IDX_CLIENTID": "demo-client",
-        "OKTA_IDX_CLIENTSECRET": "demo-secret",
+        "OKTA_IDX_ISSUER": f"http://127.0.0.1:{idp_port}/oauth2/default",
+        "OKTA_IDX_CLIENTID": "bench-client",
+        "OKTA_IDX_CLIENTSECRET": "bench-secret",
         "OKTA_IDX_SCOPES": "openid profile email",
         "OKTA_IDX_REDIRECTURI": f"http://127.0.0.1:{port}/login/callback",
         # One address signing in as fast as it can: the per-address limits would turn it away.
@@ -100,32 +101,38 @@ def start_app(port: int, sim_port: int, redis_url: str | None, profile_to: str |
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def measure(store: str, sim_port: int, signins: int, repeat: int, redis_url: str | None) -> dict[int, list[tuple[float, float, float, float]]]:
+async def upstream_calls(idp_port: int) -> int:
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{idp_port}/_calls") as resp:
+        return sum((await resp.json()).values())
+
+
+async def measure(store: str, idp_port: int, signins: int, repeat: int, redis_url: str | None) -> dict[int, list[tuple[float, ...]]]:
     port = free_port()
-    app = start_app(port, sim_port, redis_url, None)
+    app = start_app(port, idp_port, redis_url, None)
     base = f"http://127.0.0.1:{port}"
-    results: dict[int, list[tuple[float, float, float, float]]] = {1: [], 16: []}
+    results: dict[int, list[tuple[float, ...]]] = {1: [], 16: []}
     try:
         await wait_for(base + "/static/css/embedded.css")
         await drive(base, 20, 4)  # warm up: discovery, keys, templates
         for _ in range(repeat):
             for concurrency in (1, 16):
-                before, started = cpu_seconds(app.pid), time.perf_counter()
+                calls_before, before, started = await upstream_calls(idp_port), cpu_seconds(app.pid), time.perf_counter()
                 latencies = sorted(await drive(base, signins, concurrency))
                 elapsed, cpu = time.perf_counter() - started, cpu_seconds(app.pid) - before
+                calls = await upstream_calls(idp_port) - calls_before
                 results[concurrency].append((cpu * 1000 / signins, signins / elapsed, latencies[len(latencies) // 2] * 1000,
-                                             latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000))
+                                             latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, calls / signins))
     finally:
         app.send_signal(signal.SIGINT)
         app.wait(timeout=30)
     return results
 
 
-async def profile(sim_port: int, signins: int) -> None:
+async def profile(idp_port: int, signins: int) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        out = str(Path(tmp) / "app.prof")
-        app = start_app(port, sim_port, None, out)
+        out = os.environ.get("PROFILE_OUT") or str(Path(tmp) / "app.prof")
+        app = start_app(port, idp_port, None, out)
         base = f"http://127.0.0.1:{port}"
         try:
             await wait_for(base + "/static/css/embedded.css")
@@ -134,28 +141,32 @@ async def profile(sim_port: int, signins: int) -> None:
             app.send_signal(signal.SIGINT)
             app.wait(timeout=60)
         print(f"\ncProfile of the app over {signins} sign-ins at concurrency 16, top 20 by own time:")
-        pstats.Stats(out).sort_stats("tottime").print_stats(20)
+        pstats.Stats(out).sort_stats(os.environ.get("PSORT", "tottime")).print_stats(int(os.environ.get("PTOP", "20")))
+
+
+def start_fake_idx(port: int, latency: float = 0.0) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, str(ROOT / "bench" / "fake_idx.py"), "--port", str(port), "--latency", str(latency)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def main(args: argparse.Namespace) -> None:
-    sim_port = free_port()
-    simulator = subprocess.Popen([sys.executable, "-m", "embedded", "simulator", "--port", str(sim_port)], cwd=ROOT,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    idp_port = free_port()
+    fake = start_fake_idx(idp_port)
     redis = RedisServer().start() if "redis" in args.stores else None
     try:
-        await wait_for(f"http://127.0.0.1:{sim_port}/oauth2/default/.well-known/openid-configuration")
-        print(f"password sign-ins through the pages: N={args.signins}, medians of {args.repeat} runs; app CPU from /proc, simulator not counted")
-        print(f"{'store':<8} {'conc.':>5} {'CPU ms/sign-in':>15} {'sign-ins/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
+        await wait_for(f"http://127.0.0.1:{idp_port}/oauth2/default/.well-known/openid-configuration")
+        print(f"password sign-ins through the pages: N={args.signins}, medians of {args.repeat} runs; app CPU from /proc, fake Identity Engine not counted")
+        print(f"{'store':<8} {'conc.':>5} {'CPU ms/sign-in':>15} {'sign-ins/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'IDX calls':>10}")
         for store in args.stores:
-            results = await measure(store, sim_port, args.signins, args.repeat, redis.url if store == "redis" and redis else None)
+            results = await measure(store, idp_port, args.signins, args.repeat, redis.url if store == "redis" and redis else None)
             for concurrency, runs in results.items():
-                cpu, rate, p50, p99 = (statistics.median(r[i] for r in runs) for i in range(4))
-                print(f"{store:<8} {concurrency:>5} {cpu:>15.2f} {rate:>11.1f} {p50:>8.1f} {p99:>8.1f}")
+                cpu, rate, p50, p99, calls = (statistics.median(r[i] for r in runs) for i in range(5))
+                print(f"{store:<8} {concurrency:>5} {cpu:>15.2f} {rate:>11.1f} {p50:>8.1f} {p99:>8.1f} {calls:>10.1f}")
         if args.profile:
-            await profile(sim_port, min(args.signins, 200))
+            await profile(idp_port, min(args.signins, 200))
     finally:
-        simulator.terminate()
-        simulator.wait(timeout=30)
+        fake.terminate()
+        fake.wait(timeout=30)
         if redis:
             redis.stop()
 

@@ -45,11 +45,14 @@ class StoredSession(Session):
     def __init__(self, identity: str | None, fields: Fields, created: float):
         super().__init__(identity, data={"created": int(created), "session": {k: json.loads(v) for k, v in fields.items()}} if fields else None, new=identity is None)
         self.loaded = fields
+        # What each field held when loaded, decoded apart from the session's own values (which
+        # handlers may change in place): a field still equal to it needs no encoding at all.
+        self.loaded_values = {k: json.loads(v) for k, v in fields.items()}
 
     def changes(self) -> tuple[Fields, set[str]]:
         """(fields to write, fields to delete) since loading."""
-        now = {k: encode(v) for k, v in self.items()}
-        return {k: v for k, v in now.items() if self.loaded.get(k) != v}, set(self.loaded) - set(now)
+        changed = {k: encode(v) for k, v in self.items() if k not in self.loaded_values or self.loaded_values[k] != v}
+        return {k: v for k, v in changed.items() if self.loaded.get(k) != v}, set(self.loaded) - set(self.keys())
 
 
 class SessionStore(AbstractStorage):

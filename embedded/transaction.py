@@ -3,16 +3,23 @@
 It holds the interaction handle, the PKCE verifier, state, nonce, when it began, and the
 latest IDX response (so rendering a page costs no upstream call). `version` counts the
 responses stored; every form carries it so a stale tab is recognised.
+
+The response is kept as the JSON text it is stored as, and parsed at most once per process
+(`parsed` keeps the last few hundred parsed responses by their text): showing a step and
+taking its answer reuse what storing it parsed.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from collections import OrderedDict
 from collections.abc import MutableMapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from . import oidc
+from .idx_models import IdxResponse, parse
 
 SESSION_FIELD = "tx"
 
@@ -25,7 +32,7 @@ class Transaction:
     nonce: str
     created_at: float = field(default_factory=time.time)
     version: int = 0
-    response: dict[str, Any] | None = None
+    response: str | None = None  # the latest IDX response, as JSON text
     poll_not_before: float = 0.0  # no upstream poll before this time, whatever the browser asks
     via_idp: bool = False  # the browser went to the org (an identity provider) and so holds an Okta session
     acr_values: str | None = None  # step-up asked for: the ID token must say it was done
@@ -38,9 +45,46 @@ class Transaction:
     # whose recovery starts only after the person has said who they are.
     journey: str | None = None
 
-    def remember(self, response: dict[str, Any]) -> None:
-        self.response = response
+    def remember(self, body: dict[str, Any], parsed: IdxResponse) -> None:
+        """Store a new response (its body and what parsing it gave)."""
+        self.response = json.dumps(body, separators=(",", ":"))
+        PARSED.put(self.response, parsed)
         self.version += 1
+
+    def parsed(self) -> IdxResponse | None:
+        """The stored response, parsed (NotAnIdxResponse if it no longer parses)."""
+        if self.response is None:
+            return None
+        found = PARSED.get(self.response)
+        if found is None:
+            found = parse(json.loads(self.response))
+            PARSED.put(self.response, found)
+        return found
+
+
+class ParsedResponses:
+    """The last `size` parsed responses by their JSON text. Parsed responses are frozen, so one
+    may serve every request that shows or answers the same step."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[str, IdxResponse] = OrderedDict()
+
+    def get(self, text: str) -> IdxResponse | None:
+        found = self._items.get(text)
+        if found is not None:
+            self._items.move_to_end(text)
+        return found
+
+    def put(self, text: str, parsed: IdxResponse) -> None:
+        self._items[text] = parsed
+        self._items.move_to_end(text)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+PARSED = ParsedResponses(256)
+FIELD_NAMES = tuple(f.name for f in fields(Transaction))
 
 
 def new_secrets() -> tuple[str, str, str]:
@@ -54,6 +98,8 @@ def load(session: MutableMapping[str, Any], max_age_seconds: float, now: float |
         return None
     try:
         tx = Transaction(**raw)
+        if not isinstance(tx.response, (str, type(None))):
+            raise TypeError("a response stored by an older version")
     except TypeError:
         clear(session)
         return None
@@ -64,7 +110,8 @@ def load(session: MutableMapping[str, Any], max_age_seconds: float, now: float |
 
 
 def save(session: MutableMapping[str, Any], tx: Transaction) -> None:
-    session[SESSION_FIELD] = asdict(tx)
+    # A shallow copy: every field is a str, number, bool or None.
+    session[SESSION_FIELD] = {name: getattr(tx, name) for name in FIELD_NAMES}
 
 
 def clear(session: MutableMapping[str, Any]) -> None:

@@ -6,7 +6,6 @@ from aiohttp import web
 from aiohttp_session import Session
 
 from .. import flow, policy, transaction
-from ..idx_models import parse
 from ..keys import IDX_CLIENT
 from ..oidc import same
 from ..transaction import Transaction
@@ -49,7 +48,7 @@ async def magic_link(request: web.Request, session: Session, tx: Transaction | N
         return await render(request, "error.html", {"title_key": "error.link"}, status=400)
     if wait := await address_limited(request):
         return await too_many(request, wait)
-    response = parse(tx.response) if tx is not None and tx.response is not None else None
+    response = tx.parsed() if tx is not None else None
     form = flow.email_code_form(response) if response is not None else None
     if tx is None or response is None or form is None:
         return await render(request, "magic-link.html", {"otp": otp})

@@ -47,9 +47,9 @@ async def show_step(request: web.Request) -> web.Response:
     session, tx = await current_transaction(request)
     if tx is None:
         return see_other(urls(request).login)
-    if tx.response is None:  # evicted or never stored: ask the Identity Engine where we stand
+    response = tx.parsed()
+    if response is None:  # evicted or never stored: ask the Identity Engine where we stand
         return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle))
-    response = parse(tx.response)
     if flow.is_past(response.expires_at):
         return restart(request, session, "notice.expired")
     outcome = flow.decide(response, session.pop(ECHO, None))
@@ -81,14 +81,14 @@ async def submit_step(request: web.Request) -> web.Response:
         return await too_many(request, wait)
     session, tx = await current_transaction(request)
     data = await request.post()
-    if tx is None or tx.response is None:
+    response = tx.parsed() if tx is not None else None
+    if tx is None or response is None:
         flash(session, "notice.no_transaction")
         return see_other(urls(request).login)
     if data.get("_step") != str(tx.version):
         # A stale tab or the back button: show where the transaction really is.
         flash(session, "notice.stale")
         return see_other(urls(request).step)
-    response = parse(tx.response)
     form = flow.find_form(response, _text(data.get("_form")), _text(data.get("_action")))
     if form is None:
         flash(session, "notice.stale")
@@ -181,7 +181,7 @@ async def poll(request: web.Request) -> web.Response:
     """
     wants_json = "application/json" in request.headers.get("Accept", "")
     session, tx = await current_transaction(request)
-    response = parse(tx.response) if tx is not None and tx.response is not None else None
+    response = tx.parsed() if tx is not None else None
     form = flow.poll_form(response) if response is not None else None
     if tx is None or response is None or form is None:  # nothing to wait for any more: the page is out of date
         # Finished elsewhere (an emailed link opened in another tab) or ended.
@@ -287,7 +287,7 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
     if isinstance(outcome, flow.ExchangeCode):
         transaction.clear(session)
         return await sign_in(request, tx, outcome.code)
-    tx.remember(body)
+    tx.remember(body, response)
     transaction.save(session, tx)
     if isinstance(outcome, flow.RedirectToIdp):
         return idp_redirect(request, session, tx, outcome.href)
