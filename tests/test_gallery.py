@@ -120,7 +120,7 @@ def test_the_index_says_what_has_no_page_and_why(site):
     assert skipped["recorded/password/03-challenge-answer.json"].startswith("no page: the app exchanges the interaction code")
     assert skipped["recorded/session-expired/03-challenge-answer.json"].startswith("no page: the app starts a new sign-in")
     assert len(skipped) == len(expected_pages()[1])
-    assert 'data-template>steps/challenge-authenticator--okta_password.html<' in index  # which file to override
+    assert '<span class="field__hint" data-template>steps/challenge-authenticator--okta_password.html</span>' in index  # which file to override
 
 
 def test_pages_are_translated(site):

@@ -1,0 +1,109 @@
+"""The page gallery in Chromium: the demo's /_gallery against the simulator, followed link by
+link, and the static site `python -m embedded gallery` writes, opened from disk. No CSP
+violation, no console error, and the stylesheet and images load."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import asyncio
+
+import pytest
+from aiohttp.test_utils import TestServer
+from conftest import RECORDED
+
+from embedded import Settings
+from embedded.__main__ import main
+from embedded.demo import create_app
+from embedded.simulator import create_simulator_app
+from embedded.web.setup import RUNNER_OPTIONS
+
+from .conftest import free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def gallery_demo(aiohttp_server, aiohttp_client) -> str:
+    """The demo as `python -m embedded` serves it against the simulator (with the gallery)."""
+    simulator = await aiohttp_server(create_simulator_app())
+    port = free_port()
+    settings = Settings(
+        issuer=f"http://127.0.0.1:{simulator.port}/oauth2/default",
+        client_id="demo-client",
+        client_secret="demo-secret",
+        scopes=("openid", "profile", "email", "offline_access"),
+        redirect_uri=f"http://127.0.0.1:{port}/login/callback",
+    )
+    server = TestServer(create_app(settings, simulator=True), host="127.0.0.1", port=port)
+    await server.start_server(**RUNNER_OPTIONS)
+    await aiohttp_client(server)  # closed with the test
+    return f"http://127.0.0.1:{port}"
+
+
+async def styled(page) -> bool:
+    """The package's stylesheet applies: the card is the narrow, centred one it draws."""
+    return await page.eval_on_selector("main.card", "m => getComputedStyle(m).maxWidth !== 'none'")
+
+
+async def images_loaded(page) -> bool:
+    return await page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+
+
+async def test_the_gallery_in_the_demo(gallery_demo, page, shots):
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    response = await page.goto(f"{gallery_demo}/_gallery")
+    assert page.url == f"{gallery_demo}/_gallery/" and "'nonce-" in response.headers["content-security-policy"]
+    assert await page.text_content("h1") == "Page gallery" and await styled(page)
+    assert await page.locator("a[data-page]").count() > 700
+    await shots.take(page, "index")
+
+    await page.click('a[data-page="recorded--password--01-introspect"][hreflang="en"]')
+    assert page.url == f"{gallery_demo}/_gallery/en/recorded--password--01-introspect.html"
+    assert await page.get_attribute("html", "lang") == "en" and await styled(page) and await images_loaded(page)
+    assert await page.locator("input[name=identifier]").is_visible()
+    await shots.take(page, "identify-en")
+
+    await page.click("a.languages__link[hreflang=ar]")  # the page's own language switch: the same fixture in Arabic
+    assert page.url.endswith("/_gallery/ar/recorded--password--01-introspect.html")
+    assert await page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+    await shots.take(page, "identify-ar")
+
+    await page.goto(f"{gallery_demo}/_gallery/")
+    await page.click('a[data-page="recorded--okta-verify-push--04-challenge"][hreflang="ja"]')
+    push = page.url
+    assert await page.get_attribute("html", "lang") == "ja" and await images_loaded(page)
+    await shots.take(page, "push-ja")
+    await asyncio.sleep(5)  # longer than the step's poll interval: a still never moves on by itself
+    assert page.url == push
+
+    await page.goto(f"{gallery_demo}/_gallery/")
+    await page.click('a[data-page="recorded--enroll-phone--01-introspect"][hreflang="de"]')
+    await page.go_back()
+    await page.click('a[data-page="recorded--registration--03-enroll-new"][hreflang="fr"]')
+    assert await page.get_attribute("html", "lang") == "fr" and await styled(page)
+    await shots.take(page, "registration-fr")
+    assert violations == [] and page.console_errors == []
+
+
+async def test_the_static_gallery_opened_from_disk(tmp_path, page, shots):
+    fixtures = tmp_path / "fixtures"
+    for journey in ("password", "okta-verify-push"):
+        target = fixtures / journey
+        target.mkdir(parents=True)
+        for source in (RECORDED.directory / journey).glob("*.json"):
+            (target / source.name).write_bytes(source.read_bytes())
+    out = tmp_path / "site"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["gallery", str(out), "--fixtures", str(fixtures), "--lang", "en", "--lang", "ar"]) == 0
+    await page.goto((out / "index.html").as_uri())
+    assert await page.text_content("h1") == "Page gallery" and await styled(page)
+    await page.click('a[data-page="okta-verify-push--02-identify"][hreflang="en"]')
+    assert page.url.endswith("/en/okta-verify-push--02-identify.html") and await styled(page) and await images_loaded(page)
+    await shots.take(page, "password-from-disk")
+    await page.click("a.languages__link[hreflang=ar]")
+    assert await page.evaluate("getComputedStyle(document.body).direction") == "rtl" and await styled(page)
+    await page.click("a.brand__home")  # the header's home link leads back to the index
+    assert page.url == (out / "index.html").as_uri()
+    assert page.console_errors == []
