@@ -4,9 +4,9 @@ violation, no console error, and the stylesheet and images load."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
-import asyncio
 
 import pytest
 from aiohttp.test_utils import TestServer
