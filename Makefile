@@ -64,3 +64,8 @@ fuzz: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts
+
+# Every page of the fixture corpus in every language as a static site: open test-artifacts/gallery/index.html.
+.PHONY: gallery
+gallery: install
+	$(BIN)/python -m embedded gallery test-artifacts/gallery
