@@ -102,8 +102,11 @@ def gallery_command(args: argparse.Namespace) -> int:
     themes = args.theme or theme_dirs_from_env(os.environ)
     languages = list(dict.fromkeys(args.lang or locales.CODES))
     gallery = Gallery(environment(themes), collect(fixtures), languages, source=str(fixtures))
-    out.mkdir(parents=True, exist_ok=True)
-    written = write_site(out, gallery, themes)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = write_site(out, gallery, themes)
+    except OSError as exc:
+        return fail(f"gallery: cannot write {exc.filename or out}: {exc.strerror}")
     print(f"gallery: {written.pages} pages written ({len(gallery.shown())} fixtures x {len(languages)} languages), "
           f"{written.skipped} fixtures skipped, {len(written.missing)} missing text keys; open {out / 'index.html'}")
     if written.missing:

@@ -196,10 +196,12 @@ def test_bad_arguments_get_one_line_and_exit_2(args, error, tmp_path, capsys, mo
     assert capsys.readouterr().err == error + "\n"
 
 
-def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
+def test_an_output_path_that_cannot_be_written_is_refused_in_one_line(tmp_path, capsys):
     write(tmp_path / "taken", "")
     assert main(["gallery", str(tmp_path / "taken")]) == 2
     assert capsys.readouterr().err == f"embedded: gallery: {tmp_path / 'taken'} is not a directory\n"
+    assert main(["gallery", str(tmp_path / "taken" / "below"), "--lang", "en"]) == 2
+    assert capsys.readouterr().err == f"embedded: gallery: cannot write {tmp_path / 'taken' / 'below'}: Not a directory\n"
 
 
 # --- /_gallery in the demo --------------------------------------------------------------------------
