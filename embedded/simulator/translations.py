@@ -144,8 +144,9 @@ def _fill(text: str, params: list[Any]) -> str:
 
 def _message(m: Json, lang: str) -> None:
     """One message in `lang`, when the simulator sent it and knows its translation."""
-    i18n = m.get("i18n") if isinstance(m.get("i18n"), dict) else {}
-    params = i18n.get("params") if isinstance(i18n.get("params"), list) else []
+    found = m.get("i18n")
+    i18n: Json = found if isinstance(found, dict) else {}
+    params: list[Any] = i18n["params"] if isinstance(i18n.get("params"), list) else []
     for name, (key, english) in MSG.items():
         if key == i18n.get("key") and _fill(english, params) == m.get("message") and name in MESSAGES[lang]:
             m["message"] = _fill(MESSAGES[lang][name], params)
