@@ -12,14 +12,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import demo_settings, hidden, post_step, serve
+from conftest import demo_settings, post_step, serve
 
 from embedded import captcha
 from embedded.devices import csp_additions
 from embedded.idx_models import parse
 from embedded.page import CAPTCHA_UNSUPPORTED_TEMPLATE, build_page
 from embedded.rendering import create_env, render
-from embedded.simulator import create_simulator_app, demo_org
+from embedded.simulator import SIMULATOR, create_simulator_app, demo_org
 from embedded.simulator.org import org_from_toml
 
 RECORDED = Path(__file__).resolve().parent / "fixtures" / "recorded-captcha"
@@ -64,8 +64,6 @@ async def solve(server, site_key: str) -> str:
 
 
 def site_key(server) -> str:
-    from embedded.simulator import SIMULATOR
-
     return server.app[SIMULATOR].org.captcha.site_key
 
 
