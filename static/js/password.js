@@ -7,7 +7,7 @@
   if (!form) return;
   var password = form.querySelector('input[type="password"]:not([name="confirmPassword"])');
   var confirm = form.querySelector('input[name="confirmPassword"]');
-  var confirmStatus = document.getElementById("f-confirm-password-status");
+  var confirmStatus = document.getElementById("f-confirm-password-messages");
   var list = form.querySelector(".rules__list");
   if (!password) return;
 
@@ -49,12 +49,23 @@
     });
     checkConfirm(false);
   }
+  // A mismatch is the confirmation field's own error, shown beside it (not the browser's bubble):
+  // on submit, and again as the person corrects it.
   function checkConfirm(final) {
     if (!confirm || !confirmStatus) return true;
     var same = confirm.value === password.value;
-    var message = same ? "" : confirmStatus.getAttribute("data-mismatch");
-    confirm.setCustomValidity(message);
-    if (final || confirm.value) confirmStatus.textContent = message;
+    var shown = confirm.getAttribute("aria-invalid") === "true";
+    if (final || shown) {
+      confirmStatus.textContent = "";
+      if (!same) {
+        var item = document.createElement("li");
+        item.className = "message message--error";
+        item.textContent = confirmStatus.getAttribute("data-mismatch");
+        confirmStatus.appendChild(item);
+      }
+      confirm.setAttribute("aria-invalid", same ? "false" : "true");
+      confirm.closest(".field").classList.toggle("field--invalid", !same);
+    }
     return same;
   }
   if (list && list.parentNode.id) {
