@@ -22,7 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import locales
+from . import locales, themes
 from .config import Settings, SettingsError, configured_in
 
 DEMO_CLIENT_ID = "demo-client"
@@ -62,10 +62,15 @@ def directory(text: str) -> Path:
     return Path(text)
 
 
-def theme_dirs_from_env(environ: Mapping[str, str]) -> list[Path]:
-    """The environment's theme (EMBEDDED_TEMPLATE_DIR), for previews run without --theme."""
-    theme = environ.get("EMBEDDED_TEMPLATE_DIR")
-    return [Path(theme)] if theme else []
+def themes_from_env(environ: Mapping[str, str]) -> list[Path]:
+    """The app's themes (EMBEDDED_THEME_DIRS, or the older EMBEDDED_TEMPLATE_DIR), for previews
+    run without --theme; checked as the app checks them."""
+    name = "EMBEDDED_THEME_DIRS" if environ.get("EMBEDDED_THEME_DIRS") else "EMBEDDED_TEMPLATE_DIR"
+    chain = themes.split_setting(environ[name]) if name == "EMBEDDED_THEME_DIRS" else tuple(filter(None, [environ.get(name)]))
+    for theme_dir in chain:
+        if (why := themes.problem(theme_dir)) is not None:
+            raise UsageError(f"{name}: {why}")
+    return [Path(d) for d in chain]
 
 
 def render_command(args: argparse.Namespace) -> int:
@@ -82,7 +87,7 @@ def render_command(args: argparse.Namespace) -> int:
     except ValueError as exc:  # bad JSON, or NotAnIdxResponse
         kind = "not an IDX response" if isinstance(exc, NotAnIdxResponse) else "not JSON"
         return fail(f"{path} is {kind}: {exc}")
-    env = rendering.create_env(tuple(args.theme or theme_dirs_from_env(os.environ)))
+    env = rendering.create_env(args.theme)
     try:
         print(render_response(env, response, args.lang))
     except MALFORMED as exc:
@@ -99,12 +104,11 @@ def gallery_command(args: argparse.Namespace) -> int:
     out: Path = args.out_dir
     if out.exists() and not out.is_dir():
         return fail(f"gallery: {out} is not a directory")
-    themes = args.theme or theme_dirs_from_env(os.environ)
     languages = list(dict.fromkeys(args.lang or locales.CODES))
-    gallery = Gallery(environment(themes), collect(fixtures), languages, source=str(fixtures))
+    gallery = Gallery(environment(args.theme), collect(fixtures), languages, source=str(fixtures))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        written = write_site(out, gallery, themes)
+        written = write_site(out, gallery, args.theme)
     except OSError as exc:
         return fail(f"gallery: cannot write {exc.filename or out}: {exc.strerror}")
     print(f"gallery: {written.pages} pages written ({len(gallery.shown())} fixtures x {len(languages)} languages), "
@@ -198,13 +202,13 @@ def parser() -> Parser:
     commands = main.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     commands.add_parser("serve", parents=[serve_options], help="serve the demo app (the default command)",
                         description="Serve the demo app. With no OKTA_IDX_* settings it signs in against the local simulator, started on --sim-port.")
-    themes = Parser(add_help=False)
-    themes.add_argument("--theme", action="append", type=directory, metavar="DIR", help="a theme directory; repeat for a parent theme, child first (default: EMBEDDED_TEMPLATE_DIR)")
-    render = commands.add_parser("render", parents=[themes], help="print the page the app shows for an IDX response",
+    theme_options = Parser(add_help=False)
+    theme_options.add_argument("--theme", action="append", type=directory, metavar="DIR", help="a theme directory; repeat for a parent theme, child first (default: EMBEDDED_THEME_DIRS)")
+    render = commands.add_parser("render", parents=[theme_options], help="print the page the app shows for an IDX response",
                                  description="Print the HTML page the app renders for one IDX response (a JSON file).")
     render.add_argument("file", metavar="FILE.json")
     render.add_argument("--lang", type=language, default=locales.DEFAULT, help=f"the page's language, one of {', '.join(locales.CODES)} (default {locales.DEFAULT})")
-    gallery = commands.add_parser("gallery", parents=[themes], help="write every fixture's page as a static site",
+    gallery = commands.add_parser("gallery", parents=[theme_options], help="write every fixture's page as a static site",
                                   description="Write a static site: an index and one page per IDX fixture and language, as the app renders them. "
                                               "Exits 1 when a text key has no text in any catalogue.")
     gallery.add_argument("out_dir", type=Path, metavar="OUT_DIR")
@@ -221,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         args, rest = parser().parse_known_args(argv)
         if args.command not in OWN_PARSERS and rest:
             raise UsageError(f"unrecognized arguments: {' '.join(rest)}")
+        if args.command in ("render", "gallery"):
+            args.theme = args.theme or themes_from_env(os.environ)
     except UsageError as exc:
         return fail(str(exc))
     except SystemExit as exc:  # --help was answered

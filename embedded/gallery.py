@@ -103,11 +103,9 @@ def page_path(lang: str, fixture: Fixture) -> str:
     return f"{lang}/{fixture.slug}.html"
 
 
-def environment(theme_dirs: Sequence[str | Path] = (), urls: Urls = PAGE_URLS) -> jinja2.Environment:
-    """A fresh environment for one gallery (its own record of missing texts), child theme first."""
-    dirs = [Path(d) for d in theme_dirs] + [rendering.TEMPLATES_DIR]
-    env = jinja2.Environment(loader=rendering.loader(dirs), autoescape=True)
-    return rendering.configure(env, dirs, urls)
+def environment(theme_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
+    """The environment for pages written to disk, for a theme chain (child first)."""
+    return rendering.create_env(theme_dirs, urls=PAGE_URLS)
 
 
 class Gallery:
@@ -151,7 +149,7 @@ class Gallery:
         return [f for f in self.fixtures.values() if self.page(self.languages[0], f.slug) is not None]
 
     def missing_keys(self) -> set[str]:
-        """Text keys no catalogue has, met while rendering so far."""
+        """Text keys no catalogue has, met so far (by any page of this theme chain in the process)."""
         catalogue = self.env.globals["catalogue"]
         assert isinstance(catalogue, rendering.Catalogue)  # rendering.configure put it there
         return set().union(*(catalogue.texts(code).missing for code in self.languages))
@@ -194,7 +192,6 @@ def write_site(out: Path, gallery: Gallery, theme_dirs: Sequence[str | Path] = (
                 (out / page_path(lang, fixture)).write_text(page, encoding="utf-8")
                 written += 1
     (out / "index.html").write_text(still(gallery.index(INDEX_URLS)), encoding="utf-8")
-    for static in [rendering.STATIC_DIR, *(Path(d) / "static" for d in reversed(theme_dirs))]:
-        if static.is_dir():
-            shutil.copytree(static, out / "static", dirs_exist_ok=True)
+    for static in reversed(rendering.static_dirs(theme_dirs)):
+        shutil.copytree(static, out / "static", dirs_exist_ok=True)
     return Written(written, len(gallery.skipped()), frozenset(gallery.missing_keys()))

@@ -273,6 +273,22 @@ def test_render_with_themes_child_first(tmp_path, capsys):
     assert "Maison mère" in capsys.readouterr().out  # the other order: the parent is now the child
 
 
+def test_without_theme_the_apps_own_theme_setting_applies(tmp_path, capsys, monkeypatch):
+    parent, child = tmp_path / "parent", tmp_path / "child"
+    write(parent / "messages" / "en.json", json.dumps({"title.identify": "Hello from the parent"}))
+    write(child / "messages" / "en.json", json.dumps({"app.title": "Child Co"}))
+    monkeypatch.setenv("EMBEDDED_THEME_DIRS", f"{child},{parent}")
+    assert main(["render", str(IDENTIFY)]) == 0
+    html = capsys.readouterr().out
+    assert heading(html) == "Hello from the parent" and "Child Co" in html
+    monkeypatch.setenv("EMBEDDED_THEME_DIRS", str(tmp_path / "gone"))
+    assert main(["render", str(IDENTIFY)]) == 2
+    assert capsys.readouterr().err == f"embedded: EMBEDDED_THEME_DIRS: {tmp_path / 'gone'} does not exist\n"
+    monkeypatch.delenv("EMBEDDED_THEME_DIRS")
+    monkeypatch.setenv("EMBEDDED_TEMPLATE_DIR", str(child))  # the older spelling of one theme
+    assert main(["render", str(IDENTIFY)]) == 0 and "Child Co" in capsys.readouterr().out
+
+
 COMMANDS = ("serve", "render", "gallery", "simulator", "record")
 
 
