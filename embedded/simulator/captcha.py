@@ -71,7 +71,10 @@ SCRIPT = """(function () {
     var frame = document.createElement("iframe");
     frame.title = "CAPTCHA (simulated)";
     frame.className = "captcha-frame";
-    frame.setAttribute("style", "border:0;width:304px;height:78px");
+    // Through the CSSOM, which a page's style-src does not govern (a style attribute it does).
+    frame.style.border = "0";
+    frame.style.width = "304px";
+    frame.style.height = "78px";
     frame.src = origin + "/captcha/frame?sitekey=" + encodeURIComponent(params.sitekey || "") +
       "&parent=" + encodeURIComponent(location.origin) + "&widget=" + id;
     box.appendChild(frame);
@@ -97,9 +100,10 @@ SCRIPT = """(function () {
 """
 
 
-FRAME_STYLE = ("body{font:14px/1.3 system-ui,sans-serif;margin:0;padding:.6rem;color:#1d1d21;background:#f9f9f9;"
-               "border:1px solid #d3d3d3;border-radius:4px;box-sizing:border-box;height:78px}"
-               "button{font:inherit;padding:.4rem .8rem;cursor:pointer}.note{color:#666;font-size:.75rem;margin:.2rem 0 0}")
+FRAME_STYLE = ("body{font:14px/1.3 system-ui,sans-serif;margin:0;padding:.5rem .6rem;color:#1d1d21;background:#f9f9f9;"
+               "border:1px solid #d3d3d3;border-radius:4px;box-sizing:border-box;height:78px;overflow:hidden}"
+               "form,p{margin:0}button{font:inherit;padding:.3rem .8rem;cursor:pointer}"
+               ".note{color:#666;font-size:.7rem;margin-top:.35rem}")
 
 
 def frame_page(nonce: str, body: str, script_text: str = "") -> str:
