@@ -19,13 +19,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from . import flow, locales, themes
-from .forms import humanize
+from .forms import Control, FormView, humanize
 from .idx_models import IdxResponse, Message
 from .page import build_page
 from .urls import Urls
@@ -179,6 +180,29 @@ def page_var(name: str, default: Any = None) -> Any:
     return (_PAGE.get() or {}).get(name, default)
 
 
+# Authenticators whose one-time codes are digits only: their code inputs get inputmode="numeric".
+NUMERIC_CODES = frozenset({"okta_email", "phone_number", "google_otp", "okta_verify", "custom_otp", "rsa_token", "symantec_vip", "onprem_mfa", "duo"})
+
+
+@dataclass(frozen=True)
+class FormFacts:
+    """What the form macro needs beyond the form itself, worked out here once (cheaper than in Jinja)."""
+
+    primary: bool  # the page's main form: it focuses a field, and shows a CAPTCHA when there is one
+    numeric: bool  # its one-time codes are digits only
+    invalid: tuple[Control, ...]  # its visible fields with messages, for the error summary
+    focus: Control | None  # the primary form's first field in error, else its first field
+
+
+def form_facts(view: FormView) -> FormFacts:
+    page = page_var("page")
+    primary = page is not None and view is getattr(page, "primary", None)
+    shown = [c for c in view.controls if c.kind != "hidden"]
+    invalid = tuple(c for c in shown if c.messages)
+    first = (invalid or shown)[0] if primary and shown else None
+    return FormFacts(primary, view.authenticator is not None and view.authenticator.key in NUMERIC_CODES, invalid, first)
+
+
 def loader(dirs: list[Path]) -> jinja2.BaseLoader:
     return jinja2.FileSystemLoader([str(d) for d in dirs])
 
@@ -214,6 +238,7 @@ def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.E
         field_label=lambda text: current().label(text),
         msg=lambda m: current().message(m),
         page_var=page_var,
+        form_facts=form_facts,
         humanize=humanize,
         urls=urls,
     )
