@@ -15,7 +15,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +79,18 @@ def read_fixture(path: Path, root: Path) -> Fixture:
 
 
 def collect(root: Path) -> list[Fixture]:
-    """Every *.json file under `root`, in path order."""
-    return [read_fixture(p, root) for p in sorted(root.rglob("*.json")) if p.is_file()]
+    """Every *.json file under `root`, in path order, each with a slug of its own ("a/b.json"
+    and "a--b.json" would share one: the second gets "-2")."""
+    found: dict[str, Fixture] = {}
+    for path in sorted(root.rglob("*.json")):
+        if path.is_file():
+            fixture = read_fixture(path, root)
+            slug, n = fixture.slug, 1
+            while slug in found:
+                n += 1
+                slug = f"{fixture.slug}-{n}"
+            found[slug] = replace(fixture, slug=slug)
+    return list(found.values())
 
 
 def render_response(env: jinja2.Environment, response: IdxResponse, lang: str, **extra: Any) -> str:

@@ -157,6 +157,19 @@ def test_documents_that_are_not_idx_responses_are_listed_never_a_crash(tmp_path,
     assert skipped["list.json"].startswith("not an IDX response") and skipped["binary.json"].startswith("not JSON")
 
 
+def test_fixtures_whose_names_meet_each_get_their_own_page(tmp_path, capsys):
+    fixtures = tmp_path / "fixtures"
+    identify = (RECORDED.directory / "password" / "01-introspect.json").read_text()
+    write(fixtures / "a" / "b.json", identify)
+    write(fixtures / "a--b.json", (RECORDED.directory / "password" / "02-identify.json").read_text())
+    out = tmp_path / "out"
+    assert main(["gallery", str(out), "--fixtures", str(fixtures), "--lang", "en"]) == 0
+    assert sorted(p.name for p in (out / "en").glob("*.html")) == ["a--b-2.html", "a--b.html"]
+    assert "<!-- template: steps/identify.html -->" in (out / "en" / "a--b.html").read_text()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="en/a--b.html"' in index and 'href="en/a--b-2.html"' in index
+
+
 def test_a_missing_text_key_is_counted_and_fails_the_command(tmp_path, capsys):
     theme = tmp_path / "theme"
     write(theme / "steps" / "identify.html", '{% extends "steps/_generic.html" %}{% block title %}{{ ui("gallery.no_such_key") }}{% endblock %}')
