@@ -13,7 +13,7 @@ import re
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import jwt
 import pytest
@@ -209,13 +209,15 @@ class FakeOrg:
 
     def _record(self, method: str):
         def record(url, **kwargs):
+            if isinstance(kwargs.get("data"), bytes):  # OAuth forms go out encoded: record the fields
+                kwargs = {**kwargs, "data": dict(parse_qsl(kwargs["data"].decode()))}
             self.calls.append((method, urlsplit(str(url)).path, kwargs))
 
         return record
 
     def _interact(self, url, **kwargs):
         self._record("POST")(url, **kwargs)
-        self.interact_form = dict(kwargs["data"])
+        self.interact_form = dict(parse_qsl(kwargs["data"].decode()))
         return reply(payload={"interaction_handle": f"ih-{len(self.calls)}"})
 
     def _token(self, url, **kwargs):
