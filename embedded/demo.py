@@ -73,7 +73,8 @@ async def to_gallery_index(request: web.Request) -> web.Response:
 def add_gallery(app: web.Application) -> None:
     """Every page of the project's fixture corpus in every language, rendered by this app's own
     templates when first asked for, under the package's security headers."""
-    app[GALLERY] = gallery.Gallery(app[TEMPLATES], gallery.collect(gallery.DEFAULT_FIXTURES) if gallery.DEFAULT_FIXTURES.is_dir() else [], source="tests/fixtures")
+    corpus = gallery.DEFAULT_FIXTURES.is_dir()  # a source checkout; an installed package has none
+    app[GALLERY] = gallery.Gallery(app[TEMPLATES], gallery.collect(gallery.DEFAULT_FIXTURES) if corpus else [], source="tests/fixtures" if corpus else "")
     app.router.add_get(GALLERY_PATH, to_gallery_index, name="embedded.demo.gallery_root")
     app.router.add_get(GALLERY_PATH + "/", gallery_index, name="embedded.demo.gallery")
     app.router.add_get(GALLERY_PATH + "/index.html", gallery_index, name="embedded.demo.gallery_index")

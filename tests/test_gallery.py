@@ -280,6 +280,14 @@ async def test_a_gallery_page_is_the_apps_own_page_for_that_response(aiohttp_cli
     assert main_part(gallery_page) == main_part(app_page)
 
 
+async def test_without_the_corpus_the_index_says_so(aiohttp_client, embedded_simulator, monkeypatch):
+    monkeypatch.setattr("embedded.gallery.DEFAULT_FIXTURES", ROOT / "no-such-dir")  # as in an installed package
+    client = await aiohttp_client(create_app(embedded_simulator.settings(prefix=""), simulator=True))
+    index = await client.get("/_gallery/")
+    html = await index.text()
+    assert index.status == 200 and "data-empty>No pages: no IDX fixtures here." in html and "data-page" not in html
+
+
 async def test_not_served_for_a_real_org(aiohttp_client, idx_replay):
     client = await aiohttp_client(create_app(idx_replay.settings(prefix="")))
     for path in ("/_gallery/", "/_gallery/en/recorded--password--01-introspect.html"):
