@@ -224,6 +224,8 @@ def _frozen(v: Any) -> Mapping[str, Any]:
 class _Parser:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
+        # Many options and fields relate to the same few authenticators: each is parsed once.
+        self._related: dict[str, Authenticator | None] = {}
 
     def messages(self, wrapper: Any) -> tuple[Message, ...]:
         out: list[Message] = []
@@ -266,7 +268,13 @@ class _Parser:
         )
 
     def related(self, path: Any) -> Authenticator | None:
-        return self.authenticator(resolve_path(self.doc, path))
+        if isinstance(path, list):
+            path = path[0] if path else None
+        if not isinstance(path, str):
+            return None
+        if path not in self._related:
+            self._related[path] = self.authenticator(resolve_path(self.doc, path))
+        return self._related[path]
 
     def fields(self, values: Any) -> tuple[Field, ...]:
         return tuple(f for f in (self.field(v) for v in values if isinstance(v, dict)) if f) if isinstance(values, list) else ()
