@@ -95,6 +95,14 @@ async def test_a_missing_or_forged_token_is_refused_on_the_same_page(app, token)
     assert f'name="{TOKEN_FIELD}"' in text and 'value="alice@example.com"' in text  # the same form, what she typed kept
 
 
+async def test_the_refusal_reads_in_the_persons_language(app):
+    app.session.headers["Accept-Language"] = "fr-FR,fr;q=0.9"
+    html = await (await app.get("/login")).text()
+    resp = await post_step(app, html, {"identifier": "alice@example.com", TOKEN_FIELD: ""})
+    text = await (await app.get(resp.headers["Location"])).text()
+    assert "La vérification de sécurité a échoué. Réessayez." in text and "Vérification de sécurité" in text
+
+
 async def test_a_token_is_good_once(app, hcaptcha_simulator):
     token = await solve(hcaptcha_simulator, site_key(hcaptcha_simulator))
     html = await (await app.get("/login")).text()

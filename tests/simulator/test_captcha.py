@@ -10,7 +10,7 @@ import re
 import pytest
 
 from embedded.simulator import SIMULATOR, create_simulator_app
-from embedded.simulator.org import OrgError, demo_org, org_from_toml
+from embedded.simulator.org import OrgError, demo_org, describe_org, org_from_toml
 
 from .conftest import Idx, remediation
 
@@ -135,9 +135,10 @@ async def test_the_frame_refuses_a_foreign_site_key_and_a_page_that_does_not_say
 
 
 def test_the_setting_is_off_by_default_and_checked():
-    assert demo_org().captcha is None
+    assert demo_org().captcha is None and "CAPTCHA" not in describe_org(demo_org())
     org = org_from_toml('[captcha]\ntype = "RECAPTCHA_V2"\nsteps = ["enroll-profile"]\n')
     assert org.captcha.type == "RECAPTCHA_V2" and org.captcha.steps == ["enroll-profile"]
+    assert "CAPTCHA (RECAPTCHA_V2, the simulator's fake provider) on: enroll-profile" in describe_org(org)
     with pytest.raises(OrgError, match="steps"):
         org_from_toml('[captcha]\nsteps = ["challenge-authenticator"]\n')
     with pytest.raises(OrgError, match=r"\[captcha\]"):
