@@ -85,18 +85,27 @@ def too_many_requests(status: int, response: IdxResponse | None) -> bool:
     return status == 429 or (response is not None and any(m.key in RATE_LIMIT_KEYS for m in response.messages))
 
 
-def decide(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Outcome:
+def settle(response: IdxResponse) -> Expired | ExchangeCode | RedirectToIdp | None:
+    """What a response leads to without a page: the transaction has expired, the code is ready
+    to exchange, or an identity provider must be visited. None: it is a page to show."""
     if response.success is not None:
         code = response.interaction_code
-        return ExchangeCode(code) if code else Terminal(build_page(response))
+        return ExchangeCode(code) if code else None
     if not response.remediations:
-        if any(m.key == SESSION_EXPIRED for m in response.messages):
-            return Expired(response.messages)
-        return Terminal(build_page(response))
+        return Expired(response.messages) if any(m.key == SESSION_EXPIRED for m in response.messages) else None
     primary = response.remediations[0]
     # An IdP routing rule leaves a single redirect: there is nothing for the user to choose.
     if len(response.remediations) == 1 and primary.method == "GET" and not response.messages:
         return RedirectToIdp(primary.href)
+    return None
+
+
+def decide(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Outcome:
+    if (settled := settle(response)) is not None:
+        return settled
+    if response.success is not None or not response.remediations:
+        return Terminal(build_page(response))
+    primary = response.remediations[0]
     page = build_page(response, echo)
     if is_poll_form(primary):
         return Poll(page, primary, poll_interval(primary.refresh))

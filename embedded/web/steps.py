@@ -1,7 +1,7 @@
 """The step pages: show the current step, take its answer, and poll for progress made elsewhere.
 
-Handlers switch on `flow.decide`'s outcome, never on remediation names. One user action costs
-at most one IDX call: POST -> proceed -> store the response -> 303 -> GET renders the stored one.
+Handlers switch on `flow.settle` and `flow.decide` outcomes, never on remediation names. One
+user action costs at most one IDX call: POST -> proceed -> store the response -> 303 -> GET renders the stored one.
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
         # at once, as they would have, rather than show a page they did not ask for.
         tx.journey = None
         return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(start.href, request_body(response, start, {})))
-    outcome = flow.decide(response)
+    outcome = flow.settle(response)  # the page itself is built when the browser asks for it
     if isinstance(outcome, flow.Expired):
         return restart(request, session, "notice.expired")
     if isinstance(outcome, flow.ExchangeCode):
