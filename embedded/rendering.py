@@ -271,8 +271,9 @@ def _environment(dirs: tuple[Path, ...], urls: Urls, reload: bool) -> jinja2.Env
 
 
 def warm(env: jinja2.Environment) -> None:
-    """Compile every template now and import the macro files, so no page pays for it."""
-    for name in env.list_templates(extensions=["html"]):
+    """Compile every template now and import the macro files, so no page pays for it (and a
+    theme's broken template stops the start, not a page). A theme's static files are not templates."""
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".html") and not n.startswith(themes.STATIC + "/")):
         template = env.get_template(name)
         if name.startswith(MACROS):
             template.module  # noqa: B018 - made once and kept by the template

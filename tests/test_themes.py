@@ -298,3 +298,10 @@ def test_a_theme_overrides_one_control_and_no_other(tmp_path):
     html = page_html("identify", [theme])
     assert '<p class="my-text">identifier</p>' in html
     assert 'type="checkbox"' in html  # the checkbox is still the built-in one
+
+
+async def test_a_broken_theme_template_stops_the_start_with_one_line(aiohttp_client, settings, tmp_path):
+    theme = tmp_path / "theme"
+    write(theme / "controls" / "text.html", "{% if c.name %}never closed")
+    with pytest.raises(SettingsError, match=r"controls/text.html, line 1: Unexpected end of template"):
+        await serve(aiohttp_client, dataclasses.replace(settings, theme_dirs=(str(theme),)))

@@ -57,7 +57,10 @@ async def _mounted_urls(app: web.Application) -> None:
         raise SettingsError(f"OKTA_IDX_REDIRECTURI must point at {urls.callback}, where the callback is mounted")
     app[URLS] = urls
     app[TEMPLATES] = _templates(app[SETTINGS], urls)
-    rendering.warm(app[TEMPLATES])
+    try:
+        rendering.warm(app[TEMPLATES])
+    except jinja2.TemplateSyntaxError as exc:
+        raise SettingsError(f"{exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
 
 
 def _templates(settings: Settings, urls: Urls) -> jinja2.Environment:
