@@ -305,3 +305,41 @@ async def test_a_broken_theme_template_stops_the_start_with_one_line(aiohttp_cli
     write(theme / "controls" / "text.html", "{% if c.name %}never closed")
     with pytest.raises(SettingsError, match=r"controls/text.html, line 1: Unexpected end of template"):
         await serve(aiohttp_client, dataclasses.replace(settings, theme_dirs=(str(theme),)))
+
+
+# --- custom properties ---------------------------------------------------------------------
+
+BUILT_IN_CSS = rendering.STATIC_DIR / "css" / "embedded.css"
+# Text colours and what they sit on: 4.5:1 at least (WCAG 2.1 AA, 1.4.3).
+TEXT_ON = [("--text", "--surface"), ("--text", "--page"), ("--muted", "--surface"), ("--muted", "--page"), ("--brand", "--surface"),
+           ("--brand", "--page"), ("--brand-contrast", "--brand"), ("--danger", "--surface"), ("--danger", "--danger-surface"),
+           ("--text", "--info-surface"), ("--muted", "--info-surface"), ("--text", "--warning-surface")]
+
+
+def custom_properties(css: str) -> dict[str, str]:
+    root = re.search(r":root\s*\{(.*?)\}", re.sub(r"/\*.*?\*/", "", css, flags=re.S), re.S).group(1)
+    return dict(re.findall(r"(--[a-z-]+):\s*([^;]+);", root))
+
+
+def contrast(a: str, b: str) -> float:
+    def luminance(colour: str) -> float:
+        h = colour.lstrip("#")
+        h = "".join(c * 2 for c in h) if len(h) == 3 else h
+        linear = [(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4) for c in (int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_every_custom_property_is_in_the_theming_table():
+    table = (ROOT / "docs" / "theming.md").read_text()
+    assert [p for p in custom_properties(BUILT_IN_CSS.read_text()) if f"| `{p}` |" not in table] == []
+
+
+@pytest.mark.parametrize("theme", [None, HARBOR], ids=["built-in", "harbor"])
+def test_text_colours_keep_a_contrast_of_4_5_to_1(theme):
+    colours = custom_properties(BUILT_IN_CSS.read_text())
+    if theme is not None:
+        colours |= custom_properties((theme / "static" / "css" / "theme.css").read_text())
+    low = {f"{text} on {ground}": round(contrast(colours[text], colours[ground]), 2) for text, ground in TEXT_ON if contrast(colours[text], colours[ground]) < 4.5}
+    assert low == {}
