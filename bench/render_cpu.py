@@ -4,16 +4,21 @@ through the Jinja environment `embedded.setup` gives an app, with the context th
     python bench/render_cpu.py [--renders N] [--repeat R] [--theme DIR ...]
 
 Only rendering is counted (process CPU time around `rendering.render`), after one warm-up render
-of each page; the figure printed is the median of R runs, in ms per page.
+of each page; the figure printed is the median of R runs, in ms per page. On a shared machine CPU
+time stretches with the load, so the speed of a fixed pure-Python loop is printed beside it, and
+the Python calls per page, which the load does not move.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import statistics
 import sys
 import time
+import timeit
 from pathlib import Path
 
 from aiohttp import web
@@ -56,6 +61,17 @@ def ms_per_render(env, names, context, renders: int) -> float:
     return (time.process_time() - start) * 1000 / renders
 
 
+def calls_per_render(env, names, context, renders: int = 20) -> int:
+    profile = cProfile.Profile()
+    profile.runcall(lambda: [rendering.render(env, names, context) for _ in range(renders)])
+    return pstats.Stats(profile).total_calls // renders
+
+
+def reference_us() -> float:
+    """CPU µs of `sum(range(1000))`: how fast this machine runs Python right now."""
+    return min(timeit.repeat("sum(range(1000))", number=2000, repeat=5, timer=time.process_time)) / 2000 * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--renders", type=int, default=2000)
@@ -63,12 +79,13 @@ def main() -> None:
     parser.add_argument("--theme", action="append", default=[], help="a theme directory (child first; repeat for a parent)")
     args = parser.parse_args()
     env = app_environment(args.theme)
-    print(f"CPU ms per rendered page, median of {args.repeat} runs of {args.renders} renders")
+    print(f"CPU ms per rendered page, median of {args.repeat} runs of {args.renders} renders "
+          f"(reference: sum(range(1000)) takes {reference_us():.0f} µs of CPU here now)")
     for name, path in PAGES.items():
         names, context = page_context(path)
         rendering.render(env, names, context)  # warm-up: the first render compiles and imports
         runs = [ms_per_render(env, names, context, args.renders) for _ in range(args.repeat)]
-        print(f"  {name:9} {statistics.median(runs):.3f} ms")
+        print(f"  {name:9} {statistics.median(runs):.3f} ms  {calls_per_render(env, names, context)} Python calls")
 
 
 if __name__ == "__main__":

@@ -343,3 +343,14 @@ def test_text_colours_keep_a_contrast_of_4_5_to_1(theme):
         colours |= custom_properties((theme / "static" / "css" / "theme.css").read_text())
     low = {f"{text} on {ground}": round(contrast(colours[text], colours[ground]), 2) for text, ground in TEXT_ON if contrast(colours[text], colours[ground]) < 4.5}
     assert low == {}
+
+
+def test_the_render_bench_prints_cpu_per_page_with_and_without_a_theme():
+    import subprocess
+    import sys
+
+    for extra in ([], ["--theme", str(HARBOR)]):
+        done = subprocess.run([sys.executable, "bench/render_cpu.py", "--renders", "5", "--repeat", "1", *extra], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert done.returncode == 0, done.stderr
+        figures = dict(re.findall(r"^\s+(identify|password|terminal)\s+([0-9.]+) ms", done.stdout, re.M))
+        assert set(figures) == {"identify", "password", "terminal"} and all(float(ms) > 0 for ms in figures.values())
