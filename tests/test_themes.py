@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -346,9 +348,6 @@ def test_text_colours_keep_a_contrast_of_4_5_to_1(theme):
 
 
 def test_the_render_bench_prints_cpu_per_page_with_and_without_a_theme():
-    import subprocess
-    import sys
-
     for extra in ([], ["--theme", str(HARBOR)]):
         done = subprocess.run([sys.executable, "bench/render_cpu.py", "--renders", "5", "--repeat", "1", *extra], capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert done.returncode == 0, done.stderr
