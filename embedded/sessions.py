@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from aiohttp import web
@@ -40,19 +40,64 @@ def encode(value: Any) -> str:
 
 
 class StoredSession(Session):
-    """A session that remembers its fields as loaded, so saving writes only what changed."""
+    """A session whose fields stay the JSON text they were stored as until a handler reads them,
+    and which remembers them as loaded, so saving writes only what changed and never encodes a
+    field nobody read."""
 
     def __init__(self, identity: str | None, fields: Fields, created: float):
-        super().__init__(identity, data={"created": int(created), "session": {k: json.loads(v) for k, v in fields.items()}} if fields else None, new=identity is None)
+        super().__init__(identity, data={"created": int(created), "session": {}} if fields else None, new=identity is None)
         self.loaded = fields
-        # What each field held when loaded, decoded apart from the session's own values (which
-        # handlers may change in place): a field still equal to it needs no encoding at all.
-        self.loaded_values = {k: json.loads(v) for k, v in fields.items()}
+        self._mapping.update(fields)
+        self._undecoded = set(fields)  # fields whose value in _mapping is still their JSON text
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._mapping[key]
+        if key in self._undecoded:
+            value = self._mapping[key] = json.loads(value)
+            self._undecoded.discard(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._undecoded.discard(key)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._undecoded.discard(key)
+
+    def set_text(self, key: str, text: str) -> None:
+        """Set a field to a value given as its JSON text (read back decoded, stored as given)."""
+        super().__setitem__(key, text)
+        self._undecoded.add(key)
+
+    def text(self, key: str) -> str | None:
+        """A field's JSON text (None if there is no such field), without decoding it."""
+        if key not in self._mapping:
+            return None
+        return self._mapping[key] if key in self._undecoded else encode(self._mapping[key])
+
+    def fields(self) -> Fields:
+        """Every field as JSON text."""
+        return {k: v if k in self._undecoded else encode(v) for k, v in self._mapping.items()}
 
     def changes(self) -> tuple[Fields, set[str]]:
         """(fields to write, fields to delete) since loading."""
-        changed = {k: encode(v) for k, v in self.items() if k not in self.loaded_values or self.loaded_values[k] != v}
-        return {k: v for k, v in changed.items() if self.loaded.get(k) != v}, set(self.loaded) - set(self.keys())
+        now = self.fields()
+        return {k: v for k, v in now.items() if self.loaded.get(k) != v}, set(self.loaded) - set(now)
+
+
+def field_text(session: MutableMapping[str, Any], key: str) -> str | None:
+    """A session field as JSON text, decoding nothing where the session can say so."""
+    if isinstance(session, StoredSession):
+        return session.text(key)
+    return encode(session[key]) if key in session else None
+
+
+def set_field_text(session: MutableMapping[str, Any], key: str, text: str) -> None:
+    if isinstance(session, StoredSession):
+        session.set_text(key, text)
+    else:
+        session[key] = json.loads(text)
 
 
 class SessionStore(AbstractStorage):
@@ -95,7 +140,7 @@ class SessionStore(AbstractStorage):
             return
         if not isinstance(session, StoredSession) or key is None:
             key = secrets.token_urlsafe(32)  # 256 bits
-            await self.create(key, {k: encode(v) for k, v in session.items()})
+            await self.create(key, session.fields() if isinstance(session, StoredSession) else {k: encode(v) for k, v in session.items()})
         else:
             changed, removed = session.changes()
             if not await self.update(key, changed, removed):

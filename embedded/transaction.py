@@ -1,12 +1,11 @@
 """What one browser is in the middle of: the IDX transaction record kept in its session.
 
-It holds the interaction handle, the PKCE verifier, state, nonce, when it began, and the
-latest IDX response (so rendering a page costs no upstream call). `version` counts the
-responses stored; every form carries it so a stale tab is recognised.
-
-The response is kept as the JSON text it is stored as, and parsed at most once per process
-(`parsed` keeps the last few hundred parsed responses by their text): showing a step and
-taking its answer reuse what storing it parsed.
+The record (`tx`) holds the interaction handle, the PKCE verifier, state, nonce, when it began,
+and `version`, which counts the responses stored; every form carries it so a stale tab is
+recognised. The latest IDX response sits beside it in a field of its own (`idx`), so rendering
+a page costs no upstream call. That field stays the JSON text it is stored as, and its text is
+parsed at most once per process (`PARSED` keeps the last few hundred parsed responses by their
+text): showing a step and taking its answer reuse what storing it parsed.
 """
 
 from __future__ import annotations
@@ -20,8 +19,10 @@ from typing import Any
 
 from . import oidc
 from .idx_models import IdxResponse, parse
+from .sessions import field_text, set_field_text
 
 SESSION_FIELD = "tx"
+RESPONSE_FIELD = "idx"
 
 
 @dataclass
@@ -32,7 +33,6 @@ class Transaction:
     nonce: str
     created_at: float = field(default_factory=time.time)
     version: int = 0
-    response: str | None = None  # the latest IDX response, as JSON text
     poll_not_before: float = 0.0  # no upstream poll before this time, whatever the browser asks
     via_idp: bool = False  # the browser went to the org (an identity provider) and so holds an Okta session
     acr_values: str | None = None  # step-up asked for: the ID token must say it was done
@@ -45,21 +45,8 @@ class Transaction:
     # whose recovery starts only after the person has said who they are.
     journey: str | None = None
 
-    def remember(self, body: dict[str, Any], parsed: IdxResponse) -> None:
-        """Store a new response (its body and what parsing it gave)."""
-        self.response = json.dumps(body, separators=(",", ":"))
-        PARSED.put(self.response, parsed)
-        self.version += 1
 
-    def parsed(self) -> IdxResponse | None:
-        """The stored response, parsed (NotAnIdxResponse if it no longer parses)."""
-        if self.response is None:
-            return None
-        found = PARSED.get(self.response)
-        if found is None:
-            found = parse(json.loads(self.response))
-            PARSED.put(self.response, found)
-        return found
+FIELD_NAMES = tuple(f.name for f in fields(Transaction))
 
 
 class ParsedResponses:
@@ -84,7 +71,6 @@ class ParsedResponses:
 
 
 PARSED = ParsedResponses(256)
-FIELD_NAMES = tuple(f.name for f in fields(Transaction))
 
 
 def new_secrets() -> tuple[str, str, str]:
@@ -98,9 +84,7 @@ def load(session: MutableMapping[str, Any], max_age_seconds: float, now: float |
         return None
     try:
         tx = Transaction(**raw)
-        if not isinstance(tx.response, (str, type(None))):
-            raise TypeError("a response stored by an older version")
-    except TypeError:
+    except TypeError:  # a record this version does not know (one written by an older release)
         clear(session)
         return None
     if (now or time.time()) - tx.created_at > max_age_seconds:
@@ -114,5 +98,28 @@ def save(session: MutableMapping[str, Any], tx: Transaction) -> None:
     session[SESSION_FIELD] = {name: getattr(tx, name) for name in FIELD_NAMES}
 
 
+def remember(session: MutableMapping[str, Any], tx: Transaction, body: dict[str, Any], parsed: IdxResponse) -> None:
+    """Store a new response (its body and what parsing it gave) and the record that counts it."""
+    text = json.dumps(body, separators=(",", ":"))
+    PARSED.put(text, parsed)
+    set_field_text(session, RESPONSE_FIELD, text)
+    tx.version += 1
+    save(session, tx)
+
+
+def response(session: MutableMapping[str, Any]) -> IdxResponse | None:
+    """The stored response, parsed; None when there is none (NotAnIdxResponse if it no longer
+    parses)."""
+    text = field_text(session, RESPONSE_FIELD)
+    if text is None:
+        return None
+    found = PARSED.get(text)
+    if found is None:
+        found = parse(json.loads(text))
+        PARSED.put(text, found)
+    return found
+
+
 def clear(session: MutableMapping[str, Any]) -> None:
     session.pop(SESSION_FIELD, None)
+    session.pop(RESPONSE_FIELD, None)

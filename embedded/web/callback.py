@@ -48,7 +48,7 @@ async def magic_link(request: web.Request, session: Session, tx: Transaction | N
         return await render(request, "error.html", {"title_key": "error.link"}, status=400)
     if wait := await address_limited(request):
         return await too_many(request, wait)
-    response = tx.parsed() if tx is not None else None
+    response = transaction.response(session) if tx is not None else None
     form = flow.email_code_form(response) if response is not None else None
     if tx is None or response is None or form is None:
         return await render(request, "magic-link.html", {"otp": otp})

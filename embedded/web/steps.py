@@ -47,7 +47,7 @@ async def show_step(request: web.Request) -> web.Response:
     session, tx = await current_transaction(request)
     if tx is None:
         return see_other(urls(request).login)
-    response = tx.parsed()
+    response = transaction.response(session)
     if response is None:  # evicted or never stored: ask the Identity Engine where we stand
         return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle))
     if flow.is_past(response.expires_at):
@@ -81,7 +81,7 @@ async def submit_step(request: web.Request) -> web.Response:
         return await too_many(request, wait)
     session, tx = await current_transaction(request)
     data = await request.post()
-    response = tx.parsed() if tx is not None else None
+    response = transaction.response(session) if tx is not None else None
     if tx is None or response is None:
         flash(session, "notice.no_transaction")
         return see_other(urls(request).login)
@@ -181,7 +181,7 @@ async def poll(request: web.Request) -> web.Response:
     """
     wants_json = "application/json" in request.headers.get("Accept", "")
     session, tx = await current_transaction(request)
-    response = tx.parsed() if tx is not None else None
+    response = transaction.response(session) if tx is not None else None
     form = flow.poll_form(response) if response is not None else None
     if tx is None or response is None or form is None:  # nothing to wait for any more: the page is out of date
         # Finished elsewhere (an emailed link opened in another tab) or ended.
@@ -287,8 +287,7 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
     if isinstance(outcome, flow.ExchangeCode):
         transaction.clear(session)
         return await sign_in(request, tx, outcome.code)
-    tx.remember(body, response)
-    transaction.save(session, tx)
+    transaction.remember(session, tx, body, response)
     if isinstance(outcome, flow.RedirectToIdp):
         return idp_redirect(request, session, tx, outcome.href)
     return see_other(urls(request).step)
