@@ -73,12 +73,14 @@ async def test_the_identify_page_asks_and_only_it_allows_the_provider(app, hcapt
     assert first.status == 200
     assert re.search(rf'<input type="hidden" [^>]*name="{re.escape(TOKEN_FIELD)}" value="" data-filled-by="captcha">', html)
     assert origin(hcaptcha_simulator) in frame_sources(first)  # the provider's frame, on this page
+    # ... and its scripts and styles (a real provider loads more than the one script we name)
+    assert origin(hcaptcha_simulator) in sources(first, "script-src") and origin(hcaptcha_simulator) in sources(first, "style-src")
     assert origin(hcaptcha_simulator) in sources(first, "connect-src")
     token = await solve(hcaptcha_simulator, site_key(hcaptcha_simulator))
     resp = await post_step(app, html, {"identifier": "alice@example.com", TOKEN_FIELD: token})
     password = await app.get(resp.headers["Location"])
     assert 'name="credentials.passcode"' in await password.text()
-    assert origin(hcaptcha_simulator) not in frame_sources(password) + sources(password, "connect-src")  # nowhere else
+    assert origin(hcaptcha_simulator) not in "".join(sources(password, d) for d in ("frame-src", "connect-src", "script-src", "style-src"))  # nowhere else
     resp = await post_step(app, await password.text(), {"credentials.passcode": "Alice-Passw0rd!"})
     home = await app.get(resp.headers["Location"])
     assert "alice@example.com" in await home.text()

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "embedded"
-PURE_CORE = ("idx_models", "forms", "flow", "page", "devices", "policy", "config", "urls")
+PURE_CORE = ("idx_models", "forms", "flow", "page", "devices", "policy", "config", "urls", "captcha")
 MAX_LINES = 400
 
 

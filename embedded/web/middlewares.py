@@ -147,8 +147,8 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     extra = request.get(CSP_EXTRA, {})  # a step page reaching Okta Verify on loopback, or Duo's frame
     directives = {
         "default-src": ["'none'"],
-        "script-src": ["'self'", f"'nonce-{nonce}'"],
-        "style-src": ["'self'"],
+        "script-src": ["'self'", f"'nonce-{nonce}'", *extra.get("script-src", ())],
+        "style-src": ["'self'", *extra.get("style-src", ())],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'", *extra.get("connect-src", ())],
         # Chromium applies form-action to the redirect after a POST, and choosing an
