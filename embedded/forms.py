@@ -21,12 +21,13 @@ PASSCODE_FIELDS = frozenset({"passcode", "totp", "otp", "verificationCode"})
 
 
 class SubmissionError(ValueError):
-    """A submission the form cannot take (a choice it never offered, a bad number)."""
+    """A submission the form cannot take (a choice it never offered, a bad number, a new
+    password typed differently twice); `key` names the text that explains it."""
 
-    def __init__(self, field: str, text: str):
-        super().__init__(f"{field}: {text}")
+    def __init__(self, field: str, key: str):
+        super().__init__(f"{field}: {key}")
         self.field = field
-        self.text = text
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ def _coerce(f: Field, dotted: str, raw: str) -> Any:
         try:
             return int(raw) if f.type == "integer" else float(raw)
         except ValueError:
-            raise SubmissionError(dotted, "Enter a number.") from None
+            raise SubmissionError(dotted, "form.enter_number") from None
     return raw if f.secret else raw.strip()
 
 
@@ -234,7 +235,7 @@ def _body(fields: Sequence[Field], prefix: str, data: Mapping[str, Sequence[str]
             if picked is None:
                 continue
             if not picked.isdigit() or int(picked) >= len(f.options):
-                raise SubmissionError(dotted, "Choose one of the options.")
+                raise SubmissionError(dotted, "form.choose_option")
             index = int(picked)
             chosen = f.options[index].form or ()
             # Several options may declare the same input (`credentials.answer`); browsers post
@@ -253,7 +254,7 @@ def _body(fields: Sequence[Field], prefix: str, data: Mapping[str, Sequence[str]
                 continue
             allowed = {option_value(o.value): o.value for o in f.options}
             if picked not in allowed:
-                raise SubmissionError(dotted, "Choose one of the options.")
+                raise SubmissionError(dotted, "form.choose_option")
             out[f.name] = allowed[picked]
         else:
             picked = _pick(data, dotted, nth)
@@ -277,7 +278,15 @@ def to_body(form: Form, submitted: Mapping[str, Sequence[str]]) -> dict[str, Any
 
     Names the form does not declare are dropped; server-owned values come from the form.
     """
-    return _body(form.fields, "", submitted, {})
+    body = _body(form.fields, "", submitted, {})
+    # A new password's second copy (our page's own input, not an IDX field) must match the first.
+    confirmed = submitted.get(CONFIRM_PASSWORD)
+    if confirmed and confirmed[0] != (submitted.get(NEW_PASSWORD) or [""])[0]:
+        raise SubmissionError(CONFIRM_PASSWORD, "password.mismatch")
+    return body
+
+
+NEW_PASSWORD, CONFIRM_PASSWORD = "credentials.passcode", "confirmPassword"
 
 
 def public_values(form: Form, submitted: Mapping[str, Sequence[str]]) -> dict[str, str]:

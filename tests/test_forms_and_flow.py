@@ -163,10 +163,22 @@ def test_coercion_and_choices():
     )
     body = forms.to_body(f, {"age": ["42"], "ratio": ["1.5"], "plan": ["b"], "identifier": ["  a@b.c\t"], "secret": ["  pä$$ 🙂 "]})
     assert body == {"age": 42, "ratio": 1.5, "agree": False, "plan": "b", "identifier": "a@b.c", "secret": "  pä$$ 🙂 ", "stateHandle": "SH"}
-    with pytest.raises(forms.SubmissionError):
+    with pytest.raises(forms.SubmissionError) as refused:
         forms.to_body(f, {"plan": ["z"]})
-    with pytest.raises(forms.SubmissionError):
+    assert refused.value.key == "form.choose_option"  # a text key, never English from the core
+    with pytest.raises(forms.SubmissionError) as refused:
         forms.to_body(f, {"age": ["forty"]})
+    assert refused.value.key == "form.enter_number"
+
+
+def test_a_new_password_typed_twice_must_match():
+    f = form(Field(name="credentials", form=(Field(name="passcode", secret=True),)))
+    assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-word"]})["credentials"] == {"passcode": "Pa55-word"}
+    assert "confirmPassword" not in forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-word"]})
+    assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"]})["credentials"] == {"passcode": "Pa55-word"}  # no second copy: nothing to compare
+    with pytest.raises(forms.SubmissionError) as refused:
+        forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-wore"]})
+    assert refused.value.key == "password.mismatch" and refused.value.field == "confirmPassword"
 
 
 def forms_option(value):

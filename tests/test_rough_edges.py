@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, demo_settings, serve
 
 from embedded.locales import CODES
+from embedded.simulator import SIMULATOR
 from embedded.testing import Tab
 
 FOOTER = "Sign-in through Okta Identity Engine."
@@ -107,6 +108,18 @@ async def test_the_new_password_form_keeps_the_two_fields_together(tab, simulato
         assert order == sorted(order), order
         await tab.submit(credentials__passcode="short", confirmPassword="short")  # refused: the same form, with the error
         assert 'aria-invalid="true"' in tab.html
+
+
+async def test_two_different_new_passwords_are_refused_here_and_said_so(tab, simulator):
+    """The mismatch is checked on the server too (a browser without JavaScript, or a crafted
+    post): nothing goes to the Identity Engine, and the same form says why."""
+    await reset_form(tab, simulator)
+    calls = len(simulator.app[SIMULATOR].calls)
+    version = tab.html.count("Sign me out")
+    await tab.submit(credentials__passcode="Another-Passw0rd!", confirmPassword="Another-Passw0rd?")
+    assert tab.template == "steps/reset-authenticator--okta_password.html" and tab.html.count("Sign me out") == version
+    assert "The two passwords don't match." in main(tab.html).replace("&#39;", "'")
+    assert len(simulator.app[SIMULATOR].calls) == calls  # no IDX call for it
 
 
 async def test_a_new_account_is_not_told_about_past_passwords(tab, simulator):

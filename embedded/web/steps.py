@@ -25,7 +25,7 @@ from ..page import GENERIC_TEMPLATE, Page
 from ..transaction import Transaction
 from .account import sign_in
 from .context import audit, client_ip, user_ref
-from .respond import FLASH, flash, page_language, render, render_error, see_other, urls
+from .respond import flash, page_language, render, render_error, see_other, urls
 from .session import get_session
 
 log = logging.getLogger("embedded")
@@ -129,7 +129,7 @@ async def answer(request: web.Request, session: Session, tx: Transaction, respon
         try:
             body = request_body(response, form, submitted)
         except forms.SubmissionError as exc:
-            session[FLASH] = [{"text": exc.text, "cls": "ERROR"}]
+            flash(session, exc.key, "ERROR")
             return see_other(urls(request).step)
         session[ECHO] = forms.public_values(form, submitted)
         if typed := submitted.get("identifier"):
