@@ -7,7 +7,7 @@ such as resend or cancel become small buttons.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .captcha import CaptchaWidget, captcha_widget
@@ -22,6 +22,9 @@ TERMINAL_TEMPLATE = "terminal.html"
 # Actions offered as buttons; poll actions run in the background instead.
 BUTTON_ACTIONS = ("resend", "recover", "send", "cancel", "cancel-polling")
 # Passkey sign-in offered on the identify page (autofill, or a button): answered by script, never shown as forms.
+# Top-level messages about one field of the form: Okta sends a wrong password for the whole
+# response. Shown on that field, the form's error summary links to it and marks it invalid.
+FIELD_OF_MESSAGE = {"incorrectPassword": "credentials.passcode"}
 PASSKEY_FORMS = ("challenge-webauthn-autofillui-authenticator", "launch-passkeys-authenticator")
 
 
@@ -76,12 +79,13 @@ def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> 
     autofill = response.raw.get("webauthnAutofillUIChallenge")
     captcha = captcha_widget(response, primary)
     templates = template_names(primary.name if primary else None, authenticator.key if authenticator else None, method)
+    view, messages = on_their_fields(form_view(primary, "0", echo) if primary else None, response.messages)
     return Page(
         templates=(CAPTCHA_UNSUPPORTED_TEMPLATE, *templates) if captcha and not captcha.supported else templates,
-        primary=form_view(primary, "0", echo) if primary else None,
+        primary=view,
         alternatives=tuple(form_view(f, str(i)) for i, f in enumerate(forms) if i > 0 and f.name not in PASSKEY_FORMS),
         actions=tuple(ActionView(id=k, name=f.name) for k, f in response.actions.items() if f.name in BUTTON_ACTIONS),
-        messages=response.messages,
+        messages=messages,
         authenticator=authenticator,
         user=response.user,
         app=response.app,
@@ -92,3 +96,14 @@ def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> 
         duo=duo_frame(authenticator),
         captcha=captcha,
     )
+
+
+def on_their_fields(view: FormView | None, messages: tuple[Message, ...]) -> tuple[FormView | None, tuple[Message, ...]]:
+    """The form with each top-level message that is about one of its fields moved onto it, and
+    the messages left for the whole page."""
+    names = {c.name for c in view.controls} if view else set()
+    moved = [m for m in messages if FIELD_OF_MESSAGE.get(m.key or "") in names]
+    if view is None or not moved:
+        return view, messages
+    controls = tuple(replace(c, messages=(*c.messages, *(m for m in moved if FIELD_OF_MESSAGE[m.key or ""] == c.name))) for c in view.controls)
+    return replace(view, controls=controls), tuple(m for m in messages if m not in moved)

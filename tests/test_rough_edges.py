@@ -96,6 +96,21 @@ async def simulator_code(simulator, to: str) -> str:
         return (await r.json())[0]["code"]
 
 
+async def test_a_wrong_password_is_shown_on_the_password_field(tab):
+    """Okta says "Password is incorrect" for the whole response; the page says it on the field:
+    the error summary links to it, the field is marked invalid, described by the message and
+    focused, and the message is not said twice."""
+    await password_page(tab)
+    await tab.submit(credentials__passcode="not-her-password")
+    field = re.search(r"<input[^>]*name=\"credentials.passcode\"[^>]*>", tab.html).group(0)
+    field_id = re.search(r'id="([^"]+)"', field).group(1)
+    described = re.search(r'aria-describedby="([^"]+)"', field).group(1)
+    assert 'aria-invalid="true"' in field and "autofocus" in field
+    assert f'href="#{field_id}"' in tab.html.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert "Password is incorrect" in tab.html.split(f'id="{described.split()[0]}"', 1)[1].split("</ul>", 1)[0]
+    assert main(tab.html).count("Password is incorrect") == 2  # in the summary and on the field, not also at the top
+
+
 async def test_the_new_password_form_keeps_the_two_fields_together(tab, simulator):
     """Rules first, then the new password and its confirmation, then "Sign me out of all other
     devices", then the button; also after a refused password."""
