@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import re
 import sys
@@ -31,14 +32,17 @@ from hypothesis import strategies as st  # noqa: E402
 
 from embedded import Settings  # noqa: E402
 from embedded.demo import create_app  # noqa: E402
+from embedded.keys import REPORT_LIMITER  # noqa: E402
+from embedded.ratelimit import RateLimiter  # noqa: E402
 from embedded.simulator import create_simulator_app  # noqa: E402
 from embedded.web.setup import RUNNER_OPTIONS  # noqa: E402
 
-ROUTES = ("/login/step", "/logout", "/no/such/path")
+ROUTES = ("/login/step", "/logout", "/csp-report", "/no/such/path")
 STATES = ("fresh", "session", "mid_sign_in", "signed_in")
 
 content_types = st.one_of(
-    st.sampled_from(["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "application/json", ""]),
+    st.sampled_from(["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "application/json", "",
+                     "application/csp-report", "application/reports+json"]),
     st.builds(
         lambda base, param, value: f"{base}; {param}={value}",
         st.sampled_from(["application/x-www-form-urlencoded", "multipart/form-data"]),
@@ -50,6 +54,14 @@ encodings = st.sampled_from([None, "gzip", "deflate", "br", "identity", "bogus"]
 field_names = st.sampled_from(["_csrf", "_step", "_form", "_action", "_charset_", "identifier", "credentials.passcode", "x"])
 forms = st.lists(st.tuples(field_names, st.text(max_size=40)), max_size=6)
 raw = st.binary(max_size=300)
+# Violation reports, well formed and not: JSON of any shape, and the two report formats' outlines.
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner, max_size=4), max_leaves=12)
+reports = st.one_of(
+    json_values,
+    st.builds(lambda body: {"csp-report": body}, st.dictionaries(st.sampled_from(["blocked-uri", "violated-directive", "effective-directive", "document-uri", "x"]), json_values, max_size=5)),
+    st.builds(lambda bodies: [{"type": "csp-violation", "body": b} for b in bodies], st.lists(st.dictionaries(st.sampled_from(["blockedURL", "effectiveDirective", "x"]), json_values, max_size=3), max_size=3)),
+).map(lambda doc: json.dumps(doc).encode())
 
 
 class Traceback(logging.Handler):
@@ -109,7 +121,9 @@ async def start() -> tuple[TestServer, TestServer]:
         step_limit_per_ip=(1_000_000, 60.0),  # one address fuzzing as fast as it can
         step_limit_per_transaction=(1_000_000, 5.0),
     )
-    server = TestServer(create_app(app_settings))
+    app = create_app(app_settings)
+    app[REPORT_LIMITER] = RateLimiter(1_000_000, 60.0)  # reports too: one address, as fast as it can
+    server = TestServer(app)
     await server.start_server(**RUNNER_OPTIONS)
     return simulator, server
 
@@ -148,7 +162,7 @@ def fuzz(loop: asyncio.AbstractEventLoop, client: aiohttp.ClientSession, route: 
     """`examples` random POSTs to one route, counted by (route, status)."""
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=seed is None, suppress_health_check=list(HealthCheck))
-    @given(content_type=content_types, encoding=encodings, data=st.one_of(raw, forms), use_real=st.booleans())
+    @given(content_type=content_types, encoding=encodings, data=st.one_of(raw, forms, reports), use_real=st.booleans())
     def attempt(content_type: str, encoding: str | None, data: object, use_real: bool) -> None:
         kind = "multipart" if content_type.startswith("multipart") else "form"
         headers = {"Content-Type": content_type} if content_type else {}

@@ -5,6 +5,7 @@ few bounded, reshaped fields of what the report says reach the log."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +14,8 @@ from aiohttp import web
 
 from ..keys import REPORT_LIMITER
 from .context import audit, client_ip
+
+log = logging.getLogger("embedded")
 
 MAX_REPORT_BYTES = 8 * 1024
 REPORT_TYPES = ("application/csp-report", "application/reports+json", "application/json")
@@ -40,14 +43,27 @@ def violations(doc: Any) -> list[dict[str, Any]]:
     return []
 
 
+def unread(status: int) -> web.Response:
+    """A refusal that leaves the body unread: the connection closes rather than have the server
+    read (and perhaps fail to decode) a body nobody wants before the next request."""
+    refused = web.Response(status=status)
+    refused.force_close()
+    return refused
+
+
 async def csp_report(request: web.Request) -> web.Response:
     if await request.config_dict[REPORT_LIMITER].check(client_ip(request) or "unknown"):
-        return web.Response(status=429)
+        return unread(429)
     if request.content_type not in REPORT_TYPES or (request.content_length or 0) > MAX_REPORT_BYTES or request.content_length is None:
-        return web.Response(status=400)
+        return unread(400)
     try:
-        doc = json.loads(await request.read())
-    except ValueError:
+        body = await request.read()
+    except Exception as exc:  # noqa: BLE001 - a body that cannot be read (bad Content-Encoding, cut short) is the sender's fault
+        log.warning("unreadable CSP report refused: %s", type(exc).__name__)
+        return unread(400)
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not text, or nested past any report's depth
         return web.Response(status=400)
     for report in violations(doc):
         directive = report.get("effective-directive") or report.get("effectiveDirective") or report.get("violated-directive")
