@@ -65,3 +65,6 @@ def configure(log_format: str, level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Neither format shows the calling source line: skip finding it for every line (the logging
+    # HOWTO's "Optimization" switch; thread and process ids stay, gunicorn's own lines use them).
+    logging._srcfile = None

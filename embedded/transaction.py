@@ -121,5 +121,6 @@ def response(session: MutableMapping[str, Any]) -> IdxResponse | None:
 
 
 def clear(session: MutableMapping[str, Any]) -> None:
-    session.pop(SESSION_FIELD, None)
-    session.pop(RESPONSE_FIELD, None)
+    for key in (SESSION_FIELD, RESPONSE_FIELD):
+        if key in session:
+            del session[key]  # not pop(): that would decode the field only to drop it

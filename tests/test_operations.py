@@ -353,7 +353,7 @@ async def test_gunicorn_with_two_workers_on_one_redis_signs_in(simulator, redis_
             process.wait()
     log.seek(0)
     output = log.read().decode()
-    assert "Traceback" not in output and "Booting worker" in output
+    assert "Traceback" not in output and "Booting worker" in output, output[-3000:]
 
 
 # --- settings ----------------------------------------------------------------------------
