@@ -279,9 +279,10 @@ def to_body(form: Form, submitted: Mapping[str, Sequence[str]]) -> dict[str, Any
     Names the form does not declare are dropped; server-owned values come from the form.
     """
     body = _body(form.fields, "", submitted, {})
-    # A new password's second copy (our page's own input, not an IDX field) must match the first.
-    confirmed = submitted.get(CONFIRM_PASSWORD)
-    if confirmed and confirmed[0] != (submitted.get(NEW_PASSWORD) or [""])[0]:
+    # A new password's second copy (our page's own input, not an IDX field), when typed, must
+    # match the first.
+    confirmed = (submitted.get(CONFIRM_PASSWORD) or [""])[0]
+    if confirmed and confirmed != (submitted.get(NEW_PASSWORD) or [""])[0]:
         raise SubmissionError(CONFIRM_PASSWORD, "password.mismatch")
     return body
 

@@ -176,6 +176,7 @@ def test_a_new_password_typed_twice_must_match():
     assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-word"]})["credentials"] == {"passcode": "Pa55-word"}
     assert "confirmPassword" not in forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-word"]})
     assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"]})["credentials"] == {"passcode": "Pa55-word"}  # no second copy: nothing to compare
+    assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": [""]})["credentials"] == {"passcode": "Pa55-word"}
     with pytest.raises(forms.SubmissionError) as refused:
         forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-wore"]})
     assert refused.value.key == "password.mismatch" and refused.value.field == "confirmPassword"
