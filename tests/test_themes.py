@@ -114,6 +114,7 @@ async def test_a_themes_static_files_are_served_before_the_built_in_ones(aiohttp
     logo = await client.get("/static/img/logo.svg")
     assert logo.status == 200 and await logo.text() == "<svg data-from='child'/>"
     assert logo.headers["X-Content-Type-Options"] == "nosniff" and "Content-Security-Policy" in logo.headers
+    assert "no-store" not in logo.headers.get("Cache-Control", "")  # cacheable, as the built-in files are
     theme_css = await client.get("/static/css/theme.css")
     assert await theme_css.text() == ":root { --brand: #123456; }"  # the parent's, the child has none
     base_css = await client.get("/static/css/embedded.css")

@@ -172,7 +172,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     h["Server"] = "embedded"
     if settings.secure_cookies:
         h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-    if request.match_info.route.name != "embedded.static":
+    if request.match_info.route.name not in ("embedded.static", "embedded.theme_static"):
         h["Cache-Control"] = "no-store"
     if NEW_DEVICE_TOKEN in request:  # this browser's id for Okta's risk engine (X-Device-Token)
         # Headers are already assembled when this hook runs, so the cookie goes in as a header

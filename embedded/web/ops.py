@@ -29,7 +29,7 @@ from .middlewares import AccessLogger as PageAccessLogger
 log = logging.getLogger("embedded")
 
 HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-UNTIMED_ROUTES = frozenset({"embedded.static", "embedded.healthz", "embedded.readyz", "embedded.metrics"})
+UNTIMED_ROUTES = frozenset({"embedded.static", "embedded.theme_static", "embedded.healthz", "embedded.readyz", "embedded.metrics"})
 READY_TIMEOUT = 3.0  # seconds a readiness probe waits for Redis or the Identity Engine
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
