@@ -83,6 +83,12 @@ def read_messages(dirs: list[Path], lang: str) -> dict[str, str]:
     return table
 
 
+# Keys whose English text is ours even where the Identity Engine sends its own: Okta's
+# "Authenticator" is jargon, and its unmet-rules message repeats the rule list the page already
+# shows as a checklist.
+OUR_ENGLISH = frozenset({"field.authenticator", "password.passwordRequirementsNotMet"})
+
+
 class Texts:
     """i18n key -> text in one language, with `{0}`-style parameters; a theme directory's
     messages override single keys of the built-in ones. A key the language lacks is looked up
@@ -122,11 +128,14 @@ class Texts:
 
     def label(self, text: str | None) -> str:
         """A label the Identity Engine gave a field or option ("Username", "Keep me signed in").
-        In English it stays as sent; in another language a label we know (`field.<its words>`)
-        reads in that language, and any other (an org's own attribute, or a label the Identity
-        Engine already translated) stays as sent."""
-        if not text or self.lang == locales.DEFAULT:
-            return text or ""
+        In English it stays as sent, but for `OUR_ENGLISH`; in another language a label we know
+        (`field.<its words>`) reads in that language, and any other (an org's own attribute, or a
+        label the Identity Engine already translated) stays as sent."""
+        if not text:
+            return ""
+        if self.lang == locales.DEFAULT:
+            key = label_key(text)
+            return (self.table.get(key) or text) if key in OUR_ENGLISH else text
         return self.table.get(label_key(text)) or text
 
     def message(self, m: Message) -> str:
@@ -137,7 +146,8 @@ class Texts:
         A text of ours needing more parameters than the message brought is passed over."""
         key = m.key or ""
         english = self.lang == locales.DEFAULT
-        first, last = (self.themed.get(key), self.table.get(key)) if english else (self.table.get(key), self.english.get(key))
+        ours = self.themed.get(key) or (self.table.get(key) if key in OUR_ENGLISH else None)
+        first, last = (ours, self.table.get(key)) if english else (self.table.get(key), self.english.get(key))
         if first is not None and self._fits(first, m):
             return fill(first, m.params)
         if m.text or last is None or not self._fits(last, m):

@@ -125,7 +125,7 @@ async def test_kim_is_asked_to_stay_signed_in(demo, page, shots):
 async def set_up_sam(page, sim, base: str, shots) -> None:
     """What the new-hires policy asks of an activating user: a password, then the email."""
     for pick in ("Password", "Email"):
-        methods = main(page).get_by_role("group", name="Authenticator")
+        methods = main(page).get_by_role("group", name="Security method")
         await see(page, methods, shots, f"choose-{pick.lower()}")
         await choose(page, pick, methods)
         await press(page, "Continue")
@@ -202,7 +202,7 @@ async def test_alice_password_only_is_asked_for_a_second_factor(demo, page, shot
     await page.wait_for_load_state()
     if not await visible_field(page, "Enter code").count():  # a list of methods first, if the page offers one
         await shots.take(page, "step-up-choose")
-        await choose(page, "Email", main(page).get_by_role("group", name="Authenticator"))
+        await choose(page, "Email", main(page).get_by_role("group", name="Security method"))
         await press(page, "Continue")
     await email_code(page, sim, ALICE, shots, "step-up-code")
     await expect_home(page, base, ALICE, shots, "stepped-up")

@@ -19,7 +19,7 @@ FRANK_PHONE = "+15550100199"
 
 def methods(page):
     """The list of security methods on the set-up page."""
-    return page.get_by_role("main").get_by_role("group", name="Authenticator")
+    return page.get_by_role("main").get_by_role("group", name="Security method")
 
 
 async def on_the_setup_list(page, shots, label: str) -> None:

@@ -115,12 +115,12 @@ async def finish_setup(page, sim, base: str, email: str, password: str, shots, m
         elif await visible_field(page, "Enter code").count():
             await code_from_outbox(page, sim, email, shots, f"{len(done) + 1:02d}-email-code")
             done.append("email-code")
-        elif await main(page).get_by_role("group", name="Authenticator").count():
+        elif await main(page).get_by_role("group", name="Security method").count():
             if await button(page, "Set up later").count():
                 await press(page, "Set up later")
                 done.append("skip")
                 continue
-            methods = main(page).get_by_role("group", name="Authenticator")
+            methods = main(page).get_by_role("group", name="Security method")
             pick = "Password" if await methods.get_by_role("radio", name=re.compile(r"^Password\b")).count() else "Email"
             await choose(page, pick, methods)
             await shots.take(page, f"{len(done) + 1:02d}-choose-{pick.lower()}")
@@ -282,8 +282,8 @@ async def start_recovery(page, base: str, login: str, shots) -> None:
     await page.get_by_label("Username").fill(login)
     await shots.take(page, "recover-identify")
     await press(page, "Continue")
-    if await main(page).get_by_role("group", name="Authenticator").count():  # more than one way offered
-        await choose(page, "Email", main(page).get_by_role("group", name="Authenticator"))
+    if await main(page).get_by_role("group", name="Security method").count():  # more than one way offered
+        await choose(page, "Email", main(page).get_by_role("group", name="Security method"))
         await press(page, "Continue")
     await see(page, visible_field(page, "Enter code"), shots, "recovery-code-asked")
 
@@ -363,7 +363,7 @@ async def test_henry_unlocks_by_email_then_signs_in(demo, page, shots):
     await click_and_wait(page, page.get_by_role("link", name="Unlock your account"))
     await see(page, heading(page, "unlock"), shots, "unlock-form")
     await page.get_by_label("Username").fill(HENRY)
-    await choose(page, "Email", main(page).get_by_role("group", name="Authenticator"))
+    await choose(page, "Email", main(page).get_by_role("group", name="Security method"))
     await shots.take(page, "unlock-filled")
     await press(page, "Continue")
     await code_from_outbox(page, sim, HENRY, shots)
@@ -406,9 +406,9 @@ async def test_social_sign_in_then_mfa(demo, page, shots):
     await through_fake_social(page, base, BOB, shots)
     callbacks = [u for u in visited if u.startswith(base + "/login/callback")]
     assert callbacks and parse_qs(urlsplit(callbacks[-1]).query).get("error") == ["interaction_required"], visited
-    await see(page, main(page).get_by_role("group", name="Authenticator"), shots, "second-factor-asked")
+    await see(page, main(page).get_by_role("group", name="Security method"), shots, "second-factor-asked")
     assert page.url == base + "/login/step"
-    await choose(page, "Email", main(page).get_by_role("group", name="Authenticator"))
+    await choose(page, "Email", main(page).get_by_role("group", name="Security method"))
     await press(page, "Continue")
     await code_from_outbox(page, sim, BOB, shots)
     await expect_home(page, base, BOB, shots)

@@ -22,7 +22,7 @@ def main(page):
 
 async def to_the_okta_verify_qr_page(page, base, shots) -> None:
     await sign_in(page, base, FRANK, FRANK_PASSWORD, shots)
-    await choose(page, "Okta Verify", main(page).get_by_role("group", name="Authenticator"))
+    await choose(page, "Okta Verify", main(page).get_by_role("group", name="Security method"))
     await press(page, "Continue")
     await see(page, main(page).get_by_text(re.compile("another way to set up", re.I)).first, shots, "qr-code")
 
@@ -51,7 +51,7 @@ async def test_frank_sets_up_okta_verify_from_a_link(demo, page, shots, channel,
     assert sent["channel"] == kind and sent["link"].startswith("oktaverify://")
     assert await post_sim(sim, f"/outbox/enrollment/{sent['id']}/activate", {"device_name": "Frank's phone"}) < 400
     # the waiting page notices by itself (poll.js) and moves on to the list of methods
-    await main(page).get_by_role("group", name="Authenticator").wait_for(timeout=15_000)
+    await main(page).get_by_role("group", name="Security method").wait_for(timeout=15_000)
     await shots.take(page, "after-okta-verify")
     await press(page, "Set up later")
     await expect_home(page, base, FRANK, shots)
@@ -71,7 +71,7 @@ async def test_victor_signs_in_with_a_generic_passcode_authenticator(demo, page,
 async def test_frank_chooses_a_predefined_security_question(demo, page, shots):
     base, _ = demo
     await sign_in(page, base, FRANK, FRANK_PASSWORD, shots)
-    await choose(page, "Security Question", main(page).get_by_role("group", name="Authenticator"))
+    await choose(page, "Security Question", main(page).get_by_role("group", name="Security method"))
     await press(page, "Continue")
     question = main(page).get_by_role("combobox", name="Choose a security question")
     await see(page, question, shots, "questions")
@@ -80,7 +80,7 @@ async def test_frank_chooses_a_predefined_security_question(demo, page, shots):
     await main(page).get_by_label("Answer").first.fill("Porto in spring")
     await shots.take(page, "predefined-question")
     await press(page, "Save")
-    await main(page).get_by_role("group", name="Authenticator").wait_for()
+    await main(page).get_by_role("group", name="Security method").wait_for()
     await press(page, "Set up later")
     await expect_home(page, base, FRANK, shots)
     assert page.console_errors == []
@@ -90,8 +90,8 @@ async def test_gina_signs_in_with_only_an_email_code(demo, page, shots):
     """Passwordless: the identifier, then the code the simulator emailed; no password anywhere."""
     base, sim = demo
     await start(page, base, "gina@example.com", shots)
-    if await main(page).get_by_role("group", name="Authenticator").count():
-        await choose(page, "Email", main(page).get_by_role("group", name="Authenticator"))
+    if await main(page).get_by_role("group", name="Security method").count():
+        await choose(page, "Email", main(page).get_by_role("group", name="Security method"))
         await press(page, "Continue")
     await see(page, visible_field(page, "Enter code"), shots, "email-code-asked")
     assert await page.locator('input[type="password"]').count() == 0

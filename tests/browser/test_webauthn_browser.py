@@ -80,7 +80,7 @@ async def test_frank_sets_up_a_security_key_among_his_methods(demo_localhost, pa
     authenticator = await virtual_authenticator(page)
     await sign_in(page, base, "frank@example.com", "Frank-Passw0rd!", shots)
     main = page.get_by_role("main")
-    methods = main.get_by_role("group", name="Authenticator")
+    methods = main.get_by_role("group", name="Security method")
     await see(page, methods, shots, "required-setup")
     await methods.get_by_role("radio", name=re.compile(r"^Security Key or Biometric")).check()
     await press(page, "Continue")
