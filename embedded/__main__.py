@@ -75,7 +75,7 @@ def themes_from_env(environ: Mapping[str, str]) -> list[Path]:
 
 def render_command(args: argparse.Namespace) -> int:
     from . import rendering
-    from .gallery import MALFORMED, render_response
+    from .gallery import render_response
     from .idx_models import NotAnIdxResponse, parse
 
     path = args.file
@@ -90,7 +90,7 @@ def render_command(args: argparse.Namespace) -> int:
     env = rendering.create_env(args.theme)
     try:
         print(render_response(env, response, args.lang))
-    except MALFORMED as exc:
+    except rendering.MALFORMED as exc:
         return fail(f"{path} cannot be shown as a page ({type(exc).__name__}: {exc})")
     return 0
 

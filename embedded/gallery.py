@@ -31,9 +31,6 @@ from .urls import Urls
 DEFAULT_FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 INDEX_TEMPLATE = "gallery/index.html"
 PREVIEW = "preview"  # the CSRF token and CSP nonce of a page nobody submits
-# What rendering an odd but parseable response can raise; the app's step page then falls back
-# on the generic template, and so does the gallery (the same list as web/steps.MALFORMED).
-MALFORMED = (jinja2.TemplateError, TypeError, AttributeError, ValueError, KeyError, IndexError)
 SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>\s*", re.S | re.I)
 # Pages on disk sit one folder down (OUT/<lang>/), the index and static files at the top.
 PAGE_URLS = Urls(base="..", home="../index.html")
@@ -100,7 +97,7 @@ def render_response(env: jinja2.Environment, response: IdxResponse, lang: str, *
     context = {**context, "csrf_token": PREVIEW, "csp_nonce": PREVIEW, "notices": [], **extra}
     try:
         return rendering.render(env, names, context, locale=lang)
-    except MALFORMED:
+    except rendering.MALFORMED:
         return rendering.render(env, GENERIC_TEMPLATE, context, locale=lang)
 
 
@@ -144,7 +141,7 @@ class Gallery:
         switch = [{"code": code, "name": locales.language(code).name, "dir": locales.language(code).direction, "href": f"../{page_path(code, fixture)}"} for code in self.languages]
         try:
             page = render_response(self.env, response, lang, languages=switch)
-        except MALFORMED as exc:  # not even the generic page: the app shows its upstream error
+        except rendering.MALFORMED as exc:  # not even the generic page: the app shows its upstream error
             self._failed[fixture.slug] = f"cannot be shown: {type(exc).__name__}"
             return None
         found = re.search(r"<!-- template: (\S+) -->", page)

@@ -56,6 +56,10 @@ def static_dirs(theme_dirs: Sequence[str | Path] | str | None = ()) -> list[Path
     return [*themes.static_dirs(themes.chain(theme_dirs)), STATIC_DIR]
 
 
+# What rendering an odd but parseable IDX response can raise (a template met a wrong type): a step
+# page then falls back on the generic template, in the app and in the gallery alike.
+MALFORMED = (jinja2.TemplateError, TypeError, AttributeError, ValueError, KeyError, IndexError)
+
 PARAM = re.compile(r"\{(\d+)\}")
 
 

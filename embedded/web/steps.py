@@ -13,7 +13,6 @@ import math
 import time
 from typing import Any
 
-import jinja2
 from aiohttp import web
 from aiohttp_session import Session
 
@@ -30,9 +29,7 @@ from .session import get_session
 
 log = logging.getLogger("embedded")
 
-ECHO = "echo"
-# What rendering an odd but parseable IDX response can raise: the template met a wrong type.
-MALFORMED = (jinja2.TemplateError, TypeError, AttributeError, ValueError, KeyError, IndexError)  # what the person typed, shown again when the same step comes back with an error
+ECHO = "echo"  # what the person typed, shown again when the same step comes back with an error
 
 
 async def current_transaction(request: web.Request) -> tuple[Session, Transaction | None]:
@@ -64,13 +61,13 @@ async def show_step(request: web.Request) -> web.Response:
     context = {**context, "journey": tx.journey}
     try:
         return await render(request, names, context)
-    except MALFORMED as exc:
+    except rendering.MALFORMED as exc:
         # A part of the response with a shape no real one has (settings that are not an object,
         # a list where a text belongs): the generic page shows what it can, else the upstream page.
         log.warning("step page could not show the response (%s) [%s]", type(exc).__name__, request.get(CORRELATION))
     try:
         return await render(request, GENERIC_TEMPLATE, context)
-    except MALFORMED:
+    except rendering.MALFORMED:
         return render_error(request, 502, "error.upstream")
 
 
