@@ -194,7 +194,7 @@ async def test_the_command_line_records_a_sign_in_that_then_replays(embedded_sim
         assert tab.path == "/" and "alice@example.com" in tab.text
     finally:
         proxy.send_signal(signal.SIGINT)
-        output = proxy.communicate(timeout=90)  # a guard against a hang; a loaded machine is slow to stop it[0]
+        output = proxy.communicate(timeout=90)[0]  # a guard against a hang; a loaded machine is slow to stop it
     assert proxy.returncode == 0, output
     assert f"OKTA_IDX_ISSUER=http://127.0.0.1:{port}/oauth2/default" in output and "1 sequence(s)" in output
     recording = Recording(tmp_path / "org")
