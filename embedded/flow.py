@@ -164,6 +164,26 @@ def journey_start(response: IdxResponse, journey: str) -> Form | None:
     return None
 
 
+# Choices of a way to verify or to set up: with one way on offer, there is nothing to decide.
+CHOICE_FORMS = ("select-authenticator-authenticate", "select-authenticator-enroll")
+
+
+def sole_choice(response: IdxResponse) -> tuple[Form, dict[str, list[str]]] | None:
+    """A page that would only ask the person to press Continue: the one form on offer chooses an
+    authenticator, there is one to choose, and nothing else to fill in (not even how to get a
+    code). Returns the form and the answer to send for them."""
+    if len(response.remediations) != 1 or response.remediations[0].name not in CHOICE_FORMS:
+        return None
+    form = response.remediations[0]
+    inputs = [f for f in form.fields if not f.immutable]
+    if len(inputs) != 1 or len(inputs[0].options) != 1:
+        return None
+    option = inputs[0].options[0]
+    if option.form is None or not all(f.immutable for f in option.form):
+        return None
+    return form, {inputs[0].name: ["0"]}
+
+
 # What an ending (a response with no form) means to the person, by message key; the
 # terminal page words its title and next action after it.
 TERMINAL_KINDS = {

@@ -25,3 +25,6 @@ def test_each_journey_action_costs_one_call():
     for journey in ("registration", "password recovery", "account unlock"):
         assert f"\n{journey}\n" in out
     assert out.count("calls per later action: 1..") == 3 and "interact, introspect, enroll" in out
+    # A second call only for a click the person is spared: registration's one way to verify the
+    # email (chosen for them), recovery once the identifier is known.
+    assert "calls per later action: 1..2" in out and "submit profile               new, enroll" in out

@@ -4,12 +4,16 @@ and the security headers those pages get, over the project's own corpus.
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from conftest import doc, own_corpus, start
+from conftest import RECORDED, demo_settings, doc, own_corpus, serve, start
 
 from embedded import devices, flow
 from embedded.idx_models import Authenticator, parse
 from embedded.page import PASSKEY_FORMS, Page, build_page
+from embedded.simulator import SIMULATOR
+from embedded.testing import Tab
 
 
 def doc_page(name: str) -> Page:
@@ -81,6 +85,41 @@ def test_journey_starts_need_nothing_typed():
     password = parse(doc("challenge-password"))
     assert flow.journey_start(password, "recover").name == "recover"  # "Forgot password?" on the password page
     assert flow.journey_start(password, "register") is None  # not offered there
+
+
+def recorded(path: str) -> dict:
+    return json.loads((RECORDED.directory / path).read_text())
+
+
+def test_a_choice_of_one_way_is_made_for_the_person():
+    """Registration's one way to verify the email: nothing to decide, so the app answers it
+    (the option's index, the same as the form would post); a list of several, a way with a
+    choice inside (how to get a code) or a page with another form on offer is shown."""
+    sole = flow.sole_choice(parse(recorded("registration/03-enroll-new.json")))
+    assert sole is not None and sole[0].name == "select-authenticator-enroll" and sole[1] == {"authenticator": ["0"]}
+    assert flow.sole_choice(parse(recorded("enroll-email/03-challenge-answer.json"))) is None  # six ways to set up
+    raw = recorded("registration/03-enroll-new.json")
+    form = raw["remediation"]["value"][0]
+    with_skip = {**raw, "remediation": {**raw["remediation"], "value": [form, {**form, "name": "skip", "value": []}]}}
+    assert flow.sole_choice(parse(with_skip)) is None  # "Set up later" is a choice too
+    option = form["value"][0]["options"][0]
+    sub = option["value"]["form"]["value"]
+    how = {"name": "methodType", "options": [{"label": "SMS", "value": "sms"}, {"label": "Voice", "value": "voice"}]}
+    phone = {**option, "value": {"form": {"value": [*sub, how]}}}
+    choosing_how = {**raw, "remediation": {**raw["remediation"], "value": [{**form, "value": [{**form["value"][0], "options": [phone]}, *form["value"][1:]]}]}}
+    assert flow.sole_choice(parse(choosing_how)) is None
+
+
+async def test_registration_is_not_asked_to_choose_its_one_way_through_the_app(aiohttp_client, simulator):
+    """Through the app against the simulator: after the profile comes the email code, and the
+    choice in between was answered in the same action (two IDX calls: the profile, the choice)."""
+    tab = Tab(await serve(aiohttp_client, demo_settings(simulator.port)), prefix="")
+    await tab.get("/register")
+    calls = len(simulator.app[SIMULATOR].calls)
+    await tab.submit(**{"userProfile.firstName": "Sol", "userProfile.lastName": "Choice", "userProfile.email": "sol.choice@example.com",
+                        "credentials.passcode": "Quiet-Harbor-91"})
+    assert 'name="credentials.passcode"' in tab.html and "select-authenticator" not in tab.template
+    assert [p.rsplit("/", 1)[-1] for _, p in simulator.app[SIMULATOR].calls[calls:]] == ["new", "enroll"]
 
 
 def test_passkey_autofill_is_offered_on_identify_and_hidden_from_the_alternatives():

@@ -243,9 +243,10 @@ def restart(request: web.Request, session: Session, notice: str) -> web.Response
     return see_other(urls(request).login)
 
 
-async def advance(request: web.Request, session: Session, tx: Transaction, reply: IonReply, *, answered: bool = False) -> web.Response:
+async def advance(request: web.Request, session: Session, tx: Transaction, reply: IonReply, *, answered: bool = False, chosen: bool = False) -> web.Response:
     """Store a fresh IDX response and send the browser where it leads. `answered`: the reply
-    answers something the person submitted, so a refused code counts against the transaction."""
+    answers something the person submitted, so a refused code counts against the transaction.
+    `chosen`: the reply answers a choice made for them (the only one there was)."""
     try:
         body = vetted(request, reply.body)
         response = parse(body)
@@ -278,6 +279,11 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
         # at once, as they would have, rather than show a page they did not ask for.
         tx.journey = None
         return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(start.href, request_body(response, start, {})))
+    if not chosen and (sole := flow.sole_choice(response)) is not None:
+        # One way on offer: choose it as they would have, rather than show a page that only asks
+        # for Continue (once: whatever comes back is shown).
+        form, answer = sole
+        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, answer)), chosen=True)
     outcome = flow.settle(response)  # the page itself is built when the browser asks for it
     if isinstance(outcome, flow.Expired):
         return restart(request, session, "notice.expired")

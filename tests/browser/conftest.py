@@ -30,10 +30,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_demo(aiohttp_server, aiohttp_client, host: str, **changes):
+async def start_demo(aiohttp_server, aiohttp_client, host: str, *, gallery: bool = False, **changes):
     """The simulator and the app, each on its own loopback port. The app's redirect URI names the
     port the app really listens on, on `host` (an IP address, or `localhost` for WebAuthn, whose
-    relying party the simulator takes from the redirect URI); `changes` are other settings."""
+    relying party the simulator takes from the redirect URI); `gallery`: the demo serves /_gallery
+    as `python -m embedded` does; `changes` are other settings."""
     simulator = await aiohttp_server(create_simulator_app())
     port = free_port()
     base = f"http://{host}:{port}"
@@ -45,7 +46,7 @@ async def start_demo(aiohttp_server, aiohttp_client, host: str, **changes):
         redirect_uri=f"{base}/login/callback",
         **changes,
     )
-    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+    server = TestServer(create_app(settings, simulator=gallery), host="127.0.0.1", port=port)
     await server.start_server(**RUNNER_OPTIONS)
     await aiohttp_client(server)  # closed with the test
     return base, simulator

@@ -9,16 +9,11 @@ import contextlib
 import io
 
 import pytest
-from aiohttp.test_utils import TestServer
 from conftest import RECORDED
 
-from embedded import Settings
 from embedded.__main__ import main
-from embedded.demo import create_app
-from embedded.simulator import create_simulator_app
-from embedded.web.setup import RUNNER_OPTIONS
 
-from .conftest import free_port
+from .conftest import start_demo
 
 pytestmark = pytest.mark.browser
 
@@ -26,19 +21,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 async def gallery_demo(aiohttp_server, aiohttp_client) -> str:
     """The demo as `python -m embedded` serves it against the simulator (with the gallery)."""
-    simulator = await aiohttp_server(create_simulator_app())
-    port = free_port()
-    settings = Settings(
-        issuer=f"http://127.0.0.1:{simulator.port}/oauth2/default",
-        client_id="demo-client",
-        client_secret="demo-secret",
-        scopes=("openid", "profile", "email", "offline_access"),
-        redirect_uri=f"http://127.0.0.1:{port}/login/callback",
-    )
-    server = TestServer(create_app(settings, simulator=True), host="127.0.0.1", port=port)
-    await server.start_server(**RUNNER_OPTIONS)
-    await aiohttp_client(server)  # closed with the test
-    return f"http://127.0.0.1:{port}"
+    base, _ = await start_demo(aiohttp_server, aiohttp_client, "127.0.0.1", gallery=True)
+    return base
 
 
 async def styled(page) -> bool:
