@@ -1,0 +1,124 @@
+"""What the app adds to each step when many people sign in at once and the Identity Engine is slow.
+
+    python bench/latency.py [--flows 500] [--latency 0.1] [--think 5] [--stores memory,redis]
+
+The fake Identity Engine (bench/fake_idx.py) holds every answer back `--latency` seconds. `--flows`
+people sign in at the same time through the real pages, each pausing about `--think` seconds on
+a page (uniformly between half and one and a half times that) as a person reads and types. For
+every step the time the app adds is its response time minus the upstream calls it waits for
+(each `--latency`): opening /login waits for two (interact, introspect), the username one
+(identify), the password two (the answer, then the code exchanged for tokens), and showing a
+page none. Printed per step and over all steps: p50 and p99 of the added time, with the offered
+request rate and the app's CPU use, since the added time is queueing once the app is busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from signin_cpu import HIDDEN, cpu_seconds, start_app, start_fake_idx, upstream_calls, wait_for  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from redis_server import RedisServer, free_port  # noqa: E402
+
+# (step, the upstream calls it waits for)
+STEPS = (("open /login", 2), ("show username page", 0), ("send username", 1), ("show password page", 0), ("send password", 2), ("show home", 0))
+
+
+async def one_flow(base: str, latency: float, think: float, added: dict[str, list[float]]) -> None:
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+
+        async def timed(step: int, method: str, path: str, data: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+            name, calls = STEPS[step]
+            started = time.perf_counter()
+            async with http.request(method, base + path, data=data, allow_redirects=False) as resp:
+                await resp.read()
+            added[name].append((time.perf_counter() - started - calls * latency) * 1000)
+            return resp
+
+        async def pause() -> None:
+            await asyncio.sleep(random.uniform(think / 2, think * 1.5))
+
+        await timed(0, "GET", "/login")
+        page = await timed(1, "GET", "/login/step")
+        html = await page.text()
+        for step, fields in ((2, {"identifier": "alice@example.com"}), (4, {"credentials.passcode": "Alice-Passw0rd!"})):
+            await pause()
+            form = dict(HIDDEN.findall(html))
+            sent = await timed(step, "POST", "/login/step", {**form, "_form": "0", **fields})
+            if sent.status != 303:
+                raise SystemExit(f"{STEPS[step][0]}: HTTP {sent.status}")
+            page = await timed(step + 1, "GET", sent.headers["Location"])
+            html = await page.text()
+        if 'data-claim="email">alice@example.com<' not in html:
+            raise SystemExit("a sign-in did not reach the home page")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+async def measure(store: str, flows: int, latency: float, think: float, redis_url: str | None) -> None:
+    idp_port, port = free_port(), free_port()
+    fake = start_fake_idx(idp_port, latency)
+    app = start_app(port, idp_port, redis_url, None)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_for(f"http://127.0.0.1:{idp_port}/oauth2/default/.well-known/openid-configuration")
+        await wait_for(base + "/static/css/embedded.css")
+        warm: dict[str, list[float]] = {name: [] for name, _ in STEPS}
+        await asyncio.gather(*(one_flow(base, latency, 0, warm) for _ in range(8)))
+        added: dict[str, list[float]] = {name: [] for name, _ in STEPS}
+        calls_before, cpu_before, started = await upstream_calls(idp_port), cpu_seconds(app.pid), time.perf_counter()
+
+        async def staggered() -> None:
+            await asyncio.sleep(random.uniform(0, think))  # people arrive over a while, not in one instant
+            await one_flow(base, latency, think, added)
+
+        await asyncio.gather(*(staggered() for _ in range(flows)))
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(app.pid) - cpu_before
+        calls = await upstream_calls(idp_port) - calls_before
+    finally:
+        app.terminate()
+        fake.terminate()
+        app.wait(timeout=30)
+        fake.wait(timeout=30)
+    requests = sum(len(v) for v in added.values())
+    print(f"\n{store}: {flows} flows, {requests / elapsed:.0f} requests/s offered, app CPU {100 * cpu / elapsed:.0f}% of one core, "
+          f"{calls / flows:.1f} IDX calls per sign-in")
+    print(f"{'step':<20} {'upstream':>8} {'p50 added ms':>13} {'p99 added ms':>13}")
+    for name, waits in STEPS:
+        print(f"{name:<20} {waits * latency * 1000:>6.0f}ms {statistics.median(added[name]):>13.1f} {percentile(added[name], 0.99):>13.1f}")
+    every = [v for values in added.values() for v in values]
+    print(f"{'every step':<20} {'':>8} {statistics.median(every):>13.1f} {percentile(every, 0.99):>13.1f}")
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"{args.flows} concurrent sign-ins, {args.latency * 1000:.0f} ms upstream latency, about {args.think:g} s on each page")
+    redis = RedisServer().start() if "redis" in args.stores else None
+    try:
+        for store in args.stores:
+            await measure(store, args.flows, args.latency, args.think, redis.url if store == "redis" and redis else None)
+    finally:
+        if redis:
+            redis.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flows", type=int, default=500)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--think", type=float, default=5.0)
+    parser.add_argument("--stores", type=lambda s: s.split(","), default=["memory", "redis"])
+    asyncio.run(main(parser.parse_args()))
