@@ -2,7 +2,8 @@
 
 A theme is a directory laid out like the built-in `templates/` (step pages, `controls/`,
 `messages/<lang>.json`) with an optional `static/` beside them. Themes form a chain, child
-first: each file is looked up in every theme in turn, then in the built-in files. Pure.
+first: each file is looked up in every theme in turn, then in the built-in files. No aiohttp:
+the command line and the app both use it.
 """
 
 from __future__ import annotations
