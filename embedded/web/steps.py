@@ -1,7 +1,9 @@
 """The step pages: show the current step, take its answer, and poll for progress made elsewhere.
 
 Handlers switch on `flow.settle` and `flow.decide` outcomes, never on remediation names. One
-user action costs at most one IDX call: POST -> proceed -> store the response -> 303 -> GET renders the stored one.
+user action costs one IDX call: POST -> proceed -> store the response -> 303 -> GET renders the
+stored one. A second only spares a click that decides nothing: the journey the person asked for
+once it is offered, or the one way on offer to verify or set up.
 """
 
 from __future__ import annotations
@@ -282,8 +284,8 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
     if not chosen and (sole := flow.sole_choice(response)) is not None:
         # One way on offer: choose it as they would have, rather than show a page that only asks
         # for Continue (once: whatever comes back is shown).
-        form, answer = sole
-        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, answer)), chosen=True)
+        form, only_way = sole
+        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, only_way)), chosen=True)
     outcome = flow.settle(response)  # the page itself is built when the browser asks for it
     if isinstance(outcome, flow.Expired):
         return restart(request, session, "notice.expired")
