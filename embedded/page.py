@@ -22,10 +22,10 @@ TERMINAL_TEMPLATE = "terminal.html"
 # Actions offered as buttons; poll actions run in the background instead.
 BUTTON_ACTIONS = ("resend", "recover", "send", "cancel", "cancel-polling")
 # Passkey sign-in offered on the identify page (autofill, or a button): answered by script, never shown as forms.
+PASSKEY_FORMS = ("challenge-webauthn-autofillui-authenticator", "launch-passkeys-authenticator")
 # Top-level messages about one field of the form: Okta sends a wrong password for the whole
 # response. Shown on that field, the form's error summary links to it and marks it invalid.
 FIELD_OF_MESSAGE = {"incorrectPassword": "credentials.passcode"}
-PASSKEY_FORMS = ("challenge-webauthn-autofillui-authenticator", "launch-passkeys-authenticator")
 
 
 @dataclass(frozen=True)
