@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import re
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,9 @@ class Recorder:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Recorder:
         self._server = TestServer(self.app(), host=host, port=port or None)
-        await self._server.start_server()
+        # Stopping never waits on an app's idle keep-alive connections for long: nothing here
+        # needs a graceful minute.
+        await self._server.start_server(shutdown_timeout=2.0)
         self.origin = f"http://{host}:{self._server.port}"
         return self
 
@@ -304,19 +307,22 @@ def main(argv: list[str]) -> int:
     recorder = Recorder(args.issuer, args.out, name=args.name)
 
     async def serve() -> None:
+        # Ctrl-C or SIGTERM ends the recording, also where SIGINT came in ignored (a process
+        # started in the background by a non-interactive shell).
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         await recorder.start(args.host, args.port)
         print(f"Recording {recorder.upstream_issuer} into {recorder.out}/{MANIFEST}")
         print(f"Point the app at the proxy: OKTA_IDX_ISSUER={recorder.issuer}")
         print("Each sign-in (each /v1/interact) becomes a sequence. Stop with Ctrl-C.", flush=True)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await recorder.close()
 
     try:
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
     except OSError as exc:
         print(f"embedded record: {exc}", file=sys.stderr)
         return 2
