@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from html import escape
 
+from .frames import frame_document, script_literal
+
 TOKEN_LIFETIME = 120  # seconds a solved check may wait for its form to be submitted
 MAX_TOKENS = 1000
 # Each type the fake provider plays: its path here, its script's global object, its name.
@@ -107,10 +109,8 @@ FRAME_STYLE = ("body{font:14px/1.3 system-ui,sans-serif;margin:0;padding:.5rem .
 
 
 def frame_page(nonce: str, body: str, script_text: str = "") -> str:
-    js = f"<script nonce='{nonce}'>{script_text}</script>" if script_text else ""
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>CAPTCHA (simulated)</title>"
-            f"<style nonce='{nonce}'>{FRAME_STYLE}</style></head><body>{body}"
-            f"<p class=note>Simulated CAPTCHA: a development tool, not a real check.</p>{js}</body></html>")
+    return frame_document("CAPTCHA (simulated)", FRAME_STYLE, nonce,
+                          f"{body}<p class=note>Simulated CAPTCHA: a development tool, not a real check.</p>", script_text)
 
 
 def prompt(nonce: str, action: str) -> str:
@@ -118,9 +118,6 @@ def prompt(nonce: str, action: str) -> str:
 
 
 def solved(nonce: str, token: str, parent_origin: str, widget: str) -> str:
-    def literal(v: object) -> str:  # inert inside the script element
-        return json.dumps(v).replace("<", "\\u003c")
-
     message = {"kind": "captcha-token", "token": token, "widget": int(widget) if widget.isdigit() else 0}
     return frame_page(nonce, "<p>&#10003; Verified.</p>",
-                      f"window.parent.postMessage({literal(message)}, {literal(parent_origin)});")
+                      f"window.parent.postMessage({script_literal(message)}, {script_literal(parent_origin)});")

@@ -15,11 +15,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from html import escape
+
+from .frames import frame_document, script_literal
 
 TX_LIFETIME = 300  # seconds the frame accepts a TX request
 AUTH_LIFETIME = 300  # seconds Okta accepts Duo's answer
@@ -87,19 +88,6 @@ def verify_response(keys: DuoKeys, signature: str, username: str) -> None:
         raise DuoError("failed")
 
 
-FRAME_ANCESTORS = "http://127.0.0.1:* http://localhost:* https://127.0.0.1:* https://localhost:*"
-
-
-def frame_headers(nonce: str) -> dict:
-    return {
-        "Content-Security-Policy": (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-                                    f"form-action 'self'; base-uri 'none'; frame-ancestors {FRAME_ANCESTORS}"),
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-    }
-
-
 STYLE = ("body{font:15px/1.4 system-ui,sans-serif;margin:0;padding:1rem;color:#1d1d21;background:#f7f8fa}"
          "h1{font-size:1.15rem;margin:0 0 .5rem}p{margin:.4rem 0}.note{color:#666;font-size:.85rem}"
          "button{font:inherit;padding:.45rem 1rem;margin:.3rem .3rem 0 0;cursor:pointer}"
@@ -107,10 +95,8 @@ STYLE = ("body{font:15px/1.4 system-ui,sans-serif;margin:0;padding:1rem;color:#1
 
 
 def frame_page(nonce: str, body: str, script: str = "") -> str:
-    js = f"<script nonce='{nonce}'>{script}</script>" if script else ""
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Duo (simulated)</title>"
-            f"<style nonce='{nonce}'>{STYLE}</style></head><body><h1>Duo (simulated)</h1>{body}"
-            f"<p class=note>Part of the local Identity Engine simulator: a development tool, not Duo.</p>{js}</body></html>")
+    return frame_document("Duo (simulated)", STYLE, nonce, f"<h1>Duo (simulated)</h1>{body}"
+                          "<p class=note>Part of the local Identity Engine simulator: a development tool, not Duo.</p>", script)
 
 
 def prompt(nonce: str, username: str, action: str) -> str:
@@ -122,12 +108,8 @@ def prompt(nonce: str, username: str, action: str) -> str:
 
 
 def approved(nonce: str, response: str, parent_origin: str) -> str:
-    # json.dumps, with "<" escaped, keeps the values inert inside the script element.
-    def literal(v):
-        return json.dumps(v).replace("<", "\\u003c")
-
     return frame_page(nonce, "<p>Approved. Returning to the sign-in page…</p>",
-                      f"window.parent.postMessage({literal(response)}, {literal(parent_origin)});")
+                      f"window.parent.postMessage({script_literal(response)}, {script_literal(parent_origin)});")
 
 
 def denied(nonce: str) -> str:

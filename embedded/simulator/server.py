@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from . import captcha, cors, duo, hosted, oauth, pages, translations
+from . import captcha, cors, duo, frames, hosted, oauth, pages, translations
 from . import faults as faults_mod
 from .context import SIMULATOR, Simulator, ion_response, oauth_error, sim
 from .org import Org, User, demo_org, describe_org
@@ -380,7 +380,7 @@ async def duo_frame(request: web.Request) -> web.Response:
     nonce = secrets.token_urlsafe(16)
 
     def frame(html: str, status: int = 200) -> web.Response:
-        return web.Response(text=html, status=status, content_type="text/html", headers=duo.frame_headers(nonce))
+        return web.Response(text=html, status=status, content_type="text/html", headers=frames.frame_headers(nonce))
 
     tx = request.query.get("tx", "")
     try:
@@ -419,7 +419,7 @@ async def captcha_frame(request: web.Request) -> web.Response:
     nonce = secrets.token_urlsafe(16)
 
     def frame(html: str, status: int = 200) -> web.Response:
-        return web.Response(text=html, status=status, content_type="text/html", headers=duo.frame_headers(nonce))
+        return web.Response(text=html, status=status, content_type="text/html", headers=frames.frame_headers(nonce))
 
     site_key = request.query.get("sitekey", "")
     parent = urlsplit(request.query.get("parent", ""))
