@@ -37,6 +37,7 @@ run: install
 # The habits that keep the code readable: ruff's lint rules everywhere, mypy over the package
 # (strict on the pure core; see pyproject.toml).
 lint: install
+	$(BIN)/ruff format --check embedded tests bench examples
 	$(BIN)/ruff check embedded tests bench examples
 	$(BIN)/mypy
 

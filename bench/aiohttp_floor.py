@@ -85,7 +85,9 @@ async def main(signins: int) -> None:
         for concurrency in (1, 16):
             before = cpu_seconds(app.pid)
             await drive(base, signins, concurrency)
-            print(f"  concurrency {concurrency:>2}: {(cpu_seconds(app.pid) - before) * 1000 / signins:.2f} ms of CPU per sign-in")
+            print(
+                f"  concurrency {concurrency:>2}: {(cpu_seconds(app.pid) - before) * 1000 / signins:.2f} ms of CPU per sign-in"
+            )
     finally:
         app.terminate()
         fake.terminate()

@@ -46,8 +46,13 @@ async def main(runs: int) -> None:
 
     sim_port, app_port = free_port(), free_port()
     runners = [await serve(create_simulator_app(), sim_port)]
-    settings = Settings(issuer=f"http://127.0.0.1:{sim_port}/oauth2/default", client_id="demo-client", client_secret="demo-secret",
-                        redirect_uri=f"http://127.0.0.1:{app_port}/login/callback", **BENCH_LIMITS)
+    settings = Settings(
+        issuer=f"http://127.0.0.1:{sim_port}/oauth2/default",
+        client_id="demo-client",
+        client_secret="demo-secret",
+        redirect_uri=f"http://127.0.0.1:{app_port}/login/callback",
+        **BENCH_LIMITS,
+    )
     runners.append(await serve(create_app(settings), app_port))
     base = f"http://127.0.0.1:{app_port}"
     medians: dict[str, list[float]] = {entry: [] for entry in ENTRIES}
@@ -61,7 +66,9 @@ async def main(runs: int) -> None:
             for kind, values in times.items():
                 values.sort()
                 medians[entry].append(statistics.median(values))
-                print(f"{entry:<10} {kind:<10} {statistics.median(values):>8.2f} {values[int(len(values) * 0.95) - 1]:>8.2f}")
+                print(
+                    f"{entry:<10} {kind:<10} {statistics.median(values):>8.2f} {values[int(len(values) * 0.95) - 1]:>8.2f}"
+                )
     finally:
         for runner in reversed(runners):
             await runner.cleanup()

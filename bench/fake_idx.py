@@ -31,7 +31,12 @@ RECORDED_ORIGIN = "https://org.example"
 RECORDED_STATE = "state-handle-1"
 RECORDED_CODE = "interaction-code-1"
 CLIENT_ID = "bench-client"
-USER = {"sub": "00u-alice", "email": "alice@example.com", "name": "Alice Example", "preferred_username": "alice@example.com"}
+USER = {
+    "sub": "00u-alice",
+    "email": "alice@example.com",
+    "name": "Alice Example",
+    "preferred_username": "alice@example.com",
+}
 
 
 def b64int(n: int) -> str:
@@ -43,18 +48,42 @@ class FakeIdentityEngine:
         self.origin, self.issuer, self.latency = origin, origin + "/oauth2/default", latency
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         numbers = self.key.public_key().public_numbers()
-        self.jwks = {"keys": [{"kty": "RSA", "alg": "RS256", "use": "sig", "kid": "bench", "n": b64int(numbers.n), "e": b64int(numbers.e)}]}
+        self.jwks = {
+            "keys": [
+                {
+                    "kty": "RSA",
+                    "alg": "RS256",
+                    "use": "sig",
+                    "kid": "bench",
+                    "n": b64int(numbers.n),
+                    "e": b64int(numbers.e),
+                }
+            ]
+        }
         # The three recorded answers, as text with our origin, a state handle and a code to fill.
-        self.pages = {name: (RECORDED / f"{file}.json").read_text().replace(RECORDED_ORIGIN, origin)
-                      for name, file in (("introspect", "01-introspect"), ("identify", "02-identify"), ("answer", "03-challenge-answer"))}
+        self.pages = {
+            name: (RECORDED / f"{file}.json").read_text().replace(RECORDED_ORIGIN, origin)
+            for name, file in (
+                ("introspect", "01-introspect"),
+                ("identify", "02-identify"),
+                ("answer", "03-challenge-answer"),
+            )
+        }
         self.nonces: dict[str, str] = {}  # interaction handle -> the app's nonce
         self.calls: Counter[str] = Counter()
 
     def discovery(self) -> dict:
         v1 = self.issuer + "/v1"
-        return {"issuer": self.issuer, "authorization_endpoint": v1 + "/authorize", "token_endpoint": v1 + "/token",
-                "userinfo_endpoint": v1 + "/userinfo", "jwks_uri": v1 + "/keys", "end_session_endpoint": v1 + "/logout",
-                "revocation_endpoint": v1 + "/revoke", "id_token_signing_alg_values_supported": ["RS256"]}
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": v1 + "/authorize",
+            "token_endpoint": v1 + "/token",
+            "userinfo_endpoint": v1 + "/userinfo",
+            "jwks_uri": v1 + "/keys",
+            "end_session_endpoint": v1 + "/logout",
+            "revocation_endpoint": v1 + "/revoke",
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
 
     def idx(self, page: str, handle: str) -> tuple[int, str, bytes]:
         # Every transaction's state handle names its interaction, so the token call finds its nonce.
@@ -67,9 +96,24 @@ class FakeIdentityEngine:
         if nonce is None:
             return 400, "application/json", b'{"error":"invalid_grant"}'
         now = int(time.time())
-        claims = {**USER, "iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 3600, "nonce": nonce, "amr": ["pwd"], "auth_time": now}
+        claims = {
+            **USER,
+            "iss": self.issuer,
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + 3600,
+            "nonce": nonce,
+            "amr": ["pwd"],
+            "auth_time": now,
+        }
         id_token = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "bench"})
-        body = {"token_type": "Bearer", "expires_in": 3600, "scope": "openid profile email", "access_token": secrets.token_urlsafe(24), "id_token": id_token}
+        body = {
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": "openid profile email",
+            "access_token": secrets.token_urlsafe(24),
+            "id_token": id_token,
+        }
         return 200, "application/json", json.dumps(body).encode()
 
     def answer(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
@@ -114,11 +158,13 @@ class Connection(asyncio.Protocol):
             if head_end < 0:
                 return
             head = self.buffer[:head_end].decode("latin-1").split("\r\n")
-            length = next((int(line.split(":", 1)[1]) for line in head[1:] if line.lower().startswith("content-length:")), 0)
+            length = next(
+                (int(line.split(":", 1)[1]) for line in head[1:] if line.lower().startswith("content-length:")), 0
+            )
             if len(self.buffer) < head_end + 4 + length:
                 return
-            body = self.buffer[head_end + 4:head_end + 4 + length]
-            self.buffer = self.buffer[head_end + 4 + length:]
+            body = self.buffer[head_end + 4 : head_end + 4 + length]
+            self.buffer = self.buffer[head_end + 4 + length :]
             method, target, _ = head[0].split(" ", 2)
             reply = self.engine.answer(method, target.split("?", 1)[0], body)
             if self.engine.latency:

@@ -66,8 +66,24 @@ from embedded.logformat import CURRENT_REQUEST  # noqa: E402
 from embedded.simulator import SIMULATOR, create_simulator_app  # noqa: E402
 from embedded.web.setup import RUNNER_OPTIONS  # noqa: E402
 
-FAULTS = ("refused", "timeout", "slow", "reset", "500", "503", "429", "malformed", "truncated", "huge", "nested",
-          "jwks-down", "skew+", "skew-", "redis-down", "redis-restart")
+FAULTS = (
+    "refused",
+    "timeout",
+    "slow",
+    "reset",
+    "500",
+    "503",
+    "429",
+    "malformed",
+    "truncated",
+    "huge",
+    "nested",
+    "jwks-down",
+    "skew+",
+    "skew-",
+    "redis-down",
+    "redis-restart",
+)
 JOURNEYS = {  # kind -> (demo user to copy, password)
     "email-mfa": ("bob@example.com", "Bob-Passw0rd!"),
     "register": (None, "Green-Meadow-42x"),
@@ -79,11 +95,22 @@ SKEW = 300
 SLOW_SECONDS = 5.0
 HUGE_BYTES = 20 * 1024 * 1024
 NESTING = 100_000
-OKTA_ERRORS = {"500": ("E0000009", "Internal Server Error"), "503": ("E0000010", "Service is temporarily unavailable."),
-               "429": ("E0000047", "API call exceeded rate limit due to too many requests.")}
-MALFORMED = {"version": "1.0.0", "stateHandle": 7, "expiresAt": [], "intent": {"x": 1},
-             "remediation": {"type": "array", "value": [{"name": ["identify"], "href": 5, "method": None, "value": "not a list"}, 3, None]},
-             "messages": {"type": "array", "value": [{"message": None, "class": 9}]}}
+OKTA_ERRORS = {
+    "500": ("E0000009", "Internal Server Error"),
+    "503": ("E0000010", "Service is temporarily unavailable."),
+    "429": ("E0000047", "API call exceeded rate limit due to too many requests."),
+}
+MALFORMED = {
+    "version": "1.0.0",
+    "stateHandle": 7,
+    "expiresAt": [],
+    "intent": {"x": 1},
+    "remediation": {
+        "type": "array",
+        "value": [{"name": ["identify"], "href": 5, "method": None, "value": "not a list"}, 3, None],
+    },
+    "messages": {"type": "array", "value": [{"message": None, "class": 9}]},
+}
 EXPIRES = re.compile(rb'"expiresAt"\s*:\s*"([^"]+)"')
 
 
@@ -95,12 +122,18 @@ def free_port() -> int:
 
 # --- the fault proxy ---------------------------------------------------------------------
 
+
 class Skew:
     """A signing key of the proxy's own, for ID tokens with shifted clocks."""
 
     def __init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.jwk = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key())), "kid": "skewed-clock", "use": "sig", "alg": "RS256"}
+        self.jwk = {
+            **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key())),
+            "kid": "skewed-clock",
+            "use": "sig",
+            "alg": "RS256",
+        }
 
     def token(self, body: bytes, seconds: int) -> bytes:
         doc = json.loads(body)
@@ -125,11 +158,14 @@ class Skew:
             except ValueError:
                 return match.group(0)
             return b'"expiresAt":"' + when.isoformat().replace("+00:00", "Z").encode() + b'"'
+
         return EXPIRES.sub(shift, body)
 
 
 def protocol_call(path: str) -> bool:
-    return path.startswith(("/idp/", "/oauth2/")) and not path.endswith(("/.well-known/openid-configuration", "/v1/keys"))
+    return path.startswith(("/idp/", "/oauth2/")) and not path.endswith(
+        ("/.well-known/openid-configuration", "/v1/keys")
+    )
 
 
 class FaultProxy:
@@ -153,7 +189,9 @@ class FaultProxy:
     async def start(self) -> FaultProxy:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, logger=logging.getLogger("faults.proxy"))
+        self.runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=0.5, logger=logging.getLogger("faults.proxy")
+        )
         await self.runner.setup()
         await self.listen()
         return self
@@ -203,21 +241,34 @@ class FaultProxy:
         if fault in OKTA_ERRORS or fault == "jwks-down":
             code, summary = OKTA_ERRORS.get(fault or "", OKTA_ERRORS["503"])
             status = 503 if fault == "jwks-down" else int(fault or 503)
-            return web.json_response({"errorCode": code, "errorSummary": summary, "errorId": "fault", "errorCauses": []}, status=status,
-                                     headers={"Connection": "close", **({"Retry-After": "2"} if status == 429 else {})})
+            return web.json_response(
+                {"errorCode": code, "errorSummary": summary, "errorId": "fault", "errorCauses": []},
+                status=status,
+                headers={"Connection": "close", **({"Retry-After": "2"} if status == 429 else {})},
+            )
         if fault == "nested":
-            return web.Response(body=b"[" * NESTING + b"]" * NESTING, headers={"Content-Type": ION, "Connection": "close"})
+            return web.Response(
+                body=b"[" * NESTING + b"]" * NESTING, headers={"Content-Type": ION, "Connection": "close"}
+            )
         if fault == "malformed":
-            return web.Response(body=json.dumps(MALFORMED).encode(), headers={"Content-Type": ION, "Connection": "close"})
+            return web.Response(
+                body=json.dumps(MALFORMED).encode(), headers={"Content-Type": ION, "Connection": "close"}
+            )
         status, content_type, body = await self.forward(request)
         if self.skew:
             body = self.skewed(request.path, body)
         if fault == "truncated":
             body = body[: len(body) // 2]
         elif fault == "huge":
-            body = body.rstrip()[:-1] + b',"padding":"' + b"x" * HUGE_BYTES + b'"}' if body.rstrip().endswith(b"}") else body + b" " * HUGE_BYTES
+            body = (
+                body.rstrip()[:-1] + b',"padding":"' + b"x" * HUGE_BYTES + b'"}'
+                if body.rstrip().endswith(b"}")
+                else body + b" " * HUGE_BYTES
+            )
         elif fault == "reset":
-            response = web.StreamResponse(status=status, headers={"Content-Type": content_type, "Content-Length": str(len(body))})
+            response = web.StreamResponse(
+                status=status, headers={"Content-Type": content_type, "Content-Length": str(len(body))}
+            )
             await response.prepare(request)
             await response.write(body[: len(body) // 2])
             await asyncio.sleep(0.05)
@@ -237,13 +288,24 @@ class FaultProxy:
         return Skew.expiry(body, self.skew)
 
     async def forward(self, request: web.Request) -> tuple[int, str, bytes]:
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length", "connection", "transfer-encoding")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in ("host", "content-length", "connection", "transfer-encoding")
+        }
         headers["Host"] = f"127.0.0.1:{self.port}"  # the simulator names the proxy as its issuer
-        async with self.http.request(request.method, self.upstream + request.path_qs, headers=headers, data=await request.read(), allow_redirects=False) as resp:
+        async with self.http.request(
+            request.method,
+            self.upstream + request.path_qs,
+            headers=headers,
+            data=await request.read(),
+            allow_redirects=False,
+        ) as resp:
             return resp.status, resp.headers.get("Content-Type", "application/json"), await resp.read()
 
 
 # --- Redis for a cell --------------------------------------------------------------------
+
 
 class Redis:
     def __init__(self) -> None:
@@ -259,8 +321,25 @@ class Redis:
         binary = shutil.which("redis-server")
         if binary is None:
             raise SystemExit("redis-server is missing (Debian: apt-get install redis-server)")
-        self.process = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
-                                         "--appendonly", "no", "--dbfilename", "dump.rdb"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                self.dir,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dbfilename",
+                "dump.rdb",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(200):
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -303,6 +382,7 @@ async def ready(http: aiohttp.ClientSession, url: str, seconds: float = 60) -> N
 
 # --- cells -------------------------------------------------------------------------------
 
+
 @dataclass
 class Cell:
     journey: str
@@ -332,7 +412,9 @@ class Exceptions(logging.Handler):
         if (record.levelno < logging.ERROR and not record.exc_info) or record.name.startswith("faults."):
             return  # the bench's own proxy and simulator are not the app
         request = CURRENT_REQUEST.get()
-        line = f"{record.name}: {record.getMessage()}" + (f" ({record.exc_info[0].__name__})" if record.exc_info and record.exc_info[0] else "")
+        line = f"{record.name}: {record.getMessage()}" + (
+            f" ({record.exc_info[0].__name__})" if record.exc_info and record.exc_info[0] else ""
+        )
         if request is None:
             self.unattributed.append(line)
         else:
@@ -352,14 +434,20 @@ class Bench:
         root = logging.getLogger()
         root.addHandler(self.exceptions)  # the only handler: the app's own lines are not printed
         root.setLevel(logging.WARNING)
-        asyncio.get_running_loop().set_exception_handler(lambda loop, context: self.exceptions.unattributed.append(str(context.get("message"))))
-        self.simulator = web.AppRunner(create_simulator_app(), access_log=None, logger=logging.getLogger("faults.simulator"))
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: self.exceptions.unattributed.append(str(context.get("message")))
+        )
+        self.simulator = web.AppRunner(
+            create_simulator_app(), access_log=None, logger=logging.getLogger("faults.simulator")
+        )
         await self.simulator.setup()
         self.sim_port = free_port()
         await web.TCPSite(self.simulator, "127.0.0.1", self.sim_port).start()
         self.org = self.simulator.app[SIMULATOR].org
         self.redis = await Redis().start()
-        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120), connector=aiohttp.TCPConnector(limit=0, force_close=True))
+        self.http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=120), connector=aiohttp.TCPConnector(limit=0, force_close=True)
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -393,17 +481,26 @@ class Bench:
         own_redis = await Redis().start() if fault.startswith("redis") else None
         proxy = await FaultProxy(self.sim_origin, self.http, self.skew, hang=self.upstream_timeout + 2).start()
         app_port = free_port()
-        settings = Settings(issuer=proxy.origin + "/oauth2/default", client_id="demo-client", client_secret="demo-secret",
-                            scopes=("openid", "profile", "email", "offline_access"), redirect_uri=f"http://127.0.0.1:{app_port}/login/callback",
-                            redis_url=(own_redis or self.redis).url, upstream_timeout=self.upstream_timeout,
-                            step_limit_per_ip=(1_000_000, 60.0), login_limit_per_ip=(1_000_000, 60.0))
+        settings = Settings(
+            issuer=proxy.origin + "/oauth2/default",
+            client_id="demo-client",
+            client_secret="demo-secret",
+            scopes=("openid", "profile", "email", "offline_access"),
+            redirect_uri=f"http://127.0.0.1:{app_port}/login/callback",
+            redis_url=(own_redis or self.redis).url,
+            upstream_timeout=self.upstream_timeout,
+            step_limit_per_ip=(1_000_000, 60.0),
+            login_limit_per_ip=(1_000_000, 60.0),
+        )
         app = create_app(settings)
         runner = web.AppRunner(app, shutdown_timeout=1.0, **RUNNER_OPTIONS)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", app_port).start()
         cell = Cell(kind, "", fault)
         try:
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), timeout=aiohttp.ClientTimeout(total=60)) as http:
+            async with aiohttp.ClientSession(
+                cookie_jar=aiohttp.CookieJar(unsafe=True), timeout=aiohttp.ClientTimeout(total=60)
+            ) as http:
                 browser = Browser(http, [f"http://127.0.0.1:{app_port}"], self.sim_origin + "/outbox.json")
                 await ready(http, f"http://127.0.0.1:{app_port}/readyz")  # discovery fetched, as in production
                 journey = Journey(kind, browser, login, password=password, new_password=NEW_PASSWORD)
@@ -421,7 +518,16 @@ class Bench:
         cell.seconds = time.monotonic() - started
         return cell
 
-    async def drive(self, journey: Journey, cell: Cell, at: int | None, fault: str, target: str, proxy: FaultProxy, redis: Redis | None) -> None:
+    async def drive(
+        self,
+        journey: Journey,
+        cell: Cell,
+        at: int | None,
+        fault: str,
+        target: str,
+        proxy: FaultProxy,
+        redis: Redis | None,
+    ) -> None:
         if at is None:  # the plan: every step's label
             labels = []
             while not journey.done and len(labels) < 12:
@@ -432,7 +538,9 @@ class Bench:
             return
         for _ in range(at):
             await journey.advance()
-            assert journey.page is not None and journey.page.status < 400, f"before the fault: {journey.page and journey.page.seen()}"
+            assert journey.page is not None and journey.page.status < 400, (
+                f"before the fault: {journey.page and journey.page.seen()}"
+            )
         if fault == "refused":
             await proxy.deafen()
         elif fault == "redis-down" and redis is not None:
@@ -464,7 +572,9 @@ class Bench:
             cell.survived = "done"
             return
         page = await journey.browser.get("/login/step")
-        if page.path != "/login/step" or page.primary() is None or len(page.paths) > 1:  # sent to /login: a new transaction
+        if (
+            page.path != "/login/step" or page.primary() is None or len(page.paths) > 1
+        ):  # sent to /login: a new transaction
             cell.survived = "no transaction yet" if cell.step == "start" else "no: start again"
             return
         journey.page = page
@@ -486,7 +596,14 @@ class Bench:
                 targets = ["first", "token"] if at == len(steps) - 1 else ["first"]
                 for target in targets:
                     for fault in faults:
-                        if target == "token" and fault in ("jwks-down", "skew+", "skew-", "redis-down", "redis-restart", "refused"):
+                        if target == "token" and fault in (
+                            "jwks-down",
+                            "skew+",
+                            "skew-",
+                            "redis-down",
+                            "redis-restart",
+                            "refused",
+                        ):
                             continue  # not specific to one call: the step's row covers them
                         jobs.append((kind, at, fault, target))
         gate = asyncio.Semaphore(self.concurrency)
@@ -498,7 +615,11 @@ class Bench:
                 cell = await self.cell(*job)
                 done += 1
                 if self.verbose:
-                    print(f"  [{done}/{len(jobs)}] {cell.journey} {cell.step} {cell.fault}: {cell.status} {cell.survived}", file=sys.stderr, flush=True)
+                    print(
+                        f"  [{done}/{len(jobs)}] {cell.journey} {cell.step} {cell.fault}: {cell.status} {cell.survived}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 return cell
 
         return list(await asyncio.gather(*(one(job) for job in jobs)))
@@ -506,11 +627,23 @@ class Bench:
 
 # --- report ------------------------------------------------------------------------------
 
+
 def table(cells: list[Cell]) -> str:
     rows = [("journey", "step", "fault", "HTTP", "what the person saw", "survived", "500s", "exceptions")]
     for c in cells:
         saw = c.saw if c.reached else f"(fault not reached) {c.saw}"
-        rows.append((c.journey, c.step, c.fault, str(c.status), saw[:70] + (f" [{c.note}]" if c.note else ""), c.survived[:40], str(c.http_500), str(c.exceptions)))
+        rows.append(
+            (
+                c.journey,
+                c.step,
+                c.fault,
+                str(c.status),
+                saw[:70] + (f" [{c.note}]" if c.note else ""),
+                c.survived[:40],
+                str(c.http_500),
+                str(c.exceptions),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -523,9 +656,11 @@ def summary(cells: list[Cell], unattributed: list[str]) -> tuple[str, bool]:
     unclear = [c for c in cells if not c.clear]
     statuses = Counter(c.status for c in cells)
     survived = Counter(c.survived.split(":")[0] for c in cells)
-    lines = [f"{len(cells)} cells: HTTP 500s {http_500}, unhandled exceptions {exceptions}, cells without a clear page {len(unclear)}",
-             "statuses: " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items())),
-             "transactions: " + ", ".join(f"{k} {v}" for k, v in survived.most_common())]
+    lines = [
+        f"{len(cells)} cells: HTTP 500s {http_500}, unhandled exceptions {exceptions}, cells without a clear page {len(unclear)}",
+        "statuses: " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items())),
+        "transactions: " + ", ".join(f"{k} {v}" for k, v in survived.most_common()),
+    ]
     for c in unclear:
         lines.append(f"  unclear: {c.journey} / {c.step} / {c.fault}: {c.note or c.saw}")
     for line in unattributed[:10]:
@@ -543,7 +678,9 @@ async def main_async(args: argparse.Namespace) -> int:
         if name not in FAULTS:
             raise SystemExit(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
     started = time.monotonic()
-    async with Bench(concurrency=args.concurrency, upstream_timeout=args.upstream_timeout, verbose=args.verbose) as bench:
+    async with Bench(
+        concurrency=args.concurrency, upstream_timeout=args.upstream_timeout, verbose=args.verbose
+    ) as bench:
         cells = await bench.run(kinds, faults)
         unattributed = bench.exceptions.unattributed
     print(table(cells))
@@ -561,7 +698,12 @@ def main() -> int:
     parser.add_argument("--journeys", default=",".join(JOURNEYS))
     parser.add_argument("--faults", default=",".join(FAULTS))
     parser.add_argument("--concurrency", type=int, default=12)
-    parser.add_argument("--upstream-timeout", type=float, default=10.0, help="the app's upstream timeout (default: the app's default, 10 s)")
+    parser.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=10.0,
+        help="the app's upstream timeout (default: the app's default, 10 s)",
+    )
     parser.add_argument("--json", help="also write every cell to this file")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()

@@ -41,8 +41,17 @@ ROUTES = ("/login/step", "/logout", "/csp-report", "/no/such/path")
 STATES = ("fresh", "session", "mid_sign_in", "signed_in")
 
 content_types = st.one_of(
-    st.sampled_from(["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "application/json", "",
-                     "application/csp-report", "application/reports+json"]),
+    st.sampled_from(
+        [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "text/plain",
+            "application/json",
+            "",
+            "application/csp-report",
+            "application/reports+json",
+        ]
+    ),
     st.builds(
         lambda base, param, value: f"{base}; {param}={value}",
         st.sampled_from(["application/x-www-form-urlencoded", "multipart/form-data"]),
@@ -51,16 +60,34 @@ content_types = st.one_of(
     ),
 )
 encodings = st.sampled_from([None, "gzip", "deflate", "br", "identity", "bogus"])
-field_names = st.sampled_from(["_csrf", "_step", "_form", "_action", "_charset_", "identifier", "credentials.passcode", "x"])
+field_names = st.sampled_from(
+    ["_csrf", "_step", "_form", "_action", "_charset_", "identifier", "credentials.passcode", "x"]
+)
 forms = st.lists(st.tuples(field_names, st.text(max_size=40)), max_size=6)
 raw = st.binary(max_size=300)
 # Violation reports, well formed and not: JSON of any shape, and the two report formats' outlines.
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner, max_size=4),
+    max_leaves=12,
+)
 reports = st.one_of(
     json_values,
-    st.builds(lambda body: {"csp-report": body}, st.dictionaries(st.sampled_from(["blocked-uri", "violated-directive", "effective-directive", "document-uri", "x"]), json_values, max_size=5)),
-    st.builds(lambda bodies: [{"type": "csp-violation", "body": b} for b in bodies], st.lists(st.dictionaries(st.sampled_from(["blockedURL", "effectiveDirective", "x"]), json_values, max_size=3), max_size=3)),
+    st.builds(
+        lambda body: {"csp-report": body},
+        st.dictionaries(
+            st.sampled_from(["blocked-uri", "violated-directive", "effective-directive", "document-uri", "x"]),
+            json_values,
+            max_size=5,
+        ),
+    ),
+    st.builds(
+        lambda bodies: [{"type": "csp-violation", "body": b} for b in bodies],
+        st.lists(
+            st.dictionaries(st.sampled_from(["blockedURL", "effectiveDirective", "x"]), json_values, max_size=3),
+            max_size=3,
+        ),
+    ),
 ).map(lambda doc: json.dumps(doc).encode())
 
 
@@ -93,7 +120,9 @@ async def into_state(client: aiohttp.ClientSession, state: str) -> dict[str, str
     if state == "signed_in":
         html = await (await client.post("/login/step", data={**fields, "identifier": "alice@example.com"})).text()
         fields = {"_csrf": hidden(html, "_csrf"), "_step": hidden(html, "_step"), "_form": "0"}
-        html = await (await client.post("/login/step", data={**fields, "credentials.passcode": "Alice-Passw0rd!"})).text()
+        html = await (
+            await client.post("/login/step", data={**fields, "credentials.passcode": "Alice-Passw0rd!"})
+        ).text()
         assert 'data-claim="email"' in html, "could not sign in"
         fields = {"_csrf": hidden(html, "_csrf")}
     return fields
@@ -157,11 +186,24 @@ def run(examples: int, seed: int | None = None) -> tuple[Counter[tuple[str, int]
     return counts, catcher.records
 
 
-def fuzz(loop: asyncio.AbstractEventLoop, client: aiohttp.ClientSession, route: str, real: dict[str, str],
-         counts: Counter[tuple[str, int]], examples: int, seed: int | None) -> None:
+def fuzz(
+    loop: asyncio.AbstractEventLoop,
+    client: aiohttp.ClientSession,
+    route: str,
+    real: dict[str, str],
+    counts: Counter[tuple[str, int]],
+    examples: int,
+    seed: int | None,
+) -> None:
     """`examples` random POSTs to one route, counted by (route, status)."""
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=seed is None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=seed is None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(content_type=content_types, encoding=encodings, data=st.one_of(raw, forms, reports), use_real=st.booleans())
     def attempt(content_type: str, encoding: str | None, data: object, use_real: bool) -> None:
         kind = "multipart" if content_type.startswith("multipart") else "form"
@@ -182,7 +224,9 @@ def fuzz(loop: asyncio.AbstractEventLoop, client: aiohttp.ClientSession, route: 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=10_000, help="examples per route, over all flow states (default 10000)")
+    parser.add_argument(
+        "--examples", type=int, default=10_000, help="examples per route, over all flow states (default 10000)"
+    )
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
     counts, bad = run(args.examples, args.seed)

@@ -45,7 +45,9 @@ class Person:
         async with request as resp:
             self.html = await resp.text()
             self.path = resp.url.path
-        self.steps.append((name, time.perf_counter() - start, [c for c in CALLS[before:] if not c.endswith(PER_PROCESS)]))
+        self.steps.append(
+            (name, time.perf_counter() - start, [c for c in CALLS[before:] if not c.endswith(PER_PROCESS)])
+        )
 
     async def open(self, name: str, path: str) -> None:
         await self._timed(name, self.http.get(self.base + path))
@@ -59,7 +61,7 @@ class Person:
         radios = list(re.finditer(r'<input type="radio" id="[^"]+" name="authenticator" value="([^"]*)"', self.html))
         for i, radio in enumerate(radios):
             end = radios[i + 1].start() if i + 1 < len(radios) else len(self.html)
-            if re.search(rf'class="choice__label">\s*{label}', self.html[radio.end():end]):
+            if re.search(rf'class="choice__label">\s*{label}', self.html[radio.end() : end]):
                 return radio.group(1)
         raise SystemExit(f"no {label!r} option on {self.path}")
 
@@ -75,8 +77,15 @@ class Person:
 async def register(p: Person, n: int) -> None:
     email = f"bench{n}-{time.time_ns()}@example.com"
     await p.open("open /register", "/register")
-    await p.submit("submit profile", **{"userProfile.firstName": "Bench", "userProfile.lastName": "Runner", "userProfile.email": email,
-                                        "credentials.passcode": "Quiet-Harbor-91"})
+    await p.submit(
+        "submit profile",
+        **{
+            "userProfile.firstName": "Bench",
+            "userProfile.lastName": "Runner",
+            "userProfile.email": email,
+            "credentials.passcode": "Quiet-Harbor-91",
+        },
+    )
     while p.form_name() and p.path == "/login/step":
         if p.form_name().startswith("select-authenticator-enroll"):
             await p.submit("choose email", authenticator=p.option("Email"))
@@ -118,11 +127,20 @@ async def main(runs: int, latency_ms: float) -> None:
     state.faults.latency_ms = latency_ms
     state.org.rate_limit_requests = 10_000  # a bench walks faster than a person
     runners = [await serve(simulator, sim_port)]
-    settings = Settings(issuer=f"http://127.0.0.1:{sim_port}/oauth2/default", client_id="demo-client", client_secret="demo-secret",
-                        redirect_uri=f"http://127.0.0.1:{app_port}/login/callback", **BENCH_LIMITS)
+    settings = Settings(
+        issuer=f"http://127.0.0.1:{sim_port}/oauth2/default",
+        client_id="demo-client",
+        client_secret="demo-secret",
+        redirect_uri=f"http://127.0.0.1:{app_port}/login/callback",
+        **BENCH_LIMITS,
+    )
     runners.append(await serve(create_app(settings), app_port))
     base, sim_base = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{sim_port}"
-    journeys = {"registration": register, "password recovery": recover, "account unlock": lambda p, n: unlock(p, n, state)}
+    journeys = {
+        "registration": register,
+        "password recovery": recover,
+        "account unlock": lambda p, n: unlock(p, n, state),
+    }
     results: dict[str, list[Steps]] = {name: [] for name in journeys}
     try:
         for n in range(runs):
@@ -142,11 +160,15 @@ async def main(runs: int, latency_ms: float) -> None:
         for i, (step, _, calls) in enumerate(runs_steps[0]):
             times = sorted(r[i][1] * 1000 for r in runs_steps if len(r) > i)
             p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-            print(f"  {step:<28} {', '.join(c.rsplit('/', 1)[-1] for c in calls) or '-':<52} {statistics.median(times):>8.1f} {p95:>8.1f}")
+            print(
+                f"  {step:<28} {', '.join(c.rsplit('/', 1)[-1] for c in calls) or '-':<52} {statistics.median(times):>8.1f} {p95:>8.1f}"
+            )
         totals = sorted(sum(s[1] for s in r) * 1000 for r in runs_steps)
         per_action = [len([c for c in s[2] if not c.endswith("/token")]) for r in runs_steps for s in r[1:]]
-        print(f"  calls per later action: {min(per_action)}..{max(per_action)} (plus /token when the journey ends signed in); "
-              f"whole journey p50 {statistics.median(totals):.1f} ms")
+        print(
+            f"  calls per later action: {min(per_action)}..{max(per_action)} (plus /token when the journey ends signed in); "
+            f"whole journey p50 {statistics.median(totals):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -73,7 +73,9 @@ class Browser:
     """One cookie jar; each request goes to the next of `bases` (several app instances behind a
     load balancer that does not stick sessions)."""
 
-    def __init__(self, http: aiohttp.ClientSession, bases: list[str], outbox: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self, http: aiohttp.ClientSession, bases: list[str], outbox: str, headers: dict[str, str] | None = None
+    ):
         self.http = http
         self.bases = itertools.cycle(bases)
         self.outbox_url = outbox
@@ -122,8 +124,16 @@ class Journey:
 
     @property
     def done(self) -> bool:
-        return self.page is not None and (self.page.signed_in or (self.kind == "recover" and self.page.path == "/login" and self.steps > 3
-                                                                  and self.page.primary() is not None and self.page.shows("sign in")))
+        return self.page is not None and (
+            self.page.signed_in
+            or (
+                self.kind == "recover"
+                and self.page.path == "/login"
+                and self.steps > 3
+                and self.page.primary() is not None
+                and self.page.shows("sign in")
+            )
+        )
 
     async def advance(self) -> str:
         label, page = await self._take()
@@ -143,20 +153,30 @@ class Journey:
             raise JourneyError(f"no form on {self.page.path}: {self.page.seen()!r}")
         inputs = form.inputs
         if "userProfile.email" in inputs:
-            return form.name or "profile", await self.submit(form, {
-                "userProfile.firstName": self.names[0], "userProfile.lastName": self.names[1], "userProfile.email": self.login,
-                "credentials.passcode": self.password})
+            return form.name or "profile", await self.submit(
+                form,
+                {
+                    "userProfile.firstName": self.names[0],
+                    "userProfile.lastName": self.names[1],
+                    "userProfile.email": self.login,
+                    "credentials.passcode": self.password,
+                },
+            )
         if "identifier" in inputs:
             values = {"identifier": self.login}
             if "credentials.passcode" in inputs:
                 values["credentials.passcode"] = self.password
             return form.name or "identify", await self.submit(form, values)
         if "confirmPassword" in inputs:
-            return f"{form.name} (new password)", await self.submit(form, {"credentials.passcode": self.new_password, "confirmPassword": self.new_password})
+            return f"{form.name} (new password)", await self.submit(
+                form, {"credentials.passcode": self.new_password, "confirmPassword": self.new_password}
+            )
         if "credentials.passcode" in inputs:
             if self.kind in ("password", "email-mfa") and "password" in self.page.title.lower():
                 return f"{form.name} (password)", await self.submit(form, {"credentials.passcode": self.password})
-            return f"{form.name} (email code)", await self.submit(form, {"credentials.passcode": await self.browser.code(self.login)})
+            return f"{form.name} (email code)", await self.submit(
+                form, {"credentials.passcode": await self.browser.code(self.login)}
+            )
         if "authenticator" in form.options:
             email = next((v for label, v in form.options["authenticator"].items() if "email" in label.lower()), None)
             if email is None:
@@ -179,7 +199,9 @@ class Journey:
         timings = []
         while not self.done:
             if self.steps >= max_steps:
-                raise JourneyError(f"{self.kind} not done after {max_steps} steps (at {self.page.path if self.page else '?'})")
+                raise JourneyError(
+                    f"{self.kind} not done after {max_steps} steps (at {self.page.path if self.page else '?'})"
+                )
             label = await self.advance()
             assert self.page is not None
             if self.page.status >= 400:
@@ -204,7 +226,15 @@ def add_users(org, template: str, count: int, tag: str) -> list[str]:
     logins = []
     for n in range(count):
         login = template.replace("@", f"+{tag}{n}@")
-        org.add_user(User(login=login, first_name=model.first_name, last_name=model.last_name, password=model.password,
-                          groups=list(model.groups), enrollments=[Enrollment(key=e.key, id="", data=dict(e.data)) for e in model.enrollments]))
+        org.add_user(
+            User(
+                login=login,
+                first_name=model.first_name,
+                last_name=model.last_name,
+                password=model.password,
+                groups=list(model.groups),
+                enrollments=[Enrollment(key=e.key, id="", data=dict(e.data)) for e in model.enrollments],
+            )
+        )
         logins.append(login)
     return logins

@@ -31,14 +31,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from redis_server import RedisServer, free_port  # noqa: E402
 
 # (step, the upstream calls it waits for)
-STEPS = (("open /login", 2), ("show username page", 0), ("send username", 1), ("show password page", 0), ("send password", 2), ("show home", 0))
+STEPS = (
+    ("open /login", 2),
+    ("show username page", 0),
+    ("send username", 1),
+    ("show password page", 0),
+    ("send password", 2),
+    ("show home", 0),
+)
 
 
 async def one_flow(base: str, latency: float, think: float, added: dict[str, list[float]]) -> None:
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
 
-        async def timed(step: int, method: str, path: str, data: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        async def timed(
+            step: int, method: str, path: str, data: dict[str, str] | None = None
+        ) -> aiohttp.ClientResponse:
             name, calls = STEPS[step]
             started = time.perf_counter()
             async with http.request(method, base + path, data=data, allow_redirects=False) as resp:
@@ -52,7 +61,10 @@ async def one_flow(base: str, latency: float, think: float, added: dict[str, lis
         await timed(0, "GET", "/login")
         page = await timed(1, "GET", "/login/step")
         html = await page.text()
-        for step, fields in ((2, {"identifier": "alice@example.com"}), (4, {"credentials.passcode": "Alice-Passw0rd!"})):
+        for step, fields in (
+            (2, {"identifier": "alice@example.com"}),
+            (4, {"credentials.passcode": "Alice-Passw0rd!"}),
+        ):
             await pause()
             form = dict(HIDDEN.findall(html))
             sent = await timed(step, "POST", "/login/step", {**form, "_form": "0", **fields})
@@ -95,21 +107,29 @@ async def measure(store: str, flows: int, latency: float, think: float, redis_ur
         app.wait(timeout=30)
         fake.wait(timeout=30)
     requests = sum(len(v) for v in added.values())
-    print(f"\n{store}: {flows} flows, {requests / elapsed:.0f} requests/s offered, app CPU {100 * cpu / elapsed:.0f}% of one core, "
-          f"{calls / flows:.1f} IDX calls per sign-in")
+    print(
+        f"\n{store}: {flows} flows, {requests / elapsed:.0f} requests/s offered, app CPU {100 * cpu / elapsed:.0f}% of one core, "
+        f"{calls / flows:.1f} IDX calls per sign-in"
+    )
     print(f"{'step':<20} {'upstream':>8} {'p50 added ms':>13} {'p99 added ms':>13}")
     for name, waits in STEPS:
-        print(f"{name:<20} {waits * latency * 1000:>6.0f}ms {statistics.median(added[name]):>13.1f} {percentile(added[name], 0.99):>13.1f}")
+        print(
+            f"{name:<20} {waits * latency * 1000:>6.0f}ms {statistics.median(added[name]):>13.1f} {percentile(added[name], 0.99):>13.1f}"
+        )
     every = [v for values in added.values() for v in values]
     print(f"{'every step':<20} {'':>8} {statistics.median(every):>13.1f} {percentile(every, 0.99):>13.1f}")
 
 
 async def main(args: argparse.Namespace) -> None:
-    print(f"{args.flows} concurrent sign-ins, {args.latency * 1000:.0f} ms upstream latency, about {args.think:g} s on each page")
+    print(
+        f"{args.flows} concurrent sign-ins, {args.latency * 1000:.0f} ms upstream latency, about {args.think:g} s on each page"
+    )
     redis = RedisServer().start() if "redis" in args.stores else None
     try:
         for store in args.stores:
-            await measure(store, args.flows, args.latency, args.think, redis.url if store == "redis" and redis else None)
+            await measure(
+                store, args.flows, args.latency, args.think, redis.url if store == "redis" and redis else None
+            )
     finally:
         if redis:
             redis.stop()

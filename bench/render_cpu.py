@@ -40,8 +40,12 @@ PAGES = {
 
 def app_environment(theme_dirs: list[str]):
     """The environment an app mounted at the root renders its pages with."""
-    settings = Settings(issuer="http://127.0.0.1:9/oauth2/default", client_id="bench", redirect_uri="http://127.0.0.1:8080/login/callback",
-                        theme_dirs=tuple(theme_dirs))
+    settings = Settings(
+        issuer="http://127.0.0.1:9/oauth2/default",
+        client_id="bench",
+        redirect_uri="http://127.0.0.1:8080/login/callback",
+        theme_dirs=tuple(theme_dirs),
+    )
     app = web.Application()
     setup(app, settings, prefix="")
     return app[TEMPLATES]
@@ -50,8 +54,19 @@ def app_environment(theme_dirs: list[str]):
 def page_context(path: Path) -> tuple[tuple[str, ...], dict]:
     response = parse(json.loads(path.read_text()))
     names, context = rendering.step_context(response, flow.decide(response), version=3)
-    languages = [{"code": lang.code, "name": lang.name, "dir": lang.direction, "href": f"/login/step?lang={lang.code}"} for lang in locales.LANGUAGES]
-    return names, {**context, "journey": None, "csrf_token": "x" * 43, "csp_nonce": "n" * 24, "correlation": "c" * 16, "notices": [], "languages": languages}
+    languages = [
+        {"code": lang.code, "name": lang.name, "dir": lang.direction, "href": f"/login/step?lang={lang.code}"}
+        for lang in locales.LANGUAGES
+    ]
+    return names, {
+        **context,
+        "journey": None,
+        "csrf_token": "x" * 43,
+        "csp_nonce": "n" * 24,
+        "correlation": "c" * 16,
+        "notices": [],
+        "languages": languages,
+    }
 
 
 def ms_per_render(env, names, context, renders: int) -> float:
@@ -76,11 +91,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--renders", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--theme", action="append", default=[], help="a theme directory (child first; repeat for a parent)")
+    parser.add_argument(
+        "--theme", action="append", default=[], help="a theme directory (child first; repeat for a parent)"
+    )
     args = parser.parse_args()
     env = app_environment(args.theme)
-    print(f"CPU ms per rendered page, median of {args.repeat} runs of {args.renders} renders "
-          f"(reference: sum(range(1000)) takes {reference_us():.0f} µs of CPU here now)")
+    print(
+        f"CPU ms per rendered page, median of {args.repeat} runs of {args.renders} renders "
+        f"(reference: sum(range(1000)) takes {reference_us():.0f} µs of CPU here now)"
+    )
     for name, path in PAGES.items():
         names, context = page_context(path)
         rendering.render(env, names, context)  # warm-up: the first render compiles and imports

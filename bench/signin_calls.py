@@ -118,8 +118,13 @@ async def main(runs: int, latency_ms: float) -> None:
         simulator[SIMULATOR].faults.latency_ms = latency_ms
         runners.append(await serve(simulator, sim_port))
         upstream = f"http://127.0.0.1:{sim_port}/oauth2/default"
-        settings = Settings(issuer=upstream, client_id="demo-client", client_secret="demo-secret",
-                            redirect_uri=f"http://127.0.0.1:{app_port}/login/callback", **BENCH_LIMITS)
+        settings = Settings(
+            issuer=upstream,
+            client_id="demo-client",
+            client_secret="demo-secret",
+            redirect_uri=f"http://127.0.0.1:{app_port}/login/callback",
+            **BENCH_LIMITS,
+        )
         username, password = "alice@example.com", "Alice-Passw0rd!"
     runners.append(await serve(create_app(settings), app_port))
     base = f"http://127.0.0.1:{app_port}"
@@ -136,12 +141,18 @@ async def main(runs: int, latency_ms: float) -> None:
         later = Counter(len(r[name][1]) for r in results[1:]) if runs > 1 else Counter()
         times = sorted(r[name][0] * 1000 for r in results)
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-        print(f"{name:<20} {', '.join(p.rsplit('/', 1)[-1] for p in first):<48} {'/'.join(map(str, sorted(later))) or '-':>13} {statistics.median(times):>8.1f} {p95:>8.1f}")
+        print(
+            f"{name:<20} {', '.join(p.rsplit('/', 1)[-1] for p in first):<48} {'/'.join(map(str, sorted(later))) or '-':>13} {statistics.median(times):>8.1f} {p95:>8.1f}"
+        )
     per_run = [len(idx_calls(r)) for r in results]
     once = len(CALLS) - sum(per_run)
     total = sorted(sum(s[0] for s in r.values()) * 1000 for r in results)
-    print(f"IDX calls per sign-in: {min(per_run)}..{max(per_run)} (interact, introspect, identify, challenge/answer, token); discovery + keys: {once} in {runs} runs")
-    print(f"whole sign-in: p50 {statistics.median(total):.1f} ms, p95 {total[min(len(total) - 1, int(len(total) * 0.95))]:.1f} ms")
+    print(
+        f"IDX calls per sign-in: {min(per_run)}..{max(per_run)} (interact, introspect, identify, challenge/answer, token); discovery + keys: {once} in {runs} runs"
+    )
+    print(
+        f"whole sign-in: p50 {statistics.median(total):.1f} ms, p95 {total[min(len(total) - 1, int(len(total) * 0.95))]:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

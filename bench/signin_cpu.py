@@ -66,7 +66,9 @@ async def one_sign_in(base: str) -> float:
             async with http.post(base + "/login/step", data={**form, "_form": "0", **fields}) as resp:
                 html = await resp.text()
         if 'data-claim="email">alice@example.com<' not in html:
-            raise SystemExit("a sign-in did not reach the home page: " + " ".join(re.sub(r"<[^>]+>", " ", html).split())[:300])
+            raise SystemExit(
+                "a sign-in did not reach the home page: " + " ".join(re.sub(r"<[^>]+>", " ", html).split())[:300]
+            )
     return time.perf_counter() - start
 
 
@@ -84,20 +86,29 @@ async def drive(base: str, signins: int, concurrency: int) -> list[float]:
 
 def start_app(port: int, idp_port: int, redis_url: str | None, profile_to: str | None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA_IDX_", "EMBEDDED_"))}
-    env.update({
-        "OKTA_IDX_ISSUER": f"http://127.0.0.1:{idp_port}/oauth2/default",
-        "OKTA_IDX_CLIENTID": "bench-client",
-        "OKTA_IDX_CLIENTSECRET": "bench-secret",
-        "OKTA_IDX_SCOPES": "openid profile email",
-        "OKTA_IDX_REDIRECTURI": f"http://127.0.0.1:{port}/login/callback",
-        # One address signing in as fast as it can: the per-address limits would turn it away.
-        "EMBEDDED_STEP_LIMIT_PER_IP": "1000000/60",
-        "EMBEDDED_LOGIN_LIMIT_PER_IP": "1000000/60",
-        "EMBEDDED_MAX_SESSIONS": "1000000",
-    })
+    env.update(
+        {
+            "OKTA_IDX_ISSUER": f"http://127.0.0.1:{idp_port}/oauth2/default",
+            "OKTA_IDX_CLIENTID": "bench-client",
+            "OKTA_IDX_CLIENTSECRET": "bench-secret",
+            "OKTA_IDX_SCOPES": "openid profile email",
+            "OKTA_IDX_REDIRECTURI": f"http://127.0.0.1:{port}/login/callback",
+            # One address signing in as fast as it can: the per-address limits would turn it away.
+            "EMBEDDED_STEP_LIMIT_PER_IP": "1000000/60",
+            "EMBEDDED_LOGIN_LIMIT_PER_IP": "1000000/60",
+            "EMBEDDED_MAX_SESSIONS": "1000000",
+        }
+    )
     if redis_url:
         env["EMBEDDED_REDIS_URL"] = redis_url
-    command = [sys.executable, *(["-m", "cProfile", "-o", profile_to] if profile_to else []), "-m", "embedded", "--port", str(port)]
+    command = [
+        sys.executable,
+        *(["-m", "cProfile", "-o", profile_to] if profile_to else []),
+        "-m",
+        "embedded",
+        "--port",
+        str(port),
+    ]
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -106,7 +117,9 @@ async def upstream_calls(idp_port: int) -> int:
         return sum((await resp.json()).values())
 
 
-async def measure(store: str, idp_port: int, signins: int, repeat: int, redis_url: str | None) -> dict[int, list[tuple[float, ...]]]:
+async def measure(
+    store: str, idp_port: int, signins: int, repeat: int, redis_url: str | None
+) -> dict[int, list[tuple[float, ...]]]:
     port = free_port()
     app = start_app(port, idp_port, redis_url, None)
     base = f"http://127.0.0.1:{port}"
@@ -116,12 +129,23 @@ async def measure(store: str, idp_port: int, signins: int, repeat: int, redis_ur
         await drive(base, 20, 4)  # warm up: discovery, keys, templates
         for _ in range(repeat):
             for concurrency in (1, 16):
-                calls_before, before, started = await upstream_calls(idp_port), cpu_seconds(app.pid), time.perf_counter()
+                calls_before, before, started = (
+                    await upstream_calls(idp_port),
+                    cpu_seconds(app.pid),
+                    time.perf_counter(),
+                )
                 latencies = sorted(await drive(base, signins, concurrency))
                 elapsed, cpu = time.perf_counter() - started, cpu_seconds(app.pid) - before
                 calls = await upstream_calls(idp_port) - calls_before
-                results[concurrency].append((cpu * 1000 / signins, signins / elapsed, latencies[len(latencies) // 2] * 1000,
-                                             latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, calls / signins))
+                results[concurrency].append(
+                    (
+                        cpu * 1000 / signins,
+                        signins / elapsed,
+                        latencies[len(latencies) // 2] * 1000,
+                        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+                        calls / signins,
+                    )
+                )
     finally:
         app.send_signal(signal.SIGINT)
         app.wait(timeout=30)
@@ -145,8 +169,11 @@ async def profile(idp_port: int, signins: int) -> None:
 
 
 def start_fake_idx(port: int, latency: float = 0.0) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, str(ROOT / "bench" / "fake_idx.py"), "--port", str(port), "--latency", str(latency)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "fake_idx.py"), "--port", str(port), "--latency", str(latency)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -155,10 +182,16 @@ async def main(args: argparse.Namespace) -> None:
     redis = RedisServer().start() if "redis" in args.stores else None
     try:
         await wait_for(f"http://127.0.0.1:{idp_port}/oauth2/default/.well-known/openid-configuration")
-        print(f"password sign-ins through the pages: N={args.signins}, medians of {args.repeat} runs; app CPU from /proc, fake Identity Engine not counted")
-        print(f"{'store':<8} {'conc.':>5} {'CPU ms/sign-in':>15} {'sign-ins/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'IDX calls':>10}")
+        print(
+            f"password sign-ins through the pages: N={args.signins}, medians of {args.repeat} runs; app CPU from /proc, fake Identity Engine not counted"
+        )
+        print(
+            f"{'store':<8} {'conc.':>5} {'CPU ms/sign-in':>15} {'sign-ins/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'IDX calls':>10}"
+        )
         for store in args.stores:
-            results = await measure(store, idp_port, args.signins, args.repeat, redis.url if store == "redis" and redis else None)
+            results = await measure(
+                store, idp_port, args.signins, args.repeat, redis.url if store == "redis" and redis else None
+            )
             for concurrency, runs in results.items():
                 cpu, rate, p50, p99, calls = (statistics.median(r[i] for r in runs) for i in range(5))
                 print(f"{store:<8} {concurrency:>5} {cpu:>15.2f} {rate:>11.1f} {p50:>8.1f} {p99:>8.1f} {calls:>10.1f}")

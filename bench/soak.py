@@ -62,6 +62,7 @@ def rss_kb(pid: int) -> int:
 
 # --- processes ---------------------------------------------------------------------------
 
+
 def serve_simulator(port: int, people: int) -> None:
     """The simulator with a copy of alice and of bob for each virtual person (a subprocess)."""
     from aiohttp import web
@@ -71,7 +72,13 @@ def serve_simulator(port: int, people: int) -> None:
     org = demo_org()
     add_users(org, "alice@example.com", people, "soak")
     add_users(org, "bob@example.com", people, "soak")
-    web.run_app(create_simulator_app(org, issuer=f"http://127.0.0.1:{port}/oauth2/default"), host="127.0.0.1", port=port, access_log=None, print=None)
+    web.run_app(
+        create_simulator_app(org, issuer=f"http://127.0.0.1:{port}/oauth2/default"),
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=None,
+    )
 
 
 @dataclass
@@ -93,13 +100,17 @@ class Processes:
         if binary is None:
             raise SystemExit("redis-server is missing (Debian: apt-get install redis-server)")
         self.redis_port = free_port()
-        self.spawn("redis", [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        self.spawn(
+            "redis", [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        )
         self.new_simulator("simulator")
 
     def new_simulator(self, name: str) -> subprocess.Popen[bytes]:
         """A simulator of its own (it keeps every transaction it began, and slows as they pile up)."""
         self.sim_port = free_port()
-        return self.spawn(name, [sys.executable, __file__, "--serve-simulator", str(self.sim_port), "--people", str(self.people)])
+        return self.spawn(
+            name, [sys.executable, __file__, "--serve-simulator", str(self.sim_port), "--people", str(self.people)]
+        )
 
     @property
     def redis_url(self) -> str:
@@ -108,14 +119,21 @@ class Processes:
     def app(self, name: str, *, redis_url: str | None, **extra: str) -> tuple[subprocess.Popen[bytes], str]:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA_IDX_", "EMBEDDED_"))}
-        env.update({
-            "OKTA_IDX_ISSUER": f"http://127.0.0.1:{self.sim_port}/oauth2/default", "OKTA_IDX_CLIENTID": "demo-client",
-            "OKTA_IDX_CLIENTSECRET": "demo-secret", "OKTA_IDX_SCOPES": "openid profile email offline_access",
-            # Any instance serves the callback: the redirect URI names one, the cookie is the same host's.
-            "OKTA_IDX_REDIRECTURI": f"http://127.0.0.1:{port}/login/callback",
-            "EMBEDDED_TRUSTED_PROXIES": "127.0.0.1", "EMBEDDED_AUDIT_KEY": "soak", "EMBEDDED_LOG_FORMAT": "json",
-            **({"EMBEDDED_REDIS_URL": redis_url} if redis_url else {}), **extra,
-        })
+        env.update(
+            {
+                "OKTA_IDX_ISSUER": f"http://127.0.0.1:{self.sim_port}/oauth2/default",
+                "OKTA_IDX_CLIENTID": "demo-client",
+                "OKTA_IDX_CLIENTSECRET": "demo-secret",
+                "OKTA_IDX_SCOPES": "openid profile email offline_access",
+                # Any instance serves the callback: the redirect URI names one, the cookie is the same host's.
+                "OKTA_IDX_REDIRECTURI": f"http://127.0.0.1:{port}/login/callback",
+                "EMBEDDED_TRUSTED_PROXIES": "127.0.0.1",
+                "EMBEDDED_AUDIT_KEY": "soak",
+                "EMBEDDED_LOG_FORMAT": "json",
+                **({"EMBEDDED_REDIS_URL": redis_url} if redis_url else {}),
+                **extra,
+            }
+        )
         child = self.spawn(name, [sys.executable, "-m", "embedded", "--port", str(port)], env)
         return child, f"http://127.0.0.1:{port}"
 
@@ -147,6 +165,7 @@ async def wait_for(url: str, seconds: float = 60) -> None:
 
 # --- load --------------------------------------------------------------------------------
 
+
 @dataclass
 class Tally:
     steps: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -163,7 +182,7 @@ class Person:
         self.alice, self.bob = f"alice+soak{n}@example.com", f"bob+soak{n}@example.com"
         self.alice_password = "Alice-Passw0rd!"
         self.registered = 0
-        self.kinds = itertools.cycle(JOURNEY_ORDER[n % 4:] + JOURNEY_ORDER[: n % 4])
+        self.kinds = itertools.cycle(JOURNEY_ORDER[n % 4 :] + JOURNEY_ORDER[: n % 4])
 
     async def run(self, until: float) -> None:
         while time.monotonic() < until:
@@ -184,7 +203,9 @@ class Person:
                 journey = Journey(kind, browser, self.bob, password="Bob-Passw0rd!")
             elif kind == "register":
                 self.registered += 1
-                journey = Journey(kind, browser, f"sol+{self.n}x{self.registered}@example.com", password="Green-Meadow-42x")
+                journey = Journey(
+                    kind, browser, f"sol+{self.n}x{self.registered}@example.com", password="Green-Meadow-42x"
+                )
             else:
                 new = f"Blue-Harbour-{self.n}x{random.randrange(10**6)}"
                 journey = Journey(kind, browser, self.alice, new_password=new)
@@ -258,14 +279,20 @@ async def soak(args: argparse.Namespace, procs: Processes) -> bool:
         print(f"    {n} × {line}")
     print("  step                                          count   p50 ms   p99 ms")
     for label, values in sorted(tally.steps.items()):
-        print(f"  {label:<45} {len(values):>6} {percentile(values, 0.5) * 1000:>8.1f} {percentile(values, 0.99) * 1000:>8.1f}")
+        print(
+            f"  {label:<45} {len(values):>6} {percentile(values, 0.5) * 1000:>8.1f} {percentile(values, 0.99) * 1000:>8.1f}"
+        )
     for i in range(len(pids)):
         growth = (rss_end[i] - rss_warm[i]) / rss_warm[i] * 100 if rss_warm[i] else 0.0
-        print(f"  instance {i + 1} RSS: start {rss_start[i] / 1024:.1f} MB, after warm-up ({warm_up:.0f} s) {rss_warm[i] / 1024:.1f} MB, "
-              f"end {rss_end[i] / 1024:.1f} MB ({growth:+.1f}% since warm-up)")
+        print(
+            f"  instance {i + 1} RSS: start {rss_start[i] / 1024:.1f} MB, after warm-up ({warm_up:.0f} s) {rss_warm[i] / 1024:.1f} MB, "
+            f"end {rss_end[i] / 1024:.1f} MB ({growth:+.1f}% since warm-up)"
+        )
     count, usage, tx_bytes, response_bytes = in_flight
-    print(f"  Redis, {count} transactions in flight after warm-up: {usage / 1024:.1f} KB each (MEMORY USAGE of the session), "
-          f"the transaction {tx_bytes / 1024:.1f} KB of it, the IDX response {response_bytes / 1024:.1f} KB of that")
+    print(
+        f"  Redis, {count} transactions in flight after warm-up: {usage / 1024:.1f} KB each (MEMORY USAGE of the session), "
+        f"the transaction {tx_bytes / 1024:.1f} KB of it, the IDX response {response_bytes / 1024:.1f} KB of that"
+    )
     flat = all(end <= warm * 1.10 for end, warm in zip(rss_end, rss_warm, strict=True))
     return not tally.errors and flat
 
@@ -277,13 +304,19 @@ async def hold(args: argparse.Namespace, procs: Processes, store: str) -> None:
     client = redis.Redis.from_url(procs.redis_url)
     await client.flushall()
     used_before = (await client.info("memory"))["used_memory"]
-    child, base = procs.app(f"hold-{store}", redis_url=procs.redis_url if store == "redis" else None,
-                            EMBEDDED_MAX_SESSIONS=str(args.hold * 2), EMBEDDED_LOG_FORMAT="json")
+    child, base = procs.app(
+        f"hold-{store}",
+        redis_url=procs.redis_url if store == "redis" else None,
+        EMBEDDED_MAX_SESSIONS=str(args.hold * 2),
+        EMBEDDED_LOG_FORMAT="json",
+    )
     await wait_for(base + "/readyz")
     # Warm the instance (templates compiled, connections made) before the baseline.
     async with aiohttp.ClientSession() as http:
         for n in range(50):
-            async with http.get(base + "/login", headers={"X-Forwarded-For": f"192.0.2.{n}"}, allow_redirects=False) as resp:
+            async with http.get(
+                base + "/login", headers={"X-Forwarded-For": f"192.0.2.{n}"}, allow_redirects=False
+            ) as resp:
                 await resp.read()
     rss_before = rss_kb(child.pid)
     used_before = (await client.info("memory"))["used_memory"]
@@ -291,28 +324,44 @@ async def hold(args: argparse.Namespace, procs: Processes, store: str) -> None:
     failures = Counter[int]()
 
     async def start(n: int, http: aiohttp.ClientSession) -> None:
-        async with gate, http.get(base + "/login", headers={"X-Forwarded-For": f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"},
-                                  allow_redirects=False) as resp:
+        async with (
+            gate,
+            http.get(
+                base + "/login",
+                headers={"X-Forwarded-For": f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"},
+                allow_redirects=False,
+            ) as resp,
+        ):
             if resp.status != 303:
                 failures[resp.status] += 1
 
     started = time.monotonic()
     # No cookie jar: each request is a new browser whose transaction is left in flight.
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=64)) as http:
+    async with aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=64)
+    ) as http:
         await asyncio.gather(*(start(n + 1000, http) for n in range(args.hold)))
     took = time.monotonic() - started
     await asyncio.sleep(1)
     rss_after = rss_kb(child.pid)
     used_after = (await client.info("memory"))["used_memory"]
     held = args.hold - sum(failures.values())
-    print(f"hold, {store} store: {held} transactions in flight ({took:.0f} s to start them{', refused: ' + str(dict(failures)) if failures else ''})")
+    print(
+        f"hold, {store} store: {held} transactions in flight ({took:.0f} s to start them{', refused: ' + str(dict(failures)) if failures else ''})"
+    )
     if store == "memory":
-        print(f"  instance RSS {rss_before / 1024:.1f} MB -> {rss_after / 1024:.1f} MB: {(rss_after - rss_before) / max(held, 1):.1f} KB per transaction")
+        print(
+            f"  instance RSS {rss_before / 1024:.1f} MB -> {rss_after / 1024:.1f} MB: {(rss_after - rss_before) / max(held, 1):.1f} KB per transaction"
+        )
     else:
         count, usage, tx_bytes, response_bytes = await redis_per_transaction(procs.redis_url)
-        print(f"  Redis used_memory {used_before / 2**20:.1f} MB -> {used_after / 2**20:.1f} MB: {(used_after - used_before) / max(held, 1) / 1024:.1f} KB "
-              f"per transaction (MEMORY USAGE of one session: {usage / 1024:.1f} KB; {count} sessions hold one)")
-        print(f"  stored transaction {tx_bytes / 1024:.1f} KB, of which the IDX response {response_bytes / 1024:.1f} KB")
+        print(
+            f"  Redis used_memory {used_before / 2**20:.1f} MB -> {used_after / 2**20:.1f} MB: {(used_after - used_before) / max(held, 1) / 1024:.1f} KB "
+            f"per transaction (MEMORY USAGE of one session: {usage / 1024:.1f} KB; {count} sessions hold one)"
+        )
+        print(
+            f"  stored transaction {tx_bytes / 1024:.1f} KB, of which the IDX response {response_bytes / 1024:.1f} KB"
+        )
     await client.aclose()
     for process in (child, simulator):
         process.send_signal(signal.SIGTERM)
@@ -343,7 +392,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--hold", type=int, default=10_000, help="transactions to hold in flight per store afterwards (0: skip)")
+    parser.add_argument(
+        "--hold", type=int, default=10_000, help="transactions to hold in flight per store afterwards (0: skip)"
+    )
     parser.add_argument("--log-dir", help="where the processes' logs go (default: test-artifacts/soak)")
     parser.add_argument("--serve-simulator", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--people", type=int, default=64, help=argparse.SUPPRESS)

@@ -17,7 +17,16 @@ if TYPE_CHECKING:
     from .web.guard import SignedInUser, access_token, current_user, login_required, protect
     from .web.setup import setup
 
-__all__ = ["Settings", "SettingsError", "SignedInUser", "access_token", "current_user", "login_required", "protect", "setup"]
+__all__ = [
+    "Settings",
+    "SettingsError",
+    "SignedInUser",
+    "access_token",
+    "current_user",
+    "login_required",
+    "protect",
+    "setup",
+]
 
 _WHERE = {
     "Settings": "config",

@@ -66,7 +66,11 @@ def themes_from_env(environ: Mapping[str, str]) -> list[Path]:
     """The app's themes (EMBEDDED_THEME_DIRS, or the older EMBEDDED_TEMPLATE_DIR), for previews
     run without --theme; checked as the app checks them."""
     name = "EMBEDDED_THEME_DIRS" if environ.get("EMBEDDED_THEME_DIRS") else "EMBEDDED_TEMPLATE_DIR"
-    chain = themes.split_setting(environ[name]) if name == "EMBEDDED_THEME_DIRS" else tuple(filter(None, [environ.get(name)]))
+    chain = (
+        themes.split_setting(environ[name])
+        if name == "EMBEDDED_THEME_DIRS"
+        else tuple(filter(None, [environ.get(name)]))
+    )
     for theme_dir in chain:
         if (why := themes.problem(theme_dir)) is not None:
             raise UsageError(f"{name}: {why}")
@@ -111,8 +115,10 @@ def gallery_command(args: argparse.Namespace) -> int:
         written = write_site(out, gallery, args.theme)
     except OSError as exc:
         return fail(f"gallery: cannot write {exc.filename or out}: {exc.strerror}")
-    print(f"gallery: {written.pages} pages written ({len(gallery.shown())} fixtures x {len(languages)} languages), "
-          f"{written.skipped} fixtures skipped, {len(written.missing)} missing text keys; open {out / 'index.html'}")
+    print(
+        f"gallery: {written.pages} pages written ({len(gallery.shown())} fixtures x {len(languages)} languages), "
+        f"{written.skipped} fixtures skipped, {len(written.missing)} missing text keys; open {out / 'index.html'}"
+    )
     if written.missing:
         print(f"embedded: gallery: text keys no catalogue has: {', '.join(sorted(written.missing))}", file=sys.stderr)
         return 1
@@ -141,23 +147,30 @@ def build_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> Demo:
     simulator_url = f"http://127.0.0.1:{args.sim_port}"
     issuer = f"{simulator_url}/oauth2/default"
     # The demo client on the simulator; every EMBEDDED_* setting still applies.
-    settings = Settings.from_env({
-        **environ,
-        "OKTA_IDX_ISSUER": issuer,
-        "OKTA_IDX_CLIENTID": DEMO_CLIENT_ID,
-        "OKTA_IDX_CLIENTSECRET": DEMO_CLIENT_SECRET,
-        "OKTA_IDX_SCOPES": " ".join(DEMO_SCOPES),
-        "OKTA_IDX_REDIRECTURI": f"{app_url}login/callback",
-    })
+    settings = Settings.from_env(
+        {
+            **environ,
+            "OKTA_IDX_ISSUER": issuer,
+            "OKTA_IDX_CLIENTID": DEMO_CLIENT_ID,
+            "OKTA_IDX_CLIENTSECRET": DEMO_CLIENT_SECRET,
+            "OKTA_IDX_SCOPES": " ".join(DEMO_SCOPES),
+            "OKTA_IDX_REDIRECTURI": f"{app_url}login/callback",
+        }
+    )
     org = demo_org()
     first = next((u for u in org.users if u.password), None)
-    return Demo(settings, create_app(settings, simulator=True), create_simulator_app(org, issuer=issuer, app_url=settings.app_origin), [
-        f"Open {app_url}" + (f" and sign in as {first.login} / {first.password}" if first else ""),
-        f"  every demo user and how they sign in: {simulator_url}/",
-        f"  codes, links and pushes sent:         {simulator_url}/outbox",
-        f"  every page at once:                   {app_url}_gallery/",
-        "Signing in against the local Identity Engine simulator (a development tool, not an identity provider).",
-    ])
+    return Demo(
+        settings,
+        create_app(settings, simulator=True),
+        create_simulator_app(org, issuer=issuer, app_url=settings.app_origin),
+        [
+            f"Open {app_url}" + (f" and sign in as {first.login} / {first.password}" if first else ""),
+            f"  every demo user and how they sign in: {simulator_url}/",
+            f"  codes, links and pushes sent:         {simulator_url}/outbox",
+            f"  every page at once:                   {app_url}_gallery/",
+            "Signing in against the local Identity Engine simulator (a development tool, not an identity provider).",
+        ],
+    )
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -172,12 +185,20 @@ def serve_command(args: argparse.Namespace) -> int:
     print("\n".join(demo.banner), flush=True)
     # SIGTERM or SIGINT: stop listening, let requests in flight finish (at most
     # shutdown_seconds), then close the upstream and Redis connections (the app's cleanup).
-    web.run_app(_serve_both(demo.app, args, demo.simulator_app), host=args.host, port=args.port, print=None,
-                access_log_class=RUNNER_OPTIONS["access_log_class"], shutdown_timeout=demo.settings.shutdown_seconds)
+    web.run_app(
+        _serve_both(demo.app, args, demo.simulator_app),
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log_class=RUNNER_OPTIONS["access_log_class"],
+        shutdown_timeout=demo.settings.shutdown_seconds,
+    )
     return 0
 
 
-async def _serve_both(app: web.Application, args: argparse.Namespace, simulator_app: web.Application | None) -> web.Application:
+async def _serve_both(
+    app: web.Application, args: argparse.Namespace, simulator_app: web.Application | None
+) -> web.Application:
     if simulator_app is not None:
         runner = web.AppRunner(simulator_app, access_log=None)
         await runner.setup()
@@ -194,26 +215,68 @@ def parser() -> Parser:
     serve_options = Parser(add_help=False)
     serve_options.add_argument("--host", default="127.0.0.1")
     serve_options.add_argument("--port", type=int, default=8080)
-    serve_options.add_argument("--sim-port", type=int, default=None, help="simulator port when no OKTA_IDX_* settings are given (default: port + 1)")
-    main = Parser(prog="python -m embedded", parents=[serve_options],
-                  description="Sign-in pages for Okta Identity Engine: serve the demo (the default command), preview pages, "
-                              "or run the simulator or the recorder alone.",
-                  epilog="`python -m embedded COMMAND --help` describes a command's own options.")
+    serve_options.add_argument(
+        "--sim-port",
+        type=int,
+        default=None,
+        help="simulator port when no OKTA_IDX_* settings are given (default: port + 1)",
+    )
+    main = Parser(
+        prog="python -m embedded",
+        parents=[serve_options],
+        description="Sign-in pages for Okta Identity Engine: serve the demo (the default command), preview pages, "
+        "or run the simulator or the recorder alone.",
+        epilog="`python -m embedded COMMAND --help` describes a command's own options.",
+    )
     commands = main.add_subparsers(dest="command", title="commands", metavar="COMMAND")
-    commands.add_parser("serve", parents=[serve_options], help="serve the demo app (the default command)",
-                        description="Serve the demo app. With no OKTA_IDX_* settings it signs in against the local simulator, started on --sim-port.")
+    commands.add_parser(
+        "serve",
+        parents=[serve_options],
+        help="serve the demo app (the default command)",
+        description="Serve the demo app. With no OKTA_IDX_* settings it signs in against the local simulator, started on --sim-port.",
+    )
     theme_options = Parser(add_help=False)
-    theme_options.add_argument("--theme", action="append", type=directory, metavar="DIR", help="a theme directory; repeat for a parent theme, child first (default: EMBEDDED_THEME_DIRS)")
-    render = commands.add_parser("render", parents=[theme_options], help="print the page the app shows for an IDX response",
-                                 description="Print the HTML page the app renders for one IDX response (a JSON file).")
+    theme_options.add_argument(
+        "--theme",
+        action="append",
+        type=directory,
+        metavar="DIR",
+        help="a theme directory; repeat for a parent theme, child first (default: EMBEDDED_THEME_DIRS)",
+    )
+    render = commands.add_parser(
+        "render",
+        parents=[theme_options],
+        help="print the page the app shows for an IDX response",
+        description="Print the HTML page the app renders for one IDX response (a JSON file).",
+    )
     render.add_argument("file", metavar="FILE.json")
-    render.add_argument("--lang", type=language, default=locales.DEFAULT, help=f"the page's language, one of {', '.join(locales.CODES)} (default {locales.DEFAULT})")
-    gallery = commands.add_parser("gallery", parents=[theme_options], help="write every fixture's page as a static site",
-                                  description="Write a static site: an index and one page per IDX fixture and language, as the app renders them. "
-                                              "Exits 1 when a text key has no text in any catalogue.")
+    render.add_argument(
+        "--lang",
+        type=language,
+        default=locales.DEFAULT,
+        help=f"the page's language, one of {', '.join(locales.CODES)} (default {locales.DEFAULT})",
+    )
+    gallery = commands.add_parser(
+        "gallery",
+        parents=[theme_options],
+        help="write every fixture's page as a static site",
+        description="Write a static site: an index and one page per IDX fixture and language, as the app renders them. "
+        "Exits 1 when a text key has no text in any catalogue.",
+    )
     gallery.add_argument("out_dir", type=Path, metavar="OUT_DIR")
-    gallery.add_argument("--fixtures", type=directory, metavar="DIR", help="a directory of IDX JSON files, read recursively (default: the project's tests/fixtures)")
-    gallery.add_argument("--lang", action="append", type=language, metavar="LANG", help=f"a language to render; repeat for more (default: all of {', '.join(locales.CODES)})")
+    gallery.add_argument(
+        "--fixtures",
+        type=directory,
+        metavar="DIR",
+        help="a directory of IDX JSON files, read recursively (default: the project's tests/fixtures)",
+    )
+    gallery.add_argument(
+        "--lang",
+        action="append",
+        type=language,
+        metavar="LANG",
+        help=f"a language to render; repeat for more (default: all of {', '.join(locales.CODES)})",
+    )
     commands.add_parser("simulator", add_help=False, help="run the local Identity Engine simulator alone")
     commands.add_parser("record", add_help=False, help="record an org's IDX traffic as replayable fixtures")
     return main

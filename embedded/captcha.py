@@ -24,9 +24,18 @@ class Provider:
 
 
 PROVIDERS = {
-    "HCAPTCHA": Provider("https://js.hcaptcha.com/1/api.js", "hcaptcha", ("https://hcaptcha.com", "https://*.hcaptcha.com")),
-    "RECAPTCHA_V2": Provider("https://www.google.com/recaptcha/api.js", "grecaptcha",
-                             ("https://www.google.com/recaptcha/", "https://www.gstatic.com/recaptcha/", "https://recaptcha.google.com/recaptcha/")),
+    "HCAPTCHA": Provider(
+        "https://js.hcaptcha.com/1/api.js", "hcaptcha", ("https://hcaptcha.com", "https://*.hcaptcha.com")
+    ),
+    "RECAPTCHA_V2": Provider(
+        "https://www.google.com/recaptcha/api.js",
+        "grecaptcha",
+        (
+            "https://www.google.com/recaptcha/",
+            "https://www.gstatic.com/recaptcha/",
+            "https://recaptcha.google.com/recaptcha/",
+        ),
+    ),
 }
 _SITE_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _TYPE = re.compile(r"[A-Z0-9_]{1,40}")
@@ -76,7 +85,9 @@ def captcha_widget(response: IdxResponse, form: Form | None) -> CaptchaWidget | 
     script, origins = provider.script, provider.origins
     if found is not None and found.script_source and (m := _LOOPBACK_SCRIPT.fullmatch(found.script_source)):
         script, origins = found.script_source, (m.group(1),)
-    return CaptchaWidget(type=kind, field=field, site_key=site_key, provider=provider.api, script=script, origins=origins)
+    return CaptchaWidget(
+        type=kind, field=field, site_key=site_key, provider=provider.api, script=script, origins=origins
+    )
 
 
 def csp_additions(widget: CaptchaWidget | None) -> dict[str, tuple[str, ...]]:

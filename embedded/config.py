@@ -95,7 +95,9 @@ class Settings:
         if issuer.scheme not in ("https", "http") or not issuer.hostname:
             raise SettingsError(f"OKTA_IDX_ISSUER must be an absolute URL, got {self.issuer!r}")
         if issuer.scheme != "https" and not is_loopback(issuer.hostname):
-            raise SettingsError(f"OKTA_IDX_ISSUER must use https (plain http is only allowed on loopback), got {self.issuer!r}")
+            raise SettingsError(
+                f"OKTA_IDX_ISSUER must use https (plain http is only allowed on loopback), got {self.issuer!r}"
+            )
         if issuer.query or issuer.fragment:
             raise SettingsError("OKTA_IDX_ISSUER must not carry a query or fragment")
         redirect = urlsplit(self.redirect_uri)
@@ -105,21 +107,33 @@ class Settings:
             raise SettingsError("OKTA_IDX_CLIENTID is empty")
         if "openid" not in self.scopes:
             raise SettingsError("OKTA_IDX_SCOPES must include 'openid' (the ID token signs the user in)")
-        for name, (count, seconds) in (("EMBEDDED_STEP_LIMIT_PER_IP", self.step_limit_per_ip),
-                                       ("EMBEDDED_STEP_LIMIT_PER_TRANSACTION", self.step_limit_per_transaction),
-                                       ("EMBEDDED_LOGIN_LIMIT_PER_IP", self.login_limit_per_ip)):
+        for name, (count, seconds) in (
+            ("EMBEDDED_STEP_LIMIT_PER_IP", self.step_limit_per_ip),
+            ("EMBEDDED_STEP_LIMIT_PER_TRANSACTION", self.step_limit_per_transaction),
+            ("EMBEDDED_LOGIN_LIMIT_PER_IP", self.login_limit_per_ip),
+        ):
             if count < 1 or not seconds > 0:  # (NaN is not > 0)
-                raise SettingsError(f"{name} must allow at least 1 per a positive number of seconds, got {count}/{seconds:g}")
-        for name, value in (("EMBEDDED_TRANSACTION_MINUTES", self.transaction_minutes), ("EMBEDDED_SESSION_IDLE_MINUTES", self.session_idle_minutes),
-                            ("EMBEDDED_SESSION_MAX_HOURS", self.session_max_hours), ("EMBEDDED_MAX_SESSIONS", self.max_sessions)):
+                raise SettingsError(
+                    f"{name} must allow at least 1 per a positive number of seconds, got {count}/{seconds:g}"
+                )
+        for name, value in (
+            ("EMBEDDED_TRANSACTION_MINUTES", self.transaction_minutes),
+            ("EMBEDDED_SESSION_IDLE_MINUTES", self.session_idle_minutes),
+            ("EMBEDDED_SESSION_MAX_HOURS", self.session_max_hours),
+            ("EMBEDDED_MAX_SESSIONS", self.max_sessions),
+        ):
             if value <= 0:
                 raise SettingsError(f"{name} must be positive, got {value:g}")
         if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise SettingsError(f"EMBEDDED_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {self.redis_url!r}")
+            raise SettingsError(
+                f"EMBEDDED_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {self.redis_url!r}"
+            )
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"EMBEDDED_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
         if not 0 < self.shutdown_seconds < 3600:
-            raise SettingsError(f"EMBEDDED_SHUTDOWN_SECONDS must be between 0 and 3600 seconds, got {self.shutdown_seconds:g}")
+            raise SettingsError(
+                f"EMBEDDED_SHUTDOWN_SECONDS must be between 0 and 3600 seconds, got {self.shutdown_seconds:g}"
+            )
         if self.metrics_listen is not None and not 0 < self.metrics_listen[1] < 65536:
             raise SettingsError(f"EMBEDDED_METRICS_PORT must be a port number (1-65535), got {self.metrics_listen[1]}")
         if self.mode not in MODES:
@@ -130,7 +144,9 @@ class Settings:
         # Given as a list or as paths, kept as a tuple of strings (the settings stay hashable).
         object.__setattr__(self, "theme_dirs", tuple(str(d) for d in themes.chain(self.theme_dirs)))
         if self.theme_dirs and self.template_dir:
-            raise SettingsError("set EMBEDDED_THEME_DIRS or EMBEDDED_TEMPLATE_DIR (the older spelling of one theme), not both")
+            raise SettingsError(
+                "set EMBEDDED_THEME_DIRS or EMBEDDED_TEMPLATE_DIR (the older spelling of one theme), not both"
+            )
         name = "EMBEDDED_THEME_DIRS" if self.theme_dirs else "EMBEDDED_TEMPLATE_DIR"
         for theme_dir in self.theme_chain:
             if (why := themes.problem(theme_dir)) is not None:
@@ -194,7 +210,7 @@ class Settings:
 
 
 def rate(text: str) -> tuple[int, float]:
-    """"100/60": 100 per 60 seconds."""
+    """ "100/60": 100 per 60 seconds."""
     count, _, seconds = text.partition("/")
     try:
         return int(count), float(seconds or "nan")
@@ -208,6 +224,7 @@ def number(kind: type[int] | type[float]) -> Callable[[str], float]:
             return kind(text)
         except ValueError:
             raise SettingsError(f"expected a number, got {text!r}") from None
+
     return read
 
 

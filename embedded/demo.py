@@ -74,7 +74,11 @@ def add_gallery(app: web.Application) -> None:
     """Every page of the project's fixture corpus in every language, rendered by this app's own
     templates when first asked for, under the package's security headers."""
     corpus = gallery.DEFAULT_FIXTURES.is_dir()  # a source checkout; an installed package has none
-    app[GALLERY] = gallery.Gallery(app[TEMPLATES], gallery.collect(gallery.DEFAULT_FIXTURES) if corpus else [], source="tests/fixtures" if corpus else "")
+    app[GALLERY] = gallery.Gallery(
+        app[TEMPLATES],
+        gallery.collect(gallery.DEFAULT_FIXTURES) if corpus else [],
+        source="tests/fixtures" if corpus else "",
+    )
     app.router.add_get(GALLERY_PATH, to_gallery_index, name="embedded.demo.gallery_root")
     app.router.add_get(GALLERY_PATH + "/", gallery_index, name="embedded.demo.gallery")
     app.router.add_get(GALLERY_PATH + "/index.html", gallery_index, name="embedded.demo.gallery_index")
@@ -108,4 +112,8 @@ async def gunicorn_app() -> web.AppRunner:
 
     settings = Settings.from_env()
     logformat.configure(settings.log_format)
-    return web.AppRunner(create_app(settings), access_log_class=RUNNER_OPTIONS["access_log_class"], shutdown_timeout=settings.shutdown_seconds)
+    return web.AppRunner(
+        create_app(settings),
+        access_log_class=RUNNER_OPTIONS["access_log_class"],
+        shutdown_timeout=settings.shutdown_seconds,
+    )

@@ -77,8 +77,9 @@ def duo_frame(authenticator: Authenticator | None) -> DuoFrame | None:
     return DuoFrame(origin=f"{scheme}://{host}", tx=m.group(1), app_sig=m.group(2))
 
 
-def csp_additions(challenge: Mapping[str, Any] | None, duo: DuoFrame | None,
-                  widget: captcha.CaptchaWidget | None = None) -> dict[str, tuple[str, ...]]:
+def csp_additions(
+    challenge: Mapping[str, Any] | None, duo: DuoFrame | None, widget: captcha.CaptchaWidget | None = None
+) -> dict[str, tuple[str, ...]]:
     """Origins a step page's scripts must reach beyond our own: Okta Verify's loopback server,
     Duo's frame, a CAPTCHA provider. Only that page's: every other keeps the strict policy."""
     extra: dict[str, tuple[str, ...]] = dict(captcha.csp_additions(widget))

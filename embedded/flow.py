@@ -69,7 +69,9 @@ def poll_form(response: IdxResponse) -> Form | None:
     """What to submit to learn about progress made elsewhere (push approved, magic link opened)."""
     if response.remediations and is_poll_form(response.remediations[0]):
         return response.remediations[0]
-    return next((f for k, f in response.actions.items() if k.endswith("-poll")), None) if response.remediations else None
+    return (
+        next((f for k, f in response.actions.items() if k.endswith("-poll")), None) if response.remediations else None
+    )
 
 
 def state_signature(response: IdxResponse) -> tuple[object, ...]:
@@ -187,18 +189,46 @@ def sole_choice(response: IdxResponse) -> tuple[Form, dict[str, list[str]]] | No
 # What an ending (a response with no form) means to the person, by message key; the
 # terminal page words its title and next action after it.
 TERMINAL_KINDS = {
-    "check_email": ("idx.email.verification.required", "idx.request.activation.email", "idx.return.to.original.tab",
-                    "idx.enter.otp.in.original.tab", "idx.transferred.to.new.tab"),
-    "done": ("idx.recovery.completed", "oie.selfservice.unlock_user.success.message",
-             "oie.selfservice.unlock_user.landing.to.app.success.message", "idx.device.activated"),
-    "denied": ("security.access_denied", "oie.selfservice.reset.password.not.allowed", "oie.selfservice.unlock_user.failed.message",
-               "oie.selfservice.user.unlock.not.allowed", "idx.identity.provider.auth.error", "E0000009", "E0000010",
-               "registration.error.generic", "registration.error.request.not.completed", "idx.operation.cancelled.on.other.device",
-               "idx.activating.inactive.user", "idx.reset.password.activating.user", "idx.device.not.activated.consent.denied",
-               "oie.selfservice.unlock_user.challenge.failed.permissions", "core.auth.factor.signedNonce.error.invalidDevice"),
-    "expired": (SESSION_EXPIRED, "idx.return.link.expired", "idx.return.stale", "idx.invalid.reset.password.token",
-                "idx.invalid.forgot.password.token", "idx.expired.activation.token", "core.system.transaction_resource_not_found",
-                "error.expired.session"),
+    "check_email": (
+        "idx.email.verification.required",
+        "idx.request.activation.email",
+        "idx.return.to.original.tab",
+        "idx.enter.otp.in.original.tab",
+        "idx.transferred.to.new.tab",
+    ),
+    "done": (
+        "idx.recovery.completed",
+        "oie.selfservice.unlock_user.success.message",
+        "oie.selfservice.unlock_user.landing.to.app.success.message",
+        "idx.device.activated",
+    ),
+    "denied": (
+        "security.access_denied",
+        "oie.selfservice.reset.password.not.allowed",
+        "oie.selfservice.unlock_user.failed.message",
+        "oie.selfservice.user.unlock.not.allowed",
+        "idx.identity.provider.auth.error",
+        "E0000009",
+        "E0000010",
+        "registration.error.generic",
+        "registration.error.request.not.completed",
+        "idx.operation.cancelled.on.other.device",
+        "idx.activating.inactive.user",
+        "idx.reset.password.activating.user",
+        "idx.device.not.activated.consent.denied",
+        "oie.selfservice.unlock_user.challenge.failed.permissions",
+        "core.auth.factor.signedNonce.error.invalidDevice",
+    ),
+    "expired": (
+        SESSION_EXPIRED,
+        "idx.return.link.expired",
+        "idx.return.stale",
+        "idx.invalid.reset.password.token",
+        "idx.invalid.forgot.password.token",
+        "idx.expired.activation.token",
+        "core.system.transaction_resource_not_found",
+        "error.expired.session",
+    ),
 }
 
 

@@ -16,7 +16,15 @@ from typing import Any, TypedDict
 from .idx_models import Authenticator, Field, Form, Message
 
 # Steps where a secret is a new password, so browsers offer to generate one.
-NEW_SECRET_STEPS = frozenset({"enroll-authenticator", "reset-authenticator", "reenroll-authenticator", "reenroll-authenticator-warning", "enroll-profile"})
+NEW_SECRET_STEPS = frozenset(
+    {
+        "enroll-authenticator",
+        "reset-authenticator",
+        "reenroll-authenticator",
+        "reenroll-authenticator-warning",
+        "enroll-profile",
+    }
+)
 PASSCODE_FIELDS = frozenset({"passcode", "totp", "otp", "verificationCode"})
 
 
@@ -143,7 +151,16 @@ def _controls(step: str, fields: Sequence[Field] | None, prefix: str, echo: Mapp
         if f.immutable:
             if f.visible and f.mutable is False and f.type == "boolean":
                 # A choice made for the person (a scope that is always shared): shown, not posted.
-                out.append(Control(kind="checkbox", name=dotted, label=f.label or humanize(f.name), checked=f.value is True, hint=f.description, fixed=True))
+                out.append(
+                    Control(
+                        kind="checkbox",
+                        name=dotted,
+                        label=f.label or humanize(f.name),
+                        checked=f.value is True,
+                        hint=f.description,
+                        fixed=True,
+                    )
+                )
             continue
         if f.form is not None:
             out.extend(_controls(step, f.form, dotted + ".", echo))
@@ -218,7 +235,9 @@ def _coerce(f: Field, dotted: str, raw: str) -> Any:
     return raw if f.secret else raw.strip()
 
 
-def _body(fields: Sequence[Field], prefix: str, data: Mapping[str, Sequence[str]], nth: Mapping[str, int]) -> dict[str, Any]:
+def _body(
+    fields: Sequence[Field], prefix: str, data: Mapping[str, Sequence[str]], nth: Mapping[str, int]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields:
         dotted = prefix + f.name
@@ -241,7 +260,9 @@ def _body(fields: Sequence[Field], prefix: str, data: Mapping[str, Sequence[str]
             # Several options may declare the same input (`credentials.answer`); browsers post
             # every copy in document order, so this option's copy comes after earlier options'.
             copies_before = {
-                dotted + "." + g.name: sum(1 for o in f.options[:index] for h in o.form or () if h.name == g.name and _posted_even_if_unused(h))
+                dotted + "." + g.name: sum(
+                    1 for o in f.options[:index] for h in o.form or () if h.name == g.name and _posted_even_if_unused(h)
+                )
                 for g in chosen
                 if not g.immutable
             }
@@ -341,8 +362,13 @@ def flatten(body: Mapping[str, Any], form: Form) -> dict[str, list[str]]:
 
 def _matching_option(f: Field, value: Any) -> int:
     """The option whose server-owned values the body carries; the most specific one wins."""
+
     def fixed(i: int) -> list[Field]:
         return [g for g in f.options[i].form or () if g.immutable]
 
-    matching = [i for i, o in enumerate(f.options) if isinstance(value, dict) and all(value.get(g.name) == _server_value(g) for g in fixed(i))]
+    matching = [
+        i
+        for i, o in enumerate(f.options)
+        if isinstance(value, dict) and all(value.get(g.name) == _server_value(g) for g in fixed(i))
+    ]
     return max(matching, key=lambda i: len(fixed(i)))

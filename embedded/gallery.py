@@ -118,7 +118,13 @@ def environment(theme_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
 class Gallery:
     """The fixtures' pages in `languages`, each rendered once when first asked for."""
 
-    def __init__(self, env: jinja2.Environment, fixtures: Iterable[Fixture], languages: Sequence[str] = locales.CODES, source: str = ""):
+    def __init__(
+        self,
+        env: jinja2.Environment,
+        fixtures: Iterable[Fixture],
+        languages: Sequence[str] = locales.CODES,
+        source: str = "",
+    ):
         self.env = env
         self.fixtures = {f.slug: f for f in fixtures}
         self.languages = tuple(languages)
@@ -131,14 +137,28 @@ class Gallery:
         """A still of the fixture's page in `lang`; None for an unknown fixture or language, or
         one with no page."""
         fixture = self.fixtures.get(slug)
-        if fixture is None or fixture.response is None or fixture.skipped or lang not in self.languages or slug in self._failed:
+        if (
+            fixture is None
+            or fixture.response is None
+            or fixture.skipped
+            or lang not in self.languages
+            or slug in self._failed
+        ):
             return None
         if (lang, slug) not in self._pages:
             self._pages[lang, slug] = self._render(lang, fixture, fixture.response)
         return self._pages[lang, slug]
 
     def _render(self, lang: str, fixture: Fixture, response: IdxResponse) -> str | None:
-        switch = [{"code": code, "name": locales.language(code).name, "dir": locales.language(code).direction, "href": f"../{page_path(code, fixture)}"} for code in self.languages]
+        switch = [
+            {
+                "code": code,
+                "name": locales.language(code).name,
+                "dir": locales.language(code).direction,
+                "href": f"../{page_path(code, fixture)}",
+            }
+            for code in self.languages
+        ]
         try:
             page = render_response(self.env, response, lang, languages=switch)
         except rendering.MALFORMED as exc:  # not even the generic page: the app shows its upstream error
@@ -149,7 +169,11 @@ class Gallery:
         return still(page)
 
     def skipped(self) -> list[tuple[Fixture, str]]:
-        return [(f, f.skipped or self._failed[f.slug]) for f in self.fixtures.values() if f.skipped or f.slug in self._failed]
+        return [
+            (f, f.skipped or self._failed[f.slug])
+            for f in self.fixtures.values()
+            if f.skipped or f.slug in self._failed
+        ]
 
     def shown(self) -> list[Fixture]:
         """Fixtures with pages (rendering each in the first language, to know)."""
@@ -169,7 +193,9 @@ class Gallery:
             groups.setdefault(f.group, []).append({"name": f.name, "slug": f.slug, "template": self._templates[f.slug]})
         context: dict[str, Any] = {
             "groups": groups,
-            "skipped": [{"path": f"{f.group}/{f.name}.json".removeprefix("./"), "reason": why} for f, why in self.skipped()],
+            "skipped": [
+                {"path": f"{f.group}/{f.name}.json".removeprefix("./"), "reason": why} for f, why in self.skipped()
+            ],
             "gallery_languages": self.languages,
             "page_count": sum(len(v) for v in groups.values()) * len(self.languages),
             "source": self.source,

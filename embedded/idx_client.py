@@ -90,7 +90,7 @@ def endpoint_label(url: str) -> str:
         return "discovery"
     for marker in ("/idp/idx/", "/v1/"):
         if (i := path.find(marker)) >= 0:
-            label = path[i + 1:].removeprefix("idp/")
+            label = path[i + 1 :].removeprefix("idp/")
             return label if LABEL.fullmatch(label) else "other"
     return "other"
 
@@ -192,8 +192,12 @@ class IdxClient:
 
     async def _oauth(self, url: str, form: dict[str, str], headers: dict[str, str] | None = None) -> dict:
         # Encoded here: aiohttp's FormData machinery costs more than the call's own work.
-        status, doc, meta = await self._request("POST", url, data=urlencode(form).encode(),
-                                                headers={"Accept": "application/json", "Content-Type": FORM_TYPE, **(headers or {})})
+        status, doc, meta = await self._request(
+            "POST",
+            url,
+            data=urlencode(form).encode(),
+            headers={"Accept": "application/json", "Content-Type": FORM_TYPE, **(headers or {})},
+        )
         if isinstance(doc, dict) and isinstance(doc.get("error"), str):
             raise OAuthError(doc["error"], str(doc.get("error_description") or ""), status)
         if status == 200 and doc is None:
@@ -259,27 +263,40 @@ class IdxClient:
             form["acr_values"] = acr_values
         if max_age is not None:
             form["max_age"] = str(max_age)
-        doc = await self._oauth(self.settings.oauth_base + "/v1/interact", form, context.headers(confidential=bool(self.settings.client_secret)) if context else {})
+        doc = await self._oauth(
+            self.settings.oauth_base + "/v1/interact",
+            form,
+            context.headers(confidential=bool(self.settings.client_secret)) if context else {},
+        )
         handle = doc.get("interaction_handle")
         if not isinstance(handle, str) or not handle:
             raise UpstreamError("interact returned no interaction_handle")
         return handle
 
     async def introspect(self, interaction_handle: str) -> IonReply:
-        return await self._ion(self.settings.org_origin + "/idp/idx/introspect", {"interactionHandle": interaction_handle}, ION)
+        return await self._ion(
+            self.settings.org_origin + "/idp/idx/introspect", {"interactionHandle": interaction_handle}, ION
+        )
 
     async def proceed(self, href: str, body: dict) -> IonReply:
         """Submit a remediation or action form to its own `href`."""
         return await self._ion(href, body, "application/json")
 
     async def exchange_code(self, interaction_code: str, code_verifier: str) -> dict:
-        form = {**self._client_auth(), "grant_type": "interaction_code", "interaction_code": interaction_code, "code_verifier": code_verifier}
+        form = {
+            **self._client_auth(),
+            "grant_type": "interaction_code",
+            "interaction_code": interaction_code,
+            "code_verifier": code_verifier,
+        }
         tokens = await self._oauth(await self._endpoint("token_endpoint", "/v1/token"), form)
         if not isinstance(tokens.get("id_token"), str):
             raise UpstreamError("token response without an id_token")
         return tokens
 
-    async def authorize_url(self, *, code_challenge: str, state: str, nonce: str, acr_values: str | None = None, max_age: int | None = None) -> str:
+    async def authorize_url(
+        self, *, code_challenge: str, state: str, nonce: str, acr_values: str | None = None, max_age: int | None = None
+    ) -> str:
         """The org's own sign-in page (/v1/authorize) for the redirect model: authorization code
         with PKCE S256, state and nonce, back to the same redirect URI."""
         query = {
@@ -317,7 +334,12 @@ class IdxClient:
 
     async def refresh(self, refresh_token: str) -> dict:
         """New tokens for a refresh token (granted with `offline_access`); OAuthError when it is spent or revoked."""
-        form = {**self._client_auth(), "grant_type": "refresh_token", "refresh_token": refresh_token, "scope": " ".join(self.settings.scopes)}
+        form = {
+            **self._client_auth(),
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "scope": " ".join(self.settings.scopes),
+        }
         tokens = await self._oauth(await self._endpoint("token_endpoint", "/v1/token"), form)
         if not isinstance(tokens.get("access_token"), str):
             raise UpstreamError("refresh response without an access_token")
@@ -326,7 +348,9 @@ class IdxClient:
     async def userinfo(self, access_token: str) -> dict:
         """The user's claims from the userinfo endpoint; OAuthError when the token is refused."""
         url = await self._endpoint("userinfo_endpoint", "/v1/userinfo")
-        status, doc, meta = await self._request("GET", url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+        status, doc, meta = await self._request(
+            "GET", url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+        )
         if status == 401:
             raise OAuthError("invalid_token", "the access token was refused", status)
         if status != 200 or not isinstance(doc, dict):
@@ -338,7 +362,10 @@ class IdxClient:
         return await self._endpoint("end_session_endpoint", "/v1/logout")
 
     async def revoke(self, token: str, hint: str) -> None:
-        await self._oauth(await self._endpoint("revocation_endpoint", "/v1/revoke"), {**self._client_auth(), "token": token, "token_type_hint": hint})
+        await self._oauth(
+            await self._endpoint("revocation_endpoint", "/v1/revoke"),
+            {**self._client_auth(), "token": token, "token_type_hint": hint},
+        )
 
     async def jwks(self) -> dict:
         url = (await self.discovery()).get("jwks_uri")

@@ -18,7 +18,12 @@ EMPTY: Mapping[str, Any] = MappingProxyType({})
 # Action forms that live inside authenticator objects (`currentAuthenticator.value.resend`).
 AUTHENTICATOR_ACTIONS = ("resend", "poll", "recover", "send", "cancel")
 # Top-level objects whose nested action forms become named actions (`currentAuthenticator-resend`).
-ACTION_HOLDERS = ("currentAuthenticator", "currentAuthenticatorEnrollment", "recoveryAuthenticator", "enrollmentAuthenticator")
+ACTION_HOLDERS = (
+    "currentAuthenticator",
+    "currentAuthenticatorEnrollment",
+    "recoveryAuthenticator",
+    "enrollmentAuthenticator",
+)
 
 
 class NotAnIdxResponse(ValueError):
@@ -245,11 +250,19 @@ class _Parser:
         return tuple(out)
 
     def authenticator(self, obj: Any) -> Authenticator | None:
-        if isinstance(obj, dict) and "value" in obj and isinstance(obj["value"], dict) and "type" in obj and "key" not in obj:
+        if (
+            isinstance(obj, dict)
+            and "value" in obj
+            and isinstance(obj["value"], dict)
+            and "type" in obj
+            and "key" not in obj
+        ):
             obj = obj["value"]  # a {type: "object", value: {...}} wrapper
         if not isinstance(obj, dict):
             return None
-        methods = tuple(m["type"] for m in obj.get("methods") or [] if isinstance(m, dict) and isinstance(m.get("type"), str))
+        methods = tuple(
+            m["type"] for m in obj.get("methods") or [] if isinstance(m, dict) and isinstance(m.get("type"), str)
+        )
         actions = {n: self.form(obj[n], n) for n in AUTHENTICATOR_ACTIONS if isinstance(obj.get(n), dict)}
         return Authenticator(
             id=_text(obj.get("id")),
@@ -277,7 +290,11 @@ class _Parser:
         return self._related[path]
 
     def fields(self, values: Any) -> tuple[Field, ...]:
-        return tuple(f for f in (self.field(v) for v in values if isinstance(v, dict)) if f) if isinstance(values, list) else ()
+        return (
+            tuple(f for f in (self.field(v) for v in values if isinstance(v, dict)) if f)
+            if isinstance(values, list)
+            else ()
+        )
 
     def field(self, raw: dict[str, Any]) -> Field | None:
         name = raw.get("name")
@@ -292,7 +309,11 @@ class _Parser:
             if not isinstance(o, dict):
                 continue
             ov = o.get("value")
-            opt_form = self.fields(ov["form"].get("value")) if isinstance(ov, dict) and isinstance(ov.get("form"), dict) else None
+            opt_form = (
+                self.fields(ov["form"].get("value"))
+                if isinstance(ov, dict) and isinstance(ov.get("form"), dict)
+                else None
+            )
             options.append(
                 Option(
                     label=str(o.get("label") if o.get("label") is not None else ov),
@@ -302,7 +323,11 @@ class _Parser:
                 )
             )
         rtype = raw.get("type")
-        ftype = rtype if isinstance(rtype, str) else ("object" if sub or (options and options[0].form is not None) else "string")
+        ftype = (
+            rtype
+            if isinstance(rtype, str)
+            else ("object" if sub or (options and options[0].form is not None) else "string")
+        )
         return Field(
             name=name,
             label=_text(raw.get("customLabel")) or _text(raw.get("label")),
@@ -344,8 +369,13 @@ class _Parser:
 def captcha(value: Mapping[str, Any] | None) -> Captcha | None:
     if value is None:
         return None
-    return Captcha(id=_text(value.get("id")), name=_text(value.get("name")), site_key=_text(value.get("siteKey")),
-                   type=_text(value.get("type")), script_source=_text(value.get("scriptSource")))
+    return Captcha(
+        id=_text(value.get("id")),
+        name=_text(value.get("name")),
+        site_key=_text(value.get("siteKey")),
+        type=_text(value.get("type")),
+        script_source=_text(value.get("scriptSource")),
+    )
 
 
 def parse(raw: Any) -> IdxResponse:
@@ -369,7 +399,7 @@ def _parse(raw: dict[str, Any]) -> IdxResponse:
         actions["cancel"] = cancel
     for holder in ACTION_HOLDERS:
         auth = p.authenticator(raw.get(holder))
-        for name, form in (auth.actions.items() if auth else ()):
+        for name, form in auth.actions.items() if auth else ():
             actions[f"{holder}-{name}"] = form
 
     def wrapped(key: str) -> Mapping[str, Any] | None:

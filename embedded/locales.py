@@ -37,7 +37,9 @@ _BY_TAG = {lang.code.lower(): lang for lang in LANGUAGES}
 _BY_PRIMARY = {lang.code.split("-")[0].lower(): lang for lang in LANGUAGES}
 
 # One language range with an optional weight: "fr-CA", "*", "de;q=0.7" (RFC 9110 §12.5.4).
-_RANGE = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*)?")
+_RANGE = re.compile(
+    r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*)?"
+)
 MAX_HEADER = 1024  # longer Accept-Language headers are read up to here
 MAX_RANGES = 32
 

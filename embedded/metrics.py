@@ -13,7 +13,16 @@ import os
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 # Seconds: from a cached page render to an Identity Engine that takes its time.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -29,14 +38,30 @@ class Metrics:
         self.completed = counter("embedded_signins_completed", "Sign-ins completed (ID token validated, session made)")
         self.failed = counter("embedded_signins_failed", "Sign-in failures, by audit reason", ("reason",))
         self.signouts = counter("embedded_signouts", "Sign-outs")
-        self.refused = counter("embedded_rate_limit_refusals", "Requests the app's own limits refused (429), by limit", ("limit",))
-        self.idx = Histogram("embedded_idx_request_seconds", "Identity Engine calls: latency by endpoint and HTTP status "
-                             "(timeout, error: no answer; unusable: an answer too big, too deep or undecodable)",
-                             ("endpoint", "status"), buckets=BUCKETS, registry=registry)
-        self.steps = Histogram("embedded_step_seconds", "Time to answer the package's own routes (a step post includes its Identity Engine call)",
-                               ("route", "method"), buckets=BUCKETS, registry=registry)
-        self.active = Gauge("embedded_active_transactions", "Sign-in transactions under way (sampled; shared by every instance on Redis)",
-                            registry=registry, multiprocess_mode="livemax")
+        self.refused = counter(
+            "embedded_rate_limit_refusals", "Requests the app's own limits refused (429), by limit", ("limit",)
+        )
+        self.idx = Histogram(
+            "embedded_idx_request_seconds",
+            "Identity Engine calls: latency by endpoint and HTTP status "
+            "(timeout, error: no answer; unusable: an answer too big, too deep or undecodable)",
+            ("endpoint", "status"),
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self.steps = Histogram(
+            "embedded_step_seconds",
+            "Time to answer the package's own routes (a step post includes its Identity Engine call)",
+            ("route", "method"),
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self.active = Gauge(
+            "embedded_active_transactions",
+            "Sign-in transactions under way (sampled; shared by every instance on Redis)",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
         self._seen: dict[str, set[str]] = {}
 
     def bounded(self, label: str, value: str) -> str:

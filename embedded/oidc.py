@@ -69,7 +69,9 @@ class KeySet:
         if kid in self._keys:
             return self._keys[kid]
         async with self._lock:
-            if kid not in self._keys and (self._fetched_at is None or self._clock() - self._fetched_at >= JWKS_REFETCH_SECONDS):
+            if kid not in self._keys and (
+                self._fetched_at is None or self._clock() - self._fetched_at >= JWKS_REFETCH_SECONDS
+            ):
                 self._fetched_at = self._clock()
                 # A failed fetch raises before touching the cache, so known keys keep working.
                 self._keys.update(self._parse(await self._fetch()))
@@ -140,7 +142,12 @@ async def validate_id_token(
             algorithms=ALGORITHMS,
             audience=client_id,
             issuer=issuer,
-            options={"require": ["iss", "aud", "sub", "exp", "iat"], "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            options={
+                "require": ["iss", "aud", "sub", "exp", "iat"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
         raise InvalidIdToken(type(exc).__name__) from exc
@@ -164,6 +171,10 @@ async def validate_id_token(
         raise InvalidIdToken("acr does not match acr_values")
     if max_age is not None:
         auth_time = claims.get("auth_time")
-        if not isinstance(auth_time, (int, float)) or isinstance(auth_time, bool) or auth_time + max_age + LEEWAY_SECONDS < now:
+        if (
+            not isinstance(auth_time, (int, float))
+            or isinstance(auth_time, bool)
+            or auth_time + max_age + LEEWAY_SECONDS < now
+        ):
             raise InvalidIdToken("authentication older than max_age")
     return claims

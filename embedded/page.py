@@ -89,7 +89,9 @@ def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> 
         authenticator=authenticator,
         user=response.user,
         app=response.app,
-        webauthn_credential_ids=tuple(a.credential_id for a in response.enrollments if a.key == "webauthn" and a.credential_id),
+        webauthn_credential_ids=tuple(
+            a.credential_id for a in response.enrollments if a.key == "webauthn" and a.credential_id
+        ),
         device_challenge=device_challenge(response),
         passkey=form_view(passkey[1], str(passkey[0])) if passkey else None,
         passkey_options=mapping(mapping(autofill).get("value")).get("challengeData") if autofill else None,
@@ -98,12 +100,17 @@ def build_page(response: IdxResponse, echo: Mapping[str, str] | None = None) -> 
     )
 
 
-def on_their_fields(view: FormView | None, messages: tuple[Message, ...]) -> tuple[FormView | None, tuple[Message, ...]]:
+def on_their_fields(
+    view: FormView | None, messages: tuple[Message, ...]
+) -> tuple[FormView | None, tuple[Message, ...]]:
     """The form with each top-level message that is about one of its fields moved onto it, and
     the messages left for the whole page."""
     names = {c.name for c in view.controls} if view else set()
     moved = [m for m in messages if FIELD_OF_MESSAGE.get(m.key or "") in names]
     if view is None or not moved:
         return view, messages
-    controls = tuple(replace(c, messages=(*c.messages, *(m for m in moved if FIELD_OF_MESSAGE[m.key or ""] == c.name))) for c in view.controls)
+    controls = tuple(
+        replace(c, messages=(*c.messages, *(m for m in moved if FIELD_OF_MESSAGE[m.key or ""] == c.name)))
+        for c in view.controls
+    )
     return replace(view, controls=controls), tuple(m for m in messages if m not in moved)

@@ -36,10 +36,21 @@ def safe_return_to(value: str | None) -> str:
 OTP = re.compile(r"[A-Za-z0-9]{4,16}")
 # The `error` values a callback may carry that we explain in our own words; any other value
 # reads as "other", and `error_description` is never shown (anyone can write it into a link).
-CALLBACK_ERRORS = frozenset({
-    "access_denied", "consent_required", "interaction_required", "invalid_request", "invalid_scope", "login_required",
-    "server_error", "temporarily_unavailable", "unauthorized_client", "unsupported_response_type", "user_canceled_request",
-})
+CALLBACK_ERRORS = frozenset(
+    {
+        "access_denied",
+        "consent_required",
+        "interaction_required",
+        "invalid_request",
+        "invalid_scope",
+        "login_required",
+        "server_error",
+        "temporarily_unavailable",
+        "unauthorized_client",
+        "unsupported_response_type",
+        "user_canceled_request",
+    }
+)
 
 
 def callback_error(value: str | None) -> str:
@@ -59,9 +70,15 @@ def code_refused(response: IdxResponse) -> bool:
 # On the pages that take a username nobody is identified yet: whether an account exists, or is
 # locked, must not show (ASVS 6.3.8), so "no such user", "locked" and "wrong password" all
 # become one generic message on sign-in, recovery and unlock alike.
-ACCOUNT_FAILURE_KEYS = frozenset({"errors.E0000004", "E0000004", "idx.unknown.user", "incorrectPassword", "errors.E0000069", "E0000069"})
+ACCOUNT_FAILURE_KEYS = frozenset(
+    {"errors.E0000004", "E0000004", "idx.unknown.user", "incorrectPassword", "errors.E0000069", "E0000069"}
+)
 ENTRY_FORMS = frozenset({"identify", "identify-recovery", "unlock-account"})
-SIGN_IN_FAILED = {"message": "Sign-in failed. Check your details and try again.", "i18n": {"key": "sign_in.failed"}, "class": "ERROR"}
+SIGN_IN_FAILED = {
+    "message": "Sign-in failed. Check your details and try again.",
+    "i18n": {"key": "sign_in.failed"},
+    "class": "ERROR",
+}
 
 
 def audit_reason(key: str | None) -> str:
@@ -74,10 +91,24 @@ def audit_reason(key: str | None) -> str:
 ACCOUNT_EXISTS_KEYS = frozenset({"registration.error.notUniqueWithinOrg"})
 
 
-KNOWN_ERROR_KEYS = ACCOUNT_FAILURE_KEYS | CODE_REFUSED_KEYS | ACCOUNT_EXISTS_KEYS | frozenset({
-    "idx.session.expired", "tooManyRequests", "E0000047", "security.access_denied", "api.authn.error.PASSCODE_INVALID",
-    "password.passwordRequirementsNotMet", "idx.identity.provider.auth.error", "E0000009", "E0000010",
-})
+KNOWN_ERROR_KEYS = (
+    ACCOUNT_FAILURE_KEYS
+    | CODE_REFUSED_KEYS
+    | ACCOUNT_EXISTS_KEYS
+    | frozenset(
+        {
+            "idx.session.expired",
+            "tooManyRequests",
+            "E0000047",
+            "security.access_denied",
+            "api.authn.error.PASSCODE_INVALID",
+            "password.passwordRequirementsNotMet",
+            "idx.identity.provider.auth.error",
+            "E0000009",
+            "E0000010",
+        }
+    )
+)
 
 
 def reveals_existing_account(response: IdxResponse) -> bool:
@@ -98,7 +129,11 @@ def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str |
     dropped: list[tuple[str, str | None]] = []
     for form in remediation["value"]:
         href = form.get("href") if isinstance(form, dict) else None
-        if isinstance(form, dict) and str(form.get("method", "POST")).upper() == "GET" and not (isinstance(href, str) and href.startswith(org_origin + "/")):
+        if (
+            isinstance(form, dict)
+            and str(form.get("method", "POST")).upper() == "GET"
+            and not (isinstance(href, str) and href.startswith(org_origin + "/"))
+        ):
             dropped.append((str(form.get("name")), urlsplit(href).scheme if isinstance(href, str) else None))
             continue
         kept.append(form)
@@ -115,7 +150,13 @@ def without_account_failures(body: dict[str, Any]) -> dict[str, Any]:
         nonlocal found
         if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
             return messages
-        kept = [m for m in messages["value"] if not (isinstance(m, dict) and isinstance(m.get("i18n"), dict) and m["i18n"].get("key") in ACCOUNT_FAILURE_KEYS)]
+        kept = [
+            m
+            for m in messages["value"]
+            if not (
+                isinstance(m, dict) and isinstance(m.get("i18n"), dict) and m["i18n"].get("key") in ACCOUNT_FAILURE_KEYS
+            )
+        ]
         found = found or len(kept) != len(messages["value"])
         return {**messages, "value": kept}
 

@@ -26,7 +26,9 @@ class RateLimiter:
     """At most `limit` hits per key in any `window` seconds (a sliding window), in memory.
     Bounded: beyond `max_keys` keys the least recently used is forgotten."""
 
-    def __init__(self, limit: int, window: float, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, limit: int, window: float, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ):
         self.limit = limit
         self.window = window
         self.max_keys = max_keys

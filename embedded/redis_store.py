@@ -83,7 +83,15 @@ def connect(url: str) -> redis.Redis:
 
 
 class RedisStorage(SessionStore):
-    def __init__(self, client: redis.Redis, *, secure: bool, idle_seconds: int, absolute_seconds: float, namespace: str = "embedded"):
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        secure: bool,
+        idle_seconds: int,
+        absolute_seconds: float,
+        namespace: str = "embedded",
+    ):
         super().__init__(secure=secure, idle_seconds=idle_seconds, absolute_seconds=absolute_seconds)
         self.client = client
         self.prefix = f"{namespace}:s:"

@@ -101,7 +101,11 @@ class Texts:
     def __init__(self, dirs: list[Path], lang: str = locales.DEFAULT, english: Texts | None = None):
         self.lang = lang
         self.table = read_messages(dirs, lang)
-        self.english: dict[str, str] = self.table if lang == locales.DEFAULT else (english.table if english else read_messages(dirs, locales.DEFAULT))
+        self.english: dict[str, str] = (
+            self.table
+            if lang == locales.DEFAULT
+            else (english.table if english else read_messages(dirs, locales.DEFAULT))
+        )
         # What a theme (every directory but the last, the built-in one) words itself, in English:
         # it comes before the Identity Engine's own text.
         self.themed = read_messages(dirs[:-1], lang) if lang == locales.DEFAULT else {}
@@ -197,7 +201,19 @@ def page_var(name: str, default: Any = None) -> Any:
 
 
 # Authenticators whose one-time codes are digits only: their code inputs get inputmode="numeric".
-NUMERIC_CODES = frozenset({"okta_email", "phone_number", "google_otp", "okta_verify", "custom_otp", "rsa_token", "symantec_vip", "onprem_mfa", "duo"})
+NUMERIC_CODES = frozenset(
+    {
+        "okta_email",
+        "phone_number",
+        "google_otp",
+        "okta_verify",
+        "custom_otp",
+        "rsa_token",
+        "symantec_vip",
+        "onprem_mfa",
+        "duo",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -216,7 +232,9 @@ def form_facts(view: FormView) -> FormFacts:
     shown = [c for c in view.controls if c.kind != "hidden"]
     invalid = tuple(c for c in shown if c.messages)
     first = (invalid or shown)[0] if primary and shown else None
-    return FormFacts(primary, view.authenticator is not None and view.authenticator.key in NUMERIC_CODES, invalid, first)
+    return FormFacts(
+        primary, view.authenticator is not None and view.authenticator.key in NUMERIC_CODES, invalid, first
+    )
 
 
 def loader(dirs: list[Path]) -> jinja2.BaseLoader:
@@ -261,7 +279,9 @@ def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.E
     return env
 
 
-def create_env(theme_dirs: Sequence[str | Path] = (), prefix: str = "", *, urls: Urls | None = None, reload: bool = False) -> jinja2.Environment:
+def create_env(
+    theme_dirs: Sequence[str | Path] = (), prefix: str = "", *, urls: Urls | None = None, reload: bool = False
+) -> jinja2.Environment:
     """The environment for a theme chain (child first), as mounted at `prefix` (or at `urls`),
     shared by every caller in the process. `reload`: templates changed on disk are picked up
     (development only; otherwise each is read and compiled once)."""
@@ -280,7 +300,9 @@ class Environment(jinja2.Environment):
 
 @functools.lru_cache(maxsize=32)
 def _environment(dirs: tuple[Path, ...], urls: Urls, reload: bool) -> jinja2.Environment:
-    env = Environment(loader=loader(list(dirs)), autoescape=True, auto_reload=reload, bytecode_cache=COMPILED, cache_size=-1)
+    env = Environment(
+        loader=loader(list(dirs)), autoescape=True, auto_reload=reload, bytecode_cache=COMPILED, cache_size=-1
+    )
     return configure(env, list(dirs), urls)
 
 
@@ -293,7 +315,9 @@ def warm(env: jinja2.Environment) -> None:
             template.module  # noqa: B018 - made once and kept by the template
 
 
-def step_context(response: IdxResponse, outcome: flow.Outcome, *, version: int) -> tuple[tuple[str, ...], dict[str, Any]]:
+def step_context(
+    response: IdxResponse, outcome: flow.Outcome, *, version: int
+) -> tuple[tuple[str, ...], dict[str, Any]]:
     """Template candidates and context for a response the user is looking at."""
     page = getattr(outcome, "page", None) or build_page(response)
     poll = flow.poll_form(response) if isinstance(outcome, (flow.ShowForm, flow.Poll)) else None
@@ -308,7 +332,9 @@ def step_context(response: IdxResponse, outcome: flow.Outcome, *, version: int) 
     return page.templates, context
 
 
-def render(env: jinja2.Environment, names: tuple[str, ...] | str, context: Mapping[str, Any], *, locale: str = locales.DEFAULT) -> str:
+def render(
+    env: jinja2.Environment, names: tuple[str, ...] | str, context: Mapping[str, Any], *, locale: str = locales.DEFAULT
+) -> str:
     """The first template of `names` that exists, in `locale` (one of `locales.CODES`): its
     texts, and `lang` and `dir` for `<html>`."""
     language = locales.language(locale)

@@ -45,7 +45,9 @@ class StoredSession(Session):
     field nobody read."""
 
     def __init__(self, identity: str | None, fields: Fields, created: float):
-        super().__init__(identity, data={"created": int(created), "session": {}} if fields else None, new=identity is None)
+        super().__init__(
+            identity, data={"created": int(created), "session": {}} if fields else None, new=identity is None
+        )
         self.loaded = fields
         self._mapping.update(fields)
         self._undecoded = set(fields)  # fields whose value in _mapping is still their JSON text
@@ -140,7 +142,10 @@ class SessionStore(AbstractStorage):
             return
         if not isinstance(session, StoredSession) or key is None:
             key = secrets.token_urlsafe(32)  # 256 bits
-            await self.create(key, session.fields() if isinstance(session, StoredSession) else {k: encode(v) for k, v in session.items()})
+            await self.create(
+                key,
+                session.fields() if isinstance(session, StoredSession) else {k: encode(v) for k, v in session.items()},
+            )
         else:
             changed, removed = session.changes()
             if not await self.update(key, changed, removed):

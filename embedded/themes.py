@@ -19,7 +19,7 @@ SEPARATORS = re.compile(f"[{re.escape(os.pathsep)},]")
 
 
 def split_setting(text: str) -> tuple[str, ...]:
-    """"child:parent" or "child, parent": the directories, child first, blanks dropped."""
+    """ "child:parent" or "child, parent": the directories, child first, blanks dropped."""
     return tuple(part.strip() for part in SEPARATORS.split(text) if part.strip())
 
 

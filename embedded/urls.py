@@ -26,7 +26,7 @@ STATIC = "/static"
 
 
 def normalise_prefix(prefix: str) -> str:
-    """"" (the root) or "/a/b": one leading slash, no trailing one."""
+    """ "" (the root) or "/a/b": one leading slash, no trailing one."""
     if prefix in ("", "/"):
         return ""
     if not prefix.startswith("/") or prefix.endswith("/") or "//" in prefix or any(c in prefix for c in "?#{}% "):

@@ -19,7 +19,9 @@ import embedded
 async def index(request: web.Request) -> web.Response:
     user = embedded.current_user(request)
     who = f"Signed in as {html.escape(user.email or user.sub)}." if user else "Not signed in."
-    return web.Response(text=f"<h1>Home</h1><p>{who}</p><p><a href='/private'>Private page</a></p>", content_type="text/html")
+    return web.Response(
+        text=f"<h1>Home</h1><p>{who}</p><p><a href='/private'>Private page</a></p>", content_type="text/html"
+    )
 
 
 @embedded.login_required

@@ -47,8 +47,17 @@ async def test_a_wrong_password_keeps_the_person_out(aiohttp_client, idx_replay)
 
 async def test_email_code_against_the_simulator_then_sign_out(aiohttp_client, embedded_simulator):
     client = await aiohttp_client(create_app(embedded_simulator.settings(prefix="/auth")))
-    tab = await signed_in(client, user="bob@example.com", password="Bob-Passw0rd!", code=embedded_simulator.code_for("bob@example.com"), return_to="/private")
-    assert tab.shows("Hello Bob") and (await (await client.get("/api/me", headers=JSON)).json())["email"] == "bob@example.com"
+    tab = await signed_in(
+        client,
+        user="bob@example.com",
+        password="Bob-Passw0rd!",
+        code=embedded_simulator.code_for("bob@example.com"),
+        return_to="/private",
+    )
+    assert (
+        tab.shows("Hello Bob")
+        and (await (await client.get("/api/me", headers=JSON)).json())["email"] == "bob@example.com"
+    )
     await tab.get("/auth/logout")
     await tab.submit()  # the sign-out button
     assert (await client.get("/api/me", headers=JSON)).status == 401

@@ -72,8 +72,15 @@ async def identify_hcaptcha(tab: Browser) -> None:
 async def registration_recaptcha(tab: Browser) -> None:
     """a new person signs up with the check done."""
     await tab.get("/register")
-    await tab.post({"userProfile.firstName": "Cleo", "userProfile.lastName": "Check", "userProfile.email": "cleo@example.com",
-                    "credentials.passcode": "Green-Meadow-42x", TOKEN_FIELD: await tab.solve()})
+    await tab.post(
+        {
+            "userProfile.firstName": "Cleo",
+            "userProfile.lastName": "Check",
+            "userProfile.email": "cleo@example.com",
+            "credentials.passcode": "Green-Meadow-42x",
+            TOKEN_FIELD: await tab.solve(),
+        }
+    )
 
 
 async def recovery_hcaptcha(tab: Browser) -> None:

@@ -81,7 +81,10 @@ DOCS = {
     "identify": ("password", 0),  # identify (identifier only), two identity providers
     "challenge-password": ("password", 1),
     "identify-with-password": ("identify-with-password", 0),  # identifier and password on one page
-    "identify-with-password-incorrect": ("identify-with-password-wrong", 1),  # 401, errors.E0000004 "Authentication failed"
+    "identify-with-password-incorrect": (
+        "identify-with-password-wrong",
+        1,
+    ),  # 401, errors.E0000004 "Authentication failed"
     "identify-with-password-unknown-user": ("identify-with-password-unknown-user", 1),  # 400, idx.unknown.user
     "session-expired": ("session-expired", 2),  # 401, idx.session.expired
     "challenge-email": ("email-code", 2),
@@ -110,7 +113,9 @@ def with_messages(document: Any, *messages: tuple[str, str]) -> Any:
 
 def too_many_requests(document: Any = None) -> Any:
     """Okta's 429 Ion answer: the step again with `tooManyRequests`, or only the message."""
-    return with_messages(document if document is not None else {"version": "1.0.0"}, ("tooManyRequests", "Too many requests"))
+    return with_messages(
+        document if document is not None else {"version": "1.0.0"}, ("tooManyRequests", "Too many requests")
+    )
 
 
 def own_corpus() -> list[tuple[str, Any]]:
@@ -171,7 +176,16 @@ class Signer:
 
     def mint(self, *, headers: dict | None = None, **claims) -> str:
         now = int(time.time())
-        body = {"iss": ISSUER, "aud": CLIENT_ID, "sub": "00u1alice", "iat": now, "exp": now + 3600, "name": "Alice Anders", "email": "alice@example.com", **claims}
+        body = {
+            "iss": ISSUER,
+            "aud": CLIENT_ID,
+            "sub": "00u1alice",
+            "iat": now,
+            "exp": now + 3600,
+            "name": "Alice Anders",
+            "email": "alice@example.com",
+            **claims,
+        }
         body = {k: v for k, v in body.items() if v is not None}
         return jwt.encode(body, self.private, algorithm="RS256", headers={"kid": self.kid, **(headers or {})})
 
@@ -202,8 +216,14 @@ class FakeOrg:
             "code_challenge_methods_supported": ["S256"],
             "id_token_signing_alg_values_supported": ["RS256"],
         }
-        mock.get(ISSUER + "/.well-known/openid-configuration", payload=discovery, repeat=True, callback=self._record("GET"))
-        mock.get(ISSUER + "/v1/keys", repeat=True, callback=lambda url, **kw: self._record("GET")(url, **kw) or reply(payload=self.signer.jwks()))
+        mock.get(
+            ISSUER + "/.well-known/openid-configuration", payload=discovery, repeat=True, callback=self._record("GET")
+        )
+        mock.get(
+            ISSUER + "/v1/keys",
+            repeat=True,
+            callback=lambda url, **kw: self._record("GET")(url, **kw) or reply(payload=self.signer.jwks()),
+        )
         mock.post(ISSUER + "/v1/interact", repeat=True, callback=self._interact)
         mock.post(ISSUER + "/v1/token", repeat=True, callback=self._token)
         mock.post(ISSUER + "/v1/revoke", repeat=True, callback=self._record("POST"), body="")
@@ -243,7 +263,14 @@ class FakeOrg:
         """
         if isinstance(body, dict) and "expiresAt" in body:
             body = {**body, "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 600))}
-        self.mock.post(ORG + path, status=status, payload=body if not isinstance(body, str) else None, body=body if isinstance(body, str) else "", callback=self._record("POST"), **kwargs)
+        self.mock.post(
+            ORG + path,
+            status=status,
+            payload=body if not isinstance(body, str) else None,
+            body=body if isinstance(body, str) else "",
+            callback=self._record("POST"),
+            **kwargs,
+        )
 
     def fail(self, path: str, exc: Exception) -> None:
         """Make the next call to an IDX endpoint fail at the transport level."""
@@ -253,7 +280,9 @@ class FakeOrg:
         return [p for _, p, _ in self.calls]
 
     def bodies(self, path: str) -> list[Any]:
-        return [kw.get("json") if kw.get("json") is not None else kw.get("data") for _, p, kw in self.calls if p == path]
+        return [
+            kw.get("json") if kw.get("json") is not None else kw.get("data") for _, p, kw in self.calls if p == path
+        ]
 
 
 @pytest.fixture
@@ -269,7 +298,13 @@ def org(idx_mock, signer) -> FakeOrg:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(issuer=ISSUER, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri="http://127.0.0.1/login/callback", scopes=("openid", "profile", "email", "offline_access"))
+    return Settings(
+        issuer=ISSUER,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uri="http://127.0.0.1/login/callback",
+        scopes=("openid", "profile", "email", "offline_access"),
+    )
 
 
 async def serve(aiohttp_client, settings: Settings):

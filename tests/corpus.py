@@ -326,8 +326,13 @@ async def password_expired(tab: Tab, elsewhere: Elsewhere) -> None:
 @journey("a new person signs up, then enrolls the email the policy asks for")
 async def registration(tab: Tab, elsewhere: Elsewhere) -> None:
     await tab.get("/register")
-    await tab.submit(userProfile__firstName="Nora", userProfile__lastName="North", userProfile__email="nora@example.com",
-                     userProfile__favoriteColor="green", credentials__passcode="Green-Meadow-42x")
+    await tab.submit(
+        userProfile__firstName="Nora",
+        userProfile__lastName="North",
+        userProfile__email="nora@example.com",
+        userProfile__favoriteColor="green",
+        credentials__passcode="Green-Meadow-42x",
+    )
     for _ in range(4):
         if not tab.signing_in:
             break
@@ -463,7 +468,7 @@ class Outcome:
 
 
 def outcome_of(tab: Tab) -> Outcome:
-    return Outcome(tab.path, tab.template, tab.status, "data-claim=\"email\"" in tab.html)
+    return Outcome(tab.path, tab.template, tab.status, 'data-claim="email"' in tab.html)
 
 
 async def app_client(settings: Settings) -> TestClient:
@@ -476,8 +481,15 @@ async def app_client(settings: Settings) -> TestClient:
 
 def app_settings(issuer: str, client_id: str = "demo-client", client_secret: str | None = "demo-secret") -> Settings:
     # One app plays every journey from one address: no per-address limit in the way.
-    return Settings(issuer=issuer, client_id=client_id, client_secret=client_secret, redirect_uri=APP_ORIGIN + "/login/callback",
-                    scopes=("openid", "profile", "email", "offline_access"), step_limit_per_ip=(100_000, 60.0), login_limit_per_ip=(100_000, 60.0))
+    return Settings(
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uri=APP_ORIGIN + "/login/callback",
+        scopes=("openid", "profile", "email", "offline_access"),
+        step_limit_per_ip=(100_000, 60.0),
+        login_limit_per_ip=(100_000, 60.0),
+    )
 
 
 async def walk(client: TestClient, name: str, elsewhere: Elsewhere) -> Tab:
@@ -550,7 +562,9 @@ def main(argv: list[str]) -> int:
             old.rmdir() if old.is_dir() else old.unlink()
     outcomes, _ = asyncio.run(record(names, out))
     for name, outcome in outcomes.items():
-        print(f"{name:32} {outcome.status} {outcome.path} {outcome.template or ''}{' signed in' if outcome.signed_in else ''}")
+        print(
+            f"{name:32} {outcome.status} {outcome.path} {outcome.template or ''}{' signed in' if outcome.signed_in else ''}"
+        )
     return 0
 
 

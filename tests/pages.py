@@ -83,4 +83,4 @@ def totp(secret: str, at: float | None = None) -> str:
     counter = struct.pack(">Q", int((time.time() if at is None else at) // 30))
     digest = hmac.new(key, counter, hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
-    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+    return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"

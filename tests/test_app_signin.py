@@ -29,8 +29,15 @@ async def test_password_sign_in_reaches_home_with_the_user(client, org):
         "/oauth2/default/v1/token",
         "/oauth2/default/v1/keys",
     ]
-    assert org.bodies("/idp/idx/identify")[0] == {"identifier": "alice@example.com", "rememberMe": False, "stateHandle": doc("identify")["stateHandle"]}
-    assert org.bodies("/idp/idx/challenge/answer")[0] == {"credentials": {"passcode": "Alice-Passw0rd!"}, "stateHandle": "02stateHandleForTests"}
+    assert org.bodies("/idp/idx/identify")[0] == {
+        "identifier": "alice@example.com",
+        "rememberMe": False,
+        "stateHandle": doc("identify")["stateHandle"],
+    }
+    assert org.bodies("/idp/idx/challenge/answer")[0] == {
+        "credentials": {"passcode": "Alice-Passw0rd!"},
+        "stateHandle": "02stateHandleForTests",
+    }
     token_form = org.bodies("/oauth2/default/v1/token")[0]
     assert token_form["grant_type"] == "interaction_code" and token_form["interaction_code"] == "ic-test-code-1"
 
@@ -83,7 +90,10 @@ async def test_logout_revokes_both_tokens_and_ends_the_session(client, org):
     resp = await client.post("/logout", data={"_csrf": csrf}, allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == "/"
     revokes = org.bodies("/oauth2/default/v1/revoke")
-    assert [(r["token"], r["token_type_hint"]) for r in revokes] == [("rt-sentinel-0001", "refresh_token"), ("at-sentinel-0001", "access_token")]
+    assert [(r["token"], r["token_type_hint"]) for r in revokes] == [
+        ("rt-sentinel-0001", "refresh_token"),
+        ("at-sentinel-0001", "access_token"),
+    ]
     home = await (await client.get("/")).text()
     assert "Alice Anders" not in home and 'href="/login"' in home
 
@@ -101,7 +111,11 @@ async def test_id_token_for_another_nonce_does_not_sign_in(client, org):
 async def test_interaction_required_after_an_identity_provider_continues_the_transaction(client, org):
     await start(client, org)
     org.idx("/idp/idx/introspect", own("challenge-password.json"))
-    resp = await client.get("/login/callback", params={"error": "interaction_required", "state": org.interact_form["state"]}, allow_redirects=False)
+    resp = await client.get(
+        "/login/callback",
+        params={"error": "interaction_required", "state": org.interact_form["state"]},
+        allow_redirects=False,
+    )
     assert resp.status == 303 and resp.headers["Location"] == "/login/step"
     html = await (await client.get("/login/step")).text()
     assert "<!-- template: steps/challenge-authenticator--okta_password.html -->" in html
@@ -113,7 +127,9 @@ async def test_interaction_required_after_an_identity_provider_continues_the_tra
 
 async def step_up_sign_in(client, org, **claims):
     org.idx("/idp/idx/introspect", doc("identify"))
-    resp = await client.get("/login", params={"acr_values": "urn:okta:loa:2fa:any", "max_age": "0"}, allow_redirects=False)
+    resp = await client.get(
+        "/login", params={"acr_values": "urn:okta:loa:2fa:any", "max_age": "0"}, allow_redirects=False
+    )
     assert resp.status == 303
     html = await identify_and_password(client, org, await (await client.get("/login/step")).text())
     org.idx("/idp/idx/challenge/answer", own("success-with-interaction-code.json"))
@@ -128,7 +144,14 @@ async def test_step_up_reaches_interact_and_a_token_that_did_it_signs_in(client,
     assert "urn:okta:loa:2fa:any" in await (await client.get("/")).text()
 
 
-@pytest.mark.parametrize("claims", [{"acr": "urn:okta:loa:1fa:pwd", "auth_time": None}, {"acr": "urn:okta:loa:2fa:any", "auth_time": 1}, {"acr": "urn:okta:loa:2fa:any"}])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"acr": "urn:okta:loa:1fa:pwd", "auth_time": None},
+        {"acr": "urn:okta:loa:2fa:any", "auth_time": 1},
+        {"acr": "urn:okta:loa:2fa:any"},
+    ],
+)
 async def test_step_up_refuses_a_token_that_did_less(client, org, claims):
     """OIDC Core §3.1.2.1: the acr asked for, and a sign-in no older than max_age."""
     claims = {k: (int(time.time()) if v is None else v) for k, v in claims.items()}
@@ -137,7 +160,9 @@ async def test_step_up_refuses_a_token_that_did_less(client, org, claims):
     assert 'data-claim="email"' not in await (await client.get("/")).text()
 
 
-@pytest.mark.parametrize("query", [{"acr_values": "<script>"}, {"max_age": "-1"}, {"max_age": "soon"}, {"acr_values": "a" * 200}])
+@pytest.mark.parametrize(
+    "query", [{"acr_values": "<script>"}, {"max_age": "-1"}, {"max_age": "soon"}, {"acr_values": "a" * 200}]
+)
 async def test_malformed_step_up_requests_get_a_friendly_page(client, org, query):
     resp = await client.get("/login", params=query)
     assert resp.status == 400 and "can&#39;t be used" in await resp.text() and not org.paths()

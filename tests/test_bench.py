@@ -11,7 +11,9 @@ from conftest import ROOT
 
 def bench(script: str, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_IDX_")}  # the simulator, not an org
-    done = subprocess.run([sys.executable, f"bench/{script}", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, f"bench/{script}", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -71,16 +71,22 @@ async def test_the_identify_page_asks_and_only_it_allows_the_provider(app, hcapt
     first = await app.get("/login")
     html = await first.text()
     assert first.status == 200
-    assert re.search(rf'<input type="hidden" [^>]*name="{re.escape(TOKEN_FIELD)}" value="" data-filled-by="captcha">', html)
+    assert re.search(
+        rf'<input type="hidden" [^>]*name="{re.escape(TOKEN_FIELD)}" value="" data-filled-by="captcha">', html
+    )
     assert origin(hcaptcha_simulator) in frame_sources(first)  # the provider's frame, on this page
     # ... and its scripts and styles (a real provider loads more than the one script we name)
-    assert origin(hcaptcha_simulator) in sources(first, "script-src") and origin(hcaptcha_simulator) in sources(first, "style-src")
+    assert origin(hcaptcha_simulator) in sources(first, "script-src") and origin(hcaptcha_simulator) in sources(
+        first, "style-src"
+    )
     assert origin(hcaptcha_simulator) in sources(first, "connect-src")
     token = await solve(hcaptcha_simulator, site_key(hcaptcha_simulator))
     resp = await post_step(app, html, {"identifier": "alice@example.com", TOKEN_FIELD: token})
     password = await app.get(resp.headers["Location"])
     assert 'name="credentials.passcode"' in await password.text()
-    assert origin(hcaptcha_simulator) not in "".join(sources(password, d) for d in ("frame-src", "connect-src", "script-src", "style-src"))  # nowhere else
+    assert origin(hcaptcha_simulator) not in "".join(
+        sources(password, d) for d in ("frame-src", "connect-src", "script-src", "style-src")
+    )  # nowhere else
     resp = await post_step(app, await password.text(), {"credentials.passcode": "Alice-Passw0rd!"})
     home = await app.get(resp.headers["Location"])
     assert "alice@example.com" in await home.text()
@@ -120,12 +126,18 @@ async def test_registration_with_the_check(app, hcaptcha_simulator):
     html = await page.text()
     assert 'name="userProfile.email"' in html and f'name="{TOKEN_FIELD}"' in html
     assert origin(hcaptcha_simulator) in frame_sources(page)
-    profile = {"userProfile.firstName": "Cara", "userProfile.lastName": "Check", "userProfile.email": "cara.check@example.com",
-               "credentials.passcode": "Green-Meadow-42x"}
+    profile = {
+        "userProfile.firstName": "Cara",
+        "userProfile.lastName": "Check",
+        "userProfile.email": "cara.check@example.com",
+        "credentials.passcode": "Green-Meadow-42x",
+    }
     refused = await app.get((await post_step(app, html, profile)).headers["Location"])
     assert "The CAPTCHA check failed." in await refused.text()
     html = await refused.text()
-    resp = await post_step(app, html, {**profile, TOKEN_FIELD: await solve(hcaptcha_simulator, site_key(hcaptcha_simulator))})
+    resp = await post_step(
+        app, html, {**profile, TOKEN_FIELD: await solve(hcaptcha_simulator, site_key(hcaptcha_simulator))}
+    )
     after = await app.get(resp.headers["Location"])
     assert after.status == 200 and 'name="userProfile.email"' not in await after.text()
 
@@ -141,7 +153,9 @@ async def test_recovery_from_the_password_page_asks_on_identify_recovery(aiohttp
     page = await app.get(resp.headers["Location"])
     html = await page.text()
     assert f'name="{TOKEN_FIELD}"' in html and origin(simulator) in frame_sources(page)
-    resp = await post_step(app, html, {"identifier": "alice@example.com", TOKEN_FIELD: await solve(simulator, site_key(simulator))})
+    resp = await post_step(
+        app, html, {"identifier": "alice@example.com", TOKEN_FIELD: await solve(simulator, site_key(simulator))}
+    )
     chosen = await app.get(resp.headers["Location"])
     assert chosen.status == 200 and f'name="{TOKEN_FIELD}"' not in await chosen.text()
 
@@ -172,16 +186,40 @@ def captcha_doc(kind: str, script_source: str | None = None, site_key: str = "si
     value = {"id": "cap1", "name": kind.title(), "siteKey": site_key, "type": kind}
     if script_source:
         value["scriptSource"] = script_source
-    field = {"name": "captchaVerify", "form": {"value": [
-        {"name": "captchaId", "required": True, "value": "cap1", "visible": False, "mutable": False},
-        {"name": "captchaToken", "required": True, "visible": False, "hint": "captcha"}]}, "relatesTo": "$.captcha"}
-    return {"version": "1.0.0", "stateHandle": "02x", "captcha": {"type": "object", "value": value},
-            "remediation": {"type": "array", "value": [{"rel": ["create-form"], "name": "identify", "href": "https://org/idp/idx/identify",
-                                                         "value": [{"name": "identifier", "label": "Username"}, field]}]}}
+    field = {
+        "name": "captchaVerify",
+        "form": {
+            "value": [
+                {"name": "captchaId", "required": True, "value": "cap1", "visible": False, "mutable": False},
+                {"name": "captchaToken", "required": True, "visible": False, "hint": "captcha"},
+            ]
+        },
+        "relatesTo": "$.captcha",
+    }
+    return {
+        "version": "1.0.0",
+        "stateHandle": "02x",
+        "captcha": {"type": "object", "value": value},
+        "remediation": {
+            "type": "array",
+            "value": [
+                {
+                    "rel": ["create-form"],
+                    "name": "identify",
+                    "href": "https://org/idp/idx/identify",
+                    "value": [{"name": "identifier", "label": "Username"}, field],
+                }
+            ],
+        },
+    }
 
 
 def widget_html(page, lang: str = "en", **context) -> str:
-    return create_env().from_string('{% include "controls/captcha.html" %}').render(page=page, csp_nonce="n0nce", lang=lang, **context)
+    return (
+        create_env()
+        .from_string('{% include "controls/captcha.html" %}')
+        .render(page=page, csp_nonce="n0nce", lang=lang, **context)
+    )
 
 
 def test_the_widget_template_loads_the_providers_script_with_the_nonce():
@@ -189,7 +227,10 @@ def test_the_widget_template_loads_the_providers_script_with_the_nonce():
     html = widget_html(page, "de")
     assert 'data-js="captcha"' in html and 'data-provider="hcaptcha"' in html and 'data-sitekey="site-key_1"' in html
     assert f'data-field="{TOKEN_FIELD}"' in html
-    assert '<script src="https://js.hcaptcha.com/1/api.js?onload=embeddedCaptchaReady&amp;render=explicit&amp;hl=de" nonce="n0nce" defer>' in html
+    assert (
+        '<script src="https://js.hcaptcha.com/1/api.js?onload=embeddedCaptchaReady&amp;render=explicit&amp;hl=de" nonce="n0nce" defer>'
+        in html
+    )
     assert '<script src="/static/js/captcha.js" nonce="n0nce" defer>' in html
     assert "<script>" not in html and "onclick" not in html  # nothing inline
 
@@ -203,27 +244,42 @@ def test_the_widget_shows_only_in_the_form_holding_the_field():
 
 def test_the_page_model_reads_the_check():
     widget = build_page(parse(captcha_doc("RECAPTCHA_V2"))).captcha
-    assert widget == captcha.CaptchaWidget(type="RECAPTCHA_V2", field=TOKEN_FIELD, site_key="site-key_1", provider="grecaptcha",
-                                           script="https://www.google.com/recaptcha/api.js", origins=captcha.PROVIDERS["RECAPTCHA_V2"].origins)
+    assert widget == captcha.CaptchaWidget(
+        type="RECAPTCHA_V2",
+        field=TOKEN_FIELD,
+        site_key="site-key_1",
+        provider="grecaptcha",
+        script="https://www.google.com/recaptcha/api.js",
+        origins=captcha.PROVIDERS["RECAPTCHA_V2"].origins,
+    )
     extra = csp_additions(None, None, widget)
     assert extra["frame-src"] == extra["script-src"] == captcha.PROVIDERS["RECAPTCHA_V2"].origins
 
 
-@pytest.mark.parametrize(("script", "used"), [
-    ("http://127.0.0.1:8081/captcha/hcaptcha/api.js", "http://127.0.0.1:8081"),  # a provider on this computer
-    ("https://evil.example/api.js", None),  # anywhere else: the real provider's
-    ("http://127.0.0.1:8081/x.js?onload=steal", None),
-    ("javascript:alert(1)", None),
-])
+@pytest.mark.parametrize(
+    ("script", "used"),
+    [
+        ("http://127.0.0.1:8081/captcha/hcaptcha/api.js", "http://127.0.0.1:8081"),  # a provider on this computer
+        ("https://evil.example/api.js", None),  # anywhere else: the real provider's
+        ("http://127.0.0.1:8081/x.js?onload=steal", None),
+        ("javascript:alert(1)", None),
+    ],
+)
 def test_a_script_source_is_taken_only_from_this_computer(script, used):
     widget = build_page(parse(captcha_doc("HCAPTCHA", script))).captcha
     if used:
         assert widget.script == script and widget.origins == (used,)
     else:
-        assert widget.script == captcha.PROVIDERS["HCAPTCHA"].script and widget.origins == captcha.PROVIDERS["HCAPTCHA"].origins
+        assert (
+            widget.script == captcha.PROVIDERS["HCAPTCHA"].script
+            and widget.origins == captcha.PROVIDERS["HCAPTCHA"].origins
+        )
 
 
-@pytest.mark.parametrize(("kind", "key"), [("ALTCHA", "k"), ("HCAPTCHA", "bad key with spaces"), ("hcaptcha'><script>", "k"), ("HCAPTCHA", "")])
+@pytest.mark.parametrize(
+    ("kind", "key"),
+    [("ALTCHA", "k"), ("HCAPTCHA", "bad key with spaces"), ("hcaptcha'><script>", "k"), ("HCAPTCHA", "")],
+)
 def test_what_cannot_be_shown_is_said_so(kind, key):
     page = build_page(parse(captcha_doc(kind, site_key=key)))
     assert page.captcha is not None and not page.captcha.supported and page.captcha.field == TOKEN_FIELD
@@ -246,11 +302,14 @@ def recorded(journey: str) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((RECORDED / journey).glob("*.json"))]
 
 
-@pytest.mark.parametrize(("journey", "kind", "form"), [
-    ("identify-hcaptcha", "HCAPTCHA", "identify"),
-    ("registration-recaptcha", "RECAPTCHA_V2", "enroll-profile"),
-    ("recovery-hcaptcha", "HCAPTCHA", "identify-recovery"),
-])
+@pytest.mark.parametrize(
+    ("journey", "kind", "form"),
+    [
+        ("identify-hcaptcha", "HCAPTCHA", "identify"),
+        ("registration-recaptcha", "RECAPTCHA_V2", "enroll-profile"),
+        ("recovery-hcaptcha", "HCAPTCHA", "identify-recovery"),
+    ],
+)
 def test_pages_from_the_recorded_fixtures(journey, kind, form):
     docs = recorded(journey)
     asking = [d for d in docs if build_page(parse(d)).captcha is not None]

@@ -29,11 +29,26 @@ async def test_pages_name_the_report_endpoint(client):
     assert "report-uri /csp-report" in csp
 
 
-@pytest.mark.parametrize("content_type, body", [
-    ("application/csp-report", REPORT),
-    ("application/reports+json", [{"type": "csp-violation", "url": "http://127.0.0.1/", "body": {
-        "documentURL": "http://127.0.0.1/login", "effectiveDirective": "script-src-elem", "blockedURL": "inline"}}]),
-])
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("application/csp-report", REPORT),
+        (
+            "application/reports+json",
+            [
+                {
+                    "type": "csp-violation",
+                    "url": "http://127.0.0.1/",
+                    "body": {
+                        "documentURL": "http://127.0.0.1/login",
+                        "effectiveDirective": "script-src-elem",
+                        "blockedURL": "inline",
+                    },
+                }
+            ],
+        ),
+    ],
+)
 async def test_a_report_becomes_one_bounded_audit_event(client, caplog, content_type, body):
     caplog.set_level(logging.INFO, logger="embedded.audit")
     resp = await client.post("/csp-report", data=json.dumps(body), headers={"Content-Type": content_type})
@@ -49,7 +64,9 @@ async def test_reports_that_are_too_big_not_json_or_too_many_are_refused(client,
     headers = {"Content-Type": "application/csp-report"}
     assert (await client.post("/csp-report", data="x" * 9000, headers=headers)).status == 400
     assert (await client.post("/csp-report", data="{not json", headers=headers)).status == 400
-    assert (await client.post("/csp-report", data=json.dumps(REPORT), headers={"Content-Type": "text/plain"})).status == 400
+    assert (
+        await client.post("/csp-report", data=json.dumps(REPORT), headers={"Content-Type": "text/plain"})
+    ).status == 400
     statuses = [(await client.post("/csp-report", data=json.dumps(REPORT), headers=headers)).status for _ in range(31)]
     assert statuses.count(204) == 27 and statuses[-1] == 429  # 30 a minute per address, the refused ones included
     assert len(audit_events(caplog)) == 27

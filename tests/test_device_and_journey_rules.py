@@ -29,7 +29,9 @@ def test_fastpass_loopback_challenge_is_read_from_the_current_authenticator():
     assert page.device_challenge["challengeMethod"] == "LOOPBACK"
     assert page.templates[0] == "steps/challenge-poll--okta_verify--signed_nonce.html"
     ports = loopback_ports(doc("fastpass-loopback"))
-    assert devices.csp_additions(page.device_challenge, page.duo) == {"connect-src": tuple(f"http://localhost:{p}" for p in ports)}
+    assert devices.csp_additions(page.device_challenge, page.duo) == {
+        "connect-src": tuple(f"http://localhost:{p}" for p in ports)
+    }
     assert [a.name for a in page.alternatives] == ["select-authenticator-authenticate"]  # "Use another method"
 
 
@@ -55,11 +57,20 @@ def duo(**data) -> Authenticator:
 
 def test_duo_frame_comes_from_the_signed_request():
     frame = devices.duo_frame(duo(host="api-1.duosecurity.com", signedToken="TX|dXNlcg==|abc:APP|dXNlcg==|def"))
-    assert frame == devices.DuoFrame(origin="https://api-1.duosecurity.com", tx="TX|dXNlcg==|abc", app_sig="APP|dXNlcg==|def")
+    assert frame == devices.DuoFrame(
+        origin="https://api-1.duosecurity.com", tx="TX|dXNlcg==|abc", app_sig="APP|dXNlcg==|def"
+    )
     assert devices.duo_frame(duo(host="127.0.0.1:9999", signedToken="TX|a|b:APP|c|d")).origin == "http://127.0.0.1:9999"
 
 
-@pytest.mark.parametrize("data", [{"host": "evil.example/path", "signedToken": "TX|a|b:APP|c|d"}, {"host": "api.duo.com", "signedToken": "sign_request(...)"}, {}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"host": "evil.example/path", "signedToken": "TX|a|b:APP|c|d"},
+        {"host": "api.duo.com", "signedToken": "sign_request(...)"},
+        {},
+    ],
+)
 def test_a_malformed_duo_request_gives_no_frame(data):
     assert devices.duo_frame(duo(**data)) is None
 
@@ -106,7 +117,13 @@ def test_a_choice_of_one_way_is_made_for_the_person():
     sub = option["value"]["form"]["value"]
     how = {"name": "methodType", "options": [{"label": "SMS", "value": "sms"}, {"label": "Voice", "value": "voice"}]}
     phone = {**option, "value": {"form": {"value": [*sub, how]}}}
-    choosing_how = {**raw, "remediation": {**raw["remediation"], "value": [{**form, "value": [{**form["value"][0], "options": [phone]}, *form["value"][1:]]}]}}
+    choosing_how = {
+        **raw,
+        "remediation": {
+            **raw["remediation"],
+            "value": [{**form, "value": [{**form["value"][0], "options": [phone]}, *form["value"][1:]]}],
+        },
+    }
     assert flow.sole_choice(parse(choosing_how)) is None
 
 
@@ -116,8 +133,14 @@ async def test_registration_is_not_asked_to_choose_its_one_way_through_the_app(a
     tab = Tab(await serve(aiohttp_client, demo_settings(simulator.port)), prefix="")
     await tab.get("/register")
     calls = len(simulator.app[SIMULATOR].calls)
-    await tab.submit(**{"userProfile.firstName": "Sol", "userProfile.lastName": "Choice", "userProfile.email": "sol.choice@example.com",
-                        "credentials.passcode": "Quiet-Harbor-91"})
+    await tab.submit(
+        **{
+            "userProfile.firstName": "Sol",
+            "userProfile.lastName": "Choice",
+            "userProfile.email": "sol.choice@example.com",
+            "credentials.passcode": "Quiet-Harbor-91",
+        }
+    )
     assert 'name="credentials.passcode"' in tab.html and "select-authenticator" not in tab.template
     assert [p.rsplit("/", 1)[-1] for _, p in simulator.app[SIMULATOR].calls[calls:]] == ["new", "enroll"]
 
@@ -125,7 +148,10 @@ async def test_registration_is_not_asked_to_choose_its_one_way_through_the_app(a
 def test_passkey_autofill_is_offered_on_identify_and_hidden_from_the_alternatives():
     page = doc_page("identify")
     assert page.passkey.name == "challenge-webauthn-autofillui-authenticator"
-    assert page.passkey_options["challenge"] == doc("identify")["webauthnAutofillUIChallenge"]["value"]["challengeData"]["challenge"]
+    assert (
+        page.passkey_options["challenge"]
+        == doc("identify")["webauthnAutofillUIChallenge"]["value"]["challengeData"]["challenge"]
+    )
     assert all(a.name not in PASSKEY_FORMS for a in page.alternatives)
 
 

@@ -108,7 +108,9 @@ async def test_bob_email_code_with_a_wrong_code_first(walker):
 async def test_bob_resend_sends_a_new_code(walker):
     await walker.begin("bob@example.com", "Bob-Passw0rd!")
     first = await walker.outbox("bob@example.com", "email")
-    action = next(f.hidden["_action"] for f in read(walker.html).forms if f.hidden.get("_action", "").endswith("-resend"))
+    action = next(
+        f.hidden["_action"] for f in read(walker.html).forms if f.hidden.get("_action", "").endswith("-resend")
+    )
     await walker.action(action)
     second = await walker.outbox("bob@example.com", "email")
     assert second["sent_at"] >= first["sent_at"] and second is not first
@@ -154,7 +156,10 @@ async def test_oscar_push_approved_with_the_number_challenge(walker, monkeypatch
     if push.get("correct_answer") is not None:
         assert walker.shows(str(push["correct_answer"]))
     assert (await walker.poll())["changed"] is False
-    approve = await walker.client.session.post(f"http://127.0.0.1:{walker.simulator.port}/outbox/push/{push['id']}/approve", data={"answer": str(push.get("correct_answer") or "")})
+    approve = await walker.client.session.post(
+        f"http://127.0.0.1:{walker.simulator.port}/outbox/push/{push['id']}/approve",
+        data={"answer": str(push.get("correct_answer") or "")},
+    )
     assert approve.status < 400
     clock[0] += 5  # past the step's refresh interval
     await walker._load(await walker.client.get("/login/poll"))  # the no-JavaScript path
@@ -207,7 +212,9 @@ async def test_frank_enrolls_a_security_question_and_skips_the_rest(walker):
     assert walker.form().name == "select-authenticator-enroll"
     await walker.choose("Security Question")
     custom = walker.option("credentials", "own")
-    await walker.submit(**{"credentials": custom, "credentials.question": "First pet?", "credentials.answer": ["", "Rex the dog"]})
+    await walker.submit(
+        **{"credentials": custom, "credentials.question": "First pet?", "credentials.answer": ["", "Rex the dog"]}
+    )
     assert walker.form().name == "select-authenticator-enroll"
     await walker.submit("skip")
     assert walker.signed_in

@@ -72,7 +72,9 @@ async def test_fiona_fastpass_page_lets_the_browser_reach_the_device_and_polls_o
     await walker.choose("Okta Verify")
     resp = await walker.client.get("/login/step")
     html = await resp.text()
-    box = re.search(r'data-js="loopback" data-domain="([^"]+)" data-ports=\'([^\']+)\'\s+data-challenge-request="([^"]+)"', html)
+    box = re.search(
+        r'data-js="loopback" data-domain="([^"]+)" data-ports=\'([^\']+)\'\s+data-challenge-request="([^"]+)"', html
+    )
     assert box, html
     domain, ports, request = box.group(1), [p.strip('" ') for p in box.group(2).strip("[]").split(",")], box.group(3)
     csp = resp.headers["Content-Security-Policy"]
@@ -99,7 +101,9 @@ async def test_ivan_identity_provider_factor_round_trip(walker):
     await walker.begin("ivan@example.com", "Ivan-Passw0rd!")  # followed to the simulator's page
     assert walker.path.startswith("/sso/idps/") and "Continue as ivan@example.com" in walker.html
     action = re.search(r'<form method=post action="([^"]+)"', walker.html).group(1).replace("&amp;", "&")
-    back = await walker.client.session.post(f"http://127.0.0.1:{walker.simulator.port}{action}", data={"action": "continue"}, allow_redirects=False)
+    back = await walker.client.session.post(
+        f"http://127.0.0.1:{walker.simulator.port}{action}", data={"action": "continue"}, allow_redirects=False
+    )
     callback = urlsplit(back.headers["Location"])
     assert "interaction_code=" in callback.query and "state=" in callback.query
     await walker._load(await walker.client.get(f"{callback.path}?{callback.query}"))

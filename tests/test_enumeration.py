@@ -32,17 +32,23 @@ async def test_unknown_and_locked_users_read_alike_on_the_entry_pages(aiohttp_cl
         walker = await walker_for(aiohttp_client, simulator)
         await walker._load(await walker.client.get(entry))
         assert walker.form().name == start_form
-        resp = await walker.client.post("/login/step", data={**walker.form().hidden, "identifier": name}, allow_redirects=False)
+        resp = await walker.client.post(
+            "/login/step", data={**walker.form().hidden, "identifier": name}, allow_redirects=False
+        )
         await walker._load(await walker.client.get(resp.headers["Location"]))
         seen.append((resp.status, shown(walker)))
     assert seen[0] == seen[1]
-    assert "Sign-in failed" in seen[0][1] and "no account" not in seen[0][1].lower() and "locked" not in seen[0][1].lower()
+    assert (
+        "Sign-in failed" in seen[0][1] and "no account" not in seen[0][1].lower() and "locked" not in seen[0][1].lower()
+    )
 
 
 async def test_registration_can_conceal_that_an_email_has_an_account(aiohttp_client, simulator):
     walker = await walker_for(aiohttp_client, simulator, conceal_existing_accounts=True)
     await walker._load(await walker.client.get("/register"))
-    await walker.submit(**{"userProfile.firstName": "Al", "userProfile.lastName": "Again", "userProfile.email": "alice@example.com"})
+    await walker.submit(
+        **{"userProfile.firstName": "Al", "userProfile.lastName": "Again", "userProfile.email": "alice@example.com"}
+    )
     assert "template: terminal.html" in walker.html and walker.shows("we have sent it a message")
     assert not walker.shows("already exists")
     assert (await walker.client.get("/login/step", allow_redirects=False)).status == 303  # the transaction is over
@@ -67,13 +73,23 @@ async def first_answer(walker: Walker, entry: str, **fields: str) -> tuple[int, 
     return resp.status, shown(walker)
 
 
-@pytest.mark.parametrize("entry, fields", [
-    ("/login", {}),
-    ("/recover", {}),
-], ids=["sign-in", "recovery"])
-async def test_with_the_org_s_prevention_on_every_user_gets_the_same_next_page(aiohttp_client, guarded_org, entry, fields):
+@pytest.mark.parametrize(
+    "entry, fields",
+    [
+        ("/login", {}),
+        ("/recover", {}),
+    ],
+    ids=["sign-in", "recovery"],
+)
+async def test_with_the_org_s_prevention_on_every_user_gets_the_same_next_page(
+    aiohttp_client, guarded_org, entry, fields
+):
     seen = {}
-    for kind, name in (("existing", "alice@example.com"), ("unknown", "nobody@example.com"), ("locked", "henry@example.com")):
+    for kind, name in (
+        ("existing", "alice@example.com"),
+        ("unknown", "nobody@example.com"),
+        ("locked", "henry@example.com"),
+    ):
         walker = await walker_for(aiohttp_client, guarded_org)
         seen[kind] = await first_answer(walker, entry, identifier=name, **fields)
     assert seen["existing"] == seen["unknown"] == seen["locked"], seen
@@ -81,7 +97,11 @@ async def test_with_the_org_s_prevention_on_every_user_gets_the_same_next_page(a
 
 async def test_unlock_reads_alike_with_the_org_s_prevention_on(aiohttp_client, guarded_org):
     seen = {}
-    for kind, name in (("existing", "alice@example.com"), ("unknown", "nobody@example.com"), ("locked", "henry@example.com")):
+    for kind, name in (
+        ("existing", "alice@example.com"),
+        ("unknown", "nobody@example.com"),
+        ("locked", "henry@example.com"),
+    ):
         walker = await walker_for(aiohttp_client, guarded_org)
         await walker._load(await walker.client.get("/unlock"))
         await walker.choose("Email", identifier=name)

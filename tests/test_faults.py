@@ -11,12 +11,34 @@ import aiohttp
 import pytest
 from conftest import ROOT
 
-from embedded.idx_client import MAX_JSON_DEPTH, MAX_RESPONSE_BYTES, UpstreamError, endpoint_label, json_depth, parse_json
+from embedded.idx_client import (
+    MAX_JSON_DEPTH,
+    MAX_RESPONSE_BYTES,
+    UpstreamError,
+    endpoint_label,
+    json_depth,
+    parse_json,
+)
 
 sys.path.insert(0, str(ROOT / "bench"))
 import faults  # noqa: E402
 
-SUBSET = ["refused", "timeout", "reset", "500", "503", "429", "malformed", "truncated", "huge", "nested", "jwks-down", "skew+", "redis-down", "redis-restart"]
+SUBSET = [
+    "refused",
+    "timeout",
+    "reset",
+    "500",
+    "503",
+    "429",
+    "malformed",
+    "truncated",
+    "huge",
+    "nested",
+    "jwks-down",
+    "skew+",
+    "redis-down",
+    "redis-restart",
+]
 
 
 async def test_every_step_of_a_sign_in_under_every_quick_fault_is_a_clear_page_without_500s_or_exceptions():
@@ -32,7 +54,10 @@ async def test_every_step_of_a_sign_in_under_every_quick_fault_is_a_clear_page_w
     assert by["identify", "nested"].status == 502 and by["identify", "nested"].survived == "yes"
     assert by["identify", "huge"].status == 502
     assert by["challenge-authenticator (password)", "500"].survived == "yes"  # nothing lost: the same step again
-    assert by["challenge-authenticator (password)", "redis-down"].status == 503 and by["challenge-authenticator (password)", "redis-down"].survived == "yes"
+    assert (
+        by["challenge-authenticator (password)", "redis-down"].status == 503
+        and by["challenge-authenticator (password)", "redis-down"].survived == "yes"
+    )
     assert by["challenge-authenticator (email code)", "skew+"].saw.startswith("We could not verify your sign-in")
     assert by["challenge-authenticator (email code)", "jwks-down"].status == 503
     assert by["challenge-authenticator (email code) → token", "500"].status == 502

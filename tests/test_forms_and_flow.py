@@ -95,7 +95,9 @@ def expected_outcome(raw: dict) -> type:
     first = remediations[0]
     if len(remediations) == 1 and first.get("method") == "GET" and not raw.get("messages"):
         return flow.RedirectToIdp
-    user_inputs = [f for f in first.get("value", []) if f.get("mutable", True) is not False and f.get("visible", True) is not False]
+    user_inputs = [
+        f for f in first.get("value", []) if f.get("mutable", True) is not False and f.get("visible", True) is not False
+    ]
     if "refresh" in first and not user_inputs:
         return flow.Poll
     return flow.ShowForm
@@ -127,14 +129,20 @@ def test_poll_never_faster_than_a_second():
 
 
 def test_template_lookup_order():
-    assert page.template_names("enroll-authenticator", "google_otp") == ("steps/enroll-authenticator--google_otp.html", "steps/enroll-authenticator.html", "steps/_generic.html")
+    assert page.template_names("enroll-authenticator", "google_otp") == (
+        "steps/enroll-authenticator--google_otp.html",
+        "steps/enroll-authenticator.html",
+        "steps/_generic.html",
+    )
     assert page.template_names("identify", None) == ("steps/identify.html", "steps/_generic.html")
     assert page.template_names(None, None) == ("terminal.html",)
 
 
 def test_theme_directory_overrides_one_step_and_its_texts(tmp_path):
     (tmp_path / "steps").mkdir()
-    (tmp_path / "steps" / "identify.html").write_text("<!-- template: {{ template_name }} -->custom {{ ui('submit.identify') }}")
+    (tmp_path / "steps" / "identify.html").write_text(
+        "<!-- template: {{ template_name }} -->custom {{ ui('submit.identify') }}"
+    )
     (tmp_path / "messages").mkdir()
     (tmp_path / "messages" / "en.json").write_text('{"submit.identify": "Log on"}')
     env = rendering.create_env(str(tmp_path))
@@ -149,7 +157,11 @@ def test_theme_directory_overrides_one_step_and_its_texts(tmp_path):
 
 
 def form(*fields: Field) -> Form:
-    return Form(name="f", href="https://org/f", fields=(*fields, Field(name="stateHandle", value="SH", visible=False, mutable=False)))
+    return Form(
+        name="f",
+        href="https://org/f",
+        fields=(*fields, Field(name="stateHandle", value="SH", visible=False, mutable=False)),
+    )
 
 
 def test_coercion_and_choices():
@@ -161,8 +173,18 @@ def test_coercion_and_choices():
         Field(name="identifier"),
         Field(name="secret", secret=True),
     )
-    body = forms.to_body(f, {"age": ["42"], "ratio": ["1.5"], "plan": ["b"], "identifier": ["  a@b.c\t"], "secret": ["  pä$$ 🙂 "]})
-    assert body == {"age": 42, "ratio": 1.5, "agree": False, "plan": "b", "identifier": "a@b.c", "secret": "  pä$$ 🙂 ", "stateHandle": "SH"}
+    body = forms.to_body(
+        f, {"age": ["42"], "ratio": ["1.5"], "plan": ["b"], "identifier": ["  a@b.c\t"], "secret": ["  pä$$ 🙂 "]}
+    )
+    assert body == {
+        "age": 42,
+        "ratio": 1.5,
+        "agree": False,
+        "plan": "b",
+        "identifier": "a@b.c",
+        "secret": "  pä$$ 🙂 ",
+        "stateHandle": "SH",
+    }
     with pytest.raises(forms.SubmissionError) as refused:
         forms.to_body(f, {"plan": ["z"]})
     assert refused.value.key == "form.choose_option"  # a text key, never English from the core
@@ -173,10 +195,18 @@ def test_coercion_and_choices():
 
 def test_a_new_password_typed_twice_must_match():
     f = form(Field(name="credentials", form=(Field(name="passcode", secret=True),)))
-    assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-word"]})["credentials"] == {"passcode": "Pa55-word"}
-    assert "confirmPassword" not in forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-word"]})
-    assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"]})["credentials"] == {"passcode": "Pa55-word"}  # no second copy: nothing to compare
-    assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": [""]})["credentials"] == {"passcode": "Pa55-word"}
+    assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-word"]})[
+        "credentials"
+    ] == {"passcode": "Pa55-word"}
+    assert "confirmPassword" not in forms.to_body(
+        f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-word"]}
+    )
+    assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"]})["credentials"] == {
+        "passcode": "Pa55-word"
+    }  # no second copy: nothing to compare
+    assert forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": [""]})["credentials"] == {
+        "passcode": "Pa55-word"
+    }
     with pytest.raises(forms.SubmissionError) as refused:
         forms.to_body(f, {"credentials.passcode": ["Pa55-word"], "confirmPassword": ["Pa55-wore"]})
     assert refused.value.key == "password.mismatch" and refused.value.field == "confirmPassword"
@@ -193,9 +223,16 @@ def test_security_question_options_sharing_an_input_name():
     enroll = response.remediation("enroll-authenticator")
     view = forms.form_view(enroll, "0")
     credentials = next(c for c in view.controls if c.name == "credentials")
-    custom = next(i for i, c in enumerate(credentials.choices) if any(s.name == "credentials.question" for s in c.controls))
+    custom = next(
+        i for i, c in enumerate(credentials.choices) if any(s.name == "credentials.question" for s in c.controls)
+    )
     # The browser posts every option's inputs; only the chosen option's copy counts.
-    posted = {"credentials": [str(custom)], "credentials.questionKey": ["disliked_food"], "credentials.answer": ["", "my answer"], "credentials.question": ["My own?"]}
+    posted = {
+        "credentials": [str(custom)],
+        "credentials.questionKey": ["disliked_food"],
+        "credentials.answer": ["", "my answer"],
+        "credentials.question": ["My own?"],
+    }
     if custom == 0:
         posted["credentials.answer"] = ["my answer", ""]
     body = forms.to_body(enroll, posted)
@@ -218,18 +255,65 @@ def test_hidden_fields_without_a_value_are_filled_by_the_page_script():
         ("credentials.transports", "hidden"),
         ("credentials.clientExtensions", "hidden"),
     ]
-    body = forms.to_body(enroll, {"credentials.clientData": ["cd"], "credentials.attestation": ["at"], "credentials.transports": ['["usb"]'], "credentials.clientExtensions": ["{}"]})
-    assert body["credentials"] == {"clientData": "cd", "attestation": "at", "transports": '["usb"]', "clientExtensions": "{}"}
+    body = forms.to_body(
+        enroll,
+        {
+            "credentials.clientData": ["cd"],
+            "credentials.attestation": ["at"],
+            "credentials.transports": ['["usb"]'],
+            "credentials.clientExtensions": ["{}"],
+        },
+    )
+    assert body["credentials"] == {
+        "clientData": "cd",
+        "attestation": "at",
+        "transports": '["usb"]',
+        "clientExtensions": "{}",
+    }
     # A hidden choice (Okta Verify's method inside the authenticator list, as Okta sends it) is left to the next step.
     methods = [{"value": m, "label": m} for m in ("signed_nonce", "push", "totp")]
-    okta_verify = {"label": "Okta Verify", "relatesTo": "$.authenticators.value[0]", "value": {"form": {"value": [
-        {"name": "id", "value": "auttheidkwh282hv8g3", "required": True, "mutable": False, "visible": False},
-        {"name": "methodType", "required": False, "mutable": True, "visible": False, "type": "string", "options": methods},
-    ]}}}
-    raw = {"version": "1.0.0", "stateHandle": "sh", "authenticators": {"value": [{"key": "okta_verify", "type": "app", "id": "auttheidkwh282hv8g3"}]},
-           "remediation": {"value": [{"name": "select-authenticator-authenticate", "href": "https://org/idp/idx/challenge", "value": [
-               {"name": "authenticator", "type": "object", "options": [okta_verify]},
-               {"name": "stateHandle", "value": "sh", "visible": False, "mutable": False}]}]}}
+    okta_verify = {
+        "label": "Okta Verify",
+        "relatesTo": "$.authenticators.value[0]",
+        "value": {
+            "form": {
+                "value": [
+                    {
+                        "name": "id",
+                        "value": "auttheidkwh282hv8g3",
+                        "required": True,
+                        "mutable": False,
+                        "visible": False,
+                    },
+                    {
+                        "name": "methodType",
+                        "required": False,
+                        "mutable": True,
+                        "visible": False,
+                        "type": "string",
+                        "options": methods,
+                    },
+                ]
+            }
+        },
+    }
+    raw = {
+        "version": "1.0.0",
+        "stateHandle": "sh",
+        "authenticators": {"value": [{"key": "okta_verify", "type": "app", "id": "auttheidkwh282hv8g3"}]},
+        "remediation": {
+            "value": [
+                {
+                    "name": "select-authenticator-authenticate",
+                    "href": "https://org/idp/idx/challenge",
+                    "value": [
+                        {"name": "authenticator", "type": "object", "options": [okta_verify]},
+                        {"name": "stateHandle", "value": "sh", "visible": False, "mutable": False},
+                    ],
+                }
+            ]
+        },
+    }
     select = parse(raw).remediation("select-authenticator-authenticate")
     view = forms.form_view(select, "1")
     (authenticator,) = view.controls
@@ -240,11 +324,15 @@ def test_hidden_fields_without_a_value_are_filled_by_the_page_script():
 def test_webauthn_pages_know_the_enrolled_credentials():
     raw = {
         "version": "1.0.0",
-        "remediation": {"value": [{"name": "challenge-authenticator", "href": "https://org/idp/idx/challenge/answer", "value": []}]},
-        "authenticatorEnrollments": {"value": [
-            {"key": "webauthn", "type": "security_key", "id": "1", "credentialId": "cred-A"},
-            {"key": "okta_password", "type": "password", "id": "2"},
-            {"key": "webauthn", "type": "security_key", "id": "3", "credentialId": "cred-B"},
-        ]},
+        "remediation": {
+            "value": [{"name": "challenge-authenticator", "href": "https://org/idp/idx/challenge/answer", "value": []}]
+        },
+        "authenticatorEnrollments": {
+            "value": [
+                {"key": "webauthn", "type": "security_key", "id": "1", "credentialId": "cred-A"},
+                {"key": "okta_password", "type": "password", "id": "2"},
+                {"key": "webauthn", "type": "security_key", "id": "3", "credentialId": "cred-B"},
+            ]
+        },
     }
     assert page.build_page(parse(raw)).webauthn_credential_ids == ("cred-A", "cred-B")

@@ -108,7 +108,11 @@ def test_every_link_of_the_index_and_of_the_pages_resolves_to_a_written_file(sit
     page = out / "ar" / "recorded--password--01-introspect.html"
     scan = links(page.read_text(encoding="utf-8"))
     local = [r for r in scan.hrefs + scan.srcs if not urlsplit(r).scheme and r.startswith("..")]
-    assert "../index.html" in local and "../static/css/embedded.css" in local and "../fr/recorded--password--01-introspect.html" in local
+    assert (
+        "../index.html" in local
+        and "../static/css/embedded.css" in local
+        and "../fr/recorded--password--01-introspect.html" in local
+    )
     for ref in local:
         assert (page.parent / urlsplit(ref).path).resolve().is_file(), ref
 
@@ -117,10 +121,16 @@ def test_the_index_says_what_has_no_page_and_why(site):
     index = (site[0] / "index.html").read_text(encoding="utf-8")
     skipped = dict(re.findall(r"<dt><code>([^<]+)</code></dt><dd data-skipped>([^<]+)</dd>", index))
     assert skipped["recorded/manifest.json"].startswith("not an IDX response")
-    assert skipped["recorded/password/03-challenge-answer.json"].startswith("no page: the app exchanges the interaction code")
-    assert skipped["recorded/session-expired/03-challenge-answer.json"].startswith("no page: the app starts a new sign-in")
+    assert skipped["recorded/password/03-challenge-answer.json"].startswith(
+        "no page: the app exchanges the interaction code"
+    )
+    assert skipped["recorded/session-expired/03-challenge-answer.json"].startswith(
+        "no page: the app starts a new sign-in"
+    )
     assert len(skipped) == len(expected_pages()[1])
-    assert '<span class="field__hint" data-template>steps/challenge-authenticator--okta_password.html</span>' in index  # which file to override
+    assert (
+        '<span class="field__hint" data-template>steps/challenge-authenticator--okta_password.html</span>' in index
+    )  # which file to override
 
 
 def test_pages_are_translated(site):
@@ -143,13 +153,19 @@ def test_documents_that_are_not_idx_responses_are_listed_never_a_crash(tmp_path,
     write(fixtures / "good" / "identify.json", (RECORDED.directory / "password" / "01-introspect.json").read_text())
     write(fixtures / "broken.json", "{not json")
     write(fixtures / "list.json", "[1, 2]")
-    write(fixtures / "api-error.json", json.dumps({"errorCode": "E0000047", "errorSummary": "API call exceeded rate limit"}))
+    write(
+        fixtures / "api-error.json",
+        json.dumps({"errorCode": "E0000047", "errorSummary": "API call exceeded rate limit"}),
+    )
     (fixtures / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
     out = tmp_path / "out"
     assert main(["gallery", str(out), "--fixtures", str(fixtures), "--lang", "fr", "--lang", "ar"]) == 0
     printed = capsys.readouterr().out
     assert "2 pages written (1 fixtures x 2 languages), 4 fixtures skipped, 0 missing text keys" in printed
-    assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.html")) == ["ar/good--identify.html", "fr/good--identify.html"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.html")) == [
+        "ar/good--identify.html",
+        "fr/good--identify.html",
+    ]
     index = (out / "index.html").read_text(encoding="utf-8")
     skipped = dict(re.findall(r"<dt><code>([^<]+)</code></dt><dd data-skipped>([^<]+)</dd>", index))
     assert set(skipped) == {"broken.json", "list.json", "api-error.json", "binary.json"}
@@ -172,10 +188,16 @@ def test_fixtures_whose_names_meet_each_get_their_own_page(tmp_path, capsys):
 
 def test_a_missing_text_key_is_counted_and_fails_the_command(tmp_path, capsys):
     theme = tmp_path / "theme"
-    write(theme / "steps" / "identify.html", '{% extends "steps/_generic.html" %}{% block title %}{{ ui("gallery.no_such_key") }}{% endblock %}')
+    write(
+        theme / "steps" / "identify.html",
+        '{% extends "steps/_generic.html" %}{% block title %}{{ ui("gallery.no_such_key") }}{% endblock %}',
+    )
     fixtures = tmp_path / "fixtures"
     write(fixtures / "identify.json", (RECORDED.directory / "password" / "01-introspect.json").read_text())
-    assert main(["gallery", str(tmp_path / "out"), "--fixtures", str(fixtures), "--theme", str(theme), "--lang", "de"]) == 1
+    assert (
+        main(["gallery", str(tmp_path / "out"), "--fixtures", str(fixtures), "--theme", str(theme), "--lang", "de"])
+        == 1
+    )
     captured = capsys.readouterr()
     assert "1 missing text keys" in captured.out
     assert captured.err.strip() == "embedded: gallery: text keys no catalogue has: gallery.no_such_key"
@@ -183,26 +205,56 @@ def test_a_missing_text_key_is_counted_and_fails_the_command(tmp_path, capsys):
 
 def test_a_theme_shapes_the_gallery_and_its_static_files_are_copied(tmp_path, capsys):
     parent, child = tmp_path / "parent", tmp_path / "child"
-    write(parent / "messages" / "en.json", json.dumps({"app.title": "Parent Co", "title.identify": "Parent says hello"}))
+    write(
+        parent / "messages" / "en.json", json.dumps({"app.title": "Parent Co", "title.identify": "Parent says hello"})
+    )
     write(child / "messages" / "en.json", json.dumps({"app.title": "Child Co"}))
     write(parent / "static" / "img" / "logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'><title>parent</title></svg>")
     write(child / "static" / "img" / "logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'><title>child</title></svg>")
     fixtures = tmp_path / "fixtures"
     write(fixtures / "identify.json", (RECORDED.directory / "password" / "01-introspect.json").read_text())
     out = tmp_path / "out"
-    assert main(["gallery", str(out), "--fixtures", str(fixtures), "--theme", str(child), "--theme", str(parent), "--lang", "en"]) == 0
+    assert (
+        main(
+            [
+                "gallery",
+                str(out),
+                "--fixtures",
+                str(fixtures),
+                "--theme",
+                str(child),
+                "--theme",
+                str(parent),
+                "--lang",
+                "en",
+            ]
+        )
+        == 0
+    )
     page = (out / "en" / "identify.html").read_text(encoding="utf-8")
     assert "Child Co" in page and "Parent Co" not in page and "Parent says hello" in page  # child first, then parent
     assert "<title>child</title>" in (out / "static" / "img" / "logo.svg").read_text()
     assert (out / "static" / "css" / "embedded.css").is_file()  # the built-in ones beneath
 
 
-@pytest.mark.parametrize("args, error", [
-    (["gallery", "OUT", "--fixtures", "no/such/dir"], "embedded: gallery: argument --fixtures: no/such/dir: no such directory"),
-    (["gallery", "OUT", "--theme", "no/such/theme"], "embedded: gallery: argument --theme: no/such/theme: no such directory"),
-    (["gallery", "OUT", "--lang", "xx"], "embedded: gallery: argument --lang: unknown language 'xx' (one of en, fr, de, es, ja, pt-BR, ar)"),
-    (["gallery"], "embedded: gallery: the following arguments are required: OUT_DIR"),
-])
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (
+            ["gallery", "OUT", "--fixtures", "no/such/dir"],
+            "embedded: gallery: argument --fixtures: no/such/dir: no such directory",
+        ),
+        (
+            ["gallery", "OUT", "--theme", "no/such/theme"],
+            "embedded: gallery: argument --theme: no/such/theme: no such directory",
+        ),
+        (
+            ["gallery", "OUT", "--lang", "xx"],
+            "embedded: gallery: argument --lang: unknown language 'xx' (one of en, fr, de, es, ja, pt-BR, ar)",
+        ),
+        (["gallery"], "embedded: gallery: the following arguments are required: OUT_DIR"),
+    ],
+)
 def test_bad_arguments_get_one_line_and_exit_2(args, error, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(args) == 2
@@ -214,7 +266,9 @@ def test_an_output_path_that_cannot_be_written_is_refused_in_one_line(tmp_path, 
     assert main(["gallery", str(tmp_path / "taken")]) == 2
     assert capsys.readouterr().err == f"embedded: gallery: {tmp_path / 'taken'} is not a directory\n"
     assert main(["gallery", str(tmp_path / "taken" / "below"), "--lang", "en"]) == 2
-    assert capsys.readouterr().err == f"embedded: gallery: cannot write {tmp_path / 'taken' / 'below'}: Not a directory\n"
+    assert (
+        capsys.readouterr().err == f"embedded: gallery: cannot write {tmp_path / 'taken' / 'below'}: Not a directory\n"
+    )
 
 
 # --- /_gallery in the demo --------------------------------------------------------------------------
@@ -237,9 +291,14 @@ async def test_the_demo_serves_the_gallery_under_the_apps_csp(gallery_client):
     html = await index.text()
     assert index.status == 200 and "<h1>Page gallery</h1>" in html
     login = await gallery_client.get("/login/step", allow_redirects=False)  # any page of the package's, for its policy
-    gallery_csp, app_csp = csp_directives(index.headers["Content-Security-Policy"]), csp_directives(login.headers["Content-Security-Policy"])
+    gallery_csp, app_csp = (
+        csp_directives(index.headers["Content-Security-Policy"]),
+        csp_directives(login.headers["Content-Security-Policy"]),
+    )
     assert gallery_csp.keys() == app_csp.keys() and gallery_csp["default-src"] == "'none'"
-    assert {k: v for k, v in gallery_csp.items() if k != "script-src"} == {k: v for k, v in app_csp.items() if k != "script-src"}
+    assert {k: v for k, v in gallery_csp.items() if k != "script-src"} == {
+        k: v for k, v in app_csp.items() if k != "script-src"
+    }
     assert re.fullmatch(r"'self' 'nonce-[A-Za-z0-9_-]+'", gallery_csp["script-src"])
     assert index.headers["X-Frame-Options"] == "DENY" and index.headers["Cache-Control"] == "no-store"
     pages, _ = expected_pages()
@@ -254,8 +313,13 @@ async def test_the_demo_serves_the_gallery_under_the_apps_csp(gallery_client):
 
 
 async def test_unknown_gallery_pages_get_the_friendly_404(gallery_client):
-    for path in ("/_gallery/xx/recorded--password--01-introspect.html", "/_gallery/en/no-such-page.html",
-                 "/_gallery/en/recorded--manifest.html", "/_gallery/en/..%2F..%2Fpyproject.html", "/_gallery/en/recorded--password--03-challenge-answer.html"):
+    for path in (
+        "/_gallery/xx/recorded--password--01-introspect.html",
+        "/_gallery/en/no-such-page.html",
+        "/_gallery/en/recorded--manifest.html",
+        "/_gallery/en/..%2F..%2Fpyproject.html",
+        "/_gallery/en/recorded--password--03-challenge-answer.html",
+    ):
         resp = await gallery_client.get(path)
         text = await resp.text()
         assert resp.status == 404 and "Traceback" not in text and "<!-- template: error.html -->" in text, path
@@ -299,8 +363,12 @@ async def test_python_m_embedded_serves_it_against_the_simulator_only(aiohttp_cl
     with_simulator = build_demo(args, {})
     assert with_simulator.simulator_app is not None
     assert (await (await aiohttp_client(with_simulator.app)).get("/_gallery/")).status == 200
-    real_org = {"OKTA_IDX_ISSUER": "https://example.okta.com/oauth2/default", "OKTA_IDX_CLIENTID": "0oa1", "OKTA_IDX_CLIENTSECRET": "s",
-                "OKTA_IDX_REDIRECTURI": "http://127.0.0.1:8080/login/callback"}
+    real_org = {
+        "OKTA_IDX_ISSUER": "https://example.okta.com/oauth2/default",
+        "OKTA_IDX_CLIENTID": "0oa1",
+        "OKTA_IDX_CLIENTSECRET": "s",
+        "OKTA_IDX_REDIRECTURI": "http://127.0.0.1:8080/login/callback",
+    }
     configured = build_demo(args, real_org)
     assert configured.simulator_app is None
     assert (await (await aiohttp_client(configured.app)).get("/_gallery/")).status == 404

@@ -52,7 +52,9 @@ class Person:
 
     async def submit(self, **fields: str) -> str:
         form = next(f for f in read(self.html).forms if f.hidden.get("_form") == "0")
-        action = re.search(r'<form method="post" action="([^"]+)"[^>]*data-form="' + re.escape(form.name), self.html).group(1)
+        action = re.search(
+            r'<form method="post" action="([^"]+)"[^>]*data-form="' + re.escape(form.name), self.html
+        ).group(1)
         data = {**form.hidden, **{name: fields.get(name, "") for name in form.inputs}}
         return await self._load(await self.client.post(action, data=data))
 
@@ -163,12 +165,17 @@ async def test_a_host_using_aiohttp_session_keeps_its_own_session(aiohttp_client
     assert (await (await person.client.get("/visits")).json()) == {"n": 2, "email": "alice@example.com"}
 
 
-@pytest.mark.parametrize("require, public, private, guarded, open_", [
-    ("all", ("/", "/docs/*"), (), ["/private", "/anything"], ["/", "/docs/a/b", "/auth/login"]),
-    ("none", (), ("/private", "/admin/*"), ["/private", "/admin/x"], ["/", "/anything", "/docs/a"]),
-    ("none", (), (), [], ["/", "/private", "/admin/x"]),
-])
-async def test_protect_guards_by_path_in_three_modes(aiohttp_client, simulator, require, public, private, guarded, open_):
+@pytest.mark.parametrize(
+    "require, public, private, guarded, open_",
+    [
+        ("all", ("/", "/docs/*"), (), ["/private", "/anything"], ["/", "/docs/a/b", "/auth/login"]),
+        ("none", (), ("/private", "/admin/*"), ["/private", "/admin/x"], ["/", "/anything", "/docs/a"]),
+        ("none", (), (), [], ["/", "/private", "/admin/x"]),
+    ],
+)
+async def test_protect_guards_by_path_in_three_modes(
+    aiohttp_client, simulator, require, public, private, guarded, open_
+):
     settings = demo_settings(simulator.port, redirect_uri="http://127.0.0.1:8080/auth/login/callback")
     app = web.Application()
     embedded.setup(app, settings, prefix="/auth")
@@ -184,7 +191,9 @@ async def test_protect_guards_by_path_in_three_modes(aiohttp_client, simulator, 
         assert resp.status == 303 and resp.headers["Location"].startswith("/auth/login?return_to="), path
     for path in open_:
         resp = await client.get(path, allow_redirects=False)
-        assert resp.status in (200, 303) and not resp.headers.get("Location", "").startswith("/auth/login?return_to"), path
+        assert resp.status in (200, 303) and not resp.headers.get("Location", "").startswith("/auth/login?return_to"), (
+            path
+        )
 
 
 async def test_login_required_on_a_class_based_view_and_its_methods(aiohttp_client, simulator):

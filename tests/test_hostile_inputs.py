@@ -28,7 +28,12 @@ def shape(doc: dict) -> tuple:
     """What makes one step page differ from another: its forms, the authenticator, any message."""
     current = (doc.get("currentAuthenticator") or doc.get("currentAuthenticatorEnrollment") or {}).get("value", {})
     forms = tuple(r.get("name") for r in doc["remediation"]["value"])
-    return forms, current.get("key"), tuple(current.get("methods") or ()) and current["methods"][0].get("type"), bool(doc.get("messages"))
+    return (
+        forms,
+        current.get("key"),
+        tuple(current.get("methods") or ()) and current["methods"][0].get("type"),
+        bool(doc.get("messages")),
+    )
 
 
 def step_pages() -> list[tuple[str, dict]]:
@@ -44,7 +49,9 @@ PAGES = step_pages()
 HOSTILE = {
     "empty": lambda name: [""],
     "long": lambda name: ["x" * 4000],
-    "control and markup": lambda name: ["\u0000\r\n<script>alert(1)</script>\u202e\udcff".encode("utf-8", "replace").decode()],
+    "control and markup": lambda name: [
+        "\u0000\r\n<script>alert(1)</script>\u202e\udcff".encode("utf-8", "replace").decode()
+    ],
     "never offered": lambda name: ["99" if not name.startswith("_") else "0"],
     "twice": lambda name: ["1", "2"],
 }
@@ -73,7 +80,9 @@ async def post_hostile(client, org, doc: dict, variant: str) -> None:
     body = await resp.text()
     href = doc["remediation"]["value"][0].get("href", "")
     # A form pointing outside the Identity Engine is refused by design: a friendly 502, not a crash.
-    assert resp.status < 500 or (resp.status == 502 and not href.startswith(ORG + "/")), f"{form.name} {variant}: {resp.status}"
+    assert resp.status < 500 or (resp.status == 502 and not href.startswith(ORG + "/")), (
+        f"{form.name} {variant}: {resp.status}"
+    )
     assert "Traceback" not in body
     for _, sent_path, kwargs in org.calls[before:]:
         sent = kwargs.get("json")

@@ -70,7 +70,12 @@ async def test_error_statuses_with_an_ion_body_are_states(idx, org):
 
 @pytest.mark.parametrize(
     "body, status",
-    [("<html>oops</html>", 500), ('{"errorCode":"E0000047","errorSummary":"rate limit"}', 429), ("", 200), ('{"message":"internal server error"}', 500)],
+    [
+        ("<html>oops</html>", 500),
+        ('{"errorCode":"E0000047","errorSummary":"rate limit"}', 429),
+        ("", 200),
+        ('{"message":"internal server error"}', 500),
+    ],
 )
 async def test_non_ion_bodies_are_upstream_errors(idx, org, body, status):
     org.idx("/idp/idx/identify", body, status=status)
@@ -79,7 +84,9 @@ async def test_non_ion_bodies_are_upstream_errors(idx, org, body, status):
     assert caught.value.status == status
 
 
-@pytest.mark.parametrize("exc, reason", [(TimeoutError(), "timeout"), (aiohttp.ClientConnectionError(), "ClientConnectionError")])
+@pytest.mark.parametrize(
+    "exc, reason", [(TimeoutError(), "timeout"), (aiohttp.ClientConnectionError(), "ClientConnectionError")]
+)
 async def test_transport_faults_are_typed(idx, org, exc, reason):
     org.fail("/idp/idx/identify", exc)
     with pytest.raises(UpstreamError, match=reason):
@@ -103,7 +110,12 @@ async def test_token_exchange_and_oauth_errors(idx, org):
         "code_verifier": "verifier-xyz",
     }
     org.mock._matches.clear()
-    org.mock.post(ISSUER + "/v1/token", callback=lambda url, **kw: reply(status=400, payload={"error": "invalid_grant", "error_description": "PKCE verification failed."}))
+    org.mock.post(
+        ISSUER + "/v1/token",
+        callback=lambda url, **kw: reply(
+            status=400, payload={"error": "invalid_grant", "error_description": "PKCE verification failed."}
+        ),
+    )
     with pytest.raises(OAuthError) as caught:
         await idx.exchange_code("ic-1", "wrong")
     assert caught.value.error == "invalid_grant" and caught.value.status == 400
@@ -111,7 +123,9 @@ async def test_token_exchange_and_oauth_errors(idx, org):
 
 async def test_revoke_sends_the_hint_and_accepts_an_empty_200(idx, org):
     await idx.revoke("rt-1", "refresh_token")
-    assert org.bodies("/oauth2/default/v1/revoke") == [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "token": "rt-1", "token_type_hint": "refresh_token"}]
+    assert org.bodies("/oauth2/default/v1/revoke") == [
+        {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "token": "rt-1", "token_type_hint": "refresh_token"}
+    ]
 
 
 async def test_discovery_is_fetched_once_and_checked(idx, org, settings):
@@ -119,7 +133,10 @@ async def test_discovery_is_fetched_once_and_checked(idx, org, settings):
     await idx.jwks()
     assert org.paths().count("/oauth2/default/.well-known/openid-configuration") == 1
     org.mock._matches.clear()
-    org.mock.get(ISSUER + "/.well-known/openid-configuration", callback=lambda url, **kw: reply(payload={"issuer": "https://evil.example.com"}))
+    org.mock.get(
+        ISSUER + "/.well-known/openid-configuration",
+        callback=lambda url, **kw: reply(payload={"issuer": "https://evil.example.com"}),
+    )
     async with aiohttp.ClientSession() as http:
         with pytest.raises(UpstreamError, match="another issuer"):
             await IdxClient(http, settings).discovery()

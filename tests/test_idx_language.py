@@ -52,8 +52,14 @@ async def test_a_french_users_wrong_password_comes_back_in_french(aiohttp_client
     assert {language for _, language, _ in listened.heard} == {"fr"}  # every IDX call, introspect to answer
     path, _, reply = listened.heard[-1]
     assert path == "/idp/idx/challenge/answer"
-    assert [(m["i18n"]["key"], m["message"]) for m in reply["messages"]["value"]] == [("incorrectPassword", "Le mot de passe est incorrect")]
-    assert '<html lang="fr"' in html and "Mot de passe incorrect. Réessayez." in html and "Password is incorrect" not in html
+    assert [(m["i18n"]["key"], m["message"]) for m in reply["messages"]["value"]] == [
+        ("incorrectPassword", "Le mot de passe est incorrect")
+    ]
+    assert (
+        '<html lang="fr"' in html
+        and "Mot de passe incorrect. Réessayez." in html
+        and "Password is incorrect" not in html
+    )
 
 
 async def test_the_remembered_choice_wins_over_the_browser(aiohttp_client, listened):
@@ -93,7 +99,9 @@ async def test_the_header_is_sent_only_when_the_request_has_a_language():
     upstream = web.Application()
     upstream.router.add_post("/idp/idx/introspect", answer)
     async with TestServer(upstream) as server:
-        settings = Settings(issuer=f"http://127.0.0.1:{server.port}/oauth2/default", client_id="c", redirect_uri="http://127.0.0.1/cb")
+        settings = Settings(
+            issuer=f"http://127.0.0.1:{server.port}/oauth2/default", client_id="c", redirect_uri="http://127.0.0.1/cb"
+        )
         async with aiohttp.ClientSession() as http:
             client = idx_client.IdxClient(http, settings)
             await client.introspect("handle")

@@ -43,7 +43,19 @@ def test_relates_to_paths_resolve_and_bad_ones_are_tolerated():
     assert resolve_path(doc, ["$.a"]) == doc["a"]
     for bad in ("$.a.value[7]", "$.missing", "a.value[0]", "authenticatorChallenge", "$..a", [], None, 3):
         assert resolve_path(doc, bad) is None
-    broken = {"version": "1.0.0", "remediation": {"value": [{"name": "x", "href": "https://o/x", "relatesTo": ["$.nothing[3]"], "value": [{"name": "f", "relatesTo": "$.zz"}]}]}}
+    broken = {
+        "version": "1.0.0",
+        "remediation": {
+            "value": [
+                {
+                    "name": "x",
+                    "href": "https://o/x",
+                    "relatesTo": ["$.nothing[3]"],
+                    "value": [{"name": "f", "relatesTo": "$.zz"}],
+                }
+            ]
+        },
+    }
     response = parse(broken)
     assert response.remediations[0].authenticator is None
     assert response.remediations[0].fields[0].authenticator is None
@@ -64,7 +76,17 @@ def test_unknown_keys_and_odd_values_are_tolerated():
         "version": "1.0.0",
         "somethingNew": {"x": 1},
         "messages": {"value": [{"message": "hi", "class": "warning", "i18n": {"key": "k", "params": [1]}}, "junk"]},
-        "remediation": {"value": [{"name": "r", "href": "https://o/r", "refresh": "4000", "value": [{"name": "a", "required": "false"}, {"nope": 1}, "x"]}, {"no": "href"}]},
+        "remediation": {
+            "value": [
+                {
+                    "name": "r",
+                    "href": "https://o/r",
+                    "refresh": "4000",
+                    "value": [{"name": "a", "required": "false"}, {"nope": 1}, "x"],
+                },
+                {"no": "href"},
+            ]
+        },
     }
     response = parse(raw)
     assert response.messages[0].cls == "WARNING" and response.messages[0].params == (1,)

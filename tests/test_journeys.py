@@ -43,8 +43,15 @@ async def test_register_lands_on_the_profile_form_for_one_idx_call_more_than_sig
 
 async def test_registration_with_the_custom_attribute_then_email_enrollment_signs_in(walker):
     await get(walker, "/register")
-    await walker.submit(**{"userProfile.firstName": "Nora", "userProfile.lastName": "North", "userProfile.email": "nora@example.com",
-                           "userProfile.favoriteColor": "green", "credentials.passcode": "Green-Meadow-42x"})
+    await walker.submit(
+        **{
+            "userProfile.firstName": "Nora",
+            "userProfile.lastName": "North",
+            "userProfile.email": "nora@example.com",
+            "userProfile.favoriteColor": "green",
+            "credentials.passcode": "Green-Meadow-42x",
+        }
+    )
     for _ in range(4):  # whatever the policy asks: the email code, then optional steps skipped
         if walker.signed_in:
             break
@@ -62,7 +69,9 @@ async def test_registration_with_the_custom_attribute_then_email_enrollment_sign
 
 async def test_registration_with_a_taken_email_shows_a_field_error_and_keeps_the_answers(walker):
     await get(walker, "/register")
-    await walker.submit(**{"userProfile.firstName": "Al", "userProfile.lastName": "Again", "userProfile.email": "alice@example.com"})
+    await walker.submit(
+        **{"userProfile.firstName": "Al", "userProfile.lastName": "Again", "userProfile.email": "alice@example.com"}
+    )
     assert walker.form().name == "enroll-profile" and 'class="message message--error"' in walker.html
     assert 'value="Again"' in walker.html  # what the person typed is still there
 
@@ -105,14 +114,25 @@ async def test_activation_link_enrolls_the_staged_user_and_works_once(walker):
     sam = user(walker, "frank@example.com")
     sam.activation_token = "demo-activation-token-0001"
     await get(walker, "/activate?token=demo-activation-token-0001")
-    assert walker.path == "/login/step" and walker.form().name.startswith(("select-authenticator-enroll", "enroll-authenticator", "challenge"))
+    assert walker.path == "/login/step" and walker.form().name.startswith(
+        ("select-authenticator-enroll", "enroll-authenticator", "challenge")
+    )
     assert "/oauth2/default/v1/interact" in idx_calls(walker)
     resp = await walker.client.get("/activate?token=demo-activation-token-0001")
     assert resp.status == 400 and "This link can" in await resp.text()
 
 
-@pytest.mark.parametrize("path", ["/activate", "/activate?token=", "/activate?token=nope", "/reset-password?token=nope",
-                                  "/reset-password", "/activate?token=" + "x" * 600])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/activate",
+        "/activate?token=",
+        "/activate?token=nope",
+        "/reset-password?token=nope",
+        "/reset-password",
+        "/activate?token=" + "x" * 600,
+    ],
+)
 async def test_bad_token_links_get_a_friendly_page(walker, path):
     resp = await walker.client.get(path)
     html = await resp.text()
@@ -132,8 +152,12 @@ async def social_sign_in(walker, email: str) -> None:
     await get(walker, "/login")
     idp = next(f for f in read(walker.html).forms if f.name == "redirect-idp")
     resp = await walker.client.post("/login/step", data=idp.hidden, allow_redirects=False)
-    assert resp.status == 303 and resp.headers["Location"].startswith(f"http://127.0.0.1:{walker.simulator.port}/sso/idps/")
-    back = await walker.client.session.post(resp.headers["Location"], data={"action": "continue", "email": email}, allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"].startswith(
+        f"http://127.0.0.1:{walker.simulator.port}/sso/idps/"
+    )
+    back = await walker.client.session.post(
+        resp.headers["Location"], data={"action": "continue", "email": email}, allow_redirects=False
+    )
     callback = urlsplit(back.headers["Location"])
     await get(walker, f"{callback.path}?{callback.query}")
 
@@ -146,10 +170,17 @@ async def test_social_sign_in_then_sign_out_ends_the_okta_session_too(walker):
     page = read(await resp.text())
     form = page.forms[0]
     assert resp.status == 200 and "Location" not in resp.headers  # the token goes in a POST body, not a URL
-    assert form.hidden["post_logout_redirect_uri"] == "http://127.0.0.1:8080/" and form.hidden["id_token_hint"].count(".") == 2
-    end = await walker.client.session.post(f"http://127.0.0.1:{walker.simulator.port}/oauth2/default/v1/logout", data=form.hidden, allow_redirects=False)
+    assert (
+        form.hidden["post_logout_redirect_uri"] == "http://127.0.0.1:8080/"
+        and form.hidden["id_token_hint"].count(".") == 2
+    )
+    end = await walker.client.session.post(
+        f"http://127.0.0.1:{walker.simulator.port}/oauth2/default/v1/logout", data=form.hidden, allow_redirects=False
+    )
     assert end.status == 302 and end.headers["Location"] == "http://127.0.0.1:8080/"
-    assert (await walker.client.get("/")).url.path == "/" and 'data-claim="email"' not in await (await walker.client.get("/")).text()
+    assert (await walker.client.get("/")).url.path == "/" and 'data-claim="email"' not in await (
+        await walker.client.get("/")
+    ).text()
 
 
 async def test_password_sign_out_stays_in_the_app(walker):
@@ -169,7 +200,9 @@ async def test_social_sign_in_followed_by_mfa_continues_after_interaction_requir
     assert walker.signed_in
 
 
-async def test_the_access_token_is_refreshed_near_expiry_and_a_revoked_refresh_token_ends_the_session(walker, monkeypatch):
+async def test_the_access_token_is_refreshed_near_expiry_and_a_revoked_refresh_token_ends_the_session(
+    walker, monkeypatch
+):
     await walker.begin("alice@example.com", "Alice-Passw0rd!")
     assert walker.signed_in
     clock = [time.time() + 3600]  # the hour-long access token is about to run out
@@ -183,7 +216,6 @@ async def test_the_access_token_is_refreshed_near_expiry_and_a_revoked_refresh_t
     clock[0] += 3600
     await get(walker, "/")
     assert not walker.signed_in and walker.shows("Your session has ended")
-
 
 
 async def test_profile_shows_userinfo_with_the_access_token_and_sends_strangers_to_sign_in(walker):

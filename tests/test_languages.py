@@ -62,7 +62,9 @@ def test_every_english_key_is_in_every_catalogue_and_nothing_else(code):
 @pytest.mark.parametrize("code", OTHERS)
 def test_translations_keep_the_parameters_of_the_english_text(code):
     table = catalogue(code)
-    assert {k: (placeholders(EN[k]), placeholders(v)) for k, v in table.items() if placeholders(EN[k]) != placeholders(v)} == {}
+    assert {
+        k: (placeholders(EN[k]), placeholders(v)) for k, v in table.items() if placeholders(EN[k]) != placeholders(v)
+    } == {}
     # Only {0}-style positional parameters: filled one way, by ui(key, *params).
     assert [k for k, v in table.items() for p in placeholders(v) if not re.fullmatch(r"\{\d+\}", p)] == []
 
@@ -110,7 +112,9 @@ def test_every_i18n_key_of_the_fixture_corpus_has_an_english_text():
 def two_languages(tmp_path) -> list[Path]:
     """A message directory where French lacks a key English has."""
     (tmp_path / "messages").mkdir()
-    (tmp_path / "messages" / "en.json").write_text(json.dumps({"greet": "Hello {0}", "only.english": "Only in English {0}", "code.bad": "Wrong code"}))
+    (tmp_path / "messages" / "en.json").write_text(
+        json.dumps({"greet": "Hello {0}", "only.english": "Only in English {0}", "code.bad": "Wrong code"})
+    )
     (tmp_path / "messages" / "fr.json").write_text(json.dumps({"greet": "Bonjour {0}", "code.bad": "Code erroné"}))
     return [tmp_path]
 
@@ -155,7 +159,10 @@ def test_every_language_fills_parameters(code):
     texts = rendering.Catalogue([rendering.TEMPLATES_DIR]).texts(code)
     rule = texts.ui("password.rule.minLength", 12)
     assert "12" in rule and "{" not in rule
-    assert texts.message(Message(text="", key="idx.unknown.user", params=("ana@example.com",))).count("ana@example.com") == 1
+    assert (
+        texts.message(Message(text="", key="idx.unknown.user", params=("ana@example.com",))).count("ana@example.com")
+        == 1
+    )
 
 
 # --- negotiation --------------------------------------------------------------------------------
@@ -190,7 +197,9 @@ def test_an_explicit_choice_beats_the_remembered_one_and_the_browser():
     assert locales.choose(None, "de", "fr") == "de"
     assert locales.choose("xx", None, "fr;q=0.5, es") == "es"
     assert locales.choose("xx", "yy", None) == "en"
-    assert [lang.direction for lang in locales.LANGUAGES if lang.rtl] == ["rtl"] and locales.language("ar").direction == "rtl"
+    assert [lang.direction for lang in locales.LANGUAGES if lang.rtl] == ["rtl"] and locales.language(
+        "ar"
+    ).direction == "rtl"
 
 
 # --- every page of the corpus in every language ---------------------------------------------------
@@ -214,7 +223,9 @@ def test_every_corpus_document_renders_in_every_language_with_no_missing_key(cod
     for name, body in documents():
         response = parse(body)
         names, context = rendering.step_context(response, flow.decide(response), version=1)
-        html = rendering.render(env, names, {**context, "csrf_token": "t", "csp_nonce": "n", "notices": []}, locale=code)
+        html = rendering.render(
+            env, names, {**context, "csrf_token": "t", "csp_nonce": "n", "notices": []}, locale=code
+        )
         assert f'<html lang="{code}" dir="{locales.language(code).direction}">' in html, name
         rendered += 1
     assert rendered > 100
@@ -251,25 +262,41 @@ async def test_the_sign_in_page_in_each_language(client, org, code):
     texts = catalogue(code)
     assert html_attributes(html) == (code, "rtl" if code == "ar" else "ltr")
     assert heading(html) == texts["title.identify"]
-    assert re.search(r'<button type="submit" class="button button--primary">' + re.escape(escape(texts["submit.identify"])) + "</button>", html)
+    assert re.search(
+        r'<button type="submit" class="button button--primary">'
+        + re.escape(escape(texts["submit.identify"]))
+        + "</button>",
+        html,
+    )
     assert f"<title>{escape(texts['title.identify'])} · {escape(texts['app.title'])}</title>" in html
     # The switch: every language, named in itself, linked with ?lang=, this one marked current.
     for lang in locales.LANGUAGES:
-        assert f'href="/login/step?lang={lang.code}" hreflang="{lang.code}" lang="{lang.code}" dir="{lang.direction}"' in html
+        assert (
+            f'href="/login/step?lang={lang.code}" hreflang="{lang.code}" lang="{lang.code}" dir="{lang.direction}"'
+            in html
+        )
     assert re.search(rf'hreflang="{re.escape(code)}"[^>]*aria-current="true">', html)
     assert f'aria-label="{escape(texts["language.switch"])}"' in html
     # The Identity Engine's own labels for well-known fields read in the language too.
-    assert re.search(r'<label for="[^"]+" class="label--required">' + re.escape(escape(texts["field.username"])) + "</label>", html)
+    assert re.search(
+        r'<label for="[^"]+" class="label--required">' + re.escape(escape(texts["field.username"])) + "</label>", html
+    )
     assert (">Username<" in html) == (code == "en")
 
 
 def test_known_identity_engine_labels_are_translated_and_others_kept():
-    fr, en = rendering.Catalogue([rendering.TEMPLATES_DIR]).texts("fr"), rendering.Catalogue([rendering.TEMPLATES_DIR]).texts("en")
+    fr, en = (
+        rendering.Catalogue([rendering.TEMPLATES_DIR]).texts("fr"),
+        rendering.Catalogue([rendering.TEMPLATES_DIR]).texts("en"),
+    )
     assert fr.label("Keep me signed in") == "Rester connecté" and fr.label("keep me  signed in") == "Rester connecté"
     assert fr.label("Favourite colour") == "Favourite colour"  # an org's own attribute
     assert fr.label("Nom d'utilisateur") == "Nom d'utilisateur"  # already translated by the Identity Engine
     assert en.label("Keep me signed in") == "Keep me signed in" and fr.label(None) == ""
-    assert rendering.label_key("Security Key or Biometric Authenticator (FIDO2)") == "field.security_key_or_biometric_authenticator_fido2"
+    assert (
+        rendering.label_key("Security Key or Biometric Authenticator (FIDO2)")
+        == "field.security_key_or_biometric_authenticator_fido2"
+    )
 
 
 @pytest.mark.parametrize("code", OTHERS)
@@ -323,7 +350,9 @@ async def test_the_switch_links_to_this_page_on_this_site(client):
 async def test_error_pages_speak_the_language_too(client):
     resp = await client.get("/login/nothing-here", headers={"Accept-Language": "ja"})
     html = await resp.text()
-    assert resp.status == 404 and html_attributes(html)[0] == "ja" and heading(html) == catalogue("ja")["error.http_404"]
+    assert (
+        resp.status == 404 and html_attributes(html)[0] == "ja" and heading(html) == catalogue("ja")["error.http_404"]
+    )
     html = await (await client.get("/login/nothing-here", params={"lang": "ar"})).text()
     assert html_attributes(html) == ("ar", "rtl") and escape(catalogue("ar")["error.http_404.detail"]) in html
 
@@ -341,7 +370,10 @@ def test_the_stylesheet_works_right_to_left():
     """Spacing, borders and positions use logical properties, so <html dir="rtl"> mirrors the page."""
     css = (ROOT / "static" / "css" / "embedded.css").read_text(encoding="utf-8")
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    physical = re.findall(r"(?:margin|padding|border)-(?:left|right)\b|(?<![-\w])(?:left|right)\s*:|text-align:\s*(?:left|right)|float:\s*(?:left|right)", css)
+    physical = re.findall(
+        r"(?:margin|padding|border)-(?:left|right)\b|(?<![-\w])(?:left|right)\s*:|text-align:\s*(?:left|right)|float:\s*(?:left|right)",
+        css,
+    )
     assert physical == []
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "embedded"
 PURE_CORE = ("idx_models", "forms", "flow", "page", "devices", "policy", "config", "urls", "captcha")
-MAX_LINES = 400
+MAX_LINES = 450  # at ruff format's 120 columns (the measure was taken at 160)
 
 
 def test_the_pure_core_imports_no_aiohttp():
@@ -20,8 +20,12 @@ def test_the_pure_core_imports_no_aiohttp():
     assert out.stdout.strip() == "[]"
 
 
-def test_no_module_outside_the_simulator_is_over_400_lines():
-    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if "simulator" not in p.parts and (n := len(p.read_text().splitlines())) > MAX_LINES}
+def test_no_module_outside_the_simulator_is_over_max_lines():
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if "simulator" not in p.parts and (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
     assert long == {}
 
 
@@ -39,20 +43,27 @@ def local_imports(path: Path) -> set[str]:
             if base.startswith("embedded"):
                 for alias in node.names:
                     candidate = f"{base}.{alias.name}"
-                    found.add(candidate if (PACKAGE.parent / candidate.replace(".", "/")).with_suffix(".py").exists() else base)
+                    found.add(
+                        candidate
+                        if (PACKAGE.parent / candidate.replace(".", "/")).with_suffix(".py").exists()
+                        else base
+                    )
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("embedded")}
     return found - {module}
 
 
 def test_no_import_cycles():
-    graph = {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): local_imports(p) for p in PACKAGE.rglob("*.py")}
+    graph = {
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): local_imports(p)
+        for p in PACKAGE.rglob("*.py")
+    }
     done: set[str] = set()
     cycles: list[list[str]] = []
 
     def visit(node: str, trail: list[str]) -> None:
         if node in trail:
-            cycles.append([*trail[trail.index(node):], node])
+            cycles.append([*trail[trail.index(node) :], node])
             return
         if node in done:
             return

@@ -22,9 +22,14 @@ MALFORMED = [
     ({"Content-Type": FORM, "Content-Encoding": "deflate"}, b"a=b"),
     ({"Content-Type": "multipart/form-data"}, b"--x\r\n"),
     ({"Content-Type": "multipart/form-data; boundary="}, b"--x\r\n"),
-    ({"Content-Type": "multipart/form-data; boundary=x"}, b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--\r\n"),
-    ({"Content-Type": "multipart/form-data; boundary=x"},
-     b"--x\r\nContent-Disposition: form-data; name=a\r\nContent-Type: multipart/mixed; boundary=y\r\n\r\n--y\r\n\r\nz\r\n--y--\r\n--x--\r\n"),
+    (
+        {"Content-Type": "multipart/form-data; boundary=x"},
+        b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--\r\n",
+    ),
+    (
+        {"Content-Type": "multipart/form-data; boundary=x"},
+        b"--x\r\nContent-Disposition: form-data; name=a\r\nContent-Type: multipart/mixed; boundary=y\r\n\r\n--y\r\n\r\nz\r\n--y--\r\n--x--\r\n",
+    ),
     ({"Content-Type": f"{FORM}; charset=bogus"}, b"a=b"),
     ({"Content-Type": f"{FORM}; charset=utf-16"}, b"a=b"),
     ({"Content-Type": FORM}, b"_charset_=bogus&a=b"),
@@ -34,7 +39,9 @@ MALFORMED = [
 
 @pytest.mark.parametrize("path", ["/login/step", "/logout", "/csp-report", "/no/such/path"])
 @pytest.mark.parametrize("headers, body", MALFORMED, ids=range(len(MALFORMED)))
-async def test_a_body_that_cannot_be_read_is_a_400_never_a_500(aiohttp_client, settings, org, caplog, path, headers, body):
+async def test_a_body_that_cannot_be_read_is_a_400_never_a_500(
+    aiohttp_client, settings, org, caplog, path, headers, body
+):
     client = await serve(aiohttp_client, settings)
     await client.get("/")  # a session and its CSRF token exist; the attacker just doesn't send it
     resp = await client.post(path, data=body, headers=headers)
@@ -54,7 +61,15 @@ def test_aiohttp_tracebacks_for_client_faults_become_one_rate_limited_warning():
         try:
             raise http_exceptions.BadStatusLine("GET /\x00 HTTP/1.1")
         except http_exceptions.BadStatusLine as exc:
-            return logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "Error handling request", (), (type(exc), exc, exc.__traceback__))
+            return logging.LogRecord(
+                "aiohttp.server",
+                logging.ERROR,
+                __file__,
+                1,
+                "Error handling request",
+                (),
+                (type(exc), exc, exc.__traceback__),
+            )
 
     first = record()
     assert keep.filter(first) and first.levelno == logging.WARNING and first.exc_info is None
@@ -63,7 +78,9 @@ def test_aiohttp_tracebacks_for_client_faults_become_one_rate_limited_warning():
     clock[0] += 61
     again = record()
     assert keep.filter(again) and "1 more dropped" in again.getMessage()
-    ours = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "a real bug", (), (RuntimeError, RuntimeError("x"), None))
+    ours = logging.LogRecord(
+        "aiohttp.server", logging.ERROR, __file__, 1, "a real bug", (), (RuntimeError, RuntimeError("x"), None)
+    )
     assert keep.filter(ours) and ours.levelno == logging.ERROR and ours.exc_info  # our own failures stay loud
 
 

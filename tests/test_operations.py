@@ -50,7 +50,9 @@ async def serve(settings_or_app, port: int | None = None) -> tuple[TestServer, s
 
 
 def settings_for(simulator, port: int, prefix: str = "", **changes):
-    return dataclasses.replace(demo_settings(simulator.port, redirect_uri=f"http://127.0.0.1:{port}{prefix}/login/callback"), **changes)
+    return dataclasses.replace(
+        demo_settings(simulator.port, redirect_uri=f"http://127.0.0.1:{port}{prefix}/login/callback"), **changes
+    )
 
 
 async def sign_in_bob(walker: Walker) -> None:
@@ -61,7 +63,10 @@ async def sign_in_bob(walker: Walker) -> None:
 
 # --- probes ------------------------------------------------------------------------------
 
-async def test_probes_live_at_the_root_outside_the_prefix_and_readiness_checks_redis_and_the_identity_engine(simulator, redis_url):
+
+async def test_probes_live_at_the_root_outside_the_prefix_and_readiness_checks_redis_and_the_identity_engine(
+    simulator, redis_url
+):
     port = free_port()
     app = web.Application()
     setup(app, settings_for(simulator, port, "/auth", redis_url=redis_url), prefix="/auth")
@@ -71,7 +76,10 @@ async def test_probes_live_at_the_root_outside_the_prefix_and_readiness_checks_r
             async with http.get(base + "/healthz") as resp:
                 assert resp.status == 200 and await resp.text() == "ok\n" and "Set-Cookie" not in resp.headers
             async with http.get(base + "/readyz") as resp:
-                assert resp.status == 200 and await resp.json() == {"status": "ready", "checks": {"redis": "ok", "identity_engine": "ok"}}
+                assert resp.status == 200 and await resp.json() == {
+                    "status": "ready",
+                    "checks": {"redis": "ok", "identity_engine": "ok"},
+                }
             calls = len(simulator.app[SIM].calls)
             async with http.get(base + "/readyz") as resp:  # ready once: no more upstream calls
                 assert resp.status == 200 and len(simulator.app[SIM].calls) == calls
@@ -85,7 +93,9 @@ async def test_readiness_fails_while_redis_or_the_identity_engine_is_unreachable
     redis = RedisServer().start()
     port = free_port()
     dead_issuer = f"http://127.0.0.1:{free_port()}/oauth2/default"
-    server, base = await serve(dataclasses.replace(settings_for(simulator, port, redis_url=redis.url), issuer=dead_issuer), port)
+    server, base = await serve(
+        dataclasses.replace(settings_for(simulator, port, redis_url=redis.url), issuer=dead_issuer), port
+    )
     try:
         redis.stop()
         async with aiohttp.ClientSession() as http, http.get(base + "/readyz") as resp:
@@ -103,6 +113,7 @@ async def test_a_host_can_keep_its_own_probes(simulator):
     port = free_port()
     app = web.Application()
     setup(app, settings_for(simulator, port), prefix="", health=False)
+
     async def own(request: web.Request) -> web.Response:
         return web.Response(text="host's own")
 
@@ -137,6 +148,7 @@ def test_the_access_log_keeps_probes_out_of_the_info_level(caplog):
 
 
 # --- metrics -----------------------------------------------------------------------------
+
 
 def sample(text: str, name: str, **labels: str) -> float:
     """The value of one sample in Prometheus' text format (0 when absent)."""
@@ -212,6 +224,7 @@ async def test_metrics_on_a_port_of_their_own_and_off_by_default(simulator):
 
 # --- log lines ---------------------------------------------------------------------------
 
+
 def test_json_log_lines_are_one_object_a_line_with_the_correlation_id():
     formatter = JsonFormatter()
     record = logging.LogRecord("embedded.audit", logging.INFO, __file__, 1, "event=%s", ('"x"\nforged=1',), None)
@@ -253,6 +266,7 @@ async def test_a_log_line_made_while_a_request_is_handled_carries_its_correlatio
 
 # --- real processes ----------------------------------------------------------------------
 
+
 def app_env(simulator, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA_IDX_", "EMBEDDED_"))}
     return {
@@ -282,18 +296,35 @@ async def wait_ready(base: str, process: subprocess.Popen, seconds: float = 30) 
     raise AssertionError("not ready in time")
 
 
-async def test_sigterm_lets_the_step_in_flight_finish_refuses_new_connections_and_closes_redis_and_upstream(simulator, redis_url, tmp_path):
+async def test_sigterm_lets_the_step_in_flight_finish_refuses_new_connections_and_closes_redis_and_upstream(
+    simulator, redis_url, tmp_path
+):
     port = free_port()
     stderr = open(tmp_path / "stderr", "w+b")  # noqa: SIM115 - the server writes it while the test runs
-    env = app_env(simulator, port, EMBEDDED_REDIS_URL=redis_url, EMBEDDED_LOG_FORMAT="json", EMBEDDED_METRICS="1", EMBEDDED_SHUTDOWN_SECONDS="10")
-    process = subprocess.Popen([sys.executable, "-m", "embedded", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    env = app_env(
+        simulator,
+        port,
+        EMBEDDED_REDIS_URL=redis_url,
+        EMBEDDED_LOG_FORMAT="json",
+        EMBEDDED_METRICS="1",
+        EMBEDDED_SHUTDOWN_SECONDS="10",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "embedded", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_ready(base, process)
         async with aiohttp.ClientSession() as http:
             await http.post(f"http://127.0.0.1:{simulator.port}/_sim/faults", json={"latency_ms": 1500})
             started = time.monotonic()
-            in_flight = asyncio.ensure_future(http.get(base + "/login", allow_redirects=False))  # interact + introspect: ~3 s
+            in_flight = asyncio.ensure_future(
+                http.get(base + "/login", allow_redirects=False)
+            )  # interact + introspect: ~3 s
             await asyncio.sleep(0.8)
             process.send_signal(signal.SIGTERM)
             await asyncio.sleep(0.3)
@@ -313,7 +344,10 @@ async def test_sigterm_lets_the_step_in_flight_finish_refuses_new_connections_an
     lines = [json.loads(line) for line in stderr.read().decode().splitlines() if line.strip()]  # every line is JSON
     messages = [line["message"] for line in lines]
     assert any(m.startswith("stopping:") for m in messages)
-    assert "stopped: Redis connections closed" in messages and "stopped: connections to the Identity Engine closed" in messages
+    assert (
+        "stopped: Redis connections closed" in messages
+        and "stopped: connections to the Identity Engine closed" in messages
+    )
     started_events = [line for line in lines if line.get("event") == "signin.started"]
     assert started_events and re.fullmatch(r"[0-9a-f]{16}", started_events[0]["correlation"])
     assert not [line for line in lines if line["level"] in ("ERROR", "CRITICAL") or "exception" in line]
@@ -328,8 +362,18 @@ async def _connect(base: str) -> None:
 async def test_gunicorn_with_two_workers_on_one_redis_signs_in(simulator, redis_url, tmp_path):
     port = free_port()
     env = app_env(simulator, port, EMBEDDED_REDIS_URL=redis_url, EMBEDDED_AUDIT_KEY="gunicorn-test-key")
-    command = [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "embedded.demo:gunicorn_app", "--worker-class", "aiohttp.GunicornWebWorker",
-               "--workers", "2", "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "15"]
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+        "embedded.demo:gunicorn_app",
+        "--worker-class",
+        "aiohttp.GunicornWebWorker",
+        "--workers",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "15",
+    ]
     log = open(tmp_path / "gunicorn.log", "w+b")  # noqa: SIM115 - gunicorn writes it while the test runs
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -358,30 +402,49 @@ async def test_gunicorn_with_two_workers_on_one_redis_signs_in(simulator, redis_
 
 # --- settings ----------------------------------------------------------------------------
 
-GOOD = {"OKTA_IDX_ISSUER": "https://org.example.com/oauth2/default", "OKTA_IDX_CLIENTID": "0oa1",
-        "OKTA_IDX_REDIRECTURI": "https://app.example.com/login/callback"}
+GOOD = {
+    "OKTA_IDX_ISSUER": "https://org.example.com/oauth2/default",
+    "OKTA_IDX_CLIENTID": "0oa1",
+    "OKTA_IDX_REDIRECTURI": "https://app.example.com/login/callback",
+}
 
 
 def test_operations_settings_are_parsed():
     from embedded.config import Settings
 
     plain = Settings.from_env(GOOD)
-    assert (plain.metrics, plain.metrics_listen, plain.log_format, plain.shutdown_seconds) == (False, None, "text", 10.0)
-    s = Settings.from_env({**GOOD, "EMBEDDED_METRICS": "1", "EMBEDDED_METRICS_PORT": "9100", "EMBEDDED_LOG_FORMAT": "JSON", "EMBEDDED_SHUTDOWN_SECONDS": "2.5"})
+    assert (plain.metrics, plain.metrics_listen, plain.log_format, plain.shutdown_seconds) == (
+        False,
+        None,
+        "text",
+        10.0,
+    )
+    s = Settings.from_env(
+        {
+            **GOOD,
+            "EMBEDDED_METRICS": "1",
+            "EMBEDDED_METRICS_PORT": "9100",
+            "EMBEDDED_LOG_FORMAT": "JSON",
+            "EMBEDDED_SHUTDOWN_SECONDS": "2.5",
+        }
+    )
     assert (s.metrics, s.metrics_listen, s.log_format, s.shutdown_seconds) == (True, ("0.0.0.0", 9100), "json", 2.5)
     assert Settings.from_env({**GOOD, "EMBEDDED_METRICS_PORT": "127.0.0.1:9100"}).metrics_listen == ("127.0.0.1", 9100)
     assert Settings.from_env({**GOOD, "EMBEDDED_METRICS_PORT": "[::1]:9100"}).metrics_listen == ("::1", 9100)
 
 
-@pytest.mark.parametrize("change, complaint", [
-    ({"EMBEDDED_METRICS": "on"}, "EMBEDDED_METRICS must be 1 or 0"),
-    ({"EMBEDDED_METRICS_PORT": "metrics"}, "EMBEDDED_METRICS_PORT must be PORT or HOST:PORT"),
-    ({"EMBEDDED_METRICS_PORT": "70000"}, "EMBEDDED_METRICS_PORT must be a port number"),
-    ({"EMBEDDED_LOG_FORMAT": "xml"}, "EMBEDDED_LOG_FORMAT must be one of text, json"),
-    ({"EMBEDDED_SHUTDOWN_SECONDS": "soon"}, "EMBEDDED_SHUTDOWN_SECONDS: expected a number"),
-    ({"EMBEDDED_SHUTDOWN_SECONDS": "0"}, "EMBEDDED_SHUTDOWN_SECONDS must be between 0 and 3600"),
-    ({"EMBEDDED_SHUTDOWN_SECONDS": "nan"}, "EMBEDDED_SHUTDOWN_SECONDS must be between 0 and 3600"),
-])
+@pytest.mark.parametrize(
+    "change, complaint",
+    [
+        ({"EMBEDDED_METRICS": "on"}, "EMBEDDED_METRICS must be 1 or 0"),
+        ({"EMBEDDED_METRICS_PORT": "metrics"}, "EMBEDDED_METRICS_PORT must be PORT or HOST:PORT"),
+        ({"EMBEDDED_METRICS_PORT": "70000"}, "EMBEDDED_METRICS_PORT must be a port number"),
+        ({"EMBEDDED_LOG_FORMAT": "xml"}, "EMBEDDED_LOG_FORMAT must be one of text, json"),
+        ({"EMBEDDED_SHUTDOWN_SECONDS": "soon"}, "EMBEDDED_SHUTDOWN_SECONDS: expected a number"),
+        ({"EMBEDDED_SHUTDOWN_SECONDS": "0"}, "EMBEDDED_SHUTDOWN_SECONDS must be between 0 and 3600"),
+        ({"EMBEDDED_SHUTDOWN_SECONDS": "nan"}, "EMBEDDED_SHUTDOWN_SECONDS must be between 0 and 3600"),
+    ],
+)
 def test_bad_operations_settings_are_refused_with_one_line(change, complaint):
     from embedded.config import Settings, SettingsError
 

@@ -30,5 +30,12 @@ def test_non_editable_install_carries_templates_and_static(tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     subprocess.run([sys.executable, "-c", probe, str(target)], check=True, env=env, cwd=tmp_path, timeout=60)
-    page = subprocess.run([sys.executable, "-m", "embedded", "render", str(RECORDED.directory / "password" / "01-introspect.json")], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    page = subprocess.run(
+        [sys.executable, "-m", "embedded", "render", str(RECORDED.directory / "password" / "01-introspect.json")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert page.returncode == 0 and "<!-- template: steps/identify.html -->" in page.stdout

@@ -24,7 +24,7 @@ def free_port() -> int:
 
 def readme_host_snippet() -> str:
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Add sign-in to your app"):]
+    section = readme[readme.index("## Add sign-in to your app") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -56,14 +56,18 @@ async def test_the_readme_host_app_signs_alice_in_from_its_protected_page(tmp_pa
     (tmp_path / "host.py").write_text(snippet.replace("port=8000", f"host='127.0.0.1', port={app_port}"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA_IDX_", "EMBEDDED_"))}
     run = {"env": env, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
-    processes.append(subprocess.Popen([sys.executable, "-m", "embedded", "simulator", "--port", str(sim_port)], cwd=ROOT, **run))
+    processes.append(
+        subprocess.Popen([sys.executable, "-m", "embedded", "simulator", "--port", str(sim_port)], cwd=ROOT, **run)
+    )
     await wait_for(f"http://127.0.0.1:{sim_port}/oauth2/default/.well-known/openid-configuration", processes[0])
-    env.update({
-        "OKTA_IDX_ISSUER": f"http://127.0.0.1:{sim_port}/oauth2/default",
-        "OKTA_IDX_CLIENTID": "demo-client",
-        "OKTA_IDX_CLIENTSECRET": "demo-secret",
-        "OKTA_IDX_REDIRECTURI": f"http://127.0.0.1:{app_port}/auth/login/callback",
-    })
+    env.update(
+        {
+            "OKTA_IDX_ISSUER": f"http://127.0.0.1:{sim_port}/oauth2/default",
+            "OKTA_IDX_CLIENTID": "demo-client",
+            "OKTA_IDX_CLIENTSECRET": "demo-secret",
+            "OKTA_IDX_REDIRECTURI": f"http://127.0.0.1:{app_port}/auth/login/callback",
+        }
+    )
     processes.append(subprocess.Popen([sys.executable, str(tmp_path / "host.py")], cwd=tmp_path, **run))
     base = f"http://127.0.0.1:{app_port}"
     await wait_for(base + "/auth/static/css/embedded.css", processes[1])

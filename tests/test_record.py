@@ -81,7 +81,19 @@ def raw_secrets(sequences) -> set[str]:
             for v in node:
                 walk(v, key)
         elif isinstance(node, str):
-            if key in ("stateHandle", "stateToken", "interactionHandle", "interaction_code", "id", "sharedSecret", "challengeRequest") and len(node) >= 6:
+            if (
+                key
+                in (
+                    "stateHandle",
+                    "stateToken",
+                    "interactionHandle",
+                    "interaction_code",
+                    "id",
+                    "sharedSecret",
+                    "challengeRequest",
+                )
+                and len(node) >= 6
+            ):
                 found.add(node)
             found.update(m for m in EMAIL.findall(node) if not m.startswith("user-"))
 
@@ -153,7 +165,11 @@ def test_each_named_document_shows_what_its_name_says(name, shows):
     raw = doc(name)
     forms = (raw.get("remediation") or {}).get("value") or []
     current = (raw.get("currentAuthenticator") or raw.get("currentAuthenticatorEnrollment") or {}).get("value") or {}
-    words = [f["name"] for f in forms[:1]] + [current.get("key", "")] + [f["name"] for f in (forms[0]["value"] if forms else [])]
+    words = (
+        [f["name"] for f in forms[:1]]
+        + [current.get("key", "")]
+        + [f["name"] for f in (forms[0]["value"] if forms else [])]
+    )
     words += [(m.get("i18n") or {}).get("key", "") for m in (raw.get("messages") or {}).get("value", [])]
     assert set(shows.split()) <= set(words), (name, words)
     assert set(DOCS) >= {name}
@@ -185,12 +201,27 @@ async def test_the_command_line_records_a_sign_in_that_then_replays(embedded_sim
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA_IDX_", "EMBEDDED_"))}
-    command = [sys.executable, "-m", "embedded", "record", "--issuer", embedded_simulator.issuer, "--out", str(tmp_path / "org"), "--port", str(port), "--name", "alice"]
+    command = [
+        sys.executable,
+        "-m",
+        "embedded",
+        "record",
+        "--issuer",
+        embedded_simulator.issuer,
+        "--out",
+        str(tmp_path / "org"),
+        "--port",
+        str(port),
+        "--name",
+        "alice",
+    ]
     proxy = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         await wait_for_port(port, proxy)
         settings = embedded_simulator.settings(prefix="", issuer=f"http://127.0.0.1:{port}/oauth2/default")
-        tab = await signed_in(await aiohttp_client(create_app(settings)), user="alice@example.com", password="Alice-Passw0rd!")
+        tab = await signed_in(
+            await aiohttp_client(create_app(settings)), user="alice@example.com", password="Alice-Passw0rd!"
+        )
         assert tab.path == "/" and "alice@example.com" in tab.text
     finally:
         proxy.send_signal(signal.SIGINT)
@@ -199,7 +230,11 @@ async def test_the_command_line_records_a_sign_in_that_then_replays(embedded_sim
     assert f"OKTA_IDX_ISSUER=http://127.0.0.1:{port}/oauth2/default" in output and "1 sequence(s)" in output
     recording = Recording(tmp_path / "org")
     assert recording.names == ["alice"]
-    assert [s.call for s in recording.steps("alice")] == ["POST /idp/idx/introspect", "POST /idp/idx/identify", "POST /idp/idx/challenge/answer"]
+    assert [s.call for s in recording.steps("alice")] == [
+        "POST /idp/idx/introspect",
+        "POST /idp/idx/identify",
+        "POST /idp/idx/challenge/answer",
+    ]
     manifest = json.loads((tmp_path / "org" / "manifest.json").read_text())
     assert manifest["sequences"]["alice"][2]["request"]["credentials"] == {"passcode": "[redacted]"}
     assert "alice@example.com" not in recorded_text(tmp_path / "org")
@@ -207,11 +242,19 @@ async def test_the_command_line_records_a_sign_in_that_then_replays(embedded_sim
     async with IdxReplay(client_id="demo-client", client_secret="demo-secret") as fake:
         fake.play_recorded(tmp_path / "org", "alice")
         started = time.monotonic()
-        tab = await signed_in(await aiohttp_client(create_app(fake.settings(prefix=""))), user="alice@example.com", password="anything")
+        tab = await signed_in(
+            await aiohttp_client(create_app(fake.settings(prefix=""))), user="alice@example.com", password="anything"
+        )
         fake.assert_done()
         assert tab.path == "/" and time.monotonic() - started < 10
 
 
 def test_the_command_line_refuses_a_bad_issuer():
-    done = subprocess.run([sys.executable, "-m", "embedded", "record", "--issuer", "not a url", "--out", "x"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "embedded", "record", "--issuer", "not a url", "--out", "x"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "absolute URL" in done.stderr

@@ -42,7 +42,11 @@ class Browser:
                 assert resp.status < 500, await resp.text()
                 if resp.status in (301, 302, 303):
                     location = resp.headers["Location"]
-                    url = location if location.startswith("http") else f"{urlsplit(url).scheme}://{urlsplit(url).netloc}{location}"
+                    url = (
+                        location
+                        if location.startswith("http")
+                        else f"{urlsplit(url).scheme}://{urlsplit(url).netloc}{location}"
+                    )
                     method, data = "GET", None
                     continue
                 self.url, self.html = str(resp.url), await resp.text()
@@ -71,6 +75,7 @@ async def app_and_simulator(aiohttp_client, simulator):
         await server.start_server(**RUNNER_OPTIONS)
         client = await aiohttp_client(server)
         return base, client
+
     return start
 
 
@@ -86,7 +91,11 @@ async def test_redirect_mode_signs_alice_in_on_the_hosted_page_and_back(app_and_
     authorize = urlsplit(resp.headers["Location"])
     query = {k: v[0] for k, v in parse_qs(authorize.query).items()}
     assert resp.status == 303 and authorize.path == "/oauth2/default/v1/authorize"
-    assert query["response_type"] == "code" and query["code_challenge_method"] == "S256" and query["client_id"] == "demo-client"
+    assert (
+        query["response_type"] == "code"
+        and query["code_challenge_method"] == "S256"
+        and query["client_id"] == "demo-client"
+    )
     assert query["redirect_uri"] == f"{base}/login/callback" and len(query["state"]) >= 32 and len(query["nonce"]) >= 32
     await browser.go(resp.headers["Location"])
     await browser.fill(identifier="alice@example.com")
@@ -119,7 +128,7 @@ async def test_continue_on_the_sign_in_page_from_a_device_step_keeps_return_to_a
     await browser.fill(identifier="fiona@example.com")
     options = next(f.options["authenticator"] for f in read(browser.html).forms if "authenticator" in f.options)
     await browser.fill(authenticator=next(v for label, v in options.items() if "Okta Verify" in label))
-    assert 'data-hosted' in browser.html and "Continue on the sign-in page" in browser.html
+    assert "data-hosted" in browser.html and "Continue on the sign-in page" in browser.html
     hosted = re.search(r'href="([^"]+)" data-hosted', browser.html).group(1)
     resp = await browser.http.get(base + hosted, allow_redirects=False)
     query = {k: v[0] for k, v in parse_qs(urlsplit(resp.headers["Location"]).query).items()}

@@ -27,7 +27,10 @@ async def test_granular_consent_sends_the_optional_scope_unticked_and_keeps_the_
     assert "Keep you signed in to the app." in html and "This allows the app to refresh your session" in html
     # Scopes always granted are shown ticked and disabled, and never posted (the server sends them).
     assert re.search(r'<input type="checkbox" id="[^"]*optedScopes-profile" checked disabled[ >]', html)
-    assert re.search(r'<input type="checkbox" id="[^"]*optedScopes-offline_access" name="optedScopes.offline_access" checked[ >]', html)
+    assert re.search(
+        r'<input type="checkbox" id="[^"]*optedScopes-offline_access" name="optedScopes.offline_access" checked[ >]',
+        html,
+    )
     assert body["optedScopes"] == {"openid": True, "profile": True, "email": True, "offline_access": False}
     assert body["consent"] is True and body["stateHandle"] == doc("granular-consent")["stateHandle"]
 

@@ -101,6 +101,7 @@ def option_labels(fields):
 def message_texts(raw):
     """The Identity Engine's message texts a page must show; a key we word ourselves in English
     (rendering.OUR_ENGLISH: unmet password rules would repeat the checklist) shows our text."""
+
     def walk(node):
         if isinstance(node, dict):
             if isinstance(node.get("message"), str) and "class" in node:
@@ -135,14 +136,22 @@ def missing_from_page(path) -> list[str]:
     missing = []
     if remediations and not (len(remediations) == 1 and remediations[0].get("method") == "GET"):
         missing += [f"control {n}" for n in visible_field_names(remediations[0].get("value")) if n not in scan.names]
-        missing += [f"option {label!r}" for label in option_labels(remediations[0].get("value")) if " ".join(label.split()) not in text]
+        missing += [
+            f"option {label!r}"
+            for label in option_labels(remediations[0].get("value"))
+            if " ".join(label.split()) not in text
+        ]
     missing += [f"message {m!r}" for m in message_texts(raw) if " ".join(m.split()) not in text]
     missing += [f"identity provider {n!r}" for n in idp_names(remediations) if n not in text]
     return missing
 
 
 def idp_names(remediations):
-    return [r["idp"]["name"] for r in remediations if r.get("name") == "redirect-idp" and isinstance(r.get("idp"), dict) and r["idp"].get("name")]
+    return [
+        r["idp"]["name"]
+        for r in remediations
+        if r.get("name") == "redirect-idp" and isinstance(r.get("idp"), dict) and r["idp"].get("name")
+    ]
 
 
 def test_every_recorded_document_renders_completely():
@@ -160,7 +169,11 @@ def poisoned(node):
     if isinstance(node, dict):
         out = {}
         for k, v in node.items():
-            if k in ("message", "label") and isinstance(v, str) or (k == "name" and "id" in node and "type" not in node and isinstance(v, str)):
+            if (
+                k in ("message", "label")
+                and isinstance(v, str)
+                or (k == "name" and "id" in node and "type" not in node and isinstance(v, str))
+            ):
                 out[k] = PAYLOAD
             else:
                 out[k] = poisoned(v)
@@ -222,11 +235,15 @@ def assert_refused(path, capsys) -> None:
 
 def test_the_command_line_itself(tmp_path):
     fixture = RECORDED.directory / "password" / "01-introspect.json"
-    done = subprocess.run([sys.executable, "-m", "embedded", "render", str(fixture)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "embedded", "render", str(fixture)], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert done.returncode == 0 and "<!-- template: steps/identify.html -->" in done.stdout
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    done = subprocess.run([sys.executable, "-m", "embedded", "render", str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "embedded", "render", str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
 
 
@@ -250,14 +267,27 @@ def test_render_speaks_each_language(code, capsys):
     assert f'<html lang="{code}" dir="{"rtl" if code == "ar" else "ltr"}">' in html
     texts, english = catalogue(code), catalogue("en")
     assert heading(html) == texts["title.identify"]
-    assert unescape(re.search(r"<title>(.*?)</title>", html).group(1)) == f"{texts['title.identify']} · {texts['app.title']}"
+    assert (
+        unescape(re.search(r"<title>(.*?)</title>", html).group(1))
+        == f"{texts['title.identify']} · {texts['app.title']}"
+    )
     if code != "en":
         assert texts["title.identify"] != english["title.identify"] and english["title.identify"] not in html
 
 
 def test_the_acceptance_line_as_typed():
-    done = subprocess.run([sys.executable, "-m", "embedded", "render", str(IDENTIFY), "--lang", "ar"], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert done.returncode == 0 and '<html lang="ar" dir="rtl">' in done.stdout and heading(done.stdout) == catalogue("ar")["title.identify"]
+    done = subprocess.run(
+        [sys.executable, "-m", "embedded", "render", str(IDENTIFY), "--lang", "ar"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert (
+        done.returncode == 0
+        and '<html lang="ar" dir="rtl">' in done.stdout
+        and heading(done.stdout) == catalogue("ar")["title.identify"]
+    )
 
 
 def write(path, text: str):
@@ -268,9 +298,15 @@ def write(path, text: str):
 
 def test_render_with_themes_child_first(tmp_path, capsys):
     parent, child = tmp_path / "parent", tmp_path / "child"
-    write(parent / "messages" / "fr.json", json.dumps({"app.title": "Maison mère", "title.identify": "Bonjour de la mère"}))
+    write(
+        parent / "messages" / "fr.json",
+        json.dumps({"app.title": "Maison mère", "title.identify": "Bonjour de la mère"}),
+    )
     write(child / "messages" / "fr.json", json.dumps({"app.title": "Filiale"}))
-    write(parent / "steps" / "identify.html", '{% extends "steps/_generic.html" %}{% block main %}<p id="parent-identify">{{ ui("title.identify") }}</p>{% endblock %}')
+    write(
+        parent / "steps" / "identify.html",
+        '{% extends "steps/_generic.html" %}{% block main %}<p id="parent-identify">{{ ui("title.identify") }}</p>{% endblock %}',
+    )
     assert main(["render", str(IDENTIFY), "--lang", "fr", "--theme", str(child), "--theme", str(parent)]) == 0
     html = capsys.readouterr().out
     assert "<title>" in html and "Filiale" in html and "Maison mère" not in html  # the child's key wins
@@ -314,7 +350,9 @@ def test_every_command_answers_help(command, capsys):
 
 
 def test_the_main_help_lists_every_command_on_one_line_each():
-    done = subprocess.run([sys.executable, "-m", "embedded", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "embedded", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert done.returncode == 0 and done.stdout.startswith("usage: python -m embedded")
     lines = done.stdout.splitlines()
     listed = [i for i, line in enumerate(lines) if re.match(r"    (\S+)\s{2,}\S", line)]
@@ -322,15 +360,27 @@ def test_the_main_help_lists_every_command_on_one_line_each():
     assert all(i + 1 in listed or not lines[i + 1].startswith("      ") for i in listed)  # no command's line wraps
 
 
-@pytest.mark.parametrize("args, error", [
-    (["render", str(IDENTIFY), "--lang", "xx"], "embedded: render: argument --lang: unknown language 'xx' (one of en, fr, de, es, ja, pt-BR, ar)"),
-    (["render", "no/such/file.json"], "embedded: cannot read no/such/file.json: No such file or directory"),
-    (["render", str(IDENTIFY), "--theme", "no/such/theme"], "embedded: render: argument --theme: no/such/theme: no such directory"),
-    (["render"], "embedded: render: the following arguments are required: FILE.json"),
-    (["render", str(IDENTIFY), "extra.json"], "embedded: unrecognized arguments: extra.json"),
-    (["bogus"], "embedded: argument COMMAND: invalid choice: 'bogus' (choose from 'serve', 'render', 'gallery', 'simulator', 'record')"),
-    (["--port", "eighty"], "embedded: argument --port: invalid int value: 'eighty'"),
-])
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (
+            ["render", str(IDENTIFY), "--lang", "xx"],
+            "embedded: render: argument --lang: unknown language 'xx' (one of en, fr, de, es, ja, pt-BR, ar)",
+        ),
+        (["render", "no/such/file.json"], "embedded: cannot read no/such/file.json: No such file or directory"),
+        (
+            ["render", str(IDENTIFY), "--theme", "no/such/theme"],
+            "embedded: render: argument --theme: no/such/theme: no such directory",
+        ),
+        (["render"], "embedded: render: the following arguments are required: FILE.json"),
+        (["render", str(IDENTIFY), "extra.json"], "embedded: unrecognized arguments: extra.json"),
+        (
+            ["bogus"],
+            "embedded: argument COMMAND: invalid choice: 'bogus' (choose from 'serve', 'render', 'gallery', 'simulator', 'record')",
+        ),
+        (["--port", "eighty"], "embedded: argument --port: invalid int value: 'eighty'"),
+    ],
+)
 def test_bad_arguments_get_one_line_and_exit_2(args, error, capsys):
     assert main(args) == 2
     captured = capsys.readouterr()
@@ -338,8 +388,19 @@ def test_bad_arguments_get_one_line_and_exit_2(args, error, capsys):
 
 
 def test_bad_arguments_on_the_real_command_line():
-    done = subprocess.run([sys.executable, "-m", "embedded", "render", str(IDENTIFY), "--lang", "xx"], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert done.returncode == 2 and done.stdout == "" and done.stderr.count("\n") == 1 and "unknown language 'xx'" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "embedded", "render", str(IDENTIFY), "--lang", "xx"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert (
+        done.returncode == 2
+        and done.stdout == ""
+        and done.stderr.count("\n") == 1
+        and "unknown language 'xx'" in done.stderr
+    )
 
 
 # --- the demo's start-up lines (`make run`) ---------------------------------------------------------
@@ -354,8 +415,14 @@ def free_port() -> int:
 def test_make_run_says_what_to_open_first_in_a_few_lines():
     port, sim_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_IDX_")}
-    proc = subprocess.Popen([sys.executable, "-m", "embedded", "--port", str(port), "--sim-port", str(sim_port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embedded", "--port", str(port), "--sim-port", str(sim_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     try:
         lines = []
         while not (lines and lines[-1].startswith("Signing in against")):
@@ -364,7 +431,11 @@ def test_make_run_says_what_to_open_first_in_a_few_lines():
             lines.append(line.rstrip("\n"))
         app, simulator = f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{sim_port}/"
         assert lines[0] == f"Open {app} and sign in as alice@example.com / Alice-Passw0rd!"
-        assert len(lines) <= 6 and any(simulator in line for line in lines) and any(f"{simulator}outbox" in line for line in lines)
+        assert (
+            len(lines) <= 6
+            and any(simulator in line for line in lines)
+            and any(f"{simulator}outbox" in line for line in lines)
+        )
         assert any(f"{app}_gallery/" in line for line in lines)
         deadline = time.monotonic() + 30
         while True:

@@ -26,7 +26,7 @@ async def tab(aiohttp_client, simulator) -> Tab:
 
 
 def main(html: str) -> str:
-    return html[html.index("<main"):html.index("</main>")]
+    return html[html.index("<main") : html.index("</main>")]
 
 
 def footer(html: str) -> str:
@@ -78,7 +78,7 @@ async def test_the_password_page_says_password_in_its_heading_and_label_only(tab
     await password_page(tab)
     page = main(tab.html)
     assert 'class="step__authenticator"' not in page and 'class="step__intro"' not in page
-    before_form = words(page[:page.index("<form")])
+    before_form = words(page[: page.index("<form")])
     assert before_form.lower().count("password") == 1, before_form  # the heading
     assert re.search(r"<h1>\s*Enter your password</h1>", page)
     assert re.search(r'<label for="f-0-credentials-passcode"[^>]*>Password</label>', page)
@@ -92,7 +92,10 @@ async def reset_form(tab: Tab, simulator) -> Tab:
 
 async def simulator_code(simulator, to: str) -> str:
     """The newest code the simulator emailed to `to`."""
-    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{simulator.port}/outbox.json", params={"to": to}) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.get(f"http://127.0.0.1:{simulator.port}/outbox.json", params={"to": to}) as r,
+    ):
         return (await r.json())[0]["code"]
 
 
@@ -117,15 +120,27 @@ async def test_the_new_password_form_keeps_the_two_fields_together(tab, simulato
     await reset_form(tab, simulator)
     for _ in range(2):
         assert tab.template == "steps/reset-authenticator--okta_password.html"
-        form = tab.html[tab.html.index('data-form="reset-authenticator"'):]
-        order = [form.index(marker) for marker in ('id="password-rules"', 'name="credentials.passcode"', 'name="confirmPassword"',
-                                                   'name="credentials.revokeSessions"', 'type="submit"')]
+        form = tab.html[tab.html.index('data-form="reset-authenticator"') :]
+        order = [
+            form.index(marker)
+            for marker in (
+                'id="password-rules"',
+                'name="credentials.passcode"',
+                'name="confirmPassword"',
+                'name="credentials.revokeSessions"',
+                'type="submit"',
+            )
+        ]
         assert order == sorted(order), order
-        await tab.submit(credentials__passcode="short", confirmPassword="short")  # refused: the same form, with the error
+        await tab.submit(
+            credentials__passcode="short", confirmPassword="short"
+        )  # refused: the same form, with the error
         assert 'aria-invalid="true"' in tab.html
         # Our words, not the Identity Engine's (which repeat the rule list the checklist shows)
         assert "Password requirements were not met. Check the rules and try again." in main(tab.html)
-        assert set(re.findall(r"Password requirements were not met\. [^<]*", main(tab.html))) == {"Password requirements were not met. Check the rules and try again."}
+        assert set(re.findall(r"Password requirements were not met\. [^<]*", main(tab.html))) == {
+            "Password requirements were not met. Check the rules and try again."
+        }
 
 
 async def test_two_different_new_passwords_are_refused_here_and_said_so(tab, simulator):
@@ -175,7 +190,9 @@ def test_our_texts_say_security_method_not_authenticator(code):
     """Products keep their names (Google Authenticator) and Okta's own labels their words; our
     own texts never call a sign-in method an authenticator."""
     jargon = re.compile(r"authenti(?:c|fic)at(?:or|eur)|authentifizierung|autenticador|مصادق|認証アプリ", re.I)
-    ours = {k: v for k, v in catalogue(code).items() if not k.startswith("field.security_key_or_biometric_authenticator")}
+    ours = {
+        k: v for k, v in catalogue(code).items() if not k.startswith("field.security_key_or_biometric_authenticator")
+    }
     found = {k: v for k, v in ours.items() if jargon.search(v.replace("Google Authenticator", ""))}
     assert found == {}
 

@@ -14,7 +14,20 @@ from pathlib import Path
 import aiohttp
 import jwt
 import pytest
-from conftest import CLIENT_ID, ISSUER, ROOT, Signer, doc, hidden, identify_and_password, own, post_step, serve, sign_in, start
+from conftest import (
+    CLIENT_ID,
+    ISSUER,
+    ROOT,
+    Signer,
+    doc,
+    hidden,
+    identify_and_password,
+    own,
+    post_step,
+    serve,
+    sign_in,
+    start,
+)
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -85,9 +98,13 @@ async def test_04_callback_without_a_transaction_is_rejected(client, org):
 async def test_05_35_replayed_callback_exchanges_once_and_lands_on_a_query_less_path(client, org):
     await start(client, org)
     state = org.interact_form["state"]
-    first = await client.get("/login/callback", params={"interaction_code": "idp-code", "state": state}, allow_redirects=False)
+    first = await client.get(
+        "/login/callback", params={"interaction_code": "idp-code", "state": state}, allow_redirects=False
+    )
     assert first.status == 303 and first.headers["Location"] == "/"
-    again = await client.get("/login/callback", params={"interaction_code": "idp-code", "state": state}, allow_redirects=False)
+    again = await client.get(
+        "/login/callback", params={"interaction_code": "idp-code", "state": state}, allow_redirects=False
+    )
     assert again.status == 400
     assert org.paths().count("/oauth2/default/v1/token") == 1
 
@@ -107,8 +124,16 @@ async def test_06_state_handle_comes_only_from_server_state(client, org):
 async def test_07_only_declared_fields_are_forwarded(client, org):
     html = await start(client, org)
     org.idx("/idp/idx/identify", own("challenge-password.json"))
-    await post_step(client, html, {"identifier": "a@b.c", "isAdmin": "true", "credentials.passcode": "x", "userProfile.role": "admin"})
-    assert org.bodies("/idp/idx/identify")[0] == {"identifier": "a@b.c", "rememberMe": False, "stateHandle": doc("identify")["stateHandle"]}
+    await post_step(
+        client,
+        html,
+        {"identifier": "a@b.c", "isAdmin": "true", "credentials.passcode": "x", "userProfile.role": "admin"},
+    )
+    assert org.bodies("/idp/idx/identify")[0] == {
+        "identifier": "a@b.c",
+        "rememberMe": False,
+        "stateHandle": doc("identify")["stateHandle"],
+    }
 
 
 # --- 12-16: ID token checks --------------------------------------------------------------
@@ -129,8 +154,15 @@ async def check(token, keys, nonce="n-1"):
 async def test_12_only_rs256_is_accepted(signer, keys):
     assert (await check(signer.mint(nonce="n-1"), keys))["sub"] == "00u1alice"
     claims = {"iss": ISSUER, "aud": CLIENT_ID, "sub": "x", "nonce": "n-1", "iat": 1, "exp": 2**31}
-    public_pem = signer.private.public_key().public_bytes(encoding=Encoding.PEM, format=PublicFormat.SubjectPublicKeyInfo)
-    unsigned = base64.urlsafe_b64encode(b'{"alg":"none","kid":"test-key"}').rstrip(b"=").decode() + "." + jwt.encode(claims, "k", algorithm="HS256").split(".")[1] + "."
+    public_pem = signer.private.public_key().public_bytes(
+        encoding=Encoding.PEM, format=PublicFormat.SubjectPublicKeyInfo
+    )
+    unsigned = (
+        base64.urlsafe_b64encode(b'{"alg":"none","kid":"test-key"}').rstrip(b"=").decode()
+        + "."
+        + jwt.encode(claims, "k", algorithm="HS256").split(".")[1]
+        + "."
+    )
     hs256 = jwt.encode(claims, hashlib.sha256(public_pem).digest(), algorithm="HS256", headers={"kid": "test-key"})
     es256 = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": "test-key"})
     for token in (unsigned, hs256, es256, "not.a.token", ""):
@@ -156,10 +188,16 @@ async def test_15_times_are_enforced_with_at_most_120_seconds_leeway(signer, key
 
     async def at(offset, **claims):
         token = signer.mint(nonce="n-1", **claims)
-        return await oidc.validate_id_token(token, keys, issuer=ISSUER, client_id=CLIENT_ID, nonce="n-1", now=now + offset)
+        return await oidc.validate_id_token(
+            token, keys, issuer=ISSUER, client_id=CLIENT_ID, nonce="n-1", now=now + offset
+        )
 
     assert await at(-1, iat=now - 100, exp=now)  # exp - 1 s: fine
-    for offset, claims in ((121, {"exp": now, "iat": now - 100}), (0, {"nbf": now + 300, "iat": now, "exp": now + 900}), (0, {"iat": now + 600, "exp": now + 900})):
+    for offset, claims in (
+        (121, {"exp": now, "iat": now - 100}),
+        (0, {"nbf": now + 300, "iat": now, "exp": now + 900}),
+        (0, {"iat": now + 600, "exp": now + 900}),
+    ):
         with pytest.raises(oidc.InvalidIdToken):
             await at(offset, **claims)
 
@@ -327,7 +365,7 @@ async def test_30_and_34_posts_answer_303_and_pages_are_not_stored(client, org):
 
 # --- 36, 38, 39: what pages show ----------------------------------------------------------
 
-PAYLOADS = ('<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "{{7*7}}")
+PAYLOADS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "{{7*7}}")
 
 
 class Elements(HTMLParser):
@@ -377,7 +415,9 @@ def test_38_templates_never_bypass_escaping():
         text = path.read_text()
         assert "|safe" not in text.replace(" ", "") and "Markup(" not in text and "autoescape false" not in text, path
         for tag in re.findall(r"<[^>]*{{[^>]*>", text):
-            assert not re.search(r"\s[\w:-]+\s*=\s*{{", tag), f"unquoted attribute in {path}: {tag}"  # name={{ ... }} without quotes
+            assert not re.search(r"\s[\w:-]+\s*=\s*{{", tag), (
+                f"unquoted attribute in {path}: {tag}"
+            )  # name={{ ... }} without quotes
     assert "Markup(" not in "".join(p.read_text() for p in (ROOT / "embedded").rglob("*.py"))
 
 
@@ -498,7 +538,10 @@ async def test_interact_refused_gives_a_friendly_page(client, org):
 
 
 async def test_callback_with_an_error_is_a_friendly_page(client, org):
-    resp = await client.get("/login/callback", params={"error": "access_denied", "error_description": "User is not assigned to the client application."})
+    resp = await client.get(
+        "/login/callback",
+        params={"error": "access_denied", "error_description": "User is not assigned to the client application."},
+    )
     text = await resp.text()
     assert resp.status == 400 and "<code>access_denied</code>" in text and "The sign-in was declined." in text
     assert "User is not assigned" not in text  # anyone can write a description into a link
@@ -508,7 +551,10 @@ async def test_unknown_routes_and_methods_get_pages_with_headers(client, org):
     for method, path, status in (("GET", "/nowhere", 404), ("DELETE", "/login", 405), ("PUT", "/login/step", 405)):
         resp = await client.request(method, path)
         assert resp.status == status
-        assert resp.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+        assert (
+            resp.headers["X-Frame-Options"] == "DENY"
+            and "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+        )
         assert "Traceback" not in await resp.text()
 
 
@@ -531,19 +577,28 @@ async def test_31_32_33_security_headers_on_every_status(client, org):
         h = resp.headers
         csp = h["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp and h["X-Frame-Options"] == "DENY", resp.url
-        assert "default-src 'none'" in csp and "base-uri 'none'" in csp and "object-src 'none'" in csp and "form-action 'self'" in csp
+        assert (
+            "default-src 'none'" in csp
+            and "base-uri 'none'" in csp
+            and "object-src 'none'" in csp
+            and "form-action 'self'" in csp
+        )
         assert "unsafe" not in csp
         nonces.add(re.search(r"'nonce-([^']+)'", csp).group(1))
         assert h["X-Content-Type-Options"] == "nosniff" and h["Referrer-Policy"] == "no-referrer"
         assert h["Cross-Origin-Opener-Policy"] == "same-origin"
-        assert not re.search(r"aiohttp/\d", h.get("Server", "")) and "Strict-Transport-Security" not in h  # plain http here
+        assert (
+            not re.search(r"aiohttp/\d", h.get("Server", "")) and "Strict-Transport-Security" not in h
+        )  # plain http here
         if h.get("Content-Type", "").startswith("text/html"):
             assert "charset=utf-8" in h["Content-Type"]
     assert len(nonces) == len(responses)  # a fresh nonce every time
 
 
 async def test_33_hsts_when_served_over_https(aiohttp_client, org):
-    client = await aiohttp_client(create_app(Settings(issuer=ISSUER, client_id=CLIENT_ID, redirect_uri="https://app.example.com/login/callback")))
+    client = await aiohttp_client(
+        create_app(Settings(issuer=ISSUER, client_id=CLIENT_ID, redirect_uri="https://app.example.com/login/callback"))
+    )
     resp = await client.get("/")
     assert resp.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
 

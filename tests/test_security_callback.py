@@ -74,7 +74,9 @@ async def test_magic_links_share_the_per_address_step_limit(aiohttp_client, simu
     state = parse_qs(link.query)["state"][0]
     statuses = []
     for _ in range(2):
-        resp = await walker.client.get("/login/callback?" + urlencode({"state": state, "otp": "000000"}), allow_redirects=False)
+        resp = await walker.client.get(
+            "/login/callback?" + urlencode({"state": state, "otp": "000000"}), allow_redirects=False
+        )
         statuses.append(resp.status)
     assert statuses == [303, 429] and "Retry-After" in resp.headers
 

@@ -8,7 +8,19 @@ import json
 import re
 
 import pytest
-from conftest import ISSUER, ORG, doc, hidden, identify_and_password, own, post_step, serve, sign_in, start, too_many_requests
+from conftest import (
+    ISSUER,
+    ORG,
+    doc,
+    hidden,
+    identify_and_password,
+    own,
+    post_step,
+    serve,
+    sign_in,
+    start,
+    too_many_requests,
+)
 
 from embedded.keys import SESSION_STORAGE
 
@@ -218,15 +230,15 @@ async def test_19_same_email_with_another_subject_is_another_account(client, org
     await sign_in(client, org)
     users = session_users(client)
     assert len(users) == 2 and {u["email"] for u in users} == {"alice@example.com"}
-    assert sorted(u["account"] for u in users) == sorted(
-        [f'["{ISSUER}", "00u1alice"]', f'["{ISSUER}", "00u2mallory"]']
-    )
+    assert sorted(u["account"] for u in users) == sorted([f'["{ISSUER}", "00u1alice"]', f'["{ISSUER}", "00u2mallory"]'])
     assert "Mallory" in await (await client.get("/")).text()
 
 
 async def test_19_userinfo_about_another_subject_is_never_shown(client, org):
     await sign_in(client, org)
-    org.mock.get(ISSUER + "/v1/userinfo", payload={"sub": "00u2mallory", "email": "alice@example.com", "secret": "mallory-data"})
+    org.mock.get(
+        ISSUER + "/v1/userinfo", payload={"sub": "00u2mallory", "email": "alice@example.com", "secret": "mallory-data"}
+    )
     resp = await client.get("/profile")
     text = await resp.text()
     assert resp.status == 502 and "mallory-data" not in text
@@ -263,7 +275,15 @@ async def test_23_cookies_stay_under_4096_bytes_with_big_tokens(client, org, sig
         org.calls.append(("POST", "/oauth2/default/v1/token", kwargs))
         id_token = signer.mint(nonce=org.interact_form.get("nonce"), padding="p" * 1100)
         assert len(id_token) > 1500
-        return reply(payload={"token_type": "Bearer", "expires_in": 3600, "access_token": "a" * 1536, "refresh_token": "r" * 1536, "id_token": id_token})
+        return reply(
+            payload={
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "access_token": "a" * 1536,
+                "refresh_token": "r" * 1536,
+                "id_token": id_token,
+            }
+        )
 
     replace_endpoint(org, "/v1/token", big_tokens)
     responses = []
@@ -276,7 +296,10 @@ async def test_23_cookies_stay_under_4096_bytes_with_big_tokens(client, org, sig
     assert responses[-1].headers["Location"] == "/"
     home = await client.get("/")
     assert signed_in(await home.text())
-    responses += [home, await client.post("/logout", data={"_csrf": hidden(await home.text(), "_csrf")}, allow_redirects=False)]
+    responses += [
+        home,
+        await client.post("/logout", data={"_csrf": hidden(await home.text(), "_csrf")}, allow_redirects=False),
+    ]
     set_cookies = [h for r in responses for h in r.headers.getall("Set-Cookie", [])]
     assert set_cookies
     for header in set_cookies:
@@ -312,7 +335,11 @@ async def test_27_same_origin_posts_are_decided_by_the_token(client, org):
         resp = await client.post("/login/step", data=data, headers=headers)
         assert resp.status == 403 and "This form has expired" in await resp.text()
     # Our own pages post with `Origin: null` (Referrer-Policy: no-referrer) and same-origin.
-    for headers in ({"Sec-Fetch-Site": "same-origin", "Origin": "null"}, {"Origin": "http://127.0.0.1"}, {"Sec-Fetch-Site": "none"}):
+    for headers in (
+        {"Sec-Fetch-Site": "same-origin", "Origin": "null"},
+        {"Origin": "http://127.0.0.1"},
+        {"Sec-Fetch-Site": "none"},
+    ):
         org.idx("/idp/idx/identify", own("challenge-password.json"))
         html = await (await client.get("/login/step")).text()
         data = {"_csrf": hidden(html, "_csrf"), "_step": hidden(html, "_step"), "_form": "0", "identifier": "a@b.c"}
@@ -333,7 +360,18 @@ async def test_27_a_cross_site_logout_is_refused(client, org):
 
 # --- 29: return_to stays on this site and is fixed when the sign-in starts ----------------------
 
-EVIL_RETURN_TO = ["https://evil", "//evil", "/\\evil", "\\/evil", "/%2F%2Fevil", "javascript:x", "http:evil", "/%0d%0aSet-Cookie:x", "///evil", "/\tevil"]
+EVIL_RETURN_TO = [
+    "https://evil",
+    "//evil",
+    "/\\evil",
+    "\\/evil",
+    "/%2F%2Fevil",
+    "javascript:x",
+    "http:evil",
+    "/%0d%0aSet-Cookie:x",
+    "///evil",
+    "/\tevil",
+]
 
 
 async def sign_in_from(client, org, url) -> str:
@@ -385,7 +423,12 @@ def test_29_the_validator_alone():
 async def test_37_foreign_identity_provider_links_are_not_rendered_and_are_logged(client, org, caplog):
     document = doc("identify")
     social = next(f for f in document["remediation"]["value"] if (f.get("idp") or {}).get("name") == "Fake Social")
-    hrefs = {"Google": "javascript:alert(1)", "Facebook": "data:text/html,<script>alert(1)</script>", "Linkedin": "https://evil.example/sso/idps/x", "Apple": "http://localhost:3000.evil.example/sso/idps/apple"}
+    hrefs = {
+        "Google": "javascript:alert(1)",
+        "Facebook": "data:text/html,<script>alert(1)</script>",
+        "Linkedin": "https://evil.example/sso/idps/x",
+        "Apple": "http://localhost:3000.evil.example/sso/idps/apple",
+    }
     for idp, href in hrefs.items():
         document["remediation"]["value"].append({**social, "href": href, "idp": {"id": idp.lower(), "name": idp}})
     caplog.set_level("WARNING", logger="embedded")
@@ -399,7 +442,11 @@ async def test_37_foreign_identity_provider_links_are_not_rendered_and_are_logge
     # The buttons that are left still lead where they say.
     form = re.search(r'name="_form" value="(\d+)">\s*(?:<[^>]+>\s*)*<button[^>]*>Sign in with Fake Social', html)
     resp = await post_step(client, html, {}, form=form.group(1))
-    assert resp.status == 303 and resp.headers["Location"] == social["href"] and social["href"].startswith(ORG + "/sso/idps/")
+    assert (
+        resp.status == 303
+        and resp.headers["Location"] == social["href"]
+        and social["href"].startswith(ORG + "/sso/idps/")
+    )
 
 
 # --- 40: no account enumeration ---------------------------------------------------------------
@@ -423,7 +470,9 @@ async def test_40_unknown_user_and_wrong_password_look_the_same(client, org):
         client.session.cookie_jar.clear()
         html = await start(client, org, doc("identify-with-password"))
         org.idx("/idp/idx/identify", identify_error(kind), status=status)
-        resp = await post_step(client, html, {"identifier": "someone@example.com", "credentials.passcode": "Guess-1234"})
+        resp = await post_step(
+            client, html, {"identifier": "someone@example.com", "credentials.passcode": "Guess-1234"}
+        )
         page = await client.get("/login/step")
         seen.append((resp.status, resp.headers["Location"], page.status, masked(await page.text())))
     assert seen[0] == seen[1]
@@ -434,7 +483,9 @@ async def test_40_unknown_user_and_wrong_password_look_the_same(client, org):
 
 async def test_40_okta_generic_failure_reads_the_same(client, org):
     html = await start(client, org)
-    org.idx("/idp/idx/identify", doc("identify-with-password-incorrect"), status=401)  # errors.E0000004 "Authentication failed"
+    org.idx(
+        "/idp/idx/identify", doc("identify-with-password-incorrect"), status=401
+    )  # errors.E0000004 "Authentication failed"
     await post_step(client, html, {"identifier": "someone@example.com"})
     page = await (await client.get("/login/step")).text()
     assert "Sign-in failed. Check your details and try again." in page and "Authentication failed" not in page
@@ -462,7 +513,12 @@ async def test_41_per_address_limit_with_retry_after_and_forged_forwarding_ignor
         resp = await client.post("/login/step", data=stale_post(html), allow_redirects=False)
         assert resp.status == 303
     for spoof in (None, "203.0.113.9", "198.51.100.1, 203.0.113.10"):
-        resp = await client.post("/login/step", data=stale_post(html), headers={"X-Forwarded-For": spoof} if spoof else {}, allow_redirects=False)
+        resp = await client.post(
+            "/login/step",
+            data=stale_post(html),
+            headers={"X-Forwarded-For": spoof} if spoof else {},
+            allow_redirects=False,
+        )
         text = await resp.text()
         assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
         assert "Too many attempts" in text and resp.headers["X-Frame-Options"] == "DENY"
@@ -470,10 +526,14 @@ async def test_41_per_address_limit_with_retry_after_and_forged_forwarding_ignor
 
 
 async def test_41_addresses_behind_a_trusted_proxy_have_their_own_buckets(aiohttp_client, settings, org):
-    client = await serve(aiohttp_client, dataclasses.replace(settings, step_limit_per_ip=(2, 60.0), trusted_proxies=("127.0.0.1",)))
+    client = await serve(
+        aiohttp_client, dataclasses.replace(settings, step_limit_per_ip=(2, 60.0), trusted_proxies=("127.0.0.1",))
+    )
     html = await start(client, org)
     for address, expected in (("203.0.113.1", 303), ("203.0.113.1", 303), ("203.0.113.1", 429), ("203.0.113.2", 303)):
-        resp = await client.post("/login/step", data=stale_post(html), headers={"X-Forwarded-For": address}, allow_redirects=False)
+        resp = await client.post(
+            "/login/step", data=stale_post(html), headers={"X-Forwarded-For": address}, allow_redirects=False
+        )
         assert resp.status == expected, address
 
 
@@ -557,7 +617,9 @@ async def test_45_sign_in_events_carry_correlation_hashed_user_and_address(clien
         line = r.getMessage()
         assert line.startswith(f'event="{r.audit["event"]}" ') and f'correlation="{r.audit["correlation"]}"' in line
         assert "alice" not in line.lower()  # the identifier is hashed
-    users = {r.audit.get("user") for r in records if r.audit["event"] in ("signin.step", "signin.succeeded", "signin.failed")}
+    users = {
+        r.audit.get("user") for r in records if r.audit["event"] in ("signin.step", "signin.succeeded", "signin.failed")
+    }
     assert len(users) == 1 and re.fullmatch(r"[0-9a-f]{20}", users.pop())
     failed = [r for r in records if r.audit["event"] == "signin.failed"]
     assert failed[-1].audit["reason"] == "incorrectPassword"
@@ -572,7 +634,7 @@ async def test_45_line_breaks_never_split_an_event(client, org, caplog):
     html = await start(client, org)
     org.idx("/idp/idx/identify", own("challenge-password.json"))
     await post_step(client, html, {"identifier": "mallory@example.com\nevent=signin.succeeded user=alice"})
-    await client.get("/login/callback", params={"error": "access_denied\r\nevent=\"signin.succeeded\"", "state": "x"})
+    await client.get("/login/callback", params={"error": 'access_denied\r\nevent="signin.succeeded"', "state": "x"})
     records = audit_records(caplog)
     assert records
     for r in records:
@@ -610,14 +672,20 @@ async def test_46_upstream_faults_are_friendly_and_keep_the_transaction(client, 
     html = await start(client, org)
     if "exception" in spec:
         exc = spec["exception"]
-        org.fail("/idp/idx/identify", exc if isinstance(exc, asyncio.TimeoutError) else aiohttp.ClientOSError(exc.errno, str(exc)))
+        org.fail(
+            "/idp/idx/identify",
+            exc if isinstance(exc, asyncio.TimeoutError) else aiohttp.ClientOSError(exc.errno, str(exc)),
+        )
     else:
         org.idx("/idp/idx/identify", spec.pop("body"), **spec)
     resp = await post_step(client, html, {"identifier": "alice@example.com"})
     text = await resp.text()
     assert resp.status in (502, 503)
     assert "Traceback" not in text and "aiohttp" not in text and "upstream-marker" not in text
-    assert resp.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert (
+        resp.headers["X-Frame-Options"] == "DENY"
+        and "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    )
     assert resp.headers["Cache-Control"] == "no-store"
     reference = re.search(r"Reference: <code>([0-9a-f]{16})</code>", text).group(1)
     assert any(reference in r.getMessage() for r in caplog.records)
@@ -636,7 +704,9 @@ async def test_46_an_expired_transaction_is_cleared(client, org):
 # --- 47: the last-resort handler -------------------------------------------------------------------
 
 
-async def test_47_an_unexpected_exception_is_a_generic_500_and_the_server_carries_on(aiohttp_client, settings, org, caplog, monkeypatch):
+async def test_47_an_unexpected_exception_is_a_generic_500_and_the_server_carries_on(
+    aiohttp_client, settings, org, caplog, monkeypatch
+):
     from embedded.demo import create_app
     from embedded.idx_client import IdxClient
 
@@ -671,7 +741,10 @@ async def test_48_logout_revokes_both_tokens_ends_the_session_and_clears_the_coo
     expiring = [h for h in resp.headers.getall("Set-Cookie", []) if h.startswith("embedded=")]
     assert expiring and all("max-age=0" in h.lower() for h in expiring)
     revoked = org.bodies("/oauth2/default/v1/revoke")
-    assert [(b["token"], b["token_type_hint"]) for b in revoked] == [("rt-sentinel-0001", "refresh_token"), ("at-sentinel-0001", "access_token")]
+    assert [(b["token"], b["token_type_hint"]) for b in revoked] == [
+        ("rt-sentinel-0001", "refresh_token"),
+        ("at-sentinel-0001", "access_token"),
+    ]
     assert all(b["client_id"] == "test-client" for b in revoked)
     client.session.cookie_jar.clear()
     assert not signed_in(await (await client.get("/", cookies={"embedded": cookie})).text())
@@ -703,7 +776,13 @@ async def test_48_a_failed_revoke_still_signs_out_locally(client, org, failure):
 
 # --- 49: dependencies ----------------------------------------------------------------------------
 
-MINIMUM_VERSIONS = {"aiohttp": (3, 14, 4), "aiohttp-session": (2, 12, 1), "PyJWT": (2, 15, 0), "cryptography": (50, 0, 0), "Jinja2": (3, 1, 6)}
+MINIMUM_VERSIONS = {
+    "aiohttp": (3, 14, 4),
+    "aiohttp-session": (2, 12, 1),
+    "PyJWT": (2, 15, 0),
+    "cryptography": (50, 0, 0),
+    "Jinja2": (3, 1, 6),
+}
 
 
 def test_49_dependencies_meet_the_minimums_and_the_c_parser_serves():
@@ -715,7 +794,9 @@ def test_49_dependencies_meet_the_minimums_and_the_c_parser_serves():
 
     for name, minimum in MINIMUM_VERSIONS.items():
         version = importlib.metadata.version(name)
-        assert tuple(int(n) for n in re.findall(r"\d+", version)[:3]) >= minimum, f"{name} {version} is older than {minimum}"
+        assert tuple(int(n) for n in re.findall(r"\d+", version)[:3]) >= minimum, (
+            f"{name} {version} is older than {minimum}"
+        )
     assert "AIOHTTP_NO_EXTENSIONS" not in os.environ
     assert hasattr(aiohttp.http_parser, "HttpRequestParserC")
     assert aiohttp.http_parser.HttpRequestParser is aiohttp.http_parser.HttpRequestParserC
@@ -768,16 +849,27 @@ async def test_50_request_host_and_scheme_never_shape_urls_or_cookies(aiohttp_cl
 
 async def test_50_the_okta_sign_out_comes_back_to_the_configured_origin(client, org, settings):
     html = await start(client, org, doc("identify"))
-    form = re.search(r'name="_form" value="(\d+)">\s*(?:<[^>]+>\s*)*<button[^>]*>Sign in with Fake Social', html).group(1)
+    form = re.search(r'name="_form" value="(\d+)">\s*(?:<[^>]+>\s*)*<button[^>]*>Sign in with Fake Social', html).group(
+        1
+    )
     await post_step(client, html, {}, form=form)
     state = org.interact_form["state"]
-    resp = await client.get("/login/callback", params={"interaction_code": "idp-code", "state": state}, allow_redirects=False)
+    resp = await client.get(
+        "/login/callback", params={"interaction_code": "idp-code", "state": state}, allow_redirects=False
+    )
     assert resp.headers["Location"] == "/"
     csrf = hidden(await (await client.get("/")).text(), "_csrf")
-    resp = await client.post("/logout", data={"_csrf": csrf}, headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"}, allow_redirects=False)
+    resp = await client.post(
+        "/logout",
+        data={"_csrf": csrf},
+        headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+        allow_redirects=False,
+    )
     page = await resp.text()
     assert resp.status == 200 and "Location" not in resp.headers  # the ID token travels in a POST body, never a URL
-    assert f'action="{ISSUER}/v1/logout"' in page and 'name="post_logout_redirect_uri" value="http://127.0.0.1/"' in page
+    assert (
+        f'action="{ISSUER}/v1/logout"' in page and 'name="post_logout_redirect_uri" value="http://127.0.0.1/"' in page
+    )
 
 
 def test_50_no_url_is_built_from_the_request():
@@ -785,5 +877,14 @@ def test_50_no_url_is_built_from_the_request():
 
     for path in (ROOT / "embedded").glob("*.py"):
         text = path.read_text()
-        for needle in ("request.host", "request.url", "request.scheme", "request.secure", "request.forwarded", "X-Forwarded-Host", "X-Forwarded-Proto", "url_for("):
+        for needle in (
+            "request.host",
+            "request.url",
+            "request.scheme",
+            "request.secure",
+            "request.forwarded",
+            "X-Forwarded-Host",
+            "X-Forwarded-Proto",
+            "url_for(",
+        ):
             assert needle not in text, f"{needle} in {path.name}"

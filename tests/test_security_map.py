@@ -9,9 +9,16 @@ from conftest import ROOT
 
 
 def test_every_checklist_item_names_tests_that_exist():
-    rows = {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d+) \|(.*)$", (ROOT / "docs" / "security.md").read_text(), re.M)}
+    rows = {
+        int(m.group(1)): m.group(2)
+        for m in re.finditer(r"^\| (\d+) \|(.*)$", (ROOT / "docs" / "security.md").read_text(), re.M)
+    }
     assert sorted(rows) == list(range(1, 51))
-    defined = {m for p in (ROOT / "tests").rglob("test_*.py") for m in re.findall(r"^(?:async )?def (test_\w+)", p.read_text(), re.M)}
+    defined = {
+        m
+        for p in (ROOT / "tests").rglob("test_*.py")
+        for m in re.findall(r"^(?:async )?def (test_\w+)", p.read_text(), re.M)
+    }
     for number, row in rows.items():
         named = re.findall(r"`(test_\w+)`", row)
         assert named, f"item {number} names no test"

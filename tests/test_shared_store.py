@@ -50,7 +50,9 @@ async def start_instances(simulator, count: int, **changes) -> tuple[list[TestSe
     servers, bases = [], []
     for _ in range(count):
         port = free_port()
-        settings = dataclasses.replace(demo_settings(simulator.port, redirect_uri=f"http://127.0.0.1:{port}/login/callback"), **changes)
+        settings = dataclasses.replace(
+            demo_settings(simulator.port, redirect_uri=f"http://127.0.0.1:{port}/login/callback"), **changes
+        )
         server = TestServer(create_app(settings), host="127.0.0.1", port=port)
         await server.start_server(**RUNNER_OPTIONS)
         servers.append(server)
@@ -94,8 +96,14 @@ async def test_registration_and_recovery_alternate_between_instances(two_on_redi
     assert walker.state.org.user("alice@example.com").password == "Blue-Harbour-77"
     walker.client.session.cookie_jar.clear()
     await walker._load(await walker.client.get("/register"))
-    await walker.submit(**{"userProfile.firstName": "Sol", "userProfile.lastName": "Shared", "userProfile.email": "sol@example.com",
-                           "credentials.passcode": "Green-Meadow-42x"})
+    await walker.submit(
+        **{
+            "userProfile.firstName": "Sol",
+            "userProfile.lastName": "Shared",
+            "userProfile.email": "sol@example.com",
+            "credentials.passcode": "Green-Meadow-42x",
+        }
+    )
     for _ in range(4):
         if walker.signed_in:
             break
@@ -169,9 +177,11 @@ async def test_a_slow_body_cannot_roll_back_the_wrong_code_count(simulator, redi
             body = "&".join(f"{k}={v}" for k, v in {**form.hidden, "credentials.passcode": "999999"}.items()).encode()
             port = urlsplit(bases[0]).port
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(f"POST /login/step HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: embedded={cookie}\r\n"
-                         f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-                         + body[:10])
+            writer.write(
+                f"POST /login/step HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: embedded={cookie}\r\n"
+                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body[:10]
+            )
             await writer.drain()
             for attempt in range(4):
                 await walker.submit(**{"credentials.passcode": f"00000{attempt}"})

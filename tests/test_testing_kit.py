@@ -57,13 +57,21 @@ async def test_a_recorded_sequence_signs_a_person_in_through_the_host(aiohttp_cl
         "POST /oauth2/default/v1/token",
         "GET /oauth2/default/v1/keys",
     ]
-    assert idx_replay.bodies("/idp/idx/identify") == [{"identifier": "alice@example.com", "rememberMe": False, "stateHandle": IDENTIFY["stateHandle"]}]
+    assert idx_replay.bodies("/idp/idx/identify") == [
+        {"identifier": "alice@example.com", "rememberMe": False, "stateHandle": IDENTIFY["stateHandle"]}
+    ]
     assert idx_replay.bodies("/idp/idx/challenge/answer")[0]["credentials"] == {"passcode": "Alice-Passw0rd!"}
 
 
 async def test_a_script_of_documents_with_statuses_and_widget_hrefs(aiohttp_client, idx_replay):
     wrong = RECORDED.document("password-wrong-then-right", 2)
-    idx_replay.play([("/idp/idx/introspect", IDENTIFY), ("/idp/idx/identify", PASSWORD), {"call": "POST /idp/idx/challenge/answer", "body": wrong, "status": 401}])
+    idx_replay.play(
+        [
+            ("/idp/idx/introspect", IDENTIFY),
+            ("/idp/idx/identify", PASSWORD),
+            {"call": "POST /idp/idx/challenge/answer", "body": wrong, "status": 401},
+        ]
+    )
     client = await aiohttp_client(host(settings_for(idx_replay)))
     tab = Tab(client)
     await tab.get("/auth/login")
@@ -80,8 +88,17 @@ async def test_a_script_of_documents_with_statuses_and_widget_hrefs(aiohttp_clie
 
 async def interact(http: aiohttp.ClientSession, replay: IdxReplay, **overrides: str) -> tuple[int, dict]:
     verifier = new_verifier()
-    form = {"client_id": replay.client_id, "client_secret": replay.client_secret or "", "scope": "openid email", "redirect_uri": "http://127.0.0.1/auth/login/callback",
-            "code_challenge": s256(verifier), "code_challenge_method": "S256", "state": "s" * 43, "nonce": "n" * 43, **overrides}
+    form = {
+        "client_id": replay.client_id,
+        "client_secret": replay.client_secret or "",
+        "scope": "openid email",
+        "redirect_uri": "http://127.0.0.1/auth/login/callback",
+        "code_challenge": s256(verifier),
+        "code_challenge_method": "S256",
+        "state": "s" * 43,
+        "nonce": "n" * 43,
+        **overrides,
+    }
     async with http.post(replay.issuer + "/v1/interact", data=form) as resp:
         return resp.status, {**await resp.json(), "verifier": verifier}
 
@@ -99,34 +116,70 @@ async def test_pkce_state_and_handles_are_checked_as_okta_checks_them():
         assert status == 400
         status, _ = await interact(http, replay, client_secret="wrong")
         assert status == 401
-        assert len(replay.problems) == 3 and "S256" in replay.problems[0] and "no state" in replay.problems[1] and "secret" in replay.problems[2]
+        assert (
+            len(replay.problems) == 3
+            and "S256" in replay.problems[0]
+            and "no state" in replay.problems[1]
+            and "secret" in replay.problems[2]
+        )
         replay.problems.clear()
 
-        replay.play([("/idp/idx/introspect", IDENTIFY), ("/idp/idx/identify", PASSWORD), ("/idp/idx/challenge/answer", SUCCESS)])
+        replay.play(
+            [("/idp/idx/introspect", IDENTIFY), ("/idp/idx/identify", PASSWORD), ("/idp/idx/challenge/answer", SUCCESS)]
+        )
         status, started = await interact(http, replay)
         assert status == 200
         status, _ = await post(http, replay.origin + "/idp/idx/introspect", {"interactionHandle": "someone-elses"})
         assert status == 401 and "interactionHandle" in replay.problems.pop()
-        status, doc = await post(http, replay.origin + "/idp/idx/introspect", {"interactionHandle": started["interaction_handle"]})
+        status, doc = await post(
+            http, replay.origin + "/idp/idx/introspect", {"interactionHandle": started["interaction_handle"]}
+        )
         assert status == 200 and doc["remediation"]["value"][0]["href"] == replay.origin + "/idp/idx/identify"
         status, _ = await post(http, replay.origin + "/idp/idx/identify", {"identifier": "a", "stateHandle": "forged"})
         assert status == 401 and "stateHandle 'forged'" in replay.problems.pop()
         await post(http, replay.origin + "/idp/idx/identify", {"identifier": "a", "stateHandle": doc["stateHandle"]})
-        status, success = await post(http, replay.origin + "/idp/idx/challenge/answer", {"credentials": {"passcode": "x"}, "stateHandle": doc["stateHandle"]})
-        code = next(f["value"] for f in success["successWithInteractionCode"]["value"] if f["name"] == "interaction_code")
-        token = {"grant_type": "interaction_code", "client_id": replay.client_id, "client_secret": replay.client_secret or ""}
-        async with http.post(replay.issuer + "/v1/token", data={**token, "interaction_code": code, "code_verifier": new_verifier()}) as resp:
+        status, success = await post(
+            http,
+            replay.origin + "/idp/idx/challenge/answer",
+            {"credentials": {"passcode": "x"}, "stateHandle": doc["stateHandle"]},
+        )
+        code = next(
+            f["value"] for f in success["successWithInteractionCode"]["value"] if f["name"] == "interaction_code"
+        )
+        token = {
+            "grant_type": "interaction_code",
+            "client_id": replay.client_id,
+            "client_secret": replay.client_secret or "",
+        }
+        async with http.post(
+            replay.issuer + "/v1/token", data={**token, "interaction_code": code, "code_verifier": new_verifier()}
+        ) as resp:
             assert resp.status == 400 and (await resp.json())["error_description"] == "PKCE verification failed."
         assert "code_verifier" in replay.problems.pop()
         replay.claims["amr"] = ["pwd", "mfa"]
-        async with http.post(replay.issuer + "/v1/token", data={**token, "interaction_code": code, "code_verifier": started["verifier"]}) as resp:
+        async with http.post(
+            replay.issuer + "/v1/token", data={**token, "interaction_code": code, "code_verifier": started["verifier"]}
+        ) as resp:
             assert resp.status == 200
             tokens = await resp.json()
         keys = await (await http.get(replay.issuer + "/v1/keys")).json()
-        claims = jwt.decode(tokens["id_token"], jwt.PyJWK(keys["keys"][0]).key, algorithms=["RS256"], audience=replay.client_id, issuer=replay.issuer)
-        assert claims["nonce"] == "n" * 43 and claims["amr"] == ["pwd", "mfa"] and "refresh_token" not in tokens  # no offline_access asked
-        assert claims["sub"] == SUCCESS["user"]["value"]["id"] and claims["email"] == SUCCESS["user"]["value"]["identifier"]
-        async with http.post(replay.issuer + "/v1/token", data={**token, "interaction_code": code, "code_verifier": started["verifier"]}) as resp:
+        claims = jwt.decode(
+            tokens["id_token"],
+            jwt.PyJWK(keys["keys"][0]).key,
+            algorithms=["RS256"],
+            audience=replay.client_id,
+            issuer=replay.issuer,
+        )
+        assert (
+            claims["nonce"] == "n" * 43 and claims["amr"] == ["pwd", "mfa"] and "refresh_token" not in tokens
+        )  # no offline_access asked
+        assert (
+            claims["sub"] == SUCCESS["user"]["value"]["id"]
+            and claims["email"] == SUCCESS["user"]["value"]["identifier"]
+        )
+        async with http.post(
+            replay.issuer + "/v1/token", data={**token, "interaction_code": code, "code_verifier": started["verifier"]}
+        ) as resp:
             assert resp.status == 400 and (await resp.json())["error"] == "invalid_grant"  # once only
         assert "already used" in replay.problems.pop() and replay.problems == []
         replay.assert_done()
@@ -136,17 +189,22 @@ async def test_a_call_beyond_the_script_is_answered_500_and_reported_with_a_diff
     async with IdxReplay() as replay, aiohttp.ClientSession() as http:
         replay.play([("/idp/idx/introspect", IDENTIFY), ("/idp/idx/identify", PASSWORD)])
         _, started = await interact(http, replay)
-        _, doc = await post(http, replay.origin + "/idp/idx/introspect", {"interactionHandle": started["interaction_handle"]})
+        _, doc = await post(
+            http, replay.origin + "/idp/idx/introspect", {"interactionHandle": started["interaction_handle"]}
+        )
         status, _ = await post(http, replay.origin + "/idp/idx/challenge", {"stateHandle": doc["stateHandle"]})
         assert status == 500
         with pytest.raises(AssertionError) as failure:
             replay.check()
         report = str(failure.value)
-        assert "unexpected call 2: POST /idp/idx/challenge" in report and "expected: POST /idp/idx/identify  (step 2)" in report
+        assert (
+            "unexpected call 2: POST /idp/idx/challenge" in report
+            and "expected: POST /idp/idx/identify  (step 2)" in report
+        )
         assert "--- script\n+++ app" in report and "\n-POST /idp/idx/identify\n+POST /idp/idx/challenge" in report
 
 
-HOST_TEST = '''
+HOST_TEST = """
 import pytest
 from aiohttp import web
 
@@ -177,20 +235,39 @@ async def test_strays_from_the_script(aiohttp_client, idx_replay):
     await tab.get("/auth/login")
     await tab.submit(identifier="bob@example.com")
     await tab.action("cancel")  # not what was recorded: the plugin fails the test
-'''
+"""
 
 
 def test_a_host_test_that_strays_fails_with_the_report_and_one_that_follows_passes(tmp_path):
     """In a host project of its own (strict asyncio mode, the plugin loaded by its entry point)."""
     (tmp_path / "test_host.py").write_text(textwrap.dedent(HOST_TEST.format(recording=str(RECORDED.directory))))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "asyncio_mode=strict", "-W", "ignore::DeprecationWarning"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_mode=strict",
+            "-W",
+            "ignore::DeprecationWarning",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = re.sub(r"(?m)^E {1,11}", "", done.stdout)  # the failure's own lines, without pytest's margin
     assert done.returncode == 1 and "1 failed, 1 passed" in out, out
     assert "FAILED test_host.py::test_strays_from_the_script" in out
     assert "ScriptMismatch: idx_replay: unexpected call 3: POST /idp/idx/cancel" in out
     assert "expected: POST /idp/idx/challenge/answer  (email-code/03-challenge-answer.json)" in out
-    assert " POST /idp/idx/identify\n-POST /idp/idx/challenge/answer\n-POST /idp/idx/challenge/answer\n+POST /idp/idx/cancel" in out
+    assert (
+        " POST /idp/idx/identify\n-POST /idp/idx/challenge/answer\n-POST /idp/idx/challenge/answer\n+POST /idp/idx/cancel"
+        in out
+    )
 
 
 # --- the simulator, signed_in ---------------------------------------------------------------
@@ -198,7 +275,13 @@ def test_a_host_test_that_strays_fails_with_the_report_and_one_that_follows_pass
 
 async def test_the_simulator_reads_codes_answers_pushes_and_injects_faults(aiohttp_client, embedded_simulator):
     client = await aiohttp_client(host(embedded_simulator.settings()))
-    tab = await signed_in(client, user="bob@example.com", password="Bob-Passw0rd!", code=embedded_simulator.code_for("bob@example.com"), return_to="/private")
+    tab = await signed_in(
+        client,
+        user="bob@example.com",
+        password="Bob-Passw0rd!",
+        code=embedded_simulator.code_for("bob@example.com"),
+        return_to="/private",
+    )
     assert tab.html == "Hello bob@example.com"
 
     other = await aiohttp_client(host(embedded_simulator.settings()))
@@ -208,7 +291,10 @@ async def test_the_simulator_reads_codes_answers_pushes_and_injects_faults(aioht
     await tab.submit(credentials__passcode="Oscar-Passw0rd!")
     await tab.submit(authenticator__methodType="push")
     push = await embedded_simulator.approve_push("oscar@example.com")
-    assert push["status"] == "pending" and (await embedded_simulator.last("oscar@example.com", "push"))["status"] == "approved"
+    assert (
+        push["status"] == "pending"
+        and (await embedded_simulator.last("oscar@example.com", "push"))["status"] == "approved"
+    )
     assert (await tab.poll())["changed"] is True
 
     faults = await embedded_simulator.faults(next=["429"])
@@ -231,7 +317,9 @@ async def test_an_emailed_link_opened_in_the_same_browser_signs_in(aiohttp_clien
     await tab.submit(identifier="bob@example.com")
     await tab.submit(credentials__passcode="Bob-Passw0rd!")
     await tab.get(idx_replay.magic_link("123456"))
-    assert tab.path == "/private" and idx_replay.bodies("/idp/idx/challenge/answer")[-1]["credentials"] == {"passcode": "123456"}
+    assert tab.path == "/private" and idx_replay.bodies("/idp/idx/challenge/answer")[-1]["credentials"] == {
+        "passcode": "123456"
+    }
     idx_replay.assert_done()
 
 
@@ -290,15 +378,26 @@ def test_the_kit_imports_nothing_from_the_tests():
     sources = "\n".join(p.read_text() for p in (ROOT / "embedded" / "testing").glob("*.py"))
     imports = re.findall(r"(?m)^\s*(?:from|import) +([\w.]+)", sources)
     assert imports and not [m for m in imports if m.split(".")[0] in ("conftest", "tests", "pages", "corpus")]
-    metadata = json.loads(subprocess.run([sys.executable, "-c", "import importlib.metadata as m, json; d = m.distribution('embedded');"
-                                          "print(json.dumps([[e.group, e.name, e.value] for e in d.entry_points]))"], capture_output=True, text=True, check=True).stdout)
+    metadata = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import importlib.metadata as m, json; d = m.distribution('embedded');"
+                "print(json.dumps([[e.group, e.name, e.value] for e in d.entry_points]))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert ["pytest11", "embedded", "embedded.testing.plugin"] in metadata
 
 
 def test_the_readme_shows_the_example_test_module_as_it_is():
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Testing your app"):readme.index("## Tests and benchmarks")]
+    section = readme[readme.index("## Testing your app") : readme.index("## Tests and benchmarks")]
     shown = re.findall(r"```python\n(.*?)```", section, re.S)
     assert shown == [(ROOT / "examples" / "test_example_host.py").read_text()]
-    first = shown[0][shown[0].index("async def test_a_recorded_sign_in"):].split("\n\n\n")[0]
+    first = shown[0][shown[0].index("async def test_a_recorded_sign_in") :].split("\n\n\n")[0]
     assert len(first.splitlines()) < 20  # a host's sign-in test with a recording, in under 20 lines

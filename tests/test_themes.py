@@ -30,7 +30,9 @@ def page_html(name: str, theme_dirs=(), lang: str = "en", **extra) -> str:
     response = parse(doc(name))
     names, context = rendering.step_context(response, flow.decide(response), version=1)
     env = rendering.create_env(theme_dirs)
-    return rendering.render(env, names, {**context, "csrf_token": "t", "csp_nonce": "n", "notices": [], **extra}, locale=lang)
+    return rendering.render(
+        env, names, {**context, "csrf_token": "t", "csp_nonce": "n", "notices": [], **extra}, locale=lang
+    )
 
 
 def write(path: Path, text: str) -> Path:
@@ -101,7 +103,16 @@ def test_a_static_file_is_never_found_outside_its_root(chain, tmp_path):
     (child / "static" / "link.txt").symlink_to(secret)
     assert themes.static_file(roots, "img/logo.svg") == (child / "static" / "img" / "logo.svg").resolve()
     assert themes.static_file(roots, "css/theme.css") == (parent / "static" / "css" / "theme.css").resolve()
-    for bad in ("../../secret.txt", "img/../../../secret.txt", str(secret), "link.txt", "img", "", "img\\logo.svg", "a\0b"):
+    for bad in (
+        "../../secret.txt",
+        "img/../../../secret.txt",
+        str(secret),
+        "link.txt",
+        "img",
+        "",
+        "img\\logo.svg",
+        "a\0b",
+    ):
         assert themes.static_file(roots, bad) is None, bad
 
 
@@ -128,16 +139,31 @@ async def test_without_a_theme_the_built_in_logo_and_an_empty_theme_css_are_serv
     assert "{" not in css  # a comment only: no rules
 
 
-@pytest.mark.parametrize("path", ["/static/../embedded/config.py", "/static/%2e%2e/embedded/config.py", "/static/img/%2e%2e/%2e%2e/%2e%2e/secret.txt",
-                                  "/static//etc/passwd", "/static/img/../../secret.txt"])
-async def test_path_traversal_through_the_theme_static_route_is_refused(aiohttp_client, settings, chain, tmp_path, path):
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../embedded/config.py",
+        "/static/%2e%2e/embedded/config.py",
+        "/static/img/%2e%2e/%2e%2e/%2e%2e/secret.txt",
+        "/static//etc/passwd",
+        "/static/img/../../secret.txt",
+    ],
+)
+async def test_path_traversal_through_the_theme_static_route_is_refused(
+    aiohttp_client, settings, chain, tmp_path, path
+):
     child, parent = chain
     write(tmp_path / "secret.txt", "TOP-SECRET-CONTENT")
     client = await serve(aiohttp_client, dataclasses.replace(settings, theme_dirs=(str(child), str(parent))))
     resp = await client.get(path)
     assert resp.status in (403, 404)
     body = await resp.text()
-    assert "TOP-SECRET-CONTENT" not in body and "root:" not in body and "SettingsError" not in body and "Traceback" not in body
+    assert (
+        "TOP-SECRET-CONTENT" not in body
+        and "root:" not in body
+        and "SettingsError" not in body
+        and "Traceback" not in body
+    )
 
 
 async def test_setup_takes_theme_dirs_in_place_of_the_settings_own(chain, settings):
@@ -160,7 +186,11 @@ async def test_the_example_theme_renders_through_the_app(aiohttp_client, setting
 
 # --- settings ------------------------------------------------------------------------------
 
-ENV = {"OKTA_IDX_ISSUER": "https://example.okta.com/oauth2/default", "OKTA_IDX_CLIENTID": "c", "OKTA_IDX_REDIRECTURI": "https://app.example/login/callback"}
+ENV = {
+    "OKTA_IDX_ISSUER": "https://example.okta.com/oauth2/default",
+    "OKTA_IDX_CLIENTID": "c",
+    "OKTA_IDX_REDIRECTURI": "https://app.example/login/callback",
+}
 
 
 @pytest.mark.parametrize("separator", [":", ",", " , "])
@@ -176,13 +206,16 @@ def test_the_older_template_dir_setting_still_works(chain):
     assert s.theme_dirs == () and s.theme_chain == (str(child),)
 
 
-@pytest.mark.parametrize(("environ", "error"), [
-    ({"EMBEDDED_THEME_DIRS": "/no/such/theme"}, "EMBEDDED_THEME_DIRS: /no/such/theme does not exist"),
-    ({"EMBEDDED_TEMPLATE_DIR": "/no/such/theme"}, "EMBEDDED_TEMPLATE_DIR: /no/such/theme does not exist"),
-    ({"EMBEDDED_THEME_DIRS": "FILE"}, "is not a directory"),
-    ({"EMBEDDED_THEME_DIRS": "CHILD", "EMBEDDED_TEMPLATE_DIR": "CHILD"}, "not both"),
-    ({"EMBEDDED_TEMPLATE_RELOAD": "maybe"}, "EMBEDDED_TEMPLATE_RELOAD must be 1 or 0"),
-])
+@pytest.mark.parametrize(
+    ("environ", "error"),
+    [
+        ({"EMBEDDED_THEME_DIRS": "/no/such/theme"}, "EMBEDDED_THEME_DIRS: /no/such/theme does not exist"),
+        ({"EMBEDDED_TEMPLATE_DIR": "/no/such/theme"}, "EMBEDDED_TEMPLATE_DIR: /no/such/theme does not exist"),
+        ({"EMBEDDED_THEME_DIRS": "FILE"}, "is not a directory"),
+        ({"EMBEDDED_THEME_DIRS": "CHILD", "EMBEDDED_TEMPLATE_DIR": "CHILD"}, "not both"),
+        ({"EMBEDDED_TEMPLATE_RELOAD": "maybe"}, "EMBEDDED_TEMPLATE_RELOAD must be 1 or 0"),
+    ],
+)
 def test_bad_theme_settings_are_refused_with_one_line(chain, tmp_path, environ, error):
     child, _ = chain
     file = write(tmp_path / "file.txt", "")
@@ -193,7 +226,12 @@ def test_bad_theme_settings_are_refused_with_one_line(chain, tmp_path, environ, 
 
 def test_theme_dirs_given_as_paths_are_kept_as_strings(chain):
     child, parent = chain
-    s = Settings(issuer=ENV["OKTA_IDX_ISSUER"], client_id="c", redirect_uri=ENV["OKTA_IDX_REDIRECTURI"], theme_dirs=[child, parent])  # type: ignore[arg-type]
+    s = Settings(
+        issuer=ENV["OKTA_IDX_ISSUER"],
+        client_id="c",
+        redirect_uri=ENV["OKTA_IDX_REDIRECTURI"],
+        theme_dirs=[child, parent],
+    )  # type: ignore[arg-type]
     assert s.theme_dirs == (str(child), str(parent))
     hash(s)
 
@@ -230,8 +268,13 @@ def test_warm_compiles_every_template_and_imports_the_macros(tmp_path):
 
 def test_the_built_in_macro_files_and_layout_need_no_context():
     """`import ... with context` rebuilds the macro module on every render: none of ours does."""
-    ours = [*sorted((rendering.TEMPLATES_DIR / "_macros").glob("*.html")), *sorted((rendering.TEMPLATES_DIR / "controls").glob("*.html")),
-            rendering.TEMPLATES_DIR / "steps" / "_step.html", rendering.TEMPLATES_DIR / "steps" / "identify.html", rendering.TEMPLATES_DIR / "terminal.html"]
+    ours = [
+        *sorted((rendering.TEMPLATES_DIR / "_macros").glob("*.html")),
+        *sorted((rendering.TEMPLATES_DIR / "controls").glob("*.html")),
+        rendering.TEMPLATES_DIR / "steps" / "_step.html",
+        rendering.TEMPLATES_DIR / "steps" / "identify.html",
+        rendering.TEMPLATES_DIR / "terminal.html",
+    ]
     assert [p.name for p in ours if "with context" in p.read_text()] == []
 
 
@@ -240,21 +283,34 @@ def test_the_built_in_macro_files_and_layout_need_no_context():
 
 def test_one_template_per_control_kind():
     controls = {p.name for p in (rendering.TEMPLATES_DIR / "controls").glob("*.html")}
-    assert {"text.html", "password.html", "number.html", "checkbox.html", "radios.html", "select.html", "hidden.html", "message.html"} <= controls
+    assert {
+        "text.html",
+        "password.html",
+        "number.html",
+        "checkbox.html",
+        "radios.html",
+        "select.html",
+        "hidden.html",
+        "message.html",
+    } <= controls
 
 
 def test_a_field_in_error_is_marked_described_summed_up_and_focused():
     response = parse(json.loads((RECORDED.directory / "registration-email-taken" / "03-enroll-new.json").read_text()))
     names, context = rendering.step_context(response, flow.decide(response), version=1)
-    html = rendering.render(rendering.create_env(), names, {**context, "csrf_token": "t", "csp_nonce": "n", "notices": []})
+    html = rendering.render(
+        rendering.create_env(), names, {**context, "csrf_token": "t", "csp_nonce": "n", "notices": []}
+    )
     field = re.search(r'<input[^>]*id="f-0-userProfile-email"[^>]*>', html)
-    assert field and 'aria-invalid="true"' in field.group(0) and "autofocus" in field.group(0)  # the first field in error
+    assert (
+        field and 'aria-invalid="true"' in field.group(0) and "autofocus" in field.group(0)
+    )  # the first field in error
     described = re.search(r'aria-describedby="([^"]+)"', field.group(0)).group(1).split()
     assert described == ["f-0-userProfile-email-messages"] and 'id="f-0-userProfile-email-messages"' in html
     summary = re.search(r'<div class="error-summary" role="alert">.*?</div>', html, re.S)
     assert summary and 'href="#f-0-userProfile-email"' in summary.group(0) and "already exists" in summary.group(0)
     assert html.count("autofocus") == 1
-    assert 'aria-invalid' not in re.search(r'<input[^>]*id="f-0-userProfile-firstName"[^>]*>', html).group(0)
+    assert "aria-invalid" not in re.search(r'<input[^>]*id="f-0-userProfile-firstName"[^>]*>', html).group(0)
 
 
 def test_the_sign_in_page_focuses_the_username_and_offers_other_ways_after_an_or():
@@ -292,7 +348,9 @@ def test_the_submit_area_leaves_room_for_a_captcha():
     """The CAPTCHA agent's contract: its control goes just before the primary form's button."""
     form = (rendering.TEMPLATES_DIR / "_macros" / "page.html").read_text()
     assert '{% if page.captcha %}{% include "controls/captcha.html" %}{% endif %}' in form
-    assert form.index('{% include "controls/captcha.html" %}') < form.index('<button type="submit" class="button {{ css }}">')
+    assert form.index('{% include "controls/captcha.html" %}') < form.index(
+        '<button type="submit" class="button {{ css }}">'
+    )
 
 
 def test_a_theme_overrides_one_control_and_no_other(tmp_path):
@@ -314,9 +372,20 @@ async def test_a_broken_theme_template_stops_the_start_with_one_line(aiohttp_cli
 
 BUILT_IN_CSS = rendering.STATIC_DIR / "css" / "embedded.css"
 # Text colours and what they sit on: 4.5:1 at least (WCAG 2.1 AA, 1.4.3).
-TEXT_ON = [("--text", "--surface"), ("--text", "--page"), ("--muted", "--surface"), ("--muted", "--page"), ("--brand", "--surface"),
-           ("--brand", "--page"), ("--brand-contrast", "--brand"), ("--danger", "--surface"), ("--danger", "--danger-surface"),
-           ("--text", "--info-surface"), ("--muted", "--info-surface"), ("--text", "--warning-surface")]
+TEXT_ON = [
+    ("--text", "--surface"),
+    ("--text", "--page"),
+    ("--muted", "--surface"),
+    ("--muted", "--page"),
+    ("--brand", "--surface"),
+    ("--brand", "--page"),
+    ("--brand-contrast", "--brand"),
+    ("--danger", "--surface"),
+    ("--danger", "--danger-surface"),
+    ("--text", "--info-surface"),
+    ("--muted", "--info-surface"),
+    ("--text", "--warning-surface"),
+]
 
 
 def custom_properties(css: str) -> dict[str, str]:
@@ -328,8 +397,12 @@ def contrast(a: str, b: str) -> float:
     def luminance(colour: str) -> float:
         h = colour.lstrip("#")
         h = "".join(c * 2 for c in h) if len(h) == 3 else h
-        linear = [(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4) for c in (int(h[i:i + 2], 16) / 255 for i in (0, 2, 4))]
+        linear = [
+            (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+            for c in (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
+        ]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
     high, low = sorted((luminance(a), luminance(b)), reverse=True)
     return (high + 0.05) / (low + 0.05)
 
@@ -344,13 +417,23 @@ def test_text_colours_keep_a_contrast_of_4_5_to_1(theme):
     colours = custom_properties(BUILT_IN_CSS.read_text())
     if theme is not None:
         colours |= custom_properties((theme / "static" / "css" / "theme.css").read_text())
-    low = {f"{text} on {ground}": round(contrast(colours[text], colours[ground]), 2) for text, ground in TEXT_ON if contrast(colours[text], colours[ground]) < 4.5}
+    low = {
+        f"{text} on {ground}": round(contrast(colours[text], colours[ground]), 2)
+        for text, ground in TEXT_ON
+        if contrast(colours[text], colours[ground]) < 4.5
+    }
     assert low == {}
 
 
 def test_the_render_bench_prints_cpu_per_page_with_and_without_a_theme():
     for extra in ([], ["--theme", str(HARBOR)]):
-        done = subprocess.run([sys.executable, "bench/render_cpu.py", "--renders", "5", "--repeat", "1", *extra], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "bench/render_cpu.py", "--renders", "5", "--repeat", "1", *extra],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         figures = dict(re.findall(r"^\s+(identify|password|terminal)\s+([0-9.]+) ms", done.stdout, re.M))
         assert set(figures) == {"identify", "password", "terminal"} and all(float(ms) > 0 for ms in figures.values())

@@ -91,8 +91,9 @@ __all__ = ["SIMULATOR", "Org", "Simulator", "create_simulator_app", "demo_org", 
 DEFAULT_PORT = 8081
 
 
-def create_simulator_app(org: Org | None = None, *, issuer: str | None = None,
-                         app_url: str | None = None) -> web.Application:
+def create_simulator_app(
+    org: Org | None = None, *, issuer: str | None = None, app_url: str | None = None
+) -> web.Application:
     """The simulator as an aiohttp app. `org=None` serves the demo org; `issuer=None` derives the
     issuer from each request's origin (`<scheme>://<host>/oauth2/default`); `app_url` is the app's
     origin that admin emails link to (default: the origin of the first client's first redirect
@@ -101,18 +102,28 @@ def create_simulator_app(org: Org | None = None, *, issuer: str | None = None,
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="embedded simulator",
-                                description="Local Okta Identity Engine simulator (development tool, not an identity provider).")
+    p = argparse.ArgumentParser(
+        prog="embedded simulator",
+        description="Local Okta Identity Engine simulator (development tool, not an identity provider).",
+    )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     p.add_argument("--org", help="org definition TOML (default: the demo org)")
     p.add_argument("--issuer", help="fixed issuer URL (default: derived from each request)")
-    p.add_argument("--app-url", help="the app's origin, for links in admin emails "
-                   "(default: the origin of the demo client's first redirect URI)")
+    p.add_argument(
+        "--app-url",
+        help="the app's origin, for links in admin emails "
+        "(default: the origin of the demo client's first redirect URI)",
+    )
     p.add_argument("--latency-ms", type=float, default=0.0, help="added latency on protocol endpoints")
     for kind in FAULT_KINDS:
-        p.add_argument(f"--fail-{kind}", type=float, default=0.0, metavar="SHARE",
-                       help=f"share (0..1) of protocol requests answered with {kind}")
+        p.add_argument(
+            f"--fail-{kind}",
+            type=float,
+            default=0.0,
+            metavar="SHARE",
+            help=f"share (0..1) of protocol requests answered with {kind}",
+        )
     p.add_argument("--seed", type=int, help="random seed for fault injection")
     return p.parse_args(argv)
 
@@ -121,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         org = load_org(args.org) if args.org else demo_org()
-        faults = Faults(latency_ms=args.latency_ms, seed=args.seed,
-                        rates={k: getattr(args, "fail_" + k) for k in FAULT_KINDS if getattr(args, "fail_" + k)})
+        faults = Faults(
+            latency_ms=args.latency_ms,
+            seed=args.seed,
+            rates={k: getattr(args, "fail_" + k) for k in FAULT_KINDS if getattr(args, "fail_" + k)},
+        )
     except (OSError, OrgError, ValueError) as e:
         print(f"simulator: {e}", file=sys.stderr)
         return 2

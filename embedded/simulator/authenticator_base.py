@@ -55,8 +55,9 @@ class Error(Exception):
     """A rejected answer: message name (ion.MSG), field path inside `credentials` (None: a global
     message), HTTP status."""
 
-    def __init__(self, name: str, path: Iterable[str] | None = ("passcode",), status: int = 401,
-                 params: tuple[Any, ...] = ()):
+    def __init__(
+        self, name: str, path: Iterable[str] | None = ("passcode",), status: int = 401, params: tuple[Any, ...] = ()
+    ):
         super().__init__(name)
         self.name, self.status, self.params = name, status, params
         self.path = list(path) if path is not None else None
@@ -88,8 +89,11 @@ def qr_png(text: str) -> dict:
     """`contextualData.qrcode` as Okta sends it: an embedded PNG data URI."""
     png = io.BytesIO()
     segno.make(text, error="m").save(png, kind="png", scale=4)
-    return {"method": "embedded", "href": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
-            "type": "image/png"}
+    return {
+        "method": "embedded",
+        "href": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
+        "type": "image/png",
+    }
 
 
 class Kind:
@@ -185,7 +189,5 @@ class Kind:
         return self.amr
 
 
-
 def new_secret() -> str:
     return base64.b32encode(secrets.token_bytes(10)).decode()
-

@@ -57,8 +57,19 @@ if TYPE_CHECKING:
     from .outbox import Message
     from .transaction import Transaction
 
-__all__ = ["KINDS", "MODHEX", "OKTA_VERIFY", "PASSWORD", "SEND_LIMIT", "WEBAUTHN", "Challenge", "Error", "Kind", "kind",
-           "password_problem"]
+__all__ = [
+    "KINDS",
+    "MODHEX",
+    "OKTA_VERIFY",
+    "PASSWORD",
+    "SEND_LIMIT",
+    "WEBAUTHN",
+    "Challenge",
+    "Error",
+    "Kind",
+    "kind",
+    "password_problem",
+]
 
 
 class OtpByMessage(Kind):
@@ -122,8 +133,11 @@ class Phone(OtpByMessage):
     def enrollment_data_fields(self, org: Org) -> list[dict]:
         return [
             fixed("id", org.authenticator_id(self.key)),
-            fld("methodType", required=True, options=ion.choices(
-                [(m, "SMS" if m == "sms" else "Voice call") for m in self.methods(org)])),
+            fld(
+                "methodType",
+                required=True,
+                options=ion.choices([(m, "SMS" if m == "sms" else "Voice call") for m in self.methods(org)]),
+            ),
             fld("phoneNumber", "Phone number", required=True, type="string"),
         ]
 
@@ -155,7 +169,6 @@ class Totp(Kind):
             return None
         uri = totp.provisioning_uri(ch.data["secret"], tx.known_user.login, engine.org.name)
         return {"qrcode": qr_png(uri), "sharedSecret": ch.data["secret"]}
-
 
 
 class GoogleAuthenticator(Totp):
@@ -223,8 +236,16 @@ class OktaVerify(Totp):
         # The first port is one nobody listens on, the second is the simulator playing the device.
         parts = urlsplit(origin)
         own = parts.port or (443 if parts.scheme == "https" else 80)
-        return {"challenge": ion.obj({"challengeMethod": "LOOPBACK", "challengeRequest": ch.data["challenge_request"],
-                                      "domain": "http://localhost", "ports": [str(engine.dead_port), str(own)]})}
+        return {
+            "challenge": ion.obj(
+                {
+                    "challengeMethod": "LOOPBACK",
+                    "challengeRequest": ch.data["challenge_request"],
+                    "domain": "http://localhost",
+                    "ports": [str(engine.dead_port), str(own)],
+                }
+            )
+        }
 
     def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         channel = submitted.get("channel") or "qrcode"
@@ -292,32 +313,43 @@ class WebAuthn(Kind):
         if ch.purpose != "enroll":
             return {"challengeData": {"challenge": challenge, "userVerification": "discouraged"}}
         user = tx.known_user
-        return {"activationData": {
-            "rp": {"name": engine.org.name},
-            "user": {"displayName": user.name, "name": user.login, "id": user.id},
-            "pubKeyCredParams": [{"type": "public-key", "alg": a} for a in self.ALGORITHMS],
-            "challenge": challenge,
-            "attestation": "none",
-            # A discoverable credential when the authenticator can (a passkey, usable by autofill).
-            "authenticatorSelection": {"userVerification": "discouraged", "residentKey": "preferred",
-                                       "requireResidentKey": False},
-            "excludeCredentials": [{"type": "public-key", "id": e.data["credential_id"]}
-                                   for e in user.enrollments if e.key == self.key],
-        }}
+        return {
+            "activationData": {
+                "rp": {"name": engine.org.name},
+                "user": {"displayName": user.name, "name": user.login, "id": user.id},
+                "pubKeyCredParams": [{"type": "public-key", "alg": a} for a in self.ALGORITHMS],
+                "challenge": challenge,
+                "attestation": "none",
+                # A discoverable credential when the authenticator can (a passkey, usable by autofill).
+                "authenticatorSelection": {
+                    "userVerification": "discouraged",
+                    "residentKey": "preferred",
+                    "requireResidentKey": False,
+                },
+                "excludeCredentials": [
+                    {"type": "public-key", "id": e.data["credential_id"]} for e in user.enrollments if e.key == self.key
+                ],
+            }
+        }
 
     @staticmethod
     def _hidden(name: str, label: str, required: bool = True, **extra) -> dict:
         return fld(name, label, required=required, visible=False, **extra)
 
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
-        return [self._hidden("clientData", "Client Data"), self._hidden("authenticatorData", "Authenticator Data"),
-                self._hidden("signatureData", "Signature Data")]
+        return [
+            self._hidden("clientData", "Client Data"),
+            self._hidden("authenticatorData", "Authenticator Data"),
+            self._hidden("signatureData", "Signature Data"),
+        ]
 
     def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
-        return [self._hidden("clientData", "Client Data", hint="webauthn"),
-                self._hidden("attestation", "Attestation", hint="webauthn"),
-                self._hidden("transports", "Transports", required=False, hint="webauthn"),
-                self._hidden("clientExtensions", "clientExtensions", required=False, hint="webauthn")]
+        return [
+            self._hidden("clientData", "Client Data", hint="webauthn"),
+            self._hidden("attestation", "Attestation", hint="webauthn"),
+            self._hidden("transports", "Transports", required=False, hint="webauthn"),
+            self._hidden("clientExtensions", "clientExtensions", required=False, hint="webauthn"),
+        ]
 
     def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         rp_id, origin = self.relying_party(tx)
@@ -330,17 +362,25 @@ class WebAuthn(Kind):
             credential_id = attested.credential_id
             verified = webauthn.verify_registration_response(
                 credential=RegistrationCredential(
-                    id=bytes_to_base64url(credential_id), raw_id=credential_id,
-                    response=AuthenticatorAttestationResponse(client_data_json=client_data,
-                                                              attestation_object=attestation)),
-                expected_challenge=ch.data["challenge"], expected_rp_id=rp_id, expected_origin=origin,
-                supported_pub_key_algs=[COSEAlgorithmIdentifier(a) for a in self.ALGORITHMS])
+                    id=bytes_to_base64url(credential_id),
+                    raw_id=credential_id,
+                    response=AuthenticatorAttestationResponse(
+                        client_data_json=client_data, attestation_object=attestation
+                    ),
+                ),
+                expected_challenge=ch.data["challenge"],
+                expected_rp_id=rp_id,
+                expected_origin=origin,
+                supported_pub_key_algs=[COSEAlgorithmIdentifier(a) for a in self.ALGORITHMS],
+            )
         except (WebAuthnException, ValueError, TypeError, AttributeError, KeyError):
             raise Error("webauthn_attestation", path=None, status=400) from None
         ch.data.clear()
-        ch.data.update(credential_id=bytes_to_base64url(verified.credential_id),
-                       public_key=bytes_to_base64url(verified.credential_public_key),
-                       sign_count=verified.sign_count)
+        ch.data.update(
+            credential_id=bytes_to_base64url(verified.credential_id),
+            public_key=bytes_to_base64url(verified.credential_public_key),
+            sign_count=verified.sign_count,
+        )
         transports = creds.get("transports")
         if isinstance(transports, str):  # sent as a JSON array in a string by the widget
             ch.data["transports"] = transports
@@ -359,14 +399,20 @@ class WebAuthn(Kind):
             try:
                 verified = webauthn.verify_authentication_response(
                     credential=AuthenticationCredential(
-                        id=data["credential_id"], raw_id=base64url_to_bytes(data["credential_id"]),
+                        id=data["credential_id"],
+                        raw_id=base64url_to_bytes(data["credential_id"]),
                         response=AuthenticatorAssertionResponse(
                             client_data_json=base64url_to_bytes(str(creds.get("clientData") or "")),
                             authenticator_data=base64url_to_bytes(str(creds.get("authenticatorData") or "")),
-                            signature=base64url_to_bytes(str(creds.get("signatureData") or "")))),
-                    expected_challenge=challenge, expected_rp_id=rp_id, expected_origin=origin,
+                            signature=base64url_to_bytes(str(creds.get("signatureData") or "")),
+                        ),
+                    ),
+                    expected_challenge=challenge,
+                    expected_rp_id=rp_id,
+                    expected_origin=origin,
                     credential_public_key=base64url_to_bytes(data["public_key"]),
-                    credential_current_sign_count=int(data.get("sign_count", 0)))
+                    credential_current_sign_count=int(data.get("sign_count", 0)),
+                )
             except (WebAuthnException, ValueError, TypeError, KeyError):
                 continue
             data["sign_count"] = verified.new_sign_count
@@ -389,7 +435,9 @@ class WebAuthn(Kind):
             ours = None
         return raw in (ours, user.id.encode())
 
-    def autofill(self, engine: Engine, tx: Transaction, challenge: bytes, creds: dict) -> tuple[User, Enrollment] | None:
+    def autofill(
+        self, engine: Engine, tx: Transaction, challenge: bytes, creds: dict
+    ) -> tuple[User, Enrollment] | None:
         """Passkey autofill on the first page: the user whose discoverable credential made this
         assertion, found by userHandle when given, else among every user's passkeys."""
         handle = creds.get("userHandle")
@@ -430,7 +478,9 @@ class CustomApp(Kind):
 
     def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
         ch.sends += 1
-        ch.push_id = engine.outbox.push(tx.known_user.login, False, subject=f"{self.label}: did you just try to sign in?").id
+        ch.push_id = engine.outbox.push(
+            tx.known_user.login, False, subject=f"{self.label}: did you just try to sign in?"
+        ).id
 
 
 class Duo(Kind):
@@ -451,8 +501,12 @@ class Duo(Kind):
         return [fld("signatureData", "Assertion From Duo", required=True, visible=False)]
 
     def contextual(self, engine: Engine, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
-        return {"integrationType": "IFRAME", "host": urlsplit(origin).netloc,
-                "signedToken": ch.data["signed_token"], "script": origin + "/frame/duo-web-v2.js"}
+        return {
+            "integrationType": "IFRAME",
+            "host": urlsplit(origin).netloc,
+            "signedToken": ch.data["signed_token"],
+            "script": origin + "/frame/duo-web-v2.js",
+        }
 
     def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         try:
@@ -529,18 +583,34 @@ class SecurityQuestion(Kind):
     def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         answer = fld("answer", "Answer", required=True, secret=True)
         return [
-            {"name": "credentials", "type": "object", "required": True, "options": [
-                ion.option("Choose a security question", [
-                    fld("questionKey", "Choose a security question", type="string", required=True,
-                        options=ion.choices(QUESTIONS.items())),
-                    answer,
-                ]),
-                ion.option("Create my own security question", [
-                    fixed("questionKey", "custom"),
-                    fld("question", "Create a security question", required=True),
-                    answer,
-                ]),
-            ]},
+            {
+                "name": "credentials",
+                "type": "object",
+                "required": True,
+                "options": [
+                    ion.option(
+                        "Choose a security question",
+                        [
+                            fld(
+                                "questionKey",
+                                "Choose a security question",
+                                type="string",
+                                required=True,
+                                options=ion.choices(QUESTIONS.items()),
+                            ),
+                            answer,
+                        ],
+                    ),
+                    ion.option(
+                        "Create my own security question",
+                        [
+                            fixed("questionKey", "custom"),
+                            fld("question", "Create a security question", required=True),
+                            answer,
+                        ],
+                    ),
+                ],
+            },
         ]
 
     def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
@@ -566,8 +636,12 @@ class Password(Kind):
     def settings(self, org: Org) -> dict:
         p = org.password
         complexity = {
-            "minLength": p.min_length, "minLowerCase": p.min_lower, "minUpperCase": p.min_upper,
-            "minNumber": p.min_number, "minSymbol": p.min_symbol, "excludeUsername": p.exclude_username,
+            "minLength": p.min_length,
+            "minLowerCase": p.min_lower,
+            "minUpperCase": p.min_upper,
+            "minNumber": p.min_number,
+            "minSymbol": p.min_symbol,
+            "excludeUsername": p.exclude_username,
             "excludeAttributes": list(p.exclude_attributes),
         }
         if p.max_consecutive_repeating:
@@ -576,8 +650,10 @@ class Password(Kind):
 
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         if ch.purpose == "reset":
-            return [fld("passcode", "New password", secret=True),
-                    fld("revokeSessions", "Sign me out of all other devices", type="boolean")]
+            return [
+                fld("passcode", "New password", secret=True),
+                fld("revokeSessions", "Sign me out of all other devices", type="boolean"),
+            ]
         if ch.purpose in ("enroll", "reenroll"):
             return [fld("passcode", "New password" if ch.purpose == "reenroll" else "Enter password", secret=True)]
         return [fld("passcode", "Password", secret=True)]
@@ -606,8 +682,11 @@ def password_requirements(org: Org) -> str:
     parts += ["a number"] if p.min_number else []
     parts += ["a symbol"] if p.min_symbol else []
     parts += ["no parts of your username"] if p.exclude_username else []
-    parts += [f"does not include your {'first' if a == 'firstName' else 'last'} name"
-              for a in p.exclude_attributes if a in ("firstName", "lastName")]
+    parts += [
+        f"does not include your {'first' if a == 'firstName' else 'last'} name"
+        for a in p.exclude_attributes
+        if a in ("firstName", "lastName")
+    ]
     text = "Password requirements: " + ", ".join(parts) + "."
     if p.history_count:
         text += f" Your password cannot be any of your last {p.history_count} passwords."
@@ -629,8 +708,7 @@ def password_problem(org: Org, user: User, pw: str) -> tuple | None:
         or (p.exclude_username and any(part in lower for part in username_parts))
         or any(names.get(a) and names[a].lower() in lower for a in p.exclude_attributes)
         or (p.history_count and user.password == pw)
-        or (p.max_consecutive_repeating
-            and re.search(rf"(.)\1{{{p.max_consecutive_repeating},}}", pw))
+        or (p.max_consecutive_repeating and re.search(rf"(.)\1{{{p.max_consecutive_repeating},}}", pw))
     )
     if broken:
         return ("requirements", password_requirements(org))
@@ -642,10 +720,29 @@ def password_problem(org: Org, user: User, pw: str) -> tuple | None:
 # The kinds the engine and the document builder call beyond the Kind interface.
 PASSWORD, OKTA_VERIFY, WEBAUTHN = Password(), OktaVerify(), WebAuthn()
 
-KINDS: dict[str, Kind] = {k.key: k for k in (
-    PASSWORD, Email(), Phone(), GoogleAuthenticator(), OKTA_VERIFY, SecurityQuestion(), WEBAUTHN,
-    CustomOtp(), CustomApp(), Duo(), ExternalIdp(), SmartCard(), RsaToken(), OnPremMfa(), SymantecVip(), YubiKey(), TemporaryAccessCode(), NfcPin(),
-)}
+KINDS: dict[str, Kind] = {
+    k.key: k
+    for k in (
+        PASSWORD,
+        Email(),
+        Phone(),
+        GoogleAuthenticator(),
+        OKTA_VERIFY,
+        SecurityQuestion(),
+        WEBAUTHN,
+        CustomOtp(),
+        CustomApp(),
+        Duo(),
+        ExternalIdp(),
+        SmartCard(),
+        RsaToken(),
+        OnPremMfa(),
+        SymantecVip(),
+        YubiKey(),
+        TemporaryAccessCode(),
+        NfcPin(),
+    )
+}
 
 
 def kind(key: str) -> Kind:

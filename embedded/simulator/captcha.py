@@ -102,22 +102,34 @@ SCRIPT = """(function () {
 """
 
 
-FRAME_STYLE = ("body{font:14px/1.3 system-ui,sans-serif;margin:0;padding:.5rem .6rem;color:#1d1d21;background:#f9f9f9;"
-               "border:1px solid #d3d3d3;border-radius:4px;box-sizing:border-box;height:78px;overflow:hidden}"
-               "form,p{margin:0}button{font:inherit;padding:.3rem .8rem;cursor:pointer}"
-               ".note{color:#666;font-size:.7rem;margin-top:.35rem}")
+FRAME_STYLE = (
+    "body{font:14px/1.3 system-ui,sans-serif;margin:0;padding:.5rem .6rem;color:#1d1d21;background:#f9f9f9;"
+    "border:1px solid #d3d3d3;border-radius:4px;box-sizing:border-box;height:78px;overflow:hidden}"
+    "form,p{margin:0}button{font:inherit;padding:.3rem .8rem;cursor:pointer}"
+    ".note{color:#666;font-size:.7rem;margin-top:.35rem}"
+)
 
 
 def frame_page(nonce: str, body: str, script_text: str = "") -> str:
-    return frame_document("CAPTCHA (simulated)", FRAME_STYLE, nonce,
-                          f"{body}<p class=note>Simulated CAPTCHA: a development tool, not a real check.</p>", script_text)
+    return frame_document(
+        "CAPTCHA (simulated)",
+        FRAME_STYLE,
+        nonce,
+        f"{body}<p class=note>Simulated CAPTCHA: a development tool, not a real check.</p>",
+        script_text,
+    )
 
 
 def prompt(nonce: str, action: str) -> str:
-    return frame_page(nonce, f"<form method=post action=\"{escape(action)}\"><button name=human value=yes>I am human</button></form>")
+    return frame_page(
+        nonce, f'<form method=post action="{escape(action)}"><button name=human value=yes>I am human</button></form>'
+    )
 
 
 def solved(nonce: str, token: str, parent_origin: str, widget: str) -> str:
     message = {"kind": "captcha-token", "token": token, "widget": int(widget) if widget.isdigit() else 0}
-    return frame_page(nonce, "<p>&#10003; Verified.</p>",
-                      f"window.parent.postMessage({script_literal(message)}, {script_literal(parent_origin)});")
+    return frame_page(
+        nonce,
+        "<p>&#10003; Verified.</p>",
+        f"window.parent.postMessage({script_literal(message)}, {script_literal(parent_origin)});",
+    )

@@ -24,8 +24,9 @@ ION = "application/ion+json; okta-version=1.0.0"
 class Simulator:
     """Everything one running simulator holds; stored in the app under SIMULATOR."""
 
-    def __init__(self, org: Org, issuer: str | None = None, app_url: str | None = None, *,
-                 base: str = "/oauth2/default"):
+    def __init__(
+        self, org: Org, issuer: str | None = None, app_url: str | None = None, *, base: str = "/oauth2/default"
+    ):
         self.org = org
         self.issuer = issuer
         self.base = base  # the authorization server's path: discovery and /v1/* live under it
@@ -97,5 +98,3 @@ def text_fields(fields: Mapping[str, object]) -> dict[str, str]:
         if isinstance(value, str):
             out.setdefault(name, value)
     return out
-
-

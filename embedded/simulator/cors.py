@@ -29,11 +29,25 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # What Okta's browser SDKs (auth-js, the Sign-In Widget) put on their requests beyond the
 # CORS-safelisted ones: the SDK's user agent, a device token or fingerprint, bearer tokens.
-ALLOWED_HEADERS = ("Accept", "Accept-Language", "Authorization", "Content-Type", "X-Device-Fingerprint",
-                   "X-Device-Token", "X-Okta-User-Agent-Extended", "X-Okta-XsrfToken", "X-Requested-With")
+ALLOWED_HEADERS = (
+    "Accept",
+    "Accept-Language",
+    "Authorization",
+    "Content-Type",
+    "X-Device-Fingerprint",
+    "X-Device-Token",
+    "X-Okta-User-Agent-Extended",
+    "X-Okta-XsrfToken",
+    "X-Requested-With",
+)
 # What a page may read from our answers beyond the safelisted headers.
-EXPOSED_HEADERS = ("WWW-Authenticate", "Retry-After", "X-Rate-Limit-Limit", "X-Rate-Limit-Remaining",
-                   "X-Rate-Limit-Reset")
+EXPOSED_HEADERS = (
+    "WWW-Authenticate",
+    "Retry-After",
+    "X-Rate-Limit-Limit",
+    "X-Rate-Limit-Remaining",
+    "X-Rate-Limit-Reset",
+)
 PREFLIGHT_MAX_AGE = 60  # seconds a browser may reuse a preflight answer
 BROWSER_OAUTH = ("keys", "interact", "token", "revoke", "userinfo", "logout")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -42,8 +56,11 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 def browser_endpoint(request: web.Request) -> bool:
     """Whether the path is one a browser client of the org calls across origins."""
     path, base = request.path, sim(request).base
-    return (path.startswith("/idp/idx/") or path == f"{base}/.well-known/openid-configuration"
-            or any(path == f"{base}/v1/{name}" for name in BROWSER_OAUTH))
+    return (
+        path.startswith("/idp/idx/")
+        or path == f"{base}/.well-known/openid-configuration"
+        or any(path == f"{base}/v1/{name}" for name in BROWSER_OAUTH)
+    )
 
 
 def allowed_methods(request: web.Request) -> list[str]:
@@ -57,8 +74,11 @@ def allowed_methods(request: web.Request) -> list[str]:
 
 def refused_preflight() -> web.Response:
     # No CORS header: the browser reports the preflight failed and never sends the request.
-    return web.json_response({"errorCode": "E0000006", "errorSummary": "The origin is not a trusted origin of this org."},
-                             status=403, headers={"Vary": "Origin"})
+    return web.json_response(
+        {"errorCode": "E0000006", "errorSummary": "The origin is not a trusted origin of this org."},
+        status=403,
+        headers={"Vary": "Origin"},
+    )
 
 
 def cors_headers(origin: str) -> dict[str, str]:
@@ -74,12 +94,15 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         if not trusted or origin is None:
             return refused_preflight()
-        return web.Response(status=204, headers={
-            **cors_headers(origin),
-            "Access-Control-Allow-Methods": ", ".join(allowed_methods(request)),
-            "Access-Control-Allow-Headers": ", ".join(ALLOWED_HEADERS),
-            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
-        })
+        return web.Response(
+            status=204,
+            headers={
+                **cors_headers(origin),
+                "Access-Control-Allow-Methods": ", ".join(allowed_methods(request)),
+                "Access-Control-Allow-Headers": ", ".join(ALLOWED_HEADERS),
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
+            },
+        )
     try:
         response = await handler(request)
     except web.HTTPException as e:  # errors are readable by a trusted page too
@@ -122,8 +145,9 @@ def cross_site(request: web.Request) -> bool:
 
 
 def refusal(reason: str) -> web.Response:
-    return web.json_response({"error": "forbidden", "error_description": reason}, status=403,
-                             headers={"Cache-Control": "no-store"})
+    return web.json_response(
+        {"error": "forbidden", "error_description": reason}, status=403, headers={"Cache-Control": "no-store"}
+    )
 
 
 @web.middleware

@@ -24,13 +24,30 @@ from .transaction import StateError, Transaction, iso
 if TYPE_CHECKING:
     from .engine import Engine
 
-METHOD_LABELS = {"sms": "SMS", "voice": "Voice call", "push": "Get a push notification", "totp": "Enter a code",
-                 "signed_nonce": "Use Okta FastPass"}
+METHOD_LABELS = {
+    "sms": "SMS",
+    "voice": "Voice call",
+    "push": "Get a push notification",
+    "totp": "Enter a code",
+    "signed_nonce": "Use Okta FastPass",
+}
 # Steps once the user is authenticated (and the expired-activation page): no authenticator lists.
-AFTER_AUTHENTICATION = ("profile-update", "keep-me-signed-in", "consent", "granular-consent", "request-activation-email")
+AFTER_AUTHENTICATION = (
+    "profile-update",
+    "keep-me-signed-in",
+    "consent",
+    "granular-consent",
+    "request-activation-email",
+)
 # Steps that enroll an authenticator, and those that change the password.
-ENROLL_STEPS = ("select-authenticator-enroll", "authenticator-enrollment-data", "enroll-authenticator", "enroll-poll",
-                "enrollment-channel-data", "enroll-authenticator-promotion")
+ENROLL_STEPS = (
+    "select-authenticator-enroll",
+    "authenticator-enrollment-data",
+    "enroll-authenticator",
+    "enroll-poll",
+    "enrollment-channel-data",
+    "enroll-authenticator-promotion",
+)
 PASSWORD_STEPS = ("reset-authenticator", "reenroll-authenticator", "reenroll-authenticator-warning")
 
 # The current authenticator of a step: (top-level key, authenticator object), or several of them.
@@ -102,7 +119,7 @@ class DocumentBuilder:
             doc["remediation"] = ion.array(remediations)
         if messages:
             doc["messages"] = ion.messages(*messages)
-        for top, obj in ([current] if isinstance(current, tuple) else current or []):
+        for top, obj in [current] if isinstance(current, tuple) else current or []:
             doc[top] = ion.obj(obj)
         if tx.step == "select-authenticator-unlock-account":
             doc["authenticators"] = ion.array(self.catalog())
@@ -136,7 +153,12 @@ class DocumentBuilder:
     def captcha(self) -> Json:
         captcha = self.org.captcha
         assert captcha is not None
-        found: Json = {"id": captcha.id, "name": provider_name(captcha.type), "siteKey": captcha.site_key, "type": captcha.type}
+        found: Json = {
+            "id": captcha.id,
+            "name": provider_name(captcha.type),
+            "siteKey": captcha.site_key,
+            "type": captcha.type,
+        }
         if captcha.type in PROVIDERS:  # the fake provider's script (Okta's object names none)
             found["scriptSource"] = f"{self.origin}/captcha/{PROVIDERS[captcha.type][0]}/api.js"
         return found
@@ -148,18 +170,30 @@ class DocumentBuilder:
             return []
         captcha = self.org.captcha
         assert captcha is not None
-        return [{"name": "captchaVerify", "form": {"value": [
-            fixed("captchaId", captcha.id, visible=False),
-            fld("captchaToken", required=True, visible=False, hint="captcha")]}, "relatesTo": "$.captcha"}]
+        return [
+            {
+                "name": "captchaVerify",
+                "form": {
+                    "value": [
+                        fixed("captchaId", captcha.id, visible=False),
+                        fld("captchaToken", required=True, visible=False, hint="captcha"),
+                    ]
+                },
+                "relatesTo": "$.captcha",
+            }
+        ]
 
     def app(self) -> dict:
         """The client; on consent pages also its terms, privacy policy, logo and home page."""
         client = self.tx.client
         app: Json = {"name": "oidc_client", "label": client.name, "id": client.id}
         if self.tx.step in ("consent", "granular-consent"):
-            for key, uri, rel in (("termsOfService", client.terms_uri, "terms-of-service"),
-                                  ("privacyPolicy", client.policy_uri, "privacy-policy"),
-                                  ("logo", client.logo_uri, "icon"), ("clientUri", client.client_uri, None)):
+            for key, uri, rel in (
+                ("termsOfService", client.terms_uri, "terms-of-service"),
+                ("privacyPolicy", client.policy_uri, "privacy-policy"),
+                ("logo", client.logo_uri, "icon"),
+                ("clientUri", client.client_uri, None),
+            ):
                 if uri:
                     app[key] = {"href": uri, **({"rel": [rel]} if rel else {})}
                     if key == "logo":
@@ -220,8 +254,11 @@ class DocumentBuilder:
             # Nothing beyond what was typed until the user proves something: an unknown or locked
             # user (tx.phantom) must look exactly like an existing one.
             return {"id": u.id, "identifier": u.login}
-        return {"id": u.id, "identifier": u.login,
-                "profile": {"firstName": u.first_name, "lastName": u.last_name, "timeZone": "UTC", "locale": "en_US"}}
+        return {
+            "id": u.id,
+            "identifier": u.login,
+            "profile": {"firstName": u.first_name, "lastName": u.last_name, "timeZone": "UTC", "locale": "en_US"},
+        }
 
     def password_object(self) -> dict:
         return {**PASSWORD.describe(self.org), "settings": PASSWORD.settings(self.org)}
@@ -239,8 +276,14 @@ class DocumentBuilder:
         if not tx.client.public:  # a public client has no secret to send
             fields.append(fld("client_secret", required=True))
         fields.append(fld("code_verifier", required=True))
-        return {"rel": ["create-form"], "name": "issue", "href": f"{issuer}/v1/token", "method": "POST",
-                "accepts": "application/x-www-form-urlencoded", "value": fields}
+        return {
+            "rel": ["create-form"],
+            "name": "issue",
+            "href": f"{issuer}/v1/token",
+            "method": "POST",
+            "accepts": "application/x-www-form-urlencoded",
+            "value": fields,
+        }
 
     def success_redirect(self) -> str:
         """Where a hosted sign-in ends: the redirect URI with the authorization code and state."""
@@ -260,49 +303,88 @@ class DocumentBuilder:
         methods = kind(key).methods_for(self.org, enrollment)
         if len(methods) == 1:
             return fixed("methodType", methods[0], required=False)
-        return fld("methodType", type="string", required=False, options=ion.choices((m, METHOD_LABELS.get(m, m)) for m in methods))
+        return fld(
+            "methodType",
+            type="string",
+            required=False,
+            options=ion.choices((m, METHOD_LABELS.get(m, m)) for m in methods),
+        )
 
     def select_authenticate(self, keys: list[str], name="select-authenticator-authenticate", extra=()) -> dict:
         options = []
         for key in keys:
             for e in self.tx.known_user.enrollments_of(key):
-                fields = [fixed("id", self.org.authenticator_id(key)), self.method_field(key, e), *self.enrollment_id_field(e)]
+                fields = [
+                    fixed("id", self.org.authenticator_id(key)),
+                    self.method_field(key, e),
+                    *self.enrollment_id_field(e),
+                ]
                 if key == "phone_number":  # as Okta sends a phone: its methods to pick from, and which phone
                     methods = kind(key).methods_for(self.org, e)
-                    fields = [fixed("id", self.org.authenticator_id(key)),
-                              fld("methodType", type="string", required=False,
-                                  options=ion.choices((m, METHOD_LABELS.get(m, m)) for m in methods)),
-                              fixed("enrollmentId", e.id)]
-                options.append(ion.option(kind(key).label, fields,
-                                          f"$.authenticatorEnrollments.value[{self.enrollment_index(e)}]"))
+                    fields = [
+                        fixed("id", self.org.authenticator_id(key)),
+                        fld(
+                            "methodType",
+                            type="string",
+                            required=False,
+                            options=ion.choices((m, METHOD_LABELS.get(m, m)) for m in methods),
+                        ),
+                        fixed("enrollmentId", e.id),
+                    ]
+                options.append(
+                    ion.option(kind(key).label, fields, f"$.authenticatorEnrollments.value[{self.enrollment_index(e)}]")
+                )
         return self.form(name, "challenge", [*extra, fld("authenticator", type="object", options=options)])
 
     def select_enroll(self) -> dict:
         options = []
         for key in self.tx.enroll_options:
             k = kind(key)
-            fields = k.enroll_option_fields(self.org) or [fixed("id", self.org.authenticator_id(key)), self.method_field(key)]
+            fields = k.enroll_option_fields(self.org) or [
+                fixed("id", self.org.authenticator_id(key)),
+                self.method_field(key),
+            ]
             if k.enrollment_data_fields(self.org):
                 fields.append(fld("phoneNumber", "Phone number", required=False))
             options.append(ion.option(k.label, fields, f"$.authenticators.value[{self.authenticator_index(key)}]"))
-        return self.form("select-authenticator-enroll", "credential/enroll",
-                         [fld("authenticator", type="object", required=True, options=options)])
+        return self.form(
+            "select-authenticator-enroll",
+            "credential/enroll",
+            [fld("authenticator", type="object", required=True, options=options)],
+        )
 
     def others(self) -> list[dict]:
         """The 'verify with something else' list offered beside a challenge: other authenticators,
         or another method of this one (SMS / voice, push / code)."""
         keys = [k for k in self.tx.candidates if self.tx.known_user.enrollment(k)]
         choices = sum(len(self.tx.known_user.enrollments_of(k)) for k in keys)
-        several_methods = len(keys) == 1 and len(kind(keys[0]).methods_for(self.org, self.tx.known_user.enrollment(keys[0]))) > 1
+        several_methods = (
+            len(keys) == 1 and len(kind(keys[0]).methods_for(self.org, self.tx.known_user.enrollment(keys[0]))) > 1
+        )
         return [self.select_authenticate(keys)] if choices > 1 or several_methods else []
 
     def select_channel(self) -> dict:
         """Okta Verify enrollment: show a QR code, or send the activation link by SMS or email."""
         ov = OKTA_VERIFY
-        return self.form("select-enrollment-channel", "credential/enroll", [{
-            "name": "authenticator", "type": "object", "label": ov.label,
-            "value": {"form": {"value": [fixed("id", self.org.authenticator_id(ov.key), visible=False),
-                                         ov.channel_field(required=True, visible=True)]}}}])
+        return self.form(
+            "select-enrollment-channel",
+            "credential/enroll",
+            [
+                {
+                    "name": "authenticator",
+                    "type": "object",
+                    "label": ov.label,
+                    "value": {
+                        "form": {
+                            "value": [
+                                fixed("id", self.org.authenticator_id(ov.key), visible=False),
+                                ov.channel_field(required=True, visible=True),
+                            ]
+                        }
+                    },
+                }
+            ],
+        )
 
     def current_object(self, with_actions=True) -> tuple[str, dict]:
         ch, tx = self.tx.active_challenge, self.tx
@@ -329,7 +411,9 @@ class DocumentBuilder:
                 obj["poll"] = self.form("poll", "challenge/poll", refresh=4000)
             if ch.activation_id and ch.data.get("address"):  # Okta Verify link sent by SMS / email
                 name = "email" if ch.data["channel"] == "email" else "phone"
-                obj["resend"] = self.form("resend", "challenge/resend", [fixed(name, ch.data["address"], visible=False)])
+                obj["resend"] = self.form(
+                    "resend", "challenge/resend", [fixed(name, ch.data["address"], visible=False)]
+                )
             if ch.key == "okta_password" and ch.purpose == "verify" and self.org.recovery_authenticators:
                 obj["recover"] = self.form("recover", "recover")
         return top, obj
@@ -351,12 +435,25 @@ class DocumentBuilder:
             rems.append(self.form("unlock-account", "unlock-account"))
         if self.autofill_offered():
             hidden = dict(required=True, visible=False)
-            rems.append(self.form("challenge-webauthn-autofillui-authenticator", "challenge/answer/webauthn-autofillui", [
-                ion.subform("credentials", [fld("authenticatorData", "Authenticator Data", **hidden),
-                                            fld("clientData", "Client Data", **hidden),
-                                            fld("signatureData", "Signature Data", **hidden),
-                                            fld("userHandle", "User Handle", required=False, visible=False)],
-                            required=True)], relates_to="$.webauthnAutofillUIChallenge"))
+            rems.append(
+                self.form(
+                    "challenge-webauthn-autofillui-authenticator",
+                    "challenge/answer/webauthn-autofillui",
+                    [
+                        ion.subform(
+                            "credentials",
+                            [
+                                fld("authenticatorData", "Authenticator Data", **hidden),
+                                fld("clientData", "Client Data", **hidden),
+                                fld("signatureData", "Signature Data", **hidden),
+                                fld("userHandle", "User Handle", required=False, visible=False),
+                            ],
+                            required=True,
+                        )
+                    ],
+                    relates_to="$.webauthnAutofillUIChallenge",
+                )
+            )
         current = None
         if org.first_form == "identifier_password" and org.recovery_authenticators:
             # With the password on this form (only then), the password authenticator with its
@@ -367,8 +464,13 @@ class DocumentBuilder:
         return rems, current
 
     def redirect_idp(self, idp, relates_to: str | None = None) -> dict:
-        r = {"name": "redirect-idp", "type": idp.type, "idp": {"id": idp.id, "name": idp.name},
-             "href": f"{self.origin}/sso/idps/{idp.id}?stateToken={self.sh}", "method": "GET"}
+        r = {
+            "name": "redirect-idp",
+            "type": idp.type,
+            "idp": {"id": idp.id, "name": idp.name},
+            "href": f"{self.origin}/sso/idps/{idp.id}?stateToken={self.sh}",
+            "method": "GET",
+        }
         if relates_to:
             r["relatesTo"] = [relates_to]
         return r
@@ -385,24 +487,40 @@ class DocumentBuilder:
 
     def autofill_offered(self) -> bool:
         tx, org = self.tx, self.org
-        return org.passkey_autofill and "webauthn" in org.authenticators and tx.step == "identify" and tx.flow == "login"
+        return (
+            org.passkey_autofill and "webauthn" in org.authenticators and tx.step == "identify" and tx.flow == "login"
+        )
 
     def autofill_challenge(self) -> dict:
         """`webauthnAutofillUIChallenge`: the options of the page's conditional-mediation get()."""
         tx = self.tx
         if tx.autofill_challenge is None:
             tx.autofill_challenge = secrets.token_bytes(32)
-        return {"challengeData": {"challenge": bytes_to_base64url(tx.autofill_challenge),
-                                  "userVerification": "preferred", "extensions": {}}}
+        return {
+            "challengeData": {
+                "challenge": bytes_to_base64url(tx.autofill_challenge),
+                "userVerification": "preferred",
+                "extensions": {},
+            }
+        }
 
     def step_enroll_authenticator_promotion(self) -> Step:
         top, obj = self.current_object(with_actions=False)
-        creds = {"name": "credentials", "form": {"value": kind("webauthn").enroll_answer_fields(self.org, self.tx.active_challenge)}}
-        return [self.form("enroll-authenticator-promotion", "credential/enroll", [creds], relates_to=f"$.{top}"),
-                self.form("skip", "skip")], (top, obj)
+        creds = {
+            "name": "credentials",
+            "form": {"value": kind("webauthn").enroll_answer_fields(self.org, self.tx.active_challenge)},
+        }
+        return [
+            self.form("enroll-authenticator-promotion", "credential/enroll", [creds], relates_to=f"$.{top}"),
+            self.form("skip", "skip"),
+        ], (top, obj)
 
     def step_identify_recovery(self) -> Step:
-        return [self.form("identify-recovery", "identify", [fld("identifier", "Username", required=True), *self.captcha_field()])], None
+        return [
+            self.form(
+                "identify-recovery", "identify", [fld("identifier", "Username", required=True), *self.captcha_field()]
+            )
+        ], None
 
     def step_select_authenticator_authenticate(self) -> Step:
         return [self.select_authenticate(self.tx.candidates)], None
@@ -411,29 +529,40 @@ class DocumentBuilder:
         ch = self.tx.active_challenge
         k = kind(ch.key)
         options = [(m, METHOD_LABELS.get(m, m)) for m in k.methods_for(self.org, ch.enrollment)]
-        sub = ion.subform("authenticator", [
-            fixed("id", self.org.authenticator_id(ch.key)),
-            fld("methodType", type="string", required=True, options=ion.choices(options)),
-            *self.enrollment_id_field(ch.known_enrollment),
-        ], label=k.label, relatesTo=f"$.authenticatorEnrollments.value[{self.enrollment_index(ch.known_enrollment)}]")
+        sub = ion.subform(
+            "authenticator",
+            [
+                fixed("id", self.org.authenticator_id(ch.key)),
+                fld("methodType", type="string", required=True, options=ion.choices(options)),
+                *self.enrollment_id_field(ch.known_enrollment),
+            ],
+            label=k.label,
+            relatesTo=f"$.authenticatorEnrollments.value[{self.enrollment_index(ch.known_enrollment)}]",
+        )
         top, obj = self.current_object(with_actions=False)
         obj.pop("methods", None)
         obj["methods"] = [{"type": m} for m in k.methods_for(self.org, ch.enrollment)]
-        return [self.form("authenticator-verification-data", "challenge", [sub], relates_to=f"$.{top}"),
-                *self.others()], (top, obj)
+        return [
+            self.form("authenticator-verification-data", "challenge", [sub], relates_to=f"$.{top}"),
+            *self.others(),
+        ], (top, obj)
 
     def step_challenge_authenticator(self) -> Step:
         ch = self.tx.active_challenge
         k = kind(ch.key)
         top, obj = self.current_object()
         creds = ion.subform("credentials", k.answer_fields(self.org, ch), required=True)
-        return [self.form("challenge-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}"),
-                *self.others()], (top, obj)
+        return [
+            self.form("challenge-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}"),
+            *self.others(),
+        ], (top, obj)
 
     def step_challenge_poll(self) -> Step:
         top, obj = self.current_object()
-        return [self.form("challenge-poll", "challenge/poll", relates_to=f"$.{top}", refresh=4000),
-                *self.others()], (top, obj)
+        return [self.form("challenge-poll", "challenge/poll", relates_to=f"$.{top}", refresh=4000), *self.others()], (
+            top,
+            obj,
+        )
 
     def step_loopback_poll(self) -> Step:
         """Okta FastPass: the page finds Okta Verify on a loopback port and hands it the challenge;
@@ -441,18 +570,35 @@ class DocumentBuilder:
         top, obj = self.current_object()
         obj["cancel"] = self.form("cancel-polling", "authenticators/poll/cancel")
         obj["contextualData"] = obj.pop("contextualData")  # after the action, as Okta orders it
-        return [self.form("challenge-poll", "authenticators/poll", relates_to=f"$.{top}", refresh=4000),
-                *self.others()], (top, obj)
+        return [
+            self.form("challenge-poll", "authenticators/poll", relates_to=f"$.{top}", refresh=4000),
+            *self.others(),
+        ], (top, obj)
 
     def step_push_rejected(self) -> Step:
         ch = self.tx.active_challenge
         top, obj = self.current_object(with_actions=False)
         # As Okta sends it: the whole authenticator object is the field's fixed value.
-        again = self.form("resend", "challenge", [{
-            "name": "authenticator", "type": "object", "label": kind(ch.key).label,
-            "value": {"form": {"value": [fixed("id", self.org.authenticator_id(ch.key)),
-                                         fixed("methodType", "push", label="PUSH")]}}}],
-            relates_to=f"$.{top}")
+        again = self.form(
+            "resend",
+            "challenge",
+            [
+                {
+                    "name": "authenticator",
+                    "type": "object",
+                    "label": kind(ch.key).label,
+                    "value": {
+                        "form": {
+                            "value": [
+                                fixed("id", self.org.authenticator_id(ch.key)),
+                                fixed("methodType", "push", label="PUSH"),
+                            ]
+                        }
+                    },
+                }
+            ],
+            relates_to=f"$.{top}",
+        )
         return [again, *self.others()], (top, obj)
 
     def step_select_authenticator_enroll(self) -> Step:
@@ -465,22 +611,33 @@ class DocumentBuilder:
         ch = self.tx.active_challenge
         k = kind(ch.key)
         sub = ion.subform("authenticator", k.enrollment_data_fields(self.org) or [], label=k.label, required=True)
-        return [self.form("authenticator-enrollment-data", "credential/enroll", [sub], relates_to="$.currentAuthenticator"),
-                self.select_enroll()], ("currentAuthenticator", k.describe(self.org))
+        return [
+            self.form("authenticator-enrollment-data", "credential/enroll", [sub], relates_to="$.currentAuthenticator"),
+            self.select_enroll(),
+        ], ("currentAuthenticator", k.describe(self.org))
 
     def step_enroll_authenticator(self) -> Step:
         ch = self.tx.active_challenge
         k = kind(ch.key)
         top, obj = self.current_object()
         answer = k.enroll_answer_fields(self.org, ch)
-        creds = answer[0] if answer and answer[0]["name"] == "credentials" else ion.subform("credentials", answer, required=True)
-        return [self.form("enroll-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}"),
-                self.select_enroll()], (top, obj)
+        creds = (
+            answer[0]
+            if answer and answer[0]["name"] == "credentials"
+            else ion.subform("credentials", answer, required=True)
+        )
+        return [
+            self.form("enroll-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}"),
+            self.select_enroll(),
+        ], (top, obj)
 
     def step_enroll_poll(self) -> Step:
         top, obj = self.current_object()
-        return [self.form("enroll-poll", "challenge/poll", refresh=4000), self.select_channel(),
-                self.select_enroll()], (top, obj)
+        return [
+            self.form("enroll-poll", "challenge/poll", refresh=4000),
+            self.select_channel(),
+            self.select_enroll(),
+        ], (top, obj)
 
     def step_enrollment_channel_data(self) -> Step:
         top, obj = self.current_object(with_actions=False)
@@ -488,23 +645,34 @@ class DocumentBuilder:
             address = fld("email", "Email", required=True, visible=True)
         else:
             address = fld("phoneNumber", "Phone number", required=True, visible=True)
-        return [self.form("enrollment-channel-data", "challenge/send", [address]), self.select_channel(),
-                self.select_enroll()], (top, obj)
+        return [
+            self.form("enrollment-channel-data", "challenge/send", [address]),
+            self.select_channel(),
+            self.select_enroll(),
+        ], (top, obj)
 
     def step_reenroll_authenticator_warning(self) -> Step:
         top, obj = self.current_object(with_actions=False)
-        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.active_challenge), required=True)
-        return [self.form("reenroll-authenticator-warning", "challenge/answer", [creds], relates_to=f"$.{top}"),
-                self.form("skip", "skip")], (top, obj)
+        creds = ion.subform(
+            "credentials", kind("okta_password").answer_fields(self.org, self.tx.active_challenge), required=True
+        )
+        return [
+            self.form("reenroll-authenticator-warning", "challenge/answer", [creds], relates_to=f"$.{top}"),
+            self.form("skip", "skip"),
+        ], (top, obj)
 
     def step_reenroll_authenticator(self) -> Step:
         top, obj = self.current_object(with_actions=False)
-        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.active_challenge), required=True)
+        creds = ion.subform(
+            "credentials", kind("okta_password").answer_fields(self.org, self.tx.active_challenge), required=True
+        )
         return [self.form("reenroll-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}")], (top, obj)
 
     def step_reset_authenticator(self) -> Step:
         top, obj = self.current_object(with_actions=False)
-        creds = ion.subform("credentials", kind("okta_password").answer_fields(self.org, self.tx.active_challenge), required=True)
+        creds = ion.subform(
+            "credentials", kind("okta_password").answer_fields(self.org, self.tx.active_challenge), required=True
+        )
         return [self.form("reset-authenticator", "challenge/answer", [creds], relates_to=f"$.{top}")], (top, obj)
 
     def step_enroll_profile(self) -> Step:
@@ -521,15 +689,29 @@ class DocumentBuilder:
             attrs.append(fld(a.name, a.label, **extra))
         fields = [ion.subform("userProfile", attrs)]
         if policy.password != "none":
-            fields.append(ion.subform("credentials", [fld("passcode", "Password", secret=True)],
-                                      required=policy.password == "required", relatesTo="$.currentAuthenticator"))
+            fields.append(
+                ion.subform(
+                    "credentials",
+                    [fld("passcode", "Password", secret=True)],
+                    required=policy.password == "required",
+                    relatesTo="$.currentAuthenticator",
+                )
+            )
         current = ("currentAuthenticator", self.password_object()) if policy.password != "none" else None
-        return [self.form("enroll-profile", "enroll/new", [*fields, *self.captcha_field()]),
-                self.form("select-identify", "identify", [fld("identifier", "Username")])], current
+        return [
+            self.form("enroll-profile", "enroll/new", [*fields, *self.captcha_field()]),
+            self.form("select-identify", "identify", [fld("identifier", "Username")]),
+        ], current
 
     def step_select_authenticator_unlock_account(self) -> Step:
-        options = [ion.option(kind(key).label, [fixed("id", self.org.authenticator_id(key)), self.method_field(key)],
-                              f"$.authenticators.value[{self.authenticator_index(key)}]") for key in self.listed_keys]
+        options = [
+            ion.option(
+                kind(key).label,
+                [fixed("id", self.org.authenticator_id(key)), self.method_field(key)],
+                f"$.authenticators.value[{self.authenticator_index(key)}]",
+            )
+            for key in self.listed_keys
+        ]
         fields = [fld("identifier", "Username", required=True), fld("authenticator", type="object", options=options)]
         return [self.form("select-authenticator-unlock-account", "challenge", fields)], None
 
@@ -557,15 +739,41 @@ class DocumentBuilder:
         return rems, None
 
     def step_keep_me_signed_in(self) -> Step:
-        return [self.form("keep-me-signed-in", "keep-me-signed-in", [
-            fld("keepMeSignedIn", type="boolean", label="Stay signed in", required=True, value=False, mutable=True)])], None
+        return [
+            self.form(
+                "keep-me-signed-in",
+                "keep-me-signed-in",
+                [
+                    fld(
+                        "keepMeSignedIn",
+                        type="boolean",
+                        label="Stay signed in",
+                        required=True,
+                        value=False,
+                        mutable=True,
+                    )
+                ],
+            )
+        ], None
 
     def step_consent(self) -> Step:
         """All-or-nothing consent: the scopes asked about, then Allow Access / Don't Allow."""
-        scopes = [{"name": sc.name, "label": sc.label, "value": sc.name, "desc": sc.description}
-                  for sc in map(self.org.scope, self.tx.consent_scopes)]
-        form = self.form("consent", "consent", [fld("consent", type="boolean", required=True, options=[
-            {"label": "Allow Access", "value": True}, {"label": "Don't Allow", "value": False}])])
+        scopes = [
+            {"name": sc.name, "label": sc.label, "value": sc.name, "desc": sc.description}
+            for sc in map(self.org.scope, self.tx.consent_scopes)
+        ]
+        form = self.form(
+            "consent",
+            "consent",
+            [
+                fld(
+                    "consent",
+                    type="boolean",
+                    required=True,
+                    options=[{"label": "Allow Access", "value": True}, {"label": "Don't Allow", "value": False}],
+                )
+            ],
+        )
         value = form.pop("value")
         accepts = form.pop("accepts")
         form.update(scopes=scopes, value=value, accepts=accepts)
@@ -586,10 +794,16 @@ class DocumentBuilder:
                     f["desc"] = sc.description
             f.update(type="boolean", required=True, value=True, visible=True, mutable=sc.consent == "optional")
             opted.append(f)
-        return [self.form("granular-consent", "consent", [
-            fld("consent", type="boolean", visible=False, required=True),
-            {"name": "optedScopes", "form": {"value": opted}}])], None
+        return [
+            self.form(
+                "granular-consent",
+                "consent",
+                [
+                    fld("consent", type="boolean", visible=False, required=True),
+                    {"name": "optedScopes", "form": {"value": opted}},
+                ],
+            )
+        ], None
 
     def step_request_activation_email(self) -> Step:
         return [self.form("request-activation-email", "request-activation")], None
-

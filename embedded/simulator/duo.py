@@ -88,28 +88,42 @@ def verify_response(keys: DuoKeys, signature: str, username: str) -> None:
         raise DuoError("failed")
 
 
-STYLE = ("body{font:15px/1.4 system-ui,sans-serif;margin:0;padding:1rem;color:#1d1d21;background:#f7f8fa}"
-         "h1{font-size:1.15rem;margin:0 0 .5rem}p{margin:.4rem 0}.note{color:#666;font-size:.85rem}"
-         "button{font:inherit;padding:.45rem 1rem;margin:.3rem .3rem 0 0;cursor:pointer}"
-         ".approve{background:#1a7f37;color:#fff;border:0;border-radius:4px}.deny{border-radius:4px}")
+STYLE = (
+    "body{font:15px/1.4 system-ui,sans-serif;margin:0;padding:1rem;color:#1d1d21;background:#f7f8fa}"
+    "h1{font-size:1.15rem;margin:0 0 .5rem}p{margin:.4rem 0}.note{color:#666;font-size:.85rem}"
+    "button{font:inherit;padding:.45rem 1rem;margin:.3rem .3rem 0 0;cursor:pointer}"
+    ".approve{background:#1a7f37;color:#fff;border:0;border-radius:4px}.deny{border-radius:4px}"
+)
 
 
 def frame_page(nonce: str, body: str, script: str = "") -> str:
-    return frame_document("Duo (simulated)", STYLE, nonce, f"<h1>Duo (simulated)</h1>{body}"
-                          "<p class=note>Part of the local Identity Engine simulator: a development tool, not Duo.</p>", script)
+    return frame_document(
+        "Duo (simulated)",
+        STYLE,
+        nonce,
+        f"<h1>Duo (simulated)</h1>{body}"
+        "<p class=note>Part of the local Identity Engine simulator: a development tool, not Duo.</p>",
+        script,
+    )
 
 
 def prompt(nonce: str, username: str, action: str) -> str:
-    return frame_page(nonce, f"""<p>Sign-in request for <strong>{escape(username)}</strong>.</p>
+    return frame_page(
+        nonce,
+        f"""<p>Sign-in request for <strong>{escape(username)}</strong>.</p>
 <form method=post action="{escape(action)}">
 <button class=approve name=decision value=approve>Approve</button>
 <button class=deny name=decision value=deny>Deny</button>
-</form>""")
+</form>""",
+    )
 
 
 def approved(nonce: str, response: str, parent_origin: str) -> str:
-    return frame_page(nonce, "<p>Approved. Returning to the sign-in page…</p>",
-                      f"window.parent.postMessage({script_literal(response)}, {script_literal(parent_origin)});")
+    return frame_page(
+        nonce,
+        "<p>Approved. Returning to the sign-in page…</p>",
+        f"window.parent.postMessage({script_literal(response)}, {script_literal(parent_origin)});",
+    )
 
 
 def denied(nonce: str) -> str:

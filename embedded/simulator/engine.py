@@ -61,16 +61,34 @@ class Engine:
         self.handlers = Submissions(self).handlers  # IDX endpoint -> what a submission there does
 
     # ---------------------------------------------------------------- transactions
-    def begin(self, client: Client, redirect_uri: str, scopes: list[str], state: str | None, nonce: str | None,
-              code_challenge: str,
-              user: User | None = None, flow: str = "login", acr: str | None = None,
-              max_age: int | None = None, hosted_origin: str | None = None) -> Transaction:
+    def begin(
+        self,
+        client: Client,
+        redirect_uri: str,
+        scopes: list[str],
+        state: str | None,
+        nonce: str | None,
+        code_challenge: str,
+        user: User | None = None,
+        flow: str = "login",
+        acr: str | None = None,
+        max_age: int | None = None,
+        hosted_origin: str | None = None,
+    ) -> Transaction:
         """A new transaction (/v1/interact, or /v1/authorize with `hosted_origin`: the simulator's
         pages drive it). With `user` (an email link's token) it starts at that user's `flow`."""
         tx = Transaction(
-            interaction_handle=secrets.token_urlsafe(32), state_handle="02" + secrets.token_urlsafe(48),
-            client=client, redirect_uri=redirect_uri, scopes=scopes, state=state, nonce=nonce,
-            code_challenge=code_challenge, lifetime=self.org.transaction_minutes * 60, acr=acr, max_age=max_age,
+            interaction_handle=secrets.token_urlsafe(32),
+            state_handle="02" + secrets.token_urlsafe(48),
+            client=client,
+            redirect_uri=redirect_uri,
+            scopes=scopes,
+            state=state,
+            nonce=nonce,
+            code_challenge=code_challenge,
+            lifetime=self.org.transaction_minutes * 60,
+            acr=acr,
+            max_age=max_age,
             hosted_origin=hosted_origin,
         )
         tx.touch()
@@ -106,9 +124,15 @@ class Engine:
             return self.phantoms[key]
         real = self.org.user(key)
         login = real.login if real else key
-        user = User(login=login, id=real.id if real else stable_id("00u", self.org.name, key),
-                    enrollments=[Enrollment(k, stable_id("enr", self.org.name, key, k))
-                                 for k in ("okta_password", "okta_email") if k in self.org.authenticators])
+        user = User(
+            login=login,
+            id=real.id if real else stable_id("00u", self.org.name, key),
+            enrollments=[
+                Enrollment(k, stable_id("enr", self.org.name, key, k))
+                for k in ("okta_password", "okta_email")
+                if k in self.org.authenticators
+            ],
+        )
         if len(self.phantoms) >= MAX_PHANTOMS:
             self.phantoms.pop(next(iter(self.phantoms)))
         self.phantoms[key] = user
@@ -197,7 +221,11 @@ class Engine:
         doc = self.render(tx, origin)
         names = {r["name"] for r in doc.get("remediation", {}).get("value", [])}
         for top in ("currentAuthenticator", "currentAuthenticatorEnrollment"):
-            names |= {v.get("name", k) for k, v in doc.get(top, {}).get("value", {}).items() if isinstance(v, dict) and "rel" in v}
+            names |= {
+                v.get("name", k)
+                for k, v in doc.get(top, {}).get("value", {}).items()
+                if isinstance(v, dict) and "rel" in v
+            }
         return names
 
     # ---------------------------------------------------------------- FastPass by loopback
@@ -216,9 +244,20 @@ class Engine:
         tx.active_challenge.data["challenge_id"] = challenge_id
         self.loopback[challenge_id] = tx
         now = int(time.time())
-        return jwt.encode({"iss": self.issuer or "embedded-simulator", "aud": LOOPBACK_AUDIENCE, "jti": challenge_id,
-                           "sub": tx.known_user.id, "nonce": secrets.token_urlsafe(16), "challengeMethod": "LOOPBACK",
-                           "iat": now, "exp": now + int(tx.lifetime)}, self.device_key, algorithm="HS256")
+        return jwt.encode(
+            {
+                "iss": self.issuer or "embedded-simulator",
+                "aud": LOOPBACK_AUDIENCE,
+                "jti": challenge_id,
+                "sub": tx.known_user.id,
+                "nonce": secrets.token_urlsafe(16),
+                "challengeMethod": "LOOPBACK",
+                "iat": now,
+                "exp": now + int(tx.lifetime),
+            },
+            self.device_key,
+            algorithm="HS256",
+        )
 
     def answer_loopback(self, token: str) -> str:
         """Okta Verify on this computer received `token` at /challenge: `answered`, or why not
@@ -290,8 +329,9 @@ class Engine:
             if needs_password or (not tx.verified and rule.first == "password" and user.enrollment("okta_password")):
                 candidates = ["okta_password"] if user.enrollment("okta_password") else []
             elif needs_strong:
-                candidates = list(dict.fromkeys(e.key for e in enabled if e.key not in tx.verified
-                                                and self._strong_enough(e, tx.acr)))
+                candidates = list(
+                    dict.fromkeys(e.key for e in enabled if e.key not in tx.verified and self._strong_enough(e, tx.acr))
+                )
             else:
                 candidates = list(dict.fromkeys(e.key for e in enabled if e.key not in tx.verified))
             if candidates:
@@ -356,8 +396,13 @@ class Engine:
         """After a sign-in, members of the org's promotion groups without a passkey are invited to
         create one (once per transaction; they may skip)."""
         org, user = self.org, tx.known_user
-        return (tx.flow == "login" and not tx.promoted and "webauthn" in org.authenticators
-                and bool(set(org.passkey_promotion_groups) & set(user.groups)) and not user.enrollment("webauthn"))
+        return (
+            tx.flow == "login"
+            and not tx.promoted
+            and "webauthn" in org.authenticators
+            and bool(set(org.passkey_promotion_groups) & set(user.groups))
+            and not user.enrollment("webauthn")
+        )
 
     def password_expiring(self, user: User) -> bool:
         days = user.password_expires_in_days
@@ -381,7 +426,9 @@ class Engine:
     def start_challenge(self, tx: Transaction) -> None:
         ch = tx.active_challenge
         kind(ch.key).start(self, tx, ch)
-        tx.step = {"push": "challenge-poll", "signed_nonce": "loopback-poll"}.get(ch.method or "") or kind(ch.key).challenge_step
+        tx.step = {"push": "challenge-poll", "signed_nonce": "loopback-poll"}.get(ch.method or "") or kind(
+            ch.key
+        ).challenge_step
 
     def _offer_enroll(self, tx: Transaction, options: list[str], skippable: bool) -> None:
         tx.step, tx.enroll_options, tx.skippable = "select-authenticator-enroll", options, skippable
@@ -424,11 +471,19 @@ class Engine:
             tx.interaction_code = code
         else:
             tx.authorization_code = code
-        self.sessions.append({
-            "login": user.login, "client_id": tx.client.id, "amr": self.amr(tx), "acr": tx.acr,
-            "idp": tx.idp or self.org.id, "auth_time": int(tx.auth_time), "max_age": tx.max_age,
-            "keep_me_signed_in": tx.kmsi, "scopes": self.granted_scopes(tx),
-        })
+        self.sessions.append(
+            {
+                "login": user.login,
+                "client_id": tx.client.id,
+                "amr": self.amr(tx),
+                "acr": tx.acr,
+                "idp": tx.idp or self.org.id,
+                "auth_time": int(tx.auth_time),
+                "max_age": tx.max_age,
+                "keep_me_signed_in": tx.kmsi,
+                "scopes": self.granted_scopes(tx),
+            }
+        )
 
     @staticmethod
     def amr(tx: Transaction) -> list[str]:
@@ -458,4 +513,3 @@ class Engine:
             doc.update(stateHandle=handle, expiresAt=iso(time.time()), intent="LOGIN")
         doc["messages"] = ion.messages(msg(name))
         return doc
-

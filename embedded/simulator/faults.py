@@ -90,6 +90,9 @@ async def apply(faults: Faults, request: web.Request) -> web.StreamResponse | No
             request.transport.abort()
         raise asyncio.CancelledError
     if fault == "malformed":
-        return web.Response(status=200, body=b'{"version": "1.0.0", "remediation": {"type": "arr',
-                            headers={"Content-Type": "application/ion+json; okta-version=1.0.0"})
+        return web.Response(
+            status=200,
+            body=b'{"version": "1.0.0", "remediation": {"type": "arr',
+            headers={"Content-Type": "application/ion+json; okta-version=1.0.0"},
+        )
     return None

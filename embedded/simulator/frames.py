@@ -11,8 +11,10 @@ FRAME_ANCESTORS = "http://127.0.0.1:* http://localhost:* https://127.0.0.1:* htt
 
 def frame_headers(nonce: str) -> dict:
     return {
-        "Content-Security-Policy": (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-                                    f"form-action 'self'; base-uri 'none'; frame-ancestors {FRAME_ANCESTORS}"),
+        "Content-Security-Policy": (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+            f"form-action 'self'; base-uri 'none'; frame-ancestors {FRAME_ANCESTORS}"
+        ),
         "Cache-Control": "no-store",
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
@@ -22,8 +24,10 @@ def frame_headers(nonce: str) -> dict:
 def frame_document(title: str, style: str, nonce: str, body: str, script: str = "") -> str:
     """A whole page: its style and script carry the nonce its headers name."""
     js = f"<script nonce='{nonce}'>{script}</script>" if script else ""
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
-            f"<style nonce='{nonce}'>{style}</style></head><body>{body}{js}</body></html>")
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
+        f"<style nonce='{nonce}'>{style}</style></head><body>{body}{js}</body></html>"
+    )
 
 
 def script_literal(value: object) -> str:

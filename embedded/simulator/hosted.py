@@ -33,19 +33,36 @@ STATE = re.compile(r"[A-Za-z0-9,._-]{1,1024}")  # what Okta takes in `state` (it
 RESPONSE_MODES = ("query", "fragment", "form_post")
 PROMPTS = {"none", "login", "consent", "login consent", "consent login"}
 DENIED = ion.MSG["access_denied"]
-HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                                      "base-uri 'none'; frame-ancestors 'none'"}
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; frame-ancestors 'none'",
+}
 
 
 def html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", headers={**HEADERS, **(headers or {})})
 
 
-def message_page(s: Simulator, title: str, lines: list[str], status: int, *, error: str | None = None,
-                 cls: str = "error") -> web.Response:
-    return html(render("message.html", title=title, org_name=s.org.name, app_name=None, lines=lines, cls=cls,
-                       error=error, link=None, link_text=""), status)
+def message_page(
+    s: Simulator, title: str, lines: list[str], status: int, *, error: str | None = None, cls: str = "error"
+) -> web.Response:
+    return html(
+        render(
+            "message.html",
+            title=title,
+            org_name=s.org.name,
+            app_name=None,
+            lines=lines,
+            cls=cls,
+            error=error,
+            link=None,
+            link_text="",
+        ),
+        status,
+    )
 
 
 # ------------------------------------------------------------------------ back to the client
@@ -85,27 +102,45 @@ async def authorize(request: web.Request) -> web.Response:
     params = text_fields(request.query)
     client = s.org.client(params.get("client_id"))
     if client is None:
-        return message_page(s, "Sign-in error", ["Invalid value for 'client_id' parameter."], 400,
-                            error="invalid_client")
+        return message_page(
+            s, "Sign-in error", ["Invalid value for 'client_id' parameter."], 400, error="invalid_client"
+        )
     redirect_uri = params.get("redirect_uri", "")
     if not client.redirect_allowed(redirect_uri):
-        return message_page(s, "Sign-in error", ["The 'redirect_uri' parameter must be a Login redirect URI in the "
-                                                 "client app settings."], 400, error="invalid_request")
+        return message_page(
+            s,
+            "Sign-in error",
+            ["The 'redirect_uri' parameter must be a Login redirect URI in the client app settings."],
+            400,
+            error="invalid_request",
+        )
     state = params.get("state")
     mode = params.get("response_mode", "query")
     if mode not in RESPONSE_MODES:
-        return refuse(redirect_uri, state, "query", "invalid_request",
-                      "The 'response_mode' parameter must be one of: " + ", ".join(RESPONSE_MODES) + ".")
+        return refuse(
+            redirect_uri,
+            state,
+            "query",
+            "invalid_request",
+            "The 'response_mode' parameter must be one of: " + ", ".join(RESPONSE_MODES) + ".",
+        )
     response_type = params.get("response_type")
     if not response_type:
         return refuse(redirect_uri, state, mode, "invalid_request", "The 'response_type' parameter is required.")
     if response_type != "code":
-        return refuse(redirect_uri, state, mode, "unsupported_response_type",
-                      "The response type is not supported by the authorization server. Configured response types: [code].")
+        return refuse(
+            redirect_uri,
+            state,
+            mode,
+            "unsupported_response_type",
+            "The response type is not supported by the authorization server. Configured response types: [code].",
+        )
     if "authorization_code" not in client.grant_types:
         return refuse(redirect_uri, state, mode, *not_authorized_for(client))
     if state is None or not STATE.fullmatch(state):
-        return refuse(redirect_uri, state, mode, "invalid_request", "The authentication request has an invalid 'state' parameter.")
+        return refuse(
+            redirect_uri, state, mode, "invalid_request", "The authentication request has an invalid 'state' parameter."
+        )
     asked = read_authorization(s.org, client, params)
     if isinstance(asked, tuple):
         return refuse(redirect_uri, state, mode, *asked)
@@ -113,11 +148,25 @@ async def authorize(request: web.Request) -> web.Response:
     if prompt and prompt not in PROMPTS:
         return refuse(redirect_uri, state, mode, "invalid_request", "The 'prompt' parameter is invalid.")
     if prompt == "none":  # no Okta session outlives a sign-in here
-        return refuse(redirect_uri, state, mode, "login_required",
-                      "The client specified not to prompt, but the user is not logged in.")
+        return refuse(
+            redirect_uri,
+            state,
+            mode,
+            "login_required",
+            "The client specified not to prompt, but the user is not logged in.",
+        )
     origin = s.origin_for(request)
-    tx = s.engine.begin(client, redirect_uri, asked.scopes, state, params.get("nonce"), asked.code_challenge,
-                        acr=asked.acr, max_age=asked.max_age, hosted_origin=origin)
+    tx = s.engine.begin(
+        client,
+        redirect_uri,
+        asked.scopes,
+        state,
+        params.get("nonce"),
+        asked.code_challenge,
+        acr=asked.acr,
+        max_age=asked.max_age,
+        hosted_origin=origin,
+    )
     record = start_signin(s, tx, mode, params.get("login_hint", "").strip())
     response = redirect(PAGE)
     set_cookie(request, response, record.id, max_age=int(tx.lifetime))
@@ -136,8 +185,7 @@ def start_signin(s: Simulator, tx: Transaction, mode: str, login_hint: str) -> H
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, value: str, max_age: int) -> None:
-    response.set_cookie(COOKIE, value, max_age=max_age, path="/", httponly=True, samesite="Lax",
-                        secure=request.secure)
+    response.set_cookie(COOKIE, value, max_age=max_age, path="/", httponly=True, samesite="Lax", secure=request.secure)
 
 
 # ------------------------------------------------------------------------ the sign-in pages
@@ -147,16 +195,30 @@ def current(request: web.Request) -> tuple[HostedSignin, Transaction] | web.Resp
     record = s.signins.get(request.cookies.get(COOKIE, ""))
     tx = s.engine.find(record.state_handle) if record else None
     if record is None or tx is None or tx.expired:
-        return message_page(s, "Sign-in expired", ["You have been logged out due to inactivity. Return to the app "
-                                                   "and sign in again."], 401)
+        return message_page(
+            s,
+            "Sign-in expired",
+            ["You have been logged out due to inactivity. Return to the app and sign in again."],
+            401,
+        )
     return record, tx
 
 
 def show(request: web.Request, record: HostedSignin, tx: Transaction, doc: dict, status: int = 200) -> web.Response:
     s = sim(request)
     page = page_of(doc, tx.step, record.login_hint)
-    return html(render("signin.html", title=page.title, org_name=s.org.name, app_name=tx.client.name, page=page,
-                       csrf=record.csrf, action=PAGE), status)
+    return html(
+        render(
+            "signin.html",
+            title=page.title,
+            org_name=s.org.name,
+            app_name=tx.client.name,
+            page=page,
+            csrf=record.csrf,
+            action=PAGE,
+        ),
+        status,
+    )
 
 
 def finished(request: web.Request, record: HostedSignin, tx: Transaction) -> web.Response | None:
@@ -197,8 +259,12 @@ async def signin_submit(request: web.Request) -> web.Response:
     s = sim(request)
     posted = text_fields(await request.post())
     if not secrets.compare_digest(posted.get("_csrf", "").encode(), record.csrf.encode()):
-        return message_page(s, "Request refused", ["This form is not from your sign-in page (or it is too old). "
-                                                   "Go back, reload the page and try again."], 403)
+        return message_page(
+            s,
+            "Request refused",
+            ["This form is not from your sign-in page (or it is too old). Go back, reload the page and try again."],
+            403,
+        )
     origin = s.origin_for(request)
     doc = s.engine.render(tx, origin)
     form = find_form(doc, posted.get("_form", ""))

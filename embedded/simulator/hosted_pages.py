@@ -22,8 +22,13 @@ import jinja2
 
 from .ion import Json
 
-TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-                               autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 # Labels for the few fields Okta sends without one.
 LABELS = {"methodType": "Method", "channel": "Channel", "authenticator": "Security method", "consent": "Consent"}
@@ -48,10 +53,20 @@ TITLES = {
     "push-rejected": "Push notification rejected",
 }
 # Steps about one authenticator: "Verify with …" / "Set up …" + its name.
-VERIFY_STEPS = {"challenge-authenticator", "authenticator-verification-data", "challenge-poll", "loopback-poll",
-                "redirect-idp"}
-ENROLL_STEPS = {"enroll-authenticator", "authenticator-enrollment-data", "enroll-poll", "enrollment-channel-data",
-                "enroll-authenticator-promotion"}
+VERIFY_STEPS = {
+    "challenge-authenticator",
+    "authenticator-verification-data",
+    "challenge-poll",
+    "loopback-poll",
+    "redirect-idp",
+}
+ENROLL_STEPS = {
+    "enroll-authenticator",
+    "authenticator-enrollment-data",
+    "enroll-poll",
+    "enrollment-channel-data",
+    "enroll-authenticator-promotion",
+}
 
 # The submit button of each form (a form not listed reads "Continue").
 BUTTONS = {
@@ -156,8 +171,13 @@ def needs_script(fields: list[Json]) -> bool:
         inner = sub_fields(f)
         if inner is not None and needs_script(inner):
             return True
-        if (f.get("visible") is False and f.get("required") and "value" not in f and f.get("type") != "boolean"
-                and f.get("name") != "stateHandle"):
+        if (
+            f.get("visible") is False
+            and f.get("required")
+            and "value" not in f
+            and f.get("type") != "boolean"
+            and f.get("name") != "stateHandle"
+        ):
             return True
     return False
 
@@ -179,18 +199,31 @@ def inputs_of(fields: list[Json], prefix: str = "", values: Mapping[str, str] | 
             out += found
         elif "options" in f:
             # An option's own inputs, when it needs some (its optional ones the next step asks).
-            options = [Option(str(i), str(o.get("label", i)),
-                              inputs_of([g for g in sub_fields(o["value"]) or [] if g.get("required")],
-                                        f"{path}.{i}.", values)
-                              if isinstance(o.get("value"), dict) else [])
-                       for i, o in enumerate(f["options"])]
+            options = [
+                Option(
+                    str(i),
+                    str(o.get("label", i)),
+                    inputs_of([g for g in sub_fields(o["value"]) or [] if g.get("required")], f"{path}.{i}.", values)
+                    if isinstance(o.get("value"), dict)
+                    else [],
+                )
+                for i, o in enumerate(f["options"])
+            ]
             widget = "buttons" if object_options(f) else "select"
             out.append(Input(path, label, widget, required=bool(f.get("required")), options=options, messages=messages))
         elif f.get("type") == "boolean":
             out.append(Input(path, label, "checkbox", checked=f.get("value") is True, messages=messages))
         else:
-            out.append(Input(path, label, "password" if f.get("secret") else "text",
-                             value=(values or {}).get(path, ""), required=bool(f.get("required")), messages=messages))
+            out.append(
+                Input(
+                    path,
+                    label,
+                    "password" if f.get("secret") else "text",
+                    value=(values or {}).get(path, ""),
+                    required=bool(f.get("required")),
+                    messages=messages,
+                )
+            )
     return out
 
 
@@ -216,7 +249,9 @@ def current_authenticator(doc: Json) -> Json:
 
 
 def title_of(step: str, doc: Json) -> str:
-    name = current_authenticator(doc).get("displayName") or doc.get("enrollmentAuthenticator", {}).get("value", {}).get("displayName")
+    name = current_authenticator(doc).get("displayName") or doc.get("enrollmentAuthenticator", {}).get("value", {}).get(
+        "displayName"
+    )
     if step in VERIFY_STEPS and name:
         return f"Verify with {name}"
     if step in ENROLL_STEPS and name:
@@ -240,8 +275,9 @@ def page_of(doc: Json, step: str, login_hint: str = "") -> Page:
     for name in ("resend", "recover"):
         action = current.get(name)
         if isinstance(action, dict) and "href" in action:
-            page.actions.append(Form(f"{action_top(doc)}.{name}", inputs_of(list(action.get("value", []))),
-                                     BUTTONS[name]))
+            page.actions.append(
+                Form(f"{action_top(doc)}.{name}", inputs_of(list(action.get("value", []))), BUTTONS[name])
+            )
     if "cancel" in doc and step != "identify":
         page.actions.append(Form("cancel", [], BUTTONS["cancel"]))
     data = current.get("contextualData") or {}
@@ -273,8 +309,11 @@ def find_form(doc: Json, name: str) -> Json | None:
         return cancel if isinstance(cancel, dict) else None
     top, _, action = name.partition(".")
     if action:
-        found = doc.get(top, {}).get("value", {}).get(action) if top in ("currentAuthenticator",
-                                                                            "currentAuthenticatorEnrollment") else None
+        found = (
+            doc.get(top, {}).get("value", {}).get(action)
+            if top in ("currentAuthenticator", "currentAuthenticatorEnrollment")
+            else None
+        )
         return found if isinstance(found, dict) and "href" in found else None
     return next((r for r in doc.get("remediation", {}).get("value", []) if r.get("name") == name), None)
 

@@ -17,8 +17,16 @@ def state_field(handle: str) -> Json:
     return {"name": "stateHandle", "required": True, "value": handle, "visible": False, "mutable": False}
 
 
-def form(name: str, href: str, handle: str, fields: Iterable[Json] = (), *, relates_to: str | None = None,
-         refresh: int | None = None, method: str = "POST") -> Json:
+def form(
+    name: str,
+    href: str,
+    handle: str,
+    fields: Iterable[Json] = (),
+    *,
+    relates_to: str | None = None,
+    refresh: int | None = None,
+    method: str = "POST",
+) -> Json:
     """A submittable form: its fields, then the hidden immutable stateHandle every form carries."""
     f: Json = {"rel": ["create-form"], "name": name}
     if relates_to:
@@ -110,11 +118,17 @@ def _find_fields(fields: list[Json], path: list[str]) -> list[Json]:
 
 # Texts as Okta words them (keys and messages seen in real responses).
 MSG = {
-    "session_expired": ("idx.session.expired", "You have been logged out due to inactivity. Refresh or return to the sign in screen."),
+    "session_expired": (
+        "idx.session.expired",
+        "You have been logged out due to inactivity. Refresh or return to the sign in screen.",
+    ),
     "passcode_invalid": ("api.authn.error.PASSCODE_INVALID", "Invalid code. Try again."),
     "duo_failed": ("oie.authenticator.duo.method.duo.verification_failed", "Duo web signature verification failed."),
     "duo_timeout": ("oie.authenticator.duo.method.duo.verification_timeout", "We did not hear back from Duo."),
-    "vip_invalid": ("authfactor.challenge.soft_token.invalid_passcode", "API error: Your code doesn't match our records. Please try again."),
+    "vip_invalid": (
+        "authfactor.challenge.soft_token.invalid_passcode",
+        "API error: Your code doesn't match our records. Please try again.",
+    ),
     "password_incorrect": ("incorrectPassword", "Password is incorrect"),
     "auth_failed": ("errors.E0000004", "Authentication failed"),
     "unknown_user": ("idx.unknown.user", "There is no account with the Username {0}."),
@@ -127,32 +141,74 @@ MSG = {
     "access_denied": ("security.access_denied", "You do not have permission to perform the requested action."),
     "push_rejected": ("api.authn.poll.error.push_rejected", "You have chosen to reject this login."),
     "requirements": ("password.passwordRequirementsNotMet", "Password requirements were not met. {0}"),
-    "common_password": ("password.common", "This password was found in a list of commonly used passwords. Please try another password."),
-    "answer_short": ("securityQuestion.answer.tooShort.arg", "The security question answer must be at least 4 characters in length"),
+    "common_password": (
+        "password.common",
+        "This password was found in a list of commonly used passwords. Please try another password.",
+    ),
+    "answer_short": (
+        "securityQuestion.answer.tooShort.arg",
+        "The security question answer must be at least 4 characters in length",
+    ),
     "answer_wrong": ("api.authn.error.PASSCODE_INVALID", "Your answer doesn't match our records. Please try again."),
     "invalid_phone": ("api.factors.error.sms.invalid_phone", "Invalid Phone Number."),
     "required": ("model.validation.field.blank", "This field cannot be left blank"),
     "invalid_value": ("model.validation.field.invalid", "This field has an invalid value"),
     "not_unique": ("registration.error.notUniqueWithinOrg", "A user with this {0} already exists"),
     "invalid_email": ("registration.error.invalidLoginEmail", "'Email' must be in the form of an email address"),
-    "reset_not_allowed": ("oie.selfservice.reset.password.not.allowed", "Reset password is not allowed at this time. Please contact support for assistance."),
-    "unlock_not_allowed": ("oie.selfservice.user.unlock.not.allowed", "Self Service Unlock is not allowed at this time. Please contact support for assistance."),
-    "unlock_success": ("oie.selfservice.unlock_user.success.message", "You can log in using your existing username and password"),
-    "unlock_landing": ("oie.selfservice.unlock_user.landing.to.app.success.message", "Account successfully unlocked! Verify your account with a security method to continue."),
-    "recovery_completed": ("idx.recovery.completed", "You can now sign in with your existing username and new password."),
+    "reset_not_allowed": (
+        "oie.selfservice.reset.password.not.allowed",
+        "Reset password is not allowed at this time. Please contact support for assistance.",
+    ),
+    "unlock_not_allowed": (
+        "oie.selfservice.user.unlock.not.allowed",
+        "Self Service Unlock is not allowed at this time. Please contact support for assistance.",
+    ),
+    "unlock_success": (
+        "oie.selfservice.unlock_user.success.message",
+        "You can log in using your existing username and password",
+    ),
+    "unlock_landing": (
+        "oie.selfservice.unlock_user.landing.to.app.success.message",
+        "Account successfully unlocked! Verify your account with a security method to continue.",
+    ),
+    "recovery_completed": (
+        "idx.recovery.completed",
+        "You can now sign in with your existing username and new password.",
+    ),
     "email_verification": ("idx.email.verification.required", "To finish signing in, check your email."),
-    "suspended": ("authfactor.challenge.suspended_factor", "This factor is suspended for your account due to too many failed attempts"),
-    "webauthn_attestation": ("authfactor.webauthn.error.invalid_attestation", "The security key or biometric authenticator could not be registered. Try again."),
-    "webauthn_assertion": ("authfactor.webauthn.error.assertion_validation_failure", "None of the WebAuthn authenticators the user has enrolled for was able to validate the assertion"),
+    "suspended": (
+        "authfactor.challenge.suspended_factor",
+        "This factor is suspended for your account due to too many failed attempts",
+    ),
+    "webauthn_attestation": (
+        "authfactor.webauthn.error.invalid_attestation",
+        "The security key or biometric authenticator could not be registered. Try again.",
+    ),
+    "webauthn_assertion": (
+        "authfactor.webauthn.error.assertion_validation_failure",
+        "None of the WebAuthn authenticators the user has enrolled for was able to validate the assertion",
+    ),
     "sms_limit": ("errors.E0000150", "You have reached the limit of sms requests, please try again later."),
     "voice_limit": ("errors.E0000151", "You have reached the limit of call requests, please try again later."),
-    "password_expiring": ("idx.password.expiring.message", "When your password expires, you will have to change your password before you can login to your {0} account."),
+    "password_expiring": (
+        "idx.password.expiring.message",
+        "When your password expires, you will have to change your password before you can login to your {0} account.",
+    ),
     "idp_error": ("idx.identity.provider.auth.error", "There was a problem signing you in with the identity provider."),
-    "activation_expired": ("idx.expired.activation.token", "Your account activation link is no longer valid. Request a new activation email below."),
-    "activation_expired_admin": ("idx.expired.activation.token", "Your account activation link is no longer valid. Contact your administrator to request a new activation link."),
+    "activation_expired": (
+        "idx.expired.activation.token",
+        "Your account activation link is no longer valid. Request a new activation email below.",
+    ),
+    "activation_expired_admin": (
+        "idx.expired.activation.token",
+        "Your account activation link is no longer valid. Contact your administrator to request a new activation link.",
+    ),
     # Not seen in a recorded response: the key is the simulator's own.
     "captcha_invalid": ("captcha.verification.failed", "The CAPTCHA check failed. Try again."),
-    "activation_requested": ("idx.request.activation.email", "New activation link requested. If your information matches our records, you will receive a new activation link in your inbox soon."),
+    "activation_requested": (
+        "idx.request.activation.email",
+        "New activation link requested. If your information matches our records, you will receive a new activation link in your inbox soon.",
+    ),
 }
 
 

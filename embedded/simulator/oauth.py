@@ -86,8 +86,11 @@ def read_authorization(org: Org, client: Client, params: Mapping[str, str]) -> A
         return "invalid_scope", "One or more scopes are not configured for the authorization server resource."
     challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
     if not challenge:
-        return "invalid_request", ("PKCE code challenge is required when the token endpoint authentication method is 'NONE'."
-                                   if client.public else "PKCE code challenge is required.")
+        return "invalid_request", (
+            "PKCE code challenge is required when the token endpoint authentication method is 'NONE'."
+            if client.public
+            else "PKCE code challenge is required."
+        )
     if method != "S256":
         return "invalid_request", "'code_challenge_method' is invalid. It must be 'S256'."
     if not CODE_CHALLENGE.fullmatch(challenge):
@@ -106,35 +109,56 @@ def read_authorization(org: Org, client: Client, params: Mapping[str, str]) -> A
 
 
 def not_authorized_for(client: Client) -> tuple[str, str]:
-    return "unauthorized_client", ("The client is not authorized to use the provided grant type. "
-                                   f"Configured grant types: {client.grant_types}.")
+    return "unauthorized_client", (
+        f"The client is not authorized to use the provided grant type. Configured grant types: {client.grant_types}."
+    )
 
 
 # ------------------------------------------------------------------------ OAuth endpoints
 async def discovery(request: web.Request) -> web.Response:
     iss = sim(request).issuer_for(request)
-    return web.json_response({
-        "issuer": iss,
-        "authorization_endpoint": f"{iss}/v1/authorize",
-        "token_endpoint": f"{iss}/v1/token",
-        "userinfo_endpoint": f"{iss}/v1/userinfo",
-        "jwks_uri": f"{iss}/v1/keys",
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "interaction_code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": sim(request).org.scopes,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "acr_values_supported": list(ACR_VALUES),
-        "claims_supported": ["iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "acr", "idp", "nonce",
-                             "name", "given_name", "family_name", "preferred_username", "email",
-                             "email_verified", "at_hash"],
-        "code_challenge_methods_supported": ["S256"],
-        "revocation_endpoint": f"{iss}/v1/revoke",
-        "end_session_endpoint": f"{iss}/v1/logout",
-        "request_parameter_supported": False,
-    })
+    return web.json_response(
+        {
+            "issuer": iss,
+            "authorization_endpoint": f"{iss}/v1/authorize",
+            "token_endpoint": f"{iss}/v1/token",
+            "userinfo_endpoint": f"{iss}/v1/userinfo",
+            "jwks_uri": f"{iss}/v1/keys",
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "interaction_code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": sim(request).org.scopes,
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "acr_values_supported": list(ACR_VALUES),
+            "claims_supported": [
+                "iss",
+                "ver",
+                "sub",
+                "aud",
+                "iat",
+                "exp",
+                "jti",
+                "auth_time",
+                "amr",
+                "acr",
+                "idp",
+                "nonce",
+                "name",
+                "given_name",
+                "family_name",
+                "preferred_username",
+                "email",
+                "email_verified",
+                "at_hash",
+            ],
+            "code_challenge_methods_supported": ["S256"],
+            "revocation_endpoint": f"{iss}/v1/revoke",
+            "end_session_endpoint": f"{iss}/v1/logout",
+            "request_parameter_supported": False,
+        }
+    )
 
 
 async def keys(request: web.Request) -> web.Response:
@@ -153,27 +177,49 @@ async def interact(request: web.Request) -> web.Response:
         return oauth_error(400, *not_authorized_for(client))
     redirect_uri = form.get("redirect_uri", "")
     if not client.redirect_allowed(redirect_uri):
-        return oauth_error(400, "invalid_request", "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings.")
+        return oauth_error(
+            400,
+            "invalid_request",
+            "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings.",
+        )
     request_or_error = read_authorization(s.org, client, form)
     if isinstance(request_or_error, tuple):
         return oauth_error(400, *request_or_error)
     asked = request_or_error
     user, flow = None, "login"
-    for param, attr, flow_name, what in (("activation_token", "activation_token", "register", "activation"),
-                                         ("recovery_token", "recovery_token", "recover", "recovery")):
+    for param, attr, flow_name, what in (
+        ("activation_token", "activation_token", "register", "activation"),
+        ("recovery_token", "recovery_token", "recover", "recovery"),
+    ):
         token = form.get(param)
         if token is None:
             continue
-        user = next((u for u in s.org.users if getattr(u, attr) and secrets.compare_digest(getattr(u, attr), token)), None)
+        user = next(
+            (u for u in s.org.users if getattr(u, attr) and secrets.compare_digest(getattr(u, attr), token)), None
+        )
         if user is None:
             return oauth_error(400, "invalid_request", f"The {what} token is invalid")
         flow = flow_name
-        if attr == "activation_token" and user.activation_expires_at is not None and time.time() >= user.activation_expires_at:
+        if (
+            attr == "activation_token"
+            and user.activation_expires_at is not None
+            and time.time() >= user.activation_expires_at
+        ):
             flow = "activation-expired"  # kept: the page it leads to offers a new email
         else:
             setattr(user, attr, None)  # tokens from emails work once
-    tx = s.engine.begin(client, redirect_uri, asked.scopes, form.get("state"), form.get("nonce"), asked.code_challenge,
-                        user, flow, acr=asked.acr, max_age=asked.max_age)
+    tx = s.engine.begin(
+        client,
+        redirect_uri,
+        asked.scopes,
+        form.get("state"),
+        form.get("nonce"),
+        asked.code_challenge,
+        user,
+        flow,
+        acr=asked.acr,
+        max_age=asked.max_age,
+    )
     return web.json_response({"interaction_handle": tx.interaction_handle})
 
 
@@ -189,7 +235,9 @@ async def token(request: web.Request) -> web.Response:
     if isinstance(client, web.Response):
         return client
     if grant_type not in ("interaction_code", "authorization_code", "refresh_token"):
-        return oauth_error(400, "unsupported_grant_type", f"The authorization grant type '{grant_type}' is not supported.")
+        return oauth_error(
+            400, "unsupported_grant_type", f"The authorization grant type '{grant_type}' is not supported."
+        )
     if grant_type not in client.grant_types:
         return oauth_error(400, *not_authorized_for(client))
     issuer = s.issuer_for(request)
@@ -207,15 +255,31 @@ async def token(request: web.Request) -> web.Response:
         what = "interaction" if grant_type == "interaction_code" else "authorization"
         return oauth_error(400, "invalid_grant", f"The {what} code is invalid or has expired.")
     if grant_type == "authorization_code" and form.get("redirect_uri") != tx.redirect_uri:
-        return oauth_error(400, "invalid_grant", "The 'redirect_uri' does not match the redirection URI used in the authorization request.")
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "The 'redirect_uri' does not match the redirection URI used in the authorization request.",
+        )
     verifier = form.get("code_verifier", "")
     if not verifier:
-        return oauth_error(400, "invalid_request", "PKCE code verifier is required when the parameter 'code_challenge' was sent in the authorize request.")
+        return oauth_error(
+            400,
+            "invalid_request",
+            "PKCE code verifier is required when the parameter 'code_challenge' was sent in the authorize request.",
+        )
     if not secrets.compare_digest(s256(verifier), tx.code_challenge):
         return oauth_error(400, "invalid_grant", "PKCE verification failed.")
     s.engine.spend(code)
-    grant = Grant(tx.known_user, client, s.engine.granted_scopes(tx), s.engine.amr(tx), tx.auth_time, tx.nonce,
-                  acr=tx.acr, idp=tx.idp or s.org.id)
+    grant = Grant(
+        tx.known_user,
+        client,
+        s.engine.granted_scopes(tx),
+        s.engine.amr(tx),
+        tx.auth_time,
+        tx.nonce,
+        acr=tx.acr,
+        idp=tx.idp or s.org.id,
+    )
     return web.json_response(s.tokens.issue(issuer, grant), headers={"Cache-Control": "no-store"})
 
 
@@ -240,11 +304,16 @@ async def revoke(request: web.Request) -> web.Response:
 async def userinfo(request: web.Request) -> web.Response:
     s = sim(request)
     header = request.headers.get("Authorization", "")
-    claims = s.tokens.read_access_token(header[7:], s.issuer_for(request)) if header.lower().startswith("bearer ") else None
+    claims = (
+        s.tokens.read_access_token(header[7:], s.issuer_for(request)) if header.lower().startswith("bearer ") else None
+    )
     user = s.org.user(claims["sub"]) if claims else None
     if claims is None or user is None:
-        return web.json_response({"error": "invalid_token", "error_description": "The access token is invalid."},
-                                 status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return web.json_response(
+            {"error": "invalid_token", "error_description": "The access token is invalid."},
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     return web.json_response({"sub": user.id, **s.tokens.profile_claims(user, claims.get("scp", []))})
 
 
@@ -259,10 +328,12 @@ async def logout(request: web.Request) -> web.Response:
     if target:
         client = s.org.client(claims["aud"]) if claims else None
         if client is None or not client.post_logout_allowed(target):
-            return oauth_error(400, "invalid_request", "The 'post_logout_redirect_uri' parameter must be a Logout redirect URI in the client app settings.")
+            return oauth_error(
+                400,
+                "invalid_request",
+                "The 'post_logout_redirect_uri' parameter must be a Logout redirect URI in the client app settings.",
+            )
         if params.get("state"):
             target += ("&" if "?" in target else "?") + urlencode({"state": params["state"]})
         raise web.HTTPFound(target)
     return pages.html(pages.signed_out())
-
-

@@ -35,13 +35,22 @@ STANDARD_SCOPES = {
     "email": ("View your email address.", "This allows the app to view your email address."),
     "phone": ("View your phone number.", "This allows the app to view your phone number."),
     "address": ("View your postal address.", "This allows the app to view your postal address."),
-    "offline_access": ("Keep you signed in to the app.", "This allows the app to refresh your session without asking you to sign in again."),
+    "offline_access": (
+        "Keep you signed in to the app.",
+        "This allows the app to refresh your session without asking you to sign in again.",
+    ),
 }
 CONSENT_LEVELS = {"implicit", "required", "optional"}
 
 # acr_values the authorization server understands (Okta's predefined ones).
-ACR_VALUES = ("urn:okta:loa:1fa:any", "urn:okta:loa:1fa:pwd", "urn:okta:loa:2fa:any",
-              "urn:okta:loa:2fa:any:ifpossible", "phr", "phrh")
+ACR_VALUES = (
+    "urn:okta:loa:1fa:any",
+    "urn:okta:loa:1fa:pwd",
+    "urn:okta:loa:2fa:any",
+    "urn:okta:loa:2fa:any:ifpossible",
+    "phr",
+    "phrh",
+)
 
 
 class OrgError(ValueError):
@@ -290,7 +299,9 @@ class CaptchaSetting:
         self.site_key = self.site_key or stable_id("site", self.type)
         unknown = set(self.steps) - set(CAPTCHA_STEPS)
         if unknown:
-            raise OrgError(f"[captcha] steps: {', '.join(sorted(unknown))} cannot ask for a CAPTCHA (only {', '.join(CAPTCHA_STEPS)})")
+            raise OrgError(
+                f"[captcha] steps: {', '.join(sorted(unknown))} cannot ask for a CAPTCHA (only {', '.join(CAPTCHA_STEPS)})"
+            )
 
     @property
     def id(self) -> str:
@@ -388,8 +399,15 @@ class Org:
     def token_holder(self, kind: str, token_id: str) -> User | None:
         """The user who has enrolled this token, if anyone."""
         wanted = token_id.lower()
-        return next((u for u in self.users for e in u.enrollments_of(kind)
-                     if str(e.data.get("credential_id", "")).lower() == wanted), None)
+        return next(
+            (
+                u
+                for u in self.users
+                for e in u.enrollments_of(kind)
+                if str(e.data.get("credential_id", "")).lower() == wanted
+            ),
+            None,
+        )
 
     def authenticator_id(self, key: str) -> str:
         return stable_id("aut", self.name, key)
@@ -414,8 +432,9 @@ class Org:
         """The requested scopes this user must still consent to for this client."""
         if not client.consent_required:
             return []
-        return [self.scope(s) for s in scopes
-                if self.scope(s).consent != "implicit" and not self.has_grant(user, client, s)]
+        return [
+            self.scope(s) for s in scopes if self.scope(s).consent != "implicit" and not self.has_grant(user, client, s)
+        ]
 
     def progressive_attributes(self, user: User) -> list[ProfileAttribute]:
         """Attributes progressive profiling asks this user for after signing in (the ones they lack)."""
@@ -491,7 +510,9 @@ def org_from_dict(data: dict) -> Org:
         _build(EnrollmentRule, r, "[[enrollment.rules]]") for r in data.pop("enrollment", {}).get("rules", [])
     ]
     profile = dict(data.pop("profile_enrollment", {}))
-    attributes = [_build(ProfileAttribute, a, "[[profile_enrollment.attributes]]") for a in profile.pop("attributes", [])]
+    attributes = [
+        _build(ProfileAttribute, a, "[[profile_enrollment.attributes]]") for a in profile.pop("attributes", [])
+    ]
     org.profile_enrollment = _build(ProfileEnrollment, profile, "[profile_enrollment]")
     org.profile_enrollment.attributes = attributes
     org.recovery_authenticators = data.pop("recovery", {}).get("authenticators", [])
@@ -506,7 +527,7 @@ def org_from_dict(data: dict) -> Org:
             org.scopes.append(scope.name)
     for a in attributes:
         if a.sign_in not in (None, "required", "optional"):
-            raise OrgError(f"profile attribute {a.name}: sign_in must be \"required\" or \"optional\"")
+            raise OrgError(f'profile attribute {a.name}: sign_in must be "required" or "optional"')
     if "captcha" in data:
         org.captcha = _build(CaptchaSetting, data.pop("captcha"), "[captcha]")
     org.idps = [_build(Idp, i, "[[idps]]") for i in data.pop("idps", [])]
@@ -535,7 +556,7 @@ def org_from_dict(data: dict) -> Org:
             raise OrgError(f"identity provider {i.id}: a smart card identity provider has type X509")
     for key in FEDERATED_KEYS & set(org.authenticators):
         if org.idp_for(key) is None:
-            raise OrgError(f"authenticator {key} needs an [[idps]] entry with authenticator = \"{key}\"")
+            raise OrgError(f'authenticator {key} needs an [[idps]] entry with authenticator = "{key}"')
     known = set(org.authenticators)
     for user in org.users:
         for e in user.enrollments:
@@ -558,8 +579,10 @@ def describe_org(org: Org) -> str:
             elif e.key == "phone_number":
                 bits.append(f"phone {d['phone']} ({' or '.join(org.phone_methods)})")
             elif e.key == "okta_verify" and d.get("fastpass"):
-                bits.append("Okta FastPass on this computer (the simulator answers the page's loopback probe)"
-                            + (f"; push or TOTP secret {d['secret']}" if d.get("secret") else ""))
+                bits.append(
+                    "Okta FastPass on this computer (the simulator answers the page's loopback probe)"
+                    + (f"; push or TOTP secret {d['secret']}" if d.get("secret") else "")
+                )
             elif e.key == "okta_verify":
                 bits.append(f"okta_verify push (answer at /outbox) or TOTP secret {d['secret']}")
             elif e.key in ("google_otp", "custom_otp", "rsa_token", "onprem_mfa"):
@@ -593,7 +616,9 @@ def describe_org(org: Org) -> str:
         if missing:
             bits.append("must enroll " + ", ".join(missing) + " at sign-in")
         elif len(enrolled) < max(rule.min_factors, org.sign_on_rule(u).factors) and rule.optional:
-            bits.append("must enroll one of " + ", ".join(k for k in rule.optional if k not in enrolled) + " at sign-in")
+            bits.append(
+                "must enroll one of " + ", ".join(k for k in rule.optional if k not in enrolled) + " at sign-in"
+            )
         asked = org.progressive_attributes(u)
         if asked and u.status == "active":
             bits.append("asked after signing in for " + ", ".join(f"{a.label} ({a.sign_in})" for a in asked))
@@ -609,24 +634,42 @@ def describe_org(org: Org) -> str:
     for c in org.clients:
         secret = f" / secret {c.secret}" if c.secret else " (public)"
         loop = " (any loopback port)" if c.loopback_any_port else ""
-        lines.append(f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}"
-                     + ("; requires consent" if c.consent_required else ""))
-    lines.append("Browser pages may call the org (CORS) from: " + (", ".join(org.trusted_origins) or "nowhere")
-                 + " (port * = any port)")
-    lines.append("User enumeration prevention: " + ("on (unknown, staged and locked-out users are answered as existing ones)"
-                                                    if org.user_enumeration_prevention else "off (unknown users are told so)"))
+        lines.append(
+            f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}"
+            + ("; requires consent" if c.consent_required else "")
+        )
+    lines.append(
+        "Browser pages may call the org (CORS) from: "
+        + (", ".join(org.trusted_origins) or "nowhere")
+        + " (port * = any port)"
+    )
+    lines.append(
+        "User enumeration prevention: "
+        + (
+            "on (unknown, staged and locked-out users are answered as existing ones)"
+            if org.user_enumeration_prevention
+            else "off (unknown users are told so)"
+        )
+    )
     if org.captcha is not None:
         lines.append(f"CAPTCHA ({org.captcha.type}, the simulator's fake provider) on: {', '.join(org.captcha.steps)}")
     asking = [sc for sc in map(org.scope, org.scopes) if sc.consent != "implicit"]
     if asking and any(c.consent_required for c in org.clients):
-        lines.append("Consent asked for (until granted): " + ", ".join(f"{sc.name} ({sc.consent})" for sc in asking)
-                     + "; the standard scopes count as granted except by users with consent_pending")
-    lines.append("Step-up: acr_values " + ", ".join(ACR_VALUES) + " raise what a sign-in needs; the ID token's acr "
-                 "is the value asked for, auth_time this sign-in's (max_age, even 0, is always met)")
-    lines.append(f"Activation links work {org.activation_token_days:g} days; an expired one "
-                 + ("offers a new activation email" if org.request_activation_email else "says to contact the administrator")
-                 + " (POST /_sim/expire {\"activation_login\": …} expires one)")
-    lines.append("Completed sign-ins (amr, acr, idp, the \"Stay signed in?\" answer, scopes): GET /_sim/sessions")
+        lines.append(
+            "Consent asked for (until granted): "
+            + ", ".join(f"{sc.name} ({sc.consent})" for sc in asking)
+            + "; the standard scopes count as granted except by users with consent_pending"
+        )
+    lines.append(
+        "Step-up: acr_values " + ", ".join(ACR_VALUES) + " raise what a sign-in needs; the ID token's acr "
+        "is the value asked for, auth_time this sign-in's (max_age, even 0, is always met)"
+    )
+    lines.append(
+        f"Activation links work {org.activation_token_days:g} days; an expired one "
+        + ("offers a new activation email" if org.request_activation_email else "says to contact the administrator")
+        + ' (POST /_sim/expire {"activation_login": …} expires one)'
+    )
+    lines.append('Completed sign-ins (amr, acr, idp, the "Stay signed in?" answer, scopes): GET /_sim/sessions')
     for i in org.idps:
         role = f", the {i.authenticator} authenticator" if i.authenticator else ""
         role += ", on the first page" if i.on_identify and i.authenticator else ""
@@ -634,12 +677,18 @@ def describe_org(org: Org) -> str:
     for t in org.tokens:
         holder = org.token_holder(t.kind, t.id)
         secret = f", TOTP secret {t.secret}" if t.secret else ""
-        lines.append(f"Token {t.kind} {t.id}{secret}" + (f" (enrolled by {holder.login})" if holder else " (not enrolled)"))
+        lines.append(
+            f"Token {t.kind} {t.id}{secret}" + (f" (enrolled by {holder.login})" if holder else " (not enrolled)")
+        )
     lines.append("Codes, magic links, Okta Verify pushes and activations appear at /outbox.")
     if "webauthn" in org.authenticators:
-        lines.append("WebAuthn: the relying party is the app's origin (from redirect_uri); browse the app on localhost.")
+        lines.append(
+            "WebAuthn: the relying party is the app's origin (from redirect_uri); browse the app on localhost."
+        )
         if org.passkey_autofill:
             lines.append("Passkeys: the first page offers autofill (a passkey signs in without a username).")
         if org.passkey_promotion_groups:
-            lines.append(f"Passkeys: groups {', '.join(org.passkey_promotion_groups)} are invited to create one after signing in.")
+            lines.append(
+                f"Passkeys: groups {', '.join(org.passkey_promotion_groups)} are invited to create one after signing in."
+            )
     return "\n".join(lines)

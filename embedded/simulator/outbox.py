@@ -42,8 +42,14 @@ class Message:
         if self.kind == "push":
             out.update(id=self.id, correct_answer=self.correct_answer, choices=self.choices, status=self.status)
         if self.kind == "activation":
-            out.update(id=self.id, status=self.status, channel=self.channel, account=self.account,
-                       secret=self.secret, device_name=self.device_name)
+            out.update(
+                id=self.id,
+                status=self.status,
+                channel=self.channel,
+                account=self.account,
+                secret=self.secret,
+                device_name=self.device_name,
+            )
         return out
 
 
@@ -61,13 +67,19 @@ class Outbox(list):
             answer = str(secrets.randbelow(90) + 10)
             others = {str(secrets.randbelow(90) + 10) for _ in range(6)} - {answer}
             choices = sorted([answer, *list(others)[:2]], key=lambda _: secrets.randbits(8))
-        return self.send(to, "push", correct_answer=answer, choices=choices or [], status="pending",
-                         subject=subject)
+        return self.send(to, "push", correct_answer=answer, choices=choices or [], status="pending", subject=subject)
 
     def activation(self, to: str, channel: str, secret: str, account: str) -> Message:
         """An Okta Verify activation: shown as a QR code, or sent by SMS / email as a link."""
-        m = self.send(to, "activation", channel=channel, secret=secret, account=account, status="pending",
-                      subject="Activate Okta Verify")
+        m = self.send(
+            to,
+            "activation",
+            channel=channel,
+            secret=secret,
+            account=account,
+            status="pending",
+            subject="Activate Okta Verify",
+        )
         m.link = f"oktaverify://activate?id={m.id}&account={account}"
         return m
 

@@ -70,9 +70,11 @@ class SymantecVip(TotpPasscode):
     error = "vip_invalid"
 
     def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
-        return [fld("credentialId", "Enter credential ID", required=True, visible=True),
-                fld("passcode", "Security Code 1", required=True, visible=True),
-                fld("nextPasscode", "Security Code 2", required=True, visible=True)]
+        return [
+            fld("credentialId", "Enter credential ID", required=True, visible=True),
+            fld("passcode", "Security Code 1", required=True, visible=True),
+            fld("nextPasscode", "Security Code 2", required=True, visible=True),
+        ]
 
     def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         return None
@@ -80,13 +82,19 @@ class SymantecVip(TotpPasscode):
     def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
         credential_id = str(creds.get("credentialId") or "").strip().upper()
         token = engine.org.token(self.key, credential_id)
-        if token is None or token.secret is None or engine.org.token_holder(self.key, token.id) not in (None, tx.known_user):
+        if (
+            token is None
+            or token.secret is None
+            or engine.org.token_holder(self.key, token.id) not in (None, tx.known_user)
+        ):
             raise Error("invalid_value", path=("credentialId",), status=400)
         first, second = (str(creds.get(n) or "").strip() for n in ("passcode", "nextPasscode"))
         now = int(time.time() // totp.STEP)
         # Two codes the token showed one after the other, the second at most one step ahead.
-        if not any(totp.hotp(token.secret, c) == first and totp.hotp(token.secret, c + 1) == second
-                   for c in range(now - 3, now + 1)):
+        if not any(
+            totp.hotp(token.secret, c) == first and totp.hotp(token.secret, c + 1) == second
+            for c in range(now - 3, now + 1)
+        ):
             raise Error(self.error)
         ch.data.update(credential_id=token.id, secret=token.secret)
 
@@ -134,7 +142,11 @@ class YubiKey(Passcode):
         code = str(creds.get("passcode") or "").strip()
         public_id = self.parse(code)
         token = engine.org.token(self.key, public_id) if public_id else None
-        if token is None or engine.org.token_holder(self.key, token.id) not in (None, tx.known_user) or not self.spend(engine, code):
+        if (
+            token is None
+            or engine.org.token_holder(self.key, token.id) not in (None, tx.known_user)
+            or not self.spend(engine, code)
+        ):
             raise Error(self.error)
         ch.data["credential_id"] = token.id
 
@@ -163,5 +175,3 @@ class NfcPin(Passcode):
 
     def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
         return secrets.compare_digest(code.encode(), str(enrollment.data["pin"]).encode())
-
-

@@ -25,10 +25,28 @@ from .transaction import Transaction
 log = logging.getLogger("embedded.simulator")
 
 IDX_ENDPOINTS = [
-    "introspect", "identify", "identify/select", "challenge", "challenge/answer", "challenge/poll",
-    "challenge/resend", "challenge/send", "credential/enroll", "enroll", "enroll/new", "enroll/update", "recover", "skip",
-    "cancel", "unlock-account", "authenticators/poll", "authenticators/poll/cancel",
-    "challenge/answer/webauthn-autofillui", "consent", "keep-me-signed-in", "request-activation",
+    "introspect",
+    "identify",
+    "identify/select",
+    "challenge",
+    "challenge/answer",
+    "challenge/poll",
+    "challenge/resend",
+    "challenge/send",
+    "credential/enroll",
+    "enroll",
+    "enroll/new",
+    "enroll/update",
+    "recover",
+    "skip",
+    "cancel",
+    "unlock-account",
+    "authenticators/poll",
+    "authenticators/poll/cancel",
+    "challenge/answer/webauthn-autofillui",
+    "consent",
+    "keep-me-signed-in",
+    "request-activation",
 ]
 
 
@@ -69,7 +87,9 @@ def idx_handler(endpoint: str):
     async def handle(request: web.Request) -> web.Response:
         s = sim(request)
         if "json" not in request.content_type:
-            return faults_mod.api_error(415, "E0000021", "Bad request. Accept and/or Content-Type headers likely do not match supported values.")
+            return faults_mod.api_error(
+                415, "E0000021", "Bad request. Accept and/or Content-Type headers likely do not match supported values."
+            )
         try:
             body = await request.json() if request.can_read_body else {}
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -86,9 +106,13 @@ def idx_handler(endpoint: str):
             return ion_response(s.engine.error_document("session_expired", tx.state_handle if tx else None), 401)
         if s.rate_limited(tx.state_handle):
             response = ion_response(s.engine.error_document("too_many"), 429)
-            response.headers.update({"Retry-After": str(int(s.org.rate_limit_seconds)),
-                                     "X-Rate-Limit-Limit": str(s.org.rate_limit_requests),
-                                     "X-Rate-Limit-Remaining": "0"})
+            response.headers.update(
+                {
+                    "Retry-After": str(int(s.org.rate_limit_seconds)),
+                    "X-Rate-Limit-Limit": str(s.org.rate_limit_requests),
+                    "X-Rate-Limit-Remaining": "0",
+                }
+            )
             return response
         status, doc = s.engine.submit(engine_endpoint, tx, body, s.origin_for(request))
         return ion_response(translations.translate(doc, request.headers.get("Accept-Language")), status)
@@ -119,9 +143,16 @@ async def idp_page(request: web.Request) -> web.Response:
     idp = s.org.idp(request.match_info["idp_id"])
     tx = s.engine.find(request.query.get("stateToken"))
     if idp is None:
-        return pages.html(pages.message_page("Unknown identity provider", "No such identity provider in this org."), 404)
+        return pages.html(
+            pages.message_page("Unknown identity provider", "No such identity provider in this org."), 404
+        )
     if tx is None or tx.expired:
-        return pages.html(pages.message_page("Session expired", "You have been logged out due to inactivity. Return to the app and start again."), 401)
+        return pages.html(
+            pages.message_page(
+                "Session expired", "You have been logged out due to inactivity. Return to the app and start again."
+            ),
+            401,
+        )
     if idp.type == "X509":
         return await smart_card_page(request, s, idp, tx)
     if idp.authenticator:
@@ -134,7 +165,9 @@ async def idp_page(request: web.Request) -> web.Response:
     email = str(form.get("email", "")).strip().lower()
     if not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
         return pages.html(pages.idp_consent(idp, tx.state_handle, s.org.users, error="Enter an email address."), 400)
-    user = s.org.user(email) or s.org.add_user(User(login=email, first_name=email.split("@")[0].title(), profile={"email": email}))
+    user = s.org.user(email) or s.org.add_user(
+        User(login=email, first_name=email.split("@")[0].title(), profile={"email": email})
+    )
     if user.status in ("locked_out", "staged"):
         raise back_to_app(tx, error="access_denied", error_description="User is not allowed to sign in.")
     s.engine.idp_login(tx, user, idp.id)
@@ -150,13 +183,19 @@ async def idp_factor_page(request: web.Request, s: Simulator, idp, tx) -> web.Re
     """An identity provider used as a factor (external_idp): it vouches for the user the
     transaction already identified, so there is nobody to pick, only Continue or Cancel."""
     if not factor_in_play(tx, idp.authenticator):
-        return pages.html(pages.message_page(f"Sign in with {idp.name}",
-                                             "This sign-in is not waiting for this identity provider. Return to the app."), 400)
+        return pages.html(
+            pages.message_page(
+                f"Sign in with {idp.name}", "This sign-in is not waiting for this identity provider. Return to the app."
+            ),
+            400,
+        )
     if request.method == "GET":
         return pages.html(pages.idp_factor(idp, tx.state_handle, tx.user))
     form = await request.post()
     if form.get("action") != "continue":
-        raise back_to_app(tx, error="access_denied", error_description="User canceled the sign-in request at the identity provider.")
+        raise back_to_app(
+            tx, error="access_denied", error_description="User canceled the sign-in request at the identity provider."
+        )
     s.engine.federated_verified(tx)
     tx.touch()
     raise finished(tx)
@@ -168,8 +207,12 @@ async def smart_card_page(request: web.Request, s: Simulator, idp, tx) -> web.Re
     as_factor = factor_in_play(tx, "smart_card_idp") and idp.authenticator == "smart_card_idp"
     from_identify = tx.step == "identify" and idp.on_identify and tx.flow == "login"
     if not (as_factor or from_identify):
-        return pages.html(pages.message_page("Insert your smart card",
-                                             "This sign-in is not waiting for a smart card. Return to the app."), 400)
+        return pages.html(
+            pages.message_page(
+                "Insert your smart card", "This sign-in is not waiting for a smart card. Return to the app."
+            ),
+            400,
+        )
     holders = [tx.user] if as_factor else s.org.users
     cards = [(u, e) for u in holders for e in u.enrollments_of("smart_card_idp")]
     if request.method == "GET":
@@ -244,8 +287,14 @@ async def activate_device(request: web.Request) -> web.Response:
     activation.device_name, activation.status = name[:64] or "Simulated device", "activated"
     if form:
         raise web.HTTPSeeOther("/outbox")
-    return web.json_response({"id": activation.id, "status": activation.status,
-                              "device_name": activation.device_name, "secret": activation.secret})
+    return web.json_response(
+        {
+            "id": activation.id,
+            "status": activation.status,
+            "device_name": activation.device_name,
+            "secret": activation.secret,
+        }
+    )
 
 
 # ------------------------------------------------------------------------ test controls
@@ -346,17 +395,31 @@ async def admin_email(request: web.Request) -> web.Response:
     login = str(body.get("login") or "").strip()
     user = s.org.user(login)
     if user is None:
-        return web.json_response({"error": "not_found", "error_description": f"No user {login!r} in this org."}, status=404)
+        return web.json_response(
+            {"error": "not_found", "error_description": f"No user {login!r} in this org."}, status=404
+        )
     app_url = str(body.get("app_url") or "").strip().rstrip("/") or s.app_url
     parts = urlsplit(app_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        return web.json_response({"error": "invalid_request", "error_description": "app_url must be an http(s) origin."}, status=400)
+        return web.json_response(
+            {"error": "invalid_request", "error_description": "app_url must be an http(s) origin."}, status=400
+        )
     if what == "activation-email" and user.status != "staged":
-        return web.json_response({"error": "invalid_request", "error_description":
-                                  f"{user.login} is {user.status}; only staged users are activated."}, status=409)
+        return web.json_response(
+            {
+                "error": "invalid_request",
+                "error_description": f"{user.login} is {user.status}; only staged users are activated.",
+            },
+            status=409,
+        )
     if what == "reset-email" and user.status == "staged":
-        return web.json_response({"error": "invalid_request", "error_description":
-                                  f"{user.login} is not activated yet; send an activation email."}, status=409)
+        return web.json_response(
+            {
+                "error": "invalid_request",
+                "error_description": f"{user.login} is not activated yet; send an activation email.",
+            },
+            status=409,
+        )
     expires_in = None
     if what == "activation-email" and body.get("expires_in") is not None and str(body["expires_in"]).strip():
         try:
@@ -364,7 +427,9 @@ async def admin_email(request: web.Request) -> web.Response:
         except (TypeError, ValueError):
             expires_in = -1
         if not 0 <= expires_in <= 10 * 365 * 86400:
-            return web.json_response({"error": "invalid_request", "error_description": "expires_in must be seconds, 0 or more."}, status=400)
+            return web.json_response(
+                {"error": "invalid_request", "error_description": "expires_in must be seconds, 0 or more."}, status=400
+            )
     link, token = s.engine.send_token_email(user, what, app_url, expires_in)
     if is_form and body.get("return") == "outbox":
         raise web.HTTPSeeOther("/outbox")
@@ -386,7 +451,11 @@ async def duo_frame(request: web.Request) -> web.Response:
     try:
         username = duo.read(keys.skey, "TX", tx)
     except duo.DuoError as e:
-        text = "This sign-in request has expired. Start again." if str(e) == "timeout" else "This is not a valid Duo request."
+        text = (
+            "This sign-in request has expired. Start again."
+            if str(e) == "timeout"
+            else "This is not a valid Duo request."
+        )
         return frame(duo.frame_page(nonce, f"<p>{text}</p>"), 400)
     parent = urlsplit(request.query.get("parent", ""))
     if parent.scheme not in ("http", "https") or not parent.netloc:
@@ -400,17 +469,22 @@ async def duo_frame(request: web.Request) -> web.Response:
 
 
 async def duo_parent_script(request: web.Request) -> web.Response:
-    return web.Response(text=duo.PARENT_SCRIPT, content_type="application/javascript",
-                        headers={"Cache-Control": "max-age=3600", "Cross-Origin-Resource-Policy": "cross-origin"})
+    return web.Response(
+        text=duo.PARENT_SCRIPT,
+        content_type="application/javascript",
+        headers={"Cache-Control": "max-age=3600", "Cross-Origin-Resource-Policy": "cross-origin"},
+    )
 
 
 # ------------------------------------------------------------------------ fake CAPTCHA provider
 async def captcha_script(request: web.Request) -> web.Response:
     """The provider's script (hCaptcha's or reCAPTCHA's API shape); `onload` names the page's
     function to call once it is ready, as with the real ones."""
-    return web.Response(text=captcha.script(request.match_info["provider"], request.query.get("onload")),
-                        content_type="application/javascript",
-                        headers={"Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "cross-origin"})
+    return web.Response(
+        text=captcha.script(request.match_info["provider"], request.query.get("onload")),
+        content_type="application/javascript",
+        headers={"Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "cross-origin"},
+    )
 
 
 async def captcha_frame(request: web.Request) -> web.Response:
@@ -461,8 +535,14 @@ async def device_preflight(request: web.Request) -> web.Response:
     allowed = "GET" if request.path == "/probe" else "POST"
     if headers is None or method not in (allowed, ""):
         return device_refusal()
-    headers.update({"Access-Control-Allow-Methods": f"{allowed}, OPTIONS", "Access-Control-Allow-Headers": "Content-Type",
-                    "Access-Control-Allow-Private-Network": "true", "Access-Control-Max-Age": "60"})
+    headers.update(
+        {
+            "Access-Control-Allow-Methods": f"{allowed}, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Allow-Private-Network": "true",
+            "Access-Control-Max-Age": "60",
+        }
+    )
     return web.Response(status=204, headers=headers)
 
 
@@ -487,15 +567,20 @@ async def device_challenge(request: web.Request) -> web.Response:
     return web.json_response({"status": outcome}, status=status, headers=headers)
 
 
-CUSTOM_PUSH_LOGO = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48"><rect width="48" height="48" rx="10" '
-                    'fill="#4b2bb5"/><path d="M16 10h16a3 3 0 0 1 3 3v22a3 3 0 0 1-3 3H16a3 3 0 0 1-3-3V13a3 3 0 0 1 3-3z" '
-                    'fill="#fff"/><circle cx="24" cy="33" r="2" fill="#4b2bb5"/><path d="M18 17h12v10H18z" fill="#c9bdf2"/></svg>')
+CUSTOM_PUSH_LOGO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48"><rect width="48" height="48" rx="10" '
+    'fill="#4b2bb5"/><path d="M16 10h16a3 3 0 0 1 3 3v22a3 3 0 0 1-3 3H16a3 3 0 0 1-3-3V13a3 3 0 0 1 3-3z" '
+    'fill="#fff"/><circle cx="24" cy="33" r="2" fill="#4b2bb5"/><path d="M18 17h12v10H18z" fill="#c9bdf2"/></svg>'
+)
 
 
 async def custom_push_logo(request: web.Request) -> web.Response:
     """The custom push authenticator's logo (`logoUri`)."""
-    return web.Response(text=CUSTOM_PUSH_LOGO, content_type="image/svg+xml",
-                        headers={"Cache-Control": "max-age=86400", "Cross-Origin-Resource-Policy": "cross-origin"})
+    return web.Response(
+        text=CUSTOM_PUSH_LOGO,
+        content_type="image/svg+xml",
+        headers={"Cache-Control": "max-age=86400", "Cross-Origin-Resource-Policy": "cross-origin"},
+    )
 
 
 async def index(request: web.Request) -> web.Response:

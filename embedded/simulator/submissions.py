@@ -34,18 +34,31 @@ POLL_ENDPOINTS = {"challenge/poll", "authenticators/poll"}
 # Which offered forms each IDX endpoint serves (a submission must match an offered form).
 ENDPOINT_FORMS = {
     "identify": {"identify", "identify-recovery", "select-identify"},
-    "challenge": {"select-authenticator-authenticate", "authenticator-verification-data",
-                  "select-authenticator-unlock-account", "resend"},
-    "challenge/answer": {"challenge-authenticator", "enroll-authenticator", "reenroll-authenticator",
-                         "reenroll-authenticator-warning", "reset-authenticator"},
+    "challenge": {
+        "select-authenticator-authenticate",
+        "authenticator-verification-data",
+        "select-authenticator-unlock-account",
+        "resend",
+    },
+    "challenge/answer": {
+        "challenge-authenticator",
+        "enroll-authenticator",
+        "reenroll-authenticator",
+        "reenroll-authenticator-warning",
+        "reset-authenticator",
+    },
     "challenge/answer/webauthn-autofillui": {"challenge-webauthn-autofillui-authenticator"},
     "challenge/poll": {"challenge-poll", "enroll-poll", "poll"},
     "authenticators/poll": {"challenge-poll"},
     "authenticators/poll/cancel": {"cancel-polling"},
     "challenge/resend": {"resend"},
     "challenge/send": {"enrollment-channel-data"},
-    "credential/enroll": {"select-authenticator-enroll", "authenticator-enrollment-data", "select-enrollment-channel",
-                          "enroll-authenticator-promotion"},
+    "credential/enroll": {
+        "select-authenticator-enroll",
+        "authenticator-enrollment-data",
+        "select-enrollment-channel",
+        "enroll-authenticator-promotion",
+    },
     "enroll": {"select-enroll-profile"},
     "enroll/new": {"enroll-profile", "profile-update"},
     "enroll/update": {"profile-update"},
@@ -135,8 +148,11 @@ class Submissions:
             return
         verify = member(body, "captchaVerify")
         token = verify.get("captchaToken")
-        if verify.get("captchaId") != captcha.id or not isinstance(token, str) \
-                or not self.engine.captcha_tokens.redeem(token, captcha.site_key):
+        if (
+            verify.get("captchaId") != captcha.id
+            or not isinstance(token, str)
+            or not self.engine.captcha_tokens.redeem(token, captcha.site_key)
+        ):
             raise Reject(400, msg("captcha_invalid"))
 
     def _password_on_first_form(self, user: User) -> bool:
@@ -329,7 +345,9 @@ class Submissions:
         try:
             OKTA_VERIFY.send_link(self.engine, tx, ch, body)
         except Error as e:
-            raise Reject(e.status, field_error=("enrollment-channel-data", e.path or [], msg(e.name, *e.params))) from None
+            raise Reject(
+                e.status, field_error=("enrollment-channel-data", e.path or [], msg(e.name, *e.params))
+            ) from None
         tx.step = "enroll-poll"
 
     def credential_enroll(self, tx: Transaction, body: Json) -> None:
@@ -366,8 +384,9 @@ class Submissions:
         tx.flow, tx.step, tx.user = "register", "enroll-profile", None
 
     @staticmethod
-    def _read_profile(form_name: str, attributes: list[ProfileAttribute], body: Json,
-                      required: Callable[[ProfileAttribute], bool]) -> Json:
+    def _read_profile(
+        form_name: str, attributes: list[ProfileAttribute], body: Json, required: Callable[[ProfileAttribute], bool]
+    ) -> Json:
         """The `userProfile` values of a submission, checked against `attributes`; `required(a)`
         says whether a blank one is refused."""
         given = member(body, "userProfile")
@@ -379,8 +398,13 @@ class Submissions:
                 if required(a):
                     raise Reject(400, field_error=(form_name, ["userProfile", a.name], msg("required")))
                 continue
-            ok = (isinstance(value, bool) if a.type == "boolean"
-                  else value in a.options if a.type == "enum" else isinstance(value, str))
+            ok = (
+                isinstance(value, bool)
+                if a.type == "boolean"
+                else value in a.options
+                if a.type == "enum"
+                else isinstance(value, str)
+            )
             ok = ok and (a.max_length is None or len(str(value)) <= a.max_length)
             ok = ok and (a.min_length is None or len(str(value).strip()) >= a.min_length)
             if not ok:
@@ -400,8 +424,13 @@ class Submissions:
             raise Reject(400, field_error=("enroll-profile", ["userProfile", "email"], msg("invalid_email")))
         if self.org.user(email):
             raise Reject(400, field_error=("enroll-profile", ["userProfile", "email"], msg("not_unique", "Email")))
-        user = User(login=email, first_name=profile.get("firstName", ""), last_name=profile.get("lastName", ""),
-                    groups=list(policy.groups), profile=profile)
+        user = User(
+            login=email,
+            first_name=profile.get("firstName", ""),
+            last_name=profile.get("lastName", ""),
+            groups=list(policy.groups),
+            profile=profile,
+        )
         password = str(member(body, "credentials").get("passcode") or "")
         if policy.password == "required" and not password:
             raise Reject(400, field_error=("enroll-profile", ["credentials", "passcode"], msg("required")))
@@ -441,7 +470,9 @@ class Submissions:
         form_name = tx.step
         answer = body.get("consent")
         if not isinstance(answer, bool):
-            raise Reject(400, field_error=(form_name, ["consent"], msg("required" if answer is None else "invalid_value")))
+            raise Reject(
+                400, field_error=(form_name, ["consent"], msg("required" if answer is None else "invalid_value"))
+            )
         if not answer:  # Okta ends the transaction: 403 with security.access_denied
             tx.step, tx.terminal, tx.challenge = "terminal", [msg("access_denied")], None
             raise Reject(403)
@@ -453,8 +484,14 @@ class Submissions:
                     continue  # immutable: granted with the rest
                 value = opted.get(name)
                 if not isinstance(value, bool):
-                    raise Reject(400, field_error=(form_name, ["optedScopes", name],
-                                                   msg("required" if value is None else "invalid_value")))
+                    raise Reject(
+                        400,
+                        field_error=(
+                            form_name,
+                            ["optedScopes", name],
+                            msg("required" if value is None else "invalid_value"),
+                        ),
+                    )
                 if not value:
                     declined.append(name)
         granted = tx.known_user.grants.setdefault(tx.client.id, [])
@@ -465,8 +502,14 @@ class Submissions:
     def keep_me_signed_in(self, tx: Transaction, body: Json) -> None:
         answer = body.get("keepMeSignedIn")
         if not isinstance(answer, bool):
-            raise Reject(400, field_error=("keep-me-signed-in", ["keepMeSignedIn"],
-                                           msg("required" if answer is None else "invalid_value")))
+            raise Reject(
+                400,
+                field_error=(
+                    "keep-me-signed-in",
+                    ["keepMeSignedIn"],
+                    msg("required" if answer is None else "invalid_value"),
+                ),
+            )
         tx.kmsi = answer
         self.engine.advance(tx)
 
@@ -500,7 +543,6 @@ class Submissions:
     def unlock_account(self, tx: Transaction, body: Json) -> None:
         tx.flow, tx.step, tx.user, tx.verified, tx.amr = "unlock", "select-authenticator-unlock-account", None, [], []
 
-
     def _check_password(self, tx: Transaction, user: User, creds: dict, first_form: bool = False) -> None:
         """A wrong password is answered in the top-level messages, as Okta does ("Password is
         incorrect"; on the first form, with the identifier, "Authentication failed"), 401; the
@@ -510,7 +552,11 @@ class Submissions:
             user.failed_passwords = 0
             return
         user.failed_passwords += 1
-        if self.org.lockout_attempts and user.failed_passwords >= self.org.lockout_attempts and user.status != "locked_out":
+        if (
+            self.org.lockout_attempts
+            and user.failed_passwords >= self.org.lockout_attempts
+            and user.status != "locked_out"
+        ):
             user.status = "locked_out"
             self.engine.reset(tx)
             raise Reject(400, msg("locked"))
@@ -525,4 +571,3 @@ class Submissions:
 
     def _select_form(self, tx: Transaction) -> str:
         return tx.step if tx.step != "challenge-authenticator" else "select-authenticator-authenticate"
-

@@ -57,19 +57,40 @@ class TokenService:
         """Token response for a grant; a refresh token when offline_access was granted."""
         now = int(time.time())
         user, client = grant.user, grant.client
-        access = self._sign({
-            "ver": 1, "jti": "AT." + secrets.token_urlsafe(16), "iss": issuer, "aud": "api://default",
-            "iat": now, "exp": now + client.access_token_lifetime, "cid": client.id, "uid": user.id,
-            "scp": grant.scopes, "auth_time": int(grant.auth_time), "sub": user.login,
-            **({"acr": grant.acr} if grant.acr else {}),
-        })
-        body = {"token_type": "Bearer", "expires_in": client.access_token_lifetime, "access_token": access,
-                "scope": " ".join(grant.scopes)}
+        access = self._sign(
+            {
+                "ver": 1,
+                "jti": "AT." + secrets.token_urlsafe(16),
+                "iss": issuer,
+                "aud": "api://default",
+                "iat": now,
+                "exp": now + client.access_token_lifetime,
+                "cid": client.id,
+                "uid": user.id,
+                "scp": grant.scopes,
+                "auth_time": int(grant.auth_time),
+                "sub": user.login,
+                **({"acr": grant.acr} if grant.acr else {}),
+            }
+        )
+        body = {
+            "token_type": "Bearer",
+            "expires_in": client.access_token_lifetime,
+            "access_token": access,
+            "scope": " ".join(grant.scopes),
+        }
         if "openid" in grant.scopes:
             claims = {
-                "ver": 1, "jti": "ID." + secrets.token_urlsafe(16), "iss": issuer, "aud": client.id,
-                "sub": user.id, "iat": now, "exp": now + client.id_token_lifetime,
-                "auth_time": int(grant.auth_time), "amr": grant.amr, "idp": grant.idp or "00o" + user.id[3:],
+                "ver": 1,
+                "jti": "ID." + secrets.token_urlsafe(16),
+                "iss": issuer,
+                "aud": client.id,
+                "sub": user.id,
+                "iat": now,
+                "exp": now + client.id_token_lifetime,
+                "auth_time": int(grant.auth_time),
+                "amr": grant.amr,
+                "idp": grant.idp or "00o" + user.id[3:],
                 "at_hash": b64url(hashlib.sha256(access.encode()).digest()[:16]),
             }
             if grant.acr:
@@ -88,8 +109,9 @@ class TokenService:
     def profile_claims(user: User, scopes: list[str]) -> dict[str, Any]:
         claims: dict[str, Any] = {}
         if "profile" in scopes:
-            claims.update(name=user.name, preferred_username=user.login,
-                          given_name=user.first_name, family_name=user.last_name)
+            claims.update(
+                name=user.name, preferred_username=user.login, given_name=user.first_name, family_name=user.last_name
+            )
         if "email" in scopes:
             claims.update(email=user.email, email_verified=True)
         return claims
@@ -98,15 +120,21 @@ class TokenService:
         if token in self.revoked:
             return None
         try:
-            return jwt.decode(token, self.key.public_key(), algorithms=["RS256"], audience="api://default",
-                              issuer=issuer)
+            return jwt.decode(
+                token, self.key.public_key(), algorithms=["RS256"], audience="api://default", issuer=issuer
+            )
         except jwt.PyJWTError:
             return None
 
     def read_id_token(self, token: str, issuer: str) -> dict | None:
         """Claims of an ID token we signed (expiry not checked: logout hints may be old)."""
         try:
-            return jwt.decode(token, self.key.public_key(), algorithms=["RS256"], issuer=issuer,
-                              options={"verify_aud": False, "verify_exp": False})
+            return jwt.decode(
+                token,
+                self.key.public_key(),
+                algorithms=["RS256"],
+                issuer=issuer,
+                options={"verify_aud": False, "verify_exp": False},
+            )
         except jwt.PyJWTError:
             return None

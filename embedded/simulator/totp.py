@@ -33,9 +33,7 @@ def verify(secret: str, code: str, at: float | None = None, window: int = 1) -> 
     if len(code) != DIGITS or not code.isdigit():
         return False
     counter = int((time.time() if at is None else at) // STEP)
-    return any(
-        hmac.compare_digest(hotp(secret, counter + delta), code) for delta in range(-window, window + 1)
-    )
+    return any(hmac.compare_digest(hotp(secret, counter + delta), code) for delta in range(-window, window + 1))
 
 
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:

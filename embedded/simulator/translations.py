@@ -111,12 +111,30 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 # Labels of the fields Okta names itself (an org's own profile attributes keep the admin's label).
 LABELS: dict[str, dict[str, str]] = {
-    "fr": {"Username": "Nom d'utilisateur", "Password": "Mot de passe", "Keep me signed in": "Rester connecté",
-           "Stay signed in": "Rester connecté", "Enter code": "Saisissez le code", "Answer": "Réponse",
-           "Phone number": "Numéro de téléphone", "Email": "E-mail", "First name": "Prénom", "Last name": "Nom"},
-    "de": {"Username": "Benutzername", "Password": "Passwort", "Keep me signed in": "Angemeldet bleiben",
-           "Stay signed in": "Angemeldet bleiben", "Enter code": "Code eingeben", "Answer": "Antwort",
-           "Phone number": "Telefonnummer", "Email": "E-Mail", "First name": "Vorname", "Last name": "Nachname"},
+    "fr": {
+        "Username": "Nom d'utilisateur",
+        "Password": "Mot de passe",
+        "Keep me signed in": "Rester connecté",
+        "Stay signed in": "Rester connecté",
+        "Enter code": "Saisissez le code",
+        "Answer": "Réponse",
+        "Phone number": "Numéro de téléphone",
+        "Email": "E-mail",
+        "First name": "Prénom",
+        "Last name": "Nom",
+    },
+    "de": {
+        "Username": "Benutzername",
+        "Password": "Passwort",
+        "Keep me signed in": "Angemeldet bleiben",
+        "Stay signed in": "Angemeldet bleiben",
+        "Enter code": "Code eingeben",
+        "Answer": "Antwort",
+        "Phone number": "Telefonnummer",
+        "Email": "E-Mail",
+        "First name": "Vorname",
+        "Last name": "Nachname",
+    },
 }
 
 

@@ -168,7 +168,9 @@ class Tab:
     async def _request(self, method: str, url: str, data: Any) -> ClientResponse:
         if self._is_app(url):
             parts = urlsplit(url)
-            return await self.client.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), data=data, allow_redirects=False)
+            return await self.client.request(
+                method, parts.path + (f"?{parts.query}" if parts.query else ""), data=data, allow_redirects=False
+            )
         return await self.client.session.request(method, url, data=data, allow_redirects=False)
 
     # --- reading ---------------------------------------------------------------------------
@@ -208,7 +210,9 @@ class Tab:
                 return f
         if name is None and len(forms) == 1:
             return forms[0]
-        raise AssertionError(f"no form {name or '(main)'} on {self.url} ({self.template}); forms: {[f.name or f.hidden.get('_action') for f in forms]}\n{self.text[:500]}")
+        raise AssertionError(
+            f"no form {name or '(main)'} on {self.url} ({self.template}); forms: {[f.name or f.hidden.get('_action') for f in forms]}\n{self.text[:500]}"
+        )
 
     def option(self, label: str, control: str = "authenticator", form: str | None = None) -> str:
         options = self.form(form).options.get(control, {})
@@ -285,7 +289,9 @@ def _prefix_of(client: TestClient) -> str:
 
 async def _answer(code: Code) -> str:
     if code is None:
-        raise AssertionError("signed_in: the sign-in asks for a code; pass code= (a string or a function returning one)")
+        raise AssertionError(
+            "signed_in: the sign-in asks for a code; pass code= (a string or a function returning one)"
+        )
     value = code() if callable(code) else code
     return await value if inspect.isawaitable(value) else value
 
@@ -327,5 +333,7 @@ async def signed_in(
         else:
             raise AssertionError(f"signed_in: no way past {template or tab.url} ({form.name}): {tab.text[:400]}")
     if tab.signing_in or (tab.status >= 400 and tab.path.startswith(tab.prefix + "/")):
-        raise AssertionError(f"signed_in: {user} is not signed in; the app shows {tab.template or tab.url} ({tab.status}): {tab.text[:400]}")
+        raise AssertionError(
+            f"signed_in: {user} is not signed in; the app shows {tab.template or tab.url} ({tab.status}): {tab.text[:400]}"
+        )
     return tab

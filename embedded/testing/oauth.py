@@ -162,7 +162,9 @@ class OAuthSide:
             return self._oauth_error("invalid_client", "Client authentication failed.", 401)
         challenge = form.get("code_challenge", "")
         if form.get("code_challenge_method") != "S256" or len(challenge) != 43 or not set(challenge) <= PKCE_CHARS:
-            self._problem(f"/v1/interact: PKCE must be S256 with a 43-character challenge, got method {form.get('code_challenge_method')!r} and challenge {challenge!r}")
+            self._problem(
+                f"/v1/interact: PKCE must be S256 with a 43-character challenge, got method {form.get('code_challenge_method')!r} and challenge {challenge!r}"
+            )
             return self._oauth_error("invalid_request", "PKCE code challenge is required.")
         for name in ("state", "nonce", "redirect_uri", "scope"):
             if not form.get(name):
@@ -189,7 +191,9 @@ class OAuthSide:
                 return self._oauth_error("invalid_grant", "The interaction code is invalid or has expired.")
             verifier = form.get("code_verifier", "")
             if not 43 <= len(verifier) <= 128 or not set(verifier) <= PKCE_CHARS or s256(verifier) != self._challenge:
-                self._problem("/v1/token: the code_verifier does not match the S256 code_challenge sent to /v1/interact")
+                self._problem(
+                    "/v1/token: the code_verifier does not match the S256 code_challenge sent to /v1/interact"
+                )
                 return self._oauth_error("invalid_grant", "PKCE verification failed.")
             return web.json_response(self._tokens_for(self._codes.pop(code)))
         if grant == "refresh_token":
@@ -205,7 +209,12 @@ class OAuthSide:
         identifier = str(user.get("identifier") or "user@example.com")
         profile = user.get("profile") or {}
         name = " ".join(str(profile[k]) for k in ("firstName", "lastName") if profile.get(k)) or identifier
-        claims: dict[str, Json] = {"sub": str(user.get("id") or "00u-replayed-user"), "preferred_username": identifier, "name": name, "amr": ["pwd"]}
+        claims: dict[str, Json] = {
+            "sub": str(user.get("id") or "00u-replayed-user"),
+            "preferred_username": identifier,
+            "name": name,
+            "amr": ["pwd"],
+        }
         if "@" in identifier:
             claims["email"] = identifier
         return claims
@@ -215,11 +224,24 @@ class OAuthSide:
 
     def _issue(self, claims: dict[str, Json]) -> dict[str, Json]:
         now = int(time.time())
-        id_claims = {"iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 3600, "nonce": self.nonce, **claims}
+        id_claims = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 3600,
+            "nonce": self.nonce,
+            **claims,
+        }
         id_token = self._signer.sign({k: v for k, v in id_claims.items() if v is not None})
         access = "at-" + secrets.token_urlsafe(24)
         self._tokens[access] = claims
-        out: dict[str, Json] = {"token_type": "Bearer", "expires_in": 3600, "access_token": access, "id_token": id_token, "scope": self.scope}
+        out: dict[str, Json] = {
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "access_token": access,
+            "id_token": id_token,
+            "scope": self.scope,
+        }
         if "offline_access" in self.scope.split():
             refresh = "rt-" + secrets.token_urlsafe(24)
             self._tokens[refresh] = claims
@@ -238,11 +260,15 @@ class OAuthSide:
         claims = self._tokens.get(token)
         if claims is None:
             return web.json_response({"error": "invalid_token"}, status=401)
-        return web.json_response({k: v for k, v in claims.items() if k in ("sub", "name", "email", "preferred_username")})
+        return web.json_response(
+            {k: v for k, v in claims.items() if k in ("sub", "name", "email", "preferred_username")}
+        )
 
     async def _logout(self, request: web.Request) -> web.Response:
         await self._record(request)
         target = request.query.get("post_logout_redirect_uri")
         if target:
-            raise web.HTTPFound(target + ("?" + urlencode({"state": request.query["state"]}) if request.query.get("state") else ""))
+            raise web.HTTPFound(
+                target + ("?" + urlencode({"state": request.query["state"]}) if request.query.get("state") else "")
+            )
         return web.Response(text="signed out")

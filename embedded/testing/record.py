@@ -37,7 +37,16 @@ from .redact import Redactor
 from .script import FORMAT, MANIFEST, PLACEHOLDER_ORG
 
 Json = Any
-HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "accept-encoding", "content-encoding", "upgrade"}
+HOP_BY_HOP = {
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "accept-encoding",
+    "content-encoding",
+    "upgrade",
+}
 
 
 @dataclass
@@ -61,7 +70,9 @@ class Sequence:
 class Recorder:
     """The proxy and what it has seen. `await start()` serves it on a loopback port (0: a free one)."""
 
-    def __init__(self, issuer: str, out: str | Path, *, name: str = "recording", placeholder_org: str = PLACEHOLDER_ORG):
+    def __init__(
+        self, issuer: str, out: str | Path, *, name: str = "recording", placeholder_org: str = PLACEHOLDER_ORG
+    ):
         self.upstreams: list[str] = []  # every upstream origin recorded from, for redaction
         self.retarget(issuer)
         self.out = Path(out)
@@ -139,11 +150,17 @@ class Recorder:
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         url = self.upstream_origin + request.path_qs
-        async with self._http.request(request.method, url, data=body or None, headers=headers, allow_redirects=False) as upstream:
+        async with self._http.request(
+            request.method, url, data=body or None, headers=headers, allow_redirects=False
+        ) as upstream:
             raw = await upstream.read()
             status = upstream.status
-            out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"}
-            cookies = [re.sub(r";\s*Domain=[^;]*", "", c, flags=re.I) for c in upstream.headers.getall("Set-Cookie", [])]
+            out_headers = {
+                k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"
+            }
+            cookies = [
+                re.sub(r";\s*Domain=[^;]*", "", c, flags=re.I) for c in upstream.headers.getall("Set-Cookie", [])
+            ]
         content_type = out_headers.get("Content-Type", "")
         text = raw.decode("utf-8", "replace")
         document: Json = None
@@ -195,8 +212,16 @@ class Recorder:
         header = jwt.get_unverified_header(tokens["id_token"])
         keys = {k.get("kid"): k for k in (await self._upstream_jwks()).get("keys", [])}
         if header.get("alg") != "RS256" or header.get("kid") not in keys:
-            raise web.HTTPBadGateway(text="recorder: the upstream ID token is not signed with a key of the upstream issuer")
-        claims = jwt.decode(tokens["id_token"], jwt.PyJWK(keys[header["kid"]]).key, algorithms=["RS256"], options={"verify_aud": False}, issuer=self.upstream_issuer)
+            raise web.HTTPBadGateway(
+                text="recorder: the upstream ID token is not signed with a key of the upstream issuer"
+            )
+        claims = jwt.decode(
+            tokens["id_token"],
+            jwt.PyJWK(keys[header["kid"]]).key,
+            algorithms=["RS256"],
+            options={"verify_aud": False},
+            issuer=self.upstream_issuer,
+        )
         claims["iss"] = self.issuer
         return {**tokens, "id_token": self._signer.sign(claims)}
 
@@ -205,7 +230,13 @@ class Recorder:
     def _observe(self, request: web.Request, body: bytes, status: int, response: Json, headers: dict[str, str]) -> None:
         path = request.path
         try:
-            sent: Json = json.loads(body) if body and "json" in request.content_type else dict(parse_qsl(body.decode())) if body else None
+            sent: Json = (
+                json.loads(body)
+                if body and "json" in request.content_type
+                else dict(parse_qsl(body.decode()))
+                if body
+                else None
+            )
         except ValueError:
             sent = body.decode("utf-8", "replace")
         if path.endswith("/v1/interact") and status == 200 and isinstance(response, dict):
@@ -221,7 +252,12 @@ class Recorder:
             self._idp_path = path
         location = headers.get("Location", "")
         sequence = self._sequence_of(sent)
-        if self._idp_path and sequence is not None and location.startswith(sequence.redirect_uri) and sequence.redirect_uri:
+        if (
+            self._idp_path
+            and sequence is not None
+            and location.startswith(sequence.redirect_uri)
+            and sequence.redirect_uri
+        ):
             query = {k: v for k, v in parse_qsl(urlsplit(location).query) if k != "state"}
             sequence.exchanges.append(Exchange("GET", self._idp_path, 302, None, None, redirect=query))
             self._learn(sequence.exchanges[-1])
@@ -262,8 +298,12 @@ class Recorder:
         for seq in self.sequences if sequence is None else [sequence]:
             if seq.exchanges:
                 self._entries[seq.name] = self._write(seq)
-        manifest = {"format": FORMAT, "org": self.placeholder_org, "issuer": self.placeholder_org + self.issuer_path,
-                    "sequences": {s.name: self._entries[s.name] for s in self.sequences if s.name in self._entries}}
+        manifest = {
+            "format": FORMAT,
+            "org": self.placeholder_org,
+            "issuer": self.placeholder_org + self.issuer_path,
+            "sequences": {s.name: self._entries[s.name] for s in self.sequences if s.name in self._entries},
+        }
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
@@ -294,8 +334,13 @@ class Recorder:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="embedded record", description="Record IDX traffic between an app and an Identity Engine as replayable, redacted fixtures.")
-    parser.add_argument("--issuer", required=True, help="the Identity Engine's issuer, e.g. https://example.okta.com/oauth2/default")
+    parser = argparse.ArgumentParser(
+        prog="embedded record",
+        description="Record IDX traffic between an app and an Identity Engine as replayable, redacted fixtures.",
+    )
+    parser.add_argument(
+        "--issuer", required=True, help="the Identity Engine's issuer, e.g. https://example.okta.com/oauth2/default"
+    )
     parser.add_argument("--out", required=True, help="directory for the fixture files and manifest.json")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090, help="the proxy's port (default 8090)")

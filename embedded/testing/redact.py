@@ -47,10 +47,29 @@ KEYED = {
     "mobilePhone": "phone",
 }
 # form fields ({"name": N, "value": V}) whose value is a secret or names someone
-FIELD_VALUES = {"id": "id", "enrollmentId": "id", "interaction_code": "interaction-code", "identifier": "user", "stateHandle": "state-handle"}
+FIELD_VALUES = {
+    "id": "id",
+    "enrollmentId": "id",
+    "interaction_code": "interaction-code",
+    "identifier": "user",
+    "stateHandle": "state-handle",
+}
 # request body keys whose values are typed secrets: never kept, not even as placeholders
-TYPED_SECRETS = {"passcode", "password", "answer", "totp", "otp", "confirmPassword", "clientData", "attestation",
-                 "authenticatorData", "signatureData", "client_secret", "code_verifier", "newPassword"}
+TYPED_SECRETS = {
+    "passcode",
+    "password",
+    "answer",
+    "totp",
+    "otp",
+    "confirmPassword",
+    "clientData",
+    "attestation",
+    "authenticatorData",
+    "signatureData",
+    "client_secret",
+    "code_verifier",
+    "newPassword",
+}
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*")  # a signed token (a FastPass challenge names the user inside)
 EMAIL = re.compile(r"[A-Za-z0-9._%+*-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"\+\d[\d ()X.-]{6,}\d")
@@ -94,12 +113,23 @@ class Redactor:
     def learn(self, node: Json, *, request: bool = False) -> None:
         if isinstance(node, dict):
             field_name = node.get("name")
-            if isinstance(field_name, str) and field_name in FIELD_VALUES and isinstance(node.get("value"), str) and node["value"]:
+            if (
+                isinstance(field_name, str)
+                and field_name in FIELD_VALUES
+                and isinstance(node.get("value"), str)
+                and node["value"]
+            ):
                 self.placeholder(node["value"], FIELD_VALUES[field_name])
             for key, value in node.items():
                 if key == "rp":
                     continue  # a WebAuthn relying party: the app's own host, not a secret
-                profile = value.get("value", {}).get("profile") if key == "user" and isinstance(value, dict) else value if key == "userProfile" else None
+                profile = (
+                    value.get("value", {}).get("profile")
+                    if key == "user" and isinstance(value, dict)
+                    else value
+                    if key == "userProfile"
+                    else None
+                )
                 if isinstance(profile, dict):  # the person's own profile: every attribute names them
                     for k, v in profile.items():
                         if isinstance(v, str) and v and not EMAIL.search(v) and not PHONE.search(v):
@@ -150,7 +180,9 @@ class Redactor:
                 if request and key in TYPED_SECRETS and value not in (None, ""):
                     out[key] = "[redacted]"
                 elif key == "expiresAt" and isinstance(value, str):
-                    out[key] = EXPIRES_AT  # recorded at some moment: one fixed moment instead (the replay serves a fresh one)
+                    out[key] = (
+                        EXPIRES_AT  # recorded at some moment: one fixed moment instead (the replay serves a fresh one)
+                    )
                 else:
                     out[key] = self.rewrite(value, request=request)
             return out

@@ -169,8 +169,12 @@ class IdxReplay(OAuthSide):
         step = self.script[index] if index < len(self.script) else None
         if step is None or step.call != call.call:
             expected = step.describe() if step else "nothing more (the script is finished)"
-            self._problem(f"unexpected call {index + 1}: {call.call}\n  expected: {expected}\n  body: {json.dumps(call.body, sort_keys=True)}")
-            return web.json_response({"errorCode": "E0000000", "errorSummary": f"idx_replay did not expect {call.call}"}, status=500)
+            self._problem(
+                f"unexpected call {index + 1}: {call.call}\n  expected: {expected}\n  body: {json.dumps(call.body, sort_keys=True)}"
+            )
+            return web.json_response(
+                {"errorCode": "E0000000", "errorSummary": f"idx_replay did not expect {call.call}"}, status=500
+            )
         if not self._handles_ok(call):
             return web.json_response(self._expired(), status=401, content_type="application/ion+json")
         self.served.append(step)
@@ -185,7 +189,9 @@ class IdxReplay(OAuthSide):
         headers = dict(step.headers)
         if isinstance(body, (dict, list)):
             content_type = ION if isinstance(body, dict) and "version" in body else "application/json"
-            return web.Response(status=step.status, body=json.dumps(body).encode(), headers={**headers, "Content-Type": content_type})
+            return web.Response(
+                status=step.status, body=json.dumps(body).encode(), headers={**headers, "Content-Type": content_type}
+            )
         return web.Response(status=step.status, text="" if body is None else str(body), headers=headers)
 
     def _handles_ok(self, call: Call) -> bool:
@@ -193,7 +199,9 @@ class IdxReplay(OAuthSide):
         if call.path == "/idp/idx/introspect":
             if body.get("interactionHandle") is not None:
                 if self._handle is None or body["interactionHandle"] != self._handle:
-                    self._problem(f"{call.call}: interactionHandle {body['interactionHandle']!r} is not the one /v1/interact returned")
+                    self._problem(
+                        f"{call.call}: interactionHandle {body['interactionHandle']!r} is not the one /v1/interact returned"
+                    )
                     return False
                 return True
             if body.get("stateToken") is not None and body["stateToken"] == self._state_handle:
@@ -201,10 +209,18 @@ class IdxReplay(OAuthSide):
             self._problem(f"{call.call}: neither the interaction handle nor the current state handle")
             return False
         if call.method == "POST" and self._state_handle is not None and body.get("stateHandle") != self._state_handle:
-            self._problem(f"{call.call}: stateHandle {body.get('stateHandle')!r}, but the last response's is {self._state_handle!r}")
+            self._problem(
+                f"{call.call}: stateHandle {body.get('stateHandle')!r}, but the last response's is {self._state_handle!r}"
+            )
             return False
-        if call.method == "GET" and self._state_handle is not None and call.query.get("stateToken") not in (None, self._state_handle):
-            self._problem(f"{call.call}: stateToken {call.query.get('stateToken')!r}, but the last response's state handle is {self._state_handle!r}")
+        if (
+            call.method == "GET"
+            and self._state_handle is not None
+            and call.query.get("stateToken") not in (None, self._state_handle)
+        ):
+            self._problem(
+                f"{call.call}: stateToken {call.query.get('stateToken')!r}, but the last response's state handle is {self._state_handle!r}"
+            )
             return False
         return True
 
@@ -226,5 +242,10 @@ class IdxReplay(OAuthSide):
     def _expired(self) -> dict[str, Json]:
         return {
             "version": "1.0.0",
-            "messages": {"type": "array", "value": [{"message": "The session has expired.", "i18n": {"key": "idx.session.expired"}, "class": "ERROR"}]},
+            "messages": {
+                "type": "array",
+                "value": [
+                    {"message": "The session has expired.", "i18n": {"key": "idx.session.expired"}, "class": "ERROR"}
+                ],
+            },
         }

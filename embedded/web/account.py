@@ -31,7 +31,9 @@ async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Respo
     page), check the ID token, and start the app session in a fresh session id."""
     settings = request.config_dict[SETTINGS]
     client = request.config_dict[IDX_CLIENT]
-    tokens = await (client.exchange_authorization_code(code, tx.verifier) if tx.hosted else client.exchange_code(code, tx.verifier))
+    tokens = await (
+        client.exchange_authorization_code(code, tx.verifier) if tx.hosted else client.exchange_code(code, tx.verifier)
+    )
     try:
         claims = await validate_id_token(
             tokens["id_token"],
@@ -62,7 +64,12 @@ async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Respo
     }
     # After an identity provider or the hosted page the browser also holds an Okta session.
     session["okta_session"] = tx.via_idp or tx.hosted
-    audit(request, "signin.succeeded", user=user_ref(request, claims.get("preferred_username")) or tx.user, account=user_ref(request, account_key(claims)))
+    audit(
+        request,
+        "signin.succeeded",
+        user=user_ref(request, claims.get("preferred_username")) or tx.user,
+        account=user_ref(request, account_key(claims)),
+    )
     return see_other(policy.safe_return_to(tx.return_to or urls(request).home))
 
 
@@ -139,9 +146,13 @@ async def logout(request: web.Request) -> web.Response:
             # ID token there. It goes in a POST body (OIDC RP-Initiated Logout allows both),
             # never in a URL or a Location header that browsers, proxies and logs keep.
             await rotate(request)
-            return await render(request, "signout-continue.html", {
-                "end_session": end_session,
-                "id_token_hint": tokens["id_token"],
-                "post_logout_redirect_uri": settings.app_origin + urls(request).home,
-            })
+            return await render(
+                request,
+                "signout-continue.html",
+                {
+                    "end_session": end_session,
+                    "id_token_hint": tokens["id_token"],
+                    "post_logout_redirect_uri": settings.app_origin + urls(request).home,
+                },
+            )
     return await end_app_session(request)

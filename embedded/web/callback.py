@@ -32,10 +32,14 @@ async def callback(request: web.Request) -> web.Response:
     if "otp" in query:
         return await magic_link(request, session, tx if state_ok else None, query["otp"])
     if query.get("error") == "interaction_required" and tx is not None and state_ok and not tx.hosted:
-        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle))
+        return await advance(
+            request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle)
+        )
     if "error" in query:
         error = policy.callback_error(query.get("error"))
-        audit(request, "signin.failed", user=tx.user if tx is not None and state_ok else None, reason=f"callback_{error}")
+        audit(
+            request, "signin.failed", user=tx.user if tx is not None and state_ok else None, reason=f"callback_{error}"
+        )
         return await render(request, "error.html", {"title_key": "error.callback", "error_code": error}, status=400)
     return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
 

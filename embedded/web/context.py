@@ -55,7 +55,9 @@ def user_ref(request: web.Request, identifier: str | None) -> str | None:
     """A user identifier as the event log shows it: keyed-hashed, never the address itself."""
     if not identifier:
         return None
-    digest = hmac.new(request.config_dict[AUDIT_KEY], identifier.strip().lower().encode("utf-8", "surrogatepass"), hashlib.sha256)
+    digest = hmac.new(
+        request.config_dict[AUDIT_KEY], identifier.strip().lower().encode("utf-8", "surrogatepass"), hashlib.sha256
+    )
     return digest.hexdigest()[:20]
 
 

@@ -29,7 +29,9 @@ async def login(request: web.Request) -> web.Response:
     """Sign in; `?acr_values=…&max_age=…` asks for a stronger or fresher sign-in (step-up), and
     `?return_to=/a/path` is where to go afterwards (a path on this site, else home)."""
     acr_values, max_age = request.query.get("acr_values"), request.query.get("max_age")
-    if (acr_values is not None and not STEP_UP_ACR.fullmatch(acr_values)) or (max_age is not None and not (max_age.isdigit() and len(max_age) < 10)):
+    if (acr_values is not None and not STEP_UP_ACR.fullmatch(acr_values)) or (
+        max_age is not None and not (max_age.isdigit() and len(max_age) < 10)
+    ):
         return await render(request, "error.html", {"title_key": "error.step_up"}, status=400)
     step_up = StepUp(acr_values, int(max_age) if max_age else None)
     return_to = policy.safe_return_to(request.query.get("return_to"))
@@ -52,12 +54,16 @@ async def unlock(request: web.Request) -> web.Response:
 
 async def activate(request: web.Request) -> web.Response:
     """The link in an activation email: a fresh transaction for the user the token names."""
-    return await begin_from_link(request, "activation_token", request.query.get("token") or request.query.get("activation_token"))
+    return await begin_from_link(
+        request, "activation_token", request.query.get("token") or request.query.get("activation_token")
+    )
 
 
 async def reset_password(request: web.Request) -> web.Response:
     """The link in a password-reset email: a fresh recovery transaction for the token's user."""
-    return await begin_from_link(request, "recovery_token", request.query.get("token") or request.query.get("recovery_token"))
+    return await begin_from_link(
+        request, "recovery_token", request.query.get("token") or request.query.get("recovery_token")
+    )
 
 
 async def begin_from_link(request: web.Request, kind: str, token: str | None) -> web.Response:
@@ -67,7 +73,9 @@ async def begin_from_link(request: web.Request, kind: str, token: str | None) ->
         return await begin(request, link_token=(kind, token))
     except OAuthError as exc:  # invalid, expired or already used: Okta answers 400 invalid_request
         log.info("email link refused: %r", exc.error)
-        return await render(request, "error.html", {"title_key": "error.link", "error_description": exc.description}, status=400)
+        return await render(
+            request, "error.html", {"title_key": "error.link", "error_description": exc.description}, status=400
+        )
 
 
 @dataclass(frozen=True)
@@ -108,11 +116,23 @@ async def begin(
         activation_token=tokens.get("activation_token"),
         recovery_token=tokens.get("recovery_token"),
     )
-    tx = Transaction(interaction_handle=handle, verifier=verifier, state=state, nonce=nonce, return_to=return_to,
-                     acr_values=step_up.acr_values, max_age=step_up.max_age)
+    tx = Transaction(
+        interaction_handle=handle,
+        verifier=verifier,
+        state=state,
+        nonce=nonce,
+        return_to=return_to,
+        acr_values=step_up.acr_values,
+        max_age=step_up.max_age,
+    )
     reply = await client.introspect(handle)
     signed_in_as = (session.get("user") or {}).get("preferred_username")  # a step-up
-    audit(request, "signin.started", user=user_ref(request, signed_in_as), journey=journey or ("email link" if link_token else "sign-in"))
+    audit(
+        request,
+        "signin.started",
+        user=user_ref(request, signed_in_as),
+        journey=journey or ("email link" if link_token else "sign-in"),
+    )
     if journey is not None:
         try:
             response = parse(reply.body)
@@ -135,7 +155,7 @@ async def start_limited(request: web.Request) -> float:
 
 
 async def hosted(request: web.Request) -> web.Response:
-    """"Continue on the sign-in page": leave a step this server cannot perform (an authenticator
+    """ "Continue on the sign-in page": leave a step this server cannot perform (an authenticator
     bound to this device, Apple's SSO extension) for the org's own page, keeping where the
     person was going and the strength they were asked for."""
     _, tx = await current_transaction(request)
@@ -154,8 +174,16 @@ async def begin_hosted(request: web.Request, return_to: str, step_up: StepUp) ->
     url = await request.config_dict[IDX_CLIENT].authorize_url(
         code_challenge=s256(verifier), state=state, nonce=nonce, acr_values=step_up.acr_values, max_age=step_up.max_age
     )
-    tx = Transaction(interaction_handle="", verifier=verifier, state=state, nonce=nonce, return_to=return_to, hosted=True,
-                     acr_values=step_up.acr_values, max_age=step_up.max_age)
+    tx = Transaction(
+        interaction_handle="",
+        verifier=verifier,
+        state=state,
+        nonce=nonce,
+        return_to=return_to,
+        hosted=True,
+        acr_values=step_up.acr_values,
+        max_age=step_up.max_age,
+    )
     transaction.save(session, tx)
     audit(request, "signin.started", journey="hosted")
     return see_other(url)

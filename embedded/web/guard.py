@@ -87,7 +87,11 @@ def refusal(request: web.Request) -> web.Response | None:
         return None
     login = request.config_dict[URLS].login
     if wants_json(request):
-        return web.json_response({"error": "unauthenticated", "login": login}, status=401, headers={"WWW-Authenticate": 'Bearer realm="embedded"'})
+        return web.json_response(
+            {"error": "unauthenticated", "login": login},
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="embedded"'},
+        )
     target = policy.safe_return_to(request.rel_url.path_qs) if request.method == "GET" else "/"
     return web.Response(status=303, headers={"Location": f"{login}?{urlencode({'return_to': target})}"})
 
@@ -126,7 +130,13 @@ def path_rule(patterns: Iterable[str]) -> Callable[[str], bool]:
     return lambda path: path in exact or path.startswith(prefixes)
 
 
-def protect(app: web.Application, *, require: Literal["all", "none"] = "all", public: Iterable[str] = (), private: Iterable[str] = ()) -> None:
+def protect(
+    app: web.Application,
+    *,
+    require: Literal["all", "none"] = "all",
+    public: Iterable[str] = (),
+    private: Iterable[str] = (),
+) -> None:
     """A sign-in policy for a whole app, after `embedded.setup`: `require="all"` guards every
     route except the `public` paths, `require="none"` only the `private` ones (none: nowhere).
     The package's own pages and files are always reachable."""

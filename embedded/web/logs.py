@@ -37,7 +37,10 @@ class ClientFaultFilter(logging.Filter):
             return False
         self.shown += 1
         record.levelno, record.levelname = logging.WARNING, "WARNING"
-        record.msg, record.args = "malformed request refused: %s (%d more dropped so far)", (type(fault).__name__, self.dropped)
+        record.msg, record.args = (
+            "malformed request refused: %s (%d more dropped so far)",
+            (type(fault).__name__, self.dropped),
+        )
         record.exc_info = record.exc_text = None
         return True
 

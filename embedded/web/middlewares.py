@@ -62,7 +62,9 @@ def serves(request: web.Request) -> bool:
     if is_ours(request):
         return True
     base = request.config_dict[URLS].base
-    return isinstance(request.match_info.http_exception, web.HTTPException) and (request.path == base or request.path.startswith(base + "/"))
+    return isinstance(request.match_info.http_exception, web.HTTPException) and (
+        request.path == base or request.path.startswith(base + "/")
+    )
 
 
 @web.middleware
@@ -74,19 +76,27 @@ async def pages_middleware(request: web.Request, handler: Handler) -> web.Stream
     request[CORRELATION] = secrets.token_hex(8)
     try:
         # Violation reports come from the browser itself, with no form and no token.
-        if request.method == "POST" and request.match_info.route.name != "embedded.csp_report" and (refused := await check_post(request)) is not None:
+        if (
+            request.method == "POST"
+            and request.match_info.route.name != "embedded.csp_report"
+            and (refused := await check_post(request)) is not None
+        ):
             return refused
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        response = render_error(request, exc.status, f"error.http_{exc.status}" if exc.status in (403, 404, 405, 413) else "error.http")
+        response = render_error(
+            request, exc.status, f"error.http_{exc.status}" if exc.status in (403, 404, 405, 413) else "error.http"
+        )
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except UpstreamError as exc:
         log.warning("upstream failure %s (status %s) [%s]", exc.reason, exc.status, request[CORRELATION])
-        return render_error(request, 503 if exc.status in (429, 503) or exc.reason == "timeout" else 502, "error.upstream")
+        return render_error(
+            request, 503 if exc.status in (429, 503) or exc.reason == "timeout" else 502, "error.upstream"
+        )
     except OAuthError as exc:
         log.warning("OAuth error %r [%s]", exc.error, request[CORRELATION])
         return render_error(request, 400, "error.oauth", error_code=exc.error, error_description=exc.description)
@@ -185,5 +195,6 @@ class AccessLogger(AbstractAccessLogger):
     """Method, path without its query (callbacks carry codes), status, time."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %s %.1fms", request.remote, request.method, request.path, response.status, time * 1000)
-
+        self.logger.info(
+            "%s %s %s %s %.1fms", request.remote, request.method, request.path, response.status, time * 1000
+        )

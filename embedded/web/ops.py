@@ -29,13 +29,16 @@ from .middlewares import AccessLogger as PageAccessLogger
 log = logging.getLogger("embedded")
 
 HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-UNTIMED_ROUTES = frozenset({"embedded.static", "embedded.theme_static", "embedded.healthz", "embedded.readyz", "embedded.metrics"})
+UNTIMED_ROUTES = frozenset(
+    {"embedded.static", "embedded.theme_static", "embedded.healthz", "embedded.readyz", "embedded.metrics"}
+)
 READY_TIMEOUT = 3.0  # seconds a readiness probe waits for Redis or the Identity Engine
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 # --- probes ------------------------------------------------------------------------------
+
 
 async def healthz(request: web.Request) -> web.Response:
     """Alive: the event loop answers. No I/O."""
@@ -74,7 +77,9 @@ async def readyz(request: web.Request) -> web.Response:
         checks["redis"] = await _check(storage.client.ping())
     checks["identity_engine"] = await _check(request.config_dict[READINESS].identity_engine(request))
     ready = all(v == "ok" for v in checks.values())
-    return web.json_response({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
+    return web.json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503
+    )
 
 
 async def _check(call: Awaitable[object]) -> str:
@@ -90,6 +95,7 @@ async def _check(call: Awaitable[object]) -> str:
 
 
 # --- metrics -----------------------------------------------------------------------------
+
 
 async def count_transactions(storage: SessionStore) -> int | None:
     """Sessions with a sign-in transaction under way: exact in memory; on Redis a SCAN of the
@@ -165,6 +171,7 @@ class CountedLimiter:
 
 # --- every request -----------------------------------------------------------------------
 
+
 @web.middleware
 async def ops_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Outermost of the package's middlewares: log lines made while handling the request know
@@ -176,7 +183,12 @@ async def ops_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     finally:
         CURRENT_REQUEST.reset(token)
         name = request.match_info.route.name
-        if (metrics := request.config_dict.get(METRICS)) is not None and name and name.startswith("embedded.") and name not in UNTIMED_ROUTES:
+        if (
+            (metrics := request.config_dict.get(METRICS)) is not None
+            and name
+            and name.startswith("embedded.")
+            and name not in UNTIMED_ROUTES
+        ):
             metrics.step(name.removeprefix("embedded."), request.method, time.monotonic() - started)
 
 
@@ -187,8 +199,23 @@ class AccessLogger(PageAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         level = logging.DEBUG if request.path in HEALTH_PATHS else logging.INFO
         if self.logger.isEnabledFor(level):
-            http = {"remote": request.remote, "method": request.method, "path": request.path, "status": response.status, "ms": round(time * 1000, 1)}
-            self.logger.log(level, "%s %s %s %s %.1fms", request.remote, request.method, request.path, response.status, time * 1000, extra={"http": http})
+            http = {
+                "remote": request.remote,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "ms": round(time * 1000, 1),
+            }
+            self.logger.log(
+                level,
+                "%s %s %s %s %.1fms",
+                request.remote,
+                request.method,
+                request.path,
+                response.status,
+                time * 1000,
+                extra={"http": http},
+            )
 
 
 def add_health(app: web.Application) -> None:

@@ -39,7 +39,11 @@ def violations(doc: Any) -> list[dict[str, Any]]:
     if isinstance(doc, dict) and isinstance(doc.get("csp-report"), dict):
         return [doc["csp-report"]]
     if isinstance(doc, list):
-        return [r["body"] for r in doc[:10] if isinstance(r, dict) and r.get("type") == "csp-violation" and isinstance(r.get("body"), dict)]
+        return [
+            r["body"]
+            for r in doc[:10]
+            if isinstance(r, dict) and r.get("type") == "csp-violation" and isinstance(r.get("body"), dict)
+        ]
     return []
 
 
@@ -54,7 +58,11 @@ def unread(status: int) -> web.Response:
 async def csp_report(request: web.Request) -> web.Response:
     if await request.config_dict[REPORT_LIMITER].check(client_ip(request) or "unknown"):
         return unread(429)
-    if request.content_type not in REPORT_TYPES or (request.content_length or 0) > MAX_REPORT_BYTES or request.content_length is None:
+    if (
+        request.content_type not in REPORT_TYPES
+        or (request.content_length or 0) > MAX_REPORT_BYTES
+        or request.content_length is None
+    ):
         return unread(400)
     try:
         body = await request.read()
@@ -66,7 +74,9 @@ async def csp_report(request: web.Request) -> web.Response:
     except (ValueError, RecursionError):  # not JSON, not text, or nested past any report's depth
         return web.Response(status=400)
     for report in violations(doc):
-        directive = report.get("effective-directive") or report.get("effectiveDirective") or report.get("violated-directive")
+        directive = (
+            report.get("effective-directive") or report.get("effectiveDirective") or report.get("violated-directive")
+        )
         directive = directive.split(" ")[0] if isinstance(directive, str) else ""
         audit(
             request,

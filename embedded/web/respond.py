@@ -47,7 +47,9 @@ def page_language(request: web.Request, session: Session | None) -> str:
     browser's Accept-Language, English. A `?lang=` naming one of ours is remembered in `session`
     (which creates it: an explicit choice is worth keeping)."""
     asked = request.query.get("lang")
-    code = locales.choose(asked, session.get(LANG) if session is not None else None, request.headers.get("Accept-Language"))
+    code = locales.choose(
+        asked, session.get(LANG) if session is not None else None, request.headers.get("Accept-Language")
+    )
     if session is not None and asked is not None and locales.match(asked) == code and session.get(LANG) != code:
         session[LANG] = code
     return code
@@ -57,14 +59,19 @@ def language_links(request: web.Request) -> list[dict[str, str]]:
     """The language switch: this page's path with each `?lang=` (one leading slash, so never
     another host's `//address`)."""
     here = "/" + request.rel_url.raw_path.lstrip("/")
-    return [{"code": lang.code, "name": lang.name, "dir": lang.direction, "href": f"{here}?lang={lang.code}"} for lang in locales.LANGUAGES]
+    return [
+        {"code": lang.code, "name": lang.name, "dir": lang.direction, "href": f"{here}?lang={lang.code}"}
+        for lang in locales.LANGUAGES
+    ]
 
 
 def html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, content_type="text/html", charset="utf-8", status=status)
 
 
-async def render(request: web.Request, names: tuple[str, ...] | str, context: dict[str, Any] | None = None, *, status: int = 200) -> web.Response:
+async def render(
+    request: web.Request, names: tuple[str, ...] | str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> web.Response:
     """A page with this browser's session: its CSRF token and pending notices."""
     session = await get_session(request)
     page = rendering.render(
@@ -89,9 +96,17 @@ def render_error(request: web.Request, status: int, title_key: str, **context: A
     page = rendering.render(
         request.config_dict[TEMPLATES],
         "error.html",
-        {"title_key": title_key, "status": status, "correlation": request.get(CORRELATION), "csp_nonce": request.get(CSP_NONCE, ""),
-         "languages": language_links(request), **context},
-        locale=locales.choose(request.query.get("lang"), (request.get(SESSION) or {}).get(LANG), request.headers.get("Accept-Language")),
+        {
+            "title_key": title_key,
+            "status": status,
+            "correlation": request.get(CORRELATION),
+            "csp_nonce": request.get(CSP_NONCE, ""),
+            "languages": language_links(request),
+            **context,
+        },
+        locale=locales.choose(
+            request.query.get("lang"), (request.get(SESSION) or {}).get(LANG), request.headers.get("Accept-Language")
+        ),
     )
     return html(page, status)
 

@@ -17,7 +17,20 @@ from aiohttp import web
 from .. import metrics, redis_store, rendering, themes
 from ..config import Settings, SettingsError
 from ..idx_client import IdxClient
-from ..keys import AUDIT_KEY, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, KEY_SET, LOGIN_LIMITER, REPORT_LIMITER, SESSION_STORAGE, SETTINGS, TEMPLATES, TX_LIMITER, URLS
+from ..keys import (
+    AUDIT_KEY,
+    IDX_CLIENT,
+    IN_FLIGHT,
+    IP_LIMITER,
+    KEY_SET,
+    LOGIN_LIMITER,
+    REPORT_LIMITER,
+    SESSION_STORAGE,
+    SETTINGS,
+    TEMPLATES,
+    TX_LIMITER,
+    URLS,
+)
 from ..metrics import METRICS
 from ..oidc import KeySet
 from ..ratelimit import InFlight, Limiter, RateLimiter
@@ -97,16 +110,27 @@ async def _stopping(app: web.Application) -> None:
 def add_stores(app: web.Application, settings: Settings) -> None:
     """Sessions, limits and the in-flight lock: in memory, or on Redis when configured."""
     idle, absolute = settings.session_idle_minutes * 60, settings.session_max_hours * 3600
-    limits = {"ip": (IP_LIMITER, settings.step_limit_per_ip), "tx": (TX_LIMITER, settings.step_limit_per_transaction),
-              "login": (LOGIN_LIMITER, settings.login_limit_per_ip), "report": (REPORT_LIMITER, REPORT_LIMIT)}
+    limits = {
+        "ip": (IP_LIMITER, settings.step_limit_per_ip),
+        "tx": (TX_LIMITER, settings.step_limit_per_transaction),
+        "login": (LOGIN_LIMITER, settings.login_limit_per_ip),
+        "report": (REPORT_LIMITER, REPORT_LIMIT),
+    }
     if settings.redis_url is None:
-        app[SESSION_STORAGE] = MemoryStorage(secure=settings.secure_cookies, idle_seconds=idle, absolute_seconds=absolute, max_entries=settings.max_sessions)
+        app[SESSION_STORAGE] = MemoryStorage(
+            secure=settings.secure_cookies,
+            idle_seconds=idle,
+            absolute_seconds=absolute,
+            max_entries=settings.max_sessions,
+        )
         for name, (key, (count, seconds)) in limits.items():
             app[key] = _counted(app, name, RateLimiter(count, seconds))
         app[IN_FLIGHT] = InFlight()
         return
     client = redis_store.connect(settings.redis_url)
-    app[SESSION_STORAGE] = redis_store.RedisStorage(client, secure=settings.secure_cookies, idle_seconds=idle, absolute_seconds=absolute)
+    app[SESSION_STORAGE] = redis_store.RedisStorage(
+        client, secure=settings.secure_cookies, idle_seconds=idle, absolute_seconds=absolute
+    )
     for name, (key, (count, seconds)) in limits.items():
         app[key] = _counted(app, name, redis_store.RedisLimiter(client, name, count, seconds))
     app[IN_FLIGHT] = redis_store.RedisInFlight(client, ttl_seconds=settings.upstream_timeout + 5)
@@ -122,8 +146,15 @@ def _counted(app: web.Application, name: str, limiter: Limiter) -> Limiter:
     return CountedLimiter(limiter, name, app[METRICS]) if METRICS in app else limiter
 
 
-def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", home: str = "/", health: bool = True,
-          theme_dirs: Sequence[str | Path] | None = None) -> None:
+def setup(
+    app: web.Application,
+    settings: Settings,
+    *,
+    prefix: str = "/auth",
+    home: str = "/",
+    health: bool = True,
+    theme_dirs: Sequence[str | Path] | None = None,
+) -> None:
     """Add sign-in (login, step, poll, callback, register, recover, unlock, activate,
     reset-password, logout) and its static files under `prefix` ("" for the root), with the
     session, CSRF and security-header machinery they need. `home` is the host's page people
@@ -140,7 +171,9 @@ def setup(app: web.Application, settings: Settings, *, prefix: str = "/auth", ho
         raise SettingsError(str(exc)) from None
     urls = Urls(base=prefix, home=home)
     if urlsplit(settings.redirect_uri).path != urls.callback:
-        raise SettingsError(f"OKTA_IDX_REDIRECTURI must end in {urls.callback} (the callback under the prefix {prefix or '/'!r}), got {settings.redirect_uri!r}")
+        raise SettingsError(
+            f"OKTA_IDX_REDIRECTURI must end in {urls.callback} (the callback under the prefix {prefix or '/'!r}), got {settings.redirect_uri!r}"
+        )
     app[SETTINGS] = settings
     app[URLS] = urls
     if settings.metrics or settings.metrics_listen:

@@ -48,7 +48,9 @@ async def show_step(request: web.Request) -> web.Response:
         return see_other(urls(request).login)
     response = transaction.response(session)
     if response is None:  # evicted or never stored: ask the Identity Engine where we stand
-        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle))
+        return await advance(
+            request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle)
+        )
     if flow.is_past(response.expires_at):
         return restart(request, session, "notice.expired")
     outcome = flow.decide(response, session.pop(ECHO, None))
@@ -59,7 +61,9 @@ async def show_step(request: web.Request) -> web.Response:
         transaction.clear(session)
         return await render(request, "error.html", {"title_key": "error.unfinished"}, status=409)
     names, context = rendering.step_context(response, outcome, version=tx.version)
-    request[CSP_EXTRA] = devices.csp_additions(context["page"].device_challenge, context["page"].duo, context["page"].captcha)
+    request[CSP_EXTRA] = devices.csp_additions(
+        context["page"].device_challenge, context["page"].duo, context["page"].captcha
+    )
     context = {**context, "journey": tx.journey}
     try:
         return await render(request, names, context)
@@ -108,7 +112,14 @@ async def transaction_limited(request: web.Request, tx: Transaction) -> float:
     return await request.config_dict[TX_LIMITER].check(transaction_key(tx))
 
 
-async def answer(request: web.Request, session: Session, tx: Transaction, response: IdxResponse, form: Form, submitted: dict[str, list[str]]) -> web.Response:
+async def answer(
+    request: web.Request,
+    session: Session,
+    tx: Transaction,
+    response: IdxResponse,
+    form: Form,
+    submitted: dict[str, list[str]],
+) -> web.Response:
     """Send what the person answered to the form's own href. The one way an answer reaches the
     Identity Engine, from a step form or an emailed link alike: limited per transaction, one at a
     time, and a refused code counts against the transaction."""
@@ -203,7 +214,16 @@ async def poll(request: web.Request) -> web.Response:
         await in_flight.release(tx_key)
 
 
-async def poll_once(request: web.Request, session: Session, tx: Transaction, response: IdxResponse, form: Form, wants_json: bool, interval: int, now: float) -> web.Response:
+async def poll_once(
+    request: web.Request,
+    session: Session,
+    tx: Transaction,
+    response: IdxResponse,
+    form: Form,
+    wants_json: bool,
+    interval: int,
+    now: float,
+) -> web.Response:
     latest = None
     try:
         reply = await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, {}))
@@ -224,7 +244,9 @@ async def poll_once(request: web.Request, session: Session, tx: Transaction, res
     return poll_answer(request, wants_json, changed=True, location=moved.headers["Location"])
 
 
-def poll_answer(request: web.Request, wants_json: bool, *, changed: bool, location: str | None = None, next_ms: int = 0) -> web.Response:
+def poll_answer(
+    request: web.Request, wants_json: bool, *, changed: bool, location: str | None = None, next_ms: int = 0
+) -> web.Response:
     location = location or urls(request).step
     if wants_json:
         return web.json_response({"changed": changed, "location": location if changed else None, "next_ms": next_ms})
@@ -245,7 +267,15 @@ def restart(request: web.Request, session: Session, notice: str) -> web.Response
     return see_other(urls(request).login)
 
 
-async def advance(request: web.Request, session: Session, tx: Transaction, reply: IonReply, *, answered: bool = False, chosen: bool = False) -> web.Response:
+async def advance(
+    request: web.Request,
+    session: Session,
+    tx: Transaction,
+    reply: IonReply,
+    *,
+    answered: bool = False,
+    chosen: bool = False,
+) -> web.Response:
     """Store a fresh IDX response and send the browser where it leads. `answered`: the reply
     answers something the person submitted, so a refused code counts against the transaction.
     `chosen`: the reply answers a choice made for them (the only one there was)."""
@@ -266,7 +296,11 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
         # (With forms still offered, the step is simply shown again with the message.)
         audit(request, "signin.failed", user=tx.user, reason="too_many_requests")
         return restart(request, session, "notice.rate_limited_restart")
-    if answered and request.config_dict[SETTINGS].conceal_existing_accounts and policy.reveals_existing_account(response):
+    if (
+        answered
+        and request.config_dict[SETTINGS].conceal_existing_accounts
+        and policy.reveals_existing_account(response)
+    ):
         # A registration for an email that has an account ends where a new one would wait on
         # its email, so the form never says who is registered.
         transaction.clear(session)
@@ -280,12 +314,23 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
         # The journey the person asked for is on offer now (recovery, once identified): take it
         # at once, as they would have, rather than show a page they did not ask for.
         tx.journey = None
-        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(start.href, request_body(response, start, {})))
+        return await advance(
+            request,
+            session,
+            tx,
+            await request.config_dict[IDX_CLIENT].proceed(start.href, request_body(response, start, {})),
+        )
     if not chosen and (sole := flow.sole_choice(response)) is not None:
         # One way on offer: choose it as they would have, rather than show a page that only asks
         # for Continue (once: whatever comes back is shown).
         form, only_way = sole
-        return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, only_way)), chosen=True)
+        return await advance(
+            request,
+            session,
+            tx,
+            await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, only_way)),
+            chosen=True,
+        )
     outcome = flow.settle(response)  # the page itself is built when the browser asks for it
     if isinstance(outcome, flow.Expired):
         return restart(request, session, "notice.expired")
@@ -300,12 +345,26 @@ async def advance(request: web.Request, session: Session, tx: Transaction, reply
 
 def neutral_ending() -> Page:
     message = Message(text="", key="registration.check_email")
-    return Page(templates=(), primary=None, alternatives=(), actions=(), messages=(message,), authenticator=None, user=None, app=None)
+    return Page(
+        templates=(),
+        primary=None,
+        alternatives=(),
+        actions=(),
+        messages=(message,),
+        authenticator=None,
+        user=None,
+        app=None,
+    )
 
 
 def vetted(request: web.Request, body: Any) -> dict[str, Any]:
     """`policy.vet_response`, logging each link it drops."""
     body, dropped = policy.vet_response(body, request.config_dict[SETTINGS].org_origin)
     for name, scheme in dropped:
-        log.warning("dropped a %s link to a %s URL outside the Identity Engine [%s]", json.dumps(name), json.dumps(scheme), request.get(CORRELATION))
+        log.warning(
+            "dropped a %s link to a %s URL outside the Identity Engine [%s]",
+            json.dumps(name),
+            json.dumps(scheme),
+            request.get(CORRELATION),
+        )
     return body

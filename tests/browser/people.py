@@ -61,7 +61,12 @@ async def enter_code(page, code: str, shots, label: str = "Enter code", shot: st
 
 async def choose(page, label: str, scope=None) -> None:
     """Pick the (first) radio option whose label starts with `label`."""
-    radio = (scope or page).get_by_role("radio", name=re.compile(r"^" + re.escape(label) + r"\b")).filter(visible=True).first
+    radio = (
+        (scope or page)
+        .get_by_role("radio", name=re.compile(r"^" + re.escape(label) + r"\b"))
+        .filter(visible=True)
+        .first
+    )
     await radio.check()
 
 
@@ -112,7 +117,10 @@ async def latest(simulator, to: str, kind: str | None = None) -> dict:
 
 
 async def post_sim(simulator, path: str, data: dict | None = None) -> int:
-    async with aiohttp.ClientSession() as s, s.post(sim_url(simulator, path), data=data or {}, allow_redirects=False) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(sim_url(simulator, path), data=data or {}, allow_redirects=False) as r,
+    ):
         return r.status
 
 
@@ -127,8 +135,18 @@ async def virtual_authenticator(page) -> str:
     Its CDP session stays on `page.cdp` for reading credentials back."""
     cdp = await page.context.new_cdp_session(page)
     await cdp.send("WebAuthn.enable")
-    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    added = await cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
     page.cdp = cdp
     return added["authenticatorId"]

@@ -38,13 +38,26 @@ async def axe_source() -> str:
     """axe.min.js of the pinned version, installed into the cache on first use (`make test` installs it first)."""
     package = CACHE / "node_modules" / "axe-core"
     version = AXE_CORE.split("@")[1]
-    if not (package / "package.json").exists() or json.loads((package / "package.json").read_text())["version"] != version:
+    if (
+        not (package / "package.json").exists()
+        or json.loads((package / "package.json").read_text())["version"] != version
+    ):
         npm = shutil.which("npm")
         if npm is None:
             pytest.skip("npm not installed (make test installs it)")
         CACHE.mkdir(parents=True, exist_ok=True)
-        proc = await asyncio.create_subprocess_exec(npm, "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--no-save", AXE_CORE,
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            npm,
+            "install",
+            "--prefix",
+            str(CACHE),
+            "--no-audit",
+            "--no-fund",
+            "--no-save",
+            AXE_CORE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = (b.decode() for b in await asyncio.wait_for(proc.communicate(), 300))
         if proc.returncode != 0:
             if any(word in out + err for word in OFFLINE):
@@ -78,7 +91,10 @@ class Audit:
                 return {passed: r.passes.map(p => p.id), violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                         nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))}; }""")
             # Proof the audit read the page itself: its text's contrast and its language were checked.
-            assert {"color-contrast", "html-has-lang", "document-title"} <= {*found["passed"], *(v["id"] for v in found["violations"])}, kind
+            assert {"color-contrast", "html-has-lang", "document-title"} <= {
+                *found["passed"],
+                *(v["id"] for v in found["violations"]),
+            }, kind
             self.violations += [{**v, "page": kind, "lang": code} for v in found["violations"]]
         await page.goto(with_lang(url, "en"))
         await page.wait_for_load_state()
@@ -91,8 +107,12 @@ class Audit:
         lines = [f"{n:4d}  {rule} ({impact})" for (rule, impact), n in by_rule.most_common()]
         examples = {}
         for v in self.failing():
-            examples.setdefault(v["id"], f"{v['id']} on {v['page']} [{v['lang']}]: {v['help']}\n    " + "\n    ".join(v["nodes"][:3]))
-        return "violations per rule (page kinds x languages):\n" + "\n".join(lines) + "\n\n" + "\n".join(examples.values())
+            examples.setdefault(
+                v["id"], f"{v['id']} on {v['page']} [{v['lang']}]: {v['help']}\n    " + "\n    ".join(v["nodes"][:3])
+            )
+        return (
+            "violations per rule (page kinds x languages):\n" + "\n".join(lines) + "\n\n" + "\n".join(examples.values())
+        )
 
     def assert_clean(self) -> None:
         if report := os.environ.get("AXE_REPORT"):
@@ -169,7 +189,11 @@ async def test_sign_in_pages_in_every_language(demo, browser, audit):
     methods = main(page).get_by_role("radio")
     await methods.first.wait_for()
     await audit.check(page, "select authenticator (enroll)")
-    for name, kind in (("Security Question", "enroll security question"), ("Google Authenticator", "enroll Google Authenticator"), ("Phone", "enroll phone")):
+    for name, kind in (
+        ("Security Question", "enroll security question"),
+        ("Google Authenticator", "enroll Google Authenticator"),
+        ("Phone", "enroll phone"),
+    ):
         await choose(page, name)
         await press(page, "Continue")
         await main(page).locator("form").first.wait_for()

@@ -14,7 +14,20 @@ import pytest
 
 from embedded.simulator import SIMULATOR
 
-from .people import button, choose, email_of, enter_code, expect_home, latest, outbox, press, see, sign_in, sim_url, visible_field
+from .people import (
+    button,
+    choose,
+    email_of,
+    enter_code,
+    expect_home,
+    latest,
+    outbox,
+    press,
+    see,
+    sign_in,
+    sim_url,
+    visible_field,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -140,7 +153,9 @@ async def test_an_expired_activation_link_asks_for_a_new_email(demo, page, shots
     """The administrator's email to Sam expired before he opened it: the page says so and offers a
     new one; the new email's link activates his account."""
     base, sim = demo
-    status, sent = await sim_json(sim, "POST", "/_sim/admin/activation-email", {"login": SAM, "app_url": base, "expires_in": "0"})
+    status, sent = await sim_json(
+        sim, "POST", "/_sim/admin/activation-email", {"login": SAM, "app_url": base, "expires_in": "0"}
+    )
     assert status == 200, sent
     await page.goto(sent["link"])
     await see(page, heading(page, "activation link has expired"), shots, "link-expired")
@@ -209,4 +224,3 @@ async def test_alice_password_only_is_asked_for_a_second_factor(demo, page, shot
     session = await last_session(sim)
     assert session["acr"] == TWO_FACTORS and session["max_age"] == 0
     assert page.console_errors == []
-

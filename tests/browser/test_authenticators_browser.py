@@ -165,7 +165,9 @@ async def test_oscar_push_page_shows_the_number_challenge(demo, page, shots):
     push = await oscar_sends_a_push(page, base, sim, shots)
     assert push["correct_answer"], "the demo org has number challenge on"
     # the person must see the number to pick on the phone
-    await see(page, page.get_by_role("main").get_by_text(push["correct_answer"], exact=True), shots, "number-challenge", 2000)
+    await see(
+        page, page.get_by_role("main").get_by_text(push["correct_answer"], exact=True), shots, "number-challenge", 2000
+    )
     assert page.console_errors == []
 
 
@@ -201,7 +203,9 @@ async def test_oscar_push_denied_shows_the_rejection_and_offers_to_send_again(de
     await shots.take(phone, "outbox-denied")
     # poll.js brings the news
     main = page.get_by_role("main")
-    await see(page, main.get_by_role("alert").filter(has_text=re.compile("reject", re.I)), shots, "push-rejected", 15_000)
+    await see(
+        page, main.get_by_role("alert").filter(has_text=re.compile("reject", re.I)), shots, "push-rejected", 15_000
+    )
     again = main.get_by_role("button", name=re.compile(r"send|try again", re.I))
     if not await again.count():  # the offer may be the page itself: heading "Resend", button "Continue"
         await main.get_by_role("heading", name=re.compile(r"resend|send again", re.I)).wait_for(timeout=1000)
@@ -237,7 +241,9 @@ async def test_irene_sets_a_new_password_that_meets_the_rules(demo, page, shots)
     await shots.take(page, "expired")
     await new_password(page, "short", shots, "too-short")
     main = page.get_by_role("main")
-    await see(page, main.get_by_text(re.compile(r"password requirements were not met", re.I)).first, shots, "rules-error")
+    await see(
+        page, main.get_by_text(re.compile(r"password requirements were not met", re.I)).first, shots, "rules-error"
+    )
     assert await visible_field(page, "New password").get_attribute("aria-invalid") == "true"
     await new_password(page, "Brand-New-Passw0rd-2026", shots, "good-password")
     await expect_home(page, base, "irene@example.com", shots)

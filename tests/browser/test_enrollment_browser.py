@@ -85,7 +85,9 @@ async def enroll_okta_verify(page, sim, shots) -> None:
     await pick(page, shots, "Okta Verify")
     await shots.take(page, "okta-verify-setup")
     activation = await latest(sim, FRANK, "activation")
-    assert await post_sim(sim, f"/outbox/enrollment/{activation['id']}/activate", {"device_name": "Frank's phone"}) < 400
+    assert (
+        await post_sim(sim, f"/outbox/enrollment/{activation['id']}/activate", {"device_name": "Frank's phone"}) < 400
+    )
     await methods(page).wait_for(timeout=15_000)  # the waiting page moves on by itself: poll.js
 
 

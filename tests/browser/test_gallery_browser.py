@@ -33,7 +33,9 @@ async def styled(page) -> bool:
 async def images_loaded(page) -> bool:
     """Every image from the app's static files loads (data: ones come from the fixture: the
     recorder redacts QR codes to a stub)."""
-    return await page.evaluate("[...document.images].filter(i => !i.src.startsWith('data:')).every(i => i.complete && i.naturalWidth > 0)")
+    return await page.evaluate(
+        "[...document.images].filter(i => !i.src.startsWith('data:')).every(i => i.complete && i.naturalWidth > 0)"
+    )
 
 
 async def test_the_gallery_in_the_demo(gallery_demo, page, shots):
@@ -86,7 +88,9 @@ async def test_the_static_gallery_opened_from_disk(tmp_path, page, shots):
     await page.goto((out / "index.html").as_uri())
     assert await page.text_content("h1") == "Page gallery" and await styled(page)
     await page.click('a[data-page="okta-verify-push--02-identify"][hreflang="en"]')
-    assert page.url.endswith("/en/okta-verify-push--02-identify.html") and await styled(page) and await images_loaded(page)
+    assert (
+        page.url.endswith("/en/okta-verify-push--02-identify.html") and await styled(page) and await images_loaded(page)
+    )
     await shots.take(page, "password-from-disk")
     await page.click("a.languages__link[hreflang=ar]")
     assert await page.evaluate("getComputedStyle(document.body).direction") == "rtl" and await styled(page)
@@ -99,7 +103,9 @@ async def test_every_page_kind_loads_with_no_csp_violation(gallery_demo, page):
     """One page for each template the corpus reaches, in turns of language: a still has no
     script, loads only the app's own static files, and so breaks no rule of the app's policy."""
     await page.goto(f"{gallery_demo}/_gallery/")
-    kinds = await page.eval_on_selector_all("dd:has([data-template])", """entries => {
+    kinds = await page.eval_on_selector_all(
+        "dd:has([data-template])",
+        """entries => {
         const first = {};
         entries.forEach((dd, i) => {
             const template = dd.querySelector("[data-template]").textContent.trim();
@@ -107,7 +113,8 @@ async def test_every_page_kind_loads_with_no_csp_violation(gallery_demo, page):
             first[template] ??= links[i % links.length].href;
         });
         return first;
-    }""")
+    }""",
+    )
     assert len(kinds) > 20 and "steps/identify.html" in kinds
     for template, href in kinds.items():
         await page.goto(href)

@@ -18,11 +18,17 @@ from embedded.web.setup import RUNNER_OPTIONS
 pytestmark = pytest.mark.browser
 
 
-async def test_bob_opens_the_private_page_signs_in_with_his_email_code_and_comes_back(aiohttp_server, aiohttp_client, page, shots):
+async def test_bob_opens_the_private_page_signs_in_with_his_email_code_and_comes_back(
+    aiohttp_server, aiohttp_client, page, shots
+):
     simulator = await aiohttp_server(create_simulator_app())
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = TestServer(host_app.create_app(demo_settings(simulator.port, redirect_uri=f"{base}/auth/login/callback")), host="127.0.0.1", port=port)
+    server = TestServer(
+        host_app.create_app(demo_settings(simulator.port, redirect_uri=f"{base}/auth/login/callback")),
+        host="127.0.0.1",
+        port=port,
+    )
     await server.start_server(**RUNNER_OPTIONS)
     await aiohttp_client(server)
     await page.goto(base + "/")
@@ -33,7 +39,9 @@ async def test_bob_opens_the_private_page_signs_in_with_his_email_code_and_comes
     await page.get_by_role("button", name="Sign in", exact=True).click()
     await page.get_by_label("Password").fill("Bob-Passw0rd!")
     await page.get_by_role("button", name="Verify").click()
-    sent = await (await page.context.request.get(f"http://127.0.0.1:{simulator.port}/outbox.json?to=bob@example.com")).json()
+    sent = await (
+        await page.context.request.get(f"http://127.0.0.1:{simulator.port}/outbox.json?to=bob@example.com")
+    ).json()
     code = next(m["code"] for m in sent if m["kind"] == "email")
     await shots.take(page, "email-code")
     await page.get_by_label(re.compile("code", re.I)).first.fill(code)

@@ -54,13 +54,26 @@ def heading(page, pattern: str):
     return main(page).get_by_role("heading", name=re.compile(pattern, re.I)).first
 
 
-async def fill_profile(page, first: str, last: str, email: str, *, colour: str | None = None,
-                       newsletter: bool = False, password: str | None = None) -> None:
+async def fill_profile(
+    page,
+    first: str,
+    last: str,
+    email: str,
+    *,
+    colour: str | None = None,
+    newsletter: bool = False,
+    password: str | None = None,
+) -> None:
     await page.get_by_label("First name").fill(first)
     await page.get_by_label("Last name").fill(last)
     await page.get_by_label("Email", exact=True).fill(email)
     if colour:
-        await main(page).get_by_role("group", name="Favourite colour").get_by_role("radio", name=colour, exact=True).check()
+        await (
+            main(page)
+            .get_by_role("group", name="Favourite colour")
+            .get_by_role("radio", name=colour, exact=True)
+            .check()
+        )
     if newsletter:
         await page.get_by_label("Send me the newsletter").check()
     if password is not None:
@@ -121,7 +134,9 @@ async def finish_setup(page, sim, base: str, email: str, password: str, shots, m
                 done.append("skip")
                 continue
             methods = main(page).get_by_role("group", name="Security method")
-            pick = "Password" if await methods.get_by_role("radio", name=re.compile(r"^Password\b")).count() else "Email"
+            pick = (
+                "Password" if await methods.get_by_role("radio", name=re.compile(r"^Password\b")).count() else "Email"
+            )
             await choose(page, pick, methods)
             await shots.take(page, f"{len(done) + 1:02d}-choose-{pick.lower()}")
             await press(page, "Continue")
@@ -162,7 +177,9 @@ def watch_app(page, base: str) -> list[str]:
 def main_frame_navigations(page) -> list[str]:
     """Every URL the tab itself asks for (redirects included), in order."""
     seen: list[str] = []
-    page.on("request", lambda r: seen.append(r.url) if r.is_navigation_request() and r.frame == page.main_frame else None)
+    page.on(
+        "request", lambda r: seen.append(r.url) if r.is_navigation_request() and r.frame == page.main_frame else None
+    )
     return seen
 
 
@@ -197,7 +214,9 @@ async def test_registration_from_home_with_custom_attributes_then_email_code(dem
     base, sim = demo
     errors = watch_app(page, base)
     await open_registration_from_home(page, base, shots)
-    await fill_profile(page, "Nora", "Novak", "nora@example.com", colour="green", newsletter=True, password=NEW_PASSWORD)
+    await fill_profile(
+        page, "Nora", "Novak", "nora@example.com", colour="green", newsletter=True, password=NEW_PASSWORD
+    )
     await shots.take(page, "profile-filled")
     await press(page, "Create account")
     done = await finish_setup(page, sim, base, "nora@example.com", NEW_PASSWORD, shots)
@@ -358,7 +377,9 @@ async def test_henry_unlocks_by_email_then_signs_in(demo, page, shots):
     now, and his password signs him in."""
     base, sim = demo
     await identify_as(page, base, HENRY, shots)
-    await see(page, main(page).get_by_text("Sign-in failed. Check your details and try again.").first, shots, "locked-out")
+    await see(
+        page, main(page).get_by_text("Sign-in failed. Check your details and try again.").first, shots, "locked-out"
+    )
     await page.goto(base + "/")
     await click_and_wait(page, page.get_by_role("link", name="Unlock your account"))
     await see(page, heading(page, "unlock"), shots, "unlock-form")
@@ -379,12 +400,11 @@ async def test_henry_unlocks_by_email_then_signs_in(demo, page, shots):
     assert page.console_errors == []
 
 
-
 # --- social sign-in -----------------------------------------------------------------------------
 
 
 async def test_social_sign_in_with_the_fake_idp(demo, page, shots):
-    """"Sign in with Fake Social" on the identify page goes to the simulator's IdP page; an email
+    """ "Sign in with Fake Social" on the identify page goes to the simulator's IdP page; an email
     entered there comes back to the app's callback with an interaction code: signed in."""
     base, _ = demo
     errors = watch_app(page, base)

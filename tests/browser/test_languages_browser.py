@@ -60,8 +60,11 @@ async def test_the_switch_changes_the_language_and_arabic_is_right_to_left(demo,
     assert brand["x"] > languages["x"]
     field = await page.locator("main.card input:not([type=hidden])").first.bounding_box()
     label = await page.locator("main.card label").first.evaluate(
-        "e => { const r = document.createRange(); r.selectNodeContents(e); const b = r.getBoundingClientRect(); return {x: b.x, width: b.width}; }")
-    assert abs((label["x"] + label["width"]) - (field["x"] + field["width"])) < 2  # the label's text ends where the field does
+        "e => { const r = document.createRange(); r.selectNodeContents(e); const b = r.getBoundingClientRect(); return {x: b.x, width: b.width}; }"
+    )
+    assert (
+        abs((label["x"] + label["width"]) - (field["x"] + field["width"])) < 2
+    )  # the label's text ends where the field does
     assert label["x"] > field["x"] + 20
     await shots.take(page, "ar-sign-in")
 

@@ -28,7 +28,7 @@ async def to_the_okta_verify_qr_page(page, base, shots) -> None:
 
 
 async def switch_channel(page, shots, channel: str) -> None:
-    """"Use another way to set up" → the channel → the address form."""
+    """ "Use another way to set up" → the channel → the address form."""
     another = main(page).locator("details.alternative").filter(has_text=re.compile("another way to set up", re.I))
     await another.locator("summary").click()
     await another.get_by_role("radio", name=re.compile(channel, re.I)).check()
@@ -37,7 +37,10 @@ async def switch_channel(page, shots, channel: str) -> None:
         await another.get_by_role("button").click()
 
 
-@pytest.mark.parametrize(("channel", "label", "address", "kind"), [("SMS", "Phone number", "+15550100177", "sms"), ("Email", "Email", "frank.phone@example.com", "email")])
+@pytest.mark.parametrize(
+    ("channel", "label", "address", "kind"),
+    [("SMS", "Phone number", "+15550100177", "sms"), ("Email", "Email", "frank.phone@example.com", "email")],
+)
 async def test_frank_sets_up_okta_verify_from_a_link(demo, page, shots, channel, label, address, kind):
     base, sim = demo
     await to_the_okta_verify_qr_page(page, base, shots)
@@ -46,7 +49,12 @@ async def test_frank_sets_up_okta_verify_from_a_link(demo, page, shots, channel,
     await see(page, field, shots, "address-asked")
     await field.fill(address)
     await press(page, "Send me a setup link")
-    await see(page, main(page).get_by_text(re.compile(re.escape(address) + "|link", re.I)).first, shots, "waiting-for-the-phone")
+    await see(
+        page,
+        main(page).get_by_text(re.compile(re.escape(address) + "|link", re.I)).first,
+        shots,
+        "waiting-for-the-phone",
+    )
     sent = await latest(sim, address)  # the setup link, to the phone number or address typed
     assert sent["channel"] == kind and sent["link"].startswith("oktaverify://")
     assert await post_sim(sim, f"/outbox/enrollment/{sent['id']}/activate", {"device_name": "Frank's phone"}) < 400

@@ -18,7 +18,21 @@ from pages import totp
 from embedded.simulator import SIMULATOR
 from embedded.simulator.authenticators import MODHEX
 
-from .people import choose, click_and_wait, describe, enter_code, expect_home, latest, press, see, sign_in, sim_url, start, virtual_authenticator, visible_field
+from .people import (
+    choose,
+    click_and_wait,
+    describe,
+    enter_code,
+    expect_home,
+    latest,
+    press,
+    see,
+    sign_in,
+    sim_url,
+    start,
+    virtual_authenticator,
+    visible_field,
+)
 
 pytestmark = pytest.mark.browser
 

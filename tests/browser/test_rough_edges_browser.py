@@ -34,7 +34,9 @@ async def test_a_confirmation_that_does_not_match_is_the_fields_own_error(demo, 
     assert "f-confirm-password-messages" in (await confirm.get_attribute("aria-describedby")).split()
     assert await confirm.evaluate("e => e === document.activeElement")
     assert await confirm.evaluate("e => e.validationMessage") == ""  # no bubble: the page says it
-    assert await error.evaluate("e => getComputedStyle(e.firstElementChild).color") != await page.locator(".rules__title").evaluate("e => getComputedStyle(e).color")
+    assert await error.evaluate("e => getComputedStyle(e.firstElementChild).color") != await page.locator(
+        ".rules__title"
+    ).evaluate("e => getComputedStyle(e).color")
 
     await confirm.fill(NEW_PASSWORD)  # corrected: the error goes as the person types
     await error.get_by_text("The two passwords don't match.").wait_for(state="detached")

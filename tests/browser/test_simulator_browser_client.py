@@ -113,7 +113,7 @@ class Watched:
         self.origin = simulator_origin
 
         def path(url: str) -> str:
-            return url[len(self.origin):].split("?")[0]
+            return url[len(self.origin) :].split("?")[0]
 
         async def on_request(request) -> None:
             if request.url.startswith(self.origin):
@@ -122,8 +122,15 @@ class Watched:
         async def on_response(response) -> None:
             if response.url.startswith(self.origin):
                 headers = await response.all_headers()
-                self.answered.append((response.request.method, path(response.url), response.status,
-                                      headers.get("access-control-allow-origin"), headers.get("access-control-allow-credentials")))
+                self.answered.append(
+                    (
+                        response.request.method,
+                        path(response.url),
+                        response.status,
+                        headers.get("access-control-allow-origin"),
+                        headers.get("access-control-allow-credentials"),
+                    )
+                )
 
         def on_failed(request) -> None:
             if request.url.startswith(self.origin):
@@ -141,7 +148,9 @@ async def sim_get(sim_origin: str, path: str, **params):
 
 async def test_authjs_in_chromium_signs_alice_then_bob_in_from_a_loopback_origin(aiohttp_server, browser, shots):
     modules = await authjs_modules()
-    simulator = await aiohttp_server(create_simulator_app(), host="127.0.0.1")  # the demo org, as `python -m embedded simulator`
+    simulator = await aiohttp_server(
+        create_simulator_app(), host="127.0.0.1"
+    )  # the demo org, as `python -m embedded simulator`
     sim = f"http://127.0.0.1:{simulator.port}"
     issuer = f"{sim}/oauth2/default"
     pages = await start_page_server(aiohttp_server, modules)
@@ -172,9 +181,15 @@ async def test_authjs_in_chromium_signs_alice_then_bob_in_from_a_loopback_origin
     # What crossed origins: every call carried the page's Origin and every answer let exactly that
     # origin read it, with credentials (IDX calls send cookies).
     paths = [p for _, p, _ in seen.sent]
-    for expected in ("/oauth2/default/.well-known/openid-configuration", "/oauth2/default/v1/interact",
-                     "/idp/idx/introspect", "/idp/idx/identify", "/idp/idx/challenge/answer",
-                     "/oauth2/default/v1/token", "/oauth2/default/v1/keys"):
+    for expected in (
+        "/oauth2/default/.well-known/openid-configuration",
+        "/oauth2/default/v1/interact",
+        "/idp/idx/introspect",
+        "/idp/idx/identify",
+        "/idp/idx/challenge/answer",
+        "/oauth2/default/v1/token",
+        "/oauth2/default/v1/keys",
+    ):
         assert expected in paths, (expected, paths)
     assert {o for _, _, o in seen.sent} == {origin}
     assert seen.failed == []
@@ -182,11 +197,18 @@ async def test_authjs_in_chromium_signs_alice_then_bob_in_from_a_loopback_origin
     assert paths.count("/oauth2/default/v1/token") == 2 and paths.count("/oauth2/default/v1/interact") == 2
     # Chromium preflighted them (the SDK sends JSON and its own headers): the simulator saw the OPTIONS.
     calls = [tuple(c) for c in await sim_get(sim, "/_sim/calls")]
-    for preflighted in ("/oauth2/default/.well-known/openid-configuration", "/oauth2/default/v1/interact",
-                        "/idp/idx/introspect", "/oauth2/default/v1/token"):
+    for preflighted in (
+        "/oauth2/default/.well-known/openid-configuration",
+        "/oauth2/default/v1/interact",
+        "/idp/idx/introspect",
+        "/oauth2/default/v1/token",
+    ):
         assert ("OPTIONS", preflighted) in calls, (preflighted, calls)
     sessions = await sim_get(sim, "/_sim/sessions")
-    assert [(s["login"], s["client_id"]) for s in sessions] == [("alice@example.com", "demo-spa"), ("bob@example.com", "demo-spa")]
+    assert [(s["login"], s["client_id"]) for s in sessions] == [
+        ("alice@example.com", "demo-spa"),
+        ("bob@example.com", "demo-spa"),
+    ]
     assert page.console_errors == []
     await context.close()
 
@@ -200,8 +222,11 @@ async def test_the_same_page_from_an_untrusted_origin_is_refused_by_the_browser(
     issuer = f"{sim}/oauth2/default"
     pages = await start_page_server(aiohttp_server, modules)
     origin = f"http://{UNTRUSTED_HOST}:{pages.port}"
-    args = [*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {UNTRUSTED_HOST} 127.0.0.1",
-            f"--unsafely-treat-insecure-origin-as-secure={origin}"]
+    args = [
+        *CHROMIUM_ARGS,
+        f"--host-resolver-rules=MAP {UNTRUSTED_HOST} 127.0.0.1",
+        f"--unsafely-treat-insecure-origin-as-secure={origin}",
+    ]
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
@@ -213,7 +238,9 @@ async def test_the_same_page_from_an_untrusted_origin_is_refused_by_the_browser(
             seen = Watched(page, sim)
             await page.goto(origin + "/")
             assert await page.evaluate("window.isSecureContext && typeof crypto.subtle") == "object"
-            refused = await page.evaluate("([issuer]) => signIn(issuer, 'alice@example.com', 'Alice-Passw0rd!')", [issuer])
+            refused = await page.evaluate(
+                "([issuer]) => signIn(issuer, 'alice@example.com', 'Alice-Passw0rd!')", [issuer]
+            )
             await shots.take(page, "refused")
         finally:
             await browser.close()
@@ -226,13 +253,23 @@ async def test_the_same_page_from_an_untrusted_origin_is_refused_by_the_browser(
     assert [(m, p) for m, p, _ in seen.failed] == [(m, p) for m, p, _ in seen.sent]
     assert all("ERR_FAILED" in why for *_, why in seen.failed), seen.failed
     assert seen.answered == []
-    assert any("blocked by CORS policy" in e and f"from origin '{origin}'" in e for e in page.console_errors), page.console_errors
+    assert any("blocked by CORS policy" in e and f"from origin '{origin}'" in e for e in page.console_errors), (
+        page.console_errors
+    )
     # The simulator saw only the preflight, refused without CORS headers; no transaction began.
     calls = [tuple(c) for c in await sim_get(sim, "/_sim/calls")]
     assert ("OPTIONS", "/oauth2/default/.well-known/openid-configuration") in calls
     assert not any(p.endswith("/v1/interact") or p.startswith("/idp/idx/") for _, p in calls), calls
-    async with aiohttp.ClientSession() as http, http.options(issuer + "/.well-known/openid-configuration", headers={
-            "Origin": origin, "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "x-okta-user-agent-extended"}) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.options(
+            issuer + "/.well-known/openid-configuration",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "x-okta-user-agent-extended",
+            },
+        ) as r,
+    ):
         assert r.status == 403 and "Access-Control-Allow-Origin" not in r.headers
     assert json.dumps(await sim_get(sim, "/_sim/sessions")) == "[]"

@@ -25,7 +25,10 @@ async def start_callback(aiohttp_server) -> tuple[str, list[dict[str, str]]]:
 
     async def callback(request: web.Request) -> web.Response:
         received.append(dict(request.query))
-        return web.Response(text="<!doctype html><link rel=icon href=data:,><title>Callback</title><h1>Back in the app</h1>", content_type="text/html")
+        return web.Response(
+            text="<!doctype html><link rel=icon href=data:,><title>Callback</title><h1>Back in the app</h1>",
+            content_type="text/html",
+        )
 
     app = web.Application()
     app.router.add_get("/login/callback", callback)
@@ -40,9 +43,16 @@ async def test_bob_signs_in_on_the_simulators_pages_and_the_app_gets_a_code(aioh
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    query = {"client_id": "demo-client", "redirect_uri": redirect_uri, "response_type": "code",
-             "scope": "openid profile email", "state": state, "nonce": nonce,
-             "code_challenge": challenge, "code_challenge_method": "S256"}
+    query = {
+        "client_id": "demo-client",
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": "openid profile email",
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
 
     await page.goto(f"{sim}/oauth2/default/v1/authorize?{urlencode(query)}")
     assert page.url == f"{sim}/signin"
@@ -69,8 +79,14 @@ async def test_bob_signs_in_on_the_simulators_pages_and_the_app_gets_a_code(aioh
         await shots.take(page, "callback")
         assert len(received) == 1 and received[0]["state"] == state and set(received[0]) == {"code", "state"}
 
-        token = {"grant_type": "authorization_code", "code": received[0]["code"], "redirect_uri": redirect_uri,
-                 "code_verifier": verifier, "client_id": "demo-client", "client_secret": "demo-secret"}
+        token = {
+            "grant_type": "authorization_code",
+            "code": received[0]["code"],
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+            "client_id": "demo-client",
+            "client_secret": "demo-secret",
+        }
         async with http.post(f"{sim}/oauth2/default/v1/token", data=token) as r:
             assert r.status == 200, await r.text()
             tokens = await r.json()

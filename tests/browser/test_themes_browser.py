@@ -57,7 +57,9 @@ async def test_the_example_theme_changes_logo_colours_and_one_control(aiohttp_se
     # Colours, through the custom properties the theme's CSS sets.
     assert default["brandProperty"] == "#1662dd" and themed["brandProperty"] == "#0b6466"
     assert default["buttonBackground"] == "rgb(22, 98, 221)" and themed["buttonBackground"] == "rgb(11, 100, 102)"
-    assert themed["headerBackground"] == "rgb(11, 100, 102)" != default["headerBackground"]  # a layout tweak: the header band
+    assert (
+        themed["headerBackground"] == "rgb(11, 100, 102)" != default["headerBackground"]
+    )  # a layout tweak: the header band
     assert "Georgia" in themed["font"] and "Georgia" not in default["font"]
 
     # The logo: the theme's own file under the same URL, loaded.

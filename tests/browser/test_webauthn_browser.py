@@ -49,8 +49,10 @@ async def test_wendy_sets_up_a_security_key_then_signs_in_with_it(demo_localhost
     try:
         await expect_home(page, base, WENDY, shots, "signed-in-with-the-key")
     except AssertionError as failed:
-        raise AssertionError(f"{failed}\nthe page's data-webauthn-allow was {allow!r}; the authenticator holds "
-                             f"{[c['credentialId'] for c in credentials]}") from None
+        raise AssertionError(
+            f"{failed}\nthe page's data-webauthn-allow was {allow!r}; the authenticator holds "
+            f"{[c['credentialId'] for c in credentials]}"
+        ) from None
     credentials = (await page.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
     assert credentials[0]["signCount"] >= 1, "the key signed the sign-in"
     assert page.console_errors == []

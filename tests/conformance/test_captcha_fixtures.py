@@ -33,12 +33,21 @@ def test_the_captcha_is_parsed_and_put_on_the_page(name):
     kind, form = FIXTURES[name]
     response = parse(raw)
     assert response.captcha is not None and response.captcha.type == kind
-    assert response.captcha.site_key == raw["captcha"]["value"]["siteKey"] and response.captcha.id == raw["captcha"]["value"]["id"]
+    assert (
+        response.captcha.site_key == raw["captcha"]["value"]["siteKey"]
+        and response.captcha.id == raw["captcha"]["value"]["id"]
+    )
     page = build_page(response)
     assert page.primary.name == form
     provider = captcha.PROVIDERS[kind]
-    assert page.captcha == captcha.CaptchaWidget(type=kind, field=TOKEN_FIELD, site_key=response.captcha.site_key,
-                                                 provider=provider.api, script=provider.script, origins=provider.origins)
+    assert page.captcha == captcha.CaptchaWidget(
+        type=kind,
+        field=TOKEN_FIELD,
+        site_key=response.captcha.site_key,
+        provider=provider.api,
+        script=provider.script,
+        origins=provider.origins,
+    )
     token = next(c for c in page.primary.controls if c.name == TOKEN_FIELD)
     assert token.kind == "hidden" and token.filled_by == "captcha"
     assert csp_additions(None, None, page.captcha)["frame-src"] == provider.origins
@@ -51,19 +60,30 @@ async def test_the_page_shows_the_widget_and_sends_the_token(client, org, name):
     provider = captcha.PROVIDERS[kind]
     html = await start(client, org, raw)
     assert f'data-provider="{provider.api}"' in html and f'data-sitekey="{raw["captcha"]["value"]["siteKey"]}"' in html
-    assert re.search(rf'<script src="{re.escape(provider.script)}\?onload=embeddedCaptchaReady&amp;render=explicit&amp;hl=en" nonce="[^"]+" defer>', html)
+    assert re.search(
+        rf'<script src="{re.escape(provider.script)}\?onload=embeddedCaptchaReady&amp;render=explicit&amp;hl=en" nonce="[^"]+" defer>',
+        html,
+    )
     page = await client.get("/login/step")
     csp = page.headers["Content-Security-Policy"]
     frame_src = re.search(r"frame-src ([^;]*)", csp).group(1).split()
     assert frame_src == list(provider.origins) and "unsafe" not in csp
     fields = {TOKEN_FIELD: "provider-token-1"}
-    fields.update({"identifier": "alice@example.com"} if 'name="identifier"' in html else
-                  {"userProfile.firstName": "Cleo", "userProfile.lastName": "Check", "userProfile.email": "cleo@example.com"})
+    fields.update(
+        {"identifier": "alice@example.com"}
+        if 'name="identifier"' in html
+        else {"userProfile.firstName": "Cleo", "userProfile.lastName": "Check", "userProfile.email": "cleo@example.com"}
+    )
     href = raw["remediation"]["value"][0]["href"]
     org.idx(urlsplit(href).path, shared("terminal-registration.json"))
     resp = await post_step(client, html, fields)
     assert resp.status == 303
-    captcha_id = next(f for f in raw["remediation"]["value"][0]["value"] if f["name"] == "captchaVerify")["form"]["value"][0]["value"]
-    assert org.bodies(urlsplit(href).path)[-1]["captchaVerify"] == {"captchaId": captcha_id, "captchaToken": "provider-token-1"}
+    captcha_id = next(f for f in raw["remediation"]["value"][0]["value"] if f["name"] == "captchaVerify")["form"][
+        "value"
+    ][0]["value"]
+    assert org.bodies(urlsplit(href).path)[-1]["captchaVerify"] == {
+        "captchaId": captcha_id,
+        "captchaToken": "provider-token-1",
+    }
     after = await client.get("/login/step")
     assert "frame-src" not in after.headers["Content-Security-Policy"]  # the next page is back to the strict policy

@@ -26,7 +26,9 @@ def test_every_widget_fixture_in_every_language(tmp_path):
         status = main(["gallery", str(out), "--fixtures", str(SHARED_FIXTURES.parent)])
     assert status == 0, printed.getvalue()
     paths = [p for p in shared_fixture_paths() if p.name not in NOT_IDX]
-    no_page = {p.stem for p in paths if isinstance(flow.decide(parse(json.loads(p.read_text(encoding="utf-8")))), NO_PAGE)}
+    no_page = {
+        p.stem for p in paths if isinstance(flow.decide(parse(json.loads(p.read_text(encoding="utf-8")))), NO_PAGE)
+    }
     pages = {p.stem for p in paths} - no_page
     assert len(pages) > 250
     assert f"{len(pages) * len(locales.CODES)} pages written" in printed.getvalue()

@@ -22,13 +22,18 @@ def test_fastpass_loopback_challenge_is_read_from_the_current_authenticator():
     page = fixture_page("authenticator-verification-okta-verify-signed-nonce-loopback.json")
     assert page.device_challenge["challengeMethod"] == "LOOPBACK"
     assert page.templates[0] == "steps/challenge-poll--okta_verify--signed_nonce.html"
-    assert devices.csp_additions(page.device_challenge, page.duo) == {"connect-src": tuple(f"http://localhost:{p}" for p in ("2000", "6511", "6512", "6513"))}
+    assert devices.csp_additions(page.device_challenge, page.duo) == {
+        "connect-src": tuple(f"http://localhost:{p}" for p in ("2000", "6511", "6512", "6513"))
+    }
     assert any(a.name == "cancel-polling" for a in page.actions)  # "Use another method"
 
 
 def test_device_probing_before_identification_is_read_from_the_top_level_challenge():
     page = fixture_page("identify-with-device-probing-loopback.json")
-    assert page.device_challenge["challengeMethod"] == "LOOPBACK" and devices.csp_additions(page.device_challenge, page.duo)["connect-src"]
+    assert (
+        page.device_challenge["challengeMethod"] == "LOOPBACK"
+        and devices.csp_additions(page.device_challenge, page.duo)["connect-src"]
+    )
 
 
 def test_the_duo_fixture_page_explains_instead_of_framing_nonsense():

@@ -11,7 +11,11 @@ from test_forms_and_flow import assert_forms_round_trip, expected_outcome
 from embedded import flow
 from embedded.idx_models import parse
 
-ION_FIXTURES = [p for p in shared_fixture_paths() if isinstance(json.loads(p.read_text()), dict) and "version" in json.loads(p.read_text())]
+ION_FIXTURES = [
+    p
+    for p in shared_fixture_paths()
+    if isinstance(json.loads(p.read_text()), dict) and "version" in json.loads(p.read_text())
+]
 
 
 @pytest.mark.parametrize("path", ION_FIXTURES, ids=lambda p: p.name)

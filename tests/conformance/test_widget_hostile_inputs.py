@@ -11,8 +11,10 @@ from conftest import shared, shared_fixture_paths
 from test_hostile_inputs import HOSTILE, has_a_form_page, post_hostile
 
 PAGES = [
-    p for p in shared_fixture_paths()
-    if p.name.startswith(("authenticator-", "error-authenticator-", "enroll-")) and has_a_form_page(json.loads(p.read_text()))
+    p
+    for p in shared_fixture_paths()
+    if p.name.startswith(("authenticator-", "error-authenticator-", "enroll-"))
+    and has_a_form_page(json.loads(p.read_text()))
 ]
 
 

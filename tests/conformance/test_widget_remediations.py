@@ -37,8 +37,16 @@ async def test_admin_consent_refused_with_the_other_button(client, org):
 
 
 async def test_granular_consent_sends_each_opted_scope_and_keeps_the_required_ones(client, org):
-    html, body = await answer(client, org, "consent-granular.json", {"consent": "true", "optedScopes.custom1": "on", "optedScopes.custom3.custom4.custom5": "on"})
-    assert "View your mobile phone data plan." in html and "This allows the app to view your mobile phone data plan." in html
+    html, body = await answer(
+        client,
+        org,
+        "consent-granular.json",
+        {"consent": "true", "optedScopes.custom1": "on", "optedScopes.custom3.custom4.custom5": "on"},
+    )
+    assert (
+        "View your mobile phone data plan." in html
+        and "This allows the app to view your mobile phone data plan." in html
+    )
     # Scopes always shared are shown ticked and disabled, and never posted (the server sends them).
     assert re.search(r'<input type="checkbox" id="[^"]*optedScopes-profile" checked disabled>', html)
     assert "View your profile information." in html
@@ -60,7 +68,12 @@ async def test_keep_me_signed_in(client, org):
 
 
 async def test_progressive_profiling_sends_the_new_attributes(client, org):
-    html, body = await answer(client, org, "enroll-profile-update-params.json", {"userProfile.newAttribute": "blue", "userProfile.secondEmail": "second@example.com"})
+    html, body = await answer(
+        client,
+        org,
+        "enroll-profile-update-params.json",
+        {"userProfile.newAttribute": "blue", "userProfile.secondEmail": "second@example.com"},
+    )
     assert "Some custom attribute" in html
     assert body["userProfile"] == {"newAttribute": "blue", "secondEmail": "second@example.com"}
 
@@ -86,7 +99,9 @@ async def test_safe_mode_polling_page_polls_the_poll_form(client, org):
     assert 'data-poll-url="/login/poll"' in html and 'data-poll-ms="2000"' in html
 
 
-@pytest.mark.parametrize("fixture", ["authenticator-verification-idp-with-persona.json", "failure-redirect-remediation.json"])
+@pytest.mark.parametrize(
+    "fixture", ["authenticator-verification-idp-with-persona.json", "failure-redirect-remediation.json"]
+)
 async def test_browser_redirects_go_to_the_org_and_nowhere_else(client, org, fixture):
     """redirect-idverify and failure-redirect send the browser to the org's own page (checklist 20)."""
     first = shared(fixture)

@@ -19,7 +19,9 @@ def test_every_fixture_renders_completely():
     incomplete = {p.name: missing_from_page(p) for p in pages}
     incomplete = {k: v for k, v in incomplete.items() if v}
     complete = 1 - len(incomplete) / len(pages)
-    print(f"{complete:.1%} of {len(pages)} fixtures render every visible control, option, message and identity provider")
+    print(
+        f"{complete:.1%} of {len(pages)} fixtures render every visible control, option, message and identity provider"
+    )
     assert incomplete == {}
 
 
@@ -29,7 +31,9 @@ def test_script_payloads_in_messages_and_labels_are_escaped(path, tmp_path):
     assert_payloads_escaped(path, tmp_path)
 
 
-@pytest.mark.parametrize("path", [p for p in shared_fixture_paths() if p.name.startswith(AUTHENTICATOR_PAGES)], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [p for p in shared_fixture_paths() if p.name.startswith(AUTHENTICATOR_PAGES)], ids=lambda p: p.name
+)
 def test_every_authenticator_page_is_complete(path):
     assert missing_from_page(path) == []
 

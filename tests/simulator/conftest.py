@@ -86,16 +86,26 @@ class Idx:
         self.client_fields = dict(CLIENT)  # how the client authenticates (demo-spa: client_id alone)
 
     async def start(self) -> dict:
-        r = await self.client.post("/oauth2/default/v1/interact", data={
-            **self.client_fields, "scope": self.scope, "redirect_uri": self.redirect_uri, "code_challenge": self.challenge,
-            "code_challenge_method": "S256", "state": self.state, "nonce": self.nonce})
+        r = await self.client.post(
+            "/oauth2/default/v1/interact",
+            data={
+                **self.client_fields,
+                "scope": self.scope,
+                "redirect_uri": self.redirect_uri,
+                "code_challenge": self.challenge,
+                "code_challenge_method": "S256",
+                "state": self.state,
+                "nonce": self.nonce,
+            },
+        )
         assert r.status == 200, await r.text()
         self.handle = (await r.json())["interaction_handle"]
         return await self.introspect()
 
     async def introspect(self) -> dict:
-        r = await self.client.post("/idp/idx/introspect", json={"interactionHandle": self.handle},
-                                   headers={"Content-Type": ION, "Accept": ION})
+        r = await self.client.post(
+            "/idp/idx/introspect", json={"interactionHandle": self.handle}, headers={"Content-Type": ION, "Accept": ION}
+        )
         return await self._take(r)
 
     async def _take(self, r) -> dict:
@@ -129,8 +139,13 @@ class Idx:
         return next(f["value"] for f in fields if f["name"] == "interaction_code")
 
     async def exchange(self, **overrides):
-        data = {**self.client_fields, "grant_type": "interaction_code", "interaction_code": self.interaction_code,
-                "code_verifier": self.verifier, **overrides}
+        data = {
+            **self.client_fields,
+            "grant_type": "interaction_code",
+            "interaction_code": self.interaction_code,
+            "code_verifier": self.verifier,
+            **overrides,
+        }
         return await self.client.post("/oauth2/default/v1/token", data=data)
 
     async def password_signin(self, login: str, password: str) -> dict:

@@ -24,12 +24,18 @@ class SoftAuthenticator:
         self.sign_count = 0
 
     def _client_data(self, kind: str, challenge: str, origin: str | None) -> bytes:
-        return json.dumps({"type": kind, "challenge": challenge, "origin": origin or self.origin,
-                           "crossOrigin": False}).encode()
+        return json.dumps(
+            {"type": kind, "challenge": challenge, "origin": origin or self.origin, "crossOrigin": False}
+        ).encode()
 
     def _auth_data(self, flags: int, attested: bytes = b"") -> bytes:
         self.sign_count += 1
-        return hashlib.sha256(self.rp_id.encode()).digest() + bytes([flags]) + struct.pack(">I", self.sign_count) + attested
+        return (
+            hashlib.sha256(self.rp_id.encode()).digest()
+            + bytes([flags])
+            + struct.pack(">I", self.sign_count)
+            + attested
+        )
 
     def cose_key(self) -> bytes:
         numbers = self.key.public_key().public_numbers()
@@ -40,16 +46,22 @@ class SoftAuthenticator:
         attested = bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id + self.cose_key()
         auth_data = self._auth_data(UP | AT, attested)
         attestation = encode_cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
-        return {"clientData": bytes_to_base64url(self._client_data("webauthn.create", activation["challenge"], origin)),
-                "attestation": bytes_to_base64url(attestation), "transports": '["internal"]'}
+        return {
+            "clientData": bytes_to_base64url(self._client_data("webauthn.create", activation["challenge"], origin)),
+            "attestation": bytes_to_base64url(attestation),
+            "transports": '["internal"]',
+        }
 
     def get(self, challenge_data: dict, origin: str | None = None, key=None) -> dict:
         """`credentials` for challenge-authenticator, from `contextualData.challengeData`."""
         client_data = self._client_data("webauthn.get", challenge_data["challenge"], origin)
         auth_data = self._auth_data(UP)
         signature = (key or self.key).sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
-        return {"clientData": bytes_to_base64url(client_data), "authenticatorData": bytes_to_base64url(auth_data),
-                "signatureData": bytes_to_base64url(signature)}
+        return {
+            "clientData": bytes_to_base64url(client_data),
+            "authenticatorData": bytes_to_base64url(auth_data),
+            "signatureData": bytes_to_base64url(signature),
+        }
 
     @property
     def credential_id_b64(self) -> str:

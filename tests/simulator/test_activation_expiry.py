@@ -83,8 +83,11 @@ async def test_sim_expire_ends_a_sent_link(client):
 async def test_the_outbox_form_can_send_an_expired_link(client, state):
     page = await (await client.get("/outbox")).text()
     assert "name=expires_in" in page and "already expired" in page
-    r = await client.post("/_sim/admin/activation-email", data={"login": SAM, "expires_in": "0", "return": "outbox"},
-                          allow_redirects=False)
+    r = await client.post(
+        "/_sim/admin/activation-email",
+        data={"login": SAM, "expires_in": "0", "return": "outbox"},
+        allow_redirects=False,
+    )
     assert r.status == 303
     assert state.org.user(SAM).activation_expires_at <= time.time()
 

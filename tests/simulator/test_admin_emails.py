@@ -14,9 +14,19 @@ ISSUER_PATH = "/oauth2/default"
 
 async def interact_with(client, **token) -> tuple[int, dict, Idx]:
     flow = Idx(client)
-    r = await client.post(f"{ISSUER_PATH}/v1/interact", data={
-        **CLIENT, "scope": "openid profile email", "redirect_uri": REDIRECT, "code_challenge": flow.challenge,
-        "code_challenge_method": "S256", "state": flow.state, "nonce": flow.nonce, **token})
+    r = await client.post(
+        f"{ISSUER_PATH}/v1/interact",
+        data={
+            **CLIENT,
+            "scope": "openid profile email",
+            "redirect_uri": REDIRECT,
+            "code_challenge": flow.challenge,
+            "code_challenge_method": "S256",
+            "state": flow.state,
+            "nonce": flow.nonce,
+            **token,
+        },
+    )
     body = await r.json()
     if r.status == 200:
         flow.handle = body["interaction_handle"]
@@ -59,14 +69,19 @@ async def test_activation_email_link_enrolls_sam_end_to_end(client, state):
 
     # The link works once; afterwards sam signs in like anyone else.
     status, body, _ = await interact_with(client, activation_token=sent["token"])
-    assert status == 400 and body == {"error": "invalid_request", "error_description": "The activation token is invalid"}
+    assert status == 400 and body == {
+        "error": "invalid_request",
+        "error_description": "The activation token is invalid",
+    }
     again = Idx(client)
     doc = await again.password_signin("sam@example.com", "Brand-New-Pass1")
     assert "successWithInteractionCode" in doc
 
 
 async def test_reset_email_link_sets_a_new_password(client, state):
-    r = await client.post("/_sim/admin/reset-email", json={"login": "rita@example.com", "app_url": "http://localhost:8080/"})
+    r = await client.post(
+        "/_sim/admin/reset-email", json={"login": "rita@example.com", "app_url": "http://localhost:8080/"}
+    )
     sent = await r.json()
     assert sent["link"] == f"http://localhost:8080/reset-password?token={sent['token']}"
     status, _, flow = await interact_with(client, recovery_token=sent["token"])
@@ -87,8 +102,10 @@ async def test_a_newer_email_replaces_the_older_token(client):
     assert (await interact_with(client, recovery_token=second["token"]))[0] == 200
 
 
-@pytest.mark.parametrize("param, text", [("activation_token", "The activation token is invalid"),
-                                         ("recovery_token", "The recovery token is invalid")])
+@pytest.mark.parametrize(
+    "param, text",
+    [("activation_token", "The activation token is invalid"), ("recovery_token", "The recovery token is invalid")],
+)
 async def test_bad_tokens(client, param, text):
     status, body, _ = await interact_with(client, **{param: "not-a-token"})
     assert status == 400 and body == {"error": "invalid_request", "error_description": text}
@@ -101,7 +118,9 @@ async def test_admin_email_refusals(client):
     assert r.status == 409  # only staged users are activated
     r = await client.post("/_sim/admin/reset-email", json={"login": "sam@example.com"})
     assert r.status == 409  # not activated yet
-    r = await client.post("/_sim/admin/reset-email", json={"login": "rita@example.com", "app_url": "javascript:alert(1)"})
+    r = await client.post(
+        "/_sim/admin/reset-email", json={"login": "rita@example.com", "app_url": "javascript:alert(1)"}
+    )
     assert r.status == 400
     outbox = await (await client.get("/outbox.json")).json()
     assert outbox == []
@@ -111,8 +130,11 @@ async def test_outbox_page_admin_form(client):
     page = await (await client.get("/outbox")).text()
     assert "Admin" in page and 'formaction="/_sim/admin/activation-email"' in page
     assert "<option value='sam@example.com'>sam@example.com (staged)</option>" in page
-    r = await client.post("/_sim/admin/activation-email", allow_redirects=False,
-                          data={"login": "sam@example.com", "app_url": "http://127.0.0.1:8080", "return": "outbox"})
+    r = await client.post(
+        "/_sim/admin/activation-email",
+        allow_redirects=False,
+        data={"login": "sam@example.com", "app_url": "http://127.0.0.1:8080", "return": "outbox"},
+    )
     assert r.status == 303 and r.headers["Location"] == "/outbox"
     page = await (await client.get("/outbox")).text()
     assert "http://127.0.0.1:8080/activate?token=" in page

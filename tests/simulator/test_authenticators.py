@@ -77,8 +77,9 @@ async def test_frank_enrolls_every_authenticator_in_turn(idx, client, state):
     doc = await idx.submit("enroll-authenticator", credentials={"passcode": await idx.outbox_code("frank@example.com")})
     assert names(doc) == ["select-authenticator-enroll", "skip"] and "okta_email" not in enroll_keys(doc)
 
-    doc = await idx.select("phone_number", form="select-authenticator-enroll", methodType="voice",
-                           phoneNumber="+15550100444")
+    doc = await idx.select(
+        "phone_number", form="select-authenticator-enroll", methodType="voice", phoneNumber="+15550100444"
+    )
     assert names(doc)[0] == "enroll-authenticator"
     doc = await idx.submit("enroll-authenticator", credentials={"passcode": await idx.outbox_code("+15550100444")})
 
@@ -98,8 +99,15 @@ async def test_frank_enrolls_every_authenticator_in_turn(idx, client, state):
     assert "successWithInteractionCode" in doc  # nothing left to offer
 
     frank = state.org.user("frank@example.com")
-    assert frank.enrolled_keys() == ["okta_password", "okta_email", "phone_number", "google_otp",
-                                     "security_question", "okta_verify", "webauthn"]
+    assert frank.enrolled_keys() == [
+        "okta_password",
+        "okta_email",
+        "phone_number",
+        "google_otp",
+        "security_question",
+        "okta_verify",
+        "webauthn",
+    ]
     assert frank.enrollment("okta_verify").data["device_name"] == "Frank's phone"
     assert frank.enrollment("webauthn").data["credential_id"] == key.credential_id_b64
 
@@ -127,8 +135,9 @@ async def test_okta_verify_enrollment_by_sms_link(idx, client, state):
     # The first link is stale once resent: activating it does not finish this enrollment.
     await activate(client, sent[1]["id"])
     assert names(await idx.submit("enroll-poll"))[0] == "enroll-poll"
-    r = await client.post(f"/outbox/enrollment/{sent[0]['id']}/activate", data={"device_name": "Pixel"},
-                          allow_redirects=False)
+    r = await client.post(
+        f"/outbox/enrollment/{sent[0]['id']}/activate", data={"device_name": "Pixel"}, allow_redirects=False
+    )
     assert r.status == 303
     doc = await idx.submit("enroll-poll")
     assert names(doc) == ["select-authenticator-enroll", "skip"]
@@ -145,7 +154,9 @@ async def test_okta_verify_enrollment_by_email_chosen_up_front(idx, client):
     assert idx.status == 400 and "registration.error.invalidLoginEmail" in field_messages(doc)
     doc = await idx.submit("enrollment-channel-data", email="frank.phone@example.com")
     assert doc["currentAuthenticator"]["value"]["contextualData"] == {
-        "selectedChannel": "email", "email": "frank.phone@example.com"}
+        "selectedChannel": "email",
+        "email": "frank.phone@example.com",
+    }
     mail = (await outbox(client, "frank.phone@example.com"))[0]
     assert mail["channel"] == "email" and mail["status"] == "pending"
     await activate(client, mail["id"])
@@ -180,7 +191,10 @@ async def _wendy_enrolls(client) -> SoftAuthenticator:
     current = doc["currentAuthenticator"]["value"]
     assert current["key"] == "webauthn" and current["type"] == "security_key"
     activation = current["contextualData"]["activationData"]
-    assert activation["user"]["name"] == "wendy@example.com" and {"type": "public-key", "alg": -7} in activation["pubKeyCredParams"]
+    assert (
+        activation["user"]["name"] == "wendy@example.com"
+        and {"type": "public-key", "alg": -7} in activation["pubKeyCredParams"]
+    )
     key = SoftAuthenticator("http://localhost:5000")
     creds = key.create({**activation, "challenge": "AAAA"})
     doc = await flow.submit("enroll-authenticator", credentials=creds)
@@ -234,7 +248,9 @@ async def test_push_offers_the_code_instead(idx):
     assert names(doc) == ["challenge-poll", "select-authenticator-authenticate"]
     current = doc["currentAuthenticator"]["value"]
     assert current["contextualData"]["correctAnswer"] and "resend" in current
-    methods = remediation(doc, "select-authenticator-authenticate")["value"][0]["options"][0]["value"]["form"]["value"][1]
+    methods = remediation(doc, "select-authenticator-authenticate")["value"][0]["options"][0]["value"]["form"]["value"][
+        1
+    ]
     assert [o["value"] for o in methods["options"]] == ["push", "totp"]
     doc = await idx.select("okta_verify", methodType="totp")
     assert names(doc) == ["challenge-authenticator", "select-authenticator-authenticate"]
@@ -300,7 +316,9 @@ async def test_victor_custom_otp(idx):
     doc = await idx.password_signin("victor@example.com", "Victor-Passw0rd!")
     current = doc["currentAuthenticatorEnrollment"]["value"]
     assert (current["key"], current["type"], current["methods"]) == ("custom_otp", "security_key", [{"type": "otp"}])
-    await idx.submit("challenge-authenticator", credentials={"passcode": totp.totp("VICTORVICTORVIC2", time.time() - 600)})
+    await idx.submit(
+        "challenge-authenticator", credentials={"passcode": totp.totp("VICTORVICTORVIC2", time.time() - 600)}
+    )
     assert idx.status == 401
     doc = await idx.submit("challenge-authenticator", credentials={"passcode": totp.totp("VICTORVICTORVIC2")})
     assert "successWithInteractionCode" in doc
@@ -336,7 +354,8 @@ async def test_two_phones_are_told_apart_by_enrollment_id(org, aiohttp_client):
     from embedded.simulator.org import Enrollment
 
     org.user("dave@example.com").enrollments.append(
-        Enrollment("phone_number", "paework", {"phone": "+15550100777", "nickname": "Work phone"}))
+        Enrollment("phone_number", "paework", {"phone": "+15550100777", "nickname": "Work phone"})
+    )
     flow = Idx(await aiohttp_client(create_simulator_app(org)))
     doc = await flow.password_signin("dave@example.com", "Dave-Passw0rd!")
     assert names(doc) == ["select-authenticator-authenticate"]
@@ -346,8 +365,10 @@ async def test_two_phones_are_told_apart_by_enrollment_id(org, aiohttp_client):
     assert [t["profile"]["phoneNumber"] for t in targets] == ["+1 XXX-XXX-0100", "+1 XXX-XXX-0777"]
     work = {f["name"]: f.get("value") for f in options[1]["value"]["form"]["value"]}
     assert work["enrollmentId"] == "paework"
-    doc = await flow.submit("select-authenticator-authenticate",
-                            authenticator={"id": work["id"], "enrollmentId": "paework", "methodType": "sms"})
+    doc = await flow.submit(
+        "select-authenticator-authenticate",
+        authenticator={"id": work["id"], "enrollmentId": "paework", "methodType": "sms"},
+    )
     assert doc["currentAuthenticatorEnrollment"]["value"]["nickname"] == "Work phone"
     assert names(doc) == ["challenge-authenticator", "select-authenticator-authenticate"]
     doc = await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("+15550100777")})

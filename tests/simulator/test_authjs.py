@@ -21,8 +21,9 @@ OFFLINE = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", 
 
 
 async def run(*cmd, env=None, timeout=300) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(*cmd, env=env, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
@@ -60,8 +61,15 @@ async def run_script(script: Path, *args: str) -> tuple[web.Application, str, tu
     port = runner.addresses[0][1]
     issuer = f"http://127.0.0.1:{port}/oauth2/default"
     try:
-        done = await run("node", str(script), issuer, f"http://127.0.0.1:{port + 1}/login/callback", *args,
-                         env={**os.environ, "NODE_PATH": str(modules)}, timeout=60)
+        done = await run(
+            "node",
+            str(script),
+            issuer,
+            f"http://127.0.0.1:{port + 1}/login/callback",
+            *args,
+            env={**os.environ, "NODE_PATH": str(modules)},
+            timeout=60,
+        )
     finally:
         await runner.cleanup()
     return app, issuer, done
@@ -71,8 +79,15 @@ async def test_authjs_signs_demo_users_in():
     app, issuer, (code, out, err) = await run_script(SCRIPT)
     assert code == 0, err
     alice, bob, carol, frank = (json.loads(line) for line in out.strip().splitlines())
-    assert alice == {"username": "alice@example.com", "steps": [], "sub": alice["sub"], "email": "alice@example.com",
-                     "amr": ["pwd"], "iss": issuer, "accessToken": True}
+    assert alice == {
+        "username": "alice@example.com",
+        "steps": [],
+        "sub": alice["sub"],
+        "email": "alice@example.com",
+        "amr": ["pwd"],
+        "iss": issuer,
+        "accessToken": True,
+    }
     assert bob["steps"] == ["challenge-authenticator"] and bob["amr"] == ["pwd", "email", "mfa"]
     assert carol["steps"] == ["challenge-authenticator"] and carol["amr"] == ["pwd", "otp", "mfa"]
     assert frank["steps"] == ["select-authenticator-enroll", "enroll-authenticator", "select-authenticator-enroll"]

@@ -42,7 +42,12 @@ async def test_authjs_registers_and_recovers_a_password():
     assert alice.password == NEW_PASSWORD
 
     calls = app[SIMULATOR].calls
-    for path in ("/idp/idx/enroll", "/idp/idx/enroll/new", "/idp/idx/credential/enroll", "/idp/idx/recover",
-                 "/idp/idx/challenge/answer"):
+    for path in (
+        "/idp/idx/enroll",
+        "/idp/idx/enroll/new",
+        "/idp/idx/credential/enroll",
+        "/idp/idx/recover",
+        "/idp/idx/challenge/answer",
+    ):
         assert ("POST", path) in calls, path
     assert calls.count(("POST", "/oauth2/default/v1/token")) == 3  # register, recover, sign-in again

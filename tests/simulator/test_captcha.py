@@ -56,8 +56,18 @@ async def test_the_first_page_carries_the_captcha_as_okta_sends_it(idx):
     field = captcha_verify(doc, "identify")
     assert field["relatesTo"] == "$.captcha"
     inner = {f["name"]: f for f in field["form"]["value"]}
-    assert inner["captchaId"] == {"name": "captchaId", "required": True, "value": captcha["id"], "mutable": False, "visible": False}
-    assert inner["captchaToken"]["hint"] == "captcha" and inner["captchaToken"]["visible"] is False and "value" not in inner["captchaToken"]
+    assert inner["captchaId"] == {
+        "name": "captchaId",
+        "required": True,
+        "value": captcha["id"],
+        "mutable": False,
+        "visible": False,
+    }
+    assert (
+        inner["captchaToken"]["hint"] == "captcha"
+        and inner["captchaToken"]["visible"] is False
+        and "value" not in inner["captchaToken"]
+    )
 
 
 async def test_a_solved_check_lets_identify_through_once(client, idx):
@@ -130,7 +140,10 @@ async def test_the_fake_providers_scripts_have_the_real_api_shape(client, provid
 
 async def test_the_frame_refuses_a_foreign_site_key_and_a_page_that_does_not_say_who_it_is(client):
     assert (await client.get(f"/captcha/frame?sitekey=nope&parent={PARENT}")).status == 400
-    r = await client.get("/captcha/frame", params={"sitekey": client.server.app[SIMULATOR].org.captcha.site_key, "parent": "javascript:alert(1)"})
+    r = await client.get(
+        "/captcha/frame",
+        params={"sitekey": client.server.app[SIMULATOR].org.captcha.site_key, "parent": "javascript:alert(1)"},
+    )
     assert r.status == 400
 
 
@@ -152,7 +165,9 @@ async def test_only_the_steps_named_ask(aiohttp_client):
     doc = await idx.start()
     assert "captcha" not in doc and all(f["name"] != "captchaVerify" for f in remediation(doc, "identify")["value"])
     doc = await idx.submit("select-enroll-profile")
-    assert doc["captcha"]["value"]["type"] == "RECAPTCHA_V2" and doc["captcha"]["value"]["scriptSource"].endswith("/captcha/recaptcha/api.js")
+    assert doc["captcha"]["value"]["type"] == "RECAPTCHA_V2" and doc["captcha"]["value"]["scriptSource"].endswith(
+        "/captcha/recaptcha/api.js"
+    )
 
 
 async def test_a_type_the_fake_provider_does_not_play_is_announced_without_a_script(aiohttp_client):

@@ -82,12 +82,15 @@ async def test_dont_allow_ends_the_transaction_with_access_denied(client):
     assert flow.doc["messages"]["value"][0]["i18n"]["key"] == "security.access_denied"
 
 
-@pytest.mark.parametrize("body, key", [
-    ({"optedScopes": {"offline_access": True}}, "model.validation.field.blank"),
-    ({"consent": "yes", "optedScopes": {"offline_access": True}}, "model.validation.field.invalid"),
-    ({"consent": True}, "model.validation.field.blank"),
-    ({"consent": True, "optedScopes": {"offline_access": "no"}}, "model.validation.field.invalid"),
-])
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        ({"optedScopes": {"offline_access": True}}, "model.validation.field.blank"),
+        ({"consent": "yes", "optedScopes": {"offline_access": True}}, "model.validation.field.invalid"),
+        ({"consent": True}, "model.validation.field.blank"),
+        ({"consent": True, "optedScopes": {"offline_access": "no"}}, "model.validation.field.invalid"),
+    ],
+)
 async def test_consent_answers_are_checked(client, body, key):
     flow, _ = await connie_at_consent(client)
     doc = await flow.submit("granular-consent", **body)

@@ -27,12 +27,17 @@ BROWSER_ENDPOINTS = [
 
 
 def preflight(client, path, method, origin=PAGE, headers=SDK_HEADERS):
-    return client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": method,
-                                         "Access-Control-Request-Headers": headers})
+    return client.options(
+        path,
+        headers={"Origin": origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": headers},
+    )
 
 
 def allows(r, origin=PAGE) -> bool:
-    return r.headers.get("Access-Control-Allow-Origin") == origin and r.headers.get("Access-Control-Allow-Credentials") == "true"
+    return (
+        r.headers.get("Access-Control-Allow-Origin") == origin
+        and r.headers.get("Access-Control-Allow-Credentials") == "true"
+    )
 
 
 @pytest.mark.parametrize("method, path", BROWSER_ENDPOINTS, ids=[p for _, p in BROWSER_ENDPOINTS])
@@ -45,15 +50,32 @@ async def test_a_trusted_origin_preflight_is_answered_on_every_browser_endpoint(
     assert "Origin" in r.headers["Vary"] and int(r.headers["Access-Control-Max-Age"]) > 0
 
 
-@pytest.mark.parametrize("origin", ["http://127.0.0.1:8080", "http://localhost:3000", "http://[::1]:4200",
-                                    "https://localhost:8443", "http://localhost"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:8080",
+        "http://localhost:3000",
+        "http://[::1]:4200",
+        "https://localhost:8443",
+        "http://localhost",
+    ],
+)
 async def test_the_demo_org_trusts_any_loopback_origin(client, origin):
     r = await preflight(client, "/oauth2/default/v1/interact", "POST", origin)
     assert r.status == 204 and allows(r, origin)
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "http://127.0.0.1.evil.example:8080", "null",
-                                    "http://localhost.evil.example", "file://", "http://10.0.0.7:8080"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example",
+        "http://127.0.0.1.evil.example:8080",
+        "null",
+        "http://localhost.evil.example",
+        "file://",
+        "http://10.0.0.7:8080",
+    ],
+)
 async def test_an_untrusted_origin_gets_no_cors_header(client, origin):
     r = await preflight(client, "/oauth2/default/.well-known/openid-configuration", "GET", origin)
     assert r.status == 403 and not any(h.startswith("Access-Control-") for h in r.headers)
@@ -69,25 +91,46 @@ async def test_a_public_client_signs_in_with_cors_headers_on_every_answer(client
     r = await client.get("/oauth2/default/.well-known/openid-configuration", headers=origin)
     assert r.status == 200 and allows(r)
     verifier, challenge = pkce_pair()
-    r = await client.post("/oauth2/default/v1/interact", headers=origin, data={
-        **SPA, "scope": "openid profile email", "redirect_uri": f"{PAGE}/login/callback", "code_challenge": challenge,
-        "code_challenge_method": "S256", "state": "s1", "nonce": "n1"})
+    r = await client.post(
+        "/oauth2/default/v1/interact",
+        headers=origin,
+        data={
+            **SPA,
+            "scope": "openid profile email",
+            "redirect_uri": f"{PAGE}/login/callback",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s1",
+            "nonce": "n1",
+        },
+    )
     assert r.status == 200 and allows(r)
     handle = (await r.json())["interaction_handle"]
     r = await client.post("/idp/idx/introspect", json={"interactionHandle": handle}, headers={**origin, "Accept": ION})
     assert r.status == 200 and allows(r) and r.headers["Content-Type"] == ION
     doc = await r.json(content_type=None)
-    r = await client.post("/idp/idx/identify", json={"identifier": "alice@example.com", "stateHandle": doc["stateHandle"]}, headers=origin)
+    r = await client.post(
+        "/idp/idx/identify", json={"identifier": "alice@example.com", "stateHandle": doc["stateHandle"]}, headers=origin
+    )
     assert allows(r)
-    r = await client.post("/idp/idx/challenge/answer", headers=origin,
-                          json={"credentials": {"passcode": "nope"}, "stateHandle": doc["stateHandle"]})
+    r = await client.post(
+        "/idp/idx/challenge/answer",
+        headers=origin,
+        json={"credentials": {"passcode": "nope"}, "stateHandle": doc["stateHandle"]},
+    )
     assert r.status == 401 and allows(r)  # errors are readable too
-    r = await client.post("/idp/idx/challenge/answer", headers=origin,
-                          json={"credentials": {"passcode": "Alice-Passw0rd!"}, "stateHandle": doc["stateHandle"]})
+    r = await client.post(
+        "/idp/idx/challenge/answer",
+        headers=origin,
+        json={"credentials": {"passcode": "Alice-Passw0rd!"}, "stateHandle": doc["stateHandle"]},
+    )
     success = (await r.json(content_type=None))["successWithInteractionCode"]
     code = next(f["value"] for f in success["value"] if f["name"] == "interaction_code")
-    r = await client.post("/oauth2/default/v1/token", headers=origin, data={
-        **SPA, "grant_type": "interaction_code", "interaction_code": code, "code_verifier": verifier})
+    r = await client.post(
+        "/oauth2/default/v1/token",
+        headers=origin,
+        data={**SPA, "grant_type": "interaction_code", "interaction_code": code, "code_verifier": verifier},
+    )
     assert r.status == 200 and allows(r)
     access = (await r.json())["access_token"]
     r = await client.get("/oauth2/default/v1/keys", headers=origin)
@@ -125,18 +168,34 @@ async def test_trusted_origins_are_exact_unless_the_port_is_a_wildcard(aiohttp_c
     org = demo_org()
     org.trusted_origins = ["https://app.example.com", "http://localhost:*"]
     client = await aiohttp_client(create_simulator_app(org))
-    for origin, trusted in [("https://app.example.com", True), ("https://app.example.com:443", True),
-                            ("https://app.example.com:8443", False), ("http://app.example.com", False),
-                            ("https://evil.app.example.com", False), ("https://app.example.com.evil.example", False),
-                            ("http://localhost:5173", True), ("http://localhost", True), ("https://localhost:5173", False),
-                            ("http://127.0.0.1:5173", False)]:
+    for origin, trusted in [
+        ("https://app.example.com", True),
+        ("https://app.example.com:443", True),
+        ("https://app.example.com:8443", False),
+        ("http://app.example.com", False),
+        ("https://evil.app.example.com", False),
+        ("https://app.example.com.evil.example", False),
+        ("http://localhost:5173", True),
+        ("http://localhost", True),
+        ("https://localhost:5173", False),
+        ("http://127.0.0.1:5173", False),
+    ]:
         r = await preflight(client, "/oauth2/default/v1/token", "POST", origin)
         assert (r.status == 204 and allows(r, origin)) is trusted, origin
         assert allows(r, origin) is trusted, origin
 
 
-@pytest.mark.parametrize("entry", ["app.example.com", "https://app.example.com/", "https://app.example.com/path",
-                                   "ftp://app.example.com", "https://*.example.com", "https://app.example.com:99999x"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "app.example.com",
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "ftp://app.example.com",
+        "https://*.example.com",
+        "https://app.example.com:99999x",
+    ],
+)
 def test_a_malformed_trusted_origin_is_refused_when_the_org_loads(entry):
     with pytest.raises(OrgError, match="trusted origin"):
         org_from_dict({"org": {"trusted_origins": [entry]}})

@@ -20,7 +20,11 @@ async def test_cora_push_approved(idx, client):
     assert poll["relatesTo"] == ["$.currentAuthenticator"]
     current = doc["currentAuthenticator"]["value"]
     assert (current["key"], current["type"], current["displayName"], current["methods"]) == (
-        "custom_app", "app", "Custom Push", [{"type": "push"}])
+        "custom_app",
+        "app",
+        "Custom Push",
+        [{"type": "push"}],
+    )
     assert current["logoUri"] == str(client.make_url("/img/custom-push-logo.svg"))
     assert "resend" not in current
     logo = await client.get("/img/custom-push-logo.svg")

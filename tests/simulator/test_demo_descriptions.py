@@ -19,6 +19,14 @@ def test_describe_org_names_each_journey_and_its_user():
 
 def test_the_org_file_comments_say_how_to_reach_them():
     comments = "\n".join(line for line in DEMO_ORG_FILE.read_text().splitlines() if "#" in line)
-    for words in ("connie", "petra", "kim", "already expired", "acr_values", "post_auth_kmsi", "consent_pending",
-                  "progressive"):
+    for words in (
+        "connie",
+        "petra",
+        "kim",
+        "already expired",
+        "acr_values",
+        "post_auth_kmsi",
+        "consent_pending",
+        "progressive",
+    ):
         assert words in comments, words

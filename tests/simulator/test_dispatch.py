@@ -51,7 +51,8 @@ async def test_a_step_without_a_builder_is_a_server_error(client, idx):
         assert "no-such-step" in str(e)
     else:
         raise AssertionError("rendering an unknown step should fail")
-    r = await client.post("/idp/idx/introspect", json={"interactionHandle": idx.handle},
-                          headers={"Content-Type": ION, "Accept": ION})
+    r = await client.post(
+        "/idp/idx/introspect", json={"interactionHandle": idx.handle}, headers={"Content-Type": ION, "Accept": ION}
+    )
     assert r.status == 500
     assert "E0000009" in field_messages(await r.json(content_type=None))

@@ -88,8 +88,13 @@ async def test_deny_posts_nothing(idx, client):
     assert r.status == 200 and "Request denied" in html and "postMessage" not in html and "<script" not in html
 
 
-@pytest.mark.parametrize("query", [{"tx": "TX|bm9ib2R5fDk5OTk5OTk5OTk=|0000000000000000000000000000000000000000", "parent": PARENT},
-                                   {"tx": "junk", "parent": PARENT}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"tx": "TX|bm9ib2R5fDk5OTk5OTk5OTk=|0000000000000000000000000000000000000000", "parent": PARENT},
+        {"tx": "junk", "parent": PARENT},
+    ],
+)
 async def test_frame_refuses_unsigned_requests(client, query):
     r = await client.get("/frame/web/v1/auth?" + urlencode(query))
     assert r.status == 400 and "not a valid Duo request" in await r.text()
@@ -108,20 +113,24 @@ async def test_bad_signatures_are_refused(idx, client, state):
     keys = state.engine.duo
     tampered = auth[:-1] + ("0" if auth[-1] != "0" else "1")
     bad = [
-        f"{tampered}:{app_half}",                      # AUTH hmac altered
-        f"{auth}:{tx_half}",                            # the TX half is not the APP half
-        f"{auth}",                                      # APP half missing
-        f"{duo.sign(keys.skey, 'AUTH', 'alice@example.com', 300)}:{app_half}",   # Duo approved someone else
-        f"{auth}:{duo.sign(keys.skey, 'APP', 'duane@example.com', 300)}",        # APP signed with Duo's key
+        f"{tampered}:{app_half}",  # AUTH hmac altered
+        f"{auth}:{tx_half}",  # the TX half is not the APP half
+        f"{auth}",  # APP half missing
+        f"{duo.sign(keys.skey, 'AUTH', 'alice@example.com', 300)}:{app_half}",  # Duo approved someone else
+        f"{auth}:{duo.sign(keys.skey, 'APP', 'duane@example.com', 300)}",  # APP signed with Duo's key
         f"{duo.sign(b'other key', 'AUTH', 'duane@example.com', 300)}:{app_half}",
         "",
     ]
     for signature in bad:
         doc = await idx.submit("challenge-authenticator", credentials={"signatureData": signature})
         assert idx.status == 400, signature
-        assert doc["messages"]["value"] == [{"message": "Duo web signature verification failed.",
-                                             "i18n": {"key": "oie.authenticator.duo.method.duo.verification_failed"},
-                                             "class": "ERROR"}], signature
+        assert doc["messages"]["value"] == [
+            {
+                "message": "Duo web signature verification failed.",
+                "i18n": {"key": "oie.authenticator.duo.method.duo.verification_failed"},
+                "class": "ERROR",
+            }
+        ], signature
         assert names(doc) == ["challenge-authenticator"]
     expired = duo.sign(keys.skey, "AUTH", "duane@example.com", 300, now=time.time() - 600)
     doc = await idx.submit("challenge-authenticator", credentials={"signatureData": f"{expired}:{app_half}"})

@@ -34,13 +34,17 @@ def challenge_of(doc: dict) -> dict:
 
 async def probe_and_answer(client, challenge: dict, origin: str = LOOPBACK_PAGE):
     headers = {"Origin": origin}
-    pre = await client.options("/probe", headers={**headers, "Access-Control-Request-Method": "GET",
-                                                  "Access-Control-Request-Headers": "content-type"})
+    pre = await client.options(
+        "/probe",
+        headers={**headers, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "content-type"},
+    )
     assert pre.status == 204
     probe = await client.get("/probe", headers={**headers, "Content-Type": "application/json"})
     assert probe.status == 200
-    pre = await client.options("/challenge", headers={**headers, "Access-Control-Request-Method": "POST",
-                                                      "Access-Control-Request-Headers": "content-type"})
+    pre = await client.options(
+        "/challenge",
+        headers={**headers, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+    )
     assert pre.status == 204
     return await client.post("/challenge", json={"challengeRequest": challenge["challengeRequest"]}, headers=headers)
 
@@ -72,25 +76,36 @@ async def test_fiona_signs_in_with_fastpass(idx, client, state):
     tokens = await (await idx.exchange()).json()
     assert jwt.decode(tokens["id_token"], options={"verify_signature": False})["amr"] == ["pop"]
 
-    r = await client.post("/challenge", json={"challengeRequest": challenge["challengeRequest"]}, headers={"Origin": LOOPBACK_PAGE})
+    r = await client.post(
+        "/challenge", json={"challengeRequest": challenge["challengeRequest"]}, headers={"Origin": LOOPBACK_PAGE}
+    )
     assert r.status == 410  # that sign-in is over
 
 
 async def test_preflight_and_probe_cors(client):
-    pre = await client.options("/probe", headers={"Origin": "http://localhost:8080", "Access-Control-Request-Method": "GET",
-                                                  "Access-Control-Request-Headers": "content-type"})
+    pre = await client.options(
+        "/probe",
+        headers={
+            "Origin": "http://localhost:8080",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert pre.status == 204
     assert pre.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
     assert "content-type" in pre.headers["Access-Control-Allow-Headers"].lower()
     assert pre.headers["Access-Control-Allow-Private-Network"] == "true"
-    pre = await client.options("/challenge", headers={"Origin": "http://[::1]:8080", "Access-Control-Request-Method": "POST"})
+    pre = await client.options(
+        "/challenge", headers={"Origin": "http://[::1]:8080", "Access-Control-Request-Method": "POST"}
+    )
     assert pre.status == 204 and "POST" in pre.headers["Access-Control-Allow-Methods"]
     calls = await (await client.get("/_sim/calls")).json()
     assert ["OPTIONS", "/probe"] in calls and ["OPTIONS", "/challenge"] in calls
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "http://127.0.0.1.evil.example:8080", "null",
-                                    "http://192.168.1.5:8080"])
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example", "http://127.0.0.1.evil.example:8080", "null", "http://192.168.1.5:8080"]
+)
 async def test_non_loopback_origins_are_refused(client, origin):
     pre = await client.options("/probe", headers={"Origin": origin, "Access-Control-Request-Method": "GET"})
     assert pre.status == 403 and "Access-Control-Allow-Origin" not in pre.headers
@@ -108,7 +123,11 @@ async def test_preflight_for_the_wrong_method_is_refused(client):
 async def test_challenge_requests_we_did_not_sign_are_refused(idx, client):
     doc = await fiona_fastpass(idx)
     token = challenge_of(doc)["challengeRequest"]
-    forged = jwt.encode({**jwt.decode(token, options={"verify_signature": False})}, "another key of at least thirty-two bytes", algorithm="HS256")
+    forged = jwt.encode(
+        {**jwt.decode(token, options={"verify_signature": False})},
+        "another key of at least thirty-two bytes",
+        algorithm="HS256",
+    )
     for body in ({"challengeRequest": forged}, {"challengeRequest": token + "x"}, {"nope": 1}, ["x"]):
         r = await client.post("/challenge", json=body, headers={"Origin": LOOPBACK_PAGE})
         assert r.status == 400 and (await r.json())["status"] == "invalid"
@@ -119,8 +138,11 @@ async def test_challenge_requests_we_did_not_sign_are_refused(idx, client):
 async def test_no_fastpass_on_this_computer(idx, client, state):
     doc = await fiona_fastpass(idx)
     state.org.user("fiona@example.com").enrollment("okta_verify").data["fastpass"] = False
-    r = await client.post("/challenge", json={"challengeRequest": challenge_of(doc)["challengeRequest"]},
-                          headers={"Origin": LOOPBACK_PAGE})
+    r = await client.post(
+        "/challenge",
+        json={"challengeRequest": challenge_of(doc)["challengeRequest"]},
+        headers={"Origin": LOOPBACK_PAGE},
+    )
     assert r.status == 404 and (await r.json())["status"] == "no_account"
 
 

@@ -36,19 +36,30 @@ async def test_ivan_verifies_with_the_partner_idp(idx, client):
     idp = remediation(doc, "redirect-idp")
     org = client.server.app[SIMULATOR].org
     partner = org.idp_for("external_idp")
-    assert idp == {"name": "redirect-idp", "type": "OIDC", "idp": {"id": partner.id, "name": "Partner IdP"},
-                   "href": str(client.make_url(f"/sso/idps/{partner.id}")) + f"?stateToken={doc['stateHandle']}",
-                   "method": "GET", "relatesTo": ["$.currentAuthenticatorEnrollment"]}
+    assert idp == {
+        "name": "redirect-idp",
+        "type": "OIDC",
+        "idp": {"id": partner.id, "name": "Partner IdP"},
+        "href": str(client.make_url(f"/sso/idps/{partner.id}")) + f"?stateToken={doc['stateHandle']}",
+        "method": "GET",
+        "relatesTo": ["$.currentAuthenticatorEnrollment"],
+    }
     for top in ("currentAuthenticator", "currentAuthenticatorEnrollment"):
         current = doc[top]["value"]
         assert (current["key"], current["type"], current["displayName"], current["methods"]) == (
-            "external_idp", "federated", "Partner IdP", [{"type": "idp"}])
+            "external_idp",
+            "federated",
+            "Partner IdP",
+            [{"type": "idp"}],
+        )
 
     page = await (await client.get(local(client, idp["href"]))).text()
     assert "Continue as ivan@example.com" in page and "type=email" not in page  # nobody to pick
     r = await client.post(local(client, idp["href"]), data={"action": "continue"}, allow_redirects=False)
     query = landing(r, idx)
-    idx.doc = {"successWithInteractionCode": {"value": [{"name": "interaction_code", "value": query["interaction_code"]}]}}
+    idx.doc = {
+        "successWithInteractionCode": {"value": [{"name": "interaction_code", "value": query["interaction_code"]}]}
+    }
     tokens = await (await idx.exchange()).json()
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert claims["email"] == "ivan@example.com" and {"pwd", "fed", "mfa"} <= set(claims["amr"])
@@ -86,9 +97,13 @@ async def test_piper_verifies_with_her_smart_card(idx, client):
     assert "Insert your smart card" in page and "CN=Piper Park, OU=Engineering, O=Example Corp" in page
     piper = client.server.app[SIMULATOR].org.user("piper@example.com")
     card = piper.enrollment("smart_card_idp").id
-    r = await client.post(local(client, idp["href"]), data={"action": "continue", "certificate": "nope"}, allow_redirects=False)
+    r = await client.post(
+        local(client, idp["href"]), data={"action": "continue", "certificate": "nope"}, allow_redirects=False
+    )
     assert r.status == 400 and "Choose a certificate" in await r.text()
-    r = await client.post(local(client, idp["href"]), data={"action": "continue", "certificate": card}, allow_redirects=False)
+    r = await client.post(
+        local(client, idp["href"]), data={"action": "continue", "certificate": card}, allow_redirects=False
+    )
     assert "interaction_code" in landing(r, idx)
 
 
@@ -101,7 +116,9 @@ async def test_piv_button_on_the_first_page_identifies_the_card_holder(idx, clie
     page = await (await client.get(local(client, piv["href"]))).text()
     assert "CN=Piper Park" in page
     card = client.server.app[SIMULATOR].org.user("piper@example.com").enrollment("smart_card_idp").id
-    r = await client.post(local(client, piv["href"]), data={"action": "continue", "certificate": card}, allow_redirects=False)
+    r = await client.post(
+        local(client, piv["href"]), data={"action": "continue", "certificate": card}, allow_redirects=False
+    )
     code = landing(r, idx)["interaction_code"]
     idx.doc = {"successWithInteractionCode": {"value": [{"name": "interaction_code", "value": code}]}}
     tokens = await (await idx.exchange()).json()
@@ -118,10 +135,14 @@ async def test_piv_from_the_first_page_then_more_factors(aiohttp_client, org):
     piv = redirect_idps(doc)[1]
     page = await (await client.get(local(client, piv["href"]))).text()
     assert "CN=Bob Baker" in page and "CN=Piper Park" in page
-    r = await client.post(local(client, piv["href"]), data={"action": "continue", "certificate": "enrbobcard"}, allow_redirects=False)
+    r = await client.post(
+        local(client, piv["href"]), data={"action": "continue", "certificate": "enrbobcard"}, allow_redirects=False
+    )
     assert landing(r, flow) == {"error": "interaction_required"}
     doc = await flow.introspect()
-    assert names(doc)[0] == "select-authenticator-authenticate" and doc["user"]["value"]["identifier"] == "bob@example.com"
+    assert (
+        names(doc)[0] == "select-authenticator-authenticate" and doc["user"]["value"]["identifier"] == "bob@example.com"
+    )
 
 
 async def test_piv_page_only_while_identifying(idx, client):

@@ -38,11 +38,16 @@ async def test_identifier_password_form(client, org, aiohttp_client):
     identify = remediation(doc, "identify")
     assert [f["name"] for f in identify["value"]] == ["identifier", "credentials", "rememberMe", "stateHandle"]
     # With the password on the first form (only then), the password authenticator and its recover action.
-    assert doc["currentAuthenticator"]["value"]["key"] == "okta_password" and "recover" in doc["currentAuthenticator"]["value"]
+    assert (
+        doc["currentAuthenticator"]["value"]["key"] == "okta_password"
+        and "recover" in doc["currentAuthenticator"]["value"]
+    )
     # A wrong password: "Authentication failed" in the top-level messages, as Okta answers it on this form.
     doc = await flow.submit("identify", identifier="alice@example.com", credentials={"passcode": "nope"})
     assert flow.status == 401 and field_messages(doc) == ["errors.E0000004"]
-    assert doc["messages"]["value"] == [{"message": "Authentication failed", "i18n": {"key": "errors.E0000004"}, "class": "ERROR"}]
+    assert doc["messages"]["value"] == [
+        {"message": "Authentication failed", "i18n": {"key": "errors.E0000004"}, "class": "ERROR"}
+    ]
     doc = await flow.submit("identify", identifier="alice@example.com", credentials={"passcode": "Alice-Passw0rd!"})
     assert "successWithInteractionCode" in doc
 
@@ -54,7 +59,9 @@ async def test_wrong_password_then_right(idx):
     assert idx.status == 401
     # In the top-level messages, as real responses carry it (okta-signin-widget's mock
     # error-authenticator-verify-password.json), not on the field.
-    assert doc["messages"]["value"] == [{"message": "Password is incorrect", "i18n": {"key": "incorrectPassword"}, "class": "ERROR"}]
+    assert doc["messages"]["value"] == [
+        {"message": "Password is incorrect", "i18n": {"key": "incorrectPassword"}, "class": "ERROR"}
+    ]
     assert field_messages(doc) == ["incorrectPassword"]
     doc = await idx.submit("challenge-authenticator", credentials={"passcode": "Alice-Passw0rd!"})
     assert "successWithInteractionCode" in doc
@@ -123,7 +130,9 @@ async def test_email_resend_and_poll(idx):
 async def test_carol_google_authenticator_totp(idx):
     await idx.password_signin("carol@example.com", "Carol-Passw0rd!")
     assert idx.doc["currentAuthenticatorEnrollment"]["value"]["key"] == "google_otp"
-    doc = await idx.submit("challenge-authenticator", credentials={"passcode": totp.totp("CAROLCAROLCAROL2", time.time() - 3600)})
+    doc = await idx.submit(
+        "challenge-authenticator", credentials={"passcode": totp.totp("CAROLCAROLCAROL2", time.time() - 3600)}
+    )
     assert idx.status == 401
     doc = await idx.submit("challenge-authenticator", credentials={"passcode": totp.totp("CAROLCAROLCAROL2")})
     assert "successWithInteractionCode" in doc
@@ -153,11 +162,15 @@ async def test_erin_security_question(idx):
     creds = remediation(doc, "challenge-authenticator")["value"][0]["form"]["value"]
     question = creds[0]
     assert question["name"] == "questionKey" and question["value"] == "favorite_vacation_location"
-    assert doc["currentAuthenticatorEnrollment"]["value"]["contextualData"]["enrolledQuestion"]["question"] == \
-        "Where did you go for your favorite vacation?"
+    assert (
+        doc["currentAuthenticatorEnrollment"]["value"]["contextualData"]["enrolledQuestion"]["question"]
+        == "Where did you go for your favorite vacation?"
+    )
     await idx.submit("challenge-authenticator", credentials={"questionKey": question["value"], "answer": "Paris"})
     assert idx.status == 401
-    doc = await idx.submit("challenge-authenticator", credentials={"questionKey": question["value"], "answer": "lisbon"})
+    doc = await idx.submit(
+        "challenge-authenticator", credentials={"questionKey": question["value"], "answer": "lisbon"}
+    )
     assert "successWithInteractionCode" in doc
 
 
@@ -179,8 +192,9 @@ async def test_oscar_push_approved_with_number_challenge(idx):
     push = await _oscar_push(idx)
     doc = await idx.submit("challenge-poll")
     assert names(doc)[0] == "challenge-poll"
-    r = await idx.client.post(f"/outbox/push/{push['id']}/approve", data={"answer": push["correct_answer"]},
-                              allow_redirects=False)
+    r = await idx.client.post(
+        f"/outbox/push/{push['id']}/approve", data={"answer": push["correct_answer"]}, allow_redirects=False
+    )
     assert r.status == 303
     doc = await idx.submit("challenge-poll")
     assert "successWithInteractionCode" in doc
@@ -225,11 +239,14 @@ async def test_frank_must_enroll_second_factor_then_may_skip(idx, client):
     assert names(doc)[0] == "authenticator-enrollment-data"
     data = remediation(doc, "authenticator-enrollment-data")["value"][0]
     ident = next(f["value"] for f in data["form"]["value"] if f["name"] == "id")
-    doc = await idx.submit("authenticator-enrollment-data",
-                           authenticator={"id": ident, "methodType": "sms", "phoneNumber": "12"})
+    doc = await idx.submit(
+        "authenticator-enrollment-data", authenticator={"id": ident, "methodType": "sms", "phoneNumber": "12"}
+    )
     assert idx.status == 400 and "api.factors.error.sms.invalid_phone" in field_messages(doc)
-    doc = await idx.submit("authenticator-enrollment-data",
-                           authenticator={"id": ident, "methodType": "sms", "phoneNumber": "+1 555 0100 222"})
+    doc = await idx.submit(
+        "authenticator-enrollment-data",
+        authenticator={"id": ident, "methodType": "sms", "phoneNumber": "+1 555 0100 222"},
+    )
     assert names(doc)[0] == "enroll-authenticator"
     code = await idx.outbox_code("+15550100222")
     doc = await idx.submit("enroll-authenticator", credentials={"passcode": code})
@@ -254,8 +271,9 @@ async def test_frank_enrolls_security_question(idx):
     assert doc["currentAuthenticator"]["value"]["contextualData"]["questions"]
     doc = await idx.submit("enroll-authenticator", credentials={"questionKey": "disliked_food", "answer": "abc"})
     assert idx.status == 400 and "securityQuestion.answer.tooShort.arg" in field_messages(doc)
-    doc = await idx.submit("enroll-authenticator", credentials={"questionKey": "custom", "question": "Best dog?",
-                                                                 "answer": "Rex the dog"})
+    doc = await idx.submit(
+        "enroll-authenticator", credentials={"questionKey": "custom", "question": "Best dog?", "answer": "Rex the dog"}
+    )
     assert names(doc) == ["select-authenticator-enroll", "skip"]
 
 
@@ -263,7 +281,9 @@ async def test_gina_passwordless_email(idx):
     await idx.start()
     doc = await idx.submit("identify", identifier="gina@example.com")
     assert doc["currentAuthenticatorEnrollment"]["value"]["key"] == "okta_email"
-    doc = await idx.submit("challenge-authenticator", credentials={"passcode": await idx.outbox_code("gina@example.com")})
+    doc = await idx.submit(
+        "challenge-authenticator", credentials={"passcode": await idx.outbox_code("gina@example.com")}
+    )
     assert "successWithInteractionCode" in doc
 
 
@@ -277,10 +297,15 @@ async def test_henry_locked_gets_unlock_then_signs_in(idx, state):
     form = remediation(doc, "select-authenticator-unlock-account")
     option = next(o for o in form["value"][1]["options"] if o["label"] == "Email")
     ident = option["value"]["form"]["value"][0]["value"]
-    doc = await idx.submit("select-authenticator-unlock-account", identifier="henry@example.com",
-                           authenticator={"id": ident, "methodType": "email"})
+    doc = await idx.submit(
+        "select-authenticator-unlock-account",
+        identifier="henry@example.com",
+        authenticator={"id": ident, "methodType": "email"},
+    )
     assert names(doc)[0] == "challenge-authenticator"
-    doc = await idx.submit("challenge-authenticator", credentials={"passcode": await idx.outbox_code("henry@example.com")})
+    doc = await idx.submit(
+        "challenge-authenticator", credentials={"passcode": await idx.outbox_code("henry@example.com")}
+    )
     assert "remediation" not in doc and field_messages(doc) == ["oie.selfservice.unlock_user.success.message"]
     assert state.org.user("henry@example.com").status == "active"
     flow = Idx(idx.client)
@@ -306,7 +331,9 @@ async def test_recovery_resets_password(idx, state):
     doc = await idx.action("currentAuthenticatorEnrollment", "recover")
     assert names(doc)[0] == "challenge-authenticator"
     assert doc["currentAuthenticatorEnrollment"]["value"]["key"] == "okta_email"
-    doc = await idx.submit("challenge-authenticator", credentials={"passcode": await idx.outbox_code("alice@example.com")})
+    doc = await idx.submit(
+        "challenge-authenticator", credentials={"passcode": await idx.outbox_code("alice@example.com")}
+    )
     assert names(doc) == ["reset-authenticator"]
     doc = await idx.submit("reset-authenticator", credentials={"passcode": "Fresh-Start-42"})
     assert "successWithInteractionCode" in doc
@@ -336,14 +363,31 @@ async def test_registration(idx, state):
     doc = await idx.submit("select-enroll-profile")
     profile = remediation(doc, "enroll-profile")["value"][0]["form"]["value"]
     assert {f["name"]: f.get("type") for f in profile} == {
-        "firstName": "string", "lastName": "string", "email": "string", "favoriteColor": "string", "newsletter": "boolean"}
-    doc = await idx.submit("enroll-profile", userProfile={"firstName": "Zed", "lastName": "Zulu", "email": "bob@example.com"})
+        "firstName": "string",
+        "lastName": "string",
+        "email": "string",
+        "favoriteColor": "string",
+        "newsletter": "boolean",
+    }
+    doc = await idx.submit(
+        "enroll-profile", userProfile={"firstName": "Zed", "lastName": "Zulu", "email": "bob@example.com"}
+    )
     assert idx.status == 400 and "registration.error.notUniqueWithinOrg" in field_messages(doc)
-    doc = await idx.submit("enroll-profile", userProfile={"firstName": "Zed", "lastName": "Zulu",
-                                                          "email": "zed@example.com", "favoriteColor": "pink"})
+    doc = await idx.submit(
+        "enroll-profile",
+        userProfile={"firstName": "Zed", "lastName": "Zulu", "email": "zed@example.com", "favoriteColor": "pink"},
+    )
     assert idx.status == 400 and "model.validation.field.invalid" in field_messages(doc)
-    doc = await idx.submit("enroll-profile", userProfile={"firstName": "Zed", "lastName": "Zulu", "email": "zed@example.com",
-                                                          "favoriteColor": "blue", "newsletter": True})
+    doc = await idx.submit(
+        "enroll-profile",
+        userProfile={
+            "firstName": "Zed",
+            "lastName": "Zulu",
+            "email": "zed@example.com",
+            "favoriteColor": "blue",
+            "newsletter": True,
+        },
+    )
     assert names(doc) == ["select-authenticator-enroll"]
     doc = await idx.select("okta_email", form="select-authenticator-enroll")
     doc = await idx.submit("enroll-authenticator", credentials={"passcode": await idx.outbox_code("zed@example.com")})
@@ -374,7 +418,9 @@ async def test_cancel_restarts(idx):
 async def test_select_other_authenticator(idx, org, aiohttp_client):
     from embedded.simulator import create_simulator_app
 
-    org.user("bob@example.com").enrollments.append(type(org.users[0].enrollments[0])("phone_number", "pb", {"phone": "+15550100199"}))
+    org.user("bob@example.com").enrollments.append(
+        type(org.users[0].enrollments[0])("phone_number", "pb", {"phone": "+15550100199"})
+    )
     flow = Idx(await aiohttp_client(create_simulator_app(org)))
     doc = await flow.password_signin("bob@example.com", "Bob-Passw0rd!")
     assert names(doc) == ["select-authenticator-authenticate"]
@@ -386,8 +432,10 @@ async def test_select_other_authenticator(idx, org, aiohttp_client):
 
 async def test_form_not_offered_is_rejected(idx):
     await idx.start()
-    doc = await idx.post_href(remediation(idx.doc, "identify")["href"].replace("identify", "challenge/answer"),
-                              {"credentials": {"passcode": "x"}})
+    doc = await idx.post_href(
+        remediation(idx.doc, "identify")["href"].replace("identify", "challenge/answer"),
+        {"credentials": {"passcode": "x"}},
+    )
     assert idx.status == 400 and "E0000020" in field_messages(doc) and names(doc)[0] == "identify"
 
 
@@ -398,7 +446,8 @@ async def test_expired_transaction(idx, state):
     assert idx.status == 401 and "remediation" not in doc
     assert doc["messages"]["value"][0]["i18n"]["key"] == "idx.session.expired"
     assert doc["messages"]["value"][0]["message"] == (
-        "You have been logged out due to inactivity. Refresh or return to the sign in screen.")
+        "You have been logged out due to inactivity. Refresh or return to the sign in screen."
+    )
 
 
 async def test_unknown_handle(client):

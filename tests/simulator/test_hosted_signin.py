@@ -64,7 +64,9 @@ class Forms(HTMLParser):
             for b in form["buttons"]:
                 if b["text"] == text:
                     return form, b
-        raise AssertionError(f"no button {text!r} on {self.h1!r}: {[b['text'] for f in self.forms for b in f['buttons']]}")
+        raise AssertionError(
+            f"no button {text!r} on {self.h1!r}: {[b['text'] for f in self.forms for b in f['buttons']]}"
+        )
 
 
 class Browser:
@@ -81,7 +83,7 @@ class Browser:
             location = response.headers["Location"]
             own = str(self.client.make_url("/"))
             if location.startswith(own):
-                location = "/" + location[len(own):]
+                location = "/" + location[len(own) :]
             if location.startswith("http"):  # off the simulator: the app's callback
                 self.landed, self.page = location, None
                 return None
@@ -110,17 +112,30 @@ class Browser:
 
 def authorize_url(**overrides) -> tuple[str, dict]:
     verifier, challenge = pkce_pair()
-    params = {"client_id": "demo-client", "redirect_uri": REDIRECT, "response_type": "code",
-              "scope": "openid profile email", "state": "st-" + secrets.token_urlsafe(12),
-              "nonce": secrets.token_urlsafe(12), "code_challenge": challenge, "code_challenge_method": "S256",
-              **overrides}
+    params = {
+        "client_id": "demo-client",
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "scope": "openid profile email",
+        "state": "st-" + secrets.token_urlsafe(12),
+        "nonce": secrets.token_urlsafe(12),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **overrides,
+    }
     params = {k: v for k, v in params.items() if v is not None}
     return f"{AUTHORIZE}?{urlencode(params)}", {**params, "verifier": verifier}
 
 
 async def exchange(client, code: str, verifier: str, **overrides):
-    data = {**CLIENT, "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "code_verifier": verifier, **overrides}
+    data = {
+        **CLIENT,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": verifier,
+        **overrides,
+    }
     return await client.post(TOKEN, data={k: v for k, v in data.items() if v is not None})
 
 
@@ -240,7 +255,9 @@ async def test_forgot_password_resets_it_and_signs_in(client, state):
     browser = Browser(client)
     url, params = authorize_url()
     page = await browser.open(url)
-    assert page is not None and "Forgot password?" not in [b["text"] for f in page.forms for b in f["buttons"]]  # identifier
+    assert page is not None and "Forgot password?" not in [
+        b["text"] for f in page.forms for b in f["buttons"]
+    ]  # identifier
     # first: offered beside the password, once she is known
     await browser.press("Next", identifier="alice@example.com")
     page = await browser.press("Forgot password?")
@@ -257,7 +274,10 @@ async def test_pkce_mismatch_code_reuse_and_wrong_redirect_uri_are_refused(clien
     browser, params = await sign_in_alice(client)
     code = browser.callback["code"]
     r = await exchange(client, code, pkce_pair()[0])
-    assert r.status == 400 and await r.json() == {"error": "invalid_grant", "error_description": "PKCE verification failed."}
+    assert r.status == 400 and await r.json() == {
+        "error": "invalid_grant",
+        "error_description": "PKCE verification failed.",
+    }
     r = await exchange(client, code, params["verifier"], redirect_uri="http://127.0.0.1:5000/other/callback")
     assert r.status == 400 and (await r.json())["error"] == "invalid_grant"
     assert "redirect_uri" in (await r.json())["error_description"]
@@ -269,14 +289,23 @@ async def test_pkce_mismatch_code_reuse_and_wrong_redirect_uri_are_refused(clien
     assert r.status == 200
     r = await exchange(client, code, params["verifier"])
     assert r.status == 400 and await r.json() == {
-        "error": "invalid_grant", "error_description": "The authorization code is invalid or has expired."}
+        "error": "invalid_grant",
+        "error_description": "The authorization code is invalid or has expired.",
+    }
 
 
 async def test_codes_do_not_cross_grants_and_expire(client, state, monkeypatch):
     browser, params = await sign_in_alice(client)
     code = browser.callback["code"]
-    r = await client.post(TOKEN, data={**CLIENT, "grant_type": "interaction_code", "interaction_code": code,
-                                       "code_verifier": params["verifier"]})
+    r = await client.post(
+        TOKEN,
+        data={
+            **CLIENT,
+            "grant_type": "interaction_code",
+            "interaction_code": code,
+            "code_verifier": params["verifier"],
+        },
+    )
     assert r.status == 400 and (await r.json())["error"] == "invalid_grant"
     r = await exchange(client, code, params["verifier"], client_secret="wrong")
     assert r.status == 401 and (await r.json())["error"] == "invalid_client"
@@ -286,13 +315,16 @@ async def test_codes_do_not_cross_grants_and_expire(client, state, monkeypatch):
     assert r.status == 400 and (await r.json())["error"] == "invalid_grant"
 
 
-@pytest.mark.parametrize("overrides, text", [
-    ({"client_id": "nobody"}, "client_id"),
-    ({"client_id": None}, "client_id"),
-    ({"redirect_uri": "https://evil.example/login/callback"}, "redirect_uri"),
-    ({"redirect_uri": "http://127.0.0.1:5000/elsewhere"}, "redirect_uri"),
-    ({"redirect_uri": None}, "redirect_uri"),
-])
+@pytest.mark.parametrize(
+    "overrides, text",
+    [
+        ({"client_id": "nobody"}, "client_id"),
+        ({"client_id": None}, "client_id"),
+        ({"redirect_uri": "https://evil.example/login/callback"}, "redirect_uri"),
+        ({"redirect_uri": "http://127.0.0.1:5000/elsewhere"}, "redirect_uri"),
+        ({"redirect_uri": None}, "redirect_uri"),
+    ],
+)
 async def test_bad_client_or_redirect_uri_is_an_error_page_not_a_redirect(client, overrides, text):
     url, _ = authorize_url(**overrides)
     r = await client.get(url, allow_redirects=False)
@@ -303,17 +335,20 @@ async def test_bad_client_or_redirect_uri_is_an_error_page_not_a_redirect(client
     assert COOKIE not in r.cookies
 
 
-@pytest.mark.parametrize("overrides, error, text", [
-    ({"response_type": "token"}, "unsupported_response_type", "response type"),
-    ({"response_type": None}, "invalid_request", "response_type"),
-    ({"scope": None}, "invalid_scope", "scope"),
-    ({"scope": "openid nonsense"}, "invalid_scope", "scopes"),
-    ({"code_challenge": None}, "invalid_request", "PKCE"),
-    ({"code_challenge_method": "plain"}, "invalid_request", "code_challenge_method"),
-    ({"max_age": "-1"}, "invalid_request", "max_age"),
-    ({"prompt": "sometimes"}, "invalid_request", "prompt"),
-    ({"prompt": "none"}, "login_required", "not logged in"),
-])
+@pytest.mark.parametrize(
+    "overrides, error, text",
+    [
+        ({"response_type": "token"}, "unsupported_response_type", "response type"),
+        ({"response_type": None}, "invalid_request", "response_type"),
+        ({"scope": None}, "invalid_scope", "scope"),
+        ({"scope": "openid nonsense"}, "invalid_scope", "scopes"),
+        ({"code_challenge": None}, "invalid_request", "PKCE"),
+        ({"code_challenge_method": "plain"}, "invalid_request", "code_challenge_method"),
+        ({"max_age": "-1"}, "invalid_request", "max_age"),
+        ({"prompt": "sometimes"}, "invalid_request", "prompt"),
+        ({"prompt": "none"}, "login_required", "not logged in"),
+    ],
+)
 async def test_other_errors_go_back_to_the_redirect_uri_with_the_state(client, overrides, error, text):
     url, params = authorize_url(**overrides)
     r = await client.get(url, allow_redirects=False)
@@ -390,8 +425,9 @@ async def test_the_cookie_is_httponly_and_lax_and_forms_need_the_csrf_token(clie
     form, _ = page.button("Next")
     token = form["inputs"]["_csrf"]["value"]
     for forged in ({}, {"_csrf": "forged"}, {"_csrf": token[:-1]}):
-        r = await client.post("/signin", data={"_form": "identify", "identifier": "alice@example.com", **forged},
-                              allow_redirects=False)
+        r = await client.post(
+            "/signin", data={"_form": "identify", "identifier": "alice@example.com", **forged}, allow_redirects=False
+        )
         assert r.status == 403 and Forms(await r.text()).h1 == "Request refused"
     page = await browser.open("/signin")
     assert page.h1 == "Sign In"  # nothing was submitted
@@ -474,8 +510,11 @@ async def test_piper_signs_in_with_her_smart_card_from_the_first_page(client):
     href = re_href(await (await client.get("/signin")).text(), "Sign in with PIV / CAC card")
     card_page = urlsplit(href).path + "?" + urlsplit(href).query
     form, _ = Forms(await (await client.get(card_page)).text()).button("Continue")
-    r = await client.post(card_page, data={"action": "continue", "certificate": form["inputs"]["certificate"]["value"]},
-                          allow_redirects=False)
+    r = await client.post(
+        card_page,
+        data={"action": "continue", "certificate": form["inputs"]["certificate"]["value"]},
+        allow_redirects=False,
+    )
     assert r.status == 302 and r.headers["Location"].endswith("/signin")  # back to the pages, then to the app
     await browser.go(r)
     assert browser.callback["state"] == params["state"], browser.landed
@@ -484,4 +523,6 @@ async def test_piper_signs_in_with_her_smart_card_from_the_first_page(client):
 
 
 def re_href(html: str, text: str) -> str:
-    return re.search(r'<a class="button" href="([^"]+)">' + re.escape(text) + "</a>", html).group(1).replace("&amp;", "&")
+    return (
+        re.search(r'<a class="button" href="([^"]+)">' + re.escape(text) + "</a>", html).group(1).replace("&amp;", "&")
+    )

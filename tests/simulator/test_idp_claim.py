@@ -17,15 +17,20 @@ def claims(token: str) -> dict:
 async def social(flow: Idx, email: str):
     """Through the fake social IdP's page; the redirect back to the app."""
     doc = await flow.start()
-    href = next(r["href"] for r in doc["remediation"]["value"] if r["name"] == "redirect-idp" and r["idp"]["id"] == SOCIAL)
+    href = next(
+        r["href"] for r in doc["remediation"]["value"] if r["name"] == "redirect-idp" and r["idp"]["id"] == SOCIAL
+    )
     parts = urlsplit(href)
-    return await flow.client.post(f"{parts.path}?{parts.query}", data={"email": email, "action": "continue"},
-                                  allow_redirects=False)
+    return await flow.client.post(
+        f"{parts.path}?{parts.query}", data={"email": email, "action": "continue"}, allow_redirects=False
+    )
 
 
 async def exchange(flow: Idx, code: str) -> dict:
-    r = await flow.client.post("/oauth2/default/v1/token", data={
-        **CLIENT, "grant_type": "interaction_code", "interaction_code": code, "code_verifier": flow.verifier})
+    r = await flow.client.post(
+        "/oauth2/default/v1/token",
+        data={**CLIENT, "grant_type": "interaction_code", "interaction_code": code, "code_verifier": flow.verifier},
+    )
     assert r.status == 200, await r.text()
     return claims((await r.json())["id_token"])
 
@@ -55,9 +60,13 @@ async def test_a_social_sign_in_then_a_second_factor_keeps_the_identity_provider
     r = await social(flow, "bob@example.com")
     assert "error=interaction_required" in r.headers["Location"]
     doc = await flow.introspect()
-    await flow.submit("select-authenticator-authenticate",
-                      authenticator=option_id(doc, "select-authenticator-authenticate", "okta_email"))
-    doc = await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("bob@example.com")})
+    await flow.submit(
+        "select-authenticator-authenticate",
+        authenticator=option_id(doc, "select-authenticator-authenticate", "okta_email"),
+    )
+    doc = await flow.submit(
+        "challenge-authenticator", credentials={"passcode": await flow.outbox_code("bob@example.com")}
+    )
     id_token = claims((await (await flow.exchange()).json())["id_token"])
     assert id_token["idp"] == SOCIAL and id_token["amr"] == ["fed", "email", "mfa"]
     sessions = await (await client.get("/_sim/sessions")).json()

@@ -22,16 +22,30 @@ async def test_kim_is_asked_and_either_answer_signs_her_in(client, state, answer
     assert names(doc) == ["keep-me-signed-in"]
     form = remediation(doc, "keep-me-signed-in")
     assert form["href"].endswith("/idp/idx/keep-me-signed-in")
-    assert form["value"][0] == {"name": "keepMeSignedIn", "type": "boolean", "label": "Stay signed in",
-                                "required": True, "value": False, "mutable": True}
+    assert form["value"][0] == {
+        "name": "keepMeSignedIn",
+        "type": "boolean",
+        "label": "Stay signed in",
+        "required": True,
+        "value": False,
+        "mutable": True,
+    }
     assert "authenticators" not in doc and doc["user"]["value"]["identifier"] == KIM
     doc = await flow.submit("keep-me-signed-in", keepMeSignedIn=answer)
     assert "successWithInteractionCode" in doc
     assert (await flow.exchange()).status == 200
     session = (await sessions(client))[-1]
     assert session.pop("auth_time") > 0
-    assert session == {"login": KIM, "client_id": "demo-client", "amr": ["pwd"], "acr": None, "idp": state.org.id,
-                       "max_age": None, "keep_me_signed_in": answer, "scopes": ["openid", "profile", "email"]}
+    assert session == {
+        "login": KIM,
+        "client_id": "demo-client",
+        "amr": ["pwd"],
+        "acr": None,
+        "idp": state.org.id,
+        "max_age": None,
+        "keep_me_signed_in": answer,
+        "scopes": ["openid", "profile", "email"],
+    }
 
 
 async def test_the_answer_must_be_a_boolean(client):
@@ -56,7 +70,9 @@ async def test_the_org_setting_asks_everyone_after_their_factors(aiohttp_client)
     flow = Idx(client)
     doc = await flow.password_signin("bob@example.com", "Bob-Passw0rd!")
     assert names(doc) == ["challenge-authenticator"]  # the second factor first
-    doc = await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("bob@example.com")})
+    doc = await flow.submit(
+        "challenge-authenticator", credentials={"passcode": await flow.outbox_code("bob@example.com")}
+    )
     assert names(doc) == ["keep-me-signed-in"]
     doc = await flow.submit("keep-me-signed-in", keepMeSignedIn=True)
     assert "successWithInteractionCode" in doc

@@ -32,8 +32,9 @@ async def test_discovery_and_jwks_verify_id_token(client):
     header = jwt.get_unverified_header(tokens["id_token"])
     key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
     assert header["alg"] == "RS256" and key["alg"] == "RS256"
-    claims = jwt.decode(tokens["id_token"], jwt.PyJWK(key).key, algorithms=["RS256"], audience="demo-client",
-                        issuer=config["issuer"])
+    claims = jwt.decode(
+        tokens["id_token"], jwt.PyJWK(key).key, algorithms=["RS256"], audience="demo-client", issuer=config["issuer"]
+    )
     for claim in ("sub", "exp", "iat", "nonce", "auth_time", "amr", "name", "email", "preferred_username", "at_hash"):
         assert claim in claims
     assert claims["nonce"] == flow.nonce and claims["preferred_username"] == "alice@example.com"
@@ -45,14 +46,20 @@ async def test_code_is_single_use(client):
     flow, _ = await signed_in(client)
     r = await flow.exchange()
     assert r.status == 400
-    assert await r.json() == {"error": "invalid_grant", "error_description": "The interaction code is invalid or has expired."}
+    assert await r.json() == {
+        "error": "invalid_grant",
+        "error_description": "The interaction code is invalid or has expired.",
+    }
 
 
 async def test_wrong_verifier_then_right(client):
     flow = Idx(client)
     await flow.password_signin("alice@example.com", "Alice-Passw0rd!")
     r = await flow.exchange(code_verifier=pkce_pair()[0])
-    assert r.status == 400 and await r.json() == {"error": "invalid_grant", "error_description": "PKCE verification failed."}
+    assert r.status == 400 and await r.json() == {
+        "error": "invalid_grant",
+        "error_description": "PKCE verification failed.",
+    }
     assert (await flow.exchange()).status == 200
 
 
@@ -69,16 +76,25 @@ async def test_basic_client_authentication(client):
     flow = Idx(client)
     await flow.password_signin("alice@example.com", "Alice-Passw0rd!")
     basic = base64.b64encode(b"demo-client:demo-secret").decode()
-    r = await client.post(f"{ISSUER_PATH}/v1/token", headers={"Authorization": f"Basic {basic}"}, data={
-        "grant_type": "interaction_code", "interaction_code": flow.interaction_code, "code_verifier": flow.verifier})
+    r = await client.post(
+        f"{ISSUER_PATH}/v1/token",
+        headers={"Authorization": f"Basic {basic}"},
+        data={
+            "grant_type": "interaction_code",
+            "interaction_code": flow.interaction_code,
+            "code_verifier": flow.verifier,
+        },
+    )
     assert r.status == 200
 
 
 async def test_refresh_token_grant_with_offline_access(client):
     _, tokens = await signed_in(client, scope="openid profile email offline_access")
     assert tokens["refresh_token"]
-    r = await client.post(f"{ISSUER_PATH}/v1/token", data={**CLIENT, "grant_type": "refresh_token",
-                                                          "refresh_token": tokens["refresh_token"]})
+    r = await client.post(
+        f"{ISSUER_PATH}/v1/token",
+        data={**CLIENT, "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
     assert r.status == 200
     fresh = await r.json()
     assert fresh["access_token"] != tokens["access_token"] and fresh["refresh_token"] == tokens["refresh_token"]
@@ -93,8 +109,10 @@ async def test_revoke_then_refresh_and_userinfo_fail(client, state):
         r = await client.post(f"{ISSUER_PATH}/v1/revoke", data={**CLIENT, "token": value, "token_type_hint": hint})
         assert r.status == 200 and await r.read() == b""
     assert {tokens["refresh_token"], tokens["access_token"]} <= state.revoked
-    r = await client.post(f"{ISSUER_PATH}/v1/token", data={**CLIENT, "grant_type": "refresh_token",
-                                                          "refresh_token": tokens["refresh_token"]})
+    r = await client.post(
+        f"{ISSUER_PATH}/v1/token",
+        data={**CLIENT, "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
     assert r.status == 400 and (await r.json())["error"] == "invalid_grant"
     r = await client.get(f"{ISSUER_PATH}/v1/userinfo", headers=bearer)
     assert r.status == 401 and "invalid_token" in r.headers["WWW-Authenticate"]
@@ -107,33 +125,53 @@ async def test_revoke_needs_client_auth(client):
 
 async def test_logout_redirects_to_loopback(client):
     _, tokens = await signed_in(client)
-    r = await client.get(f"{ISSUER_PATH}/v1/logout", allow_redirects=False, params={
-        "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "http://localhost:7000/", "state": "s1"})
+    r = await client.get(
+        f"{ISSUER_PATH}/v1/logout",
+        allow_redirects=False,
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "http://localhost:7000/",
+            "state": "s1",
+        },
+    )
     assert r.status == 302 and r.headers["Location"] == "http://localhost:7000/?state=s1"
-    r = await client.get(f"{ISSUER_PATH}/v1/logout", allow_redirects=False, params={
-        "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "https://evil.example/"})
+    r = await client.get(
+        f"{ISSUER_PATH}/v1/logout",
+        allow_redirects=False,
+        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "https://evil.example/"},
+    )
     assert r.status == 400
 
 
 def interact_form(**overrides):
     verifier, challenge = pkce_pair()
-    form = {**CLIENT, "scope": "openid email", "redirect_uri": REDIRECT, "code_challenge": challenge,
-            "code_challenge_method": "S256", "state": "st", "nonce": "n"}
+    form = {
+        **CLIENT,
+        "scope": "openid email",
+        "redirect_uri": REDIRECT,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "st",
+        "nonce": "n",
+    }
     form.update(overrides)
     return {k: v for k, v in form.items() if v is not None}
 
 
-@pytest.mark.parametrize("overrides, status, error", [
-    ({"code_challenge": None}, 400, "invalid_request"),
-    ({"code_challenge_method": "plain"}, 400, "invalid_request"),
-    ({"redirect_uri": "https://evil.example/login/callback"}, 400, "invalid_request"),
-    ({"redirect_uri": "http://127.0.0.1:9/other/path"}, 400, "invalid_request"),
-    ({"client_secret": "wrong"}, 401, "invalid_client"),
-    ({"client_id": "unknown"}, 401, "invalid_client"),
-    ({"scope": "openid admin"}, 400, "invalid_scope"),
-    ({"activation_token": "bogus"}, 400, "invalid_request"),
-    ({"recovery_token": "bogus"}, 400, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    "overrides, status, error",
+    [
+        ({"code_challenge": None}, 400, "invalid_request"),
+        ({"code_challenge_method": "plain"}, 400, "invalid_request"),
+        ({"redirect_uri": "https://evil.example/login/callback"}, 400, "invalid_request"),
+        ({"redirect_uri": "http://127.0.0.1:9/other/path"}, 400, "invalid_request"),
+        ({"client_secret": "wrong"}, 401, "invalid_client"),
+        ({"client_id": "unknown"}, 401, "invalid_client"),
+        ({"scope": "openid admin"}, 400, "invalid_scope"),
+        ({"activation_token": "bogus"}, 400, "invalid_request"),
+        ({"recovery_token": "bogus"}, 400, "invalid_request"),
+    ],
+)
 async def test_interact_rejections(client, overrides, status, error):
     r = await client.post(f"{ISSUER_PATH}/v1/interact", data=interact_form(**overrides))
     assert r.status == status and (await r.json())["error"] == error
@@ -181,7 +219,11 @@ async def test_idp_redirect_success_and_interaction_required(client):
     assert "not an identity provider" in page
     r = await client.post(path, data={"email": "alice@example.com", "action": "continue"}, allow_redirects=False)
     location = r.headers["Location"]
-    assert r.status == 302 and location.startswith(REDIRECT + "?interaction_code=") and location.endswith(f"state={flow.state}")
+    assert (
+        r.status == 302
+        and location.startswith(REDIRECT + "?interaction_code=")
+        and location.endswith(f"state={flow.state}")
+    )
     # bob's policy wants a second factor: back to the app with interaction_required, then continue.
     flow = Idx(client)
     doc = await flow.start()
@@ -195,14 +237,18 @@ async def test_idp_redirect_success_and_interaction_required(client):
 
 async def test_idx_rejects_wrong_content_type_and_bad_json(client, idx):
     await idx.start()
-    r = await client.post("/idp/idx/identify", data="identifier=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = await client.post(
+        "/idp/idx/identify", data="identifier=x", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert r.status == 415 and (await r.json())["errorCode"] == "E0000021"
     r = await client.post("/idp/idx/identify", data="{not json", headers={"Content-Type": "application/json"})
     assert r.status == 400 and (await r.json(content_type=None))["messages"]["value"][0]["i18n"]["key"] == "E0000003"
     r = await client.post("/idp/idx/identify", json={"identifier": "x"})
     assert r.status == 400 and "version" in await r.json(content_type=None)
-    r = await client.post("/idp/idx/identify", json={"stateHandle": idx.doc["stateHandle"], "authenticator": "junk",
-                                                     "credentials": [1, 2]})
+    r = await client.post(
+        "/idp/idx/identify",
+        json={"stateHandle": idx.doc["stateHandle"], "authenticator": "junk", "credentials": [1, 2]},
+    )
     assert r.status == 400
 
 

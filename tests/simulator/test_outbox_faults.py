@@ -119,9 +119,13 @@ def test_main_rejects_a_bad_org_file(tmp_path, capsys):
 async def test_main_serves_the_demo_org(unused_tcp_port_factory):
     port = unused_tcp_port_factory()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", f"from embedded.simulator import main; main(['--port', '{port}'])",
+        sys.executable,
+        "-c",
+        f"from embedded.simulator import main; main(['--port', '{port}'])",
         cwd=Path(__file__).parents[2],
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         banner = await asyncio.wait_for(proc.stdout.readline(), 10)
         assert b"not an identity provider" in banner

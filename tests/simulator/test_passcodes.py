@@ -36,22 +36,54 @@ GOOD = {
 }
 # key -> (type, method, top-level object, label of the passcode field, i18n key of a wrong code)
 EXPECTED = {
-    "rsa_token": ("security_key", "otp", "currentAuthenticatorEnrollment", "Enter code", "api.authn.error.PASSCODE_INVALID"),
-    "onprem_mfa": ("security_key", "otp", "currentAuthenticatorEnrollment", "Enter code", "api.authn.error.PASSCODE_INVALID"),
-    "symantec_vip": ("app", "otp", "currentAuthenticator", "Enter security code", "authfactor.challenge.soft_token.invalid_passcode"),
-    "yubikey_token": ("security_key", "otp", "currentAuthenticatorEnrollment", "Insert then tap your YubiKey", "api.authn.error.PASSCODE_INVALID"),
+    "rsa_token": (
+        "security_key",
+        "otp",
+        "currentAuthenticatorEnrollment",
+        "Enter code",
+        "api.authn.error.PASSCODE_INVALID",
+    ),
+    "onprem_mfa": (
+        "security_key",
+        "otp",
+        "currentAuthenticatorEnrollment",
+        "Enter code",
+        "api.authn.error.PASSCODE_INVALID",
+    ),
+    "symantec_vip": (
+        "app",
+        "otp",
+        "currentAuthenticator",
+        "Enter security code",
+        "authfactor.challenge.soft_token.invalid_passcode",
+    ),
+    "yubikey_token": (
+        "security_key",
+        "otp",
+        "currentAuthenticatorEnrollment",
+        "Insert then tap your YubiKey",
+        "api.authn.error.PASSCODE_INVALID",
+    ),
     "tac": ("tac", "tac", "currentAuthenticatorEnrollment", "Enter code", "api.authn.error.PASSCODE_INVALID"),
     "nfc_pin": ("proximity", "nfc_pin", "currentAuthenticator", "PIN", "api.authn.error.PASSCODE_INVALID"),
 }
-WRONG = {"rsa_token": "000000", "onprem_mfa": "000000", "symantec_vip": "000000",
-         "yubikey_token": yubikey_otp("ccccccturbid"), "tac": "QTAC-0000-0000", "nfc_pin": "1357"}
+WRONG = {
+    "rsa_token": "000000",
+    "onprem_mfa": "000000",
+    "symantec_vip": "000000",
+    "yubikey_token": yubikey_otp("ccccccturbid"),
+    "tac": "QTAC-0000-0000",
+    "nfc_pin": "1357",
+}
 
 
 async def quinn_picks(flow: Idx, key: str) -> dict:
     doc = await flow.password_signin(*QUINN)
     assert names(doc)[0] == "select-authenticator-authenticate"
-    offered = {flow.doc["authenticatorEnrollments"]["value"][int(o["relatesTo"].rsplit("[", 1)[1][:-1])]["key"]
-               for o in doc["remediation"]["value"][0]["value"][0]["options"]}
+    offered = {
+        flow.doc["authenticatorEnrollments"]["value"][int(o["relatesTo"].rsplit("[", 1)[1][:-1])]["key"]
+        for o in doc["remediation"]["value"][0]["value"][0]["options"]
+    }
     assert set(GOOD) <= offered
     return await flow.select(key)
 
@@ -126,8 +158,10 @@ async def test_switching_between_passcode_authenticators(idx):
 # ---------------------------------------------------------------- yuri enrolls two tokens
 def enroll_keys(doc: dict) -> list[str]:
     form = doc["remediation"]["value"][0]
-    return [doc["authenticators"]["value"][int(o["relatesTo"].rsplit("[", 1)[1][:-1])]["key"]
-            for o in form["value"][0]["options"]]
+    return [
+        doc["authenticators"]["value"][int(o["relatesTo"].rsplit("[", 1)[1][:-1])]["key"]
+        for o in form["value"][0]["options"]
+    ]
 
 
 def consecutive(secret: str) -> tuple[str, str]:
@@ -146,13 +180,21 @@ async def test_yuri_enrolls_symantec_vip_and_yubikey(idx, state):
     creds = doc["remediation"]["value"][0]["value"][0]["form"]["value"]
     assert [f["name"] for f in creds] == ["credentialId", "passcode", "nextPasscode"]
     first, second = consecutive("YURIVIPYURIVIPY2")
-    doc = await idx.submit("enroll-authenticator", credentials={"credentialId": "VSMT00000000", "passcode": first, "nextPasscode": second})
+    doc = await idx.submit(
+        "enroll-authenticator", credentials={"credentialId": "VSMT00000000", "passcode": first, "nextPasscode": second}
+    )
     assert idx.status == 400 and "model.validation.field.invalid" in field_messages(doc)
-    doc = await idx.submit("enroll-authenticator", credentials={"credentialId": "VSMT14393584", "passcode": first, "nextPasscode": second})
+    doc = await idx.submit(
+        "enroll-authenticator", credentials={"credentialId": "VSMT14393584", "passcode": first, "nextPasscode": second}
+    )
     assert idx.status == 400  # quinn's token
-    doc = await idx.submit("enroll-authenticator", credentials={"credentialId": "VSMT52417963", "passcode": second, "nextPasscode": first})
+    doc = await idx.submit(
+        "enroll-authenticator", credentials={"credentialId": "VSMT52417963", "passcode": second, "nextPasscode": first}
+    )
     assert idx.status == 401 and "authfactor.challenge.soft_token.invalid_passcode" in field_messages(doc)
-    doc = await idx.submit("enroll-authenticator", credentials={"credentialId": "vsmt52417963", "passcode": first, "nextPasscode": second})
+    doc = await idx.submit(
+        "enroll-authenticator", credentials={"credentialId": "vsmt52417963", "passcode": first, "nextPasscode": second}
+    )
     assert names(doc) == ["select-authenticator-enroll"] and enroll_keys(doc) == ["yubikey_token"]
 
     doc = await idx.select("yubikey_token", form="select-authenticator-enroll")

@@ -40,14 +40,22 @@ async def test_pam_is_invited_to_create_a_passkey(client, state):
     assert names(doc) == ["enroll-authenticator-promotion", "skip"]
     form = remediation(doc, "enroll-authenticator-promotion")
     assert form["href"].endswith("/idp/idx/credential/enroll") and form["relatesTo"] == ["$.currentAuthenticator"]
-    assert [f["name"] for f in form["value"][0]["form"]["value"]] == ["clientData", "attestation", "transports", "clientExtensions"]
+    assert [f["name"] for f in form["value"][0]["form"]["value"]] == [
+        "clientData",
+        "attestation",
+        "transports",
+        "clientExtensions",
+    ]
     current = doc["currentAuthenticator"]["value"]
     assert (current["key"], current["type"]) == ("webauthn", "security_key")
     activation = current["contextualData"]["activationData"]
     pam = state.org.user("pam@example.com")
     assert activation["user"] == {"displayName": "Pam Porter", "name": "pam@example.com", "id": pam.id}
-    assert activation["authenticatorSelection"] == {"userVerification": "discouraged", "residentKey": "preferred",
-                                                    "requireResidentKey": False}
+    assert activation["authenticatorSelection"] == {
+        "userVerification": "discouraged",
+        "residentKey": "preferred",
+        "requireResidentKey": False,
+    }
     assert doc["enrollmentAuthenticator"]["value"]["key"] == "webauthn"
 
     doc = await flow.submit("enroll-authenticator-promotion", credentials={"clientData": "x", "attestation": "y"})
@@ -88,8 +96,12 @@ async def test_identify_offers_passkey_autofill(client):
     assert form["href"].endswith("/idp/idx/challenge/answer/webauthn-autofillui")
     assert form["relatesTo"] == ["$.webauthnAutofillUIChallenge"]
     creds = form["value"][0]["form"]["value"]
-    assert [(f["name"], f["required"]) for f in creds] == [("authenticatorData", True), ("clientData", True),
-                                                           ("signatureData", True), ("userHandle", False)]
+    assert [(f["name"], f["required"]) for f in creds] == [
+        ("authenticatorData", True),
+        ("clientData", True),
+        ("signatureData", True),
+        ("userHandle", False),
+    ]
     data = autofill(doc)
     assert data["userVerification"] == "preferred" and len(data["challenge"]) >= 43 and data["extensions"] == {}
     assert names(doc)[0] == "identify"  # typing a username stays the main form
@@ -101,7 +113,9 @@ async def test_pam_signs_in_from_autofill(client, state):
     flow = flow_for(client)
     doc = await flow.start()
     assertion = key.get(autofill(doc))
-    doc = await flow.submit("challenge-webauthn-autofillui-authenticator", credentials={**assertion, "userHandle": pam.id})
+    doc = await flow.submit(
+        "challenge-webauthn-autofillui-authenticator", credentials={**assertion, "userHandle": pam.id}
+    )
     assert "successWithInteractionCode" in doc and doc["user"]["value"]["identifier"] == "pam@example.com"
     tokens = await (await flow.exchange()).json()
     claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
@@ -123,10 +137,10 @@ async def test_autofill_refusals(client, state):
     challenge = autofill(doc)
     stranger = SoftAuthenticator("http://localhost:5000")
     refusals = [
-        {**stranger.get(challenge)},                                                # nobody's credential
-        {**key.get({"challenge": "AAAA"})},                                         # another challenge
+        {**stranger.get(challenge)},  # nobody's credential
+        {**key.get({"challenge": "AAAA"})},  # another challenge
         {**key.get(challenge), "userHandle": state.org.user("alice@example.com").id},  # someone else's handle
-        {**key.get(challenge, origin="http://evil.example")},                       # another origin
+        {**key.get(challenge, origin="http://evil.example")},  # another origin
     ]
     for creds in refusals:
         doc = await flow.submit("challenge-webauthn-autofillui-authenticator", credentials=creds)
@@ -142,7 +156,10 @@ async def test_autofill_then_policy_continues(client, state):
     doc = await flow.password_signin("wendy@example.com", "Wendy-Passw0rd!")
     key = SoftAuthenticator("http://localhost:5000")
     doc = await flow.select("webauthn", form="select-authenticator-enroll")
-    await flow.submit("enroll-authenticator", credentials=key.create(doc["currentAuthenticator"]["value"]["contextualData"]["activationData"]))
+    await flow.submit(
+        "enroll-authenticator",
+        credentials=key.create(doc["currentAuthenticator"]["value"]["contextualData"]["activationData"]),
+    )
     second = flow_for(client)
     doc = await second.start()
     doc = await second.submit("challenge-webauthn-autofillui-authenticator", credentials=key.get(autofill(doc)))

@@ -44,7 +44,9 @@ async def test_petra_is_asked_for_her_department_and_it_is_kept(client, state):
 async def test_skip_is_offered_when_every_attribute_asked_is_optional(aiohttp_client):
     org = demo_org()
     org.profile_enrollment.attributes = [a for a in org.profile_enrollment.attributes if a.name != "department"]
-    org.profile_enrollment.attributes.append(ProfileAttribute("nickname", "Nickname", registration=False, sign_in="optional"))
+    org.profile_enrollment.attributes.append(
+        ProfileAttribute("nickname", "Nickname", registration=False, sign_in="optional")
+    )
     client = await aiohttp_client(create_simulator_app(org))
     flow = Idx(client)
     doc = await flow.password_signin(PETRA, PETRA_PASSWORD)

@@ -22,7 +22,6 @@ OWN = Path(__file__).resolve().parents[1] / "fixtures" / "idx"
 IGNORED = {"accepts", "produces"}
 
 
-
 def paths(node, prefix="") -> set[str]:
     out = set()
     if isinstance(node, dict):
@@ -140,8 +139,9 @@ async def enroll_phone_data(flow):
 async def enroll_phone(flow):
     doc = await enroll_phone_data(flow)
     ident = remediation(doc, "authenticator-enrollment-data")["value"][0]["form"]["value"][0]["value"]
-    return await flow.submit("authenticator-enrollment-data",
-                             authenticator={"id": ident, "methodType": "sms", "phoneNumber": "+15550100333"})
+    return await flow.submit(
+        "authenticator-enrollment-data", authenticator={"id": ident, "methodType": "sms", "phoneNumber": "+15550100333"}
+    )
 
 
 async def enroll_question(flow):
@@ -184,7 +184,10 @@ async def webauthn_enroll(flow):
 async def webauthn_challenge(flow):
     doc = await webauthn_enroll(flow)
     key = SoftAuthenticator("http://localhost:5000")
-    await flow.submit("enroll-authenticator", credentials=key.create(doc["currentAuthenticator"]["value"]["contextualData"]["activationData"]))
+    await flow.submit(
+        "enroll-authenticator",
+        credentials=key.create(doc["currentAuthenticator"]["value"]["contextualData"]["activationData"]),
+    )
     again = Idx(flow.client, redirect_uri=flow.redirect_uri)
     return await again.password_signin("wendy@example.com", "Wendy-Passw0rd!")
 
@@ -330,9 +333,14 @@ async def unlocked(flow):
     doc = await unlock(flow)
     form = remediation(doc, "select-authenticator-unlock-account")
     ident = form["value"][1]["options"][0]["value"]["form"]["value"][0]["value"]
-    await flow.submit("select-authenticator-unlock-account", identifier="henry@example.com",
-                      authenticator={"id": ident, "methodType": "email"})
-    return await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("henry@example.com")})
+    await flow.submit(
+        "select-authenticator-unlock-account",
+        identifier="henry@example.com",
+        authenticator={"id": ident, "methodType": "email"},
+    )
+    return await flow.submit(
+        "challenge-authenticator", credentials={"passcode": await flow.outbox_code("henry@example.com")}
+    )
 
 
 async def granular_consent(flow):
@@ -366,9 +374,18 @@ async def keep_me_signed_in(flow):
 
 async def activation_expired(flow):
     r = await flow.client.post("/_sim/admin/activation-email", json={"login": "sam@example.com", "expires_in": 0})
-    r = await flow.client.post("/oauth2/default/v1/interact", data={
-        **CLIENT, "scope": flow.scope, "redirect_uri": flow.redirect_uri, "code_challenge": flow.challenge,
-        "code_challenge_method": "S256", "state": flow.state, "activation_token": (await r.json())["token"]})
+    r = await flow.client.post(
+        "/oauth2/default/v1/interact",
+        data={
+            **CLIENT,
+            "scope": flow.scope,
+            "redirect_uri": flow.redirect_uri,
+            "code_challenge": flow.challenge,
+            "code_challenge_method": "S256",
+            "state": flow.state,
+            "activation_token": (await r.json())["token"],
+        },
+    )
     flow.handle = (await r.json())["interaction_handle"]
     return await flow.introspect()
 
@@ -416,31 +433,48 @@ ENROLLMENT_ID = "sim gives enrollments both ids (enrollment id + authenticatorId
 SH_FULL = "this fixture's stateHandle field omits required/mutable; sim marks it hidden+immutable everywhere"
 SH = {"+value[stateHandle].mutable": SH_FULL, "+value[stateHandle].required": SH_FULL}
 HIDDEN = "sim marks fixed fields immutable but not visible:false; the value is still sent back unchanged"
-OV_CATALOG = ("sim describes the authenticator being enrolled from the catalog (id, displayName) as for every "
-              "other one; authenticatorInstanceId belongs to a real device")
-OV_OBJECT = {"+id": OV_CATALOG, "+displayName": OV_CATALOG, "+methods": METHODS, "+methods[*].type": METHODS,
-             "-authenticatorInstanceId": OV_CATALOG}
+OV_CATALOG = (
+    "sim describes the authenticator being enrolled from the catalog (id, displayName) as for every "
+    "other one; authenticatorInstanceId belongs to a real device"
+)
+OV_OBJECT = {
+    "+id": OV_CATALOG,
+    "+displayName": OV_CATALOG,
+    "+methods": METHODS,
+    "+methods[*].type": METHODS,
+    "-authenticatorInstanceId": OV_CATALOG,
+}
 U2F = "legacy U2F appid and client hints: the sim serves WebAuthn only, without hints"
 PASSKEY = "sim asks for a discoverable credential (a passkey, which autofill needs); no fixture shows residentKey"
-RESIDENT = {f"+contextualData.activationData.authenticatorSelection.{k}": PASSKEY for k in ("residentKey", "requireResidentKey")}
+RESIDENT = {
+    f"+contextualData.activationData.authenticatorSelection.{k}": PASSKEY for k in ("residentKey", "requireResidentKey")
+}
 CONSENT_DEMO = "the fixture's scopes are other apps' (custom1…); the demo asks about profile, email, offline_access"
 CONSENT_APP = "the demo client has no logo or home page set; terms and privacy links are set"
-PROFILE_DEMO = ("the fixture asks for its org's attributes, split in one userProfile each; the sim asks for the "
-                "demo's department in one userProfile")
+PROFILE_DEMO = (
+    "the fixture asks for its org's attributes, split in one userProfile each; the sim asks for the "
+    "demo's department in one userProfile"
+)
 NO_ECHO = "the OAuth request echo is not sent by the sim"
-SELECT_OPTION = ("this fixture puts an option's form beside its label, not under value as every other select "
-                 "fixture and idx-protocol 2.3 do")
+SELECT_OPTION = (
+    "this fixture puts an option's form beside its label, not under value as every other select "
+    "fixture and idx-protocol 2.3 do"
+)
 ORG_PROFILE = "profile attributes and the optional password come from the demo org's profile enrollment policy"
 
-WRONG_PASSWORD_FIXTURE = ("the shared fixtures have no wrong-password answer; this one is the password challenge "
-                          "refused with a top-level message. Okta's own mock of a wrong password "
-                          "(okta-signin-widget playground error-authenticator-verify-password.json, not in ../shared) "
-                          "has the same keys: incorrectPassword in the top-level messages, nothing on the field")
+WRONG_PASSWORD_FIXTURE = (
+    "the shared fixtures have no wrong-password answer; this one is the password challenge "
+    "refused with a top-level message. Okta's own mock of a wrong password "
+    "(okta-signin-widget playground error-authenticator-verify-password.json, not in ../shared) "
+    "has the same keys: incorrectPassword in the top-level messages, nothing on the field"
+)
 APP = "sim names the client (app) in every response, as most fixtures do (identify-with-unlock-account-link); this one omits it"
 AUTOFILL = "the demo org offers passkeys in the browser's autofill on the first page (identify-with-webauthn-autofill)"
 STEP = "`step` is a hand-edited key of the widget's older mocks; no Identity Engine response has it"
-PUBLIC = ("a public client has no secret to send: Okta's own mock for an SPA (okta-signin-widget "
-          "success-with-interaction-code.json) has no client_secret field; our corpus file is a confidential client's")
+PUBLIC = (
+    "a public client has no secret to send: Okta's own mock for an SPA (okta-signin-widget "
+    "success-with-interaction-code.json) has no client_secret field; our corpus file is a confidential client's"
+)
 CASES = [
     # Item 3 of issue 15, each against its nearest fixture (the rest is tested elsewhere: the lists
     # of authenticators below in test_listed_authenticators_belong_to_the_step, the phone option in
@@ -456,223 +490,814 @@ CASES = [
     # - with prevention on, `user` carries only id and identifier until a factor is proven (what
     #   most fixtures show, 117 of the 167 with a user); Okta's exact rule is not documented.
     ("wrong password", wrong_password, "top", "error-authenticator-verification-password-too-many-attempts.json", {}),
-    ("wrong password form", wrong_password, "remediation:challenge-authenticator",
-     "error-authenticator-verification-password-too-many-attempts.json", {}),
-    ("wrong password on the first form", wrong_password_first_form, "top", "identify-unknown-user.json", {
-        "+app": APP, "+webauthnAutofillUIChallenge": AUTOFILL,
-        "+currentAuthenticator": "with the password on the first form, the password and its recover action, as in identify-with-password"}),
-    ("unknown user, prevention off", unknown_user, "top", "identify-unknown-user.json", {
-        "+app": APP, "+webauthnAutofillUIChallenge": AUTOFILL}),
+    (
+        "wrong password form",
+        wrong_password,
+        "remediation:challenge-authenticator",
+        "error-authenticator-verification-password-too-many-attempts.json",
+        {},
+    ),
+    (
+        "wrong password on the first form",
+        wrong_password_first_form,
+        "top",
+        "identify-unknown-user.json",
+        {
+            "+app": APP,
+            "+webauthnAutofillUIChallenge": AUTOFILL,
+            "+currentAuthenticator": "with the password on the first form, the password and its recover action, as in identify-with-password",
+        },
+    ),
+    (
+        "unknown user, prevention off",
+        unknown_user,
+        "top",
+        "identify-unknown-user.json",
+        {"+app": APP, "+webauthnAutofillUIChallenge": AUTOFILL},
+    ),
     # Identifier first, no currentAuthenticator (only identify-with-password has one).
-    ("identify top", first_page, "top", "identify.json", {"+app": APP, "+webauthnAutofillUIChallenge": AUTOFILL, "-step": STEP}),
-    ("identify+password top", identifier_password_page, "top", "identify-with-password.json", {
-        "+app": APP, "+webauthnAutofillUIChallenge": AUTOFILL, "-step": STEP}),
+    (
+        "identify top",
+        first_page,
+        "top",
+        "identify.json",
+        {"+app": APP, "+webauthnAutofillUIChallenge": AUTOFILL, "-step": STEP},
+    ),
+    (
+        "identify+password top",
+        identifier_password_page,
+        "top",
+        "identify-with-password.json",
+        {"+app": APP, "+webauthnAutofillUIChallenge": AUTOFILL, "-step": STEP},
+    ),
     ("success", success, "form:successWithInteractionCode", "own:success-with-interaction-code.json", {}),
-    ("success, public client", success_public_client, "form:successWithInteractionCode", "own:success-with-interaction-code.json", {
-        "-value[client_secret].name": PUBLIC, "-value[client_secret].required": PUBLIC}),
+    (
+        "success, public client",
+        success_public_client,
+        "form:successWithInteractionCode",
+        "own:success-with-interaction-code.json",
+        {"-value[client_secret].name": PUBLIC, "-value[client_secret].required": PUBLIC},
+    ),
     ("identify", first_page, "remediation:identify", "identify.json", {}),
     ("identify+password", identifier_password_page, "remediation:identify", "identify-with-password.json", {}),
     ("select-enroll-profile", first_page, "remediation:select-enroll-profile", "identify.json", {}),
     ("redirect-idp", first_page, "remediation:redirect-idp", "identify-with-third-party-idps.json", {}),
     ("unlock-account", first_page, "remediation:unlock-account", "identify-with-unlock-account-link.json", {}),
-    ("password challenge", password_challenge, "remediation:challenge-authenticator", "error-forgot-password.json", CRED),
-    ("password enrollment object", password_challenge, "object:currentAuthenticatorEnrollment", "error-forgot-password.json", {
-        **METHOD_KEYS, "-profile": "no profile for a password enrollment in other fixtures",
-        "-profile.name": "no profile for a password enrollment in other fixtures"}),
-    ("email challenge", email_challenge, "remediation:challenge-authenticator", "authenticator-verification-email-no-profile-no-emailmagiclink.json", {}),
-    ("email enrollment object", email_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-email-no-profile-no-emailmagiclink.json", {
-        "+authenticatorId": ENROLLMENT_ID, "+profile": "masked address, as in authenticator-verification-email-polling",
-        "+profile.email": "masked address, as in authenticator-verification-email-polling"}),
-    ("email invalid code", email_wrong_code, "remediation:challenge-authenticator", "error-401-invalid-email-otp-passcode.json", {
-        "-value[credentials].form.value[passcode].messages.value[*].i18n.params": "sim omits empty params"}),
-    ("phone verification data", phone_data, "remediation:authenticator-verification-data", "authenticator-verification-data-phone-sms-then-voice.json", {
-        "+value[authenticator].form.value[methodType].type": "typed string as in authenticator-verification-data-email"}),
-    ("phone challenge", phone_challenge, "remediation:challenge-authenticator", "authenticator-verification-phone-sms.json", CRED),
-    ("phone enrollment object", phone_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-phone-sms.json", {
-        "+authenticatorId": ENROLLMENT_ID}),
-    ("security question challenge", question_challenge, "remediation:challenge-authenticator", "authenticator-verification-security-question.json", {
-        **CRED, "+value[credentials].form.value[answer].secret": "the answer is masked like a password, as in the enroll fixture"}),
-    ("security question object", question_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-security-question.json", METHOD_KEYS),
+    (
+        "password challenge",
+        password_challenge,
+        "remediation:challenge-authenticator",
+        "error-forgot-password.json",
+        CRED,
+    ),
+    (
+        "password enrollment object",
+        password_challenge,
+        "object:currentAuthenticatorEnrollment",
+        "error-forgot-password.json",
+        {
+            **METHOD_KEYS,
+            "-profile": "no profile for a password enrollment in other fixtures",
+            "-profile.name": "no profile for a password enrollment in other fixtures",
+        },
+    ),
+    (
+        "email challenge",
+        email_challenge,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-email-no-profile-no-emailmagiclink.json",
+        {},
+    ),
+    (
+        "email enrollment object",
+        email_challenge,
+        "object:currentAuthenticatorEnrollment",
+        "authenticator-verification-email-no-profile-no-emailmagiclink.json",
+        {
+            "+authenticatorId": ENROLLMENT_ID,
+            "+profile": "masked address, as in authenticator-verification-email-polling",
+            "+profile.email": "masked address, as in authenticator-verification-email-polling",
+        },
+    ),
+    (
+        "email invalid code",
+        email_wrong_code,
+        "remediation:challenge-authenticator",
+        "error-401-invalid-email-otp-passcode.json",
+        {"-value[credentials].form.value[passcode].messages.value[*].i18n.params": "sim omits empty params"},
+    ),
+    (
+        "phone verification data",
+        phone_data,
+        "remediation:authenticator-verification-data",
+        "authenticator-verification-data-phone-sms-then-voice.json",
+        {
+            "+value[authenticator].form.value[methodType].type": "typed string as in authenticator-verification-data-email"
+        },
+    ),
+    (
+        "phone challenge",
+        phone_challenge,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-phone-sms.json",
+        CRED,
+    ),
+    (
+        "phone enrollment object",
+        phone_challenge,
+        "object:currentAuthenticatorEnrollment",
+        "authenticator-verification-phone-sms.json",
+        {"+authenticatorId": ENROLLMENT_ID},
+    ),
+    (
+        "security question challenge",
+        question_challenge,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-security-question.json",
+        {
+            **CRED,
+            "+value[credentials].form.value[answer].secret": "the answer is masked like a password, as in the enroll fixture",
+        },
+    ),
+    (
+        "security question object",
+        question_challenge,
+        "object:currentAuthenticatorEnrollment",
+        "authenticator-verification-security-question.json",
+        METHOD_KEYS,
+    ),
     ("push poll", push_poll, "remediation:challenge-poll", "authenticator-verification-number-challenge.json", {}),
-    ("push object", push_poll, "object:currentAuthenticator", "authenticator-verification-number-challenge.json", {
-        "+displayName": "as in authenticator-verification-okta-verify-push"}),
-    ("push rejected", push_rejected, "remediation:resend", "authenticator-verification-okta-verify-reject-push.json", {}),
-    ("okta verify totp", ov_totp, "remediation:challenge-authenticator", "authenticator-verification-okta-verify-totp.json", {
-        **CRED, "-value[credentials].form.value[totp].visible": "visible defaults to true"}),
-    ("select enroll", enroll_select, "remediation:select-authenticator-enroll", "authenticator-enroll-select-authenticator.json", {
-        "+value[authenticator].options[*].value.form.value[methodType].type": "typed string as in authenticator-enroll-phone",
-        "+value[authenticator].options[*].value.form.value[phoneNumber].label": "labelled as in authenticator-enroll-phone",
-        "-value[authenticator].options[*].value.form.value[phoneNumber].type": "string is the default type",
-        "-value[authenticator].options[*].value.form.value[id].visible": HIDDEN,
-        "-value[authenticator].options[*].value.form.value[methodType].visible": HIDDEN}),
+    (
+        "push object",
+        push_poll,
+        "object:currentAuthenticator",
+        "authenticator-verification-number-challenge.json",
+        {"+displayName": "as in authenticator-verification-okta-verify-push"},
+    ),
+    (
+        "push rejected",
+        push_rejected,
+        "remediation:resend",
+        "authenticator-verification-okta-verify-reject-push.json",
+        {},
+    ),
+    (
+        "okta verify totp",
+        ov_totp,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-okta-verify-totp.json",
+        {**CRED, "-value[credentials].form.value[totp].visible": "visible defaults to true"},
+    ),
+    (
+        "select enroll",
+        enroll_select,
+        "remediation:select-authenticator-enroll",
+        "authenticator-enroll-select-authenticator.json",
+        {
+            "+value[authenticator].options[*].value.form.value[methodType].type": "typed string as in authenticator-enroll-phone",
+            "+value[authenticator].options[*].value.form.value[phoneNumber].label": "labelled as in authenticator-enroll-phone",
+            "-value[authenticator].options[*].value.form.value[phoneNumber].type": "string is the default type",
+            "-value[authenticator].options[*].value.form.value[id].visible": HIDDEN,
+            "-value[authenticator].options[*].value.form.value[methodType].visible": HIDDEN,
+        },
+    ),
     ("skip", enroll_select, "remediation:skip", "authenticator-enroll-select-authenticator-with-skip.json", {}),
-    ("google enroll", enroll_google, "remediation:enroll-authenticator", "authenticator-enroll-google-authenticator.json", {
-        "-value[credentials].form.value[passcode].required": "the credentials object is required; as in the email enroll fixture",
-        "-value[credentials].form.value[passcode].visible": "visible defaults to true"}),
-    ("google enroll object", enroll_google, "object:currentAuthenticator", "authenticator-enroll-google-authenticator.json", {}),
-    ("phone enrollment data", enroll_phone_data, "remediation:authenticator-enrollment-data", "authenticator-enroll-data-phone.json", {
-        **SH, "-value[authenticator].form.value[id].visible": HIDDEN,
-        "-value[authenticator].visible": "visible defaults to true"}),
+    (
+        "google enroll",
+        enroll_google,
+        "remediation:enroll-authenticator",
+        "authenticator-enroll-google-authenticator.json",
+        {
+            "-value[credentials].form.value[passcode].required": "the credentials object is required; as in the email enroll fixture",
+            "-value[credentials].form.value[passcode].visible": "visible defaults to true",
+        },
+    ),
+    (
+        "google enroll object",
+        enroll_google,
+        "object:currentAuthenticator",
+        "authenticator-enroll-google-authenticator.json",
+        {},
+    ),
+    (
+        "phone enrollment data",
+        enroll_phone_data,
+        "remediation:authenticator-enrollment-data",
+        "authenticator-enroll-data-phone.json",
+        {
+            **SH,
+            "-value[authenticator].form.value[id].visible": HIDDEN,
+            "-value[authenticator].visible": "visible defaults to true",
+        },
+    ),
     ("phone enroll", enroll_phone, "remediation:enroll-authenticator", "authenticator-enroll-phone.json", {}),
-    ("security question enroll", enroll_question, "remediation:enroll-authenticator", "authenticator-enroll-security-question.json", {}),
-    ("security question enroll object", enroll_question, "object:currentAuthenticator", "authenticator-enroll-security-question.json", METHOD_KEYS),
+    (
+        "security question enroll",
+        enroll_question,
+        "remediation:enroll-authenticator",
+        "authenticator-enroll-security-question.json",
+        {},
+    ),
+    (
+        "security question enroll object",
+        enroll_question,
+        "object:currentAuthenticator",
+        "authenticator-enroll-security-question.json",
+        METHOD_KEYS,
+    ),
     ("email enroll", enroll_email, "remediation:enroll-authenticator", "authenticator-enroll-email.json", {}),
-    ("email enroll object", enroll_email, "object:currentAuthenticator", "authenticator-enroll-email.json", {
-        "+contextualData": "useEmailMagicLink, as in authenticator-enroll-email-emailmagiclink-true",
-        "+contextualData.useEmailMagicLink": "as in authenticator-enroll-email-emailmagiclink-true"}),
-    ("expired password", expired_password, "remediation:reenroll-authenticator", "authenticator-expired-password.json", SH),
-    ("expired password object", expired_password, "object:recoveryAuthenticator", "authenticator-expired-password.json", {
-        **METHOD_KEYS,
-        "+settings.complexity.excludeAttributes": "newer form of excludeFirstName/LastName (error-authenticator-reset-password-requirement)",
-        "-settings.complexity.excludeFirstName": "expressed as excludeAttributes",
-        "-settings.complexity.excludeLastName": "expressed as excludeAttributes",
-        "-settings.complexity.maxConsecutiveRepeatingCharacters": "only sent when the org sets it (the demo org does not)"}),
+    (
+        "email enroll object",
+        enroll_email,
+        "object:currentAuthenticator",
+        "authenticator-enroll-email.json",
+        {
+            "+contextualData": "useEmailMagicLink, as in authenticator-enroll-email-emailmagiclink-true",
+            "+contextualData.useEmailMagicLink": "as in authenticator-enroll-email-emailmagiclink-true",
+        },
+    ),
+    (
+        "expired password",
+        expired_password,
+        "remediation:reenroll-authenticator",
+        "authenticator-expired-password.json",
+        SH,
+    ),
+    (
+        "expired password object",
+        expired_password,
+        "object:recoveryAuthenticator",
+        "authenticator-expired-password.json",
+        {
+            **METHOD_KEYS,
+            "+settings.complexity.excludeAttributes": "newer form of excludeFirstName/LastName (error-authenticator-reset-password-requirement)",
+            "-settings.complexity.excludeFirstName": "expressed as excludeAttributes",
+            "-settings.complexity.excludeLastName": "expressed as excludeAttributes",
+            "-settings.complexity.maxConsecutiveRepeatingCharacters": "only sent when the org sets it (the demo org does not)",
+        },
+    ),
     ("reset password", reset_password, "remediation:reset-authenticator", "authenticator-reset-password.json", SH),
     ("identify-recovery", identify_recovery, "remediation:identify-recovery", "identify-recovery.json", {}),
-    ("enroll-profile", enroll_profile, "remediation:enroll-profile", "enroll-profile-new.json", {
-        **SH, "+value[userProfile].type": "object, like every sub-form",
-        **{f"+value[credentials]{p}": ORG_PROFILE for p in (
-            ".form", ".form.value", ".form.value[passcode].label", ".form.value[passcode].name",
-            ".form.value[passcode].secret", ".name", ".relatesTo", ".required", ".type")},
-        **{f"+value[userProfile].form.value[{a}].{k}": ORG_PROFILE for a, keys in (
-            ("favoriteColor", ("label", "name", "options", "options[*].label", "options[*].value", "required", "type")),
-            ("newsletter", ("label", "name", "required", "type"))) for k in keys},
-        **{f"-value[userProfile].form.value[{a}].minLength": ORG_PROFILE for a in ("email", "firstName", "lastName")}}),
+    (
+        "enroll-profile",
+        enroll_profile,
+        "remediation:enroll-profile",
+        "enroll-profile-new.json",
+        {
+            **SH,
+            "+value[userProfile].type": "object, like every sub-form",
+            **{
+                f"+value[credentials]{p}": ORG_PROFILE
+                for p in (
+                    ".form",
+                    ".form.value",
+                    ".form.value[passcode].label",
+                    ".form.value[passcode].name",
+                    ".form.value[passcode].secret",
+                    ".name",
+                    ".relatesTo",
+                    ".required",
+                    ".type",
+                )
+            },
+            **{
+                f"+value[userProfile].form.value[{a}].{k}": ORG_PROFILE
+                for a, keys in (
+                    (
+                        "favoriteColor",
+                        ("label", "name", "options", "options[*].label", "options[*].value", "required", "type"),
+                    ),
+                    ("newsletter", ("label", "name", "required", "type")),
+                )
+                for k in keys
+            },
+            **{
+                f"-value[userProfile].form.value[{a}].minLength": ORG_PROFILE
+                for a in ("email", "firstName", "lastName")
+            },
+        },
+    ),
     ("select-identify", enroll_profile, "remediation:select-identify", "enroll-profile-new.json", SH),
     ("unlock select", unlock, "remediation:select-authenticator-unlock-account", "user-unlock-account.json", {}),
     ("unlock success", unlocked, "top", "user-account-unlock-success.json", {}),
     ("session expired", expired, "top", "error-401-session-expired.json", {}),
     ("okta verify enroll poll", ov_enroll_qr, "remediation:enroll-poll", "authenticator-enroll-ov-qr.json", {}),
-    ("select enrollment channel", ov_enroll_qr, "remediation:select-enrollment-channel", "authenticator-enroll-ov-qr.json", {}),
-    ("okta verify qr object", ov_enroll_qr, "object:currentAuthenticator", "authenticator-enroll-ov-qr.json", {
-        **OV_OBJECT,
-        "+contextualData.qrcode.type": "spelled type as in the Google Authenticator fixture; this fixture has Type",
-        "-contextualData.qrcode.Type": "spelled type as in the Google Authenticator fixture; this fixture has Type"}),
-    ("enrollment channel data", ov_enroll_sms_data, "remediation:enrollment-channel-data", "authenticator-enroll-ov-via-sms.json", {}),
-    ("okta verify sms object", ov_enroll_sms_sent, "object:currentAuthenticator", "authenticator-enroll-ov-sms-version-upgrade-non-ios.json", OV_OBJECT),
-    ("okta verify email object", ov_enroll_email_sent, "object:currentAuthenticator", "authenticator-enroll-ov-email.json", OV_OBJECT),
-    ("webauthn enroll", webauthn_enroll, "remediation:enroll-authenticator", "authenticator-enroll-webauthn.json", CRED),
-    ("webauthn enroll object", webauthn_enroll, "object:currentAuthenticator", "authenticator-enroll-webauthn.json", {
-        **METHOD_KEYS, **RESIDENT, "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
-        "-catalogKey": "not sent by the sim (the key says the same)", "-settings": "no WebAuthn settings in the sim",
-        **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")}}),
-    ("webauthn challenge", webauthn_challenge, "remediation:challenge-authenticator", "authenticator-verification-webauthn-custom.json", {
-        "+value[credentials].required": "this fixture misspells it requred", "-value[credentials].requred": "this fixture misspells required"}),
-    ("webauthn challenge object", webauthn_challenge, "object:currentAuthenticator", "authenticator-verification-webauthn-custom.json", {
-        "-description": "the org's custom WebAuthn description; none in the sim",
-        **{f"-contextualData.challengeData.{k}": U2F for k in ("hints", "extensions", "extensions.appid")}}),
-    ("expiry warning", expiry_warning, "remediation:reenroll-authenticator-warning", "authenticator-expiry-warning-password-with-ad-req.json", {}),
-    ("expiry warning skip", expiry_warning, "remediation:skip", "authenticator-expiry-warning-password-with-ad-req.json", {}),
-    ("expiry warning object", expiry_warning, "object:currentAuthenticator", "authenticator-expiry-warning-password-with-ad-req.json", {
-        "-settings.complexity.useADComplexityRequirements": "no Active Directory in the sim"}),
+    (
+        "select enrollment channel",
+        ov_enroll_qr,
+        "remediation:select-enrollment-channel",
+        "authenticator-enroll-ov-qr.json",
+        {},
+    ),
+    (
+        "okta verify qr object",
+        ov_enroll_qr,
+        "object:currentAuthenticator",
+        "authenticator-enroll-ov-qr.json",
+        {
+            **OV_OBJECT,
+            "+contextualData.qrcode.type": "spelled type as in the Google Authenticator fixture; this fixture has Type",
+            "-contextualData.qrcode.Type": "spelled type as in the Google Authenticator fixture; this fixture has Type",
+        },
+    ),
+    (
+        "enrollment channel data",
+        ov_enroll_sms_data,
+        "remediation:enrollment-channel-data",
+        "authenticator-enroll-ov-via-sms.json",
+        {},
+    ),
+    (
+        "okta verify sms object",
+        ov_enroll_sms_sent,
+        "object:currentAuthenticator",
+        "authenticator-enroll-ov-sms-version-upgrade-non-ios.json",
+        OV_OBJECT,
+    ),
+    (
+        "okta verify email object",
+        ov_enroll_email_sent,
+        "object:currentAuthenticator",
+        "authenticator-enroll-ov-email.json",
+        OV_OBJECT,
+    ),
+    (
+        "webauthn enroll",
+        webauthn_enroll,
+        "remediation:enroll-authenticator",
+        "authenticator-enroll-webauthn.json",
+        CRED,
+    ),
+    (
+        "webauthn enroll object",
+        webauthn_enroll,
+        "object:currentAuthenticator",
+        "authenticator-enroll-webauthn.json",
+        {
+            **METHOD_KEYS,
+            **RESIDENT,
+            "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
+            "-catalogKey": "not sent by the sim (the key says the same)",
+            "-settings": "no WebAuthn settings in the sim",
+            **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")},
+        },
+    ),
+    (
+        "webauthn challenge",
+        webauthn_challenge,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-webauthn-custom.json",
+        {
+            "+value[credentials].required": "this fixture misspells it requred",
+            "-value[credentials].requred": "this fixture misspells required",
+        },
+    ),
+    (
+        "webauthn challenge object",
+        webauthn_challenge,
+        "object:currentAuthenticator",
+        "authenticator-verification-webauthn-custom.json",
+        {
+            "-description": "the org's custom WebAuthn description; none in the sim",
+            **{f"-contextualData.challengeData.{k}": U2F for k in ("hints", "extensions", "extensions.appid")},
+        },
+    ),
+    (
+        "expiry warning",
+        expiry_warning,
+        "remediation:reenroll-authenticator-warning",
+        "authenticator-expiry-warning-password-with-ad-req.json",
+        {},
+    ),
+    (
+        "expiry warning skip",
+        expiry_warning,
+        "remediation:skip",
+        "authenticator-expiry-warning-password-with-ad-req.json",
+        {},
+    ),
+    (
+        "expiry warning object",
+        expiry_warning,
+        "object:currentAuthenticator",
+        "authenticator-expiry-warning-password-with-ad-req.json",
+        {"-settings.complexity.useADComplexityRequirements": "no Active Directory in the sim"},
+    ),
     ("expiry warning top", expiry_warning, "top", "authenticator-expiry-warning-password-with-ad-req.json", {}),
-    ("custom otp challenge", custom_otp_challenge, "remediation:challenge-authenticator", "authenticator-verification-custom-otp.json", {
-        "-value[credentials].form.value[passcode].required": "the credentials object is required; as in the email fixtures",
-        "-value[credentials].form.value[passcode].visible": "visible defaults to true"}),
-    ("custom otp object", custom_otp_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-custom-otp.json", {
-        "+authenticatorId": ENROLLMENT_ID}),
+    (
+        "custom otp challenge",
+        custom_otp_challenge,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-custom-otp.json",
+        {
+            "-value[credentials].form.value[passcode].required": "the credentials object is required; as in the email fixtures",
+            "-value[credentials].form.value[passcode].visible": "visible defaults to true",
+        },
+    ),
+    (
+        "custom otp object",
+        custom_otp_challenge,
+        "object:currentAuthenticatorEnrollment",
+        "authenticator-verification-custom-otp.json",
+        {"+authenticatorId": ENROLLMENT_ID},
+    ),
     ("rsa challenge", rsa_challenge, "remediation:challenge-authenticator", "authenticator-verification-rsa.json", {}),
-    ("rsa object", rsa_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-rsa.json", {
-        "+authenticatorId": ENROLLMENT_ID}),
-    ("on-prem challenge", onprem_challenge, "remediation:challenge-authenticator", "authenticator-verification-on-prem.json", {}),
-    ("on-prem object", onprem_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-on-prem.json", {
-        "+authenticatorId": ENROLLMENT_ID}),
-    ("symantec vip challenge", vip_challenge, "remediation:challenge-authenticator", "authenticator-verification-symantec-vip.json", {}),
-    ("symantec vip object", vip_challenge, "object:currentAuthenticator", "authenticator-verification-symantec-vip.json", {}),
-    ("symantec vip invalid code", vip_wrong_code, "remediation:challenge-authenticator", "error-authenticator-verification-symantec-vip-invalid-passcode.json", {}),
-    ("yubikey challenge", yubikey_challenge, "remediation:challenge-authenticator", "authenticator-verification-yubikey.json", {}),
-    ("yubikey object", yubikey_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-yubikey.json", {
-        "+authenticatorId": ENROLLMENT_ID}),
-    ("tac invalid code", tac_wrong_code, "remediation:challenge-authenticator", "error-authenticator-verification-tac.json", {
-        "-value[credentials].form.value[passcode].messages.value[*].i18n.params": "sim omits empty params"}),
-    ("tac object", tac_wrong_code, "object:currentAuthenticatorEnrollment", "error-authenticator-verification-tac.json", {
-        "+authenticatorId": ENROLLMENT_ID}),
-    ("nfc challenge", nfc_challenge, "remediation:challenge-authenticator", "authenticator-verification-nfc-pin.json", {}),
-    ("nfc object", nfc_challenge, "object:currentAuthenticator", "authenticator-verification-nfc-pin.json", {
-        **{f"-recover{p}": "no password recovery offered beside the NFC challenge" for p in (
-            "", ".href", ".method", ".name", ".rel", ".value", ".value[stateHandle].mutable",
-            ".value[stateHandle].name", ".value[stateHandle].required", ".value[stateHandle].value",
-            ".value[stateHandle].visible")}}),
-    ("symantec vip enroll", vip_enroll, "remediation:enroll-authenticator", "authenticator-enroll-symantec-vip.json", {}),
-    ("symantec vip enroll object", vip_enroll, "object:currentAuthenticator", "authenticator-enroll-symantec-vip.json", {}),
+    (
+        "rsa object",
+        rsa_challenge,
+        "object:currentAuthenticatorEnrollment",
+        "authenticator-verification-rsa.json",
+        {"+authenticatorId": ENROLLMENT_ID},
+    ),
+    (
+        "on-prem challenge",
+        onprem_challenge,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-on-prem.json",
+        {},
+    ),
+    (
+        "on-prem object",
+        onprem_challenge,
+        "object:currentAuthenticatorEnrollment",
+        "authenticator-verification-on-prem.json",
+        {"+authenticatorId": ENROLLMENT_ID},
+    ),
+    (
+        "symantec vip challenge",
+        vip_challenge,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-symantec-vip.json",
+        {},
+    ),
+    (
+        "symantec vip object",
+        vip_challenge,
+        "object:currentAuthenticator",
+        "authenticator-verification-symantec-vip.json",
+        {},
+    ),
+    (
+        "symantec vip invalid code",
+        vip_wrong_code,
+        "remediation:challenge-authenticator",
+        "error-authenticator-verification-symantec-vip-invalid-passcode.json",
+        {},
+    ),
+    (
+        "yubikey challenge",
+        yubikey_challenge,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-yubikey.json",
+        {},
+    ),
+    (
+        "yubikey object",
+        yubikey_challenge,
+        "object:currentAuthenticatorEnrollment",
+        "authenticator-verification-yubikey.json",
+        {"+authenticatorId": ENROLLMENT_ID},
+    ),
+    (
+        "tac invalid code",
+        tac_wrong_code,
+        "remediation:challenge-authenticator",
+        "error-authenticator-verification-tac.json",
+        {"-value[credentials].form.value[passcode].messages.value[*].i18n.params": "sim omits empty params"},
+    ),
+    (
+        "tac object",
+        tac_wrong_code,
+        "object:currentAuthenticatorEnrollment",
+        "error-authenticator-verification-tac.json",
+        {"+authenticatorId": ENROLLMENT_ID},
+    ),
+    (
+        "nfc challenge",
+        nfc_challenge,
+        "remediation:challenge-authenticator",
+        "authenticator-verification-nfc-pin.json",
+        {},
+    ),
+    (
+        "nfc object",
+        nfc_challenge,
+        "object:currentAuthenticator",
+        "authenticator-verification-nfc-pin.json",
+        {
+            **{
+                f"-recover{p}": "no password recovery offered beside the NFC challenge"
+                for p in (
+                    "",
+                    ".href",
+                    ".method",
+                    ".name",
+                    ".rel",
+                    ".value",
+                    ".value[stateHandle].mutable",
+                    ".value[stateHandle].name",
+                    ".value[stateHandle].required",
+                    ".value[stateHandle].value",
+                    ".value[stateHandle].visible",
+                )
+            }
+        },
+    ),
+    (
+        "symantec vip enroll",
+        vip_enroll,
+        "remediation:enroll-authenticator",
+        "authenticator-enroll-symantec-vip.json",
+        {},
+    ),
+    (
+        "symantec vip enroll object",
+        vip_enroll,
+        "object:currentAuthenticator",
+        "authenticator-enroll-symantec-vip.json",
+        {},
+    ),
     ("yubikey enroll", yubikey_enroll, "remediation:enroll-authenticator", "authenticator-enroll-yubikey.json", {}),
     ("yubikey enroll object", yubikey_enroll, "object:currentAuthenticator", "authenticator-enroll-yubikey.json", {}),
-    ("custom push poll", custom_push_poll, "remediation:challenge-poll", "authenticator-verification-custom-app-push.json", {}),
-    ("custom push object", custom_push_poll, "object:currentAuthenticator", "authenticator-verification-custom-app-push.json", {}),
+    (
+        "custom push poll",
+        custom_push_poll,
+        "remediation:challenge-poll",
+        "authenticator-verification-custom-app-push.json",
+        {},
+    ),
+    (
+        "custom push object",
+        custom_push_poll,
+        "object:currentAuthenticator",
+        "authenticator-verification-custom-app-push.json",
+        {},
+    ),
     ("duo challenge", duo_challenge, "remediation:challenge-authenticator", "authenticator-verification-duo.json", {}),
-    ("duo object", duo_challenge, "object:currentAuthenticatorEnrollment", "authenticator-verification-duo.json", {
-        "+authenticatorId": ENROLLMENT_ID}),
+    (
+        "duo object",
+        duo_challenge,
+        "object:currentAuthenticatorEnrollment",
+        "authenticator-verification-duo.json",
+        {"+authenticatorId": ENROLLMENT_ID},
+    ),
     ("duo verification failed", duo_bad_signature, "top", "error-authenticator-duo-verification-failed.json", {}),
-    ("duo verification failed object", duo_bad_signature, "object:currentAuthenticatorEnrollment", "error-authenticator-duo-verification-failed.json", {
-        "+authenticatorId": ENROLLMENT_ID}),
-    ("idp factor", idp_factor, "remediation:redirect-idp", "authenticator-verification-idp-single-remediation.json", {}),
-    ("idp factor enrollment object", idp_factor, "object:currentAuthenticatorEnrollment", "authenticator-verification-idp-single-remediation.json", {
-        "+authenticatorId": ENROLLMENT_ID}),
-    ("idp factor object", idp_factor, "object:currentAuthenticator", "authenticator-verification-idp-single-remediation.json", {}),
+    (
+        "duo verification failed object",
+        duo_bad_signature,
+        "object:currentAuthenticatorEnrollment",
+        "error-authenticator-duo-verification-failed.json",
+        {"+authenticatorId": ENROLLMENT_ID},
+    ),
+    (
+        "idp factor",
+        idp_factor,
+        "remediation:redirect-idp",
+        "authenticator-verification-idp-single-remediation.json",
+        {},
+    ),
+    (
+        "idp factor enrollment object",
+        idp_factor,
+        "object:currentAuthenticatorEnrollment",
+        "authenticator-verification-idp-single-remediation.json",
+        {"+authenticatorId": ENROLLMENT_ID},
+    ),
+    (
+        "idp factor object",
+        idp_factor,
+        "object:currentAuthenticator",
+        "authenticator-verification-idp-single-remediation.json",
+        {},
+    ),
     ("idp factor top", idp_factor, "top", "authenticator-verification-idp-single-remediation.json", {}),
-    ("smart card factor", smart_card_factor, "remediation:redirect-idp", "authenticator-verification-idp-single-remediation.json", {}),
-    ("smart card object", smart_card_factor, "object:currentAuthenticator", "authenticator-verification-idp-single-remediation.json", {}),
+    (
+        "smart card factor",
+        smart_card_factor,
+        "remediation:redirect-idp",
+        "authenticator-verification-idp-single-remediation.json",
+        {},
+    ),
+    (
+        "smart card object",
+        smart_card_factor,
+        "object:currentAuthenticator",
+        "authenticator-verification-idp-single-remediation.json",
+        {},
+    ),
     ("piv on identify", piv_on_identify, "remediation:redirect-idp", "identify-with-piv-only.json", {}),
-    ("fastpass poll", fastpass_poll, "remediation:challenge-poll", "authenticator-verification-okta-verify-signed-nonce-loopback.json", {}),
-    ("fastpass object", fastpass_poll, "object:currentAuthenticator", "authenticator-verification-okta-verify-signed-nonce-loopback.json", {}),
+    (
+        "fastpass poll",
+        fastpass_poll,
+        "remediation:challenge-poll",
+        "authenticator-verification-okta-verify-signed-nonce-loopback.json",
+        {},
+    ),
+    (
+        "fastpass object",
+        fastpass_poll,
+        "object:currentAuthenticator",
+        "authenticator-verification-okta-verify-signed-nonce-loopback.json",
+        {},
+    ),
     ("fastpass top", fastpass_poll, "top", "authenticator-verification-okta-verify-signed-nonce-loopback.json", {}),
-    ("fastpass select", fastpass_select, "remediation:select-authenticator-authenticate", "authenticator-verification-okta-verify-signed-nonce-loopback.json", {
-        **{f"+value[authenticator].options[*].{p}": SELECT_OPTION for p in (
-            "value", "value.form", "value.form.value", "value.form.value[id].mutable", "value.form.value[id].name",
-            "value.form.value[id].required", "value.form.value[id].value", "value.form.value[methodType].mutable",
-            "value.form.value[methodType].name", "value.form.value[methodType].required",
-            "value.form.value[methodType].value")},
-        **{f"-value[authenticator].options[*].{p}": SELECT_OPTION for p in (
-            "form", "form.value", "form.value[id].mutable", "form.value[id].name", "form.value[id].required",
-            "form.value[id].value", "form.value[id].visible", "form.value[methodType].mutable",
-            "form.value[methodType].name", "form.value[methodType].required", "form.value[methodType].value",
-            "form.value[methodType].visible")}}),
-    ("passkey autofill", autofill_identify, "remediation:challenge-webauthn-autofillui-authenticator", "identify-with-webauthn-autofill.json", {}),
-    ("passkey autofill challenge", autofill_identify, "object:webauthnAutofillUIChallenge", "identify-with-webauthn-autofill.json", {
-        "-challengeData.extensions.appid": U2F}),
-    ("passkey promotion", passkey_promotion, "remediation:enroll-authenticator-promotion", "authenticator-enroll-passkey-promotion.json", {}),
-    ("passkey promotion skip", passkey_promotion, "remediation:skip", "authenticator-enroll-passkey-promotion.json", {}),
-    ("passkey promotion object", passkey_promotion, "object:currentAuthenticator", "authenticator-enroll-passkey-promotion.json", {
-        **METHOD_KEYS, **RESIDENT, "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
-        "-catalogKey": "not sent by the sim (the key says the same)", "-settings": "no WebAuthn settings in the sim",
-        **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")}}),
-    ("passkey promotion top", passkey_promotion, "top", "authenticator-enroll-passkey-promotion.json", {
-        "-authentication": "the OAuth request echo is not sent by the sim"}),
-    ("granular consent", granular_consent, "remediation:granular-consent", "consent-granular.json", {
-        **{f"+value[optedScopes].form.value[offline_access].{k}": CONSENT_DEMO for k in (
-            "desc", "label", "mutable", "name", "required", "type", "value", "visible")},
-        **{f"-value[optedScopes].form.value[{n}].{k}": CONSENT_DEMO for n in ("custom1", "custom3.custom4.custom5") for k in (
-            "desc", "label", "mutable", "name", "required", "type", "value", "visible")},
-        **{f"-value[optedScopes].form.value[custom2].{k}": CONSENT_DEMO for k in (
-            "label", "mutable", "name", "required", "type", "value", "visible")},
-        "+value[optedScopes].form.value[profile].desc": "the demo describes every scope it shows"}),
+    (
+        "fastpass select",
+        fastpass_select,
+        "remediation:select-authenticator-authenticate",
+        "authenticator-verification-okta-verify-signed-nonce-loopback.json",
+        {
+            **{
+                f"+value[authenticator].options[*].{p}": SELECT_OPTION
+                for p in (
+                    "value",
+                    "value.form",
+                    "value.form.value",
+                    "value.form.value[id].mutable",
+                    "value.form.value[id].name",
+                    "value.form.value[id].required",
+                    "value.form.value[id].value",
+                    "value.form.value[methodType].mutable",
+                    "value.form.value[methodType].name",
+                    "value.form.value[methodType].required",
+                    "value.form.value[methodType].value",
+                )
+            },
+            **{
+                f"-value[authenticator].options[*].{p}": SELECT_OPTION
+                for p in (
+                    "form",
+                    "form.value",
+                    "form.value[id].mutable",
+                    "form.value[id].name",
+                    "form.value[id].required",
+                    "form.value[id].value",
+                    "form.value[id].visible",
+                    "form.value[methodType].mutable",
+                    "form.value[methodType].name",
+                    "form.value[methodType].required",
+                    "form.value[methodType].value",
+                    "form.value[methodType].visible",
+                )
+            },
+        },
+    ),
+    (
+        "passkey autofill",
+        autofill_identify,
+        "remediation:challenge-webauthn-autofillui-authenticator",
+        "identify-with-webauthn-autofill.json",
+        {},
+    ),
+    (
+        "passkey autofill challenge",
+        autofill_identify,
+        "object:webauthnAutofillUIChallenge",
+        "identify-with-webauthn-autofill.json",
+        {"-challengeData.extensions.appid": U2F},
+    ),
+    (
+        "passkey promotion",
+        passkey_promotion,
+        "remediation:enroll-authenticator-promotion",
+        "authenticator-enroll-passkey-promotion.json",
+        {},
+    ),
+    (
+        "passkey promotion skip",
+        passkey_promotion,
+        "remediation:skip",
+        "authenticator-enroll-passkey-promotion.json",
+        {},
+    ),
+    (
+        "passkey promotion object",
+        passkey_promotion,
+        "object:currentAuthenticator",
+        "authenticator-enroll-passkey-promotion.json",
+        {
+            **METHOD_KEYS,
+            **RESIDENT,
+            "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
+            "-catalogKey": "not sent by the sim (the key says the same)",
+            "-settings": "no WebAuthn settings in the sim",
+            **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")},
+        },
+    ),
+    (
+        "passkey promotion top",
+        passkey_promotion,
+        "top",
+        "authenticator-enroll-passkey-promotion.json",
+        {"-authentication": "the OAuth request echo is not sent by the sim"},
+    ),
+    (
+        "granular consent",
+        granular_consent,
+        "remediation:granular-consent",
+        "consent-granular.json",
+        {
+            **{
+                f"+value[optedScopes].form.value[offline_access].{k}": CONSENT_DEMO
+                for k in ("desc", "label", "mutable", "name", "required", "type", "value", "visible")
+            },
+            **{
+                f"-value[optedScopes].form.value[{n}].{k}": CONSENT_DEMO
+                for n in ("custom1", "custom3.custom4.custom5")
+                for k in ("desc", "label", "mutable", "name", "required", "type", "value", "visible")
+            },
+            **{
+                f"-value[optedScopes].form.value[custom2].{k}": CONSENT_DEMO
+                for k in ("label", "mutable", "name", "required", "type", "value", "visible")
+            },
+            "+value[optedScopes].form.value[profile].desc": "the demo describes every scope it shows",
+        },
+    ),
     ("granular consent top", granular_consent, "top", "consent-granular.json", {"-authentication": NO_ECHO}),
-    ("granular consent app", granular_consent, "object:app", "consent-granular.json", {
-        "-logo": CONSENT_APP, "-logo.alt": CONSENT_APP, "-logo.rel": CONSENT_APP, "-clientUri": CONSENT_APP,
-        "-clientUri.href": CONSENT_APP}),
+    (
+        "granular consent app",
+        granular_consent,
+        "object:app",
+        "consent-granular.json",
+        {
+            "-logo": CONSENT_APP,
+            "-logo.alt": CONSENT_APP,
+            "-logo.rel": CONSENT_APP,
+            "-clientUri": CONSENT_APP,
+            "-clientUri.href": CONSENT_APP,
+        },
+    ),
     ("consent", plain_consent, "remediation:consent", "consent-enduser.json", {}),
     ("consent top", plain_consent, "top", "consent-enduser.json", {"-authentication": NO_ECHO}),
     ("admin consent", plain_consent, "remediation:consent~admin-consent", "consent-admin.json", {}),
-    ("consent denied", consent_denied, "top", "error-403-access-denied.json", {
-        "+app": "sim names the client in every response", "+cancel": "sim offers cancel in every response",
-        "+user": "sim still names the user who refused"}),
-    ("profile update", profile_update, "remediation:profile-update", "enroll-profile-update-params.json", {
-        "+value[userProfile].type": "object, like every sub-form",
-        **{f"+value[userProfile].form.value[department].{k}": PROFILE_DEMO for k in ("desc", "label", "maxLength", "name", "required")},
-        **{f"-value[userProfile].form.value[{a}].{k}": PROFILE_DEMO for a, keys in (
-            ("newAttribute", ("label", "name", "required")), ("newAttribute2", ("label", "name", "required")),
-            ("secondEmail", ("desc", "descKey", "label", "maxLength", "minLength", "name", "required"))) for k in keys}}),
+    (
+        "consent denied",
+        consent_denied,
+        "top",
+        "error-403-access-denied.json",
+        {
+            "+app": "sim names the client in every response",
+            "+cancel": "sim offers cancel in every response",
+            "+user": "sim still names the user who refused",
+        },
+    ),
+    (
+        "profile update",
+        profile_update,
+        "remediation:profile-update",
+        "enroll-profile-update-params.json",
+        {
+            "+value[userProfile].type": "object, like every sub-form",
+            **{
+                f"+value[userProfile].form.value[department].{k}": PROFILE_DEMO
+                for k in ("desc", "label", "maxLength", "name", "required")
+            },
+            **{
+                f"-value[userProfile].form.value[{a}].{k}": PROFILE_DEMO
+                for a, keys in (
+                    ("newAttribute", ("label", "name", "required")),
+                    ("newAttribute2", ("label", "name", "required")),
+                    ("secondEmail", ("desc", "descKey", "label", "maxLength", "minLength", "name", "required")),
+                )
+                for k in keys
+            },
+        },
+    ),
     ("profile update skip", profile_update_optional, "remediation:skip", "enroll-profile-update-params.json", {}),
     ("profile update top", profile_update, "top", "enroll-profile-update-params.json", {}),
     ("keep me signed in", keep_me_signed_in, "remediation:keep-me-signed-in", "post-auth-keep-me-signed-in.json", {}),
-    ("keep me signed in top", keep_me_signed_in, "top", "post-auth-keep-me-signed-in.json", {"-authentication": NO_ECHO}),
+    (
+        "keep me signed in top",
+        keep_me_signed_in,
+        "top",
+        "post-auth-keep-me-signed-in.json",
+        {"-authentication": NO_ECHO},
+    ),
     ("keep me signed in user", keep_me_signed_in, "object:user", "post-auth-keep-me-signed-in.json", {}),
-    ("request activation email", activation_expired, "remediation:request-activation-email", "request-activation-email.json", {}),
+    (
+        "request activation email",
+        activation_expired,
+        "remediation:request-activation-email",
+        "request-activation-email.json",
+        {},
+    ),
     ("request activation email top", activation_expired, "top", "request-activation-email.json", {}),
-    ("activation email requested", activation_requested, "top", "terminal-request-activation-email-submitted.json", {
-        "+cancel": "sim offers cancel in every response"}),
-    ("phone resend throttled", phone_throttled, "top", "error-authenticator-phone-voice-ratelimit.json", {
-        "+authenticators": "sim lists the authenticators of the step (here the phone in play) in every state that has a user; this fixture omits them"}),
+    (
+        "activation email requested",
+        activation_requested,
+        "top",
+        "terminal-request-activation-email-submitted.json",
+        {"+cancel": "sim offers cancel in every response"},
+    ),
+    (
+        "phone resend throttled",
+        phone_throttled,
+        "top",
+        "error-authenticator-phone-voice-ratelimit.json",
+        {
+            "+authenticators": "sim lists the authenticators of the step (here the phone in play) in every state that has a user; this fixture omits them"
+        },
+    ),
 ]
 
 
@@ -698,20 +1323,36 @@ def unrelated(doc: dict) -> list[str]:
     target of any relatesTo, not the current (enrollment, recovery) authenticator. While enrolling,
     the user's enrollments are listed besides (the authenticator-enroll fixtures do)."""
     text = json.dumps(doc.get("remediation", {}))
-    keys = {(doc[k].get("value") or {}).get("key") for k in (
-        "currentAuthenticator", "currentAuthenticatorEnrollment", "enrollmentAuthenticator", "recoveryAuthenticator") if k in doc}
+    keys = {
+        (doc[k].get("value") or {}).get("key")
+        for k in (
+            "currentAuthenticator",
+            "currentAuthenticatorEnrollment",
+            "enrollmentAuthenticator",
+            "recoveryAuthenticator",
+        )
+        if k in doc
+    }
     for top, i in re.findall(r"\$\.(authenticators|authenticatorEnrollments)\.value\[(\d+)\]", text):
         entries = listed(doc, top)
         if int(i) < len(entries):
             keys.add(entries[int(i)].get("key"))
     enrolling = any("enroll" in r["name"] for r in doc.get("remediation", {}).get("value", []))
-    return [f"{top}: {a.get('key')}" for top in ("authenticators", "authenticatorEnrollments")
-            if not (top == "authenticatorEnrollments" and enrolling) for a in listed(doc, top) if a.get("key") not in keys]
+    return [
+        f"{top}: {a.get('key')}"
+        for top in ("authenticators", "authenticatorEnrollments")
+        if not (top == "authenticatorEnrollments" and enrolling)
+        for a in listed(doc, top)
+        if a.get("key") not in keys
+    ]
 
 
 # Hand-edited fixtures whose lists name authenticators their forms never mention.
-ODD_FIXTURES = {"authenticator-verification-smartcard.json", "error-authenticator-reset-password-requirement.json",
-                "error-authenticator-verification-tac.json"}
+ODD_FIXTURES = {
+    "authenticator-verification-smartcard.json",
+    "error-authenticator-reset-password-requirement.json",
+    "error-authenticator-verification-tac.json",
+}
 
 
 def test_fixtures_list_only_the_authenticators_of_the_step():
@@ -775,8 +1416,18 @@ async def test_phone_option_carries_what_okta_sends(aiohttp_client):
     doc = await Idx(client).password_signin("dave@example.com", "Dave-Passw0rd!")
     [option] = phone_options(doc)
     fields = option["value"]["form"]["value"]
-    assert fields[1] == {"name": "methodType", "type": "string", "required": False, "options": [{"label": "SMS", "value": "sms"}]}
-    assert fields[2] == {"name": "enrollmentId", "required": True, "value": dave.enrollment("phone_number").id, "mutable": False}
+    assert fields[1] == {
+        "name": "methodType",
+        "type": "string",
+        "required": False,
+        "options": [{"label": "SMS", "value": "sms"}],
+    }
+    assert fields[2] == {
+        "name": "enrollmentId",
+        "required": True,
+        "value": dave.enrollment("phone_number").id,
+        "mutable": False,
+    }
 
 
 async def test_idx_content_type_is_exact(client, state):

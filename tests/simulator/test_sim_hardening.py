@@ -9,8 +9,13 @@ from embedded.simulator import create_simulator_app
 from .conftest import Idx
 
 EVIL = "https://evil.example"
-CROSS_SITE = [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"Origin": EVIL}, {"Origin": "null"},
-              {"Origin": "http://127.0.0.1:1"}]  # another origin on this machine is still another site's page
+CROSS_SITE = [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Origin": EVIL},
+    {"Origin": "null"},
+    {"Origin": "http://127.0.0.1:1"},
+]  # another origin on this machine is still another site's page
 CROSS_IDS = ["sec-fetch-cross-site", "sec-fetch-same-site", "origin-evil", "origin-null", "origin-other-port"]
 
 
@@ -21,8 +26,9 @@ async def faults(client) -> dict:
 @pytest.mark.parametrize("headers", CROSS_SITE, ids=CROSS_IDS)
 async def test_a_cross_site_text_plain_post_cannot_change_faults(client, headers):
     before = await faults(client)
-    r = await client.post("/_sim/faults", data='{"rates": {"500": 1}}',
-                          headers={"Content-Type": "text/plain", **headers})
+    r = await client.post(
+        "/_sim/faults", data='{"rates": {"500": 1}}', headers={"Content-Type": "text/plain", **headers}
+    )
     assert r.status == 403 and "Access-Control-Allow-Origin" not in r.headers
     assert await faults(client) == before
     assert (await client.delete("/_sim/faults", headers=headers)).status == 403
@@ -32,18 +38,20 @@ async def test_a_text_plain_body_is_not_json_even_without_browser_headers(client
     before = await faults(client)
     r = await client.post("/_sim/faults", data='{"rates": {"500": 1}}', headers={"Content-Type": "text/plain"})
     assert r.status == 415 and await faults(client) == before
-    r = await client.post("/_sim/expire", data='{}', headers={"Content-Type": "text/plain"})
+    r = await client.post("/_sim/expire", data="{}", headers={"Content-Type": "text/plain"})
     assert r.status == 415
 
 
 @pytest.mark.parametrize("headers", CROSS_SITE, ids=CROSS_IDS)
 async def test_a_cross_site_form_cannot_email_a_reset_link_to_an_attacker(client, state, headers):
-    r = await client.post("/_sim/admin/reset-email", data={"login": "rita@example.com", "app_url": EVIL},
-                          headers=headers)
+    r = await client.post(
+        "/_sim/admin/reset-email", data={"login": "rita@example.com", "app_url": EVIL}, headers=headers
+    )
     assert r.status == 403
     assert state.outbox == [] and state.org.user("rita@example.com").recovery_token is None
-    r = await client.post("/_sim/admin/activation-email", data={"login": "sam@example.com", "app_url": EVIL},
-                          headers=headers)
+    r = await client.post(
+        "/_sim/admin/activation-email", data={"login": "sam@example.com", "app_url": EVIL}, headers=headers
+    )
     assert r.status == 403 and state.outbox == []
 
 
@@ -62,10 +70,16 @@ async def test_the_outbox_own_forms_still_work(client, state):
     """Same-origin form posts (the outbox page's buttons, the Admin form) and plain clients pass."""
     origin = str(client.make_url("")).rstrip("/")
     same = {"Origin": origin, "Sec-Fetch-Site": "same-origin"}
-    r = await client.post("/_sim/admin/reset-email", data={"login": "rita@example.com", "return": "outbox"},
-                          headers=same, allow_redirects=False)
+    r = await client.post(
+        "/_sim/admin/reset-email",
+        data={"login": "rita@example.com", "return": "outbox"},
+        headers=same,
+        allow_redirects=False,
+    )
     assert r.status == 303 and len(state.outbox) == 1
-    r = await client.post("/_sim/admin/reset-email", json={"login": "rita@example.com"}, headers={"Sec-Fetch-Site": "none"})
+    r = await client.post(
+        "/_sim/admin/reset-email", json={"login": "rita@example.com"}, headers={"Sec-Fetch-Site": "none"}
+    )
     assert r.status == 200 and len(state.outbox) == 2
 
 
@@ -97,8 +111,16 @@ async def test_protocol_endpoints_are_not_host_bound(client):
     assert r.status == 200 and (await r.json())["issuer"] == "http://id.example.test/oauth2/default"
 
 
-@pytest.mark.parametrize("body", [{"stateHandle": ["a", "b"]}, {"stateHandle": {"x": 1}}, {"interactionHandle": [1]},
-                                  {"stateHandle": 7}, {"activation_login": ["sam@example.com"]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"stateHandle": ["a", "b"]},
+        {"stateHandle": {"x": 1}},
+        {"interactionHandle": [1]},
+        {"stateHandle": 7},
+        {"activation_login": ["sam@example.com"]},
+    ],
+)
 async def test_expire_refuses_handles_that_are_not_strings(client, body):
     r = await client.post("/_sim/expire", json=body)
     assert r.status == 400 and "must be a string" in (await r.json())["error"]

@@ -21,9 +21,19 @@ def claims(token: str) -> dict:
 
 async def begin(flow: Idx, **extra) -> tuple[int, dict]:
     """/v1/interact with extra parameters (acr_values, max_age), then introspect."""
-    r = await flow.client.post("/oauth2/default/v1/interact", data={
-        **CLIENT, "scope": flow.scope, "redirect_uri": REDIRECT, "code_challenge": flow.challenge,
-        "code_challenge_method": "S256", "state": flow.state, "nonce": flow.nonce, **extra})
+    r = await flow.client.post(
+        "/oauth2/default/v1/interact",
+        data={
+            **CLIENT,
+            "scope": flow.scope,
+            "redirect_uri": REDIRECT,
+            "code_challenge": flow.challenge,
+            "code_challenge_method": "S256",
+            "state": flow.state,
+            "nonce": flow.nonce,
+            **extra,
+        },
+    )
     body = await r.json()
     if r.status == 200:
         flow.handle = body["interaction_handle"]
@@ -54,7 +64,9 @@ async def test_alice_password_only_is_asked_for_her_email_code(client):
     doc = await password_first(flow, "alice@example.com", "Alice-Passw0rd!", acr_values=TWO, max_age="0")
     assert names(doc)[0] == "challenge-authenticator" and current_key(doc) == "okta_email"
     before = time.time()
-    doc = await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("alice@example.com")})
+    doc = await flow.submit(
+        "challenge-authenticator", credentials={"passcode": await flow.outbox_code("alice@example.com")}
+    )
     assert "successWithInteractionCode" in doc
     tokens = await tokens_of(flow)
     id_token = claims(tokens["id_token"])
@@ -69,7 +81,9 @@ async def test_bob_verifies_his_email_code_as_his_policy_already_asks(client):
     flow = Idx(client)
     doc = await password_first(flow, "bob@example.com", "Bob-Passw0rd!", acr_values=TWO, max_age="0")
     assert current_key(doc) == "okta_email"
-    doc = await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("bob@example.com")})
+    doc = await flow.submit(
+        "challenge-authenticator", credentials={"passcode": await flow.outbox_code("bob@example.com")}
+    )
     assert claims((await tokens_of(flow))["id_token"])["acr"] == TWO
 
 
@@ -84,7 +98,9 @@ async def test_one_factor_asked_never_lowers_the_policy(client):
     flow = Idx(client)
     doc = await password_first(flow, "bob@example.com", "Bob-Passw0rd!", acr_values="urn:okta:loa:1fa:any")
     assert current_key(doc) == "okta_email"  # his rule still wants two
-    doc = await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("bob@example.com")})
+    doc = await flow.submit(
+        "challenge-authenticator", credentials={"passcode": await flow.outbox_code("bob@example.com")}
+    )
     assert claims((await tokens_of(flow))["id_token"])["acr"] == "urn:okta:loa:1fa:any"
 
 
@@ -112,7 +128,9 @@ async def test_two_factors_asked_of_someone_with_one_enrolls_a_second(lone_passw
     doc = await password_first(flow, "alice@example.com", "Alice-Passw0rd!", acr_values=TWO)
     assert names(doc) == ["select-authenticator-enroll"]  # the enrollment policy lets her add one
     doc = await flow.select("okta_email", form="select-authenticator-enroll")
-    doc = await flow.submit("enroll-authenticator", credentials={"passcode": await flow.outbox_code("alice@example.com")})
+    doc = await flow.submit(
+        "enroll-authenticator", credentials={"passcode": await flow.outbox_code("alice@example.com")}
+    )
     assert "successWithInteractionCode" in doc
     assert claims((await tokens_of(flow))["id_token"])["acr"] == TWO
 
@@ -155,8 +173,9 @@ async def test_hardware_protected_goes_straight_to_fiona_s_fastpass(client):
 
 async def test_the_first_known_value_is_used(client):
     flow = Idx(client)
-    await password_first(flow, "alice@example.com", "Alice-Passw0rd!",
-                         acr_values="urn:example:gold " + TWO + " urn:okta:loa:1fa:any")
+    await password_first(
+        flow, "alice@example.com", "Alice-Passw0rd!", acr_values="urn:example:gold " + TWO + " urn:okta:loa:1fa:any"
+    )
     await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("alice@example.com")})
     assert claims((await tokens_of(flow))["id_token"])["acr"] == TWO
 
@@ -170,10 +189,13 @@ async def test_unknown_values_are_ignored_as_okta_documents(client, acr_values):
     assert "acr" not in claims((await tokens_of(flow))["id_token"])
 
 
-@pytest.mark.parametrize("params, text", [
-    ({"max_age": "-1"}, "'max_age'"),
-    ({"max_age": "soon"}, "'max_age'"),
-])
+@pytest.mark.parametrize(
+    "params, text",
+    [
+        ({"max_age": "-1"}, "'max_age'"),
+        ({"max_age": "soon"}, "'max_age'"),
+    ],
+)
 async def test_unusable_values_are_refused(client, params, text):
     status, body = await begin(Idx(client), **params)
     assert status == 400 and body["error"] == "invalid_request" and text in body["error_description"]
@@ -184,8 +206,10 @@ async def test_a_refresh_keeps_the_acr(client):
     await password_first(flow, "alice@example.com", "Alice-Passw0rd!", acr_values=TWO)
     await flow.submit("challenge-authenticator", credentials={"passcode": await flow.outbox_code("alice@example.com")})
     tokens = await tokens_of(flow)
-    r = await client.post("/oauth2/default/v1/token", data={**CLIENT, "grant_type": "refresh_token",
-                                                            "refresh_token": tokens["refresh_token"]})
+    r = await client.post(
+        "/oauth2/default/v1/token",
+        data={**CLIENT, "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
     fresh = await r.json()
     assert claims(fresh["id_token"])["acr"] == TWO
     assert claims(fresh["id_token"])["auth_time"] == claims(tokens["id_token"])["auth_time"]

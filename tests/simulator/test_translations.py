@@ -15,7 +15,9 @@ from .conftest import ION, remediation
 
 async def post(idx, href: str, body: dict, language: str | None) -> dict:
     headers = {"Accept": ION, **({"Accept-Language": language} if language else {})}
-    r = await idx.client.post(urlsplit(href).path, json={**body, "stateHandle": idx.doc["stateHandle"]}, headers=headers)
+    r = await idx.client.post(
+        urlsplit(href).path, json={**body, "stateHandle": idx.doc["stateHandle"]}, headers=headers
+    )
     return await idx._take(r)
 
 
@@ -32,17 +34,22 @@ def labels(doc: dict, form: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(("language", "expected"), [
-    ("fr-FR,fr;q=0.9,en;q=0.8", "Le mot de passe est incorrect"),
-    ("de", "Das Passwort ist falsch"),
-    ("en-US,en;q=0.9,fr;q=0.5", "Password is incorrect"),
-    ("ja", "Password is incorrect"),
-    (None, "Password is incorrect"),
-])
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr-FR,fr;q=0.9,en;q=0.8", "Le mot de passe est incorrect"),
+        ("de", "Das Passwort ist falsch"),
+        ("en-US,en;q=0.9,fr;q=0.5", "Password is incorrect"),
+        ("ja", "Password is incorrect"),
+        (None, "Password is incorrect"),
+    ],
+)
 async def test_a_wrong_password_in_the_callers_language(idx, language, expected):
     doc = await idx.start()
     doc = await post(idx, remediation(doc, "identify")["href"], {"identifier": "alice@example.com"}, language)
-    await post(idx, remediation(doc, "challenge-authenticator")["href"], {"credentials": {"passcode": "wrong"}}, language)
+    await post(
+        idx, remediation(doc, "challenge-authenticator")["href"], {"credentials": {"passcode": "wrong"}}, language
+    )
     message = idx.doc["messages"]["value"][0]
     assert idx.status == 401 and message["message"] == expected and message["i18n"]["key"] == "incorrectPassword"
 
@@ -75,8 +82,17 @@ def test_every_message_has_both_translations_with_its_parameters():
                 assert f"{{{i}}}" in translations.MESSAGES[lang][name], (lang, name)
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("fr-CA", "fr"), ("de-AT;q=0.8, fr;q=0.9", "fr"), ("en, de", None), ("*", None), ("de;q=0", None), ("x" * 5000, None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr-CA", "fr"),
+        ("de-AT;q=0.8, fr;q=0.9", "fr"),
+        ("en, de", None),
+        ("*", None),
+        ("de;q=0", None),
+        ("x" * 5000, None),
+        ("", None),
+    ],
+)
 def test_the_language_of_a_header(header, expected):
     assert translations.language(header) == expected

@@ -34,7 +34,9 @@ def same_shape(doc: dict, *identifiers: str) -> str:
     text = re.sub(r'"challenge": "[A-Za-z0-9_-]{43}"', '"challenge": "…"', text)  # the passkey autofill challenge
     text = re.sub(r'"(00u|enr)[0-9a-f]{17}"', r'"\1…"', text)
     for identifier in identifiers:
-        text = text.replace(identifier, "IDENTIFIER").replace(identifier[0] + "***" + identifier.split("@")[0][-1:], "MASK")
+        text = text.replace(identifier, "IDENTIFIER").replace(
+            identifier[0] + "***" + identifier.split("@")[0][-1:], "MASK"
+        )
     return text
 
 
@@ -62,8 +64,11 @@ async def test_on_identify_answers_as_for_an_existing_user(hidden, who):
     assert set(theirs["user"]["value"]) == set(alice["user"]["value"]) == {"id", "identifier"}
 
 
-@pytest.mark.parametrize("who, password", [(NOBODY, "Alice-Passw0rd!"), ("henry@example.com", "Henry-Passw0rd!")],
-                         ids=["unknown", "locked-with-the-right-password"])
+@pytest.mark.parametrize(
+    "who, password",
+    [(NOBODY, "Alice-Passw0rd!"), ("henry@example.com", "Henry-Passw0rd!")],
+    ids=["unknown", "locked-with-the-right-password"],
+)
 async def test_on_the_password_then_fails_with_the_same_message(hidden, who, password):
     alice, _ = await identify(hidden, ALICE)
     wrong = await alice.submit("challenge-authenticator", credentials={"passcode": "Wrong-Passw0rd!"})
@@ -82,7 +87,9 @@ async def test_on_an_unknown_user_locks_out_after_as_many_attempts_as_a_real_one
             doc = await flow.submit("challenge-authenticator", credentials={"passcode": "Wrong-Passw0rd!"})
         answers[who] = (flow.status, field_messages(doc), names(doc))
     assert answers[ALICE] == answers[NOBODY]
-    assert answers[NOBODY][:2] == (400, ["errors.E0000069"]) and answers[NOBODY][2][0] == "identify"  # back to the start
+    assert (
+        answers[NOBODY][:2] == (400, ["errors.E0000069"]) and answers[NOBODY][2][0] == "identify"
+    )  # back to the start
 
 
 async def test_on_recovery_of_an_unknown_user_says_check_your_email_and_sends_nothing(hidden):
@@ -123,7 +130,10 @@ async def test_on_the_password_first_form_fails_alike(aiohttp_client):
     for who in (ALICE, NOBODY):
         flow = Idx(client)
         await flow.start()
-        docs[who] = (await flow.submit("identify", identifier=who, credentials={"passcode": "Wrong-Passw0rd!"}), flow.status)
+        docs[who] = (
+            await flow.submit("identify", identifier=who, credentials={"passcode": "Wrong-Passw0rd!"}),
+            flow.status,
+        )
     assert docs[ALICE][1] == docs[NOBODY][1] == 401
     assert same_shape(docs[NOBODY][0], NOBODY) == same_shape(docs[ALICE][0], ALICE)
     assert field_messages(docs[NOBODY][0]) == ["errors.E0000004"]
@@ -136,8 +146,11 @@ async def test_on_unlock_of_an_unknown_user_answers_as_for_an_existing_one(hidde
         doc = await flow.start()
         doc = await flow.submit("unlock-account")
         option = doc["remediation"]["value"][0]["value"][1]["options"][0]["value"]["form"]["value"]
-        docs[who] = await flow.submit("select-authenticator-unlock-account", identifier=who,
-                                      authenticator={f["name"]: f["value"] for f in option if "value" in f})
+        docs[who] = await flow.submit(
+            "select-authenticator-unlock-account",
+            identifier=who,
+            authenticator={f["name"]: f["value"] for f in option if "value" in f},
+        )
         sent[who] = await (await hidden.get("/outbox.json", params={"to": who})).json()
     assert flow.status == 200 and names(docs[NOBODY])[0] == "challenge-authenticator"
     assert same_shape(docs[NOBODY], NOBODY) == same_shape(docs[ALICE], ALICE)
