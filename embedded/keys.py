@@ -12,7 +12,7 @@ from aiohttp_session import Session
 from .config import Settings
 from .idx_client import IdxClient
 from .oidc import KeySet
-from .ratelimit import Claims, Limiter
+from .ratelimit import Limiter, Rate
 from .sessions import SessionStore
 from .urls import Urls
 
@@ -22,12 +22,11 @@ TEMPLATES = web.AppKey("embedded.templates", jinja2.Environment)
 IDX_CLIENT = web.AppKey("embedded.idx_client", IdxClient)
 KEY_SET = web.AppKey("embedded.key_set", KeySet)
 SESSION_STORAGE = web.AppKey("embedded.session_storage", SessionStore)
-# Limits (in memory, or on Redis for several instances), each answering `await check(key)`.
-IP_LIMITER = web.AppKey("embedded.ip_limiter", Limiter)  # step posts per client address
-TX_LIMITER = web.AppKey("embedded.tx_limiter", Limiter)  # Identity Engine calls per transaction
-LOGIN_LIMITER = web.AppKey("embedded.login_limiter", Limiter)  # sign-ins started per client address
+# The limits the session store counts as it opens a session (web.session.hit): "ip" (step posts
+# per client address), "tx" (Identity Engine calls per transaction), "login" (sign-ins started
+# per client address).
+LIMITS = web.AppKey("embedded.limits", dict[str, Rate])
 REPORT_LIMITER = web.AppKey("embedded.report_limiter", Limiter)  # CSP violation reports per client address
-IN_FLIGHT = web.AppKey("embedded.in_flight", Claims)  # transactions with an Identity Engine call on its way
 AUDIT_KEY = web.AppKey("embedded.audit_key", bytes)  # keys the hash of user identifiers in sign-in event logs
 
 SESSION = web.RequestKey("embedded.session", Session)  # this browser's session, loaded by the middleware

@@ -1,13 +1,47 @@
-"""Limits on what one key may do: how many times in a sliding window (`RateLimiter`), and one
-thing at a time (`InFlight`). These keep their state in this process's memory; the Redis store
-(`redis_store.py`) has the same two methods for several processes."""
+"""Limits on how often one key may do something, as the generic cell rate algorithm (GCRA):
+one number of state per key, whatever the traffic, in memory here and on Redis in
+`redis_store.py` (the same arithmetic in a script).
+
+A limit of N in T seconds lets a burst of ⌈N/2⌉ through at once, then one every
+T/(N - ⌈N/2⌉ + 1) seconds, which never lets more than N through in any T seconds (a sliding
+window, not a fixed one, which would let 2N through across a window's edge)."""
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int  # at most this many
+    window: float  # in any this many seconds
+
+    @property
+    def burst(self) -> int:
+        return (self.limit + 1) // 2
+
+    @property
+    def interval(self) -> float:
+        """Seconds between hits once the burst is spent."""
+        return self.window / (self.limit - self.burst + 1)
+
+    @property
+    def tolerance(self) -> float:
+        """How far ahead of now the theoretical arrival time may run and still let a hit through."""
+        return (self.burst - 1) * self.interval
+
+
+def gcra(tat: float, now: float, rate: Rate) -> tuple[float, float]:
+    """One hit against a key whose theoretical arrival time is `tat`: (new tat, 0) when it goes
+    through, (tat unchanged, seconds to wait) when it is refused (a refusal costs nothing)."""
+    tat = max(tat, now)
+    if tat - now > rate.tolerance:
+        return tat, tat - now - rate.tolerance
+    return tat + rate.interval, 0.0
 
 
 class Limiter(Protocol):
@@ -15,62 +49,31 @@ class Limiter(Protocol):
         """Count a hit for `key` and return 0, or, over the limit, the seconds to wait."""
 
 
-class Claims(Protocol):
-    async def claim(self, key: str) -> bool:
-        """True, and `key` is now taken, unless it already was."""
-
-    async def release(self, key: str) -> None: ...
-
-
 class RateLimiter:
-    """At most `limit` hits per key in any `window` seconds (a sliding window), in memory.
-    Bounded: beyond `max_keys` keys the least recently used is forgotten."""
+    """`Rate(limit, window)` per key, in this process's memory. Bounded: beyond `max_keys` keys
+    the least recently used is forgotten."""
 
     def __init__(
         self, limit: int, window: float, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic
     ):
-        self.limit = limit
-        self.window = window
+        self.rate = Rate(limit, window)
         self.max_keys = max_keys
         self.clock = clock
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._tats: OrderedDict[str, float] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._hits)
+        return len(self._tats)
 
     async def check(self, key: str) -> float:
         """The store-neutral call: count a hit, or return the seconds to wait."""
         return self.hit(key)
 
-    def hit(self, key: str) -> float:
-        """Count one hit and return 0, or, over the limit, count nothing and return the seconds to wait."""
+    def hit(self, key: str, rate: Rate | None = None) -> float:
+        """Count one hit against `rate` (this limiter's own by default): 0, or the seconds to wait."""
         now = self.clock()
-        hits = self._hits.get(key)
-        if hits is None:
-            hits = self._hits[key] = deque()
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        self._hits.move_to_end(key)
-        if len(hits) >= self.limit:
-            return hits[0] + self.window - now
-        hits.append(now)
-        while len(self._hits) > self.max_keys:
-            self._hits.popitem(last=False)
-        return 0.0
-
-
-class InFlight:
-    """Names of things being done right now (a transaction's step on its way upstream)."""
-
-    def __init__(self) -> None:
-        self._keys: set[str] = set()
-
-    async def claim(self, key: str) -> bool:
-        """True, and the key is now taken, unless it already was."""
-        if key in self._keys:
-            return False
-        self._keys.add(key)
-        return True
-
-    async def release(self, key: str) -> None:
-        self._keys.discard(key)
+        tat, wait = gcra(self._tats.get(key, now), now, rate or self.rate)
+        self._tats[key] = tat
+        self._tats.move_to_end(key)
+        while len(self._tats) > self.max_keys:
+            self._tats.popitem(last=False)
+        return wait

@@ -1,14 +1,17 @@
 """Shared state on a Redis server (EMBEDDED_REDIS_URL), so any number of app processes serve
-any request of any session: sessions, rate limits and the one-step-in-flight lock.
+any request of any session: sessions with their step claims, and rate limits.
 
 Keys are namespaced (`embedded:` by default) and expire on their own: a session with its idle
-lifetime, a rate-limit window with the window, a lock after a bounded time. Each update is one
-atomic script, timed by the Redis server's clock so every instance agrees.
+lifetime, a limit's state once it no longer holds anyone back. A request costs at most two round
+trips: one script reads the session, counts its limits and claims it (`BEGIN`), one writes back
+and releases (`COMMIT`); a page that changed nothing writes nothing. Every script is timed by the
+Redis server's clock, so every instance agrees. The session's bookkeeping lives in its own hash
+beside its fields (names starting with `_`), so one script touches one key for it.
 """
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Sequence
 from typing import Any, cast
 
 import redis.asyncio as redis
@@ -18,51 +21,117 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .sessions import Fields, SessionStore
+from .ratelimit import Rate
+from .sessions import GUARDED, Committed, Fields, Hit, Opened, Record, SessionStore
 
-CREATED = "_created"  # a record's birth, in the Redis server's seconds
-
-# KEYS[1] session; ARGV: idle ms, absolute s. A live record's fields (and its birth), counting the read as activity.
-READ = """
-local fields = redis.call('HGETALL', KEYS[1])
-if #fields == 0 then return nil end
+# Shared by the scripts below: the server's time in seconds, and one GCRA hit against a
+# theoretical arrival time (returns the new one and 0, or the old one and the seconds to wait).
+PRELUDE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-local created = tonumber(redis.call('HGET', KEYS[1], '_created') or '0')
-if now - created > tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) return nil end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local function gcra(tat, interval, tolerance)
+  if tat < now then tat = now end
+  if tat - now > tolerance then return tat, tat - now - tolerance end
+  return tat + interval, 0
+end
+local function live(key, absolute)
+  local fields = redis.call('HGETALL', key)
+  if #fields == 0 then return nil end
+  if now - tonumber(redis.call('HGET', key, '_created') or '0') > absolute then
+    redis.call('DEL', key)
+    return nil
+  end
+  return fields
+end
+"""
+# KEYS[1] session; ARGV: idle ms, absolute s. A live record's fields, counting the read as activity.
+READ = (
+    PRELUDE
+    + """
+local fields = live(KEYS[1], tonumber(ARGV[2]))
+if fields then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return fields
 """
-# KEYS[1] session; ARGV: idle ms, then field/value pairs. A new record.
-CREATE = """
-local t = redis.call('TIME')
-redis.call('HSET', KEYS[1], '_created', tostring(tonumber(t[1]) + tonumber(t[2]) / 1e6), unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-# KEYS[1] session; ARGV: idle ms, count of fields to set, their name/value pairs, then names to delete.
-UPDATE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local n = tonumber(ARGV[2])
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * n)) end
-if #ARGV > 2 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 3 + 2 * n)) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-# KEYS[1] window; ARGV: window s, limit, a unique member. "0", or the seconds to wait.
-HIT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-local window = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return tostring(tonumber(oldest[2]) + window - now)
+)
+# KEYS[1] session, KEYS[2..] limit keys; ARGV: idle ms, absolute s, claim token ('' for none),
+# claim ms, number of hits, then per hit: key index (1: the session's own limit), interval s,
+# tolerance s. Returns {status, wait, limit index, fields}: status 'ok', 'busy' or 'limited'.
+BEGIN = (
+    PRELUDE
+    + """
+local fields = live(KEYS[1], tonumber(ARGV[2]))
+for i = 0, tonumber(ARGV[5]) - 1 do
+  local k, interval, tolerance = tonumber(ARGV[6 + 3 * i]), tonumber(ARGV[7 + 3 * i]), tonumber(ARGV[8 + 3 * i])
+  if k > 1 or fields then
+    local tat = tonumber((k > 1 and redis.call('GET', KEYS[k])) or (k == 1 and redis.call('HGET', KEYS[1], '_tat')) or '0')
+    local next, wait = gcra(tat, interval, tolerance)
+    if wait > 0 then return {'limited', tostring(wait), i, fields or {}} end
+    if k == 1 then
+      redis.call('HSET', KEYS[1], '_tat', string.format('%.6f', next))
+    else
+      redis.call('SET', KEYS[k], string.format('%.6f', next), 'PX', math.ceil((next - now) * 1000) + 1)
+    end
+  end
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+if not fields then return {'ok', '0', -1, {}} end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if ARGV[3] == '' then return {'ok', '0', -1, fields} end
+if redis.call('HEXISTS', KEYS[1], '_claim') == 1 and tonumber(redis.call('HGET', KEYS[1], '_claim_until')) > now then
+  return {'busy', '0', -1, fields}
+end
+redis.call('HSET', KEYS[1], '_claim', ARGV[3], '_claim_until', string.format('%.6f', now + tonumber(ARGV[4]) / 1000))
+return {'ok', '0', -1, fields}
+"""
+)
+# KEYS[1] session; ARGV: idle ms, then field/value pairs. A new record.
+CREATE = (
+    PRELUDE
+    + """
+redis.call('HSET', KEYS[1], '_created', string.format('%.6f', now), '_v', '0', unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+)
+# KEYS[1] session; ARGV: idle ms, version read, claim token to release ('' for none), codes to
+# add, then four counts (fields to set, to delete, guarded fields to set, guarded to delete) and
+# the names (and values) in that order. 1 written, -1 stale (guarded fields left), 0 gone.
+COMMIT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if tonumber(ARGV[4]) > 0 then redis.call('HINCRBY', KEYS[1], 'codes', ARGV[4]) end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], '_claim') == ARGV[3] then
+  redis.call('HDEL', KEYS[1], '_claim', '_claim_until')
+end
+local set, del, gset, gdel = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local at = 9
+if set > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, at, at + 2 * set - 1)) end
+at = at + 2 * set
+if del > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, at, at + del - 1)) end
+at = at + del
+local result = 1
+if gset + gdel > 0 then
+  if tonumber(redis.call('HGET', KEYS[1], '_v') or '0') ~= tonumber(ARGV[2]) then
+    result = -1
+  else
+    if gset > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, at, at + 2 * gset - 1)) end
+    at = at + 2 * gset
+    if gdel > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, at, at + gdel - 1)) end
+    redis.call('HINCRBY', KEYS[1], '_v', 1)
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return result
+"""
+# KEYS[1] limit; ARGV: interval s, tolerance s. "0", or the seconds to wait.
+HIT = (
+    PRELUDE
+    + """
+local next, wait = gcra(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[1]), tonumber(ARGV[2]))
+if wait > 0 then return tostring(wait) end
+redis.call('SET', KEYS[1], string.format('%.6f', next), 'PX', math.ceil((next - now) * 1000) + 1)
 return '0'
 """
+)
+COMMITTED = {1: Committed.WRITTEN, -1: Committed.STALE, 0: Committed.GONE}
 
 
 class StoreUnavailable(Exception):
@@ -82,6 +151,25 @@ def connect(url: str) -> redis.Redis:
     )
 
 
+async def run(script: Any, keys: list[str], args: list[Any]) -> Any:
+    try:
+        return await script(keys=keys, args=args)
+    except RedisError as exc:
+        raise StoreUnavailable(type(exc).__name__) from None
+
+
+def _rate_args(rate: Rate) -> list[str]:
+    return [repr(rate.interval), repr(rate.tolerance)]
+
+
+def _record(flat: list[bytes]) -> Record | None:
+    if not flat:
+        return None
+    pairs = {k.decode(): v.decode() for k, v in zip(flat[::2], flat[1::2], strict=True)}
+    fields = {k: v for k, v in pairs.items() if not k.startswith("_")}
+    return Record(float(pairs.get("_created", "0")), fields, int(pairs.get("_v", "0")))
+
+
 class RedisStorage(SessionStore):
     def __init__(
         self,
@@ -90,44 +178,61 @@ class RedisStorage(SessionStore):
         secure: bool,
         idle_seconds: int,
         absolute_seconds: float,
+        claim_seconds: float = 30.0,
         namespace: str = "embedded",
     ):
-        super().__init__(secure=secure, idle_seconds=idle_seconds, absolute_seconds=absolute_seconds)
+        super().__init__(
+            secure=secure, idle_seconds=idle_seconds, absolute_seconds=absolute_seconds, claim_seconds=claim_seconds
+        )
         self.client = client
         self.prefix = f"{namespace}:s:"
-        self._read, self._create, self._update = (client.register_script(s) for s in (READ, CREATE, UPDATE))
+        self.limit_prefix = f"{namespace}:rl:"
+        self._read, self._begin, self._create, self._commit = (
+            client.register_script(s) for s in (READ, BEGIN, CREATE, COMMIT)
+        )
 
     @property
     def idle_ms(self) -> int:
         return int(self.idle_seconds * 1000)
 
-    async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return await script(keys=keys, args=args)
-        except RedisError as exc:
-            raise StoreUnavailable(type(exc).__name__) from None
+    def session_key(self, key: str) -> str:
+        return self.prefix + key
 
-    async def read(self, key: str) -> tuple[float, Fields] | None:
-        flat = await self._run(self._read, [self.prefix + key], [self.idle_ms, self.absolute_seconds])
-        if not flat:
-            return None
-        pairs = dict(zip(flat[::2], flat[1::2], strict=True))
-        decoded = {k.decode(): v.decode() for k, v in pairs.items()}
-        created = float(decoded.pop(CREATED, "0"))
-        return created, decoded
+    async def read(self, key: str) -> Record | None:
+        return _record(await run(self._read, [self.session_key(key)], [self.idle_ms, self.absolute_seconds]))
+
+    async def begin(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
+        keys = [self.session_key(key) if key else self.prefix]  # no cookie: a key no session has
+        args: list[Any] = [self.idle_ms, self.absolute_seconds, claim or "", int(self.claim_seconds * 1000), len(hits)]
+        for hit in hits:
+            if hit.key is not None:
+                keys.append(self.limit_prefix + hit.key)
+            args += [1 if hit.key is None else len(keys), *_rate_args(hit.rate)]
+        status, wait, index, flat = await run(self._begin, keys, args)
+        record = _record(flat) if key else None
+        if status == b"limited":
+            return Opened(record, wait=float(wait), limited=hits[int(index)].name)
+        return Opened(record, claimed=status == b"ok" and claim is not None and record is not None)
 
     async def create(self, key: str, fields: Fields) -> None:
-        await self._run(self._create, [self.prefix + key], [self.idle_ms, *[x for kv in fields.items() for x in kv]])
+        await run(self._create, [self.session_key(key)], [self.idle_ms, *[x for kv in fields.items() for x in kv]])
 
-    async def update(self, key: str, changed: Fields, removed: set[str]) -> bool:
-        if not changed and not removed:
-            return True
-        args = [self.idle_ms, len(changed), *[x for kv in changed.items() for x in kv], *sorted(removed)]
-        return bool(await self._run(self._update, [self.prefix + key], args))
+    async def commit(
+        self, key: str, version: int, changed: Fields, removed: set[str], *, release: str | None, codes: int
+    ) -> Committed:
+        if not changed and not removed and release is None and not codes:
+            return Committed.WRITTEN
+        plain = {k: v for k, v in changed.items() if k not in GUARDED}
+        guarded = {k: v for k, v in changed.items() if k in GUARDED}
+        gone, guarded_gone = sorted(removed - GUARDED), sorted(removed & GUARDED)
+        args = [self.idle_ms, version, release or "", codes, len(plain), len(gone), len(guarded), len(guarded_gone)]
+        args += [*[x for kv in plain.items() for x in kv], *gone, *[x for kv in guarded.items() for x in kv]]
+        args += guarded_gone
+        return COMMITTED[int(await run(self._commit, [self.session_key(key)], args))]
 
     async def delete(self, key: str) -> None:
         try:
-            await self.client.delete(self.prefix + key)
+            await self.client.delete(self.session_key(key))
         except RedisError as exc:
             raise StoreUnavailable(type(exc).__name__) from None
 
@@ -136,38 +241,12 @@ class RedisStorage(SessionStore):
 
 
 class RedisLimiter:
-    """At most `limit` hits per key in any `window` seconds, shared by every instance."""
+    """`Rate(limit, window)` per key, shared by every instance (a limit `begin` does not count)."""
 
     def __init__(self, client: redis.Redis, name: str, limit: int, window: float, namespace: str = "embedded"):
-        self.limit, self.window = limit, window
+        self.rate = Rate(limit, window)
         self.prefix = f"{namespace}:rl:{name}:"
         self._hit = client.register_script(HIT)
 
     async def check(self, key: str) -> float:
-        try:
-            wait = await self._hit(keys=[self.prefix + key], args=[self.window, self.limit, secrets.token_hex(8)])
-        except RedisError as exc:
-            raise StoreUnavailable(type(exc).__name__) from None
-        return float(cast(bytes, wait))
-
-
-class RedisInFlight:
-    """One thing at a time per key across instances; a claim lapses after `ttl_seconds` even if
-    its holder died, so a crashed instance never locks a transaction for good."""
-
-    def __init__(self, client: redis.Redis, ttl_seconds: float, namespace: str = "embedded"):
-        self.client = client
-        self.ttl_ms = int(ttl_seconds * 1000)
-        self.prefix = f"{namespace}:busy:"
-
-    async def claim(self, key: str) -> bool:
-        try:
-            return bool(await self.client.set(self.prefix + key, b"1", nx=True, px=self.ttl_ms))
-        except RedisError as exc:
-            raise StoreUnavailable(type(exc).__name__) from None
-
-    async def release(self, key: str) -> None:
-        try:
-            await self.client.delete(self.prefix + key)
-        except RedisError as exc:
-            raise StoreUnavailable(type(exc).__name__) from None
+        return float(cast(bytes, await run(self._hit, [self.prefix + key], _rate_args(self.rate))))

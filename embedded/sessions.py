@@ -1,22 +1,33 @@
 """Server-side sessions (aiohttp-session storages): the cookie carries only a random id.
 
 Everything else (the IDX transaction, tokens) stays on the server, bounded and expiring, so a
-copied cookie dies with logout and no secret reaches the browser. A session is kept as one
-record of fields (`tx`, `user`, `tokens`, ...), and a request writes back only the fields it
-changed: a slow request can never put back an old transaction over a newer one.
+copied cookie dies with logout and no secret reaches the browser. A session is one record of
+fields (`tx`, `idx`, `user`, `tokens`, ...) and a request writes back only the fields it changed.
+
+One step at a time, on any number of instances (issue 19): a request that calls the Identity
+Engine for the transaction first *claims* the record, in the same store call that reads it and
+checks its rate limits (`begin`), and gives the claim back in the call that writes it (`commit`).
+The transaction's own fields (`GUARDED`) are written only when the record's version is still the
+one read, so a request that outlived its claim can never put back an older transaction; the count
+of wrong codes is a counter the store adds to, never a value written back whole. Each store does
+its part of this atomically: the memory store between two awaits, Redis in one script.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
+
+from .ratelimit import Rate, RateLimiter, gcra
 
 
 def cookie_name(secure: bool) -> str:
@@ -42,13 +53,17 @@ def encode(value: Any) -> str:
 class StoredSession(Session):
     """A session whose fields stay the JSON text they were stored as until a handler reads them,
     and which remembers them as loaded, so saving writes only what changed and never encodes a
-    field nobody read."""
+    field nobody read. `version` is the record's as read; `claim` the token of this request's
+    claim on it, if it holds one; `codes_added` the wrong codes to add to the record's count."""
 
-    def __init__(self, identity: str | None, fields: Fields, created: float):
+    def __init__(self, identity: str | None, fields: Fields, created: float, version: int = 0):
         super().__init__(
             identity, data={"created": int(created), "session": {}} if fields else None, new=identity is None
         )
         self.loaded = fields
+        self.version = version
+        self.claim: str | None = None
+        self.codes_added = 0
         self._mapping.update(fields)
         self._undecoded = set(fields)  # fields whose value in _mapping is still their JSON text
 
@@ -82,10 +97,28 @@ class StoredSession(Session):
         """Every field as JSON text."""
         return {k: v if k in self._undecoded else encode(v) for k, v in self._mapping.items()}
 
+    def add_code(self) -> int:
+        """Count one more wrong code (added to the record's count on saving); the count now."""
+        self.codes_added += 1
+        count = int(self.get(CODES, 0)) + 1
+        super().__setitem__(CODES, count)  # what this request reads; never written back whole
+        self._undecoded.discard(CODES)
+        return count
+
     def changes(self) -> tuple[Fields, set[str]]:
-        """(fields to write, fields to delete) since loading."""
+        """(fields to write, fields to delete) since loading; the code count is only ever added to."""
         now = self.fields()
-        return {k: v for k, v in now.items() if self.loaded.get(k) != v}, set(self.loaded) - set(now)
+        changed = {k: v for k, v in now.items() if self.loaded.get(k) != v and k != CODES}
+        return changed, set(self.loaded) - set(now)
+
+    @property
+    def needs_saving(self) -> bool:
+        return self._changed or self.claim is not None or self.codes_added > 0
+
+
+CODES = "codes"  # wrong one-time codes in this transaction: a counter the store adds to
+# The transaction's fields: written only over the version they were read at (see the docstring).
+GUARDED = frozenset({"tx", "idx", CODES})
 
 
 def field_text(session: MutableMapping[str, Any], key: str) -> str | None:
@@ -102,36 +135,98 @@ def set_field_text(session: MutableMapping[str, Any], key: str, text: str) -> No
         session[key] = json.loads(text)
 
 
-class SessionStore(AbstractStorage):
-    """What every store does: cookie in, record out, and back. Stores implement `read`, `create`,
-    `update` and `delete` on records of fields, with the idle and absolute lifetimes."""
+@dataclass(frozen=True)
+class Record:
+    created: float  # wall-clock seconds
+    fields: Fields
+    version: int  # how many times the transaction's fields were written
 
-    def __init__(self, *, secure: bool, idle_seconds: int, absolute_seconds: float):
+
+@dataclass(frozen=True)
+class Hit:
+    """One rate limit `begin` checks: its name (for metrics), and the key it counts under, or
+    None for the session's own limit (one per transaction, kept in the record)."""
+
+    name: str
+    key: str | None
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class Opened:
+    record: Record | None  # None: no live session
+    wait: float = 0.0  # > 0: the limit named `limited` refused the request (nothing claimed)
+    limited: str | None = None
+    claimed: bool = False  # the claim asked for was taken (False: another request holds it)
+
+
+class Committed(enum.Enum):
+    WRITTEN = "written"
+    STALE = "stale"  # the transaction had moved on: its fields were left as they were
+    GONE = "gone"  # the record ended (signed out, expired) while the request ran
+
+
+class SessionStore(AbstractStorage):
+    """What every store does: cookie in, record out, and back. Stores implement `read`, `begin`,
+    `create`, `commit` and `delete` on records of fields, with the idle and absolute lifetimes."""
+
+    def __init__(self, *, secure: bool, idle_seconds: int, absolute_seconds: float, claim_seconds: float = 30.0):
         super().__init__(cookie_name=cookie_name(secure), secure=secure, httponly=True, samesite="Lax", path="/")
         self.idle_seconds = idle_seconds
         self.absolute_seconds = absolute_seconds
+        self.claim_seconds = claim_seconds  # a claim lapses after this even if its holder died
 
-    async def read(self, key: str) -> tuple[float, Fields] | None:
-        """(created, fields) of a live record, counting the read as activity; None if there is none."""
+    async def read(self, key: str) -> Record | None:
+        """A live record, counting the read as activity; None if there is none."""
+        raise NotImplementedError
+
+    async def begin(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
+        """At once: count `hits` (stopping at the first refused), read the record, and, when
+        `claim` is given and the record lives, claim it under that token unless another
+        request's claim is still live."""
         raise NotImplementedError
 
     async def create(self, key: str, fields: Fields) -> None:
         raise NotImplementedError
 
-    async def update(self, key: str, changed: Fields, removed: set[str]) -> bool:
-        """Write some fields of a live record; False (and nothing written) when it has ended."""
+    async def commit(
+        self, key: str, version: int, changed: Fields, removed: set[str], *, release: str | None, codes: int
+    ) -> Committed:
+        """Write changed fields and delete removed ones (the `GUARDED` ones only if the record is
+        still at `version`, then counted as a new version), add `codes` to the code count, and
+        give back the claim `release` if it is still this request's."""
         raise NotImplementedError
 
     async def delete(self, key: str) -> None:
         raise NotImplementedError
 
-    async def load_session(self, request: web.Request) -> Session:
+    def _cookie_key(self, request: web.Request) -> str | None:
         key = self.load_cookie(request)
-        found = await self.read(key) if isinstance(key, str) and 0 < len(key) <= 64 else None
+        return key if isinstance(key, str) and 0 < len(key) <= 64 else None
+
+    async def load_session(self, request: web.Request) -> Session:
+        key = self._cookie_key(request)
+        found = await self.read(key) if key else None
+        return self._session(key, found)
+
+    async def open_session(
+        self, request: web.Request, hits: Sequence[Hit], claim: bool
+    ) -> tuple[StoredSession, Opened]:
+        """This browser's session through `begin`: the limits counted and, with `claim`, the
+        record claimed for this request (`session.claim` holds the token until it is saved)."""
+        key = self._cookie_key(request)
+        token = secrets.token_urlsafe(12) if claim and key else None
+        opened = await self.begin(key, hits, token)
+        session = self._session(key, opened.record)
+        if opened.claimed:
+            session.claim = token
+        return session, opened
+
+    @staticmethod
+    def _session(key: str | None, found: Record | None) -> StoredSession:
         if found is None:
             return StoredSession(None, {}, time.time())
-        created, fields = found
-        return StoredSession(key, fields, created)
+        return StoredSession(key, found.fields, found.created, found.version)
 
     async def save_session(self, request: web.Request, response: web.StreamResponse, session: Session) -> None:
         key = session.identity
@@ -148,7 +243,11 @@ class SessionStore(AbstractStorage):
             )
         else:
             changed, removed = session.changes()
-            if not await self.update(key, changed, removed):
+            result = await self.commit(
+                key, session.version, changed, removed, release=session.claim, codes=session.codes_added
+            )
+            session.claim, session.codes_added = None, 0
+            if result is Committed.GONE:
                 return  # ended (signed out, expired) while this request ran: never bring it back
         self.save_cookie(response, key)
 
@@ -160,9 +259,24 @@ class SessionStore(AbstractStorage):
         return StoredSession(None, {}, time.time())
 
 
+class _Entry:
+    """A record in memory: its fields and the bookkeeping the Redis store keeps beside them."""
+
+    __slots__ = ("touched", "created", "fields", "version", "claim", "claim_until", "tat")
+
+    def __init__(self, now: float, fields: Fields):
+        self.touched = self.created = now
+        self.fields = fields
+        self.version = 0
+        self.claim: str | None = None
+        self.claim_until = 0.0
+        self.tat = 0.0  # the session's own limit (GCRA state)
+
+
 class MemoryStorage(SessionStore):
     """Sessions in this process's memory, evicted when idle for `idle_seconds`, older than
-    `absolute_seconds` however active, or beyond `max_entries` (least recently used first)."""
+    `absolute_seconds` however active, or beyond `max_entries` (least recently used first).
+    Limits counted by `begin` under a key keep their state here too, as bounded."""
 
     def __init__(
         self,
@@ -171,49 +285,91 @@ class MemoryStorage(SessionStore):
         idle_seconds: int,
         max_entries: int,
         absolute_seconds: float = 12 * 3600,
+        claim_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        super().__init__(secure=secure, idle_seconds=idle_seconds, absolute_seconds=absolute_seconds)
+        super().__init__(
+            secure=secure, idle_seconds=idle_seconds, absolute_seconds=absolute_seconds, claim_seconds=claim_seconds
+        )
         self.max_entries = max_entries
         self._clock = clock
-        # id -> [last used, created, fields]; kept in least-recently-used order.
-        self._data: OrderedDict[str, tuple[float, float, Fields]] = OrderedDict()
+        self._data: OrderedDict[str, _Entry] = OrderedDict()  # least recently used first
+        self._limits = RateLimiter(1, 1.0, max_keys=max(10_000, max_entries), clock=clock)  # its table, any rate
 
     def __len__(self) -> int:
         return len(self._data)
 
     def records(self) -> list[Fields]:
         """Every live record's fields (for tests and operators)."""
-        return [entry[2] for entry in self._data.values()]
+        return [entry.fields for entry in self._data.values()]
 
-    def _expired(self, entry: tuple[float, float, Fields], now: float) -> bool:
-        touched, created, _ = entry
-        return now - touched > self.idle_seconds or now - created > self.absolute_seconds
-
-    async def read(self, key: str) -> tuple[float, Fields] | None:
-        entry = self._data.get(key)
-        now = self._clock()
-        if entry is None or self._expired(entry, now):
-            self._data.pop(key, None)  # an expired id stays dead: replaying its cookie finds nothing
+    def _live(self, key: str | None, now: float) -> _Entry | None:
+        entry = self._data.get(key) if key else None
+        if entry is None:
+            return None
+        if now - entry.touched > self.idle_seconds or now - entry.created > self.absolute_seconds:
+            del self._data[key]  # type: ignore[arg-type]  # an expired id stays dead: its cookie finds nothing
             return None
         # Any request is activity, even one that changes nothing (and so saves nothing).
-        self._data[key] = (now, entry[1], entry[2])
-        self._data.move_to_end(key)
-        return time.time() - (now - entry[1]), dict(entry[2])
+        entry.touched = now
+        self._data.move_to_end(key)  # type: ignore[arg-type]
+        return entry
+
+    def _record(self, entry: _Entry, now: float) -> Record:
+        return Record(time.time() - (now - entry.created), dict(entry.fields), entry.version)
+
+    async def read(self, key: str) -> Record | None:
+        now = self._clock()
+        entry = self._live(key, now)
+        return self._record(entry, now) if entry else None
+
+    async def begin(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
+        now = self._clock()
+        entry = self._live(key, now)
+        record = self._record(entry, now) if entry else None
+        for hit in hits:
+            if hit.key is None:
+                if entry is None:
+                    continue
+                entry.tat, wait = gcra(entry.tat, now, hit.rate)
+            else:
+                wait = self._limits.hit(hit.key, hit.rate)
+            if wait:
+                return Opened(record, wait=wait, limited=hit.name)
+        if claim is None or entry is None:
+            return Opened(record)
+        if entry.claim is not None and entry.claim_until > now:
+            return Opened(record, claimed=False)
+        entry.claim, entry.claim_until = claim, now + self.claim_seconds
+        return Opened(record, claimed=True)
 
     async def create(self, key: str, fields: Fields) -> None:
-        now = self._clock()
-        self._data[key] = (now, now, fields)
+        self._data[key] = _Entry(self._clock(), fields)
         self._sweep()
 
-    async def update(self, key: str, changed: Fields, removed: set[str]) -> bool:
+    async def commit(
+        self, key: str, version: int, changed: Fields, removed: set[str], *, release: str | None, codes: int
+    ) -> Committed:
         entry = self._data.get(key)
         if entry is None:
-            return False
-        fields = {k: v for k, v in {**entry[2], **changed}.items() if k not in removed}
-        self._data[key] = (self._clock(), entry[1], fields)
+            return Committed.GONE
+        if codes:
+            entry.fields[CODES] = str(int(entry.fields.get(CODES, "0")) + codes)
+        if release is not None and entry.claim == release:
+            entry.claim = None
+        guarded = {k for k in (*changed, *removed) if k in GUARDED}
+        current = not guarded or entry.version == version
+        for k, v in changed.items():
+            if current or k not in GUARDED:
+                entry.fields[k] = v
+        for k in removed:
+            if current or k not in GUARDED:
+                entry.fields.pop(k, None)
+        if guarded and current:
+            entry.version += 1
+        entry.touched = self._clock()
         self._data.move_to_end(key)
-        return True
+        return Committed.WRITTEN if current else Committed.STALE
 
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
@@ -222,7 +378,8 @@ class MemoryStorage(SessionStore):
         now = self._clock()
         while self._data:
             oldest_key, entry = next(iter(self._data.items()))
-            if self._expired(entry, now) or len(self._data) > self.max_entries:
+            expired = now - entry.touched > self.idle_seconds or now - entry.created > self.absolute_seconds
+            if expired or len(self._data) > self.max_entries:
                 del self._data[oldest_key]
             else:
                 break

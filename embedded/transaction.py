@@ -2,7 +2,9 @@
 
 The record (`tx`) holds the interaction handle, the PKCE verifier, state, nonce, when it began,
 and `version`, which counts the responses stored; every form carries it so a stale tab is
-recognised. The latest IDX response sits beside it in a field of its own (`idx`), so rendering
+recognised. The wrong one-time codes it has had are a counter of their own beside it
+(`sessions.CODES`), which concurrent requests can only add to. The latest IDX response sits
+beside it in a field of its own (`idx`), so rendering
 a page costs no upstream call. That field stays the JSON text it is stored as, and its text is
 parsed at most once per process (`PARSED` keeps the last few hundred parsed responses by their
 text): showing a step and taking its answer reuse what storing it parsed.
@@ -19,7 +21,7 @@ from typing import Any
 
 from . import oidc
 from .idx_models import IdxResponse, parse
-from .sessions import field_text, set_field_text
+from .sessions import CODES, field_text, set_field_text
 
 SESSION_FIELD = "tx"
 RESPONSE_FIELD = "idx"
@@ -38,7 +40,6 @@ class Transaction:
     acr_values: str | None = None  # step-up asked for: the ID token must say it was done
     max_age: int | None = None
     return_to: str = "/"  # where to go after sign-in: a path on this site, checked at the start
-    failed_codes: int = 0  # one-time codes refused so far; the transaction ends at MAX_FAILED_CODES
     user: str | None = None  # the hashed identifier for event logs, once the person has typed it
     hosted: bool = False  # the redirect model: the org's own sign-in page, answered with an authorization code
     # A journey to begin once the Identity Engine offers it: "recover" on an identifier-first org,
@@ -121,6 +122,6 @@ def response(session: MutableMapping[str, Any]) -> IdxResponse | None:
 
 
 def clear(session: MutableMapping[str, Any]) -> None:
-    for key in (SESSION_FIELD, RESPONSE_FIELD):
+    for key in (SESSION_FIELD, RESPONSE_FIELD, CODES):  # CODES: the wrong codes it counted
         if key in session:
             del session[key]  # not pop(): that would decode the field only to drop it

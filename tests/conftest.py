@@ -296,6 +296,11 @@ def org(idx_mock, signer) -> FakeOrg:
     return FakeOrg(idx_mock, signer)
 
 
+# Tests walk a transaction at machine speed, faster than the default per-transaction limit lets
+# anyone (a burst of 4, then one a second); the limits have tests of their own, which set them.
+MACHINE_SPEED = (1000, 5.0)
+
+
 @pytest.fixture
 def settings() -> Settings:
     return Settings(
@@ -304,6 +309,7 @@ def settings() -> Settings:
         client_secret=CLIENT_SECRET,
         redirect_uri="http://127.0.0.1/login/callback",
         scopes=("openid", "profile", "email", "offline_access"),
+        step_limit_per_transaction=MACHINE_SPEED,
     )
 
 
@@ -322,6 +328,7 @@ def demo_settings(simulator_port: int, redirect_uri: str = "http://127.0.0.1:808
         client_secret="demo-secret",
         scopes=("openid", "profile", "email", "offline_access"),
         redirect_uri=redirect_uri,
+        step_limit_per_transaction=MACHINE_SPEED,
     )
 
 

@@ -21,8 +21,12 @@ from conftest import (
     start,
     too_many_requests,
 )
+from hypothesis import given
+from hypothesis import settings as settings_profile
+from hypothesis import strategies as st
 
 from embedded.keys import SESSION_STORAGE
+from embedded.ratelimit import Rate, RateLimiter
 
 
 def session_cookie(client) -> str:
@@ -506,10 +510,10 @@ def stale_post(html: str) -> dict:
 
 
 async def test_41_per_address_limit_with_retry_after_and_forged_forwarding_ignored(aiohttp_client, settings, org):
-    client = await serve(aiohttp_client, dataclasses.replace(settings, step_limit_per_ip=(5, 60.0)))
+    client = await serve(aiohttp_client, dataclasses.replace(settings, step_limit_per_ip=(10, 60.0)))
     html = await start(client, org)
     calls = len(org.calls)
-    for _i in range(5):
+    for _i in range(Rate(10, 60.0).burst):
         resp = await client.post("/login/step", data=stale_post(html), allow_redirects=False)
         assert resp.status == 303
     for spoof in (None, "203.0.113.9", "198.51.100.1, 203.0.113.10"):
@@ -527,7 +531,7 @@ async def test_41_per_address_limit_with_retry_after_and_forged_forwarding_ignor
 
 async def test_41_addresses_behind_a_trusted_proxy_have_their_own_buckets(aiohttp_client, settings, org):
     client = await serve(
-        aiohttp_client, dataclasses.replace(settings, step_limit_per_ip=(2, 60.0), trusted_proxies=("127.0.0.1",))
+        aiohttp_client, dataclasses.replace(settings, step_limit_per_ip=(3, 60.0), trusted_proxies=("127.0.0.1",))
     )
     html = await start(client, org)
     for address, expected in (("203.0.113.1", 303), ("203.0.113.1", 303), ("203.0.113.1", 429), ("203.0.113.2", 303)):
@@ -538,9 +542,9 @@ async def test_41_addresses_behind_a_trusted_proxy_have_their_own_buckets(aiohtt
 
 
 async def test_41_per_transaction_limit(aiohttp_client, settings, org):
-    client = await serve(aiohttp_client, dataclasses.replace(settings, step_limit_per_transaction=(3, 10.0)))
+    client = await serve(aiohttp_client, dataclasses.replace(settings, step_limit_per_transaction=(6, 10.0)))
     html = await start(client, org)
-    for _ in range(3):
+    for _ in range(Rate(6, 10.0).burst):
         org.idx("/idp/idx/identify", doc("identify"))
         resp = await post_step(client, html, {"identifier": "alice@example.com"})
         assert resp.status == 303
@@ -554,20 +558,36 @@ async def test_41_per_transaction_limit(aiohttp_client, settings, org):
     assert (await post_step(client, html, {"identifier": "bob@example.com"})).status == 303
 
 
-def test_41_the_limiter_is_bounded_and_slides():
-    from embedded.ratelimit import RateLimiter
-
+def test_41_the_limiter_is_bounded_and_never_lets_more_than_the_limit_through_in_any_window():
     clock = [0.0]
-    limiter = RateLimiter(2, 10.0, max_keys=100, clock=lambda: clock[0])
-    assert limiter.hit("a") == 0 and limiter.hit("a") == 0
-    assert limiter.hit("a") == pytest.approx(10.0)
-    clock[0] = 5
-    assert limiter.hit("a") == pytest.approx(5.0)
-    clock[0] = 10.5
-    assert limiter.hit("a") == 0
+    limiter = RateLimiter(4, 10.0, max_keys=100, clock=lambda: clock[0])
+    # A burst of half the limit, then one every window / (limit - burst + 1) seconds.
+    assert [limiter.hit("a") for _ in range(3)] == [0, 0, pytest.approx(10 / 3)]
+    clock[0] = 10 / 3
+    assert limiter.hit("a") == 0 and limiter.hit("a") == pytest.approx(10 / 3)
     for i in range(1000):
         limiter.hit(f"k{i}")
     assert len(limiter) == 100
+
+
+@settings_profile(max_examples=300, deadline=None)
+@given(
+    limit=st.integers(1, 12),
+    window=st.sampled_from([1.0, 5.0, 60.0]),
+    gaps=st.lists(st.floats(0, 3, allow_nan=False), min_size=1, max_size=60),
+)
+def test_41_gcra_never_lets_more_than_the_limit_through_in_any_window(limit, window, gaps):
+    """The limiter's promise (checklist 41): at most `limit` hits in any `window` seconds, for
+    any pattern of arrivals, with constant state per key."""
+    clock = [0.0]
+    limiter = RateLimiter(limit, window, clock=lambda: clock[0])
+    allowed = []
+    for gap in gaps:
+        clock[0] += gap * window / 3
+        if limiter.hit("k") == 0:
+            allowed.append(clock[0])
+    for i, first in enumerate(allowed):
+        assert sum(1 for t in allowed[i:] if t < first + window - 1e-9) <= limit
 
 
 # --- 43: one remediation in flight per transaction ----------------------------------------------

@@ -127,7 +127,9 @@ async def test_the_five_codes_cap_holds_across_instances(two_on_redis):
 
 
 async def test_rate_limits_are_shared_by_instances(simulator, redis_url):
-    servers, bases = await start_instances(simulator, 2, redis_url=redis_url, login_limit_per_ip=(3, 60.0))
+    servers, bases = await start_instances(
+        simulator, 2, redis_url=redis_url, login_limit_per_ip=(5, 60.0)
+    )  # a burst of 3
     try:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             client = Alternating(http, bases)

@@ -12,15 +12,19 @@ from ..transaction import Transaction
 from .account import sign_in
 from .context import audit
 from .respond import render
-from .steps import address_limited, advance, answer, current_transaction, too_many
+from .session import OPENED, open_step
+from .steps import advance, answer, current_transaction, too_many
 
 
 async def callback(request: web.Request) -> web.Response:
     """Interaction codes and `interaction_required` after an identity provider, authorization
     codes after the hosted sign-in page, emailed magic links (`state` + `otp`), and errors.
-    Nothing is exchanged unless `state` matches this browser's transaction."""
-    session, tx = await current_transaction(request)
+    Nothing is exchanged unless `state` matches this browser's transaction. Like a step, it is
+    one at a time for the transaction (the session is claimed); an emailed link's code also
+    counts against the address and transaction limits."""
     query = request.query
+    await open_step(request, *(("ip", "tx") if "otp" in query else ()))
+    session, tx = await current_transaction(request)
     state_ok = tx is not None and same(query.get("state"), tx.state)
     code = query.get("code") if tx is not None and tx.hosted else query.get("interaction_code")
     if "interaction_code" in query or "code" in query:
@@ -50,7 +54,7 @@ async def magic_link(request: web.Request, session: Session, tx: Transaction | N
     else, show the code to type in the original tab and sign nobody in here."""
     if not policy.OTP.fullmatch(otp):  # not a code at all: nothing of it is shown or sent
         return await render(request, "error.html", {"title_key": "error.link"}, status=400)
-    if wait := await address_limited(request):
+    if wait := request[OPENED].wait:
         return await too_many(request, wait)
     response = transaction.response(session) if tx is not None else None
     form = flow.email_code_form(response) if response is not None else None

@@ -12,12 +12,12 @@ from aiohttp import web
 from .. import flow, idx_client, policy, transaction
 from ..idx_client import OAuthError, UpstreamError
 from ..idx_models import NotAnIdxResponse, parse
-from ..keys import IDX_CLIENT, LOGIN_LIMITER, SETTINGS
+from ..keys import IDX_CLIENT, SETTINGS
 from ..oidc import s256
 from ..transaction import Transaction
-from .context import audit, client_ip, request_context, user_ref
+from .context import audit, request_context, user_ref
 from .respond import flash, page_language, render, see_other
-from .session import get_session
+from .session import get_session, open_step
 from .steps import advance, current_transaction, request_body, too_many
 
 log = logging.getLogger("embedded")
@@ -101,7 +101,8 @@ async def begin(
     if wait := await start_limited(request):
         return await too_many(request, wait)
     client = request.config_dict[IDX_CLIENT]
-    session = await get_session(request)
+    session = await get_session(request)  # read with the limit, by start_limited
+    transaction.clear(session)  # a new transaction starts with no codes counted against it
     # /login?lang=xx: remembered now, before the redirect to the step; the Identity Engine answers in it too.
     idx_client.LANGUAGE.set(page_language(request, session))
     verifier, state, nonce = transaction.new_secrets()
@@ -150,8 +151,8 @@ async def begin(
 
 async def start_limited(request: web.Request) -> float:
     """Seconds before this client address may start another sign-in (each costs upstream calls
-    and a session); 0 to go ahead."""
-    return await request.config_dict[LOGIN_LIMITER].check(client_ip(request) or "unknown")
+    and a session); 0 to go ahead. Counted as the session is read, in one store call."""
+    return (await open_step(request, "login", claim=False)).wait
 
 
 async def hosted(request: web.Request) -> web.Response:
@@ -170,6 +171,7 @@ async def begin_hosted(request: web.Request, return_to: str, step_up: StepUp) ->
     if wait := await start_limited(request):
         return await too_many(request, wait)
     session = await get_session(request)
+    transaction.clear(session)
     verifier, state, nonce = transaction.new_secrets()
     url = await request.config_dict[IDX_CLIENT].authorize_url(
         code_challenge=s256(verifier), state=state, nonce=nonce, acr_values=step_up.acr_values, max_age=step_up.max_age

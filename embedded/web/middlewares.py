@@ -22,6 +22,7 @@ from ..keys import CORRELATION, CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, OURS, SE
 from ..oidc import same
 from ..redis_store import StoreUnavailable
 from ..sessions import DEVICE_COOKIE_SECONDS, device_cookie_name
+from ..urls import PATHS
 from . import session as sessions
 from .guard import is_ours
 from .respond import render_error
@@ -34,14 +35,25 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_BODY_BYTES = 16 * 1024
 # Every form the package renders is url-encoded; anything else is refused before it is parsed.
 FORM_TYPE = "application/x-www-form-urlencoded"
+# The Content-Encodings aiohttp decodes for a request body (anything else is refused with 415).
+READABLE_CODINGS = frozenset({"identity", "gzip", "deflate", "br", "zstd"})
+# Posts that may call the Identity Engine for the transaction: their session is opened after the
+# body is read, with these limits counted and the record claimed, in one store call.
+POST_LIMITS = {"embedded.step": ("ip", "tx")}
+
+
+def claims(request: web.Request) -> bool:
+    return request.match_info.route.name in POST_LIMITS
 
 
 @web.middleware
 async def sessions_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Load the package's session before any handler and save it after, on every route. When
-    the shared store is down, the answer is a 503 page, whoever's route it is."""
+    """Save the package's session after any handler that read it, on every route, and read it
+    first for a host's own routes (so `current_user` needs no I/O). When the shared store is
+    down, the answer is a 503 page, whoever's route it is."""
     try:
-        await sessions.load_if_present(request)
+        if not reads_session_itself(request):
+            await sessions.load_if_present(request)
         try:
             response = await handler(request)
         except web.HTTPException as exc:  # a host's handler may raise its redirect
@@ -55,6 +67,15 @@ async def sessions_middleware(request: web.Request, handler: Handler) -> web.Str
         request[OURS] = True
         request.setdefault(CSP_NONCE, secrets.token_urlsafe(18))
         return render_error(request, 503, "error.store")
+
+
+# The package's routes that read the session when (and as) they need it, and those that never do.
+SESSION_ON_DEMAND = frozenset(f"embedded.{name}" for name in (*PATHS, "healthz", "readyz", "metrics", "theme_static"))
+
+
+def reads_session_itself(request: web.Request) -> bool:
+    route = request.match_info.route
+    return route.name in SESSION_ON_DEMAND or isinstance(route.resource, web.StaticResource)
 
 
 def serves(request: web.Request) -> bool:
@@ -134,6 +155,9 @@ async def check_post(request: web.Request) -> web.Response | None:
         return render_error(request, 413, "error.http_413")
     if request.body_exists and request.content_type != FORM_TYPE:
         return render_error(request, 415, "error.bad_request")
+    if request.headers.get("Content-Encoding", "identity").strip().lower() not in READABLE_CODINGS:
+        # aiohttp reads a coding it does not know as identity; a sender that meant one gets a 415.
+        return render_error(request, 415, "error.bad_request")
     try:
         data = await request.post()
     except Exception as exc:  # noqa: BLE001 - any body the parser cannot read is the sender's fault
@@ -141,7 +165,8 @@ async def check_post(request: web.Request) -> web.Response | None:
         refused = render_error(request, 400, "error.bad_request")
         refused.force_close()  # the rest of the body cannot be read either: this connection is done
         return refused
-    session = await sessions.reload(request)
+    await sessions.open_step(request, *POST_LIMITS.get(request.match_info.route.name or "", ()), claim=claims(request))
+    session = await sessions.get_session(request)
     token = data.get("_csrf")
     if not same(token if isinstance(token, str) else None, session.get("csrf")):
         return render_error(request, 403, "error.csrf")

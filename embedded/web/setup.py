@@ -20,20 +20,17 @@ from ..idx_client import IdxClient
 from ..keys import (
     AUDIT_KEY,
     IDX_CLIENT,
-    IN_FLIGHT,
-    IP_LIMITER,
     KEY_SET,
-    LOGIN_LIMITER,
+    LIMITS,
     REPORT_LIMITER,
     SESSION_STORAGE,
     SETTINGS,
     TEMPLATES,
-    TX_LIMITER,
     URLS,
 )
 from ..metrics import METRICS
 from ..oidc import KeySet
-from ..ratelimit import InFlight, Limiter, RateLimiter
+from ..ratelimit import Limiter, Rate, RateLimiter
 from ..sessions import MemoryStorage
 from ..urls import PATHS, STATIC, Urls, normalise_prefix
 from .logs import quiet_client_faults
@@ -108,32 +105,35 @@ async def _stopping(app: web.Application) -> None:
 
 
 def add_stores(app: web.Application, settings: Settings) -> None:
-    """Sessions, limits and the in-flight lock: in memory, or on Redis when configured."""
+    """Sessions (with their step claims and the limits counted as they are opened) and the CSP
+    report limit: in memory, or on Redis when configured."""
     idle, absolute = settings.session_idle_minutes * 60, settings.session_max_hours * 3600
-    limits = {
-        "ip": (IP_LIMITER, settings.step_limit_per_ip),
-        "tx": (TX_LIMITER, settings.step_limit_per_transaction),
-        "login": (LOGIN_LIMITER, settings.login_limit_per_ip),
-        "report": (REPORT_LIMITER, REPORT_LIMIT),
+    # A claim outlives the longest Identity Engine call its holder can wait for.
+    claim_seconds = settings.upstream_timeout + 5
+    app[LIMITS] = {
+        "ip": Rate(*settings.step_limit_per_ip),
+        "tx": Rate(*settings.step_limit_per_transaction),
+        "login": Rate(*settings.login_limit_per_ip),
     }
     if settings.redis_url is None:
         app[SESSION_STORAGE] = MemoryStorage(
             secure=settings.secure_cookies,
             idle_seconds=idle,
             absolute_seconds=absolute,
+            claim_seconds=claim_seconds,
             max_entries=settings.max_sessions,
         )
-        for name, (key, (count, seconds)) in limits.items():
-            app[key] = _counted(app, name, RateLimiter(count, seconds))
-        app[IN_FLIGHT] = InFlight()
+        app[REPORT_LIMITER] = _counted(app, "report", RateLimiter(*REPORT_LIMIT))
         return
     client = redis_store.connect(settings.redis_url)
     app[SESSION_STORAGE] = redis_store.RedisStorage(
-        client, secure=settings.secure_cookies, idle_seconds=idle, absolute_seconds=absolute
+        client,
+        secure=settings.secure_cookies,
+        idle_seconds=idle,
+        absolute_seconds=absolute,
+        claim_seconds=claim_seconds,
     )
-    for name, (key, (count, seconds)) in limits.items():
-        app[key] = _counted(app, name, redis_store.RedisLimiter(client, name, count, seconds))
-    app[IN_FLIGHT] = redis_store.RedisInFlight(client, ttl_seconds=settings.upstream_timeout + 5)
+    app[REPORT_LIMITER] = _counted(app, "report", redis_store.RedisLimiter(client, "report", *REPORT_LIMIT))
 
     async def close(_: web.Application) -> None:
         await client.aclose()

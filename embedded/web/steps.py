@@ -8,7 +8,6 @@ once it is offered, or the one way on offer to verify or set up.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -21,13 +20,14 @@ from aiohttp_session import Session
 from .. import devices, flow, forms, idx_client, policy, rendering, transaction
 from ..idx_client import IonReply, UpstreamError
 from ..idx_models import Form, IdxResponse, Message, NotAnIdxResponse, parse
-from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, IN_FLIGHT, IP_LIMITER, SETTINGS, TX_LIMITER
+from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, SETTINGS
 from ..page import GENERIC_TEMPLATE, Page
+from ..sessions import StoredSession
 from ..transaction import Transaction
 from .account import sign_in
-from .context import audit, client_ip, user_ref
+from .context import audit, user_ref
 from .respond import flash, page_language, render, render_error, see_other, urls
-from .session import get_session
+from .session import OPENED, get_session, open_step, stored
 
 log = logging.getLogger("embedded")
 
@@ -48,9 +48,7 @@ async def show_step(request: web.Request) -> web.Response:
         return see_other(urls(request).login)
     response = transaction.response(session)
     if response is None:  # evicted or never stored: ask the Identity Engine where we stand
-        return await advance(
-            request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle)
-        )
+        return await recover_response(request)
     if flow.is_past(response.expires_at):
         return restart(request, session, "notice.expired")
     outcome = flow.decide(response, session.pop(ECHO, None))
@@ -78,11 +76,17 @@ async def show_step(request: web.Request) -> web.Response:
 
 
 async def submit_step(request: web.Request) -> web.Response:
-    """The one endpoint every step form posts to."""
-    # Our own per-address limit first: a flood costs no session work and no upstream call.
-    if wait := await address_limited(request):
-        return await too_many(request, wait)
+    """The one endpoint every step form posts to. The pages middleware has already read the
+    form and opened the session with this route's limits and claim (`open_step`)."""
+    opened = request[OPENED]
+    if opened.wait:  # our own limits, per address then per transaction, before any upstream call
+        return await too_many(request, opened.wait)
     session, tx = await current_transaction(request)
+    if not claimed(session):
+        # A double click, or a second tab, while this transaction's last step is still on its
+        # way: the step page shows what that one leads to (a notice written now could only
+        # overwrite the notice that one leaves).
+        return see_other(urls(request).step)
     data = await request.post()
     response = transaction.response(session) if tx is not None else None
     if tx is None or response is None:
@@ -100,16 +104,10 @@ async def submit_step(request: web.Request) -> web.Response:
     return await answer(request, session, tx, response, form, submitted)
 
 
-async def address_limited(request: web.Request) -> float:
-    """Seconds to wait before this client address may submit again (0: go ahead). The address is
-    X-Forwarded-For only through trusted proxies, so a forged header changes nothing."""
-    return await request.config_dict[IP_LIMITER].check(client_ip(request) or "unknown")
-
-
-async def transaction_limited(request: web.Request, tx: Transaction) -> float:
-    """Seconds to wait before the next Identity Engine call for this transaction (0: go ahead).
-    Every call counts, as at Okta, so this fires before Okta's own limit per state token."""
-    return await request.config_dict[TX_LIMITER].check(transaction_key(tx))
+def claimed(session: Session) -> bool:
+    """Whether this request holds the session's claim: no other request is taking a step for
+    this transaction, on any instance, until this one has written back."""
+    return isinstance(session, StoredSession) and session.claim is not None
 
 
 async def answer(
@@ -122,49 +120,46 @@ async def answer(
 ) -> web.Response:
     """Send what the person answered to the form's own href. The one way an answer reaches the
     Identity Engine, from a step form or an emailed link alike: limited per transaction, one at a
-    time, and a refused code counts against the transaction."""
-    tx_key = transaction_key(tx)
-    # Per transaction too, below the Identity Engine's own limit per state token.
-    if wait := await transaction_limited(request, tx):
-        return await too_many(request, wait)
-    in_flight = request.config_dict[IN_FLIGHT]
-    if not await in_flight.claim(tx_key):
-        # A double click or a second tab while this transaction's last step is still on its
-        # way: one remediation at a time, the other is treated as out of date.
-        flash(session, "notice.stale")
+    time (the caller opened the session with a claim), and a refused code counts against the
+    transaction."""
+    if not claimed(session):  # another request is taking a step for this transaction
         return see_other(urls(request).step)
+    if (idp := flow.follow(form)) is not None:
+        return idp_redirect(request, session, tx, idp.href)
     try:
-        if (idp := flow.follow(form)) is not None:
-            return idp_redirect(request, session, tx, idp.href)
-        try:
-            body = request_body(response, form, submitted)
-        except forms.SubmissionError as exc:
-            flash(session, exc.key, "ERROR")
-            return see_other(urls(request).step)
-        session[ECHO] = forms.public_values(form, submitted)
-        if typed := submitted.get("identifier"):
-            tx.user = user_ref(request, typed[0])
-        audit(request, "signin.step", user=tx.user, form=form.name)
-        try:
-            reply = await request.config_dict[IDX_CLIENT].proceed(form.href, body)
-        except UpstreamError as exc:
-            if exc.status != 429:
-                raise
-            audit(request, "signin.failed", user=tx.user, reason="rate_limited")
-            flash(session, "notice.rate_limited", "ERROR")  # nothing is lost: the same step again
-            return see_other(urls(request).step)
-        return await advance(request, session, tx, reply, answered=True)
-    finally:
-        await in_flight.release(tx_key)
+        body = request_body(response, form, submitted)
+    except forms.SubmissionError as exc:
+        flash(session, exc.key, "ERROR")
+        return see_other(urls(request).step)
+    session[ECHO] = forms.public_values(form, submitted)
+    if typed := submitted.get("identifier"):
+        tx.user = user_ref(request, typed[0])
+    audit(request, "signin.step", user=tx.user, form=form.name)
+    try:
+        reply = await request.config_dict[IDX_CLIENT].proceed(form.href, body)
+    except UpstreamError as exc:
+        if exc.status != 429:
+            raise
+        audit(request, "signin.failed", user=tx.user, reason="rate_limited")
+        flash(session, "notice.rate_limited", "ERROR")  # nothing is lost: the same step again
+        return see_other(urls(request).step)
+    return await advance(request, session, tx, reply, answered=True)
+
+
+async def recover_response(request: web.Request) -> web.Response:
+    """The stored response is gone (evicted, or never stored): ask the Identity Engine where the
+    transaction stands, as a step of its own (limited, one at a time)."""
+    opened = await open_step(request, "tx")
+    session, tx = await current_transaction(request)
+    if tx is None:
+        return see_other(urls(request).login)
+    if opened.wait or not claimed(session):
+        return see_other(urls(request).step)  # another request is on it: its answer will be here
+    return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle))
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def transaction_key(tx: Transaction) -> str:
-    """A name for the transaction in app-wide tables, which must not hold its handle."""
-    return hashlib.sha256(tx.interaction_handle.encode()).hexdigest()[:32]
 
 
 async def too_many(request: web.Request, wait: float) -> web.Response:
@@ -190,6 +185,9 @@ async def poll(request: web.Request) -> web.Response:
     Observing the transaction changes nothing the user chose, so this is a GET.
     """
     wants_json = "application/json" in request.headers.get("Accept", "")
+    # A poll is an Identity Engine call for the transaction like a step: limited, and never two
+    # at once, so neither can put back a transaction older than the other's.
+    opened = await open_step(request, "tx")
     session, tx = await current_transaction(request)
     response = transaction.response(session) if tx is not None else None
     form = flow.poll_form(response) if response is not None else None
@@ -201,17 +199,11 @@ async def poll(request: web.Request) -> web.Response:
     now = time.time()
     if now < tx.poll_not_before:
         return poll_answer(request, wants_json, changed=False, next_ms=math.ceil((tx.poll_not_before - now) * 1000))
-    if wait := await transaction_limited(request, tx):
-        return poll_answer(request, wants_json, changed=False, next_ms=math.ceil(wait * 1000))
-    # A poll is an Identity Engine call for the transaction like a step: never two at once, so
-    # neither can put back a transaction older than the other's.
-    in_flight, tx_key = request.config_dict[IN_FLIGHT], transaction_key(tx)
-    if not await in_flight.claim(tx_key):
+    if opened.wait:
+        return poll_answer(request, wants_json, changed=False, next_ms=math.ceil(opened.wait * 1000))
+    if not claimed(session):
         return poll_answer(request, wants_json, changed=False, next_ms=interval)
-    try:
-        return await poll_once(request, session, tx, response, form, wants_json, interval, now)
-    finally:
-        await in_flight.release(tx_key)
+    return await poll_once(request, session, tx, response, form, wants_json, interval, now)
 
 
 async def poll_once(
@@ -284,13 +276,11 @@ async def advance(
         response = parse(body)
     except NotAnIdxResponse:
         raise UpstreamError("not an IDX response", status=reply.status) from None
-    if answered and policy.code_refused(response):
-        tx.failed_codes += 1
-        if tx.failed_codes >= policy.MAX_FAILED_CODES:
-            # Too many wrong one-time codes in one transaction (ASVS 6.5.1/6.6.3): it ends
-            # here, and nothing more is sent for it.
-            audit(request, "signin.failed", user=tx.user, reason="too_many_codes")
-            return restart(request, session, "notice.too_many_codes")
+    if answered and policy.code_refused(response) and stored(session).add_code() >= policy.MAX_FAILED_CODES:
+        # Too many wrong one-time codes in one transaction (ASVS 6.5.1/6.6.3): it ends here,
+        # and nothing more is sent for it.
+        audit(request, "signin.failed", user=tx.user, reason="too_many_codes")
+        return restart(request, session, "notice.too_many_codes")
     if flow.too_many_requests(reply.status, response) and not response.remediations:
         # `tooManyRequests` with nothing left to do: this transaction is spent; start afresh.
         # (With forms still offered, the step is simply shown again with the message.)
