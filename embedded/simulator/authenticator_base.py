@@ -1,6 +1,7 @@
 """What every authenticator kind shares: the `Kind` interface the engine calls (describe, start a
-challenge, check an answer, enroll), the `Challenge` in play in a transaction, the `Error` a
-rejected answer raises, and small helpers (codes, masks, phone numbers, QR codes)."""
+challenge, check an answer, enroll), the `Services` of the engine a kind may use (so that kinds
+never import the engine), the `Error` a rejected answer raises, and small helpers (codes, masks,
+phone numbers, QR codes)."""
 
 from __future__ import annotations
 
@@ -9,46 +10,35 @@ import io
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import segno
 
+from .duo import DuoKeys
 from .ion import Json
 from .ion import field as fld
 from .org import Enrollment, Org, User
-
-if TYPE_CHECKING:
-    from .engine import Engine
-    from .transaction import Transaction
+from .outbox import Outbox
+from .transaction import Challenge, Transaction
 
 CODE_LIFETIME = 300  # seconds an emailed / texted code stays valid
 SEND_LIMIT = 5  # messages (codes, pushes, activation links) one challenge may send before throttling
 
 
-@dataclass
-class Challenge:
-    """An authenticator in play in a transaction: being verified (`enrollment` set) or enrolled
-    (`data` collects what the new enrollment will hold)."""
+class Services(Protocol):
+    """What of the engine an authenticator kind (and the document builder) may use: the org, the
+    outbox, the spent YubiKey OTPs, the fake Duo's keys, FastPass's loopback challenge."""
 
-    key: str
-    purpose: str  # verify | enroll | reset | reenroll
-    method: str | None = None
-    enrollment: Enrollment | None = None
-    data: dict = field(default_factory=dict)
-    code: str | None = None
-    code_expires: float = 0.0
-    push_id: str | None = None
-    activation_id: str | None = None  # Okta Verify enrollment: the outbox activation the device answers
-    sends: int = 0
-    failures: int = 0  # wrong one-time codes or answers so far
+    org: Org
+    issuer: str | None
+    outbox: Outbox
+    spent_otps: set[str]
+    duo: DuoKeys
 
     @property
-    def known_enrollment(self) -> Enrollment:
-        """The enrollment being verified (verification only: enrolling has none yet)."""
-        if self.enrollment is None:
-            raise RuntimeError(f"{self.key} {self.purpose}: no enrollment in play")
-        return self.enrollment
+    def dead_port(self) -> int: ...
+
+    def loopback_challenge(self, tx: Transaction) -> str: ...
 
 
 class Error(Exception):
@@ -146,19 +136,19 @@ class Kind:
         return len(self.methods(org)) > 1
 
     # -- verification
-    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
+    def start(self, engine: Services, tx: Transaction, ch: Challenge) -> None:
         """Send whatever the user needs to answer (a code, a push)."""
 
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return [fld("passcode", "Enter code")]
 
-    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         raise NotImplementedError
 
-    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Services, tx: Transaction, ch: Challenge) -> dict | None:
         return None
 
-    def contextual(self, engine: Engine, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
+    def contextual(self, engine: Services, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
         """`contextualData` as rendered for a client of the simulator at `origin`."""
         return self.contextual_data(engine, tx, ch)
 
@@ -177,12 +167,12 @@ class Kind:
     def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return self.answer_fields(org, ch)
 
-    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         """Start enrolling; returns the next step when it is not `enroll-authenticator`."""
         self.start(engine, tx, ch)
         return None
 
-    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         self.check(engine, tx, ch, creds)
 
     def amr_for(self, ch: Challenge) -> str:

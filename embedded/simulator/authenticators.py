@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 import webauthn
@@ -29,9 +28,9 @@ from . import duo, ion, totp
 from .authenticator_base import (
     CODE_LIFETIME,
     SEND_LIMIT,
-    Challenge,
     Error,
     Kind,
+    Services,
     e164,
     mask_email,
     mask_phone,
@@ -42,6 +41,7 @@ from .authenticator_base import (
 from .ion import field as fld
 from .ion import fixed
 from .org import QUESTIONS, Enrollment, Org, User
+from .outbox import Message
 from .passcodes import (
     MODHEX,
     NfcPin,
@@ -51,11 +51,7 @@ from .passcodes import (
     TemporaryAccessCode,
     YubiKey,
 )
-
-if TYPE_CHECKING:
-    from .engine import Engine
-    from .outbox import Message
-    from .transaction import Transaction
+from .transaction import Challenge, Transaction
 
 __all__ = [
     "KINDS",
@@ -64,7 +60,6 @@ __all__ = [
     "PASSWORD",
     "SEND_LIMIT",
     "WEBAUTHN",
-    "Challenge",
     "Error",
     "Kind",
     "kind",
@@ -75,7 +70,7 @@ __all__ = [
 class OtpByMessage(Kind):
     """Codes delivered by the outbox (email, SMS, voice)."""
 
-    def _send(self, engine: Engine, tx: Transaction, ch: Challenge, to: str, kind: str) -> Message | None:
+    def _send(self, engine: Services, tx: Transaction, ch: Challenge, to: str, kind: str) -> Message | None:
         ch.sends += 1
         ch.code_expires = time.time() + CODE_LIFETIME
         if tx.phantom:  # user enumeration prevention: "sent" as to anyone, but nothing leaves
@@ -84,7 +79,7 @@ class OtpByMessage(Kind):
         ch.code = new_code()
         return engine.outbox.send(to, kind, code=ch.code, subject=f"{engine.org.name} verification code")
 
-    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         code = str(creds.get("passcode") or "").strip()
         if not ch.code or time.time() > ch.code_expires or not secrets.compare_digest(code, ch.code):
             raise Error("passcode_invalid")
@@ -99,7 +94,7 @@ class Email(OtpByMessage):
     def profile(self, user: User, enrollment: Enrollment) -> dict | None:
         return {"email": mask_email(enrollment.data.get("email", user.email))}
 
-    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
+    def start(self, engine: Services, tx: Transaction, ch: Challenge) -> None:
         to = self.address(tx, ch) or tx.known_user.email
         ch.data.setdefault("email", to)
         sent = self._send(engine, tx, ch, to, "email")
@@ -113,7 +108,7 @@ class Email(OtpByMessage):
             sep = "&" if "?" in tx.redirect_uri else "?"
             sent.link = f"{tx.redirect_uri}{sep}state={tx.state}&otp={ch.code}"
 
-    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Services, tx: Transaction, ch: Challenge) -> dict | None:
         return {"useEmailMagicLink": engine.org.email_magic_link}
 
 
@@ -126,7 +121,7 @@ class Phone(OtpByMessage):
     def profile(self, user: User, enrollment: Enrollment) -> dict | None:
         return {"phoneNumber": mask_phone(enrollment.data["phone"])}
 
-    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
+    def start(self, engine: Services, tx: Transaction, ch: Challenge) -> None:
         phone = ch.enrollment.data["phone"] if ch.enrollment else ch.data["phone"]
         self._send(engine, tx, ch, phone, ch.method or "sms")
 
@@ -141,7 +136,7 @@ class Phone(OtpByMessage):
             fld("phoneNumber", "Phone number", required=True, type="string"),
         ]
 
-    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         ch.data["phone"] = e164(submitted.get("phoneNumber"))
         self.start(engine, tx, ch)
         return None
@@ -155,16 +150,16 @@ class Totp(Kind):
 
     credential = "passcode"
 
-    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         secret = ch.enrollment.data["secret"] if ch.enrollment else ch.data["secret"]
         if not totp.verify(secret, str(creds.get(self.credential) or "")):
             raise Error("passcode_invalid", path=(self.credential,))
 
-    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         ch.data["secret"] = new_secret()
         return None
 
-    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Services, tx: Transaction, ch: Challenge) -> dict | None:
         if ch.purpose != "enroll":
             return None
         uri = totp.provisioning_uri(ch.data["secret"], tx.known_user.login, engine.org.name)
@@ -216,7 +211,7 @@ class OktaVerify(Totp):
     def enroll_method(self, requested: str | None, org: Org) -> str | None:
         return None  # the device enrolls every method at once
 
-    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
+    def start(self, engine: Services, tx: Transaction, ch: Challenge) -> None:
         ch.sends += 1
         if ch.purpose == "enroll":
             # What the QR code / link carries; the simulated device "reads" it from the outbox.
@@ -229,7 +224,7 @@ class OktaVerify(Totp):
         elif ch.method == "signed_nonce":
             ch.data["challenge_request"] = engine.loopback_challenge(tx)
 
-    def contextual(self, engine: Engine, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
+    def contextual(self, engine: Services, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
         if ch.method != "signed_nonce":
             return self.contextual_data(engine, tx, ch)
         # Okta Verify on this computer listens on a loopback port; the page probes each in turn.
@@ -247,7 +242,7 @@ class OktaVerify(Totp):
             )
         }
 
-    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         channel = submitted.get("channel") or "qrcode"
         if channel not in self.CHANNELS:
             raise Error("invalid_value", path=("channel",), status=400)
@@ -257,7 +252,7 @@ class OktaVerify(Totp):
         self.start(engine, tx, ch)
         return "enroll-poll"
 
-    def send_link(self, engine: Engine, tx: Transaction, ch: Challenge, body: dict) -> None:
+    def send_link(self, engine: Services, tx: Transaction, ch: Challenge, body: dict) -> None:
         """`enrollment-channel-data`: the address the activation link goes to."""
         if ch.data["channel"] == "sms":
             ch.data["address"] = e164(body.get("phoneNumber"))
@@ -268,10 +263,10 @@ class OktaVerify(Totp):
             ch.data["address"] = email
         self.start(engine, tx, ch)
 
-    def push(self, engine: Engine, ch: Challenge):
+    def push(self, engine: Services, ch: Challenge):
         return engine.outbox.find(ch.push_id) if ch.push_id else None
 
-    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Services, tx: Transaction, ch: Challenge) -> dict | None:
         if ch.purpose == "enroll":
             channel = ch.data["channel"]
             data = {"selectedChannel": channel}
@@ -305,10 +300,10 @@ class WebAuthn(Kind):
         parts = urlsplit(tx.redirect_uri)
         return parts.hostname or "", f"{parts.scheme}://{parts.netloc}"
 
-    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
+    def start(self, engine: Services, tx: Transaction, ch: Challenge) -> None:
         ch.data["challenge"] = secrets.token_bytes(32)
 
-    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Services, tx: Transaction, ch: Challenge) -> dict | None:
         challenge = bytes_to_base64url(ch.data["challenge"])
         if ch.purpose != "enroll":
             return {"challengeData": {"challenge": challenge, "userVerification": "discouraged"}}
@@ -351,7 +346,7 @@ class WebAuthn(Kind):
             self._hidden("clientExtensions", "clientExtensions", required=False, hint="webauthn"),
         ]
 
-    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         rp_id, origin = self.relying_party(tx)
         try:
             attestation = base64url_to_bytes(str(creds.get("attestation") or ""))
@@ -385,7 +380,7 @@ class WebAuthn(Kind):
         if isinstance(transports, str):  # sent as a JSON array in a string by the widget
             ch.data["transports"] = transports
 
-    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         # Assertions name no credential in Okta's body: try each WebAuthn enrollment of the user.
         if self.verify_assertion(tx, ch.data["challenge"], creds, tx.known_user.enrollments_of(self.key)) is None:
             raise Error("webauthn_assertion", path=None, status=400)
@@ -436,7 +431,7 @@ class WebAuthn(Kind):
         return raw in (ours, user.id.encode())
 
     def autofill(
-        self, engine: Engine, tx: Transaction, challenge: bytes, creds: dict
+        self, engine: Services, tx: Transaction, challenge: bytes, creds: dict
     ) -> tuple[User, Enrollment] | None:
         """Passkey autofill on the first page: the user whose discoverable credential made this
         assertion, found by userHandle when given, else among every user's passkeys."""
@@ -476,7 +471,7 @@ class CustomApp(Kind):
     def profile(self, user: User, enrollment: Enrollment) -> dict | None:
         return {"deviceName": enrollment.data.get("device_name", "Custom Push")}
 
-    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
+    def start(self, engine: Services, tx: Transaction, ch: Challenge) -> None:
         ch.sends += 1
         ch.push_id = engine.outbox.push(
             tx.known_user.login, False, subject=f"{self.label}: did you just try to sign in?"
@@ -494,13 +489,13 @@ class Duo(Kind):
     def methods(self, org: Org) -> list[str]:
         return ["duo"]
 
-    def start(self, engine: Engine, tx: Transaction, ch: Challenge) -> None:
+    def start(self, engine: Services, tx: Transaction, ch: Challenge) -> None:
         ch.data["signed_token"] = duo.sign_request(engine.duo, tx.known_user.login)
 
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return [fld("signatureData", "Assertion From Duo", required=True, visible=False)]
 
-    def contextual(self, engine: Engine, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
+    def contextual(self, engine: Services, tx: Transaction, ch: Challenge, origin: str) -> dict | None:
         return {
             "integrationType": "IFRAME",
             "host": urlsplit(origin).netloc,
@@ -508,7 +503,7 @@ class Duo(Kind):
             "script": origin + "/frame/duo-web-v2.js",
         }
 
-    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         try:
             duo.verify_response(engine.duo, str(creds.get("signatureData") or ""), tx.known_user.login)
         except duo.DuoError as e:
@@ -567,7 +562,7 @@ class SecurityQuestion(Kind):
             fld("answer", "Answer", required=True, secret=True),
         ]
 
-    def contextual_data(self, engine: Engine, tx: Transaction, ch: Challenge) -> dict | None:
+    def contextual_data(self, engine: Services, tx: Transaction, ch: Challenge) -> dict | None:
         if ch.purpose == "enroll":
             return {
                 "questionKeys": [*QUESTIONS, "custom"],
@@ -575,7 +570,7 @@ class SecurityQuestion(Kind):
             }
         return {"enrolledQuestion": self._question(ch.known_enrollment.data)}
 
-    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         given = str(creds.get("answer") or "").strip().lower()
         if not secrets.compare_digest(given.encode(), ch.known_enrollment.data["answer"].strip().lower().encode()):
             raise Error("answer_wrong", path=("answer",))
@@ -613,10 +608,10 @@ class SecurityQuestion(Kind):
             },
         ]
 
-    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         return None
 
-    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         key = str(creds.get("questionKey") or "")
         answer = str(creds.get("answer") or "").strip()
         if key != "custom" and key not in QUESTIONS:
@@ -658,15 +653,15 @@ class Password(Kind):
             return [fld("passcode", "New password" if ch.purpose == "reenroll" else "Enter password", secret=True)]
         return [fld("passcode", "Password", secret=True)]
 
-    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         given = str(creds.get("passcode") or "")
         if not tx.known_user.password or not secrets.compare_digest(given.encode(), tx.known_user.password.encode()):
             raise Error("password_incorrect")
 
-    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         return None
 
-    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         new = str(creds.get("passcode") or "")
         problem = password_problem(engine.org, tx.known_user, new)
         if problem:

@@ -1,5 +1,6 @@
-"""What one running simulator holds (the org, engine, outbox, tokens, faults, call log), stored in
-its aiohttp app under SIMULATOR, and the two error shapes its endpoints answer with."""
+"""What one running simulator holds (the org, engine and its IDX endpoints, outbox, tokens, faults,
+call log), stored in its aiohttp app under SIMULATOR, and the two error shapes its endpoints answer
+with."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .engine import Engine
 from .hosted_pages import HostedSignin
 from .org import Org
 from .outbox import Outbox
+from .submissions import Submissions
 from .tokens import TokenService
 
 ION = "application/ion+json; okta-version=1.0.0"
@@ -34,6 +36,7 @@ class Simulator:
         self.app_url = (app_url or default_app_url(org)).rstrip("/")
         self.outbox = Outbox()
         self.engine = Engine(org, self.outbox, issuer)
+        self.submissions = Submissions(self.engine)  # what each IDX endpoint does
         self.tokens = TokenService()
         self.faults = faults_mod.Faults()
         self.calls: list[tuple[str, str]] = []

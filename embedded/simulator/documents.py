@@ -8,21 +8,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from webauthn.helpers import bytes_to_base64url
 
 from . import ion
+from .authenticator_base import Services
 from .authenticators import KINDS, OKTA_VERIFY, PASSWORD, kind
 from .captcha import PROVIDERS, provider_name
 from .ion import Json, fixed, form, msg
 from .ion import field as fld
 from .org import Enrollment
 from .transaction import StateError, Transaction, iso
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 METHOD_LABELS = {
     "sms": "SMS",
@@ -59,7 +57,7 @@ StepBuilder = Callable[[], Step]
 class DocumentBuilder:
     """Builds the Ion document for a transaction's current step."""
 
-    def __init__(self, engine: Engine, tx: Transaction, origin: str):
+    def __init__(self, engine: Services, tx: Transaction, origin: str):
         self.engine, self.org, self.tx, self.origin = engine, engine.org, tx, origin
         self.sh = tx.state_handle
         # Each step's remediations and current authenticator, by step name.

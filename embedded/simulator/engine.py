@@ -2,8 +2,9 @@
 Ion document. Policy-driven: what is asked next follows from the user's enrollments, the sign-on,
 enrollment, recovery and unlock policies, never from a script.
 
-This module holds the transactions and the policy (`Engine.advance`); what each IDX endpoint does
-with a submission is in submissions.py, and the Ion document of a step is built by documents.py."""
+This module holds the transactions and the policy (`Engine.advance`); the Ion document of a step
+is built by documents.py; what each IDX endpoint does with a submission is in submissions.py, which
+sits above the engine (it calls the engine, never the other way round)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,13 @@ from urllib.parse import urlencode
 import jwt
 
 from . import duo, ion
-from .authenticators import KINDS, Challenge, kind
+from .authenticators import KINDS, kind
 from .captcha import TokenBook
 from .documents import DocumentBuilder
 from .ion import Json, msg
 from .org import Client, Enrollment, Org, User, stable_id
 from .outbox import Outbox
-from .submissions import ENDPOINT_FORMS, POLL_ENDPOINTS, Submissions
-from .transaction import Reject, Transaction, iso
+from .transaction import Challenge, Transaction, iso
 
 CODE_LIFETIME = 60  # seconds an interaction code can be exchanged
 MAX_PHANTOMS = 1000  # stand-ins for unknown identifiers kept (their failed-password counts)
@@ -58,7 +58,6 @@ class Engine:
         self.loopback: dict[str, Transaction] = {}  # FastPass challenges by id
         self._dead_port: int | None = None
         self.phantoms: dict[str, User] = {}  # stand-ins for unknown identifiers (user enumeration prevention)
-        self.handlers = Submissions(self).handlers  # IDX endpoint -> what a submission there does
 
     # ---------------------------------------------------------------- transactions
     def begin(
@@ -184,49 +183,6 @@ class Engine:
 
     def spend(self, code: str) -> None:
         self.codes.pop(code, None)
-
-    # ---------------------------------------------------------------- submissions
-    def submit(self, endpoint: str, tx: Transaction, body: Json, origin: str) -> tuple[int, Json]:
-        """A submission to the IDX endpoint `endpoint` (the path after /idp/idx/): the HTTP status
-        and the Ion document of the state it leads to. The endpoint must serve one of the forms the
-        current state offers (else 400 E0000020, the state unchanged)."""
-        tx.touch()
-        if endpoint == "introspect":
-            return 200, self.render(tx, origin)
-        if endpoint == "cancel":
-            self.reset(tx)
-            return 200, self.render(tx, origin)
-        handler = self.handlers.get(endpoint)
-        if handler is None:  # no such endpoint: nothing the state offers is served there
-            return 400, self.render(tx, origin, [msg("bad_request")])
-        offered = self.offered(tx, origin)
-        if endpoint in POLL_ENDPOINTS and not (ENDPOINT_FORMS[endpoint] & offered):
-            # A poll from a page left behind (the magic link or another tab finished the challenge)
-            # reads the state the transaction has moved on to, as Okta answers it.
-            return 200, self.render(tx, origin)
-        if not (ENDPOINT_FORMS[endpoint] & offered):
-            return 400, self.render(tx, origin, [msg("bad_request")])
-        try:
-            handler(tx, body)
-        except Reject as r:
-            doc = self.render(tx, origin, [r.message] if r.message else [])
-            if r.field_error:
-                form_name, path, message = r.field_error
-                if not ion.add_field_message(doc, form_name, path, message):
-                    doc.setdefault("messages", ion.messages())["value"].append(message)
-            return r.status, doc
-        return 200, self.render(tx, origin)
-
-    def offered(self, tx: Transaction, origin: str) -> set[str]:
-        doc = self.render(tx, origin)
-        names = {r["name"] for r in doc.get("remediation", {}).get("value", [])}
-        for top in ("currentAuthenticator", "currentAuthenticatorEnrollment"):
-            names |= {
-                v.get("name", k)
-                for k, v in doc.get(top, {}).get("value", {}).items()
-                if isinstance(v, dict) and "rel" in v
-            }
-        return names
 
     # ---------------------------------------------------------------- FastPass by loopback
     @property

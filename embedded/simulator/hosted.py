@@ -271,7 +271,7 @@ async def signin_submit(request: web.Request) -> web.Response:
     if form is None:  # a page left behind: the sign-in has moved on
         raise web.HTTPSeeOther(PAGE)
     endpoint = str(form["href"]).split("/idp/idx/", 1)[-1]
-    status, doc = s.engine.submit(endpoint, tx, body_of(list(form.get("value", [])), posted), origin)
+    status, doc = s.submissions.submit(endpoint, tx, body_of(list(form.get("value", [])), posted), origin)
     end = finished(request, record, tx)
     if end is not None:
         return end
@@ -292,7 +292,7 @@ async def email_link(request: web.Request) -> web.Response:
     origin = s.origin_for(request)
     doc = s.engine.render(tx, origin)
     if find_form(doc, "challenge-authenticator") or find_form(doc, "enroll-authenticator"):
-        status, doc = s.engine.submit("challenge/answer", tx, {"credentials": {"passcode": otp}}, origin)
+        status, doc = s.submissions.submit("challenge/answer", tx, {"credentials": {"passcode": otp}}, origin)
         end = finished(request, record, tx)
         if end is not None:
             return end

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING
 
 from . import totp
-from .authenticator_base import Challenge, Error, Kind
+from .authenticator_base import Error, Kind, Services
 from .ion import field as fld
 from .org import Enrollment, Org, User
-
-if TYPE_CHECKING:
-    from .engine import Engine
-    from .transaction import Transaction
+from .transaction import Challenge, Transaction
 
 
 class Passcode(Kind):
@@ -34,11 +30,11 @@ class Passcode(Kind):
     def answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
         return [fld("passcode", self.answer_label, **self.answer_extra)]
 
-    def check(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         if not self.accept(engine, ch.known_enrollment, str(creds.get("passcode") or "").strip()):
             raise Error(self.error)
 
-    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Services, enrollment: Enrollment, code: str) -> bool:
         raise NotImplementedError
 
 
@@ -46,7 +42,7 @@ class TotpPasscode(Passcode):
     """A hardware or vendor token showing RFC 6238 codes of the enrollment's `secret` (the demo
     documents each secret, so any authenticator app shows the same codes)."""
 
-    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Services, enrollment: Enrollment, code: str) -> bool:
         return totp.verify(enrollment.data["secret"], code)
 
 
@@ -76,10 +72,10 @@ class SymantecVip(TotpPasscode):
             fld("nextPasscode", "Security Code 2", required=True, visible=True),
         ]
 
-    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         return None
 
-    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         credential_id = str(creds.get("credentialId") or "").strip().upper()
         token = engine.org.token(self.key, credential_id)
         if (
@@ -125,20 +121,20 @@ class YubiKey(Passcode):
             return None
         return code[:12]
 
-    def spend(self, engine: Engine, code: str) -> bool:
+    def spend(self, engine: Services, code: str) -> bool:
         code = code.lower()
         if code in engine.spent_otps:
             return False
         engine.spent_otps.add(code)
         return True
 
-    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Services, enrollment: Enrollment, code: str) -> bool:
         return self.parse(code) == enrollment.data["credential_id"] and self.spend(engine, code)
 
-    def begin_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
+    def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
         return None
 
-    def check_enroll(self, engine: Engine, tx: Transaction, ch: Challenge, creds: dict) -> None:
+    def check_enroll(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         code = str(creds.get("passcode") or "").strip()
         public_id = self.parse(code)
         token = engine.org.token(self.key, public_id) if public_id else None
@@ -157,7 +153,7 @@ class TemporaryAccessCode(Passcode):
     key, type, label, method = "tac", "tac", "Temporary Access Code", "tac"
     answer_extra = {"secret": True}
 
-    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Services, enrollment: Enrollment, code: str) -> bool:
         data = enrollment.data
         if data.get("used") or not secrets.compare_digest(code.upper().encode(), str(data["code"]).upper().encode()):
             return False
@@ -173,5 +169,5 @@ class NfcPin(Passcode):
     answer_label = "PIN"
     answer_extra = {"secret": True}
 
-    def accept(self, engine: Engine, enrollment: Enrollment, code: str) -> bool:
+    def accept(self, engine: Services, enrollment: Enrollment, code: str) -> bool:
         return secrets.compare_digest(code.encode(), str(enrollment.data["pin"]).encode())

@@ -114,7 +114,7 @@ def idx_handler(endpoint: str):
                 }
             )
             return response
-        status, doc = s.engine.submit(engine_endpoint, tx, body, s.origin_for(request))
+        status, doc = s.submissions.submit(engine_endpoint, tx, body, s.origin_for(request))
         return ion_response(translations.translate(doc, request.headers.get("Accept-Language")), status)
 
     return handle

@@ -1,29 +1,28 @@
-"""What a submission to each IDX endpoint does to a transaction: one method per endpoint, chosen
+"""What a submission to each IDX endpoint does to a transaction: `Submissions.submit` checks that
+the endpoint serves a form the current state offers and calls that endpoint's method, chosen
 through an explicit table (`Submissions.handlers`). A handler either moves the transaction on (most
-end with `engine.advance`) or raises Reject; the engine then renders the state it is in."""
+end with `engine.advance`) or raises Reject; the engine then renders the state it is in. The top of
+the simulator's core: it calls the engine, which never calls it."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from . import ion
 from .authenticators import (
     OKTA_VERIFY,
     SEND_LIMIT,
     WEBAUTHN,
-    Challenge,
     Error,
     kind,
     password_problem,
 )
+from .engine import Engine
 from .ion import Json, msg
 from .org import Enrollment, ProfileAttribute, User, stable_id
-from .transaction import Reject, Transaction
-
-if TYPE_CHECKING:
-    from .engine import Engine
+from .transaction import Challenge, Reject, Transaction
 
 # Wrong one-time codes (or security answers) one challenge accepts; the next ends the transaction
 # with Okta's suspended-factor error, and the user starts a new sign-in.
@@ -80,7 +79,8 @@ def member(body: Json, name: str) -> Json:
 
 
 class Submissions:
-    """The handlers of one engine. Each takes the transaction and the submitted JSON body."""
+    """The IDX endpoints of one engine: `submit` dispatches to the handler of an endpoint, each
+    taking the transaction and the submitted JSON body."""
 
     def __init__(self, engine: Engine):
         self.engine, self.org = engine, engine.org
@@ -105,6 +105,50 @@ class Submissions:
             "skip": self.skip,
             "unlock-account": self.unlock_account,
         }
+
+    def submit(self, endpoint: str, tx: Transaction, body: Json, origin: str) -> tuple[int, Json]:
+        """A submission to the IDX endpoint `endpoint` (the path after /idp/idx/): the HTTP status
+        and the Ion document of the state it leads to. The endpoint must serve one of the forms the
+        current state offers (else 400 E0000020, the state unchanged)."""
+        engine = self.engine
+        tx.touch()
+        if endpoint == "introspect":
+            return 200, engine.render(tx, origin)
+        if endpoint == "cancel":
+            engine.reset(tx)
+            return 200, engine.render(tx, origin)
+        handler = self.handlers.get(endpoint)
+        if handler is None:  # no such endpoint: nothing the state offers is served there
+            return 400, engine.render(tx, origin, [msg("bad_request")])
+        offered = self.offered(tx, origin)
+        if endpoint in POLL_ENDPOINTS and not (ENDPOINT_FORMS[endpoint] & offered):
+            # A poll from a page left behind (the magic link or another tab finished the challenge)
+            # reads the state the transaction has moved on to, as Okta answers it.
+            return 200, engine.render(tx, origin)
+        if not (ENDPOINT_FORMS[endpoint] & offered):
+            return 400, engine.render(tx, origin, [msg("bad_request")])
+        try:
+            handler(tx, body)
+        except Reject as r:
+            doc = engine.render(tx, origin, [r.message] if r.message else [])
+            if r.field_error:
+                form_name, path, message = r.field_error
+                if not ion.add_field_message(doc, form_name, path, message):
+                    doc.setdefault("messages", ion.messages())["value"].append(message)
+            return r.status, doc
+        return 200, engine.render(tx, origin)
+
+    def offered(self, tx: Transaction, origin: str) -> set[str]:
+        """The names of the forms the current state offers (remediations and authenticator actions)."""
+        doc = self.engine.render(tx, origin)
+        names = {r["name"] for r in doc.get("remediation", {}).get("value", [])}
+        for top in ("currentAuthenticator", "currentAuthenticatorEnrollment"):
+            names |= {
+                v.get("name", k)
+                for k, v in doc.get(top, {}).get("value", {}).items()
+                if isinstance(v, dict) and "rel" in v
+            }
+        return names
 
     def identify(self, tx: Transaction, body: Json) -> None:
         form_name = "identify-recovery" if tx.step == "identify-recovery" else "identify"

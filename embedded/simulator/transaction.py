@@ -1,14 +1,40 @@
-"""One sign-in transaction (what /v1/interact or /v1/authorize starts) and the refusal a submission
-can raise. The engine (engine.py, submissions.py) moves a transaction from step to step; the
-document builder (documents.py) turns its current step into an Ion document."""
+"""One sign-in transaction (what /v1/interact or /v1/authorize starts), the authenticator in play
+in it, and the refusal a submission can raise. The engine (engine.py, submissions.py) moves a
+transaction from step to step; the document builder (documents.py) turns its current step into an
+Ion document. Below all of them: it imports only the org."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 
-from .authenticator_base import Challenge
-from .org import Client, User
+from .org import Client, Enrollment, User
+
+
+@dataclass
+class Challenge:
+    """An authenticator in play in a transaction: being verified (`enrollment` set) or enrolled
+    (`data` collects what the new enrollment will hold)."""
+
+    key: str
+    purpose: str  # verify | enroll | reset | reenroll
+    method: str | None = None
+    enrollment: Enrollment | None = None
+    data: dict = field(default_factory=dict)
+    code: str | None = None
+    code_expires: float = 0.0
+    push_id: str | None = None
+    activation_id: str | None = None  # Okta Verify enrollment: the outbox activation the device answers
+    sends: int = 0
+    failures: int = 0  # wrong one-time codes or answers so far
+
+    @property
+    def known_enrollment(self) -> Enrollment:
+        """The enrollment being verified (verification only: enrolling has none yet)."""
+        if self.enrollment is None:
+            raise RuntimeError(f"{self.key} {self.purpose}: no enrollment in play")
+        return self.enrollment
+
 
 # A field error: (remediation name, path of field names inside it, message).
 FieldError = tuple[str, list[str], dict]

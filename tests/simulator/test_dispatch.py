@@ -15,17 +15,19 @@ ORIGIN = "http://127.0.0.1:9"
 
 
 def test_every_route_has_a_handler_and_every_handler_serves_forms(client):
-    engine = client.server.app[SIMULATOR].engine
+    submissions = client.server.app[SIMULATOR].submissions
     routed = {"identify" if e == "identify/select" else e for e in IDX_ENDPOINTS} - {"introspect", "cancel"}
-    assert routed == set(engine.handlers) == set(ENDPOINT_FORMS)
-    assert all(callable(h) for h in engine.handlers.values())
+    assert routed == set(submissions.handlers) == set(ENDPOINT_FORMS)
+    assert all(callable(h) for h in submissions.handlers.values())
 
 
 async def test_unknown_endpoint_is_refused_and_the_state_is_kept(client, idx):
     await idx.start()
     engine = client.server.app[SIMULATOR].engine
     tx = engine.find(idx.handle)
-    status, doc = engine.submit("no/such-endpoint", tx, {"identifier": "alice@example.com"}, ORIGIN)
+    status, doc = client.server.app[SIMULATOR].submissions.submit(
+        "no/such-endpoint", tx, {"identifier": "alice@example.com"}, ORIGIN
+    )
     assert status == 400
     assert "E0000020" in field_messages(doc)
     assert tx.step == "identify" and tx.user is None
@@ -35,7 +37,8 @@ async def test_unknown_endpoint_is_refused_and_the_state_is_kept(client, idx):
 async def test_known_endpoint_not_offered_now_is_refused(client, idx):
     await idx.start()
     engine = client.server.app[SIMULATOR].engine
-    status, doc = engine.submit("challenge/answer", engine.find(idx.handle), {"credentials": {"passcode": "x"}}, ORIGIN)
+    submit = client.server.app[SIMULATOR].submissions.submit
+    status, doc = submit("challenge/answer", engine.find(idx.handle), {"credentials": {"passcode": "x"}}, ORIGIN)
     assert status == 400 and "E0000020" in field_messages(doc)
 
 

@@ -104,7 +104,7 @@ async def test_unexpected_exception_gives_ion_error(client, state, idx, monkeypa
     def boom(*a, **k):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(state.engine, "submit", boom)
+    monkeypatch.setattr(state.submissions, "submit", boom)
     doc = await idx.introspect()
     assert idx.status == 500 and doc["messages"]["value"][0]["i18n"]["key"] == "E0000009"
 
