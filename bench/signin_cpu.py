@@ -1,4 +1,5 @@
-"""Server CPU per complete password sign-in, and sign-ins per second, with each store.
+"""Server CPU per complete password sign-in, and sign-ins per second, with each store, as
+ratios to what a bare aiohttp app spends on the same requests (the floor), measured in the run.
 
     python bench/signin_cpu.py [--signins N] [--repeat R] [--stores memory,redis] [--profile]
 
@@ -7,8 +8,12 @@ one ID token signed per sign-in) and the app each run in a process of their own;
 app's CPU is counted (user + system time of its process, from /proc). A form-filling
 HTTP client drives N complete sign-ins of alice through the real pages (open /login, the
 identify page, the password page, land home: 6 requests, 5 IDX calls), fresh cookies each
-time, at concurrency 1 and 16, R times; medians are printed. `--profile` runs the app under
-cProfile once and prints its top 20 functions by own time.
+time, at concurrency 1 and 16, R times; medians are printed, with each store's ratio to the
+floor (`bench/aiohttp_floor.py`, measured against the same fake Identity Engine in the same run)
+and Redis's to memory. On Redis it also prints the round trips the app made per sign-in, counted
+by the app itself (a script or a command is one: `embedded_redis_round_trips` in its metrics),
+and the Redis commands they ran (INFO commandstats: a script's own commands count here).
+`--profile` runs the app under cProfile once and prints its top 20 functions by own time.
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ def start_app(port: int, idp_port: int, redis_url: str | None, profile_to: str |
             "EMBEDDED_STEP_LIMIT_PER_IP": "1000000/60",
             "EMBEDDED_LOGIN_LIMIT_PER_IP": "1000000/60",
             "EMBEDDED_MAX_SESSIONS": "1000000",
+            "EMBEDDED_METRICS": "1",  # counts the Redis round trips
         }
     )
     if redis_url:
@@ -110,6 +116,29 @@ def start_app(port: int, idp_port: int, redis_url: str | None, profile_to: str |
         str(port),
     ]
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def redis_round_trips(base: str) -> float:
+    """The app's own count of its round trips to Redis on a request's path (not the metrics
+    endpoint's own sampling of the session count)."""
+    async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as resp:
+        text = await resp.text()
+    found = re.findall(r'^embedded_redis_round_trips_total\{operation="(\w+)"\} ([0-9.e+]+)$', text, re.M)
+    return sum(float(n) for operation, n in found)
+
+
+def redis_commands(redis_url: str | None) -> int:
+    """Commands Redis has run (a script's own commands included), less the INFO asking."""
+    if redis_url is None:
+        return 0
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(redis_url)
+    try:
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
 
 
 async def upstream_calls(idp_port: int) -> int:
@@ -129,6 +158,7 @@ async def measure(
         await drive(base, 20, 4)  # warm up: discovery, keys, templates
         for _ in range(repeat):
             for concurrency in (1, 16):
+                trips_before, commands_before = await redis_round_trips(base), redis_commands(redis_url)
                 calls_before, before, started = (
                     await upstream_calls(idp_port),
                     cpu_seconds(app.pid),
@@ -137,6 +167,8 @@ async def measure(
                 latencies = sorted(await drive(base, signins, concurrency))
                 elapsed, cpu = time.perf_counter() - started, cpu_seconds(app.pid) - before
                 calls = await upstream_calls(idp_port) - calls_before
+                trips = await redis_round_trips(base) - trips_before
+                commands = redis_commands(redis_url) - commands_before
                 results[concurrency].append(
                     (
                         cpu * 1000 / signins,
@@ -144,6 +176,8 @@ async def measure(
                         latencies[len(latencies) // 2] * 1000,
                         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
                         calls / signins,
+                        trips / signins,
+                        commands / signins,
                     )
                 )
     finally:
@@ -182,19 +216,31 @@ async def main(args: argparse.Namespace) -> None:
     redis = RedisServer().start() if "redis" in args.stores else None
     try:
         await wait_for(f"http://127.0.0.1:{idp_port}/oauth2/default/.well-known/openid-configuration")
+        from aiohttp_floor import floor
+
         print(
-            f"password sign-ins through the pages: N={args.signins}, medians of {args.repeat} runs; app CPU from /proc, fake Identity Engine not counted"
+            f"password sign-ins through the pages: N={args.signins}, medians of {args.repeat} runs; "
+            "app CPU from /proc, fake Identity Engine not counted"
         )
-        print(
-            f"{'store':<8} {'conc.':>5} {'CPU ms/sign-in':>15} {'sign-ins/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'IDX calls':>10}"
-        )
+        floors = await floor(idp_port, args.signins, args.repeat)
+        head = f"{'store':<8} {'conc.':>5} {'CPU ms/sign-in':>15} {'x floor':>8} {'x memory':>9} {'sign-ins/s':>11}"
+        print(head + f" {'p50 ms':>8} {'p99 ms':>8} {'IDX calls':>10} {'Redis trips':>12} {'Redis cmds':>11}")
+        for concurrency, ms in floors.items():
+            print(f"{'floor':<8} {concurrency:>5} {ms:>15.2f} {1:>8.2f}")
+        memory: dict[int, float] = {}
         for store in args.stores:
             results = await measure(
                 store, idp_port, args.signins, args.repeat, redis.url if store == "redis" and redis else None
             )
             for concurrency, runs in results.items():
-                cpu, rate, p50, p99, calls = (statistics.median(r[i] for r in runs) for i in range(5))
-                print(f"{store:<8} {concurrency:>5} {cpu:>15.2f} {rate:>11.1f} {p50:>8.1f} {p99:>8.1f} {calls:>10.1f}")
+                cpu, rate, p50, p99, calls, trips, commands = (statistics.median(r[i] for r in runs) for i in range(7))
+                if store == "memory":
+                    memory[concurrency] = cpu
+                to_memory = f"{cpu / memory[concurrency]:>9.2f}" if concurrency in memory else f"{'':>9}"
+                print(
+                    f"{store:<8} {concurrency:>5} {cpu:>15.2f} {cpu / floors[concurrency]:>8.2f} {to_memory} "
+                    f"{rate:>11.1f} {p50:>8.1f} {p99:>8.1f} {calls:>10.1f} {trips:>12.1f} {commands:>11.1f}"
+                )
         if args.profile:
             await profile(idp_port, min(args.signins, 200))
     finally:

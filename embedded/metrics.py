@@ -62,6 +62,11 @@ class Metrics:
             registry=registry,
             multiprocess_mode="livemax",
         )
+        self.redis = counter(
+            "embedded_redis_round_trips",
+            "Round trips to Redis (a script or a command each), by what the request path asked for",
+            ("operation",),
+        )
         self._seen: dict[str, set[str]] = {}
 
     def bounded(self, label: str, value: str) -> str:
@@ -88,6 +93,9 @@ class Metrics:
 
     def step(self, route: str, method: str, seconds: float) -> None:
         self.steps.labels(route, method).observe(seconds)
+
+    def redis_round_trip(self, operation: str) -> None:
+        self.redis.labels(operation).inc()
 
     def refusal(self, limit: str) -> None:
         self.refused.labels(limit).inc()

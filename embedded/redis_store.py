@@ -11,7 +11,7 @@ beside its fields (names starting with `_`), so one script touches one key for i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import redis.asyncio as redis
@@ -151,6 +151,13 @@ def connect(url: str) -> redis.Redis:
     )
 
 
+Observer = Callable[[str], None]  # told the name of each round trip to Redis (metrics)
+
+
+def ignore(_: str) -> None:
+    pass
+
+
 async def run(script: Any, keys: list[str], args: list[Any]) -> Any:
     try:
         return await script(keys=keys, args=args)
@@ -180,11 +187,13 @@ class RedisStorage(SessionStore):
         absolute_seconds: float,
         claim_seconds: float = 30.0,
         namespace: str = "embedded",
+        observe: Observer = ignore,
     ):
         super().__init__(
             secure=secure, idle_seconds=idle_seconds, absolute_seconds=absolute_seconds, claim_seconds=claim_seconds
         )
         self.client = client
+        self.observe = observe  # one call per round trip: a script, a command
         self.prefix = f"{namespace}:s:"
         self.limit_prefix = f"{namespace}:rl:"
         self._read, self._begin, self._create, self._commit = (
@@ -199,6 +208,7 @@ class RedisStorage(SessionStore):
         return self.prefix + key
 
     async def read(self, key: str) -> Record | None:
+        self.observe("read")
         return _record(await run(self._read, [self.session_key(key)], [self.idle_ms, self.absolute_seconds]))
 
     async def begin(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
@@ -208,6 +218,7 @@ class RedisStorage(SessionStore):
             if hit.key is not None:
                 keys.append(self.limit_prefix + hit.key)
             args += [1 if hit.key is None else len(keys), *_rate_args(hit.rate)]
+        self.observe("begin")
         status, wait, index, flat = await run(self._begin, keys, args)
         record = _record(flat) if key else None
         if status == b"limited":
@@ -215,6 +226,7 @@ class RedisStorage(SessionStore):
         return Opened(record, claimed=status == b"ok" and claim is not None and record is not None)
 
     async def create(self, key: str, fields: Fields) -> None:
+        self.observe("create")
         await run(self._create, [self.session_key(key)], [self.idle_ms, *[x for kv in fields.items() for x in kv]])
 
     async def commit(
@@ -228,9 +240,11 @@ class RedisStorage(SessionStore):
         args = [self.idle_ms, version, release or "", codes, len(plain), len(gone), len(guarded), len(guarded_gone)]
         args += [*[x for kv in plain.items() for x in kv], *gone, *[x for kv in guarded.items() for x in kv]]
         args += guarded_gone
+        self.observe("commit")
         return COMMITTED[int(await run(self._commit, [self.session_key(key)], args))]
 
     async def delete(self, key: str) -> None:
+        self.observe("delete")
         try:
             await self.client.delete(self.session_key(key))
         except RedisError as exc:
@@ -243,10 +257,20 @@ class RedisStorage(SessionStore):
 class RedisLimiter:
     """`Rate(limit, window)` per key, shared by every instance (a limit `begin` does not count)."""
 
-    def __init__(self, client: redis.Redis, name: str, limit: int, window: float, namespace: str = "embedded"):
+    def __init__(
+        self,
+        client: redis.Redis,
+        name: str,
+        limit: int,
+        window: float,
+        namespace: str = "embedded",
+        observe: Observer = ignore,
+    ):
         self.rate = Rate(limit, window)
+        self.observe = observe
         self.prefix = f"{namespace}:rl:{name}:"
         self._hit = client.register_script(HIT)
 
     async def check(self, key: str) -> float:
+        self.observe("limit")
         return float(cast(bytes, await run(self._hit, [self.prefix + key], _rate_args(self.rate))))

@@ -126,14 +126,17 @@ def add_stores(app: web.Application, settings: Settings) -> None:
         app[REPORT_LIMITER] = _counted(app, "report", RateLimiter(*REPORT_LIMIT))
         return
     client = redis_store.connect(settings.redis_url)
+    observe = app[METRICS].redis_round_trip if METRICS in app else redis_store.ignore
     app[SESSION_STORAGE] = redis_store.RedisStorage(
         client,
         secure=settings.secure_cookies,
         idle_seconds=idle,
         absolute_seconds=absolute,
         claim_seconds=claim_seconds,
+        observe=observe,
     )
-    app[REPORT_LIMITER] = _counted(app, "report", redis_store.RedisLimiter(client, "report", *REPORT_LIMIT))
+    report_limiter = redis_store.RedisLimiter(client, "report", *REPORT_LIMIT, observe=observe)
+    app[REPORT_LIMITER] = _counted(app, "report", report_limiter)
 
     async def close(_: web.Application) -> None:
         await client.aclose()
