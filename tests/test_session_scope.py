@@ -5,6 +5,8 @@ body in a Content-Encoding aiohttp does not decode is refused with 415, never re
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 import pytest
 from redis_server import RedisServer
@@ -56,3 +58,29 @@ async def test_an_unknown_content_encoding_is_refused_with_415(signed_in_on_redi
         "/login/step", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert resp.status == 200 and "credentials.passcode" in await resp.text()  # the same form, as sent
+
+
+async def round_trips(walker) -> float:
+    text = await (await walker.client.get("/metrics")).text()
+    return sum(float(n) for n in re.findall(r'^embedded_redis_round_trips_total\{operation="\w+"\} (\S+)$', text, re.M))
+
+
+async def test_a_password_sign_in_makes_at_most_14_round_trips_to_redis_and_a_page_view_one(simulator):
+    """Issue 20: one script reads the session, counts the limits and claims it, one writes back
+    and releases; a page that changed nothing writes nothing."""
+    redis = RedisServer().start()
+    servers, bases = await start_instances(simulator, 1, redis_url=redis.url, metrics=True)
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            walker = Walker(Alternating(http, bases), simulator)
+            before = await round_trips(walker)
+            await walker.begin("alice@example.com", "Alice-Passw0rd!")
+            assert walker.signed_in
+            after = await round_trips(walker)
+            assert after - before <= 14
+            await walker._load(await walker.client.get("/"))
+            assert await round_trips(walker) - after == 1
+    finally:
+        redis.stop()
+        for server in servers:
+            await server.close()
