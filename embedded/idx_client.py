@@ -18,7 +18,8 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
-from .config import Settings, origin_of
+from .config import Settings
+from .policy import is_org_url
 
 ION = "application/ion+json; okta-version=1.0.0"
 USER_AGENT = "embedded-idx-python/0.1"
@@ -139,6 +140,10 @@ class IdxClient:
     # --- transport ----------------------------------------------------------------------
 
     async def _request(self, method: str, url: str, **kwargs) -> tuple[int, Any, dict]:
+        # Handles, secrets and passwords go only to the configured Identity Engine, and only to a
+        # URL that is one (no CR/LF for aiohttp to refuse mid-request), whatever an href says.
+        if not is_org_url(url, self.settings.org_origin):
+            raise UpstreamError("URL outside the Identity Engine")
         headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
         started, outcome = time.monotonic(), "error"
         try:
@@ -175,17 +180,13 @@ class IdxClient:
                 raise UpstreamError("response too large", status=resp.status)
         return bytes(body)
 
-    def _check_origin(self, url: str) -> None:
-        # Handles and passwords go only to the configured Identity Engine, whatever an href says.
-        if origin_of(url) != self.settings.org_origin:
-            raise UpstreamError("form points outside the Identity Engine")
-
     async def _ion(self, url: str, body: dict, content_type: str) -> IonReply:
-        self._check_origin(url)
         headers = {"Content-Type": content_type, "Accept": ION}
         if language := LANGUAGE.get():
             headers["Accept-Language"] = language
         status, doc, meta = await self._request("POST", url, json=body, headers=headers)
+        if status >= 500:  # whatever its body says, the Identity Engine failed: the upstream-error page
+            raise UpstreamError("server error", status=status, retry_after=meta["retry_after"])
         if isinstance(doc, dict) and "version" in doc:
             return IonReply(status, doc)
         raise UpstreamError("not an IDX response", status=status, retry_after=meta["retry_after"])
@@ -198,6 +199,8 @@ class IdxClient:
             data=urlencode(form).encode(),
             headers={"Accept": "application/json", "Content-Type": FORM_TYPE, **(headers or {})},
         )
+        if status >= 500:  # an outage, not an answer about this request (a refresh token stays good)
+            raise UpstreamError("server error", status=status, retry_after=meta["retry_after"])
         if isinstance(doc, dict) and isinstance(doc.get("error"), str):
             raise OAuthError(doc["error"], str(doc.get("error_description") or ""), status)
         if status == 200 and doc is None:
@@ -230,8 +233,13 @@ class IdxClient:
             return self._discovery
 
     async def _endpoint(self, name: str, fallback: str) -> str:
+        """An endpoint discovery names, or Okta's own path for it; some browsers are sent there
+        (authorize, logout), so one that is not the Identity Engine's is refused here too."""
         url = (await self.discovery()).get(name)
-        return url if isinstance(url, str) else self.settings.oauth_base + fallback
+        url = url if isinstance(url, str) else self.settings.oauth_base + fallback
+        if not is_org_url(url, self.settings.org_origin):
+            raise UpstreamError(f"discovery's {name} is outside the Identity Engine")
+        return url
 
     async def interact(
         self,
@@ -313,10 +321,7 @@ class IdxClient:
             query["acr_values"] = acr_values
         if max_age is not None:
             query["max_age"] = str(max_age)
-        endpoint = await self._endpoint("authorization_endpoint", "/v1/authorize")
-        if origin_of(endpoint) != self.settings.org_origin:
-            raise UpstreamError("authorization endpoint outside the Identity Engine")
-        return f"{endpoint}?{urlencode(query)}"
+        return f"{await self._endpoint('authorization_endpoint', '/v1/authorize')}?{urlencode(query)}"
 
     async def exchange_authorization_code(self, code: str, code_verifier: str) -> dict[str, Any]:
         """The redirect model's code, for tokens (the same checks follow as for an interaction code)."""

@@ -1,6 +1,7 @@
 """What the app accepts and keeps, as pure rules: where a browser may be sent back to after
-sign-in, which IDX links may be followed, which errors would reveal an account, and when a
-one-time code was refused. No I/O; the views log and act on the answers."""
+sign-in, which Identity Engine URLs may be used and which IDX links followed, which errors would
+reveal an account, and when a one-time code was refused. No I/O; the views log and act on the
+answers."""
 
 from __future__ import annotations
 
@@ -29,6 +30,33 @@ def safe_return_to(value: str | None) -> str:
         if parts.scheme or parts.netloc or not parts.path.startswith("/"):
             return "/"
     return value
+
+
+# An Identity Engine URL as sent: printable ASCII without space or backslash (browsers read `\`
+# as `/`), and bounded. CR or LF would split a header (aiohttp refuses it, and the browser would
+# get no answer at all); other control characters and Unicode line breaks have no place in one.
+ORG_URL = re.compile(r"[!-\[\]-~]{1,8192}")
+
+
+def is_org_url(url: Any, org_origin: str) -> bool:
+    """Whether `url` may be requested, or a browser sent to it, as a URL of the configured
+    Identity Engine: it parses and its origin is exactly `org_origin` (so its scheme is the org's
+    own, https or http for a loopback org, its port the org's, and it has no user info)."""
+    if not isinstance(url, str) or not ORG_URL.fullmatch(url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a bracket left open: `https://[::1/x`
+        return False
+    return f"{parts.scheme}://{parts.netloc}" == org_origin and parts.path.startswith("/")
+
+
+def url_scheme(url: Any) -> str | None:
+    """The scheme of a URL for a log line (None when it is not a URL that parses)."""
+    try:
+        return urlsplit(url).scheme if isinstance(url, str) else None
+    except ValueError:
+        return None
 
 
 # An emailed link's one-time code: Okta's are six digits; anything unlike a code is neither
@@ -73,7 +101,9 @@ def code_refused(response: IdxResponse) -> bool:
 ACCOUNT_FAILURE_KEYS = frozenset(
     {"errors.E0000004", "E0000004", "idx.unknown.user", "incorrectPassword", "errors.E0000069", "E0000069"}
 )
-ENTRY_FORMS = frozenset({"identify", "identify-recovery", "unlock-account"})
+# The unlock page asks for the username and the way to verify at once (Okta's
+# `select-authenticator-unlock-account`), and answers an unknown one with `idx.unknown.user`.
+ENTRY_FORMS = frozenset({"identify", "identify-recovery", "unlock-account", "select-authenticator-unlock-account"})
 SIGN_IN_FAILED = {
     "message": "Sign-in failed. Check your details and try again.",
     "i18n": {"key": "sign_in.failed"},
@@ -117,9 +147,11 @@ def reveals_existing_account(response: IdxResponse) -> bool:
 
 def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str | None]]]:
     """An IDX response as the app keeps it, and the (name, URL scheme) of each link dropped:
-    identity-provider links that would take the browser anywhere but the Identity Engine go,
-    and account-revealing errors on the first page are made generic. The caller parses the
-    result (NotAnIdxResponse for anything that is not an IDX response)."""
+    identity-provider links that would take the browser anywhere but the Identity Engine (or
+    that are not a clean URL, `is_org_url`) go, and account-revealing errors on the first page
+    are made generic. Forms the app posts to are kept: the client checks their href before the
+    call (a 502 page). The caller parses the result (NotAnIdxResponse for anything that is not
+    an IDX response)."""
     if not isinstance(body, dict):
         return body, []
     remediation = body.get("remediation")
@@ -132,9 +164,9 @@ def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str |
         if (
             isinstance(form, dict)
             and str(form.get("method", "POST")).upper() == "GET"
-            and not (isinstance(href, str) and href.startswith(org_origin + "/"))
+            and not is_org_url(href, org_origin)
         ):
-            dropped.append((str(form.get("name")), urlsplit(href).scheme if isinstance(href, str) else None))
+            dropped.append((str(form.get("name")), url_scheme(href)))
             continue
         kept.append(form)
     body = {**body, "remediation": {**remediation, "value": kept}} if dropped else body

@@ -107,3 +107,29 @@ async def test_unlock_reads_alike_with_the_org_s_prevention_on(aiohttp_client, g
         await walker.choose("Email", identifier=name)
         seen[kind] = shown(walker)
     assert seen["existing"] == seen["unknown"] == seen["locked"], seen
+
+
+def message_shown(walker: Walker) -> str:
+    """The words of the page's messages (errors and notices alike), as a person reads them."""
+    found = re.findall(r'<div class="message message--\w+" role="\w+">(.*?)</div>', walker.html, re.S)
+    return " ".join(" ".join(re.sub(r"<[^>]+>", " ", m).split()) for m in found)
+
+
+async def test_with_the_org_s_prevention_off_unlock_sign_in_and_recovery_say_the_same_generic_text(
+    aiohttp_client, simulator
+):
+    """Security round three: the demo org leaves Okta's prevention off, so its Identity Engine
+    answers an unknown username with "There is no account with the Username …" (`idx.unknown.user`)
+    on all three pages; unlock asks for the username and the way to verify on one form
+    (`select-authenticator-unlock-account`), and must not say it either (checklist 40, ASVS 6.3.8)."""
+    said = {}
+    for entry in ("/login", "/recover", "/unlock"):
+        walker = await walker_for(aiohttp_client, simulator)
+        await walker._load(await walker.client.get(entry))
+        if entry == "/unlock":
+            await walker.choose("Email", identifier="nobody@example.com")
+        else:
+            await walker.submit(identifier="nobody@example.com")
+        said[entry] = message_shown(walker)
+        assert "no account" not in walker.html.lower(), entry
+    assert said["/login"] == said["/recover"] == said["/unlock"] == "Sign-in failed. Check your details and try again."

@@ -140,3 +140,68 @@ async def test_discovery_is_fetched_once_and_checked(idx, org, settings):
     async with aiohttp.ClientSession() as http:
         with pytest.raises(UpstreamError, match="another issuer"):
             await IdxClient(http, settings).discovery()
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_a_5xx_is_an_upstream_error_whatever_its_body(idx, org, status):
+    """Checklist 46: an Ion body (or an OAuth error) on a 5xx is an outage, never a state to show."""
+    org.idx("/idp/idx/identify", own("error-challenge-password-incorrect.json"), status=status)
+    with pytest.raises(UpstreamError, match="server error") as caught:
+        await idx.proceed(ORG + "/idp/idx/identify", {"stateHandle": "s"})
+    assert caught.value.status == status
+    await idx.discovery()  # fetched (and cached) before the token endpoint is replaced
+    org.mock._matches.clear()
+    org.mock.post(
+        ISSUER + "/v1/token",
+        callback=lambda url, **kw: reply(status=status, payload={"error": "server_error", "error_description": "x"}),
+    )
+    with pytest.raises(UpstreamError, match="server error"):  # not an OAuthError: a refresh token stays good
+        await idx.refresh("rt-1")
+
+
+async def test_a_429_with_an_ion_body_is_still_a_state(idx, org):
+    org.idx("/idp/idx/identify", {"version": "1.0.0", "messages": {"value": []}}, status=429)
+    assert (await idx.proceed(ORG + "/idp/idx/identify", {})).status == 429
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        ORG + "/idp/idx/identify\r\nX-Injected: 1",
+        ORG + "/idp/idx/identify\x85",
+        ORG + "/idp/idx/ident ify",
+        "http://[::1/idp/idx/identify",
+        "https://localhost:3000/idp/idx/identify",  # the org is http on loopback: another origin
+        "http://x@localhost:3000/idp/idx/identify",
+    ],
+)
+async def test_no_request_is_made_to_an_href_that_is_not_a_clean_org_url(idx, org, href):
+    with pytest.raises(UpstreamError, match="outside the Identity Engine"):
+        await idx.proceed(href, {"stateHandle": "s"})
+    assert org.calls == []
+
+
+@pytest.mark.parametrize(
+    "endpoint, url",
+    [
+        ("token_endpoint", "https://evil.example.com/oauth2/default/v1/token"),
+        ("token_endpoint", ISSUER + "/v1/token\r\nX-Injected: 1"),
+        ("end_session_endpoint", ISSUER + "/v1/logout\r\nSet-Cookie: x=1"),
+        ("authorization_endpoint", "http://localhost:3000.evil.example/v1/authorize"),
+    ],
+)
+async def test_endpoints_discovery_names_are_checked_before_use(org, settings, endpoint, url):
+    """A browser is sent to the authorization and logout endpoints, codes and secrets go to the
+    token endpoint: discovery naming one outside the Identity Engine is an UpstreamError."""
+    org.mock._matches.clear()
+    discovery = {"issuer": ISSUER, endpoint: url, "jwks_uri": ISSUER + "/v1/keys"}
+    org.mock.get(ISSUER + "/.well-known/openid-configuration", callback=lambda u, **kw: reply(payload=discovery))
+    async with aiohttp.ClientSession() as http:
+        client = IdxClient(http, settings)
+        use = {
+            "token_endpoint": lambda: client.exchange_code("ic-1", "v"),
+            "end_session_endpoint": client.end_session_url,
+            "authorization_endpoint": lambda: client.authorize_url(code_challenge="c", state="s", nonce="n"),
+        }[endpoint]
+        with pytest.raises(UpstreamError, match=f"discovery's {endpoint} is outside the Identity Engine"):
+            await use()
