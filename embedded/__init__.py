@@ -4,8 +4,9 @@ The whole public API:
 
     embedded.setup(app, settings, prefix="/auth")   add sign-in to a host's aiohttp app
     embedded.current_user(request)                  the SignedInUser, or None
-    embedded.login_required                         a decorator for the host's handlers
-    embedded.protect(app, require=..., public=..., private=...)   a route-level policy
+    embedded.login_required                         a decorator for the host's handlers; with
+                                                    (acr_values=..., max_age=...) it asks for step-up
+    embedded.protect(app, require=..., public=..., private=..., step_up=...)   a route-level policy
     await embedded.access_token(request)            a fresh access token, or None
     embedded.Settings, embedded.SettingsError, embedded.SignedInUser
 """

@@ -205,3 +205,73 @@ def without_account_failures(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
         messages = {"type": "array", "value": []}
     return {**body, "remediation": remediation, "messages": {**messages, "value": [SIGN_IN_FAILED, *messages["value"]]}}
+
+
+# A request's path as sent, for a host's guarded routes: `%` not starting an escape, and an
+# escape that decodes to a path separator (`/`, or `\` which some servers and browsers read as one).
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+SEPARATOR_ESCAPE = re.compile(r"%(2[Ff]|5[Cc])")
+DOUBLE_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def ambiguous_path(raw_path: str) -> str | None:
+    """Why a request path, as sent, could be read as two different paths (by the router, a static
+    directory, a handler, a proxy in front), or None when it reads one way only. Refused: a
+    backslash or an encoded `/` or `\\`; a `.` or `..` segment, raw or encoded; an empty segment
+    (`//`); a control character (NUL included); a `%` that starts no escape, or escapes that are
+    not UTF-8 (overlong forms included); an escape that decodes to another escape (`%252e`)."""
+    if not raw_path.startswith("/"):
+        return "not a path"
+    if "\\" in raw_path or SEPARATOR_ESCAPE.search(raw_path):
+        return "separator"
+    if BAD_ESCAPE.search(raw_path):
+        return "escape"
+    try:
+        path = unquote(raw_path, errors="strict")  # strict UTF-8: overlong forms and surrogates fail
+    except UnicodeDecodeError:
+        return "encoding"
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in path):
+        return "control"
+    if DOUBLE_ESCAPE.search(path):
+        return "escape"
+    segments = path.split("/")[1:]
+    if any(s in (".", "..") for s in segments):
+        return "dot segment"
+    if "" in segments[:-1]:
+        return "empty segment"
+    return None
+
+
+# What meets a step-up beyond the very `acr` asked for, for Okta's predefined acr_values: any
+# sign-in is one factor; the ID token's `amr` says when a password was used and when more than
+# one factor was ("mfa"); two factors always meet "two if possible", and a hardware-protected
+# phishing-resistant sign-in is phishing-resistant. Any other value is met only by itself.
+ACR_2FA = "urn:okta:loa:2fa:any"
+ACR_MET_BY_AMR: dict[str, str | None] = {
+    "urn:okta:loa:1fa:any": None,  # None: signed in at all
+    "urn:okta:loa:1fa:pwd": "pwd",
+    ACR_2FA: "mfa",
+    "urn:okta:loa:2fa:any:ifpossible": "mfa",
+}
+ACR_MET_BY_ACR = {"urn:okta:loa:2fa:any:ifpossible": {ACR_2FA}, "phr": {"phrh"}}
+
+
+def sign_in_meets(
+    acr_values: str | None, max_age: int | None, *, acr: Any, amr: Any, auth_time: Any, now: float
+) -> bool:
+    """Whether a sign-in, as its ID token describes it (`acr`, `amr`, `auth_time`), is strong
+    and fresh enough: one of the space-separated `acr_values` met (the same value, or one known to
+    be stronger), and authenticated at most `max_age` seconds ago (a missing `auth_time` is too old)."""
+    if max_age is not None and not (
+        isinstance(auth_time, int) and not isinstance(auth_time, bool) and now - auth_time <= max_age
+    ):
+        return False
+    if acr_values is None:
+        return True
+    methods = {m for m in amr if isinstance(m, str)} if isinstance(amr, list | tuple) else set()
+    for wanted in acr_values.split():
+        if acr == wanted or acr in ACR_MET_BY_ACR.get(wanted, ()):
+            return True
+        if wanted in ACR_MET_BY_AMR and (ACR_MET_BY_AMR[wanted] is None or ACR_MET_BY_AMR[wanted] in methods):
+            return True
+    return False
