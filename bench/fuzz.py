@@ -4,11 +4,14 @@ traceback in the logs.
     python bench/fuzz.py [--examples N] [--seed S]
 
 The app and the simulator run on loopback ports. For each POST route (the step endpoint,
-sign-out, an unknown path), Hypothesis draws N requests, shared out over the flow states (a
-fresh browser, a browser with a session, one in the middle of a sign-in, a signed-in one):
-content types with odd parameters (charsets, boundaries), content encodings the body does
-not have, random bytes and random form fields, with or without this browser's real CSRF
-token. It prints the count of answers by status, and exits 1 on any 5xx or logged traceback.
+sign-out, the CSP report endpoint, an unknown path), Hypothesis draws N requests, shared out
+over the flow states (a fresh browser, a browser with a session, one in the middle of a
+sign-in, a signed-in one): content types with odd parameters (charsets, boundaries), content
+codings the body does not have, unknown or stacked ones and ones it really has, random bytes,
+random form fields, and violation reports in both formats with URL-shaped strings that do not
+parse (an open bracket, a port that is not one) in every field, with or without this browser's
+real CSRF token. It prints the count of answers by status, and exits 1 on any answer >= 500 or
+logged traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import logging
 import re
 import sys
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -35,6 +39,7 @@ from embedded.demo import create_app  # noqa: E402
 from embedded.keys import REPORT_LIMITER  # noqa: E402
 from embedded.ratelimit import RateLimiter  # noqa: E402
 from embedded.simulator import create_simulator_app  # noqa: E402
+from embedded.web.reports import REPORT_TYPES  # noqa: E402
 from embedded.web.setup import RUNNER_OPTIONS  # noqa: E402
 
 ROUTES = ("/login/step", "/logout", "/csp-report", "/no/such/path")
@@ -59,36 +64,76 @@ content_types = st.one_of(
         st.sampled_from(["", "bogus", "utf-16", "utf-8", "x", '"', "latin-1", "a" * 80]),
     ),
 )
-encodings = st.sampled_from([None, "gzip", "deflate", "br", "identity", "bogus"])
+# Content codings: none, the ones aiohttp decodes, and ones it does not know, stacked or odd in case.
+encodings = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["gzip", "deflate", "br", "zstd", "identity", "bogus", "x-gzip", "compress", "GZIP", "gzip, gzip"]
+        + ["identity, bogus", "deflate;q=1", "*", ""]
+    ),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz-,; =", min_size=1, max_size=12),
+)
+# URL-shaped strings: well formed ones, and ones urlsplit refuses or reads oddly (an open bracket,
+# a port that is not a number or out of range, a host NFKC turns into a path, control characters).
+url_shaped = st.one_of(
+    st.sampled_from(["http://x:abc/", "http://[::1", "https://h:99999/", "http://x:-1/", "inline", "data:,x"]),
+    st.builds(
+        lambda scheme, host, port, path: f"{scheme}://{host}{port}{path}",
+        st.sampled_from(["http", "https", "HTTP", "ftp", "javascript", "blob", "chrome-extension", ""]),
+        st.one_of(
+            st.sampled_from(["x", "[::1", "[::1]", "[v1.x]", "[fe80::1%eth0]", "a\u2100b", "h\u3002x", "", "u@h", "@"]),
+            st.text(max_size=20),
+        ),
+        st.one_of(
+            st.sampled_from(["", ":", ":abc", ":-1", ":99999", ":65536", ":0", ":80", ":\u0662", ":1:2", ": 1", ":+1"]),
+            st.text(max_size=6).map(lambda t: ":" + t),
+        ),
+        st.one_of(st.sampled_from(["", "/", "/x?y#z", "/\r\n", "/%zz", "/\u2028"]), st.text(max_size=20)),
+    ),
+)
 field_names = st.sampled_from(
     ["_csrf", "_step", "_form", "_action", "_charset_", "identifier", "credentials.passcode", "x"]
 )
-forms = st.lists(st.tuples(field_names, st.text(max_size=40)), max_size=6)
+forms = st.lists(st.tuples(field_names, st.one_of(st.text(max_size=40), url_shaped)), max_size=6)
 raw = st.binary(max_size=300)
-# Violation reports, well formed and not: JSON of any shape, and the two report formats' outlines.
+# Violation reports, well formed and not: JSON of any shape, and the two report formats' outlines
+# with URL-shaped strings (or any JSON) in every field a browser sends.
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner, max_size=4),
     max_leaves=12,
 )
+REPORT_URI_FIELDS = ["document-uri", "referrer", "blocked-uri", "violated-directive", "effective-directive"]
+REPORT_URI_FIELDS += ["original-policy", "source-file", "script-sample", "disposition", "status-code", "x"]
+REPORT_TO_FIELDS = ["documentURL", "referrer", "blockedURL", "effectiveDirective", "originalPolicy"]
+REPORT_TO_FIELDS += ["sourceFile", "sample", "disposition", "statusCode", "x"]
+field_values = st.one_of(url_shaped, json_values)
 reports = st.one_of(
     json_values,
     st.builds(
         lambda body: {"csp-report": body},
-        st.dictionaries(
-            st.sampled_from(["blocked-uri", "violated-directive", "effective-directive", "document-uri", "x"]),
-            json_values,
-            max_size=5,
-        ),
+        st.dictionaries(st.sampled_from(REPORT_URI_FIELDS), field_values, max_size=len(REPORT_URI_FIELDS)),
     ),
+    st.builds(lambda url: {"csp-report": dict.fromkeys(REPORT_URI_FIELDS, url)}, url_shaped),
     st.builds(
-        lambda bodies: [{"type": "csp-violation", "body": b} for b in bodies],
+        lambda bodies: [{"type": "csp-violation", "url": url, "body": body} for url, body in bodies],
         st.lists(
-            st.dictionaries(st.sampled_from(["blockedURL", "effectiveDirective", "x"]), json_values, max_size=3),
+            st.tuples(
+                field_values,
+                st.dictionaries(st.sampled_from(REPORT_TO_FIELDS), field_values, max_size=len(REPORT_TO_FIELDS)),
+            ),
             max_size=3,
         ),
     ),
 ).map(lambda doc: json.dumps(doc).encode())
+
+
+# Codings the fuzz can really apply to a body (gzip with its header, deflate as zlib's stream).
+CODERS = {
+    "gzip": lambda body: zlib.compress(body, wbits=31),
+    "x-gzip": lambda body: zlib.compress(body, wbits=31),
+    "deflate": zlib.compress,
+}
 
 
 class Traceback(logging.Handler):
@@ -196,6 +241,7 @@ def fuzz(
     seed: int | None,
 ) -> None:
     """`examples` random POSTs to one route, counted by (route, status)."""
+    reporting = route == "/csp-report"  # mostly what a browser posts there, so most reports are read
 
     @settings(
         max_examples=examples,
@@ -204,13 +250,21 @@ def fuzz(
         derandomize=seed is None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(content_type=content_types, encoding=encodings, data=st.one_of(raw, forms, reports), use_real=st.booleans())
-    def attempt(content_type: str, encoding: str | None, data: object, use_real: bool) -> None:
+    @given(
+        content_type=st.one_of(st.sampled_from(REPORT_TYPES), content_types) if reporting else content_types,
+        encoding=encodings,
+        data=st.one_of(reports, st.one_of(raw, forms)) if reporting else st.one_of(raw, forms, reports),
+        use_real=st.booleans(),
+        encoded=st.booleans(),
+    )
+    def attempt(content_type: str, encoding: str | None, data: object, use_real: bool, encoded: bool) -> None:
         kind = "multipart" if content_type.startswith("multipart") else "form"
         headers = {"Content-Type": content_type} if content_type else {}
-        if encoding:
+        if encoding is not None:
             headers["Content-Encoding"] = encoding
         body = body_of(data, kind, real, use_real)
+        if encoded and encoding in CODERS:  # the coding it claims, really applied: the readable case too
+            body = CODERS[encoding](body)
 
         async def post() -> int:
             async with client.post(route, data=body, headers=headers, allow_redirects=False) as resp:

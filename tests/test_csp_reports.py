@@ -3,10 +3,23 @@ browsers post there becomes a bounded audit event, never a flood or a free-text 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import re
 
 import pytest
+from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from embedded.ratelimit import Rate
+from embedded.web.reports import where
+from embedded.web.setup import REPORT_LIMIT
+
+spec = importlib.util.spec_from_file_location("bench_fuzz", ROOT / "bench" / "fuzz.py")
+fuzz = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fuzz)
 
 REPORT = {
     "csp-report": {
@@ -67,6 +80,85 @@ async def test_reports_that_are_too_big_not_json_or_too_many_are_refused(client,
     assert (
         await client.post("/csp-report", data=json.dumps(REPORT), headers={"Content-Type": "text/plain"})
     ).status == 400
+    # 30 a minute per address, the refused ones included, at most half of them at once (GCRA).
+    burst = Rate(*REPORT_LIMIT).burst
     statuses = [(await client.post("/csp-report", data=json.dumps(REPORT), headers=headers)).status for _ in range(31)]
-    assert statuses.count(204) == 27 and statuses[-1] == 429  # 30 a minute per address, the refused ones included
-    assert len(audit_events(caplog)) == 27
+    assert statuses == [204] * (burst - 3) + [429] * (31 - burst + 3)
+    assert len(audit_events(caplog)) == burst - 3
+
+
+# URL-shaped strings that do not parse, or parse into something odd: an open bracket, ports that
+# are not ports, characters NFKC turns into a "/" in the host, control characters and Unicode.
+URL_SHAPED = [
+    "http://x:abc/",
+    "http://[::1",
+    "https://h:99999/",
+    "http://x:-1/",
+    "http://[::1]:99999/",
+    "https://[v1.x",
+    "http://x:1:2/",
+    "//x:abc",
+    "https://h:\u0662/",
+    "http://a\u2100b/",
+    "http://[fe80::1%eth0]/",
+    "https://h\u3002evil/",
+    "http://x\r\n:1/\u2028",
+    "http://\x1b[31mx/",
+    "http:///",
+    "http://:80/",
+    "https://" + "a" * 600 + ":1/",
+]
+REPORT_URI_FIELDS = (
+    "document-uri",
+    "referrer",
+    "blocked-uri",
+    "violated-directive",
+    "effective-directive",
+    "original-policy",
+    "source-file",
+    "script-sample",
+    "disposition",
+    "status-code",
+)
+REPORT_TO_FIELDS = (
+    "documentURL",
+    "referrer",
+    "blockedURL",
+    "effectiveDirective",
+    "originalPolicy",
+    "sourceFile",
+    "sample",
+    "disposition",
+    "statusCode",
+)
+WHERE = re.compile(r"none|invalid|other|[a-z][a-z0-9+.-]{0,19}|https?://([a-z0-9_.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?")
+
+
+@pytest.mark.parametrize("url", URL_SHAPED)
+async def test_url_shaped_strings_in_every_field_are_a_bounded_event_never_a_500(client, caplog, url):
+    """Security round three: `http://x:abc/` and its kind in `blocked-uri` or `document-uri` made
+    the report endpoint answer 500 with a traceback (urlsplit and .port raise ValueError)."""
+    caplog.set_level(logging.INFO)
+    for content_type, body in (
+        ("application/csp-report", {"csp-report": dict.fromkeys(REPORT_URI_FIELDS, url)}),
+        (
+            "application/reports+json",
+            [{"type": "csp-violation", "url": url, "body": dict.fromkeys(REPORT_TO_FIELDS, url)}],
+        ),
+    ):
+        resp = await client.post("/csp-report", data=json.dumps(body), headers={"Content-Type": content_type})
+        assert resp.status == 204, (content_type, resp.status)
+    events = audit_events(caplog)
+    assert len(events) == 2
+    for event in events:
+        assert WHERE.fullmatch(event["blocked"]) and WHERE.fullmatch(event["page"]), event
+        assert event["directive"] == "other"
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+@settings(max_examples=1000, deadline=None, database=None, derandomize=True)
+@given(url=fuzz.url_shaped | st.text(max_size=60))
+def test_any_string_reads_as_a_bounded_place(url):
+    """The fuzz's URL-shaped strings (bench/fuzz.py) straight at the reader: never an exception,
+    always a short name the log and the metrics can hold."""
+    assert WHERE.fullmatch(where(url)), (url, where(url))

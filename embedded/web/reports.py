@@ -20,17 +20,26 @@ log = logging.getLogger("embedded")
 MAX_REPORT_BYTES = 8 * 1024
 REPORT_TYPES = ("application/csp-report", "application/reports+json", "application/json")
 DIRECTIVE = re.compile(r"[a-z-]{1,40}")
+# A reported host as the log shows it: a name or an IPv4 address, or an IPv6 one (in brackets).
+HOST = re.compile(r"[a-z0-9_.-]{1,253}|\[[0-9a-f:.]{2,45}\]")
 
 
 def where(url: Any) -> str:
-    """The scheme and host of a reported URL (or its keyword: inline, eval, data), nothing more."""
+    """The scheme and host of a reported URL (or its keyword: inline, eval, data), nothing more;
+    "invalid" for one that does not parse (a bracket left open, a port that is not one)."""
     if not isinstance(url, str) or not url:
         return "none"
     if url in ("inline", "eval", "wasm-eval", "trusted-types-policy", "trusted-types-sink"):
         return url
-    parts = urlsplit(url[:500])
-    if parts.scheme in ("http", "https") and parts.hostname:
-        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    try:
+        parts = urlsplit(url[:500])
+        port = parts.port
+    except ValueError:  # `http://[::1`, `http://x:abc/`, `https://h:99999/`, `http://x:-1/`
+        return "invalid"
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    if parts.scheme in ("http", "https") and HOST.fullmatch(host):
+        return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
     return parts.scheme[:20] or "other"
 
 
