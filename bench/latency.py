@@ -1,10 +1,14 @@
 """What the app adds to each step when many people sign in at once and the Identity Engine is slow.
 
-    python bench/latency.py [--flows 500] [--latency 0.1] [--think 5] [--stores memory,redis]
+    python bench/latency.py [--mode burst|steady] [--flows 500] [--rate 150] [--duration 60]
+                            [--latency 0.1] [--think 5] [--stores memory,redis]
 
 The fake Identity Engine (bench/fake_idx.py) holds every answer back `--latency` seconds. `--flows`
 people sign in at the same time through the real pages, each pausing about `--think` seconds on
-a page (uniformly between half and one and a half times that) as a person reads and types. For
+a page (uniformly between half and one and a half times that) as a person reads and types:
+`burst` starts them all within the first `--think` seconds; `steady` starts sign-ins at random
+(Poisson arrivals) for `--duration` seconds at the pace that offers `--rate` HTTP requests a
+second, so the load neither ramps up nor drains while it is measured. For
 every step the time the app adds is its response time minus the upstream calls it waits for
 (each `--latency`): opening /login waits for two (interact, introspect), the username one
 (identify), the password two (the answer, then the code exchanged for tokens), and showing a
@@ -20,6 +24,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -81,7 +86,29 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
-async def measure(store: str, flows: int, latency: float, think: float, redis_url: str | None) -> None:
+async def burst(run_flow: Callable[[], Awaitable[None]], args: argparse.Namespace) -> int:
+    async def staggered() -> None:
+        await asyncio.sleep(random.uniform(0, args.think))  # people arrive over a while, not in one instant
+        await run_flow()
+
+    await asyncio.gather(*(staggered() for _ in range(args.flows)))
+    return args.flows
+
+
+async def steady(run_flow: Callable[[], Awaitable[None]], args: argparse.Namespace) -> int:
+    """Sign-ins arriving as a Poisson process for `args.duration` seconds, each making
+    len(STEPS) requests, at `args.rate` requests a second on average."""
+    deadline = time.perf_counter() + args.duration
+    flows: list[asyncio.Future[None]] = []
+    while (wait := random.expovariate(args.rate / len(STEPS))) < deadline - time.perf_counter():
+        await asyncio.sleep(wait)
+        flows.append(asyncio.ensure_future(run_flow()))
+    await asyncio.gather(*flows)
+    return len(flows)
+
+
+async def measure(store: str, args: argparse.Namespace, redis_url: str | None) -> None:
+    latency, think = args.latency, args.think
     idp_port, port = free_port(), free_port()
     fake = start_fake_idx(idp_port, latency)
     app = start_app(port, idp_port, redis_url, None)
@@ -93,12 +120,7 @@ async def measure(store: str, flows: int, latency: float, think: float, redis_ur
         await asyncio.gather(*(one_flow(base, latency, 0, warm) for _ in range(8)))
         added: dict[str, list[float]] = {name: [] for name, _ in STEPS}
         calls_before, cpu_before, started = await upstream_calls(idp_port), cpu_seconds(app.pid), time.perf_counter()
-
-        async def staggered() -> None:
-            await asyncio.sleep(random.uniform(0, think))  # people arrive over a while, not in one instant
-            await one_flow(base, latency, think, added)
-
-        await asyncio.gather(*(staggered() for _ in range(flows)))
+        flows = await (steady if args.mode == "steady" else burst)(lambda: one_flow(base, latency, think, added), args)
         elapsed, cpu = time.perf_counter() - started, cpu_seconds(app.pid) - cpu_before
         calls = await upstream_calls(idp_port) - calls_before
     finally:
@@ -107,8 +129,9 @@ async def measure(store: str, flows: int, latency: float, think: float, redis_ur
         app.wait(timeout=30)
         fake.wait(timeout=30)
     requests = sum(len(v) for v in added.values())
+    window = args.duration if args.mode == "steady" else elapsed  # arrivals stop there; the rest drain
     print(
-        f"\n{store}: {flows} flows, {requests / elapsed:.0f} requests/s offered, app CPU {100 * cpu / elapsed:.0f}% of one core, "
+        f"\n{store}: {flows} flows, {requests / window:.0f} requests/s offered, app CPU {100 * cpu / elapsed:.0f}% of one core, "
         f"{calls / flows:.1f} IDX calls per sign-in"
     )
     print(f"{'step':<20} {'upstream':>8} {'p50 added ms':>13} {'p99 added ms':>13}")
@@ -121,15 +144,15 @@ async def measure(store: str, flows: int, latency: float, think: float, redis_ur
 
 
 async def main(args: argparse.Namespace) -> None:
-    print(
-        f"{args.flows} concurrent sign-ins, {args.latency * 1000:.0f} ms upstream latency, about {args.think:g} s on each page"
-    )
+    if args.mode == "steady":
+        load = f"sign-ins arriving for {args.duration:g} s at {args.rate:g} requests/s"
+    else:
+        load = f"{args.flows} concurrent sign-ins"
+    print(f"{load}, {args.latency * 1000:.0f} ms upstream latency, about {args.think:g} s on each page")
     redis = RedisServer().start() if "redis" in args.stores else None
     try:
         for store in args.stores:
-            await measure(
-                store, args.flows, args.latency, args.think, redis.url if store == "redis" and redis else None
-            )
+            await measure(store, args, redis.url if store == "redis" and redis else None)
     finally:
         if redis:
             redis.stop()
@@ -137,7 +160,10 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flows", type=int, default=500)
+    parser.add_argument("--mode", choices=("burst", "steady"), default="burst")
+    parser.add_argument("--flows", type=int, default=500, help="burst: sign-ins started at once")
+    parser.add_argument("--rate", type=float, default=150.0, help="steady: HTTP requests a second offered")
+    parser.add_argument("--duration", type=float, default=60.0, help="steady: seconds sign-ins keep arriving")
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--think", type=float, default=5.0)
     parser.add_argument("--stores", type=lambda s: s.split(","), default=["memory", "redis"])
