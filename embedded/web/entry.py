@@ -16,7 +16,7 @@ from ..keys import IDX_CLIENT, SETTINGS
 from ..oidc import s256
 from ..transaction import Transaction
 from .context import audit, request_context, user_ref
-from .respond import flash, page_language, render, see_other
+from .respond import csrf_token, flash, page_language, render, see_other
 from .session import get_session, open_step
 from .steps import advance, current_transaction, request_body, too_many
 
@@ -103,6 +103,7 @@ async def begin(
     client = request.config_dict[IDX_CLIENT]
     session = await get_session(request)  # read with the limit, by start_limited
     transaction.clear(session)  # a new transaction starts with no codes counted against it
+    csrf_token(session)  # made with the session, so showing its first page writes nothing
     # /login?lang=xx: remembered now, before the redirect to the step; the Identity Engine answers in it too.
     idx_client.LANGUAGE.set(page_language(request, session))
     verifier, state, nonce = transaction.new_secrets()
