@@ -2,6 +2,10 @@
 one JSON object a line, with the request's correlation id (the one on its error page), and a
 sign-in event's fields (`web.context.audit`) as fields of their own.
 
+In either format a record is one line whatever a client put in it (a path, a header, a form
+value): the text format escapes every character that could end a line or disguise one, so a
+request cannot write a line that reads like another record (checklist 45, ASVS 16.4.1).
+
 The correlation id comes from the request being handled when the line was logged, which the
 package's outermost middleware records in `CURRENT_REQUEST` (a context variable).
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -21,6 +26,21 @@ from .keys import CORRELATION
 
 CURRENT_REQUEST: ContextVar[web.BaseRequest | None] = ContextVar("embedded.current_request", default=None)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# What a text line must not hold raw: C0 and C1 controls (CR, LF, NEL, vertical tab, form feed,
+# the ESC that starts a terminal's escape sequence), DEL, Unicode's line and paragraph
+# separators, and the bidirectional marks and overrides that make a line read otherwise.
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that could end or disguise a log line escaped (`\\x0d`,
+    `\\x1b`, `\\u2028`); text without one comes back as it is, at the cost of one scan."""
+    return UNSAFE.sub(_escape, text) if UNSAFE.search(text) else text
 
 
 def correlation_of(record: logging.LogRecord) -> str | None:
@@ -29,6 +49,30 @@ def correlation_of(record: logging.LogRecord) -> str | None:
         return str(audit["correlation"])
     request = CURRENT_REQUEST.get()
     return request.get(CORRELATION) if isinstance(request, web.Request) else None
+
+
+class TextFormatter(logging.Formatter):
+    """TEXT_FORMAT, one record a line: the line is escaped (`one_line`) after the message is
+    made, so no value in it can start another. A traceback, when there is one, follows on lines
+    of its own indented by two spaces, each escaped too, so only a record starts at the margin."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        line = one_line(self.formatMessage(record))
+        details = []
+        if record.exc_info:
+            details.append(self.formatException(record.exc_info))
+        elif record.exc_text:
+            details.append(record.exc_text)
+        if record.stack_info:
+            details.append(self.formatStack(record.stack_info))
+        for text in details:
+            line += "".join("\n  " + one_line(part) for part in text.split("\n"))
+        return line
 
 
 class JsonFormatter(logging.Formatter):
@@ -61,7 +105,7 @@ class JsonFormatter(logging.Formatter):
 def configure(log_format: str, level: int = logging.INFO) -> None:
     """The root logger writes to stderr in `log_format` ("text" or "json"), replacing its handlers."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

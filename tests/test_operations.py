@@ -28,7 +28,8 @@ from embedded import setup
 from embedded.demo import create_app
 from embedded.logformat import CURRENT_REQUEST, JsonFormatter
 from embedded.simulator import SIMULATOR as SIM
-from embedded.web.ops import AccessLogger
+from embedded.web import ops
+from embedded.web.ops import READINESS, AccessLogger
 from embedded.web.setup import RUNNER_OPTIONS
 
 BOB = ("bob@example.com", "Bob-Passw0rd!")
@@ -107,6 +108,49 @@ async def test_readiness_fails_while_redis_or_the_identity_engine_is_unreachable
     finally:
         await server.close()
         redis.stop()
+
+
+async def test_readiness_retries_a_failed_discovery_at_most_every_few_seconds():
+    """Security round three: while discovery failed, every /readyz call fetched it upstream, so
+    anyone could turn probes into as many calls to the Identity Engine. Now a failure stands for
+    READY_RETRY seconds (on the probe's own clock, here a fake one), then one probe tries again."""
+    fetches: list[str] = []
+
+    async def discovery(request: web.Request) -> web.Response:
+        fetches.append(request.path)
+        return web.json_response({"errorCode": "E0000009"}, status=503)
+
+    upstream = web.Application()
+    upstream.router.add_get("/oauth2/default/.well-known/openid-configuration", discovery)
+    upstream_server = TestServer(upstream, host="127.0.0.1")
+    await upstream_server.start_server()
+    port = free_port()
+    app = create_app(demo_settings(upstream_server.port, redirect_uri=f"http://127.0.0.1:{port}/login/callback"))
+    now = [1000.0]
+    app[READINESS].clock = lambda: now[0]
+    server, base = await serve(app, port)
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def probe() -> tuple[int, dict]:
+                async with http.get(base + "/readyz") as resp:
+                    return resp.status, await resp.json()
+
+            answers = [await probe() for _ in range(10)] + list(await asyncio.gather(*(probe() for _ in range(10))))
+            assert {(status, body["checks"]["identity_engine"]) for status, body in answers} == {
+                (503, "discovery failed")
+            }
+            assert len(fetches) == 1
+            now[0] += ops.READY_RETRY - 0.1
+            await probe()
+            assert len(fetches) == 1
+            now[0] += 0.1
+            assert (await probe())[0] == 503 and len(fetches) == 2  # retried once the time is up
+            await asyncio.gather(*(probe() for _ in range(10)))
+            assert len(fetches) == 2
+    finally:
+        await server.close()
+        await upstream_server.close()
 
 
 async def test_a_host_can_keep_its_own_probes(simulator):

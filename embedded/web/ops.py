@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -18,7 +19,7 @@ from aiohttp import web
 from .. import metrics as prometheus
 from ..idx_client import UpstreamError
 from ..keys import IDX_CLIENT, SESSION_STORAGE, SETTINGS
-from ..logformat import CURRENT_REQUEST
+from ..logformat import CURRENT_REQUEST, one_line
 from ..metrics import METRICS, Metrics
 from ..ratelimit import Limiter
 from ..redis_store import RedisStorage
@@ -33,6 +34,9 @@ UNTIMED_ROUTES = frozenset(
     {"embedded.static", "embedded.theme_static", "embedded.healthz", "embedded.readyz", "embedded.metrics"}
 )
 READY_TIMEOUT = 3.0  # seconds a readiness probe waits for Redis or the Identity Engine
+# While the Identity Engine cannot be checked, probes reuse the last failure for this long: a load
+# balancer polling every instance, or anyone hammering /readyz, costs at most one fetch in it.
+READY_RETRY = 5.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,17 +51,28 @@ async def healthz(request: web.Request) -> web.Response:
 
 class Readiness:
     """The Identity Engine half of readiness, fetched in a task of its own: a probe that gives
-    up waiting does not cancel the fetch, so the next probe finds it done."""
+    up waiting does not cancel the fetch, so the next probe finds it done. A failed fetch is
+    the answer for READY_RETRY seconds after it failed; only then does a probe start another."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.task: asyncio.Task[None] | None = None
+        self.clock = clock
+        self.failed_at = -math.inf
 
     def identity_engine(self, request: web.Request) -> Awaitable[None]:
         task = self.task
-        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+        if task is None or (self.failed(task) and self.clock() - self.failed_at >= READY_RETRY):
             task = self.task = asyncio.ensure_future(request.config_dict[IDX_CLIENT].ready())
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved, even if no probe waits
+            task.add_done_callback(self.finished)
         return asyncio.shield(task)
+
+    @staticmethod
+    def failed(task: asyncio.Task[None]) -> bool:
+        return task.done() and (task.cancelled() or task.exception() is not None)
+
+    def finished(self, task: asyncio.Task[None]) -> None:
+        if self.failed(task):  # which also retrieves the exception, even if no probe waits for it
+            self.failed_at = self.clock()
 
     async def cancel(self, _: web.Application) -> None:
         if self.task is not None and not self.task.done():
@@ -194,7 +209,9 @@ async def ops_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 
 class AccessLogger(PageAccessLogger):
     """The package's access log (method, path without its query, status, time), with the probes
-    and scrapes at DEBUG so they never fill the INFO log."""
+    and scrapes at DEBUG so they never fill the INFO log. The path is the client's: escaped in
+    the message itself (`one_line`), so the line stays one even under a host's own formatter
+    (the JSON format's `http` field keeps it as sent, JSON escapes it)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         level = logging.DEBUG if request.path in HEALTH_PATHS else logging.INFO
@@ -209,9 +226,9 @@ class AccessLogger(PageAccessLogger):
             self.logger.log(
                 level,
                 "%s %s %s %s %.1fms",
-                request.remote,
+                one_line(str(request.remote)),  # a host's proxy middleware may set it from a header
                 request.method,
-                request.path,
+                one_line(request.path),
                 response.status,
                 time * 1000,
                 extra={"http": http},
