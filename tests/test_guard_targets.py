@@ -407,3 +407,11 @@ async def test_the_way_back_after_sign_in_is_the_path_as_it_was_asked_for(serve)
     assert location.path == "/auth/login" and parse_qs(location.query) == {
         "return_to": ["/caf%C3%A9/settings?next=%2Fx"]
     }
+
+
+def test_an_app_has_one_policy(embedded_simulator):
+    app = web.Application()
+    embedded.setup(app, embedded_simulator.settings(prefix="/auth"))
+    embedded.protect(app, public=("/",))
+    with pytest.raises(RuntimeError, match="already"):
+        embedded.protect(app, require="none")
