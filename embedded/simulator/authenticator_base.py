@@ -70,7 +70,7 @@ def mask_phone(phone: str) -> str:
 def e164(raw: object) -> str:
     """The number in E.164 form, or an Error for something that cannot be a phone number."""
     number = re.sub(r"[\s().-]", "", str(raw or ""))
-    if not re.fullmatch(r"\+[1-9]\d{7,14}", number):
+    if not re.fullmatch(r"\+[1-9][0-9]{7,14}", number):  # ASCII digits (\d takes any script's)
         raise Error("invalid_phone", path=("phoneNumber",), status=400)
     return number
 

@@ -38,6 +38,7 @@ from .authenticator_base import (
     new_secret,
     qr_png,
 )
+from .compare import same
 from .ion import field as fld
 from .ion import fixed
 from .org import QUESTIONS, Enrollment, Org, User
@@ -81,7 +82,7 @@ class OtpByMessage(Kind):
 
     def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         code = str(creds.get("passcode") or "").strip()
-        if not ch.code or time.time() > ch.code_expires or not secrets.compare_digest(code, ch.code):
+        if not ch.code or time.time() > ch.code_expires or not same(code, ch.code):
             raise Error("passcode_invalid")
 
 
@@ -572,7 +573,7 @@ class SecurityQuestion(Kind):
 
     def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         given = str(creds.get("answer") or "").strip().lower()
-        if not secrets.compare_digest(given.encode(), ch.known_enrollment.data["answer"].strip().lower().encode()):
+        if not same(given, ch.known_enrollment.data["answer"].strip().lower()):
             raise Error("answer_wrong", path=("answer",))
 
     def enroll_answer_fields(self, org: Org, ch: Challenge) -> list[dict]:
@@ -655,7 +656,7 @@ class Password(Kind):
 
     def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
         given = str(creds.get("passcode") or "")
-        if not tx.known_user.password or not secrets.compare_digest(given.encode(), tx.known_user.password.encode()):
+        if not tx.known_user.password or not same(given, tx.known_user.password):
             raise Error("password_incorrect")
 
     def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from html import escape
 
+from .compare import as_bytes, same
 from .frames import frame_document, script_literal
 
 TX_LIFETIME = 300  # seconds the frame accepts a TX request
@@ -39,7 +40,7 @@ class DuoKeys:
 
 
 def _mac(key: bytes, text: str) -> str:
-    return hmac.new(key, text.encode(), hashlib.sha1).hexdigest()
+    return hmac.new(key, as_bytes(text), hashlib.sha1).hexdigest()
 
 
 def sign(key: bytes, prefix: str, username: str, lifetime: int, now: float | None = None) -> str:
@@ -54,7 +55,7 @@ def read(key: bytes, prefix: str, value: str, now: float | None = None) -> str:
     if len(parts) != 3 or parts[0] != prefix:
         raise DuoError("failed")
     cookie = f"{parts[0]}|{parts[1]}"
-    if not hmac.compare_digest(_mac(key, cookie), parts[2]):
+    if not same(parts[2], _mac(key, cookie)):
         raise DuoError("failed")
     try:
         username, _, expiry = base64.b64decode(parts[1], validate=True).decode().rpartition("|")

@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 
 from . import ion
+from .compare import same
 from .context import Simulator, sim, text_fields
 from .hosted_pages import HostedSignin, body_of, find_form, page_of, render
 from .oauth import not_authorized_for, read_authorization
@@ -258,7 +259,7 @@ async def signin_submit(request: web.Request) -> web.Response:
     record, tx = found
     s = sim(request)
     posted = text_fields(await request.post())
-    if not secrets.compare_digest(posted.get("_csrf", "").encode(), record.csrf.encode()):
+    if not same(posted.get("_csrf", ""), record.csrf):
         return message_page(
             s,
             "Request refused",

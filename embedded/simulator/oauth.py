@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from . import pages
+from .compare import same
 from .context import oauth_error, sim, text_fields
 from .org import ACR_VALUES, Client, Org
 from .tokens import Grant, s256
@@ -54,7 +54,7 @@ def authenticate_client(request: web.Request, form: Mapping[str, str]) -> Client
         return client
     if not secret:
         return oauth_error(401, "invalid_client", CLIENT_AUTH_FAILED)
-    if not secrets.compare_digest(secret.encode(), (client.secret or "").encode()):
+    if not same(secret, client.secret or ""):
         return oauth_error(401, "invalid_client", "The client secret supplied for a confidential client is invalid.")
     return client
 
@@ -194,9 +194,7 @@ async def interact(request: web.Request) -> web.Response:
         token = form.get(param)
         if token is None:
             continue
-        user = next(
-            (u for u in s.org.users if getattr(u, attr) and secrets.compare_digest(getattr(u, attr), token)), None
-        )
+        user = next((u for u in s.org.users if getattr(u, attr) and same(token, getattr(u, attr))), None)
         if user is None:
             return oauth_error(400, "invalid_request", f"The {what} token is invalid")
         flow = flow_name
@@ -267,7 +265,7 @@ async def token(request: web.Request) -> web.Response:
             "invalid_request",
             "PKCE code verifier is required when the parameter 'code_challenge' was sent in the authorize request.",
         )
-    if not secrets.compare_digest(s256(verifier), tx.code_challenge):
+    if not same(s256(verifier), tx.code_challenge):
         return oauth_error(400, "invalid_grant", "PKCE verification failed.")
     s.engine.spend(code)
     grant = Grant(

@@ -4,11 +4,11 @@ YubiKey OTP, temporary access codes and NFC PINs."""
 
 from __future__ import annotations
 
-import secrets
 import time
 
 from . import totp
 from .authenticator_base import Error, Kind, Services
+from .compare import same
 from .ion import field as fld
 from .org import Enrollment, Org, User
 from .transaction import Challenge, Transaction
@@ -155,7 +155,7 @@ class TemporaryAccessCode(Passcode):
 
     def accept(self, engine: Services, enrollment: Enrollment, code: str) -> bool:
         data = enrollment.data
-        if data.get("used") or not secrets.compare_digest(code.upper().encode(), str(data["code"]).upper().encode()):
+        if data.get("used") or not same(code.upper(), str(data["code"]).upper()):
             return False
         data["used"] = True
         return True
@@ -170,4 +170,4 @@ class NfcPin(Passcode):
     answer_extra = {"secret": True}
 
     def accept(self, engine: Services, enrollment: Enrollment, code: str) -> bool:
-        return secrets.compare_digest(code.encode(), str(enrollment.data["pin"]).encode())
+        return same(code, str(enrollment.data["pin"]))

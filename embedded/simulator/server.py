@@ -4,6 +4,7 @@ and the OAuth endpoints (oauth.py)."""
 
 from __future__ import annotations
 
+import codecs
 import copy
 import json
 import logging
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from . import captcha, cors, duo, frames, hosted, oauth, pages, translations
 from . import faults as faults_mod
+from .compare import same
 from .context import SIMULATOR, Simulator, ion_response, oauth_error, sim
 from .org import Org, User, demo_org, describe_org
 from .transaction import Transaction
@@ -61,18 +63,37 @@ async def record(request: web.Request, handler):
     return await handler(request)
 
 
+def unreadable_body(request: web.Request, s: Simulator) -> web.Response:
+    """A body that is not text in the charset it names: the client's error, never a 500."""
+    if is_idx(request.path):
+        return ion_response(s.engine.error_document("malformed"), 400)
+    return oauth_error(400, "invalid_request", "The request body is not text in the charset it names.")
+
+
+def known_charset(name: str | None) -> bool:
+    try:
+        return name is None or bool(codecs.lookup(name))
+    except LookupError:
+        return False
+
+
 @web.middleware
 async def faults_and_errors(request: web.Request, handler):
     """Apply injected faults, and turn unexpected exceptions into proper error bodies (Ion on IDX
-    endpoints, OAuth JSON elsewhere) instead of a bare 500."""
+    endpoints, OAuth JSON elsewhere) instead of a bare 500; a body that cannot be read as text is
+    a 400."""
     s = sim(request)
     injected = await faults_mod.apply(s.faults, request)
     if injected is not None:
         return injected
+    if not known_charset(request.charset):
+        return unreadable_body(request, s)
     try:
         return await handler(request)
     except web.HTTPException:
         raise
+    except UnicodeDecodeError:  # a form's bytes read as text (aiohttp decodes them strictly)
+        return unreadable_body(request, s)
     except Exception:
         log.exception("simulator error on %s %s", request.method, request.path)
         if is_idx(request.path):
@@ -252,14 +273,24 @@ async def push_decision(request: web.Request) -> web.Response:
         return web.json_response({"error": "not_found"}, status=404)
     if push.status != "pending":
         return web.json_response({"error": "already_answered", "status": push.status}, status=409)
-    form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
-    answer = form.get("answer")
+    fields = await read_fields(request)
+    if fields is None:
+        return unsupported_body()
+    body, is_form = fields
+    answer = body.get("answer")
+    if answer is not None and not isinstance(answer, str):
+        return web.json_response({"error": "invalid_answer", "error_description": "answer is text"}, status=400)
     approve = request.match_info["decision"] == "approve"
-    # Picking the wrong number in a number challenge is a denial, as in Okta Verify.
-    # An empty answer is no answer when there is no number to pick (the outbox form always sends the field).
-    picked_right = push.correct_answer is None and not answer or answer is None or answer == push.correct_answer
+    if approve and push.correct_answer is not None and not (answer or "").strip():
+        # A number challenge is approved only by picking its number: no number, nothing decided.
+        return web.json_response(
+            {"error": "answer_required", "error_description": "pick the number the sign-in page shows"}, status=400
+        )
+    # Picking the wrong number is a denial, as in Okta Verify. Without a number challenge, an
+    # empty answer is no answer (the outbox form always sends the field).
+    picked_right = same(answer or "", push.correct_answer or "")
     push.status = "approved" if approve and picked_right else "denied"
-    if request.content_type == "application/x-www-form-urlencoded":
+    if is_form:
         raise web.HTTPSeeOther("/outbox")
     return web.json_response({"id": push.id, "status": push.status})
 

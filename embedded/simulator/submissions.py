@@ -19,6 +19,7 @@ from .authenticators import (
     kind,
     password_problem,
 )
+from .compare import same
 from .engine import Engine
 from .ion import Json, msg
 from .org import Enrollment, ProfileAttribute, User, stable_id
@@ -29,6 +30,8 @@ from .transaction import Challenge, Reject, Transaction
 MAX_CODE_ATTEMPTS = 5
 CODE_ERRORS = {"passcode_invalid", "answer_wrong", "vip_invalid"}
 POLL_ENDPOINTS = {"challenge/poll", "authenticators/poll"}
+# The one member of `credentials` that is not text (reset-authenticator's checkbox).
+BOOLEAN_CREDENTIALS = {"revokeSessions"}
 
 # Which offered forms each IDX endpoint serves (a submission must match an offered form).
 ENDPOINT_FORMS = {
@@ -125,9 +128,11 @@ class Submissions:
             # A poll from a page left behind (the magic link or another tab finished the challenge)
             # reads the state the transaction has moved on to, as Okta answers it.
             return 200, engine.render(tx, origin)
-        if not (ENDPOINT_FORMS[endpoint] & offered):
+        served = ENDPOINT_FORMS[endpoint] & offered
+        if not served:
             return 400, engine.render(tx, origin, [msg("bad_request")])
         try:
+            self._check_credential_types(min(served), body)
             handler(tx, body)
         except Reject as r:
             doc = engine.render(tx, origin, [r.message] if r.message else [])
@@ -137,6 +142,15 @@ class Submissions:
                     doc.setdefault("messages", ion.messages())["value"].append(message)
             return r.status, doc
         return 200, engine.render(tx, origin)
+
+    @staticmethod
+    def _check_credential_types(form_name: str, body: Json) -> None:
+        """A password, code or answer is text: any other JSON type in `credentials` is a field
+        error (400) before any check runs, so it never counts as a wrong answer."""
+        for name, value in member(body, "credentials").items():
+            wanted = bool if name in BOOLEAN_CREDENTIALS else str
+            if value is not None and not isinstance(value, wanted):
+                raise Reject(400, field_error=(form_name, ["credentials", name], msg("invalid_value")))
 
     def offered(self, tx: Transaction, origin: str) -> set[str]:
         """The names of the forms the current state offers (remediations and authenticator actions)."""
@@ -592,7 +606,7 @@ class Submissions:
         incorrect"; on the first form, with the identifier, "Authentication failed"), 401; the
         lockout threshold ends the transaction with the locked-out message."""
         given = str(creds.get("passcode") or "")
-        if user.password and secrets.compare_digest(given.encode(), user.password.encode()):
+        if user.password and same(given, user.password):
             user.failed_passwords = 0
             return
         user.failed_passwords += 1

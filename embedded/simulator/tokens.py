@@ -14,6 +14,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from .compare import as_bytes
 from .org import Client, User
 
 
@@ -22,7 +23,7 @@ def b64url(data: bytes) -> str:
 
 
 def s256(verifier: str) -> str:
-    return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+    return b64url(hashlib.sha256(as_bytes(verifier)).digest())
 
 
 @dataclass

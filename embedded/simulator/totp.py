@@ -30,7 +30,7 @@ def totp(secret: str, at: float | None = None) -> str:
 def verify(secret: str, code: str, at: float | None = None, window: int = 1) -> bool:
     """True when `code` matches the current step or one of `window` steps either side (clock skew)."""
     code = (code or "").strip()
-    if len(code) != DIGITS or not code.isdigit():
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):  # no digits of other scripts
         return False
     counter = int((time.time() if at is None else at) // STEP)
     return any(hmac.compare_digest(hotp(secret, counter + delta), code) for delta in range(-window, window + 1))

@@ -32,7 +32,9 @@ async def test_push_page_buttons_and_double_answer(client, idx):
     push = (await (await client.get("/outbox.json")).json())[0]
     page = await (await client.get("/outbox")).text()
     assert f"/outbox/push/{push['id']}/approve" in page and f"/outbox/push/{push['id']}/deny" in page
-    assert (await client.post(f"/outbox/push/{push['id']}/approve")).status == 200
+    assert (
+        await client.post(f"/outbox/push/{push['id']}/approve", json={"answer": push["correct_answer"]})
+    ).status == 200
     assert (await client.post(f"/outbox/push/{push['id']}/deny")).status == 409
     assert (await client.post("/outbox/push/unknown/approve")).status == 404
 
