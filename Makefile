@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install system-packages bench fuzz clean
+.PHONY: run test lint install system-packages dist bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,15 +21,28 @@ install: $(STAMP)
 # node and npm run the official okta-auth-js SDK against the simulator; redis-server backs the
 # shared-store tests (started by the tests themselves on a free loopback port).
 SYSTEM_PACKAGES := chromium:chromium npm:npm node:nodejs redis-server:redis-server
+# A font with Japanese glyphs (Chinese and Korean too), so the browser tests' screenshots of
+# Japanese pages show text rather than boxes; any font fontconfig knows for Japanese will do.
+CJK_FONT := fonts-noto-cjk
 
 system-packages:
 	@missing=; for pair in $(SYSTEM_PACKAGES); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if ! fc-list :lang=ja 2>/dev/null | grep -q . && \
+	  ! dpkg-query -W -f='$${Status}' $(CJK_FONT) 2>/dev/null | grep -q 'ok installed'; then \
+	  missing="$$missing $(CJK_FONT)"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  echo "installing Debian packages:$$missing"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# An sdist and a wheel in dist/ (the distribution is embedded-idx-signin; it imports as `embedded`).
+# The build lists its steps and warns of nothing (tests/test_packaging.py fails on any warning).
+# (PYTHONDONTWRITEBYTECODE makes setuptools warn that it skips byte-compiling, which a wheel never holds.)
+dist: install
+	rm -rf dist
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m build --quiet --outdir dist .
 
 run: install
 	$(BIN)/python -m embedded
@@ -64,7 +77,7 @@ fuzz: install
 	$(BIN)/python bench/fuzz.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info test-artifacts
+	rm -rf $(VENV) build dist *.egg-info test-artifacts
 
 # Every page of the fixture corpus in every language as a static site: open test-artifacts/gallery/index.html.
 .PHONY: gallery

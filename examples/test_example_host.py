@@ -1,25 +1,23 @@
 """Tests for examples/host_app.py written the way a host team writes them, with the public kit
-only (`pip install embedded[testing]`; pytest loads the fixtures `idx_replay` and
-`embedded_simulator` by itself). The README's "Testing your app" shows this file; the suite runs it.
+only (`pip install "embedded-idx-signin[testing]"`; pytest loads the fixtures `idx_replay` and
+`embedded_simulator` by itself). The README's "Testing your app" shows this file; the suite runs it,
+and tests/test_wheel_install.py runs it against the installed wheel.
 
 Recordings: `python -m embedded record --issuer https://YOUR-ORG/oauth2/default --out tests/idx`
-records your org's real flows once; here, the demo journeys this project recorded from its simulator.
+records your org's real flows once; here, the demo org's that the package ships (DEMO_RECORDINGS).
 """
-
-from pathlib import Path
 
 from host_app import create_app
 
-from embedded.testing import Tab, signed_in
+from embedded.testing import DEMO_RECORDINGS, Tab, signed_in
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "recorded"
 JSON = {"Accept": "application/json"}
 
 
 async def test_a_recorded_sign_in_opens_the_private_page(aiohttp_client, idx_replay):
-    idx_replay.play_recorded(RECORDINGS, "password")
-    idx_replay.claims.update(email="alice@example.com", name="Alice Anders")  # who the ID token names
+    idx_replay.play_recorded(DEMO_RECORDINGS, "password")  # its manifest says user-1@example.com is alice
     client = await aiohttp_client(create_app(idx_replay.settings(prefix="/auth")))
+    # The identifier must be the recorded one; the password only given (a replay cannot check it).
     tab = await signed_in(client, user="alice@example.com", password="Alice-Passw0rd!", return_to="/private")
     assert tab.path == "/private" and tab.shows("Hello Alice Anders (alice@example.com)")
     me = await (await client.get("/api/me", headers=JSON)).json()
@@ -35,7 +33,7 @@ async def test_the_api_asks_for_sign_in_with_a_401(aiohttp_client, idx_replay):
 
 
 async def test_a_wrong_password_keeps_the_person_out(aiohttp_client, idx_replay):
-    idx_replay.play_recorded(RECORDINGS, "password-wrong-then-right")
+    idx_replay.play_recorded(DEMO_RECORDINGS, "password-wrong-then-right")
     client = await aiohttp_client(create_app(idx_replay.settings(prefix="/auth")))
     tab = Tab(client)
     await tab.get("/private")

@@ -1,7 +1,9 @@
 """embedded.testing, the kit host apps test with: `idx_replay` plays a script in order and checks
-what Okta checks (PKCE S256, state, the interaction and state handles, the interaction code),
-fails a test that strays from its script with a readable diff, issues ID tokens the app accepts;
-`embedded_simulator` and its helpers; `signed_in`; nothing left running afterwards."""
+what Okta checks (PKCE S256, state, the interaction and state handles, the interaction code) and
+what the test typed against what was recorded (a secret only for being given), fails a test that
+strays from its script with a readable diff at the test's own line, issues ID tokens the app
+accepts; `embedded_simulator` and its helpers; `signed_in`; nothing left running afterwards; the
+README documents every helper."""
 
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from aiohttp import web
 from conftest import RECORDED, ROOT
 
 import embedded
+import embedded.testing
 from embedded.oidc import new_verifier, s256
-from embedded.testing import IdxReplay, SimulatorHandle, Tab, settings_for, signed_in
+from embedded.testing import DEMO_RECORDINGS, IdxReplay, SimulatorHandle, Tab, settings_for, signed_in
+from embedded.testing.script import secret_fields, typed_mismatches
 
 IDENTIFY = RECORDED.document("password", 0)
 PASSWORD = RECORDED.document("password", 1)
@@ -46,7 +50,11 @@ async def test_a_recorded_sequence_signs_a_person_in_through_the_host(aiohttp_cl
     idx_replay.play_recorded(RECORDED.directory, "password")
     client = await aiohttp_client(host(idx_replay.settings(prefix="/auth")))
     tab = await signed_in(client, user="alice@example.com", password="Alice-Passw0rd!", return_to="/private")
-    assert tab.path == "/private" and tab.html == f"Hello {SUCCESS['user']['value']['identifier']}"
+    # The recording names a stand-in (user-1@example.com); the first value typed for it fixes it,
+    # and the documents served and the ID token then name that value.
+    assert SUCCESS["user"]["value"]["identifier"] == "user-1@example.com"
+    assert tab.path == "/private" and tab.html == "Hello alice@example.com"
+    assert idx_replay.people["user-1@example.com"] == "alice@example.com"
     idx_replay.assert_done()
     assert [c.call for c in idx_replay.calls] == [
         "GET /oauth2/default/.well-known/openid-configuration",
@@ -209,9 +217,7 @@ import pytest
 from aiohttp import web
 
 import embedded
-from embedded.testing import Tab, signed_in
-
-RECORDING = {recording!r}
+from embedded.testing import DEMO_RECORDINGS, Tab, signed_in
 
 
 def host(settings):
@@ -222,25 +228,41 @@ def host(settings):
 
 @pytest.mark.asyncio
 async def test_follows_the_script(aiohttp_client, idx_replay):
-    idx_replay.play_recorded(RECORDING, "password")
+    idx_replay.play_recorded(DEMO_RECORDINGS, "password")
     client = await aiohttp_client(host(idx_replay.settings()))
-    await signed_in(client, user="alice@example.com", password="Alice-Passw0rd!")
+    await signed_in(client, user="alice@example.com", password="any: a replay cannot check a secret")
 
 
 @pytest.mark.asyncio
 async def test_strays_from_the_script(aiohttp_client, idx_replay):
-    idx_replay.play_recorded(RECORDING, "email-code")
+    idx_replay.play_recorded(DEMO_RECORDINGS, "email-code")
     client = await aiohttp_client(host(idx_replay.settings()))
     tab = Tab(client)
     await tab.get("/auth/login")
     await tab.submit(identifier="bob@example.com")
     await tab.action("cancel")  # not what was recorded: the plugin fails the test
+
+
+@pytest.mark.asyncio
+async def test_types_someone_else(aiohttp_client, idx_replay):
+    idx_replay.play_recorded(DEMO_RECORDINGS, "password")
+    client = await aiohttp_client(host(idx_replay.settings()))
+    tab = await signed_in(client, user="mallory@example.com", password="Alice-Passw0rd!")
+    assert tab.path == "/"  # the test goes on and passes its own checks; the plugin fails it above
 """
 
 
-def test_a_host_test_that_strays_fails_with_the_report_and_one_that_follows_passes(tmp_path):
-    """In a host project of its own (strict asyncio mode, the plugin loaded by its entry point)."""
-    (tmp_path / "test_host.py").write_text(textwrap.dedent(HOST_TEST.format(recording=str(RECORDED.directory))))
+def failure_of(test: str, out: str) -> str:
+    """One test's section of pytest's failure report."""
+    return re.search(rf"_+ {test} _+\n(.*?)(?=\n_{{5,}} |\n=+ short test summary)", out, re.S).group(1)
+
+
+def test_a_host_test_that_strays_fails_at_its_own_line_and_one_that_follows_passes(tmp_path):
+    """In a host project of its own (strict asyncio mode, the plugin loaded by its entry point,
+    the package's own demo recordings): a mismatch's traceback starts at the test's line that
+    made the call, not inside the plugin."""
+    (tmp_path / "test_host.py").write_text(textwrap.dedent(HOST_TEST))
+    lines = HOST_TEST.splitlines()  # the file starts with the same blank line
     done = subprocess.run(
         [
             sys.executable,
@@ -259,15 +281,113 @@ def test_a_host_test_that_strays_fails_with_the_report_and_one_that_follows_pass
         text=True,
         timeout=300,
     )
-    out = re.sub(r"(?m)^E {1,11}", "", done.stdout)  # the failure's own lines, without pytest's margin
-    assert done.returncode == 1 and "1 failed, 1 passed" in out, out
+    out = re.sub(r"(?m)^E {7}", "", done.stdout)  # the failure's own lines, without pytest's margin (a test body's)
+    assert done.returncode == 1 and "2 failed, 1 passed" in out, out
     assert "FAILED test_host.py::test_strays_from_the_script" in out
     assert "ScriptMismatch: idx_replay: unexpected call 3: POST /idp/idx/cancel" in out
-    assert "expected: POST /idp/idx/challenge/answer  (email-code/03-challenge-answer.json)" in out
+    for test, statement in [
+        ("test_strays_from_the_script", 'await tab.action("cancel")'),
+        ("test_types_someone_else", 'tab = await signed_in(client, user="mallory@example.com"'),
+    ]:
+        failure = failure_of(test, out)
+        line = next(i for i, text in enumerate(lines, 1) if statement in text)
+        assert f">       {statement}" in failure and f"test_host.py:{line}: ScriptMismatch" in failure, failure
+        assert "plugin.py" not in failure and "replay.py" not in failure
     assert (
-        " POST /idp/idx/identify\n-POST /idp/idx/challenge/answer\n-POST /idp/idx/challenge/answer\n+POST /idp/idx/cancel"
-        in out
+        "POST /idp/idx/identify (step 2, password/02-identify.json): identifier: the test typed "
+        "'mallory@example.com', but the recording's 'user-1@example.com' is 'alice@example.com'"
+    ) in failure_of("test_types_someone_else", out)
+    assert "expected: POST /idp/idx/challenge/answer  (email-code/03-challenge-answer.json)" in out
+    diff = " POST /idp/idx/identify\n-POST /idp/idx/challenge/answer\n-POST /idp/idx/challenge/answer\n"
+    assert diff + "+POST /idp/idx/cancel" in out
+
+
+# --- what the test typed ----------------------------------------------------------------------
+
+
+async def test_a_password_is_checked_for_being_given_never_for_its_value(aiohttp_client):
+    """signed_in(password="x") against a recorded success passes: a replay cannot know the
+    password (the recording keeps none), only that one was given."""
+    async with IdxReplay() as replay:
+        replay.play_recorded(DEMO_RECORDINGS, "password")
+        client = await aiohttp_client(host(replay.settings()))
+        tab = await signed_in(client, user="alice@example.com", password="x", return_to="/private")
+        assert tab.html == "Hello alice@example.com" and replay.problems == []
+        replay.assert_done()
+
+        replay.reset().play_recorded(DEMO_RECORDINGS, "password")
+        with pytest.raises(AssertionError, match="alice@example.com is asked for a password; pass password="):
+            await signed_in(await aiohttp_client(host(replay.settings())), user="alice@example.com")
+
+        replay.reset().play_recorded(DEMO_RECORDINGS, "password")
+        tab = Tab(await aiohttp_client(host(replay.settings())))
+        await tab.get("/auth/login")
+        await tab.submit(identifier="alice@example.com")
+        await tab.submit(credentials__passcode="")  # the form posted with the password left empty
+        assert replay.problems == [
+            "POST /idp/idx/challenge/answer (step 3, password/03-challenge-answer.json): "
+            "credentials.passcode: a secret the recording has, but the test gave none"
+        ]
+
+
+async def test_the_identifier_and_the_method_chosen_must_be_the_recorded_ones(aiohttp_client):
+    async with IdxReplay() as replay:
+        replay.play_recorded(DEMO_RECORDINGS, "okta-verify-push")
+        tab = Tab(await aiohttp_client(host(replay.settings())))
+        await tab.get("/auth/login")
+        await tab.submit(identifier="oscar@example.com")
+        assert tab.shows("oscar@example.com") and not tab.shows("user-5@example.com")  # pages name the person
+        await tab.submit(credentials__passcode="whatever")
+        await tab.submit(authenticator__methodType="totp")  # the recording chose push
+        assert replay.problems == [
+            "POST /idp/idx/challenge (step 4, okta-verify-push/04-challenge.json): "
+            "authenticator.methodType: the test sent 'totp', the recording has 'push'"
+        ]
+
+
+def test_each_kind_of_value_is_compared_as_the_recording_allows():
+    recorded = {
+        "identifier": "user-1@example.com",
+        "rememberMe": False,
+        "credentials": {"passcode": "[redacted]"},
+        "userProfile": {"firstName": "Given1", "favoriteColor": "green"},
+        "pin": "1234",  # a field the form flags secret that the recorder did not know to redact
+        "stateHandle": "state-handle-1",
+    }
+    form = {
+        "remediation": {
+            "value": [{"href": "https://org.example/idp/idx/enroll/new", "value": [{"name": "pin", "secret": True}]}]
+        }
+    }
+    secrets = secret_fields(form, "/idp/idx/enroll/new")
+    assert secrets == {"pin"}
+    typed = {
+        "identifier": "nora@example.com",
+        "rememberMe": False,
+        "credentials": {"passcode": "anything"},
+        "userProfile": {"firstName": "Nora", "favoriteColor": "green"},
+        "pin": "9999",
+        "stateHandle": "someone-elses",  # the replay checks handles as Okta does, not as typed
+    }
+    people: dict[str, str] = {}
+    assert typed_mismatches(recorded, typed, secrets=secrets, people=people) == []
+    assert people == {"user-1@example.com": "nora@example.com", "Given1": "Nora"}  # fixed by the first values
+    wrong = {**typed, "identifier": "mallory@example.com", "rememberMe": True, "credentials": {}, "extra": 1}
+    wrong["userProfile"] = {"firstName": "Nora", "favoriteColor": "red"}
+    assert typed_mismatches(recorded, wrong, secrets=secrets, people=people) == [
+        "identifier: the test typed 'mallory@example.com', but the recording's 'user-1@example.com' is "
+        "'nora@example.com'",
+        "rememberMe: the test sent True, the recording has False",
+        "credentials.passcode: a secret the recording has, but the test gave none",
+        "userProfile.favoriteColor: the test sent 'red', the recording has 'green'",
+        "extra: the test sent 1; the recording has no such value",
+    ]
+    assert typed_mismatches(
+        {"credentials": {"passcode": ""}}, {"credentials": {"passcode": "x"}}, secrets=(), people={}
     )
+    assert typed_mismatches({"pin": "1234"}, {"pin": ""}, secrets={"pin"}, people={}) == [
+        "pin: a secret the recording has, but the test gave none"
+    ]
 
 
 # --- the simulator, signed_in ---------------------------------------------------------------
@@ -383,7 +503,7 @@ def test_the_kit_imports_nothing_from_the_tests():
             [
                 sys.executable,
                 "-c",
-                "import importlib.metadata as m, json; d = m.distribution('embedded');"
+                "import importlib.metadata as m, json; d = m.distribution('embedded-idx-signin');"
                 "print(json.dumps([[e.group, e.name, e.value] for e in d.entry_points]))",
             ],
             capture_output=True,
@@ -392,6 +512,20 @@ def test_the_kit_imports_nothing_from_the_tests():
         ).stdout
     )
     assert ["pytest11", "embedded", "embedded.testing.plugin"] in metadata
+
+
+def test_the_readme_documents_every_helper_of_the_kit():
+    """Every public name of embedded.testing, every fixture, and every public method and attribute
+    of what the fixtures hand a test (IdxReplay, SimulatorHandle) and of Tab, named in the README's
+    "Testing your app"; the helpers' own docstrings say the rest."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Testing your app") : readme.index("## Running in production")]
+    life = {"start", "close", "locate_problems_in"}  # the fixtures and the plugin call these
+    names = set(embedded.testing.__all__) | {"idx_replay", "embedded_simulator", "embedded_org"}
+    for cls in (IdxReplay, SimulatorHandle, Tab):
+        names |= {n for n in dir(cls) if not n.startswith("_") and n not in life}
+    names |= {"calls", "claims", "people", "problems", "served", "script"}  # IdxReplay's attributes
+    assert sorted(n for n in names if not re.search(rf"\b{re.escape(n)}\b", section)) == []
 
 
 def test_the_readme_shows_the_example_test_module_as_it_is():

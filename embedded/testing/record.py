@@ -8,15 +8,17 @@ response as a fixture file plus `manifest.json` (the sequences, see `script.py`)
 so the proxy verifies each upstream ID token with the upstream keys and signs it again with its
 own key for its own issuer; nothing else is changed.
 
-Each `/v1/interact` starts a new sequence (in-process, `Recorder.begin(name)` groups them). An identity provider's round trip is recorded when it
-comes back through the proxy (as the simulator's does); a real org's social sign-in returns to the
-app from the org's own domain, out of the proxy's sight.
+Each `/v1/interact` starts a new sequence (in-process, `Recorder.begin(name)` groups them). An
+identity provider's round trip is recorded when it comes back through the proxy (as the simulator's
+does); a real org's social sign-in returns to the app from the org's own domain, out of the proxy's
+sight.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import re
 import signal
@@ -34,7 +36,7 @@ from aiohttp.test_utils import TestServer
 from ..config import origin_of
 from .oauth import Signer
 from .redact import Redactor
-from .script import FORMAT, MANIFEST, PLACEHOLDER_ORG
+from .script import FORMAT, MANIFEST, PLACEHOLDER_ORG, STAND_IN
 
 Json = Any
 HOP_BY_HOP = {
@@ -131,6 +133,12 @@ class Recorder:
         if self._http is not None:
             await self._http.close()
             self._http = None
+
+    def stand_ins(self) -> dict[str, str]:
+        """Each stand-in the recording put in place of someone's value (`user-1@example.com`), and
+        that value: what a recording of made-up people (the demo org's) may publish as its
+        manifest's `people`, and a real org's must not."""
+        return {p: value for value, p in self._redactor.placeholders.items() if STAND_IN.fullmatch(p)}
 
     def begin(self, name: str) -> None:
         """Start the sequence `name`: every transaction from here to the next `begin` goes in it,
@@ -285,6 +293,10 @@ class Recorder:
         self._redactor.learn(exchange.request, request=True)
         self._redactor.learn(exchange.response)
         self._redactor.learn(exchange.redirect)
+        # A value a form offers everyone (a colour to pick, a security question) names no one:
+        # kept, so a replayed test picks the option it picked when recorded.
+        for offered in _offered_values(exchange.response):
+            self._redactor.placeholders.pop(offered, None)
 
     def flush(self, sequence: Sequence | None = None) -> None:
         """Write one sequence (as it grows: what the recording has taught the redactor so far) or,
@@ -333,7 +345,21 @@ class Recorder:
         return entries
 
 
-def main(argv: list[str]) -> int:
+def _offered_values(node: Json) -> set[str]:
+    """The plain string values of every option a document's forms offer."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "options" and isinstance(value, list):
+                found.update(o["value"] for o in value if isinstance(o, dict) and isinstance(o.get("value"), str))
+            found |= _offered_values(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _offered_values(item)
+    return found
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="embedded record",
         description="Record IDX traffic between an app and an Identity Engine as replayable, redacted fixtures.",
@@ -342,10 +368,14 @@ def main(argv: list[str]) -> int:
         "--issuer", required=True, help="the Identity Engine's issuer, e.g. https://example.okta.com/oauth2/default"
     )
     parser.add_argument("--out", required=True, help="directory for the fixture files and manifest.json")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="the interface the proxy listens on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8090, help="the proxy's port (default 8090)")
     parser.add_argument("--name", default="recording", help="name of the first sequence; later ones get -2, -3, ...")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
     if urlsplit(args.issuer).scheme not in ("http", "https") or not urlsplit(args.issuer).hostname:
         print(f"embedded record: --issuer must be an absolute URL, got {args.issuer!r}", file=sys.stderr)
         return 2
@@ -357,7 +387,7 @@ def main(argv: list[str]) -> int:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await recorder.start(args.host, args.port)
+        await recorder.start(args.host, args.port)  # before the banner: a port in use says so alone
         print(f"Recording {recorder.upstream_issuer} into {recorder.out}/{MANIFEST}")
         print(f"Point the app at the proxy: OKTA_IDX_ISSUER={recorder.issuer}")
         print("Each sign-in (each /v1/interact) becomes a sequence. Stop with Ctrl-C.", flush=True)
@@ -369,7 +399,10 @@ def main(argv: list[str]) -> int:
     try:
         asyncio.run(serve())
     except OSError as exc:
-        print(f"embedded record: {exc}", file=sys.stderr)
+        if exc.errno == errno.EADDRINUSE:
+            print(f"embedded record: --port {args.port}: the port is in use on {args.host}", file=sys.stderr)
+        else:
+            print(f"embedded record: {exc}", file=sys.stderr)
         return 2
     print(f"{sum(1 for s in recorder.sequences if s.exchanges)} sequence(s) in {recorder.out}/{MANIFEST}")
     return 0

@@ -7,15 +7,26 @@ token exchange), a state and a nonce at interact, the interaction handle at intr
 current `stateHandle` in every form post, and the interaction code it handed out (once). Every
 request is recorded; anything the script did not expect, or any check that fails, is a problem
 that fails the test (see the pytest plugin) with a readable diff.
+
+A recorded step also says what the app sent when it was recorded, and the replay checks what the
+test typed against it (script.typed_mismatches): the identifier, the method chosen, the form,
+profile fields, every value but two kinds. A secret (password, passcode, answer) must be given, but
+a replay cannot check its value: `signed_in(password="anything")` passes a recorded password step.
+A stand-in the recorder put in place of someone's value (`user-1@example.com`) must be who
+`people` says it is (the recording's manifest, or `play_recorded(..., people=...)`), otherwise the
+first value typed fixes it; the documents served and the ID token then name that value.
 """
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import json
+import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from types import CodeType, FrameType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +35,17 @@ from aiohttp.test_utils import TestServer
 
 from ..config import Settings
 from .oauth import ISSUER_PATH, Call, OAuthSide, ScriptMismatch, s256
-from .script import PLACEHOLDER_ORG, WIDGET_ORG, Recording, Step, StepLike, rebase, steps_of
+from .script import (
+    PLACEHOLDER_ORG,
+    WIDGET_ORG,
+    Recording,
+    Step,
+    StepLike,
+    rebase,
+    secret_fields,
+    steps_of,
+    typed_mismatches,
+)
 
 __all__ = ["Call", "IdxReplay", "ScriptMismatch", "s256"]
 
@@ -49,6 +70,11 @@ class IdxReplay(OAuthSide):
         self.origins = tuple(origins)  # script origins rebased on this server
         self.script: list[Step] = []
         self.served: list[Step] = []
+        self.people: dict[str, str] = {}  # stand-in -> who it stands for (see the module)
+        # Where the test was (its frame, instruction and line) when the first problem happened.
+        self.first_problem_at: tuple[FrameType, int, int] | None = None
+        self._test_code: CodeType | None = None
+        self._last_document: Json = None
         self._server: TestServer | None = None
 
     # --- life ------------------------------------------------------------------------------
@@ -99,8 +125,14 @@ class IdxReplay(OAuthSide):
         """Forget the script, the calls, the problems and the transaction: a new test on the same
         server (the app's cached discovery and keys stay valid)."""
         self._forget_transaction()
-        self.script, self.served = [], []
+        self.script, self.served, self.people = [], [], {}
+        self.first_problem_at, self._last_document = None, None
         return self
+
+    def locate_problems_in(self, test: Callable[..., Any] | None) -> None:
+        """Remember where `test` (a test function, maybe async) was when the first problem
+        happened, so the failure points at the test's line (the pytest plugin does this)."""
+        self._test_code = getattr(test, "__code__", None)
 
     def play(self, steps: Iterable[StepLike]) -> IdxReplay:
         """Add steps to the script: `Step`s, dicts (`{"path": ..., "body": ..., "status": ...}`,
@@ -108,10 +140,16 @@ class IdxReplay(OAuthSide):
         self.script.extend(steps_of(steps))
         return self
 
-    def play_recorded(self, directory: str | Path | Recording, name: str) -> IdxReplay:
-        """Add one recorded sequence (a directory written by `python -m embedded record`)."""
+    def play_recorded(
+        self, directory: str | Path | Recording, name: str, *, people: Mapping[str, str] | None = None
+    ) -> IdxReplay:
+        """Add one recorded sequence (a directory written by `python -m embedded record`).
+        `people`: who the recording's stand-ins are, e.g. `{"user-1@example.com": "alice@example.com"}`;
+        what the test types for them must then be exactly that."""
         recording = directory if isinstance(directory, Recording) else Recording(directory)
         self.origins = (*self.origins, recording.org)
+        self.people.update(recording.people)
+        self.people.update(people or {})
         self.script.extend(recording.steps(name))
         return self
 
@@ -169,14 +207,17 @@ class IdxReplay(OAuthSide):
         step = self.script[index] if index < len(self.script) else None
         if step is None or step.call != call.call:
             expected = step.describe() if step else "nothing more (the script is finished)"
-            self._problem(
-                f"unexpected call {index + 1}: {call.call}\n  expected: {expected}\n  body: {json.dumps(call.body, sort_keys=True)}"
-            )
+            sent = json.dumps(call.body, sort_keys=True)
+            self._problem(f"unexpected call {index + 1}: {call.call}\n  expected: {expected}\n  body: {sent}")
             return web.json_response(
                 {"errorCode": "E0000000", "errorSummary": f"idx_replay did not expect {call.call}"}, status=500
             )
         if not self._handles_ok(call):
             return web.json_response(self._expired(), status=401, content_type="application/ion+json")
+        if step.request is not None and call.method == "POST":
+            secrets = secret_fields(self._last_document, call.path)
+            for mismatch in typed_mismatches(step.request, call.body, secrets=secrets, people=self.people):
+                self._problem(f"{call.call} (step {index + 1}, {step.source}): {mismatch}")
         self.served.append(step)
         if step.redirect is not None:
             target = self.interact_form.get("redirect_uri", "")
@@ -199,9 +240,8 @@ class IdxReplay(OAuthSide):
         if call.path == "/idp/idx/introspect":
             if body.get("interactionHandle") is not None:
                 if self._handle is None or body["interactionHandle"] != self._handle:
-                    self._problem(
-                        f"{call.call}: interactionHandle {body['interactionHandle']!r} is not the one /v1/interact returned"
-                    )
+                    handle = body["interactionHandle"]
+                    self._problem(f"{call.call}: interactionHandle {handle!r} is not the one /v1/interact returned")
                     return False
                 return True
             if body.get("stateToken") is not None and body["stateToken"] == self._state_handle:
@@ -209,23 +249,48 @@ class IdxReplay(OAuthSide):
             self._problem(f"{call.call}: neither the interaction handle nor the current state handle")
             return False
         if call.method == "POST" and self._state_handle is not None and body.get("stateHandle") != self._state_handle:
-            self._problem(
-                f"{call.call}: stateHandle {body.get('stateHandle')!r}, but the last response's is {self._state_handle!r}"
-            )
+            sent = body.get("stateHandle")
+            self._problem(f"{call.call}: stateHandle {sent!r}, but the last response's is {self._state_handle!r}")
             return False
         if (
             call.method == "GET"
             and self._state_handle is not None
             and call.query.get("stateToken") not in (None, self._state_handle)
         ):
+            sent = call.query.get("stateToken")
             self._problem(
-                f"{call.call}: stateToken {call.query.get('stateToken')!r}, but the last response's state handle is {self._state_handle!r}"
+                f"{call.call}: stateToken {sent!r}, but the last response's state handle is {self._state_handle!r}"
             )
             return False
         return True
 
+    def _problem(self, text: str) -> None:
+        super()._problem(text)
+        if self.first_problem_at is None and self._test_code is not None:
+            self.first_problem_at = _suspended_in(self._test_code)
+
+    def _named(self, body: Json) -> Json:
+        """The document with each stand-in someone is known for replaced by them."""
+        known = {k: v for k, v in self.people.items() if isinstance(v, str) and k != v}
+        if not known:
+            return body
+        alternatives = "|".join(map(re.escape, sorted(known, key=len, reverse=True)))
+        pattern = re.compile(rf"(?<![\w@.+-])(?:{alternatives})(?!\w)")
+
+        def walk(n: Json) -> Json:
+            if isinstance(n, str):
+                return pattern.sub(lambda m: known[m.group(0)], n)
+            if isinstance(n, dict):
+                return {k: walk(v) for k, v in n.items()}
+            if isinstance(n, list):
+                return [walk(v) for v in n]
+            return n
+
+        return walk(body)
+
     def _serve(self, body: Json) -> Json:
-        body = rebase(body, self.origins, self.origin)
+        body = self._named(rebase(body, self.origins, self.origin))
+        self._last_document = body
         if not isinstance(body, dict):
             return body
         if "expiresAt" in body:  # recorded documents expire; served ones are fresh
@@ -249,3 +314,18 @@ class IdxReplay(OAuthSide):
                 ],
             },
         }
+
+
+def _suspended_in(code: CodeType) -> tuple[FrameType, int, int] | None:
+    """Where the coroutine running `code` waits (its frame, instruction and line), in whichever
+    task awaits it: the test's line that made the call now being answered."""
+    for task in asyncio.all_tasks():
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is None:
+                break
+            if frame.f_code is code:
+                return frame, frame.f_lasti, frame.f_lineno
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return None

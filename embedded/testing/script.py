@@ -12,19 +12,31 @@ A recording is a directory holding `manifest.json` and one JSON file per respons
          ...]}}
 
 One sequence is one sign-in transaction (one `/v1/interact`): the Identity Engine calls the app
-made, in order, each with the response it got. `/v1/interact`, `/v1/token` and the OAuth
-endpoints around them are not steps: the replay answers them itself, checking what Okta checks.
-A `GET /sso/idps/…` step is a browser leaving for an identity provider; its `redirect` is the
-query the provider sent back to the app's redirect URI (`state` is added by the replay).
+made, in order, each with the response it got and the body it sent (`request`, redacted).
+`/v1/interact`, `/v1/token` and the OAuth endpoints around them are not steps: the replay answers
+them itself, checking what Okta checks. A `GET /sso/idps/…` step is a browser leaving for an
+identity provider; its `redirect` is the query the provider sent back to the app's redirect URI
+(`state` is added by the replay).
+
+What a test typed is checked against the recorded `request` (`typed_mismatches`): every value must
+be the recorded one, but for two kinds the recording cannot know. A secret (a password, passcode,
+answer: recorded as `[redacted]`, or a field its form flags `secret`) must be given and not
+empty; its value cannot be checked. A stand-in (`user-1@example.com`, `Given1`, `+15550000001`:
+what the recorder put in place of a value naming a person) must be what the manifest's optional
+`"people"` map, or the test (`play_recorded(..., people=...)`), says it stands for; with neither,
+the first value typed for it fixes it for the rest of the sequence.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .redact import TYPED_SECRETS
 
 FORMAT = "embedded-idx-recording/1"
 MANIFEST = "manifest.json"
@@ -34,6 +46,13 @@ PLACEHOLDER_ORG = "https://org.example"
 WIDGET_ORG = "http://localhost:3000"
 
 Json = Any
+REDACTED = "[redacted]"  # a typed secret, in a recorded request
+# The placeholders redact.py puts in place of values that name a person (logins and emails, phone
+# numbers, given and family names, whole names, other profile attributes).
+STAND_IN = re.compile(r"user-\d+(?:@example\.com)?|\+1555\d{7}|Given\d+|Family\d+|Person \d+|profile-\d+")
+# Checked as Okta checks them (the current state handle, the interaction handle), not as typed.
+HANDLES = frozenset({"stateHandle", "stateToken", "interactionHandle"})
+_MISSING: Any = object()
 
 
 @dataclass(frozen=True)
@@ -47,7 +66,7 @@ class Step:
     redirect: dict[str, str] | None = None  # a browser GET to an identity provider: the query back to the app
     headers: dict[str, str] = field(default_factory=dict)
     source: str = ""  # where the step came from, for messages
-    request: Json = None  # the body recorded with it (redacted): for reading, never checked
+    request: Json = None  # the body recorded with it (redacted): what the test typed is checked against it
 
     @property
     def call(self) -> str:
@@ -127,6 +146,12 @@ class Recording:
     def names(self) -> list[str]:
         return list(self.manifest["sequences"])
 
+    @property
+    def people(self) -> dict[str, str]:
+        """Who the stand-ins stand for, where the recording says (the demo recordings do: their
+        people are made up); a recording of a real org's people says nothing."""
+        return {str(k): str(v) for k, v in (self.manifest.get("people") or {}).items()}
+
     def steps(self, name: str) -> list[Step]:
         sequences = self.manifest["sequences"]
         if name not in sequences:
@@ -164,3 +189,67 @@ def rebase(node: Json, origins: Iterable[str], to: str) -> Json:
         return n
 
     return walk(node)
+
+
+def secret_fields(document: Json, path: str) -> set[str]:
+    """The dotted names of the fields that `document`'s form posting to `path` flags `secret`."""
+    remediations = document.get("remediation", {}).get("value", []) if isinstance(document, dict) else []
+    found: set[str] = set()
+    for form in remediations:
+        if isinstance(form, dict) and str(form.get("href", "")).split("?")[0].endswith(path):
+            found.update(_secret_names(form.get("value")))
+    return found
+
+
+def _secret_names(fields: Json, prefix: str = "") -> Iterator[str]:
+    for f in fields if isinstance(fields, list) else []:
+        if not isinstance(f, dict) or not isinstance(f.get("name"), str):
+            continue
+        name = prefix + f["name"]
+        if f.get("secret") is True:
+            yield name
+        forms = [f.get("form")] + [o.get("value", {}).get("form") for o in f.get("options") or [] if _has_form(o)]
+        for form in forms:
+            if isinstance(form, dict):
+                yield from _secret_names(form.get("value"), name + ".")
+
+
+def _has_form(option: Json) -> bool:
+    return isinstance(option, dict) and isinstance(option.get("value"), dict)
+
+
+def typed_mismatches(recorded: Json, sent: Json, *, secrets: Collection[str], people: dict[str, str]) -> list[str]:
+    """How the body the app sent differs from the recorded one, one line per value: every value
+    must be the recorded one; a secret (see the module) must be given; a stand-in must be who
+    `people` says, and fixes `people` when it says nothing yet."""
+    out: list[str] = []
+
+    def walk(rec: Json, got: Json, path: str) -> None:
+        key = path.rpartition(".")[2]
+        if key in HANDLES:
+            return
+        if rec is _MISSING:
+            out.append(f"{path}: the test sent {got!r}; the recording has no such value")
+        elif isinstance(rec, dict) and isinstance(got, dict):
+            for k in [*rec, *(k for k in got if k not in rec)]:
+                walk(rec.get(k, _MISSING), got.get(k, _MISSING), f"{path}.{k}" if path else k)
+        elif isinstance(rec, list) and isinstance(got, list) and len(rec) == len(got):
+            for i, (r, g) in enumerate(zip(rec, got, strict=True)):
+                walk(r, g, f"{path}[{i}]")
+        elif rec == REDACTED or path in secrets or key in TYPED_SECRETS:
+            given = got is not _MISSING and got not in (None, "")
+            if rec in (None, "") and given:
+                out.append(f"{path}: the test gave a secret where the recording has none")
+            elif rec not in (None, "") and not given:
+                out.append(f"{path}: a secret the recording has, but the test gave none")
+        elif isinstance(rec, str) and STAND_IN.fullmatch(rec):
+            if got is _MISSING or got in (None, ""):
+                out.append(f"{path}: the recording has {rec!r} (someone's value, redacted), the test gave none")
+            elif people.setdefault(rec, got) != got:
+                out.append(f"{path}: the test typed {got!r}, but the recording's {rec!r} is {people[rec]!r}")
+        elif got != rec:
+            sent_text = "nothing" if got is _MISSING else repr(got)
+            out.append(f"{path}: the test sent {sent_text}, the recording has {rec!r}")
+
+    walk(recorded, sent, "")
+    return out
