@@ -13,8 +13,10 @@ in the same process on --sim-port (default: the app port + 1).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +32,9 @@ DEMO_CLIENT_SECRET = "demo-secret"
 DEMO_SCOPES = ("openid", "profile", "email", "offline_access")
 # Commands that read their own options (and answer their own --help).
 OWN_PARSERS = ("simulator", "record")
+# What every IDX response carries at least one of (a document with only a `version`, such as a
+# package.json, is not one).
+IDX_MARKERS = {"stateHandle": str, "remediation": dict, "messages": dict, "successWithInteractionCode": dict}
 
 
 def fail(message: str) -> int:
@@ -71,10 +76,32 @@ def themes_from_env(environ: Mapping[str, str]) -> list[Path]:
         if name == "EMBEDDED_THEME_DIRS"
         else tuple(filter(None, [environ.get(name)]))
     )
-    for theme_dir in chain:
-        if (why := themes.problem(theme_dir)) is not None:
-            raise UsageError(f"{name}: {why}")
+    if (why := themes.chain_problem(chain, name)) is not None:
+        raise UsageError(why)
     return [Path(d) for d in chain]
+
+
+def listen(host: str, port: int, option: str) -> socket.socket:
+    """A listening socket, made before anything is printed: a port in use is one line naming it."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"{option} {port}: the port is in use on {host}") from None
+        raise UsageError(f"{option} {port}: cannot listen on {host}: {exc.strerror or exc}") from None
+
+
+def simulator_port_problem(argv: list[str]) -> str | None:
+    """Why the simulator could not listen where its options say, checked before it prints its banner."""
+    from .simulator import parse_args
+
+    args = parse_args(argv)  # its own --help and mistakes are answered here, as the simulator answers them
+    try:
+        listen(args.host, args.port, "--port").close()
+    except UsageError as exc:
+        return f"simulator: {exc}"
+    return None
 
 
 def render_command(args: argparse.Namespace) -> int:
@@ -85,7 +112,10 @@ def render_command(args: argparse.Namespace) -> int:
     path = args.file
     try:
         with open(path, encoding="utf-8") as f:
-            response = parse(json.load(f))
+            document = json.load(f)
+        if isinstance(document, dict) and not any(isinstance(document.get(k), t) for k, t in IDX_MARKERS.items()):
+            raise NotAnIdxResponse(f"it has none of {', '.join(IDX_MARKERS)}")
+        response = parse(document)
     except OSError as exc:
         return fail(f"cannot read {path}: {exc.strerror}")
     except ValueError as exc:  # bad JSON, or NotAnIdxResponse
@@ -130,7 +160,7 @@ class Demo:
     settings: Settings
     app: web.Application
     simulator_app: web.Application | None
-    banner: list[str]  # what to open first, printed before serving
+    banner: list[str]  # what to open first, printed once the ports are taken
 
 
 def build_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> Demo:
@@ -138,7 +168,7 @@ def build_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> Demo:
     else against the local simulator, with the page gallery. Raises SettingsError."""
     from .demo import create_app
 
-    app_url = f"http://{args.host}:{args.port}/"
+    app_url = f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}/"  # an IPv6 host in brackets
     if configured_in(environ):
         settings = Settings.from_env(environ)
         return Demo(settings, create_app(settings), None, [f"Open {app_url}  (signing in with {settings.issuer})"])
@@ -179,16 +209,21 @@ def serve_command(args: argparse.Namespace) -> int:
 
     try:
         demo = build_demo(args, os.environ)
-    except SettingsError as exc:
+        app_socket = listen(args.host, args.port, "--port")
+    except (SettingsError, UsageError) as exc:
+        return fail(str(exc))
+    try:
+        sim_socket = listen("127.0.0.1", args.sim_port, "--sim-port") if demo.simulator_app is not None else None
+    except UsageError as exc:
+        app_socket.close()
         return fail(str(exc))
     logformat.configure(demo.settings.log_format)
     print("\n".join(demo.banner), flush=True)
     # SIGTERM or SIGINT: stop listening, let requests in flight finish (at most
     # shutdown_seconds), then close the upstream and Redis connections (the app's cleanup).
     web.run_app(
-        _serve_both(demo.app, args, demo.simulator_app),
-        host=args.host,
-        port=args.port,
+        _serve_both(demo.app, sim_socket, demo.simulator_app),
+        sock=app_socket,
         print=None,
         access_log_class=RUNNER_OPTIONS["access_log_class"],
         shutdown_timeout=demo.settings.shutdown_seconds,
@@ -197,12 +232,12 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 async def _serve_both(
-    app: web.Application, args: argparse.Namespace, simulator_app: web.Application | None
+    app: web.Application, sim_socket: socket.socket | None, simulator_app: web.Application | None
 ) -> web.Application:
-    if simulator_app is not None:
+    if simulator_app is not None and sim_socket is not None:
         runner = web.AppRunner(simulator_app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", args.sim_port).start()
+        await web.SockSite(runner, sim_socket).start()
 
         async def stop_simulator(_: web.Application) -> None:
             await runner.cleanup()
@@ -213,8 +248,10 @@ async def _serve_both(
 
 def parser() -> Parser:
     serve_options = Parser(add_help=False)
-    serve_options.add_argument("--host", default="127.0.0.1")
-    serve_options.add_argument("--port", type=int, default=8080)
+    serve_options.add_argument(
+        "--host", default="127.0.0.1", help="the interface the app listens on (default 127.0.0.1)"
+    )
+    serve_options.add_argument("--port", type=int, default=8080, help="the app's port (default 8080)")
     serve_options.add_argument(
         "--sim-port",
         type=int,
@@ -233,7 +270,8 @@ def parser() -> Parser:
         "serve",
         parents=[serve_options],
         help="serve the demo app (the default command)",
-        description="Serve the demo app. With no OKTA_IDX_* settings it signs in against the local simulator, started on --sim-port.",
+        description="Serve the demo app. With no OKTA_IDX_* settings it signs in against the local simulator, "
+        "started on --sim-port.",
     )
     theme_options = Parser(add_help=False)
     theme_options.add_argument(
@@ -249,7 +287,7 @@ def parser() -> Parser:
         help="print the page the app shows for an IDX response",
         description="Print the HTML page the app renders for one IDX response (a JSON file).",
     )
-    render.add_argument("file", metavar="FILE.json")
+    render.add_argument("file", metavar="FILE.json", help="an IDX response, as the Identity Engine sends it")
     render.add_argument(
         "--lang",
         type=language,
@@ -263,7 +301,7 @@ def parser() -> Parser:
         description="Write a static site: an index and one page per IDX fixture and language, as the app renders them. "
         "Exits 1 when a text key has no text in any catalogue.",
     )
-    gallery.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    gallery.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="where to write the site (made if missing)")
     gallery.add_argument(
         "--fixtures",
         type=directory,
@@ -297,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "simulator":
         from .simulator import main as simulator_main
 
+        if (why := simulator_port_problem(rest)) is not None:
+            return fail(why)
         return simulator_main(rest)
     if args.command == "record":
         from .testing.record import main as record_main

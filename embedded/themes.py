@@ -43,6 +43,16 @@ def problem(theme_dir: str | Path) -> str | None:
     return None
 
 
+def chain_problem(theme_dirs: Sequence[str | Path] | str | Path | None, name: str) -> str | None:
+    """Why the chain cannot be used, named as the caller gave it (`theme_dirs` for
+    `setup(theme_dirs=...)`, `EMBEDDED_THEME_DIRS` for the environment, `--theme` on the command
+    line), or None when every directory can be a theme."""
+    for theme_dir in chain(theme_dirs):
+        if (why := problem(theme_dir)) is not None:
+            return f"{name}: {why}"
+    return None
+
+
 def static_dirs(themes: Sequence[Path]) -> tuple[Path, ...]:
     """The `static/` directories of the themes that have one, child first."""
     return tuple(d / STATIC for d in themes if (d / STATIC).is_dir())

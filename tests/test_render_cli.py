@@ -1,11 +1,13 @@
 """`python -m embedded render FILE.json` over every document of the project's own corpus: a
 designer's preview tool, in each language (--lang) and theme chain (--theme); the command line's
---help for every command, its one-line refusals, and the demo's start-up lines.
+--help for every command and help text for every option, its one-line refusals (a port in use, a
+JSON file that is no IDX response), and the demo's start-up lines.
 (tests/conformance/test_widget_render_cli.py: the same over Okta's Sign-In Widget fixtures;
 tests/test_gallery.py: the gallery command.)"""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -22,8 +24,8 @@ from html.parser import HTMLParser
 import pytest
 from conftest import OWN_FIXTURES, RECORDED, ROOT
 
-from embedded import rendering
-from embedded.__main__ import main
+from embedded import rendering, themes
+from embedded.__main__ import main, parser
 from embedded.locales import CODES
 
 ENGLISH = rendering.Texts([rendering.TEMPLATES_DIR])
@@ -233,6 +235,25 @@ def assert_refused(path, capsys) -> None:
     assert err.count("\n") == 1 and "not an IDX response" in err
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"name": "some-app", "version": "1.2.3", "dependencies": {}},  # a package.json: a version, nothing of IDX
+        {"version": "1.0.0"},
+        {"version": "1.0.0", "remediation": "not a form list", "messages": ["not", "an", "object"]},
+        {"errorCode": "E0000047", "errorSummary": "API call exceeded rate limit due to too many requests."},
+        ["a", "list"],
+    ],
+)
+def test_a_json_file_that_is_no_idx_response_exits_2_with_one_line(document, tmp_path, capsys):
+    path = tmp_path / "package.json"
+    path.write_text(json.dumps(document))
+    assert main(["render", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith(f"embedded: {path} is not an IDX response: ")
+
+
 def test_the_command_line_itself(tmp_path):
     fixture = RECORDED.directory / "password" / "01-introspect.json"
     done = subprocess.run(
@@ -305,7 +326,8 @@ def test_render_with_themes_child_first(tmp_path, capsys):
     write(child / "messages" / "fr.json", json.dumps({"app.title": "Filiale"}))
     write(
         parent / "steps" / "identify.html",
-        '{% extends "steps/_generic.html" %}{% block main %}<p id="parent-identify">{{ ui("title.identify") }}</p>{% endblock %}',
+        '{% extends "steps/_generic.html" %}'
+        '{% block main %}<p id="parent-identify">{{ ui("title.identify") }}</p>{% endblock %}',
     )
     assert main(["render", str(IDENTIFY), "--lang", "fr", "--theme", str(child), "--theme", str(parent)]) == 0
     html = capsys.readouterr().out
@@ -339,6 +361,80 @@ def run(args: list[str]) -> int:
         return main(args)
     except SystemExit as exc:  # the simulator and the recorder answer --help themselves
         return int(exc.code or 0)
+
+
+def own_parser(build_and_parse) -> argparse.ArgumentParser:
+    """The parser a command builds and uses in one call (the simulator's), caught as it parses."""
+    caught: list[argparse.ArgumentParser] = []
+
+    def catch(self, *args, **kwargs):
+        caught.append(self)
+        return argparse.Namespace()
+
+    original = argparse.ArgumentParser.parse_args
+    argparse.ArgumentParser.parse_args = catch  # type: ignore[method-assign]
+    try:
+        build_and_parse([])
+    finally:
+        argparse.ArgumentParser.parse_args = original  # type: ignore[method-assign]
+    return caught[0]
+
+
+def every_parser() -> dict[str, argparse.ArgumentParser]:
+    from embedded.simulator import parse_args as simulator_parse_args
+    from embedded.testing.record import parser as record_parser
+
+    main_parser = parser()
+    found = {"python -m embedded": main_parser}
+    for action in main_parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update({f"python -m embedded {name}": sub for name, sub in action.choices.items()})
+    found["python -m embedded simulator"] = own_parser(simulator_parse_args)
+    found["python -m embedded record"] = record_parser()
+    return found
+
+
+def test_every_option_and_argument_of_every_command_has_help_text():
+    parsers = every_parser()
+    assert set(parsers) == {"python -m embedded"} | {f"python -m embedded {c}" for c in COMMANDS}
+    missing = [
+        f"{prog}: {'/'.join(action.option_strings) or action.dest}"
+        for prog, p in parsers.items()
+        for action in p._actions
+        if not isinstance(action, argparse._SubParsersAction) and not (action.help or "").strip()
+    ]
+    assert missing == []
+    assert sum(len(p._actions) for p in parsers.values()) > 30
+
+
+def test_errors_name_the_setting_as_the_caller_gave_it(tmp_path):
+    gone = tmp_path / "gone"
+    assert themes.chain_problem([tmp_path, gone], "theme_dirs") == f"theme_dirs: {gone} does not exist"
+    assert themes.chain_problem(str(gone), "EMBEDDED_THEME_DIRS") == f"EMBEDDED_THEME_DIRS: {gone} does not exist"
+    assert themes.chain_problem([tmp_path], "theme_dirs") is None and themes.chain_problem(None, "x") is None
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--port", "{port}", "--sim-port", "{free}"], "--port"),
+        (["serve", "--port", "{free}", "--sim-port", "{port}"], "--sim-port"),
+        (["simulator", "--port", "{port}"], "--port"),
+    ],
+)
+def test_a_port_in_use_is_one_line_and_exit_2_before_any_banner(args, option):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = [a.format(port=port, free=free_port()) for a in args]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_IDX_")}
+        done = subprocess.run(
+            [sys.executable, "-m", "embedded", *argv], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+        )
+    command = "simulator: " if argv[0] == "simulator" else ""
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"embedded: {command}{option} {port}: the port is in use on 127.0.0.1\n"
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -376,7 +472,8 @@ def test_the_main_help_lists_every_command_on_one_line_each():
         (["render", str(IDENTIFY), "extra.json"], "embedded: unrecognized arguments: extra.json"),
         (
             ["bogus"],
-            "embedded: argument COMMAND: invalid choice: 'bogus' (choose from 'serve', 'render', 'gallery', 'simulator', 'record')",
+            "embedded: argument COMMAND: invalid choice: 'bogus' "
+            "(choose from 'serve', 'render', 'gallery', 'simulator', 'record')",
         ),
         (["--port", "eighty"], "embedded: argument --port: invalid int value: 'eighty'"),
     ],
