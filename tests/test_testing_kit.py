@@ -461,6 +461,62 @@ class TestAnOrgOfItsOwn:
         assert not tab.signing_in and tab.path == "/"
 
 
+class TestSettingsMatchTheirSimulator:
+    """`embedded_simulator.settings(prefix=…)` always names a redirect URI its simulator accepts:
+    under any prefix and origin, with the demo org or an org of one's own that lists none of them."""
+
+    @pytest.fixture
+    def embedded_org(self):
+        from embedded.simulator import demo_org
+
+        org = demo_org()
+        for client in org.clients:  # an org file of one's own: only its exact redirect URIs
+            client.loopback_redirect_suffix = None
+            client.loopback_any_port = False
+        return org
+
+    @staticmethod
+    def under(prefix: str, settings: embedded.Settings) -> web.Application:
+        @embedded.login_required
+        async def private(request: web.Request) -> web.Response:
+            user = embedded.current_user(request)
+            assert user is not None
+            return web.Response(text=f"Hello {user.email}")
+
+        app = web.Application()
+        embedded.setup(app, settings, prefix=prefix)
+        app.router.add_get("/private", private)
+        return app
+
+    async def test_an_app_under_any_prefix_signs_in(self, aiohttp_client, embedded_simulator):
+        for prefix in ("/account", "/a/b", "/auth"):
+            settings = embedded_simulator.settings(prefix=prefix)
+            client = await aiohttp_client(self.under(prefix, settings))
+            tab = await signed_in(client, user="alice@example.com", password="Alice-Passw0rd!", return_to="/private")
+            assert tab.html == "Hello alice@example.com", prefix
+
+    async def test_any_origin_is_accepted(self, embedded_simulator):
+        for _ in range(2):  # asked twice, registered once
+            remote = embedded_simulator.settings(prefix="/account", app_origin="http://app.example:8080")
+        root = embedded_simulator.settings(prefix="/", app_origin="http://localhost:9000/")
+        assert root.redirect_uri == "http://localhost:9000/login/callback"
+        client = embedded_simulator.state.org.client("demo-client")
+        assert client.redirect_uris.count(remote.redirect_uri) == 1
+        for settings in (remote, root):
+            form = {
+                "client_id": "demo-client",
+                "client_secret": "demo-secret",
+                "scope": "openid",
+                "redirect_uri": settings.redirect_uri,
+                "code_challenge": s256(new_verifier()),
+                "code_challenge_method": "S256",
+                "state": "st",
+            }
+            async with embedded_simulator.http.post("/oauth2/default/v1/interact", data=form) as resp:
+                assert resp.status == 200, await resp.text()
+        assert not client.redirect_allowed("http://app.example:8080/other/login/callback")  # still exact
+
+
 async def test_signed_in_says_where_it_got_stuck(aiohttp_client, embedded_simulator):
     client = await aiohttp_client(host(embedded_simulator.settings()))
     with pytest.raises(AssertionError, match="bob@example.com is asked for a password"):

@@ -2,6 +2,13 @@
 org definition (users, authenticators, policies). A development tool, not an identity provider.
 It imports nothing from the app, so the two implementations of the protocol check each other.
 
+Redirect URIs. A client accepts its registered URIs exactly, any port of a loopback one
+(`loopback_any_port`), and with `loopback_redirect_suffix` (the demo clients: `/login/callback`)
+any loopback URI (127.0.0.0/8, localhost, [::1], any port, no user info, query or fragment) whose
+path ends in it: an app under any prefix needs no org change. Any other host needs its exact URI,
+in the org file or from `--redirect-uri URI` (`create_simulator_app(redirect_uris=...)`), which
+registers it with every client.
+
 Besides the OAuth and IDX endpoints it serves pages and controls for people and tests:
 
 * `GET {issuer}/v1/authorize` (the redirect model: Okta's hosted sign-in page): `client_id`,
@@ -60,7 +67,7 @@ revoke, userinfo, logout, every /idp/idx/ endpoint) speak CORS for the org's `tr
 (exact `scheme://host[:port]`, or port `*`; the demo org trusts any loopback origin): preflights
 and answers carry the exact origin and `Access-Control-Allow-Credentials: true`; any other origin
 gets no CORS header (a 403 preflight). The demo org's public client `demo-spa` (no secret, PKCE,
-loopback redirect URIs `/login/callback` or `/` on any port) is for such pages; as at Okta, a public
+loopback redirect URIs `/` or ending in `/login/callback`, on any port) is for such pages; as at Okta, a public
 client that sends a secret and a confidential one that omits it fail client authentication (401
 invalid_client). The controls (`/_sim/*`) and the outbox answer only a loopback `Host` (or the
 fixed issuer's host: no DNS rebinding) and refuse writes a browser marks cross-site
@@ -77,6 +84,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterable
 
 from aiohttp import web
 
@@ -86,30 +94,61 @@ from .faults import Faults
 from .org import Org, OrgError, demo_org, describe_org, load_org
 from .server import build_app
 
-__all__ = ["SIMULATOR", "Org", "Simulator", "create_simulator_app", "demo_org", "describe_org", "load_org", "main"]
+__all__ = [
+    "REDIRECT_RULE",
+    "SIMULATOR",
+    "Org",
+    "Simulator",
+    "create_simulator_app",
+    "demo_org",
+    "describe_org",
+    "load_org",
+    "main",
+]
 
 DEFAULT_PORT = 8081
 
 
 def create_simulator_app(
-    org: Org | None = None, *, issuer: str | None = None, app_url: str | None = None
+    org: Org | None = None,
+    *,
+    issuer: str | None = None,
+    app_url: str | None = None,
+    redirect_uris: Iterable[str] = (),
 ) -> web.Application:
     """The simulator as an aiohttp app. `org=None` serves the demo org; `issuer=None` derives the
     issuer from each request's origin (`<scheme>://<host>/oauth2/default`); `app_url` is the app's
     origin that admin emails link to (default: the origin of the first client's first redirect
-    URI)."""
-    return build_app(org, issuer=issuer, app_url=app_url)
+    URI); `redirect_uris` are registered with every client besides the org's own (OrgError for
+    one that cannot be a redirect URI)."""
+    return build_app(org, issuer=issuer, app_url=app_url, redirect_uris=redirect_uris)
+
+
+REDIRECT_RULE = (
+    "The demo org's clients (demo-client, demo-spa) accept any loopback redirect URI (127.0.0.0/8, "
+    "localhost, [::1], any port) whose path ends in /login/callback, so an app with sign-in under any "
+    "prefix signs in as it is; any other host needs its exact URI: --redirect-uri, or the org file."
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="embedded simulator",
-        description="Local Okta Identity Engine simulator (development tool, not an identity provider).",
+        description="Local Okta Identity Engine simulator (development tool, not an identity provider). "
+        + REDIRECT_RULE,
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     p.add_argument("--org", help="org definition TOML (default: the demo org)")
     p.add_argument("--issuer", help="fixed issuer URL (default: derived from each request)")
+    p.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="one more sign-in redirect URI every client accepts, exactly as written, on any host "
+        "(e.g. http://myhost.lan:8080/account/login/callback); repeat it for more",
+    )
     p.add_argument(
         "--app-url",
         help="the app's origin, for links in admin emails "
@@ -132,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         org = load_org(args.org) if args.org else demo_org()
+        for uri in args.redirect_uri:
+            org.allow_redirect_uri(uri)
         faults = Faults(
             latency_ms=args.latency_ms,
             seed=args.seed,

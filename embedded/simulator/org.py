@@ -9,7 +9,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 DEMO_ORG_FILE = Path(__file__).with_name("demo_org.toml")
 
@@ -216,6 +216,9 @@ class Client:
     secret: str | None = None
     redirect_uris: list[str] = field(default_factory=list)
     loopback_any_port: bool = False
+    # Any loopback redirect URI (127.0.0.0/8, localhost, [::1], any port) whose path ends in this,
+    # e.g. "/login/callback": an app under any prefix, with no org change. Other hosts: exact URIs.
+    loopback_redirect_suffix: str | None = None
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     post_logout_loopback: bool = False
     grant_types: list[str] = field(default_factory=lambda: ["interaction_code", "refresh_token"])
@@ -235,11 +238,28 @@ class Client:
         secret, PKCE alone. A confidential one authenticates with its secret."""
         return self.secret is None
 
+    def __post_init__(self) -> None:
+        suffix = self.loopback_redirect_suffix
+        if suffix is not None and not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", suffix):
+            raise OrgError(f"client {self.id}: loopback_redirect_suffix must be a path such as /login/callback")
+
     def redirect_allowed(self, uri: str) -> bool:
-        return _uri_allowed(uri, self.redirect_uris, self.loopback_any_port, any_path=False)
+        if _uri_allowed(uri, self.redirect_uris, self.loopback_any_port, any_path=False):
+            return True
+        suffix = self.loopback_redirect_suffix
+        parts = _loopback_parts(uri) if suffix else None
+        return suffix is not None and parts is not None and not parts.query and parts.path.endswith(suffix)
+
+    def allow_redirect_uri(self, uri: str) -> None:
+        """One more registered redirect URI (matched exactly, on any host)."""
+        if uri not in self.redirect_uris:
+            self.redirect_uris.append(uri)
 
     def post_logout_allowed(self, uri: str) -> bool:
         return _uri_allowed(uri, self.post_logout_redirect_uris, self.post_logout_loopback, any_path=True)
+
+
+LOOPBACK_HOSTS = "(127.0.0.0/8, localhost, [::1])"
 
 
 def is_loopback(host: str | None) -> bool:
@@ -268,18 +288,55 @@ def origin_pattern(entry: str) -> tuple[str, str, str | None]:
     return scheme, host.lower(), None if port in (None, default) else port
 
 
+def _port_is_valid(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        return False
+    return True
+
+
+def _loopback_parts(uri: str) -> SplitResult | None:
+    """The parts of an http(s) URI on a loopback host (any port), without user info or fragment;
+    None for anything else."""
+    parts = urlsplit(uri)
+    if (
+        parts.scheme not in ("http", "https")
+        or not _port_is_valid(parts)
+        or not is_loopback(parts.hostname)
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        return None
+    return parts
+
+
 def _uri_allowed(uri: str, registered: list[str], loopback: bool, *, any_path: bool) -> bool:
     if not uri:
         return False
     if uri in registered:
         return True
-    if not loopback:
-        return False
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not is_loopback(parts.hostname) or parts.fragment:
+    parts = _loopback_parts(uri) if loopback else None
+    if parts is None:
         return False
     # RFC 8252 §7.3: for loopback redirect URIs any port is allowed; the path must still match.
     return any_path or any(urlsplit(r).path == parts.path for r in registered)
+
+
+def check_redirect_uri(uri: str) -> str:
+    """`uri` when it can be registered as a redirect URI (absolute http(s) with a host, no user
+    info, fragment or white space), else OrgError."""
+    parts = urlsplit(uri)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not _port_is_valid(parts)
+        or "@" in parts.netloc
+        or parts.fragment
+        or re.search(r"\s", uri)
+    ):
+        raise OrgError(f"redirect URI {uri!r}: write an absolute http(s) URI such as http://host:8080/login/callback")
+    return uri
 
 
 CAPTCHA_STEPS = ("identify", "enroll-profile", "identify-recovery")
@@ -384,6 +441,13 @@ class Org:
 
     def client(self, client_id: str | None) -> Client | None:
         return next((c for c in self.clients if c.id == client_id), None)
+
+    def allow_redirect_uri(self, uri: str) -> None:
+        """Register one more redirect URI (exact) with every client (`--redirect-uri`); OrgError
+        when it cannot be one."""
+        check_redirect_uri(uri)
+        for c in self.clients:
+            c.allow_redirect_uri(uri)
 
     def idp(self, idp_id: str) -> Idp | None:
         return next((i for i in self.idps if i.id == idp_id), None)
@@ -634,6 +698,10 @@ def describe_org(org: Org) -> str:
     for c in org.clients:
         secret = f" / secret {c.secret}" if c.secret else " (public)"
         loop = " (any loopback port)" if c.loopback_any_port else ""
+        if c.loopback_redirect_suffix:
+            loop += (
+                f", and any loopback URI {LOOPBACK_HOSTS}, any port, whose path ends in {c.loopback_redirect_suffix}"
+            )
         lines.append(
             f"OAuth client {c.id}{secret}; redirect URIs {', '.join(c.redirect_uris)}{loop}"
             + ("; requires consent" if c.consent_required else "")

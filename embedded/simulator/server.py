@@ -11,7 +11,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -619,8 +619,16 @@ async def index(request: web.Request) -> web.Response:
 
 
 # ------------------------------------------------------------------------ app
-def build_app(org: Org | None = None, *, issuer: str | None = None, app_url: str | None = None) -> web.Application:
+def build_app(
+    org: Org | None = None,
+    *,
+    issuer: str | None = None,
+    app_url: str | None = None,
+    redirect_uris: Iterable[str] = (),
+) -> web.Application:
     org = copy.deepcopy(org) if org is not None else demo_org()
+    for uri in redirect_uris:
+        org.allow_redirect_uri(uri)
     base = urlsplit(issuer).path.rstrip("/") if issuer else "/oauth2/default"
     # Outermost first: every call is logged, the controls guarded, CORS answered (preflights
     # before any fault), then faults and error bodies.

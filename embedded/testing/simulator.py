@@ -71,16 +71,22 @@ class SimulatorHandle:
         return self._server.app[SIMULATOR]
 
     def settings(self, *, prefix: str = "/auth", app_origin: str = "http://127.0.0.1", **overrides: Any) -> Settings:
-        """Settings for an app under test that signs in here (the demo org's client accepts any
-        loopback redirect URI ending in /login/callback)."""
+        """Settings for an app under test that signs in here, under any `prefix` and `app_origin`:
+        the redirect URI they name (or the one in `overrides`) is one this simulator's client
+        accepts. The demo org's clients accept any loopback URI ending in /login/callback as it
+        is; any other (another host, an org file of your own) is registered with the client."""
         values: dict[str, Any] = {
             "issuer": self.issuer,
             "client_id": self.client_id,
             "client_secret": self.client_secret,
-            "redirect_uri": f"{app_origin}{prefix.rstrip('/')}/login/callback",
+            "redirect_uri": f"{app_origin.rstrip('/')}{prefix.rstrip('/')}/login/callback",
             "scopes": ("openid", "profile", "email", "offline_access"),
         }
-        return Settings(**{**values, **overrides})
+        settings = Settings(**{**values, **overrides})
+        client = self.state.org.client(self.client_id)
+        if client is not None and not client.redirect_allowed(settings.redirect_uri):
+            client.allow_redirect_uri(settings.redirect_uri)
+        return settings
 
     # --- the outbox --------------------------------------------------------------------------
 
