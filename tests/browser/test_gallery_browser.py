@@ -30,6 +30,19 @@ async def styled(page) -> bool:
     return await page.eval_on_selector("main.card", "m => getComputedStyle(m).maxWidth !== 'none'")
 
 
+async def follow(page, selector: str) -> None:
+    """Click a link and wait until the page it opens has loaded: a click returns once the next page
+    is on its way, before its stylesheet and images have arrived (checking them then was flaky)."""
+    async with page.expect_navigation(wait_until="load"):
+        await page.click(selector)
+
+
+async def switch_language(page, code: str) -> None:
+    """The page's own language chooser: open it, follow the language's link."""
+    await page.click("summary.languages__current")
+    await follow(page, f"a.languages__option[hreflang={code}]")
+
+
 async def images_loaded(page) -> bool:
     """Every image from the app's static files loads (data: ones come from the fixture: the
     recorder redacts QR codes to a stub)."""
@@ -47,19 +60,19 @@ async def test_the_gallery_in_the_demo(gallery_demo, page, shots):
     assert await page.locator("a[data-page]").count() > 700
     await shots.take(page, "index")
 
-    await page.click('a[data-page="recorded--password--01-introspect"][hreflang="en"]')
+    await follow(page, 'a[data-page="recorded--password--01-introspect"][hreflang="en"]')
     assert page.url == f"{gallery_demo}/_gallery/en/recorded--password--01-introspect.html"
     assert await page.get_attribute("html", "lang") == "en" and await styled(page) and await images_loaded(page)
     assert await page.locator("input[name=identifier]").is_visible()
     await shots.take(page, "identify-en")
 
-    await page.click("a.languages__link[hreflang=ar]")  # the page's own language switch: the same fixture in Arabic
+    await switch_language(page, "ar")  # the page's own language chooser: the same fixture in Arabic
     assert page.url.endswith("/_gallery/ar/recorded--password--01-introspect.html")
     assert await page.evaluate("getComputedStyle(document.body).direction") == "rtl"
     await shots.take(page, "identify-ar")
 
     await page.goto(f"{gallery_demo}/_gallery/")
-    await page.click('a[data-page="recorded--okta-verify-push--04-challenge"][hreflang="ja"]')
+    await follow(page, 'a[data-page="recorded--okta-verify-push--04-challenge"][hreflang="ja"]')
     push = page.url
     assert await page.get_attribute("html", "lang") == "ja" and await images_loaded(page)
     await shots.take(page, "push-ja")
@@ -67,9 +80,9 @@ async def test_the_gallery_in_the_demo(gallery_demo, page, shots):
     assert page.url == push
 
     await page.goto(f"{gallery_demo}/_gallery/")
-    await page.click('a[data-page="recorded--enroll-phone--01-introspect"][hreflang="de"]')
+    await follow(page, 'a[data-page="recorded--enroll-phone--01-introspect"][hreflang="de"]')
     await page.go_back()
-    await page.click('a[data-page="recorded--registration--03-enroll-new"][hreflang="fr"]')
+    await follow(page, 'a[data-page="recorded--registration--03-enroll-new"][hreflang="fr"]')
     assert await page.get_attribute("html", "lang") == "fr" and await styled(page)
     await shots.take(page, "registration-fr")
     assert violations == [] and page.console_errors == []
@@ -87,14 +100,14 @@ async def test_the_static_gallery_opened_from_disk(tmp_path, page, shots):
         assert main(["gallery", str(out), "--fixtures", str(fixtures), "--lang", "en", "--lang", "ar"]) == 0
     await page.goto((out / "index.html").as_uri())
     assert await page.text_content("h1") == "Page gallery" and await styled(page)
-    await page.click('a[data-page="okta-verify-push--02-identify"][hreflang="en"]')
+    await follow(page, 'a[data-page="okta-verify-push--02-identify"][hreflang="en"]')
     assert (
         page.url.endswith("/en/okta-verify-push--02-identify.html") and await styled(page) and await images_loaded(page)
     )
     await shots.take(page, "password-from-disk")
-    await page.click("a.languages__link[hreflang=ar]")
+    await switch_language(page, "ar")
     assert await page.evaluate("getComputedStyle(document.body).direction") == "rtl" and await styled(page)
-    await page.click("a.brand__home")  # the header's home link leads back to the index
+    await follow(page, "a.brand__home")  # the header's home link leads back to the index
     assert page.url == (out / "index.html").as_uri()
     assert page.console_errors == []
 
