@@ -146,3 +146,13 @@ async def test_a_poll_answered_with_a_5xx_waits_longer_and_the_step_stays(client
     assert org.paths().count("/idp/idx/challenge/poll") == 1
     page = await (await client.get("/login/step")).text()
     assert "can't continue" not in page and "credentials.passcode" in page  # still the email challenge
+
+
+async def test_a_get_action_with_a_crlf_href_is_the_502_page(client, org):
+    """An action (not a remediation) that the app follows as a link: a CR/LF in its href is
+    the upstream-error page, never a dropped connection (checklist 37)."""
+    document = copy.deepcopy(doc("challenge-email"))
+    document["cancel"] = {**document["cancel"], "method": "GET", "href": HOSTILE_HREFS["crlf"]}
+    html = await start(client, org, document)
+    resp = await post_step(client, html, {}, action="cancel")
+    assert resp.status == 502 and "\r" not in "".join(resp.headers.values())

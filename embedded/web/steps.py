@@ -246,7 +246,7 @@ def poll_answer(
 
 
 def idp_redirect(request: web.Request, session: Session, tx: Transaction, href: str) -> web.Response:
-    if not href.startswith(request.config_dict[SETTINGS].org_origin + "/"):
+    if not policy.is_org_url(href, request.config_dict[SETTINGS].org_origin):
         raise UpstreamError("identity provider link outside the Identity Engine")
     tx.via_idp = True
     transaction.save(session, tx)
