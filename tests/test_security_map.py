@@ -24,3 +24,15 @@ def test_every_checklist_item_names_tests_that_exist():
         assert named, f"item {number} names no test"
         missing = [t for t in named if t not in defined]
         assert not missing, f"item {number}: {missing}"
+
+
+def test_every_test_the_page_names_beyond_the_checklist_exists():
+    text = (ROOT / "docs" / "security.md").read_text()
+    beyond = text[text.index("## Beyond the checklist") :]
+    defined = {
+        m
+        for p in (ROOT / "tests").rglob("test_*.py")
+        for m in re.findall(r"^(?:async )?def (test_\w+)", p.read_text(), re.M)
+    }
+    named = re.findall(r"`(test_\w+)`", beyond)
+    assert len(named) > 10 and not [t for t in named if t not in defined]
