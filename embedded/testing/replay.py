@@ -155,6 +155,7 @@ class IdxReplay(OAuthSide):
 
     @property
     def remaining(self) -> list[Step]:
+        """The steps of the script not called yet."""
         return self.script[len(self.served) :]
 
     def bodies(self, path: str) -> list[Json]:
@@ -162,6 +163,7 @@ class IdxReplay(OAuthSide):
         return [c.body for c in self.calls if c.path == path]
 
     def paths(self) -> list[str]:
+        """The path of every request, in order."""
         return [c.path for c in self.calls]
 
     def magic_link(self, otp: str, callback: str = "/auth/login/callback") -> str:
@@ -180,6 +182,7 @@ class IdxReplay(OAuthSide):
             raise ScriptMismatch("idx_replay: the app stopped before the end of the script\n" + self._diff())
 
     def report(self) -> str:
+        """Every problem so far, and the diff of the calls the script expected and the app made."""
         return "idx_replay: " + "\n\n".join(self.problems) + "\n\n" + self._diff()
 
     def _diff(self) -> str:
