@@ -488,6 +488,7 @@ def app_settings(issuer: str, client_id: str = "demo-client", client_secret: str
         redirect_uri=APP_ORIGIN + "/login/callback",
         scopes=("openid", "profile", "email", "offline_access"),
         step_limit_per_ip=(100_000, 60.0),
+        step_limit_per_transaction=(100_000, 60.0),  # recording walks at machine speed
         login_limit_per_ip=(100_000, 60.0),
     )
 

@@ -339,3 +339,23 @@ def test_the_command_line_refuses_a_bad_issuer():
         timeout=60,
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "absolute URL" in done.stderr
+
+
+def test_a_field_its_form_calls_secret_is_redacted_whatever_its_name():
+    """A custom authenticator's `pin`, flagged `secret: true` by the form that asks for it, is as
+    secret as a passcode: never kept in a recording, not even as a placeholder (checklist 44)."""
+    from embedded.testing.redact import Redactor
+
+    redactor = Redactor()
+    form = {
+        "name": "challenge-authenticator",
+        "value": [
+            {
+                "name": "credentials",
+                "form": {"value": [{"name": "pin", "label": "PIN", "secret": True}, {"name": "note", "label": "Note"}]},
+            }
+        ],
+    }
+    redactor.document({"remediation": {"type": "array", "value": [form]}})
+    recorded = redactor.request({"credentials": {"pin": "4711-0815", "note": "kept"}, "stateHandle": "x"})
+    assert recorded["credentials"] == {"pin": "[redacted]", "note": "kept"}

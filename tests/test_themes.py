@@ -171,7 +171,7 @@ async def test_setup_takes_theme_dirs_in_place_of_the_settings_own(chain, settin
     app = web.Application()
     setup(app, dataclasses.replace(settings, template_dir=str(parent)), prefix="", theme_dirs=[child])
     assert app[TEMPLATES].loader.searchpath == [str(child), str(rendering.TEMPLATES_DIR)]
-    with pytest.raises(SettingsError, match="does not exist"):
+    with pytest.raises(SettingsError, match="^theme_dirs: .*does not exist"):
         setup(web.Application(), settings, prefix="", theme_dirs=[child / "nowhere"])
 
 

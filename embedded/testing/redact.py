@@ -85,6 +85,8 @@ class Redactor:
         self.upstream_origins = tuple(o.rstrip("/") for o in upstream_origins)
         self.placeholder_org = placeholder_org
         self.placeholders: dict[str, str] = {}  # secret value -> placeholder
+        # Request keys a recorded form flags `secret: true`, typed secrets whatever their name.
+        self.secret_fields: set[str] = set()
         self._counts: dict[str, int] = {}
 
     def placeholder(self, value: str, kind: str) -> str:
@@ -113,6 +115,8 @@ class Redactor:
     def learn(self, node: Json, *, request: bool = False) -> None:
         if isinstance(node, dict):
             field_name = node.get("name")
+            if isinstance(field_name, str) and node.get("secret") is True and not request:
+                self.secret_fields.add(field_name)
             if (
                 isinstance(field_name, str)
                 and field_name in FIELD_VALUES
@@ -177,7 +181,7 @@ class Redactor:
         if isinstance(node, dict):
             out = {}
             for key, value in node.items():
-                if request and key in TYPED_SECRETS and value not in (None, ""):
+                if request and (key in TYPED_SECRETS or key in self.secret_fields) and value not in (None, ""):
                     out[key] = "[redacted]"
                 elif key == "expiresAt" and isinstance(value, str):
                     out[key] = (

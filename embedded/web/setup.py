@@ -167,6 +167,8 @@ def setup(
     served at `/metrics` (or on that listener). `theme_dirs`: theme directories, child first,
     in place of the settings' own (docs/theming.md)."""
     if theme_dirs is not None:
+        if (why := themes.chain_problem(theme_dirs, "theme_dirs")) is not None:
+            raise SettingsError(why)  # named as the caller gave it, not as the environment would
         settings = dataclasses.replace(settings, theme_dirs=tuple(str(d) for d in theme_dirs), template_dir=None)
     try:
         prefix = normalise_prefix(prefix)
