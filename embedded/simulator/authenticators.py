@@ -147,13 +147,19 @@ class Phone(OtpByMessage):
 
 
 class Totp(Kind):
-    """Authenticator apps: the code comes from a shared TOTP secret."""
+    """Authenticator apps: the code comes from a shared TOTP secret. A wrong code when verifying
+    gets Okta's soft-token error ("Your code doesn't match our records"); when enrolling, the
+    generic one (as authenticator-reset-google's invalid code shows)."""
 
     credential = "passcode"
+    error = "vip_invalid"  # authfactor.challenge.soft_token.invalid_passcode
 
     def check(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
-        secret = ch.enrollment.data["secret"] if ch.enrollment else ch.data["secret"]
-        if not totp.verify(secret, str(creds.get(self.credential) or "")):
+        if not totp.verify(ch.known_enrollment.data["secret"], str(creds.get(self.credential) or "")):
+            raise Error(self.error, path=(self.credential,))
+
+    def check_enroll(self, engine: Services, tx: Transaction, ch: Challenge, creds: dict) -> None:
+        if not totp.verify(ch.data["secret"], str(creds.get(self.credential) or "")):
             raise Error("passcode_invalid", path=(self.credential,))
 
     def begin_enroll(self, engine: Services, tx: Transaction, ch: Challenge, submitted: dict) -> str | None:
@@ -169,6 +175,7 @@ class Totp(Kind):
 
 class GoogleAuthenticator(Totp):
     key, type, label = "google_otp", "app", "Google Authenticator"
+    current_authenticator = True  # its challenge names the authenticator, as Okta's does
 
     def methods(self, org: Org) -> list[str]:
         return ["otp"]
@@ -451,6 +458,7 @@ class CustomOtp(Totp):
 
     key, type, label = "custom_otp", "security_key", "Custom OTP Authenticator"
     enrollable = False
+    error = "passcode_invalid"  # a hardware token's code, not a soft token's
 
     def methods(self, org: Org) -> list[str]:
         return ["otp"]

@@ -113,6 +113,8 @@ class DocumentBuilder:
             messages = [msg("password_expiring", self.org.name, cls="INFO")] + messages
         if tx.step == "request-activation-email":
             messages = [msg("activation_expired")] + messages
+        if tx.unlocked and len(tx.verified) == 1 and tx.step != "success":  # the step an unlock lands on
+            messages = [msg("unlock_landing", cls="INFO")] + messages
         if remediations:
             doc["remediation"] = ion.array(remediations)
         if messages:
@@ -124,7 +126,8 @@ class DocumentBuilder:
         elif tx.user is not None and tx.step not in ("terminal", "success", *AFTER_AUTHENTICATION):
             doc["authenticators"] = ion.array(self.catalog())
             doc["authenticatorEnrollments"] = ion.array(self.enrollments())
-            if tx.step in ("reset-authenticator", "reenroll-authenticator"):
+            if tx.step in ("reset-authenticator", "reenroll-authenticator") or tx.flow == "recover":
+                # The password being recovered, from the first answer of a recovery on.
                 doc["recoveryAuthenticator"] = ion.obj(self.password_object())
             if tx.challenge and tx.challenge.purpose == "enroll":
                 doc["enrollmentAuthenticator"] = ion.obj(kind(tx.challenge.key).describe(self.org))
@@ -527,11 +530,28 @@ class DocumentBuilder:
         ch = self.tx.active_challenge
         k = kind(ch.key)
         options = [(m, METHOD_LABELS.get(m, m)) for m in k.methods_for(self.org, ch.enrollment)]
+        auto_challenge = (
+            # Okta Verify: whether to send the push at once on later sign-ins from now on.
+            [
+                fld(
+                    "autoChallenge",
+                    "Send push automatically",
+                    type="boolean",
+                    required=False,
+                    value=False,
+                    visible=True,
+                    mutable=True,
+                )
+            ]
+            if ch.key == OKTA_VERIFY.key and "push" in k.methods_for(self.org, ch.enrollment)
+            else []
+        )
         sub = ion.subform(
             "authenticator",
             [
                 fixed("id", self.org.authenticator_id(ch.key)),
                 fld("methodType", type="string", required=True, options=ion.choices(options)),
+                *auto_challenge,
                 *self.enrollment_id_field(ch.known_enrollment),
             ],
             label=k.label,
@@ -686,19 +706,22 @@ class DocumentBuilder:
                 extra["maxLength"] = a.max_length
             attrs.append(fld(a.name, a.label, **extra))
         fields = [ion.subform("userProfile", attrs)]
-        if policy.password != "none":
+        current: Current = None
+        # As Okta: the password is on this form only when the policy requires it (both the object
+        # and the passcode marked required); an optional one is left out and offered afterwards.
+        if policy.password == "required":
             fields.append(
                 ion.subform(
                     "credentials",
-                    [fld("passcode", "Password", secret=True)],
-                    required=policy.password == "required",
+                    [fld("passcode", "Password", secret=True, required=True)],
+                    required=True,
                     relatesTo="$.currentAuthenticator",
                 )
             )
-        current = ("currentAuthenticator", self.password_object()) if policy.password != "none" else None
+            current = ("currentAuthenticator", self.password_object())
         return [
             self.form("enroll-profile", "enroll/new", [*fields, *self.captcha_field()]),
-            self.form("select-identify", "identify", [fld("identifier", "Username")]),
+            self.form("select-identify", "identify/select"),  # back to the first page: only the state handle
         ], current
 
     def step_select_authenticator_unlock_account(self) -> Step:

@@ -23,7 +23,7 @@ from .documents import DocumentBuilder
 from .ion import Json, msg
 from .org import Client, Enrollment, Org, User, stable_id
 from .outbox import Outbox
-from .transaction import Challenge, Transaction, iso
+from .transaction import Challenge, Transaction
 
 CODE_LIFETIME = 60  # seconds an interaction code can be exchanged
 MAX_PHANTOMS = 1000  # stand-ins for unknown identifiers kept (their failed-password counts)
@@ -263,10 +263,12 @@ class Engine:
         tx.challenge, tx.candidates, tx.enroll_options, tx.skippable = None, [], [], False
         if tx.flow == "recover":
             return self.start_reset(tx) if tx.verified else self.offer_recovery(tx)
-        if tx.flow == "unlock":  # a recovery factor was verified: unlock, then sign in afresh
+        if tx.flow == "unlock":  # a recovery factor was verified: unlock, then (as Okta) sign in on
             user.status, user.failed_passwords = ("active" if user.status == "locked_out" else user.status), 0
-            tx.step, tx.terminal = "terminal", [msg("unlock_success", cls="INFO")]
-            return
+            if org.after_unlock == "message":
+                tx.step, tx.terminal = "terminal", [msg("unlock_success", cls="INFO")]
+                return
+            tx.flow, tx.unlocked = "login", True
         if user.status == "password_expired" and "okta_password" in tx.verified:
             tx.challenge = Challenge("okta_password", "reenroll", "password", user.enrollment("okta_password"))
             tx.step = "reenroll-authenticator"
@@ -278,8 +280,10 @@ class Engine:
         rule = org.sign_on_rule(user)
         enabled = [e for e in user.enrollments if e.key in org.authenticators]
         factors = self.factors_needed(tx, rule.factors)
-        # Step-up beyond counting: acr 1fa:pwd wants the password, phr / phrh a strong factor.
-        needs_password = tx.acr == ACR_PWD and "okta_password" not in tx.verified
+        # Step-up beyond counting: acr 1fa:pwd wants the password, phr / phrh a strong factor. After
+        # an unlock the unlocking factor counts, but a password-first rule still wants the password.
+        password_first = tx.unlocked and rule.first == "password" and user.enrollment("okta_password") is not None
+        needs_password = (tx.acr == ACR_PWD or password_first) and "okta_password" not in tx.verified
         needs_strong = tx.acr in STRONG_AMR and not set(tx.amr) & STRONG_AMR[tx.acr]
         if len(set(tx.verified)) < factors or needs_password or needs_strong:
             if needs_password or (not tx.verified and rule.first == "password" and user.enrollment("okta_password")):
@@ -302,6 +306,13 @@ class Engine:
         missing = [k for k in enrollable if k in required]
         wanted = max(erule.min_factors, factors)
         optional = [k for k in enrollable if k in erule.optional]
+        # A password the registration form left out (profile enrollment "optional") is offered
+        # once the required enrollments are done, skippable, as Okta does.
+        optional_password = (
+            tx.flow == "register" and org.profile_enrollment.password == "optional" and "okta_password" in enrollable
+        )
+        if optional_password and "okta_password" not in optional:
+            optional.append("okta_password")
         if missing:
             return self._offer_enroll(tx, missing, skippable=False)
         if len(enrolled) < wanted or len(set(tx.verified)) < factors:
@@ -309,7 +320,7 @@ class Engine:
                 tx.step, tx.terminal = "terminal", [msg("access_denied")]
                 return
             return self._offer_enroll(tx, optional, skippable=False)
-        if erule.prompt_optional and optional and not tx.skipped:
+        if (erule.prompt_optional or optional_password) and optional and not tx.skipped:
             return self._offer_enroll(tx, optional, skippable=True)
         if self._invites_passkey(tx):
             tx.challenge = Challenge("webauthn", "enroll", "webauthn")
@@ -373,10 +384,13 @@ class Engine:
         k = kind(key)
         tx.challenge = ch = Challenge(key, "verify", None, user.enrollment(key))
         methods = k.methods_for(self.org, ch.enrollment)
-        if len(methods) > 1 and k.needs_method_choice(self.org):
+        if ch.known_enrollment.data.get("auto_challenge") and "push" in methods:
+            ch.method = "push"  # "Send push automatically" was ticked on an earlier sign-in
+        elif len(methods) > 1 and k.needs_method_choice(self.org):
             tx.step = "authenticator-verification-data"
             return
-        ch.method = methods[0]
+        else:
+            ch.method = methods[0]
         self.start_challenge(tx)
 
     def start_challenge(self, tx: Transaction) -> None:
@@ -456,16 +470,13 @@ class Engine:
         tx.verified, tx.amr, tx.candidates, tx.enroll_options, tx.skipped, tx.terminal = [], [], [], [], False, []
         tx.password_warned = tx.promoted = tx.profiled = tx.consented = False
         tx.autofill_challenge, tx.idp, tx.kmsi, tx.consent_scopes, tx.declined = None, None, None, [], []
-        tx.phantom = False
+        tx.phantom = tx.unlocked = False
 
     # ---------------------------------------------------------------- rendering
     def render(self, tx: Transaction, origin: str, messages: Iterable[Json] = ()) -> Json:
         return DocumentBuilder(self, tx, origin).document(list(messages))
 
-    def error_document(self, name: str, handle: str | None = None) -> Json:
-        """Ion body without remediation (expired / unknown handle, rate limited, bad request)."""
-        doc: Json = {"version": ion.VERSION}
-        if handle:
-            doc.update(stateHandle=handle, expiresAt=iso(time.time()), intent="LOGIN")
-        doc["messages"] = ion.messages(msg(name))
-        return doc
+    def error_document(self, name: str) -> Json:
+        """Ion body without remediation (expired / unknown handle, rate limited, bad request): only
+        the version and the message, as Okta answers an expired state handle."""
+        return {"version": ion.VERSION, "messages": ion.messages(msg(name))}

@@ -225,7 +225,8 @@ def show(request: web.Request, record: HostedSignin, tx: Transaction, doc: dict,
 def finished(request: web.Request, record: HostedSignin, tx: Transaction) -> web.Response | None:
     """The response that ends the sign-in on the simulator, if it is over: success sends the code
     back to the client; a refusal (consent declined, a policy this user cannot meet) sends
-    `error=access_denied`. Other ends (account unlocked, too many wrong codes) stay on a page."""
+    `error=access_denied`. Other ends (an account unlocked with `after_unlock = "message"`, too many
+    wrong codes) stay on a page."""
     if tx.step == "success":
         params = {"code": tx.authorization_code or ""}
     elif tx.step == "terminal" and any(m["i18n"]["key"] == DENIED[0] for m in tx.terminal):

@@ -125,7 +125,7 @@ MSG = {
     "passcode_invalid": ("api.authn.error.PASSCODE_INVALID", "Invalid code. Try again."),
     "duo_failed": ("oie.authenticator.duo.method.duo.verification_failed", "Duo web signature verification failed."),
     "duo_timeout": ("oie.authenticator.duo.method.duo.verification_timeout", "We did not hear back from Duo."),
-    "vip_invalid": (
+    "vip_invalid": (  # Symantec VIP's, and every soft token's (Google Authenticator, Okta Verify's code)
         "authfactor.challenge.soft_token.invalid_passcode",
         "API error: Your code doesn't match our records. Please try again.",
     ),

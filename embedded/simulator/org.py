@@ -385,6 +385,10 @@ class Org:
     password: PasswordPolicy = field(default_factory=PasswordPolicy)
     lockout_attempts: int = 0  # 0 = never lock
     self_service_unlock: bool = False
+    # Once unlocked: "sign_in" goes straight on signing in (the unlocking factor counts; a
+    # password-first rule still asks the password), as Okta does; "message" ends with Okta's older
+    # "You can log in using your existing username and password".
+    after_unlock: str = "sign_in"
     rate_limit_requests: int = 10
     rate_limit_seconds: float = 5.0
     first_form: str = "identifier_first"
@@ -562,6 +566,9 @@ def org_from_dict(data: dict) -> Org:
     lockout = data.pop("lockout", {})
     org.lockout_attempts = lockout.get("max_attempts", 0)
     org.self_service_unlock = lockout.get("self_service_unlock", False)
+    org.after_unlock = lockout.get("after_unlock", org.after_unlock)
+    if org.after_unlock not in ("sign_in", "message"):
+        raise OrgError('[lockout] after_unlock must be "sign_in" or "message"')
     rate = data.pop("rate_limit", {})
     org.rate_limit_requests = rate.get("requests", org.rate_limit_requests)
     org.rate_limit_seconds = rate.get("seconds", org.rate_limit_seconds)

@@ -103,8 +103,6 @@ async def faults_and_errors(request: web.Request, handler):
 
 # ------------------------------------------------------------------------ IDX endpoints
 def idx_handler(endpoint: str):
-    engine_endpoint = "identify" if endpoint == "identify/select" else endpoint
-
     async def handle(request: web.Request) -> web.Response:
         s = sim(request)
         if "json" not in request.content_type:
@@ -124,7 +122,7 @@ def idx_handler(endpoint: str):
             return ion_response(s.engine.error_document("bad_request"), 400)
         tx = s.engine.find(handle)
         if tx is None or tx.expired:
-            return ion_response(s.engine.error_document("session_expired", tx.state_handle if tx else None), 401)
+            return ion_response(s.engine.error_document("session_expired"), 401)
         if s.rate_limited(tx.state_handle):
             response = ion_response(s.engine.error_document("too_many"), 429)
             response.headers.update(
@@ -135,7 +133,7 @@ def idx_handler(endpoint: str):
                 }
             )
             return response
-        status, doc = s.submissions.submit(engine_endpoint, tx, body, s.origin_for(request))
+        status, doc = s.submissions.submit(endpoint, tx, body, s.origin_for(request))
         return ion_response(translations.translate(doc, request.headers.get("Accept-Language")), status)
 
     return handle

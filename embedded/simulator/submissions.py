@@ -35,7 +35,8 @@ BOOLEAN_CREDENTIALS = {"revokeSessions"}
 
 # Which offered forms each IDX endpoint serves (a submission must match an offered form).
 ENDPOINT_FORMS = {
-    "identify": {"identify", "identify-recovery", "select-identify"},
+    "identify": {"identify", "identify-recovery"},
+    "identify/select": {"select-identify"},
     "challenge": {
         "select-authenticator-authenticate",
         "authenticator-verification-data",
@@ -89,6 +90,7 @@ class Submissions:
         self.engine, self.org = engine, engine.org
         self.handlers: dict[str, Handler] = {
             "identify": self.identify,
+            "identify/select": self.select_identify,
             "challenge": self.challenge,
             "challenge/answer": self.challenge_answer,
             "challenge/answer/webauthn-autofillui": self.challenge_answer_webauthn_autofillui,
@@ -166,11 +168,13 @@ class Submissions:
 
     def identify(self, tx: Transaction, body: Json) -> None:
         form_name = "identify-recovery" if tx.step == "identify-recovery" else "identify"
-        if tx.step != "enroll-profile":  # select-identify, beside registration, needs no CAPTCHA
-            self._check_captcha(tx, body)
+        self._check_captcha(tx, body)
         identifier = str(body.get("identifier") or "").strip()
         if not identifier:
             raise Reject(400, field_error=(form_name, ["identifier"], msg("required")))
+        remember = body.get("rememberMe")
+        if form_name == "identify" and remember is not None and not isinstance(remember, bool):
+            raise Reject(400, field_error=(form_name, ["rememberMe"], msg("invalid_value")))
         hide = self.org.user_enumeration_prevention
         user = self.org.user(identifier)
         if user is None or user.status == "staged":
@@ -195,6 +199,8 @@ class Submissions:
             tx.user = user
             self.engine.mark_verified(tx, "okta_password", "pwd")
         tx.user = user
+        if remember:  # "Keep me signed in" ticked here: a remembered session, "Stay signed in?" not asked
+            tx.kmsi = True
         self.engine.advance(tx)
 
     def _check_captcha(self, tx: Transaction, body: Json) -> None:
@@ -232,6 +238,10 @@ class Submissions:
         else:
             self.engine.advance(tx)
 
+    def select_identify(self, tx: Transaction, body: Json) -> None:
+        """ "Already have an account? Sign in" beside registration: back to the first page."""
+        self.engine.reset(tx)
+
     def challenge(self, tx: Transaction, body: Json) -> None:
         if tx.step == "select-authenticator-unlock-account":
             identifier = str(body.get("identifier") or "").strip()
@@ -264,6 +274,13 @@ class Submissions:
         methods = k.methods_for(self.org, enrollment)
         if method is not None and method not in methods:
             raise Reject(400, msg("invalid_value"))
+        auto = auth.get("autoChallenge")
+        if auto is not None and not isinstance(auto, bool):
+            raise Reject(
+                400, field_error=(self._select_form(tx), ["authenticator", "autoChallenge"], msg("invalid_value"))
+            )
+        if auto is not None and key == OKTA_VERIFY.key and method == "push":
+            enrollment.data["auto_challenge"] = auto  # Okta Verify's "Send push automatically", kept
         if method is None and len(methods) == 1:
             method = methods[0]
         tx.challenge = Challenge(key, "verify", method, enrollment)
@@ -489,15 +506,16 @@ class Submissions:
             groups=list(policy.groups),
             profile=profile,
         )
-        password = str(member(body, "credentials").get("passcode") or "")
+        # Only a required password is on the form (an optional one is enrolled afterwards).
+        password = str(member(body, "credentials").get("passcode") or "") if policy.password == "required" else ""
         if policy.password == "required" and not password:
             raise Reject(400, field_error=("enroll-profile", ["credentials", "passcode"], msg("required")))
-        if password and policy.password != "none":
+        if password:
             problem = password_problem(self.org, user, password)
             if problem:
                 raise Reject(400, field_error=("enroll-profile", ["credentials", "passcode"], msg(*problem)))
         self.org.add_user(user)
-        if password and policy.password != "none":
+        if password:
             user.password = password
             user.enrollments.append(Enrollment("okta_password", stable_id("enr", user.login, "okta_password")))
             self.engine.mark_verified(tx, "okta_password", "pwd")

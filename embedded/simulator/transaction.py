@@ -96,6 +96,8 @@ class Transaction:
     # User enumeration prevention: the "user" is a stand-in for an unknown, staged or locked-out
     # identifier (Engine.phantom), answered as an existing user would be but never verified.
     phantom: bool = False
+    # Self-service unlock done in this transaction: the sign-in goes on (Engine.advance).
+    unlocked: bool = False
 
     @property
     def grant_type(self) -> str:

@@ -110,7 +110,10 @@ async def test_registration_asks_too(client, idx):
     doc = await idx.submit("select-enroll-profile")
     assert captcha_verify(doc, "enroll-profile") and doc["captcha"]["value"]["type"] == "HCAPTCHA"
     assert all(f["name"] != "captchaVerify" for f in remediation(doc, "select-identify")["value"])
-    profile = {"userProfile": {"firstName": "Cap", "lastName": "Tcha", "email": "cap.tcha@example.com"}}
+    profile = {
+        "userProfile": {"firstName": "Cap", "lastName": "Tcha", "email": "cap.tcha@example.com"},
+        "credentials": {"passcode": "Quiet-Harbor-77"},
+    }
     await idx.submit("enroll-profile", **profile)
     assert idx.status == 400 and idx.doc["messages"]["value"][0]["i18n"]["key"] == "captcha.verification.failed"
     await idx.submit("enroll-profile", **profile, **answer(doc, await solve(client, doc)))

@@ -5,7 +5,7 @@ import time
 import jwt
 import pytest
 
-from embedded.simulator import create_simulator_app, totp
+from embedded.simulator import SIMULATOR, create_simulator_app, totp
 
 from .conftest import Idx, field_messages, names, remediation
 
@@ -129,11 +129,11 @@ async def test_email_resend_and_poll(idx):
 
 async def test_carol_google_authenticator_totp(idx):
     await idx.password_signin("carol@example.com", "Carol-Passw0rd!")
-    assert idx.doc["currentAuthenticatorEnrollment"]["value"]["key"] == "google_otp"
+    assert idx.doc["currentAuthenticator"]["value"]["key"] == "google_otp"
     doc = await idx.submit(
         "challenge-authenticator", credentials={"passcode": totp.totp("CAROLCAROLCAROL2", time.time() - 3600)}
     )
-    assert idx.status == 401
+    assert idx.status == 401 and field_messages(doc) == ["authfactor.challenge.soft_token.invalid_passcode"]
     doc = await idx.submit("challenge-authenticator", credentials={"passcode": totp.totp("CAROLCAROLCAROL2")})
     assert "successWithInteractionCode" in doc
 
@@ -287,7 +287,14 @@ async def test_gina_passwordless_email(idx):
     assert "successWithInteractionCode" in doc
 
 
-async def test_henry_locked_gets_unlock_then_signs_in(idx, state):
+@pytest.mark.parametrize("after_unlock", ["sign_in", "message"])
+async def test_henry_locked_gets_unlock_then_signs_in(aiohttp_client, org, after_unlock):
+    """Unlocked by his emailed code, henry signs straight on: his rule is password first, so his
+    password is asked next, with Okta's landing message. The org's older way ends with a page
+    saying he can sign in, and he signs in afresh."""
+    org.after_unlock = after_unlock
+    idx = Idx(await aiohttp_client(create_simulator_app(org)))
+    state = idx.client.server.app[SIMULATOR]
     doc = await idx.start()
     assert "unlock-account" in names(doc)
     doc = await idx.submit("identify", identifier="henry@example.com")
@@ -306,11 +313,18 @@ async def test_henry_locked_gets_unlock_then_signs_in(idx, state):
     doc = await idx.submit(
         "challenge-authenticator", credentials={"passcode": await idx.outbox_code("henry@example.com")}
     )
-    assert "remediation" not in doc and field_messages(doc) == ["oie.selfservice.unlock_user.success.message"]
     assert state.org.user("henry@example.com").status == "active"
-    flow = Idx(idx.client)
-    doc = await flow.password_signin("henry@example.com", "Henry-Passw0rd!")
-    assert "successWithInteractionCode" in doc
+    if after_unlock == "message":
+        assert "remediation" not in doc and field_messages(doc) == ["oie.selfservice.unlock_user.success.message"]
+        doc = await Idx(idx.client).password_signin("henry@example.com", "Henry-Passw0rd!")
+        assert "successWithInteractionCode" in doc
+        return
+    assert names(doc) == ["challenge-authenticator"]
+    assert doc["currentAuthenticatorEnrollment"]["value"]["key"] == "okta_password"
+    assert doc["messages"]["value"][0]["i18n"]["key"] == "oie.selfservice.unlock_user.landing.to.app.success.message"
+    doc = await idx.submit("challenge-authenticator", credentials={"passcode": "Henry-Passw0rd!"})
+    assert "successWithInteractionCode" in doc and "messages" not in doc
+    assert state.engine.sessions[-1]["amr"] == ["email", "pwd", "mfa"]
 
 
 async def test_irene_expired_password_must_change_it(idx):
@@ -358,7 +372,17 @@ async def test_recovery_from_the_password_first_form_asks_who(aiohttp_client, or
     assert "oie.selfservice.reset.password.not.allowed" in field_messages(doc)  # frank has nothing to recover with
 
 
+PROFILE = {
+    "firstName": "Zed",
+    "lastName": "Zulu",
+    "email": "zed@example.com",
+    "favoriteColor": "blue",
+    "newsletter": True,
+}
+
+
 async def test_registration(idx, state):
+    """The demo requires a password on the profile form; the email enrollment follows."""
     doc = await idx.start()
     doc = await idx.submit("select-enroll-profile")
     profile = remediation(doc, "enroll-profile")["value"][0]["form"]["value"]
@@ -373,28 +397,57 @@ async def test_registration(idx, state):
         "enroll-profile", userProfile={"firstName": "Zed", "lastName": "Zulu", "email": "bob@example.com"}
     )
     assert idx.status == 400 and "registration.error.notUniqueWithinOrg" in field_messages(doc)
-    doc = await idx.submit(
-        "enroll-profile",
-        userProfile={"firstName": "Zed", "lastName": "Zulu", "email": "zed@example.com", "favoriteColor": "pink"},
-    )
+    doc = await idx.submit("enroll-profile", userProfile={**PROFILE, "favoriteColor": "pink"})
     assert idx.status == 400 and "model.validation.field.invalid" in field_messages(doc)
-    doc = await idx.submit(
-        "enroll-profile",
-        userProfile={
-            "firstName": "Zed",
-            "lastName": "Zulu",
-            "email": "zed@example.com",
-            "favoriteColor": "blue",
-            "newsletter": True,
-        },
-    )
+    doc = await idx.submit("enroll-profile", userProfile=PROFILE)
+    assert idx.status == 400 and "model.validation.field.blank" in field_messages(doc)  # the password
+    doc = await idx.submit("enroll-profile", userProfile=PROFILE, credentials={"passcode": "Quiet-Harbor-77"})
     assert names(doc) == ["select-authenticator-enroll"]
     doc = await idx.select("okta_email", form="select-authenticator-enroll")
     doc = await idx.submit("enroll-authenticator", credentials={"passcode": await idx.outbox_code("zed@example.com")})
-    doc = await idx.select("okta_password", form="select-authenticator-enroll")
-    doc = await idx.submit("enroll-authenticator", credentials={"passcode": "Quiet-Harbor-77"})
     assert "successWithInteractionCode" in doc
-    assert state.org.user("zed@example.com").profile["favoriteColor"] == "blue"
+    zed = state.org.user("zed@example.com")
+    assert zed.profile["favoriteColor"] == "blue" and zed.password == "Quiet-Harbor-77"
+
+
+@pytest.mark.parametrize("then", ["enroll", "skip"])
+async def test_registration_with_an_optional_password(aiohttp_client, org, then):
+    """Okta's "password optional" registration: the profile form has no password; once the
+    required email is enrolled, the password is offered, skippable."""
+    org.profile_enrollment.password = "optional"
+    org.profile_enrollment.enroll_required = ["okta_email"]
+    idx = Idx(await aiohttp_client(create_simulator_app(org)))
+    await idx.start()
+    doc = await idx.submit("select-enroll-profile")
+    assert [f["name"] for f in remediation(doc, "enroll-profile")["value"]] == ["userProfile", "stateHandle"]
+    assert "currentAuthenticator" not in doc
+    doc = await idx.submit("enroll-profile", userProfile=PROFILE, credentials={"passcode": "Quiet-Harbor-77"})
+    assert names(doc) == ["select-authenticator-enroll"]  # the password sent anyway was not taken
+    await idx.select("okta_email", form="select-authenticator-enroll")
+    doc = await idx.submit("enroll-authenticator", credentials={"passcode": await idx.outbox_code("zed@example.com")})
+    assert names(doc) == ["select-authenticator-enroll", "skip"]
+    assert "okta_password" in [a["key"] for a in doc["authenticators"]["value"]]
+    zed = idx.client.server.app[SIMULATOR].org.user("zed@example.com")
+    if then == "skip":
+        doc = await idx.submit("skip")
+        assert "successWithInteractionCode" in doc and zed.password is None
+        return
+    await idx.select("okta_password", form="select-authenticator-enroll")
+    doc = await idx.submit("enroll-authenticator", credentials={"passcode": "Quiet-Harbor-77"})
+    assert "successWithInteractionCode" in doc and zed.password == "Quiet-Harbor-77"
+
+
+async def test_already_have_an_account_goes_back_to_the_first_page(idx):
+    """select-identify beside registration posts only the state handle to /identify/select."""
+    await idx.start()
+    doc = await idx.submit("select-enroll-profile")
+    form = remediation(doc, "select-identify")
+    assert form["href"].endswith("/idp/idx/identify/select") and [f["name"] for f in form["value"]] == ["stateHandle"]
+    doc = await idx.submit("select-identify")
+    assert idx.status == 200 and names(doc)[0] == "identify" and "select-enroll-profile" in names(doc)
+    doc = await idx.submit("identify", identifier="alice@example.com")
+    doc = await idx.submit("challenge-authenticator", credentials={"passcode": "Alice-Passw0rd!"})
+    assert "successWithInteractionCode" in doc
 
 
 async def test_registration_off(aiohttp_client, org):
