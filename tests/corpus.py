@@ -121,6 +121,11 @@ def simulator_for(journey: Journey) -> SimulatorHandle:
 
 async def begin(tab: Tab, user: str, password: str | None = None) -> None:
     await tab.get("/login")
+    await begin_here(tab, user, password)
+
+
+async def begin_here(tab: Tab, user: str, password: str | None = None) -> None:
+    """Sign in from the identify page the tab is on."""
     await tab.submit(identifier=user)
     if password is not None:
         await tab.submit(credentials__passcode=password)
@@ -345,6 +350,13 @@ async def registration(tab: Tab, elsewhere: Elsewhere) -> None:
             await tab.choose("Email")
 
 
+@journey("from the sign-up page, 'Already have an account? Sign in', then alice signs in")
+async def registration_sign_in_link(tab: Tab, elsewhere: Elsewhere) -> None:
+    await tab.get("/register")
+    await tab.submit("select-identify")
+    await begin_here(tab, "alice@example.com", "Alice-Passw0rd!")
+
+
 @journey("sign-up with an email that is taken")
 async def registration_email_taken(tab: Tab, elsewhere: Elsewhere) -> None:
     await tab.get("/register")
@@ -361,11 +373,23 @@ async def recovery(tab: Tab, elsewhere: Elsewhere) -> None:
     await tab.submit(credentials__passcode="Blue-Harbour-77", confirmPassword="Blue-Harbour-77")
 
 
-@journey("henry unlocks his account with an emailed code")
+def unlock_then_a_page(org: Org) -> None:
+    org.after_unlock = "message"
+
+
+@journey("henry unlocks his account with an emailed code; the org's older page says so", org=unlock_then_a_page)
 async def unlock(tab: Tab, elsewhere: Elsewhere) -> None:
     await tab.get("/unlock")
     await tab.choose("Email", identifier="henry@example.com")
     await tab.submit(credentials__passcode=await elsewhere.code("henry@example.com"))
+
+
+@journey("henry unlocks his account with an emailed code and signs straight on with his password")
+async def unlock_then_sign_in(tab: Tab, elsewhere: Elsewhere) -> None:
+    await tab.get("/unlock")
+    await tab.choose("Email", identifier="henry@example.com")
+    await tab.submit(credentials__passcode=await elsewhere.code("henry@example.com"))
+    await tab.submit(credentials__passcode="Henry-Passw0rd!")
 
 
 @journey("sam opens his activation link, sets a password and enrolls his email")
@@ -435,6 +459,13 @@ async def progressive_profiling(tab: Tab, elsewhere: Elsewhere) -> None:
 async def keep_me_signed_in(tab: Tab, elsewhere: Elsewhere) -> None:
     await begin(tab, "kim@example.com", "Kim-Passw0rd!")
     await tab.submit(_button="Stay signed in")
+
+
+@journey("kim ticks 'Keep me signed in' on the first page: 'Stay signed in?' is not asked")
+async def remember_me(tab: Tab, elsewhere: Elsewhere) -> None:
+    await tab.get("/login")
+    await tab.submit(identifier="kim@example.com", rememberMe="on")
+    await tab.submit(credentials__passcode="Kim-Passw0rd!")
 
 
 @journey("henry is locked out: the sign-in says so")
