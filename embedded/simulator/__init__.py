@@ -33,7 +33,9 @@ Besides the OAuth and IDX endpoints it serves pages and controls for people and 
 
 * `GET /outbox` (page) and `GET /outbox.json?to=ADDRESS`: codes, magic links, pushes, Okta Verify
   activations and admin emails, newest first; `POST /outbox/push/{id}/approve|deny` answers a push
-  (Okta Verify or a custom push app), `POST /outbox/enrollment/{id}/activate` plays the phone.
+  (Okta Verify or a custom push app; with a number challenge, approving takes the number as
+  `answer`, form or JSON: none is a 400 and the push stays pending, a wrong one denies it),
+  `POST /outbox/enrollment/{id}/activate` plays the phone.
 * `POST /_sim/admin/activation-email` and `POST /_sim/admin/reset-email` (form or JSON: `login`,
   optional `app_url`): an administrator emails a staged user an activation link
   `{app_url}/activate?token=…`, or any activated user a reset link `{app_url}/reset-password?token=…`.
