@@ -2,7 +2,8 @@
 
 A page's language is, first match wins: an explicit `?lang=` choice, the choice remembered
 in the session, the browser's `Accept-Language` (quality values; `fr-CA` finds `fr`, any `pt`
-finds `pt-BR`), then English.
+finds `pt-BR`), then English. Chinese is chosen by script: Traditional (`zh-TW`) for a `Hant`
+script or a Taiwan, Hong Kong or Macau region, Simplified (`zh-CN`) for anything else under `zh`.
 """
 
 from __future__ import annotations
@@ -22,19 +23,33 @@ class Language:
         return "rtl" if self.rtl else "ltr"
 
 
+# The switch lists them in this order: Latin script first, then the others.
 LANGUAGES: tuple[Language, ...] = (
     Language("en", "English"),
     Language("fr", "Français"),
     Language("de", "Deutsch"),
     Language("es", "Español"),
-    Language("ja", "日本語"),
+    Language("it", "Italiano"),
+    Language("nl", "Nederlands"),
     Language("pt-BR", "Português (Brasil)"),
+    Language("pl", "Polski"),
+    Language("sv", "Svenska"),
+    Language("tr", "Türkçe"),
+    Language("id", "Bahasa Indonesia"),
+    Language("ru", "Русский"),
     Language("ar", "العربية", rtl=True),
+    Language("ja", "日本語"),
+    Language("ko", "한국어"),
+    Language("zh-CN", "简体中文"),
+    Language("zh-TW", "繁體中文"),
 )
 DEFAULT = "en"
 CODES: tuple[str, ...] = tuple(lang.code for lang in LANGUAGES)
 _BY_TAG = {lang.code.lower(): lang for lang in LANGUAGES}
-_BY_PRIMARY = {lang.code.split("-")[0].lower(): lang for lang in LANGUAGES}
+_BY_PRIMARY = {lang.code.split("-")[0].lower(): lang for lang in LANGUAGES if not lang.code.startswith("zh")}
+# Subtags after `zh` that mean Traditional characters: the script, or a region that writes it
+# (an explicit `Hans` script wins over the region: zh-Hans-HK is Simplified).
+_TRADITIONAL = {"hant", "tw", "hk", "mo"}
 
 # One language range with an optional weight: "fr-CA", "*", "de;q=0.7" (RFC 9110 §12.5.4).
 _RANGE = re.compile(
@@ -50,12 +65,16 @@ def language(code: str) -> Language:
 
 
 def match(tag: str) -> str | None:
-    """One of `CODES` for a language tag: the tag itself (case-insensitive), else its primary
-    language (`fr-CA` -> `fr`, `pt-PT` -> `pt-BR`, `en-GB` -> `en`); None when none fits."""
-    tag = tag.strip().lower()
+    """One of `CODES` for a language tag: the tag itself (case-insensitive, `_` read as `-`), else
+    its primary language (`fr-CA` -> `fr`, `pt-PT` -> `pt-BR`, `en-GB` -> `en`), Chinese by
+    script or region (`zh-Hant-HK` -> `zh-TW`, `zh-SG` or `zh` -> `zh-CN`); None when none fits."""
+    tag = tag.strip().lower().replace("_", "-")
     if not tag or len(tag) > 35:
         return None
-    found = _BY_TAG.get(tag) or _BY_PRIMARY.get(tag.split("-")[0])
+    primary, *subtags = tag.split("-")
+    if primary == "zh":
+        return "zh-CN" if "hans" in subtags or not _TRADITIONAL.intersection(subtags) else "zh-TW"
+    found = _BY_TAG.get(tag) or _BY_PRIMARY.get(primary)
     return found.code if found else None
 
 

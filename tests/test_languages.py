@@ -1,6 +1,7 @@
-"""Pages in seven languages: the catalogues (complete, ours, parameters kept), the fallbacks
-(English, never a raw key), negotiation (Accept-Language, ?lang= remembered in the session) and
-<html lang dir> on pages served by the app."""
+"""Pages in seventeen languages: the catalogues (complete, ours, parameters kept), the fallbacks
+(English, never a raw key), negotiation (Accept-Language, Chinese by script, ?lang= remembered in
+the session), the compact language chooser, <html lang dir> on pages served by the app, and the
+Identity Engine's own words in Japanese, Korean and Chinese through the simulator."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from types import SimpleNamespace
 import jinja2
 import markupsafe
 import pytest
-from conftest import ROOT, doc, identify_and_password, own, own_corpus, post_step
+from aiohttp import web
+from conftest import ROOT, demo_settings, doc, identify_and_password, own, own_corpus, post_step, serve
 
 from embedded import flow, locales, rendering
 from embedded.idx_models import Message, parse
+from embedded.simulator import create_simulator_app, translations
 from embedded.urls import Urls
 from embedded.web import respond
 
@@ -69,12 +72,32 @@ def test_translations_keep_the_parameters_of_the_english_text(code):
     assert [k for k, v in table.items() for p in placeholders(v) if not re.fullmatch(r"\{\d+\}", p)] == []
 
 
+# A value may read as in English only when it is a name or an acronym every language keeps, or a
+# word the language itself spells the same way (Italian says "Password", German "Name").
+SAME_EVERYWHERE = {"Duo Security", "SMS", "PIN"}
+SAME_IN = {"de": {"Name", "Option {0}:"}, "pt-BR": {"QR code"}, "it": {"Password"}}
+
+
 @pytest.mark.parametrize("code", OTHERS)
 def test_catalogues_are_translated_not_copied(code):
-    """Product names (Duo Security) stay as they are; everything else reads in the language."""
+    """Every value reads in the language: none is the English text but for the allow-lists above."""
     table = catalogue(code)
-    same = [k for k, v in table.items() if v == EN[k] and len(v) > 12]
-    assert len(same) <= 3, same
+    allowed = SAME_EVERYWHERE | SAME_IN.get(code, set())
+    assert {k: v for k, v in table.items() if v == EN[k] and v not in allowed} == {}
+
+
+def test_the_allow_lists_are_short_and_each_entry_is_used():
+    used = {v for code in OTHERS for k, v in catalogue(code).items() if v == EN[k]}
+    assert SAME_EVERYWHERE | set().union(*SAME_IN.values()) <= used  # no stale entry
+    assert len(SAME_EVERYWHERE) + sum(map(len, SAME_IN.values())) <= 8
+
+
+def test_seventeen_languages_each_named_in_itself():
+    assert len(CODES) == 17 and len(set(CODES)) == 17
+    assert {"zh-CN", "zh-TW", "ko", "it", "nl", "pl", "ru", "tr", "sv", "id"} <= set(CODES)
+    names = {lang.code: lang.name for lang in locales.LANGUAGES}
+    assert names["zh-CN"] == "简体中文" and names["zh-TW"] == "繁體中文" and names["ko"] == "한국어"
+    assert len(set(names.values())) == 17
 
 
 def i18n_keys(node, found: set[str]) -> set[str]:
@@ -178,7 +201,11 @@ def test_every_language_fills_parameters(code):
         ("ar-EG", "ar"),
         ("EN-gb", "en"),
         ("es-419, en;q=0.1", "es"),
-        ("zh-CN,zh;q=0.9", "en"),
+        ("zh-CN,zh;q=0.9", "zh-CN"),
+        ("ko-KR,ko;q=0.9,en;q=0.5", "ko"),
+        ("nl-BE", "nl"),
+        ("sv-FI, fi;q=0.9", "sv"),
+        ("fi-FI, uk;q=0.9, tr;q=0.1", "tr"),
         ("fr;q=0, de", "de"),
         ("*", "en"),
         ("zz, fr;q=0.2", "fr"),
@@ -190,6 +217,47 @@ def test_every_language_fills_parameters(code):
 )
 def test_accept_language_negotiation(header, expected):
     assert locales.negotiate(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        ("zh-Hant", "zh-TW"),
+        ("zh-TW", "zh-TW"),
+        ("zh-HK", "zh-TW"),
+        ("zh-MO", "zh-TW"),
+        ("ZH-hant-hk", "zh-TW"),
+        ("zh-Hant-TW", "zh-TW"),
+        ("zh-hant-CN", "zh-TW"),  # the script says Traditional, whatever the region
+        ("zh-yue-HK", "zh-TW"),  # Cantonese in Hong Kong (an extended language subtag)
+        ("zh-Hans", "zh-CN"),
+        ("zh-CN", "zh-CN"),
+        ("zh-SG", "zh-CN"),
+        ("zh", "zh-CN"),
+        ("ZH", "zh-CN"),
+        ("zh-Hans-HK", "zh-CN"),  # Simplified written in Hong Kong: the script wins
+        ("zh-Hans-SG", "zh-CN"),
+        ("zh-cmn-Hans-CN", "zh-CN"),
+        ("zh-Latn-pinyin", "zh-CN"),
+    ],
+)
+def test_chinese_is_chosen_by_script_then_region(tag, expected):
+    assert locales.match(tag) == expected
+    assert locales.negotiate(f"{tag}, en;q=0.5") == expected
+    assert locales.choose(tag, None, "en") == expected
+
+
+def test_an_underscore_tag_is_read_as_asked_but_is_no_accept_language_range():
+    """?lang=zh_TW and --lang zh_TW (a POSIX locale's spelling) are understood; a browser never
+    sends one, and a malformed range is skipped."""
+    assert locales.match("zh_TW") == "zh-TW" and locales.match("pt_br") == "pt-BR"
+    assert locales.negotiate("zh_TW, de;q=0.5") == "de"
+
+
+def test_a_chinese_browser_that_prefers_another_language_first_gets_it():
+    assert locales.negotiate("ja;q=0.9, zh-TW;q=0.8") == "ja"
+    assert locales.negotiate("zh-HK;q=0.4, zh-CN;q=0.6") == "zh-CN"
+    assert locales.negotiate("x-klingon, zh-MO") == "zh-TW"
 
 
 def test_an_explicit_choice_beats_the_remembered_one_and_the_browser():
@@ -235,6 +303,18 @@ def test_every_corpus_document_renders_in_every_language_with_no_missing_key(cod
 # --- pages served by the app -----------------------------------------------------------------------
 
 
+def chooser_summary(html: str) -> tuple[str, str]:
+    """The compact chooser's summary: (its label for screen readers, the language it shows)."""
+    m = re.search(
+        r'<summary class="languages__current"><svg [^>]*aria-hidden="true"[^>]*>.*?</svg>'
+        r'<span class="visually-hidden">([^<]*): </span>([^<]*)</summary>',
+        html,
+        re.S,
+    )
+    assert m, html[:600]
+    return unescape(m.group(1)), unescape(m.group(2))
+
+
 def html_attributes(html: str) -> tuple[str, str]:
     m = re.search(r'<html lang="([^"]+)" dir="([^"]+)">', html)
     assert m, html[:300]
@@ -277,6 +357,7 @@ async def test_the_sign_in_page_in_each_language(client, org, code):
         )
     assert re.search(rf'hreflang="{re.escape(code)}"[^>]*aria-current="true">', html)
     assert f'aria-label="{escape(texts["language.switch"])}"' in html
+    assert chooser_summary(html) == (texts["language.switch"], locales.language(code).name)
     # The Identity Engine's own labels for well-known fields read in the language too.
     assert re.search(
         r'<label for="[^"]+" class="label--required">' + re.escape(escape(texts["field.username"])) + "</label>", html
@@ -311,7 +392,7 @@ async def test_a_canadian_french_browser_gets_french(client, org):
 
 
 async def test_an_unknown_language_gets_english(client, org):
-    html = await sign_in_page(client, org, headers={"Accept-Language": "zh-CN,zh;q=0.9,ko;q=0.8"})
+    html = await sign_in_page(client, org, headers={"Accept-Language": "fi-FI,fi;q=0.9,uk;q=0.8"})
     assert html_attributes(html) == ("en", "ltr") and heading(html) == "Sign in"
     html = await (await client.get("/login/step", params={"lang": "tlh"})).text()
     assert html_attributes(html) == ("en", "ltr")
@@ -337,6 +418,32 @@ async def test_only_an_explicit_choice_creates_a_session(client):
     resp = await client.get("/", params={"lang": "es"})
     assert html_attributes(await resp.text())[0] == "es" and "Set-Cookie" in resp.headers
     assert html_attributes(await (await client.get("/")).text())[0] == "es"
+
+
+async def test_the_chooser_is_one_disclosure_that_needs_no_script_or_inline_style(client):
+    """One <details> in the header: its summary names the current language, its menu holds every
+    language's link; nothing in the header is a script or a style attribute (the CSP allows
+    neither, checklist item 14)."""
+    resp = await client.get("/", params={"lang": "ko"})
+    html = await resp.text()
+    header = re.search(r'<header class="brand">(.*?)</header>', html, re.S).group(1)
+    assert header.count("<details") == 1 and header.count("<summary") == 1 and header.count("<a ") == 18  # + home
+    assert re.search(r'<details class="languages__chooser">\s*<summary', header)
+    assert re.findall(r'<a class="languages__option"', header) == ['<a class="languages__option"'] * 17
+    assert "<script" not in header and "style=" not in header and not re.search(r"\son\w+=", header)
+    assert chooser_summary(html) == ("언어", "한국어")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in csp and "style-src 'self'" in csp
+
+
+async def test_a_tag_asked_with_lang_is_read_like_the_browsers_and_remembered(client, org):
+    html = await sign_in_page(client, org, params={"lang": "zh-Hant-HK"}, headers={"Accept-Language": "fr"})
+    assert html_attributes(html) == ("zh-TW", "ltr") and heading(html) == catalogue("zh-TW")["title.identify"]
+    assert chooser_summary(html)[1] == "繁體中文"
+    html = await (await client.get("/", headers={"Accept-Language": "zh-CN"})).text()
+    assert html_attributes(html)[0] == "zh-TW"  # the choice, not the browser
+    html = await (await client.get("/", params={"lang": "zh"})).text()
+    assert html_attributes(html)[0] == "zh-CN" and chooser_summary(html)[1] == "简体中文"
 
 
 async def test_the_switch_links_to_this_page_on_this_site(client):
@@ -397,3 +504,99 @@ async def test_login_with_a_language_remembers_it_before_the_first_page(client, 
     assert resp.status == 303
     page = await (await client.get(resp.headers["Location"], headers={"Accept-Language": "en"})).text()
     assert html_attributes(page)[0] == "de"
+
+
+# --- the Identity Engine's own words: the simulator in Japanese, Korean and Chinese ----------------
+
+
+@pytest.fixture
+async def listened(aiohttp_server):
+    """The simulator, with each IDX call it answers noted: (path, Accept-Language, reply)."""
+    heard: list[tuple[str, str | None, dict]] = []
+
+    @web.middleware
+    async def note(request: web.Request, handler):
+        response = await handler(request)
+        if request.path.startswith("/idp/idx/"):
+            heard.append((request.path, request.headers.get("Accept-Language"), json.loads(response.body)))
+        return response
+
+    app = create_simulator_app()
+    app.middlewares.append(note)
+    server = await aiohttp_server(app)
+    server.heard = heard
+    return server
+
+
+@pytest.mark.parametrize(
+    ("browser", "code", "said", "username"),
+    [
+        ("ja-JP,ja;q=0.9,en;q=0.5", "ja", "パスワードが正しくありません", "ユーザー名"),
+        ("ko-KR,ko;q=0.9", "ko", "비밀번호가 올바르지 않습니다", "사용자 이름"),
+        ("zh-CN,zh;q=0.9", "zh-CN", "密码不正确", "用户名"),
+        ("zh-HK,zh;q=0.9,en;q=0.8", "zh-TW", "密碼不正確", "使用者名稱"),
+    ],
+)
+async def test_the_identity_engine_answers_in_japanese_korean_and_chinese(
+    aiohttp_client, listened, browser, code, said, username
+):
+    """alice's wrong password through the app: every IDX call carries the page's language (a Hong
+    Kong browser's is zh-TW), the simulator words its message and labels in it, and the page
+    shows our text for the message's key in the same language."""
+    app = await serve(aiohttp_client, demo_settings(listened.port))
+    app.session.headers["Accept-Language"] = browser
+    html = await (await app.get("/login")).text()
+    assert html_attributes(html)[0] == code
+    identify = listened.heard[-1][2]["remediation"]["value"][0]
+    assert identify["value"][0]["label"] == username
+    resp = await post_step(app, html, {"identifier": "alice@example.com"})
+    html = await (await app.get(resp.headers["Location"])).text()
+    resp = await post_step(app, html, {"credentials.passcode": "not-her-password"})
+    html = await (await app.get(resp.headers["Location"])).text()
+    assert {language for _, language, _ in listened.heard} == {code}
+    path, _, reply = listened.heard[-1]
+    assert path == "/idp/idx/challenge/answer"
+    assert [(m["i18n"]["key"], m["message"]) for m in reply["messages"]["value"]] == [("incorrectPassword", said)]
+    assert html_attributes(html)[0] == code and escape(catalogue(code)["incorrectPassword"]) in html
+    assert "Password is incorrect" not in html
+
+
+async def test_the_identity_engine_fills_parameters_in_chinese(aiohttp_client, listened):
+    """An unknown user in Traditional Chinese: the simulator's field error names the username."""
+    app = await serve(aiohttp_client, demo_settings(listened.port))
+    html = await (await app.get("/login", params={"lang": "zh-TW"})).text()
+    await post_step(app, html, {"identifier": "nobody@example.com"})
+    messages = [m["message"] for m in listened.heard[-1][2].get("messages", {}).get("value", [])]
+    assert messages == ["沒有使用者名稱為 nobody@example.com 的帳戶。"] and listened.heard[-1][1] == "zh-TW"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("ja", "ja"),
+        ("ko-KR", "ko"),
+        ("zh", "zh-CN"),
+        ("zh-SG", "zh-CN"),
+        ("zh-Hans-HK", "zh-CN"),
+        ("zh-Hant", "zh-TW"),
+        ("zh-Hant-HK", "zh-TW"),
+        ("ZH-mo", "zh-TW"),
+        ("en, ja", None),
+        ("fi, ko;q=0.5", "ko"),
+        ("zh-TW;q=0", None),
+    ],
+)
+def test_the_simulator_reads_chinese_as_the_app_does(header, expected):
+    assert translations.language(header) == expected
+    if expected is not None:
+        assert expected == locales.negotiate(header)  # the same language the app would show
+
+
+def test_the_simulator_has_every_message_and_label_in_its_new_languages():
+    for lang in ("ja", "ko", "zh-CN", "zh-TW"):
+        assert set(translations.MESSAGES[lang]) == set(translations.MESSAGES["fr"]), lang
+        assert set(translations.LABELS[lang]) == set(translations.LABELS["fr"]), lang
+        for name, text in translations.MESSAGES[lang].items():
+            assert placeholders(text) == placeholders(translations.MESSAGES["fr"][name]), (lang, name)
+            # In the language's own script: no English word left but the product names.
+            assert not re.search(r"[A-Za-z]{3,}", re.sub(r"Duo|WebAuthn|CAPTCHA|SMS|ID", "", text)), (lang, name)
