@@ -352,9 +352,10 @@ async def test_the_sign_in_page_in_each_language(client, org, code):
     # The switch: every language, named in itself, linked with ?lang=, this one marked current.
     for lang in locales.LANGUAGES:
         assert (
-            f'href="/login/step?lang={lang.code}" hreflang="{lang.code}" lang="{lang.code}" dir="{lang.direction}"'
-            in html
-        )
+            f'href="/login/step?lang={lang.code}" hreflang="{lang.code}" lang="{lang.code}"'
+            + (' aria-current="true"' if lang.code == code else "")
+            + f'><span dir="{lang.direction}">{escape(lang.name)}</span></a>'
+        ) in html
     assert re.search(rf'hreflang="{re.escape(code)}"[^>]*aria-current="true">', html)
     assert f'aria-label="{escape(texts["language.switch"])}"' in html
     assert chooser_summary(html) == (texts["language.switch"], locales.language(code).name)

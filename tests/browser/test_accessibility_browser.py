@@ -1,5 +1,5 @@
-"""axe-core (the npm package, pinned) on every kind of page, in every language, in headless
-Chromium against the simulator: 0 serious or critical violations.
+"""axe-core (the npm package, pinned) on every kind of page, in every language (all 17), in headless
+Chromium against the simulator: 0 serious or critical violations, the language chooser's menu open too.
 
 People walk the journeys once, in English, as in the other browser tests; on each page reached the
 audit shows the same page again in each language (`?lang=`, which re-renders the stored step with
@@ -31,6 +31,11 @@ AXE_CORE = "axe-core@4.14.1"  # the same pin as the Makefile's
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "embedded" / "axe-core"
 OFFLINE = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "ENETUNREACH", "network")
 FAILING = ("serious", "critical")
+# axe-core takes the joined letters of Arabic script for an icon font's ligatures (its
+# isIconLigature; after three in one font, every text in that font), so on an Arabic page its
+# contrast check may find no text to measure. The colours are the same in every language, and the
+# other sixteen measure them.
+JOINED_SCRIPT = {"ar"}
 NEW_PASSWORD = "Tulip-Garden-77"
 
 
@@ -79,22 +84,24 @@ class Audit:
     source: str
     violations: list[dict] = field(default_factory=list)
 
-    async def check(self, page, kind: str) -> None:
-        """Run axe on this page in every language, then come back to it in English."""
+    async def check(self, page, kind: str, *, open_chooser: bool = False) -> None:
+        """Run axe on this page in every language (with the language chooser's menu open when
+        `open_chooser`: closed, its links are hidden and axe skips them), then come back to it in English."""
         url = page.url
         for code in CODES:
             await page.goto(with_lang(url, code))
             await page.wait_for_load_state()
             assert await page.locator("html").get_attribute("lang") == code, f"{kind}: ?lang={code} not shown"
+            if open_chooser:
+                await page.locator("summary.languages__current").click()
+                assert await page.locator("a.languages__option").nth(len(CODES) - 1).is_visible(), kind
             await page.evaluate(self.source)  # page.evaluate is not subject to the page's CSP
             found = await page.evaluate("""async () => { const r = await axe.run(document);
                 return {passed: r.passes.map(p => p.id), violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                         nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))}; }""")
             # Proof the audit read the page itself: its text's contrast and its language were checked.
-            assert {"color-contrast", "html-has-lang", "document-title"} <= {
-                *found["passed"],
-                *(v["id"] for v in found["violations"]),
-            }, kind
+            checked = {"html-has-lang", "document-title"} | ({"color-contrast"} if code not in JOINED_SCRIPT else set())
+            assert checked <= {*found["passed"], *(v["id"] for v in found["violations"])}, (kind, code)
             self.violations += [{**v, "page": kind, "lang": code} for v in found["violations"]]
         await page.goto(with_lang(url, "en"))
         await page.wait_for_load_state()
@@ -212,6 +219,19 @@ async def test_sign_in_pages_in_every_language(demo, browser, audit):
     await press(page, "Don't allow")
     await main(page).get_by_role("heading", name=re.compile("continue", re.I)).wait_for()
     await audit.check(page, "terminal")
+    audit.assert_clean()
+
+
+async def test_the_open_language_chooser_in_every_language(demo, browser, audit):
+    """The chooser's menu, open over the sign-in page at 390 px and at desktop size: its 17 links
+    (each in its own language and direction) and the page under it pass axe in every language."""
+    base, _ = demo
+    for size in ({"width": 390, "height": 844}, {"width": 1280, "height": 800}):
+        page = await new_page(browser)
+        await page.set_viewport_size(size)
+        await page.goto(base + "/login")
+        await page.get_by_label("Username").wait_for()
+        await audit.check(page, f"identify, language menu open ({size['width']} px)", open_chooser=True)
     audit.assert_clean()
 
 
