@@ -89,6 +89,8 @@ class Settings:
     metrics_listen: tuple[str, int] | None = None
     log_format: str = "text"
     shutdown_seconds: float = 10.0
+    # The app's name on every page (header, titles), in every language; unset: the catalogues' "My App".
+    app_name: str | None = None
 
     def __post_init__(self) -> None:
         issuer = urlsplit(self.issuer)
@@ -204,6 +206,7 @@ class Settings:
             metrics=flag(env, "EMBEDDED_METRICS"),
             metrics_listen=listen_address(env["EMBEDDED_METRICS_PORT"]) if env.get("EMBEDDED_METRICS_PORT") else None,
             log_format=(env.get("EMBEDDED_LOG_FORMAT") or "text").strip().lower(),
+            app_name=env.get("EMBEDDED_APP_NAME", "").strip() or None,
             **tuning(env),
             **overrides,
         )
