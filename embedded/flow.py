@@ -6,12 +6,13 @@ every rule keyed on a remediation name or message key lives here, with a named c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from . import forms
 from .idx_models import Form, IdxResponse, Message
-from .page import Page, authenticator_in_play, build_page
+from .page import Chosen, Page, authenticator_in_play, broken_rules, build_page, known_names, password_rules
 
 SESSION_EXPIRED = "idx.session.expired"
 
@@ -102,13 +103,22 @@ def settle(response: IdxResponse) -> Expired | ExchangeCode | RedirectToIdp | No
     return None
 
 
-def decide(response: IdxResponse, echo: Mapping[str, str] | None = None) -> Outcome:
+def decide(
+    response: IdxResponse,
+    echo: Mapping[str, str] | None = None,
+    *,
+    chosen: Chosen | None = None,
+    blank: Mapping[str, Sequence[str]] | None = None,
+    broken: Sequence[str] | None = None,
+    listing: bool = False,
+) -> Outcome:
+    """What to do with `response`; the rest is what the app kept of the person's last answer (`page.build_page`)."""
     if (settled := settle(response)) is not None:
         return settled
     if response.success is not None or not response.remediations:
         return Terminal(build_page(response))
     primary = response.remediations[0]
-    page = build_page(response, echo)
+    page = build_page(response, echo, chosen=chosen, blank=blank, broken=broken, listing=listing)
     if is_poll_form(primary):
         return Poll(page, primary, poll_interval(primary.refresh))
     return ShowForm(page)
@@ -141,6 +151,29 @@ def find_form(response: IdxResponse, form_id: str | None, action_id: str | None)
     if form_id is not None and form_id.isdigit() and int(form_id) < len(response.remediations):
         return response.remediations[int(form_id)]
     return None
+
+
+def method_to_hold(form: Form, submitted: Mapping[str, Sequence[str]]) -> int | None:
+    """The method picked on our own list (its index), when it still asks for details the submission
+    does not carry: the next view asks for them, and nothing is sent yet. None: send it as it is."""
+    chooser = next((f for f in form.fields if forms.is_chooser(f)), None)
+    picked = (submitted.get(chooser.name) or [""])[0] if chooser else ""
+    if chooser is None or not picked.isdigit() or int(picked) >= len(chooser.options):
+        return None
+    asked = forms.details_asked(chooser.options[int(picked)])
+    if not asked or any(f"{chooser.name}.{g.name}" in submitted for g in asked):
+        return None
+    return int(picked)
+
+
+def broken_password_rules(
+    response: IdxResponse, form: Form, submitted: Mapping[str, Sequence[str]]
+) -> tuple[str, ...] | None:
+    """The org's rules a new password typed into `form` breaks, as far as they can be checked here
+    (only the rules' names: no secret is kept); None when the form sets no password."""
+    typed = (submitted.get(forms.NEW_PASSWORD) or [""])[0]
+    rules = password_rules(authenticator_in_play(response, form), response.user, form.name) if typed else ()
+    return broken_rules(rules, typed, known_names(response.user, submitted)) if rules else None
 
 
 # The fixed entry routes (/register, /recover, /unlock) and what starts each in a fresh

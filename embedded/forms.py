@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
-from .idx_models import Authenticator, Field, Form, Message
+from .idx_models import Authenticator, Field, Form, Message, Option
 
 # Steps where a secret is a new password, so browsers offer to generate one.
 NEW_SECRET_STEPS = frozenset(
@@ -78,6 +78,11 @@ class FormView:
     @property
     def has_inputs(self) -> bool:
         return bool(self.controls)
+
+    def without(self, *names: str) -> FormView:
+        """The same form without the controls named (a page that has no use for them); a
+        checkbox left out posts as unchecked."""
+        return replace(self, controls=tuple(c for c in self.controls if c.name not in names))
 
 
 def humanize(name: str) -> str:
@@ -257,21 +262,25 @@ def _body(
                 raise SubmissionError(dotted, "form.choose_option")
             index = int(picked)
             chosen = f.options[index].form or ()
-            # Several options may declare the same input (`credentials.answer`); browsers post
-            # every copy in document order, so this option's copy comes after earlier options'.
-            copies_before = {
-                dotted + "." + g.name: sum(
+            # Several options may declare the same input (`credentials.answer`); a page that shows
+            # every option's inputs posts every copy in document order, so this option's copy comes
+            # after earlier options'. A page showing only this option's (the chosen method's
+            # details) posts just its own.
+            copies_before = {}
+            for g in (g for g in chosen if not g.immutable):
+                name = dotted + "." + g.name
+                before = sum(
                     1 for o in f.options[:index] for h in o.form or () if h.name == g.name and _posted_even_if_unused(h)
                 )
-                for g in chosen
-                if not g.immutable
-            }
+                copies_before[name] = before if len(data.get(name) or ()) > before else 0
             out[f.name] = _body(chosen, dotted + ".", data, {**nth, **copies_before})
         elif f.options:
             picked = _pick(data, dotted, nth)
             if picked is None:
                 if f.value is not None:
                     out[f.name] = f.value
+                elif len(f.options) == 1:  # a choice of one is not asked (a method's only way to send a code)
+                    out[f.name] = f.options[0].value
                 continue
             allowed = {option_value(o.value): o.value for o in f.options}
             if picked not in allowed:
@@ -309,6 +318,40 @@ def to_body(form: Form, submitted: Mapping[str, Sequence[str]]) -> dict[str, Any
 
 
 NEW_PASSWORD, CONFIRM_PASSWORD = "credentials.passcode", "confirmPassword"
+
+
+def missing_required(form: Form, submitted: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """Every required input of `form` the submission leaves empty (a browser's own checks stop at
+    the first, and only when it runs them). A choice's own inputs are the choice's business."""
+    missing: list[str] = []
+
+    def walk(fields: Sequence[Field], prefix: str) -> None:
+        for f in fields:
+            dotted = prefix + f.name
+            if f.immutable or not f.visible or f.type == "boolean":
+                continue
+            if f.form is not None:
+                walk(f.form, dotted + ".")
+            elif (
+                f.required
+                and f.value is None
+                and len(f.options) != 1
+                and not "".join(submitted.get(dotted) or ()).strip()
+            ):
+                missing.append(dotted)
+
+    walk(form.fields, "")
+    return tuple(missing)
+
+
+def is_chooser(f: Field) -> bool:
+    """A choice of authenticators (the method chooser): each option an authenticator with its own form."""
+    return bool(f.options) and all(o.form is not None and o.authenticator is not None for o in f.options)
+
+
+def details_asked(option: Option) -> tuple[Field, ...]:
+    """What a chosen method still asks the person: its inputs, but for a choice of one (sent for them)."""
+    return tuple(g for g in option.form or () if not g.immutable and not (g.options and len(g.options) == 1))
 
 
 def public_values(form: Form, submitted: Mapping[str, Sequence[str]]) -> dict[str, str]:

@@ -88,9 +88,12 @@ def read_messages(dirs: list[Path], lang: str) -> dict[str, str]:
 
 
 # Keys whose English text is ours even where the Identity Engine sends its own: Okta's
-# "Authenticator" is jargon, and its unmet-rules message repeats the rule list the page already
-# shows as a checklist.
+# "Authenticator" is jargon, and its unmet-rules message is worded as ours around its rule list.
 OUR_ENGLISH = frozenset({"field.authenticator", "password.passwordRequirementsNotMet"})
+# Messages whose first parameter is the rule list the Identity Engine states: whatever our text
+# says, the list follows it, in the server's words, so no rule it states is lost.
+STATES_RULES = frozenset({"password.passwordRequirementsNotMet"})
+APP_TITLE = "app.title"  # the app's name in every language, unless the app names itself (EMBEDDED_APP_NAME)
 
 
 class Texts:
@@ -157,10 +160,16 @@ class Texts:
         ours = self.themed.get(key) or (self.table.get(key) if key in OUR_ENGLISH else None)
         first, last = (ours, self.table.get(key)) if english else (self.table.get(key), self.english.get(key))
         if first is not None and self._fits(first, m):
-            return fill(first, m.params)
+            return self._with_rules(fill(first, m.params), m)
         if m.text or last is None or not self._fits(last, m):
             return m.text
-        return fill(last, m.params)
+        return self._with_rules(fill(last, m.params), m)
+
+    @staticmethod
+    def _with_rules(text: str, m: Message) -> str:
+        """Our text of a message that states rules, followed by the rules as the server stated them."""
+        stated = m.params[0] if m.key in STATES_RULES and m.params and isinstance(m.params[0], str) else ""
+        return f"{text} {stated.strip()}" if stated.strip() and stated.strip() not in text else text
 
     @staticmethod
     def _fits(text: str, m: Message) -> bool:
@@ -228,7 +237,10 @@ class FormFacts:
 
 def form_facts(view: FormView) -> FormFacts:
     page = page_var("page")
-    primary = page is not None and view is getattr(page, "primary", None)
+    # The page's main form: its primary remediation (perhaps shown without a control or two), or
+    # the chosen method's details.
+    main, details = getattr(page, "primary", None), getattr(page, "details", None)
+    primary = (main is not None and view.id == main.id) or (details is not None and view is details.view)
     shown = [c for c in view.controls if c.kind != "hidden"]
     invalid = tuple(c for c in shown if c.messages)
     first = (invalid or shown)[0] if primary and shown else None
@@ -265,9 +277,13 @@ def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.E
     def current() -> Texts:
         return _ACTIVE.get() or texts.english
 
+    def ui(key: str, *params: Any) -> str:
+        # The app's own name (a setting) wins over the catalogues' "My App", in every language.
+        return named if key == APP_TITLE and (named := page_var("app_name")) else current().ui(key, *params)
+
     env.globals.update(
         catalogue=texts,
-        ui=lambda key, *params: current().ui(key, *params),
+        ui=ui,
         ui_any=lambda *keys, default="": current().ui_any(*keys, default=default),
         field_label=lambda text: current().label(text),
         msg=lambda m: current().message(m),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import subprocess
 import sys
 
@@ -22,11 +24,26 @@ def test_a_password_sign_in_costs_five_calls():
     assert "IDX calls per sign-in: 5..5" in bench("signin_calls.py", "--runs", "3")
 
 
+@functools.cache
+def journey_bench() -> str:
+    return bench("journey_calls.py", "--runs", "2")
+
+
 def test_each_journey_action_costs_one_call():
-    out = bench("journey_calls.py", "--runs", "2")
-    for journey in ("registration", "password recovery", "account unlock"):
+    out = journey_bench()
+    journeys = ("registration", "password recovery", "account unlock", "phone set-up", "account unlock by phone")
+    for journey in journeys:
         assert f"\n{journey}\n" in out
-    assert out.count("calls per later action: 1..") == 3 and "interact, introspect, enroll" in out
+    assert out.count("calls per later action: 1..") == len(journeys) and "interact, introspect, enroll" in out
     # A second call only for a click the person is spared: registration's one way to verify the
     # email (chosen for them), recovery once the identifier is known.
     assert "calls per later action: 1..2" in out and "submit profile               new, enroll" in out
+
+
+def test_choosing_a_method_costs_no_call_and_its_details_one():
+    """Issue 23: a method chosen on the list is our own page's business (no IDX call); its details
+    (SMS and number) go with it in one call, the identifier typed on the unlock list too."""
+    out = journey_bench()
+    assert out.count("choosing a method on the list: 0..0 calls; its details: 1..1") == 2
+    assert re.search(r"\n  choose phone +- ", out) and re.search(r"\n  send phone details +enroll ", out)
+    assert re.search(r"\n  identifier, choose phone +- ", out) and re.search(r"\n  send sms details +challenge ", out)

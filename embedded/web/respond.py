@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp_session import Session
 
 from .. import locales, rendering
-from ..keys import CORRELATION, CSP_NONCE, SESSION, TEMPLATES, URLS
+from ..keys import CORRELATION, CSP_NONCE, SESSION, SETTINGS, TEMPLATES, URLS
 from ..urls import Urls
 from .session import get_session
 
@@ -84,6 +84,7 @@ async def render(
             "correlation": request.get(CORRELATION),
             "notices": session.pop(FLASH, []),
             "languages": language_links(request),
+            "app_name": request.config_dict[SETTINGS].app_name,
         },
         locale=page_language(request, session),
     )
@@ -102,6 +103,7 @@ def render_error(request: web.Request, status: int, title_key: str, **context: A
             "correlation": request.get(CORRELATION),
             "csp_nonce": request.get(CSP_NONCE, ""),
             "languages": language_links(request),
+            "app_name": getattr(request.config_dict.get(SETTINGS), "app_name", None),
             **context,
         },
         locale=locales.choose(

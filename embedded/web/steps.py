@@ -21,7 +21,7 @@ from .. import devices, flow, forms, idx_client, policy, rendering, transaction
 from ..idx_client import IonReply, UpstreamError
 from ..idx_models import Form, IdxResponse, Message, NotAnIdxResponse, parse
 from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, SETTINGS
-from ..page import GENERIC_TEMPLATE, Page
+from ..page import GENERIC_TEMPLATE, Chosen, Page
 from ..sessions import StoredSession
 from ..transaction import Transaction
 from .account import sign_in
@@ -32,6 +32,10 @@ from .session import OPENED, get_session, open_step, stored
 log = logging.getLogger("embedded")
 
 ECHO = "echo"  # what the person typed, shown again when the same step comes back with an error
+CHOSEN = "chosen"  # a method picked on the list, its details still to ask: {version, form, option, values}
+BLANK = "blank"  # form name -> the required fields the last submission left empty
+BROKEN = "broken"  # the password rules the last new password broke, as checked here
+METHOD, LIST = "method", "list"  # ?method: the chosen method's details; ?list: the list of methods
 
 
 async def current_transaction(request: web.Request) -> tuple[Session, Transaction | None]:
@@ -51,7 +55,14 @@ async def show_step(request: web.Request) -> web.Response:
         return await recover_response(request)
     if flow.is_past(response.expires_at):
         return restart(request, session, "notice.expired")
-    outcome = flow.decide(response, session.pop(ECHO, None))
+    outcome = flow.decide(
+        response,
+        session.pop(ECHO, None),
+        chosen=held_method(request, session, tx),
+        blank=session.pop(BLANK, None),
+        broken=session.pop(BROKEN, None),
+        listing=LIST in request.query,
+    )
     if isinstance(outcome, flow.Expired):
         return restart(request, session, "notice.expired")
     if isinstance(outcome, (flow.ExchangeCode, flow.RedirectToIdp)):
@@ -101,7 +112,30 @@ async def submit_step(request: web.Request) -> web.Response:
         flash(session, "notice.stale")
         return see_other(urls(request).step)
     submitted = {k: [str(v) for v in data.getall(k)] for k in set(data.keys()) if not k.startswith("_")}
+    form_id = _text(data.get("_form")) or ""
+    held = session.pop(CHOSEN, None)
+    if data.get("_details") is not None:  # a chosen method's details: with what its list's form carried
+        if isinstance(held, dict) and held.get("version") == tx.version and held.get("form") == form_id:
+            submitted = {**{k: [v] for k, v in held.get("values", {}).items()}, **submitted}
+    elif (option := flow.method_to_hold(form, submitted)) is not None:
+        # A method chosen on our own list: no call; its details are asked next and sent with it in one.
+        values = {k: v for k, v in forms.public_values(form, submitted).items() if "." not in k}
+        session[CHOSEN] = {"version": tx.version, "form": form_id, "option": option, "values": values}
+        return see_other(urls(request).step + f"?{METHOD}")
+    if (broken := flow.broken_password_rules(response, form, submitted)) is not None:
+        session[BROKEN] = list(broken)  # said beside the refusal, if the org refuses the password
+    if blank := forms.missing_required(form, submitted):
+        # The Identity Engine names the first required field left empty; the page names them all.
+        session[BLANK] = {form.name: list(blank)}
     return await answer(request, session, tx, response, form, submitted)
+
+
+def held_method(request: web.Request, session: Session, tx: Transaction) -> Chosen | None:
+    """The method chosen on the list whose details this page asks (`?method`), if still current."""
+    held = session.get(CHOSEN) if METHOD in request.query else None
+    if not isinstance(held, dict) or held.get("version") != tx.version or not isinstance(held.get("option"), int):
+        return None
+    return Chosen(str(held.get("form")), held["option"])
 
 
 def claimed(session: Session) -> bool:

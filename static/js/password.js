@@ -1,6 +1,7 @@
-// New-password forms (form[data-js=new-password]): tick the org's rules as the person types and
-// check the confirmation. The server decides; this only helps. The confirmation field is not an
-// IDX field and is never sent on (the server drops undeclared names).
+// New-password forms (form[data-js=new-password]): tick the org's rules as the person types (the
+// names and username a registration's own fields hold included) and check the confirmation. The
+// server decides; this only helps. The confirmation field is not an IDX field and is never sent
+// on (the server drops undeclared names).
 (function () {
   "use strict";
   var form = document.querySelector('form[data-js="new-password"]');
@@ -11,8 +12,20 @@
   var list = form.querySelector(".rules__list");
   if (!password) return;
 
-  var username = list ? (list.getAttribute("data-username") || "").toLowerCase() : "";
-  var localPart = username.split("@")[0];
+  // Who the password may not name: the username and names the page knows (data-username, a rule's
+  // data-known), or, on a registration, what is typed in its own fields, read as it changes.
+  function typed(name) {
+    var input = form.querySelector('[name="userProfile.' + name + '"]');
+    return input ? input.value.trim() : "";
+  }
+  function username() {
+    return (list && list.getAttribute("data-username")) || typed("login") || typed("email");
+  }
+  // Okta splits a username at , . - _ # @ + and refuses a password holding any part of 3 or more
+  // characters (page.py's `breaks` checks the same on the server).
+  function usernameParts() {
+    return username().toLowerCase().split(/[,.\-_#@+]/).filter(function (part) { return part.length >= 3; });
+  }
 
   function count(re, s) { return (s.match(re) || []).length; }
   function longestRun(s) {
@@ -20,32 +33,40 @@
     for (var i = 0; i < s.length; i++) { run = i && s[i] === s[i - 1] ? run + 1 : 1; best = Math.max(best, run); }
     return best;
   }
+  var LOWER = /\p{Ll}/gu, UPPER = /\p{Lu}/gu, DIGIT = /\p{Nd}/gu, SYMBOL = /[^\p{L}\p{N}\s]/gu;
   var CHECKS = {
-    minLength: function (s, n) { return s.length >= n; },
-    minLowerCase: function (s, n) { return count(/[a-z]/g, s) >= n; },
-    minUpperCase: function (s, n) { return count(/[A-Z]/g, s) >= n; },
-    minNumber: function (s, n) { return count(/[0-9]/g, s) >= n; },
-    minSymbol: function (s, n) { return count(/[^A-Za-z0-9\s]/g, s) >= n; },
+    minLength: function (s, n) { return Array.from(s).length >= n; },
+    minLowerCase: function (s, n) { return count(LOWER, s) >= n; },
+    minUpperCase: function (s, n) { return count(UPPER, s) >= n; },
+    minNumber: function (s, n) { return count(DIGIT, s) >= n; },
+    minSymbol: function (s, n) { return count(SYMBOL, s) >= n; },
     adComplexity: function (s, n) {
-      return [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter(function (re) { return re.test(s); }).length >= n;
+      return [LOWER, UPPER, DIGIT, SYMBOL].filter(function (re) { return count(re, s) > 0; }).length >= n;
     },
     maxConsecutiveRepeatingCharacters: function (s, n) { return s.length > 0 && longestRun(s) <= n; },
     excludeUsername: function (s) {
       var l = s.toLowerCase();
-      return s.length > 0 && !(username && l.indexOf(username) >= 0) && !(localPart && localPart.length > 2 && l.indexOf(localPart) >= 0);
+      return s.length > 0 && !usernameParts().some(function (part) { return l.indexOf(part) >= 0; });
+    },
+    excludeAttribute: function (s, attribute, li) {
+      var name = (typed(attribute) || li.getAttribute("data-known") || "").toLowerCase();
+      return s.length > 0 && !(name && s.toLowerCase().indexOf(name) >= 0);
     }
   };
 
   var items = list ? Array.prototype.slice.call(list.querySelectorAll("[data-rule]")) : [];
-  function tick() {
+  function tick(event) {
     var s = password.value;
     items.forEach(function (li) {
       var check = CHECKS[li.getAttribute("data-rule")];
       if (!check) return;
-      var ok = check(s, parseInt(li.getAttribute("data-value"), 10) || 0);
+      var value = li.getAttribute("data-value");
+      var ok = check(s, /^\d+$/.test(value) ? parseInt(value, 10) : value, li);
+      if (event) li.classList.remove("rule--broken");  // the refused password's marks go once the person types
       li.classList.toggle("rule--met", ok);
       var state = li.querySelector(".rule__state");
-      if (state) state.textContent = " " + state.getAttribute(ok ? "data-met" : "data-unmet");
+      var said = li.classList.contains("rule--broken") ? "data-broken" : ok ? "data-met" : "data-unmet";
+      if (state) state.textContent = " " + state.getAttribute(said);
     });
     checkConfirm(false);
   }
@@ -73,6 +94,10 @@
     password.setAttribute("aria-describedby", (described ? described + " " : "") + list.parentNode.id);
   }
   password.addEventListener("input", tick);
+  // A registration's names and address, as they change, change what the password may hold.
+  Array.prototype.forEach.call(form.querySelectorAll('[name^="userProfile."]'), function (input) {
+    input.addEventListener("input", function () { tick(); });
+  });
   if (confirm) {
     confirm.required = true;
     confirm.addEventListener("input", function () { checkConfirm(false); });
