@@ -350,8 +350,11 @@ def is_chooser(f: Field) -> bool:
 
 
 def details_asked(option: Option) -> tuple[Field, ...]:
-    """What a chosen method still asks the person: its inputs, but for a choice of one (sent for them)."""
-    return tuple(g for g in option.form or () if not g.immutable and not (g.options and len(g.options) == 1))
+    """What a chosen method still asks the person: its visible inputs, but for a choice of one
+    (sent for them). A hidden choice is left to the Identity Engine's next step."""
+    return tuple(
+        g for g in option.form or () if not g.immutable and g.visible and not (g.options and len(g.options) == 1)
+    )
 
 
 def public_values(form: Form, submitted: Mapping[str, Sequence[str]]) -> dict[str, str]:
