@@ -13,7 +13,7 @@ BANNER = (
 STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d1d21}
 .banner{background:#fff4d6;border:1px solid #e6c35c;padding:.5rem .75rem;border-radius:6px}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
-code{background:#f3f3f5;padding:0 .25rem;border-radius:3px}.num{font-size:1.6rem;font-weight:600}
+td{overflow-wrap:anywhere}code{background:#f3f3f5;padding:0 .25rem;border-radius:3px}.num{font-size:1.6rem;font-weight:600}
 button{font:inherit;padding:.3rem .8rem;margin:.1rem;cursor:pointer}.error{color:#b00020}pre{white-space:pre-wrap}"""
 
 
