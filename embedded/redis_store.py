@@ -56,6 +56,8 @@ return fields
 # KEYS[1] session, KEYS[2..] limit keys; ARGV: idle ms, absolute s, claim token ('' for none),
 # claim ms, number of hits, then per hit: key index (1: the session's own limit), interval s,
 # tolerance s. Returns {status, wait, limit index, fields}: status 'ok', 'busy' or 'limited'.
+# Taking the claim reserves a wrong code (see `sessions`); a claim already under this token is
+# this call run again (a retry after a lost reply), which counts nothing more.
 BEGIN = (
     PRELUDE
     + """
@@ -76,11 +78,12 @@ end
 if not fields then return {'ok', '0', -1, {}} end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if ARGV[3] == '' then return {'ok', '0', -1, fields} end
-if redis.call('HEXISTS', KEYS[1], '_claim') == 1 and tonumber(redis.call('HGET', KEYS[1], '_claim_until')) > now then
-  return {'busy', '0', -1, fields}
-end
+local holder = redis.call('HGET', KEYS[1], '_claim')
+if holder == ARGV[3] then return {'ok', '0', -1, fields} end
+if holder and tonumber(redis.call('HGET', KEYS[1], '_claim_until')) > now then return {'busy', '0', -1, fields} end
 redis.call('HSET', KEYS[1], '_claim', ARGV[3], '_claim_until', string.format('%.6f', now + tonumber(ARGV[4]) / 1000))
-return {'ok', '0', -1, fields}
+redis.call('HINCRBY', KEYS[1], 'codes', 1)
+return {'ok', '0', -1, redis.call('HGETALL', KEYS[1])}
 """
 )
 # KEYS[1] session; ARGV: idle ms, then field/value pairs. A new record.
@@ -93,23 +96,28 @@ return 1
 """
 )
 # KEYS[1] session; ARGV: idle ms, version read, claim token to release ('' for none), codes to
-# add, then four counts (fields to set, to delete, guarded fields to set, guarded to delete) and
-# the names (and values) in that order. 1 written, -1 stale (guarded fields left), 0 gone.
+# add, reserved codes to give back with the claim, then four counts (fields to set, to delete,
+# guarded fields to set, guarded to delete) and the names (and values) in that order. 1 written,
+# -1 stale (guarded fields left), 0 gone.
 COMMIT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], '_v') or '0') == tonumber(ARGV[2])
 if tonumber(ARGV[4]) > 0 then redis.call('HINCRBY', KEYS[1], 'codes', ARGV[4]) end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], '_claim') == ARGV[3] then
+  if current and tonumber(ARGV[5]) > 0 and redis.call('HINCRBY', KEYS[1], 'codes', -tonumber(ARGV[5])) <= 0 then
+    redis.call('HDEL', KEYS[1], 'codes')
+  end
   redis.call('HDEL', KEYS[1], '_claim', '_claim_until')
 end
-local set, del, gset, gdel = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local at = 9
+local set, del, gset, gdel = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local at = 10
 if set > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, at, at + 2 * set - 1)) end
 at = at + 2 * set
 if del > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, at, at + del - 1)) end
 at = at + del
 local result = 1
 if gset + gdel > 0 then
-  if tonumber(redis.call('HGET', KEYS[1], '_v') or '0') ~= tonumber(ARGV[2]) then
+  if not current then
     result = -1
   else
     if gset > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, at, at + 2 * gset - 1)) end
@@ -223,21 +231,31 @@ class RedisStorage(SessionStore):
         record = _record(flat) if key else None
         if status == b"limited":
             return Opened(record, wait=float(wait), limited=hits[int(index)].name)
-        return Opened(record, claimed=status == b"ok" and claim is not None and record is not None)
+        claimed = status == b"ok" and claim is not None and record is not None
+        return Opened(record, claimed=claimed, reserved=1 if claimed else 0)
 
     async def create(self, key: str, fields: Fields) -> None:
         self.observe("create")
         await run(self._create, [self.session_key(key)], [self.idle_ms, *[x for kv in fields.items() for x in kv]])
 
     async def commit(
-        self, key: str, version: int, changed: Fields, removed: set[str], *, release: str | None, codes: int
+        self,
+        key: str,
+        version: int,
+        changed: Fields,
+        removed: set[str],
+        *,
+        release: str | None,
+        codes: int,
+        returned: int = 0,
     ) -> Committed:
         if not changed and not removed and release is None and not codes:
             return Committed.WRITTEN
         plain = {k: v for k, v in changed.items() if k not in GUARDED}
         guarded = {k: v for k, v in changed.items() if k in GUARDED}
         gone, guarded_gone = sorted(removed - GUARDED), sorted(removed & GUARDED)
-        args = [self.idle_ms, version, release or "", codes, len(plain), len(gone), len(guarded), len(guarded_gone)]
+        args = [self.idle_ms, version, release or "", codes, returned]
+        args += [len(plain), len(gone), len(guarded), len(guarded_gone)]
         args += [*[x for kv in plain.items() for x in kv], *gone, *[x for kv in guarded.items() for x in kv]]
         args += guarded_gone
         self.observe("commit")

@@ -9,8 +9,11 @@ Engine for the transaction first *claims* the record, in the same store call tha
 checks its rate limits (`begin`), and gives the claim back in the call that writes it (`commit`).
 The transaction's own fields (`GUARDED`) are written only when the record's version is still the
 one read, so a request that outlived its claim can never put back an older transaction; the count
-of wrong codes is a counter the store adds to, never a value written back whole. Each store does
-its part of this atomically: the memory store between two awaits, Redis in one script.
+of wrong codes is a counter the store adds to, never a value written back whole. Taking the claim
+also counts one wrong code in advance (a reservation), before any answer goes out: a code sent
+counts even if the store fails while the Identity Engine checks it, and saving gives the
+reservation back unless the answer was a wrong code or its fate is unknown. Each store does its
+part of this atomically: the memory store between two awaits, Redis in one script.
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ class StoredSession(Session):
     """A session whose fields stay the JSON text they were stored as until a handler reads them,
     and which remembers them as loaded, so saving writes only what changed and never encodes a
     field nobody read. `version` is the record's as read; `claim` the token of this request's
-    claim on it, if it holds one; `codes_added` the wrong codes to add to the record's count."""
+    claim on it, if it holds one; `codes_added` the wrong codes to add to the record's count;
+    `reserved` the wrong code the store counted in advance with the claim (see the module)."""
 
     def __init__(self, identity: str | None, fields: Fields, created: float, version: int = 0):
         super().__init__(
@@ -64,6 +68,8 @@ class StoredSession(Session):
         self.version = version
         self.claim: str | None = None
         self.codes_added = 0
+        self.reserved = 0
+        self.staked = False  # an answer went out: the reservation stands unless `give_back_code`
         self._mapping.update(fields)
         self._undecoded = set(fields)  # fields whose value in _mapping is still their JSON text
 
@@ -98,12 +104,26 @@ class StoredSession(Session):
         return {k: v if k in self._undecoded else encode(v) for k, v in self._mapping.items()}
 
     def add_code(self) -> int:
-        """Count one more wrong code (added to the record's count on saving); the count now."""
+        """Count one more wrong code; the count now. The code reserved with the claim is this one
+        (the count read already holds it); without one, it is added to the record's on saving."""
+        if self.reserved:
+            self.reserved -= 1
+            return int(self.get(CODES, 0))
         self.codes_added += 1
         count = int(self.get(CODES, 0)) + 1
         super().__setitem__(CODES, count)  # what this request reads; never written back whole
         self._undecoded.discard(CODES)
         return count
+
+    def stake_code(self) -> None:
+        """An answer is on its way to the Identity Engine: from here the reserved code stands,
+        even if nothing comes back, unless `give_back_code` says it was not a wrong code."""
+        self.staked = True
+
+    def give_back_code(self) -> None:
+        """The answer was not a wrong code (or was refused unchecked): saving gives back the
+        code reserved for it."""
+        self.staked = False
 
     def changes(self) -> tuple[Fields, set[str]]:
         """(fields to write, fields to delete) since loading; the code count is only ever added to."""
@@ -158,6 +178,7 @@ class Opened:
     wait: float = 0.0  # > 0: the limit named `limited` refused the request (nothing claimed)
     limited: str | None = None
     claimed: bool = False  # the claim asked for was taken (False: another request holds it)
+    reserved: int = 0  # wrong codes counted in advance with the claim (given back by `commit`)
 
 
 class Committed(enum.Enum):
@@ -183,18 +204,29 @@ class SessionStore(AbstractStorage):
     async def begin(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
         """At once: count `hits` (stopping at the first refused), read the record, and, when
         `claim` is given and the record lives, claim it under that token unless another
-        request's claim is still live."""
+        request's claim is still live, counting one wrong code in advance as it takes it (the
+        record returned holds it). A claim already under this token is this call run again:
+        it stands, and nothing more is counted."""
         raise NotImplementedError
 
     async def create(self, key: str, fields: Fields) -> None:
         raise NotImplementedError
 
     async def commit(
-        self, key: str, version: int, changed: Fields, removed: set[str], *, release: str | None, codes: int
+        self,
+        key: str,
+        version: int,
+        changed: Fields,
+        removed: set[str],
+        *,
+        release: str | None,
+        codes: int,
+        returned: int = 0,
     ) -> Committed:
         """Write changed fields and delete removed ones (the `GUARDED` ones only if the record is
         still at `version`, then counted as a new version), add `codes` to the code count, and
-        give back the claim `release` if it is still this request's."""
+        give back the claim `release` if it is still this request's, with the `returned` codes
+        reserved under it if the record is still at `version` (else they stay counted)."""
         raise NotImplementedError
 
     async def delete(self, key: str) -> None:
@@ -219,7 +251,7 @@ class SessionStore(AbstractStorage):
         opened = await self.begin(key, hits, token)
         session = self._session(key, opened.record)
         if opened.claimed:
-            session.claim = token
+            session.claim, session.reserved = token, opened.reserved
         return session, opened
 
     @staticmethod
@@ -244,9 +276,15 @@ class SessionStore(AbstractStorage):
         else:
             changed, removed = session.changes()
             result = await self.commit(
-                key, session.version, changed, removed, release=session.claim, codes=session.codes_added
+                key,
+                session.version,
+                changed,
+                removed,
+                release=session.claim,
+                codes=session.codes_added,
+                returned=0 if session.staked else session.reserved,
             )
-            session.claim, session.codes_added = None, 0
+            session.claim, session.codes_added, session.reserved, session.staked = None, 0, 0, False
             if result is Committed.GONE:
                 return  # ended (signed out, expired) while this request ran: never bring it back
         self.save_cookie(response, key)
@@ -271,6 +309,16 @@ class _Entry:
         self.claim: str | None = None
         self.claim_until = 0.0
         self.tat = 0.0  # the session's own limit (GCRA state)
+
+
+def add_codes(fields: Fields, count: int) -> None:
+    """Add `count` (perhaps negative) to a record's code count; a count of 0 is no field at all."""
+    if count:
+        total = int(fields.get(CODES, "0")) + count
+        if total > 0:
+            fields[CODES] = str(total)
+        else:
+            fields.pop(CODES, None)
 
 
 class MemoryStorage(SessionStore):
@@ -338,24 +386,36 @@ class MemoryStorage(SessionStore):
                 return Opened(record, wait=wait, limited=hit.name)
         if claim is None or entry is None:
             return Opened(record)
+        if entry.claim == claim:
+            return Opened(record, claimed=True, reserved=1)
         if entry.claim is not None and entry.claim_until > now:
             return Opened(record, claimed=False)
         entry.claim, entry.claim_until = claim, now + self.claim_seconds
-        return Opened(record, claimed=True)
+        add_codes(entry.fields, 1)
+        return Opened(self._record(entry, now), claimed=True, reserved=1)
 
     async def create(self, key: str, fields: Fields) -> None:
         self._data[key] = _Entry(self._clock(), fields)
         self._sweep()
 
     async def commit(
-        self, key: str, version: int, changed: Fields, removed: set[str], *, release: str | None, codes: int
+        self,
+        key: str,
+        version: int,
+        changed: Fields,
+        removed: set[str],
+        *,
+        release: str | None,
+        codes: int,
+        returned: int = 0,
     ) -> Committed:
         entry = self._data.get(key)
         if entry is None:
             return Committed.GONE
-        if codes:
-            entry.fields[CODES] = str(int(entry.fields.get(CODES, "0")) + codes)
+        add_codes(entry.fields, codes)
         if release is not None and entry.claim == release:
+            if entry.version == version:
+                add_codes(entry.fields, -returned)
             entry.claim = None
         guarded = {k for k in (*changed, *removed) if k in GUARDED}
         current = not guarded or entry.version == version

@@ -169,11 +169,13 @@ async def answer(
     if typed := submitted.get("identifier"):
         tx.user = user_ref(request, typed[0])
     audit(request, "signin.step", user=tx.user, form=form.name)
+    stored(session).stake_code()  # the wrong code reserved with the claim stands unless the reply clears it
     try:
         reply = await request.config_dict[IDX_CLIENT].proceed(form.href, body)
     except UpstreamError as exc:
         if exc.status != 429:
             raise
+        stored(session).give_back_code()  # refused before it was checked
         audit(request, "signin.failed", user=tx.user, reason="rate_limited")
         flash(session, "notice.rate_limited", "ERROR")  # nothing is lost: the same step again
         return see_other(urls(request).step)
@@ -310,7 +312,10 @@ async def advance(
         response = parse(body)
     except NotAnIdxResponse:
         raise UpstreamError("not an IDX response", status=reply.status) from None
-    if answered and policy.code_refused(response) and stored(session).add_code() >= policy.MAX_FAILED_CODES:
+    refused = answered and policy.code_refused(response)
+    if answered and not refused:
+        stored(session).give_back_code()  # not a wrong code: the one reserved for it is given back
+    if refused and stored(session).add_code() >= policy.MAX_FAILED_CODES:
         # Too many wrong one-time codes in one transaction (ASVS 6.5.1/6.6.3): it ends here,
         # and nothing more is sent for it.
         audit(request, "signin.failed", user=tx.user, reason="too_many_codes")
