@@ -3,6 +3,7 @@ things, each through the app against the simulator (or the recorded corpus and O
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -256,6 +257,11 @@ async def test_a_refused_password_keeps_the_server_s_rules_and_says_which_it_bro
     broken = re.findall(r'<li class="rule rule--broken" data-rule="(\w+)" data-value="(\w+)"', page)
     assert broken == [("minUpperCase", "1"), ("excludeUsername", "1"), ("excludeAttribute", "firstName")]
     assert "irene1234" not in tab.html  # checklist 39: never refilled
+    await tab.get("/login/step?lang=de")  # said again in another language, until the next answer
+    assert main(tab.html).count("rule--broken") == 3 and "Your password cannot be any of your last 4" in tab.html
+    await tab.get("/login/step?lang=en")
+    await tab.submit(credentials__passcode="x", confirmPassword="y")  # refused here: mismatch, nothing sent
+    assert "rule--broken" not in tab.html
 
 
 async def test_a_password_refused_for_a_rule_only_the_org_checks_says_so(tab, simulator):
@@ -455,7 +461,7 @@ async def test_the_demo_home_lists_methods_not_how_many(tab, simulator):
 
 async def test_the_app_names_itself_in_every_language(aiohttp_client, simulator):
     settings = demo_settings(simulator.port)
-    named = Tab(await serve(aiohttp_client, Settings(**{**settings.__dict__, "app_name": "Harbor Bank"})), prefix="")
+    named = Tab(await serve(aiohttp_client, dataclasses.replace(settings, app_name="Harbor Bank")), prefix="")
     for lang in ("en", "fr", "ja"):
         await named.get("/login", lang=lang)
         assert re.search(r"<title>[^<]* · Harbor Bank</title>", named.html) and "My App" not in named.html

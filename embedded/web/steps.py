@@ -59,8 +59,8 @@ async def show_step(request: web.Request) -> web.Response:
         response,
         session.pop(ECHO, None),
         chosen=held_method(request, session, tx),
-        blank=session.pop(BLANK, None),
-        broken=session.pop(BROKEN, None),
+        blank=session.get(BLANK),  # kept until the next answer: a reload or another language says it again
+        broken=session.get(BROKEN),
         listing=LIST in request.query,
     )
     if isinstance(outcome, flow.Expired):
@@ -114,6 +114,8 @@ async def submit_step(request: web.Request) -> web.Response:
     submitted = {k: [str(v) for v in data.getall(k)] for k in set(data.keys()) if not k.startswith("_")}
     form_id = _text(data.get("_form")) or ""
     held = session.pop(CHOSEN, None)
+    for said in (BLANK, BROKEN):  # what the page said of the last answer
+        session.pop(said, None)
     if data.get("_details") is not None:  # a chosen method's details: with what its list's form carried
         if isinstance(held, dict) and held.get("version") == tx.version and held.get("form") == form_id:
             submitted = {**{k: [v] for k, v in held.get("values", {}).items()}, **submitted}
@@ -122,11 +124,6 @@ async def submit_step(request: web.Request) -> web.Response:
         values = {k: v for k, v in forms.public_values(form, submitted).items() if "." not in k}
         session[CHOSEN] = {"version": tx.version, "form": form_id, "option": option, "values": values}
         return see_other(urls(request).step + f"?{METHOD}")
-    if (broken := flow.broken_password_rules(response, form, submitted)) is not None:
-        session[BROKEN] = list(broken)  # said beside the refusal, if the org refuses the password
-    if blank := forms.missing_required(form, submitted):
-        # The Identity Engine names the first required field left empty; the page names them all.
-        session[BLANK] = {form.name: list(blank)}
     return await answer(request, session, tx, response, form, submitted)
 
 
@@ -166,6 +163,11 @@ async def answer(
         flash(session, exc.key, "ERROR")
         return see_other(urls(request).step)
     session[ECHO] = forms.public_values(form, submitted)
+    if (broken := flow.broken_password_rules(response, form, submitted)) is not None:
+        session[BROKEN] = list(broken)  # said beside the refusal, if the org refuses the password
+    if blank := forms.missing_required(form, submitted):
+        # The Identity Engine names the first required field left empty; the page names them all.
+        session[BLANK] = {form.name: list(blank)}
     if typed := submitted.get("identifier"):
         tx.user = user_ref(request, typed[0])
     audit(request, "signin.step", user=tx.user, form=form.name)

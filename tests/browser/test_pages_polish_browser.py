@@ -8,6 +8,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+from .conftest import new_page
 from .people import button, choose, enter_code, latest, press, see, sign_in, sim_url, visible_field
 
 pytestmark = pytest.mark.browser
@@ -191,3 +192,46 @@ async def test_the_outbox_fits_at_1280px(demo, page, shots):
     )
     table = await page.locator("table").bounding_box()
     assert table["x"] + table["width"] <= column + 0.5  # within the page's column, as the banner above it
+
+
+async def test_the_new_page_states_pass_axe_in_every_language(demo, browser, shots):
+    """0 serious or critical axe violations: a method's details (Okta Verify's channel), an empty
+    registration with every field flagged, a refused new password with its broken rules (both
+    said again in each language), and a password shown by the show/hide button."""
+    from .test_accessibility_browser import FAILING, Audit, axe_source, identify, password
+
+    base, _ = demo
+    audit = Audit(await axe_source())
+    page = await new_page(browser)
+    await sign_in(page, base, FRANK, FRANK_PASSWORD, shots)
+    await choose(page, "Okta Verify", main(page).get_by_role("group", name="Security method"))
+    await press(page, "Continue")
+    await main(page).get_by_role("radio", name="QR code").wait_for()
+    await audit.check(page, "method details (Okta Verify)")
+
+    page = await new_page(browser)
+    await page.goto(base + "/register")
+    await page.evaluate("document.querySelector('form[data-form=enroll-profile]').noValidate = true")
+    await press(page, "Create account")
+    await main(page).locator(".error-summary").wait_for()
+    await audit.check(page, "registration, every field flagged")
+
+    page = await new_page(browser)
+    await identify(page, base, IRENE)
+    await password(page, IRENE_PASSWORD)
+    await visible_field(page, "New password").fill("irene1234")
+    await visible_field(page, "Type the password again").fill("irene1234")
+    await press(page, "Save password")
+    await main(page).locator(".rule--broken").first.wait_for()
+    await audit.check(page, "new password refused, rules broken")
+
+    page = await new_page(browser)
+    await identify(page, base, "alice@example.com")
+    await main(page).get_by_role("button", name="Show password").click()
+    await page.evaluate(audit.source)
+    found = await page.evaluate("async () => (await axe.run(document)).violations.map(v => [v.id, v.impact])")
+    audit.violations += [
+        {"id": i, "impact": impact, "help": "", "nodes": [], "page": "shown", "lang": "en"} for i, impact in found
+    ]
+    assert all(impact not in FAILING for _, impact in found), found
+    audit.assert_clean()
