@@ -61,16 +61,7 @@ def test_a_recorded_journey_replays_to_the_same_page(live, replayed_live, name):
     assert result.outcome == outcomes[name], JOURNEYS[name].about
 
 
-# Recorded before the recorder kept the values a form offers everyone: the committed registration
-# offers the colour "green" as the stand-in "profile-3", so its replayed walk cannot pick it (a fresh
-# recording can: test_a_recorded_journey_replays_to_the_same_page). Re-recording the corpus with
-# `.venv/bin/python tests/corpus.py` makes it pass; then drop this.
-STALE = {"registration": "the committed recording offers 'green' as the stand-in 'profile-3'; re-record it"}
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=pytest.mark.xfail(reason=STALE[n])) if n in STALE else n for n in NAMES]
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_the_committed_corpus_replays_like_a_fresh_recording(live, replayed_committed, name):
     """When this fails the app or the simulator changed what a journey does: re-record with
     `.venv/bin/python tests/corpus.py` and read the diff of tests/fixtures/recorded."""

@@ -6,6 +6,7 @@ End to end through the app against the simulator; the ID token checks behind it 
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -88,6 +89,8 @@ async def test_a_one_factor_sign_in_steps_up_to_two_factors_and_comes_back_to_th
     assert login_query(resp.headers["Location"]) == {"acr_values": [TWO_FACTORS], "return_to": ["/payments?from=menu"]}
     await tab.get("/payments?from=menu")
     assert tab.signing_in  # the step-up starts a sign-in that asks for two factors
+    # It says why, and who is signing in again is filled in (their password is not).
+    assert tab.shows("confirm it's you") and re.search(r'name="identifier" value="alice@example.com"', tab.html)
     await step_up(tab, embedded_simulator, ALICE, ALICE_PASSWORD)
     assert tab.path == "/payments" and urlsplit(tab.url).query == "from=menu" and tab.status == 200
     resp = await client.get("/payments", allow_redirects=False)  # met now: no second trip

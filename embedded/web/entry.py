@@ -18,7 +18,7 @@ from ..transaction import Transaction
 from .context import audit, request_context, user_ref
 from .respond import csrf_token, flash, page_language, render, see_other
 from .session import get_session, open_step
-from .steps import advance, current_transaction, request_body, too_many
+from .steps import ECHO, advance, current_transaction, request_body, too_many
 
 log = logging.getLogger("embedded")
 
@@ -128,7 +128,11 @@ async def begin(
         max_age=step_up.max_age,
     )
     reply = await client.introspect(handle)
-    signed_in_as = (session.get("user") or {}).get("preferred_username")  # a step-up
+    signed_in_as = (session.get("user") or {}).get("preferred_username")
+    if isinstance(signed_in_as, str) and (step_up.acr_values or step_up.max_age):
+        # A step-up: say why they sign in again, and who as (the username is filled in for them).
+        flash(session, "notice.step_up")
+        session[ECHO] = {"identifier": signed_in_as}
     audit(
         request,
         "signin.started",

@@ -181,7 +181,7 @@ def target_refusal(request: web.Request) -> web.Response | None:
         return web.json_response({"error": "invalid_request_target"}, status=400)
     request[OURS] = True  # the package's page, with the package's headers
     request.setdefault(CSP_NONCE, secrets.token_urlsafe(18))
-    return render_error(request, 400, "error.http")
+    return render_error(request, 400, "error.http_400")
 
 
 @overload

@@ -40,7 +40,8 @@ def labels(doc: dict, form: str) -> list[str]:
         ("fr-FR,fr;q=0.9,en;q=0.8", "Le mot de passe est incorrect"),
         ("de", "Das Passwort ist falsch"),
         ("en-US,en;q=0.9,fr;q=0.5", "Password is incorrect"),
-        ("ja", "Password is incorrect"),
+        ("ja", "パスワードが正しくありません"),
+        ("fi", "Password is incorrect"),
         (None, "Password is incorrect"),
     ],
 )
