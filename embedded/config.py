@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import themes
+from .redis_settings import RedisOptions, RedisSettingsError, RedisTarget, redis_target
 
 ENV_NAMES = ("OKTA_IDX_ISSUER", "OKTA_IDX_CLIENTID", "OKTA_IDX_CLIENTSECRET", "OKTA_IDX_SCOPES", "OKTA_IDX_REDIRECTURI")
 DEFAULT_SCOPES = ("openid", "profile", "email")
@@ -73,9 +74,11 @@ class Settings:
     step_limit_per_ip: tuple[int, float] = (100, 60.0)
     step_limit_per_transaction: tuple[int, float] = (8, 5.0)
     login_limit_per_ip: tuple[int, float] = (30, 60.0)
-    # Sessions, transactions, limits and locks on a Redis server, shared by every instance
-    # (redis://, rediss:// or unix://); in this process's memory when unset.
+    # Sessions, transactions, limits and locks on Redis, shared by every instance: one server
+    # (redis://, rediss:// or unix://), a Sentinel-managed primary (redis+sentinel://) or a
+    # Cluster (redis+cluster://), with `redis` for the rest; in this process's memory when unset.
     redis_url: str | None = None
+    redis: RedisOptions = RedisOptions()
     # Keys the hash of user identifiers in sign-in event logs; random per process when unset.
     audit_key: str | None = None
     mode: str = "embedded"
@@ -126,10 +129,7 @@ class Settings:
         ):
             if value <= 0:
                 raise SettingsError(f"{name} must be positive, got {value:g}")
-        if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise SettingsError(
-                f"EMBEDDED_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {self.redis_url!r}"
-            )
+        _ = self.redis_target  # checked now: a malformed Redis setting stops the start
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"EMBEDDED_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
         if not 0 < self.shutdown_seconds < 3600:
@@ -153,6 +153,14 @@ class Settings:
         for theme_dir in self.theme_chain:
             if (why := themes.problem(theme_dir)) is not None:
                 raise SettingsError(f"{name}: {why}")
+
+    @cached_property
+    def redis_target(self) -> RedisTarget | None:
+        """Where the shared store is (None: in memory)."""
+        try:
+            return redis_target(self.redis_url, self.redis)
+        except RedisSettingsError as exc:
+            raise SettingsError(str(exc)) from None
 
     @property
     def theme_chain(self) -> tuple[str, ...]:
@@ -203,6 +211,7 @@ class Settings:
             mode=env.get("EMBEDDED_MODE") or "embedded",
             conceal_existing_accounts=flag(env, "EMBEDDED_CONCEAL_EXISTING_ACCOUNTS"),
             redis_url=env.get("EMBEDDED_REDIS_URL") or None,
+            redis=redis_options(env),
             metrics=flag(env, "EMBEDDED_METRICS"),
             metrics_listen=listen_address(env["EMBEDDED_METRICS_PORT"]) if env.get("EMBEDDED_METRICS_PORT") else None,
             log_format=(env.get("EMBEDDED_LOG_FORMAT") or "text").strip().lower(),
@@ -277,3 +286,32 @@ def flag(env: Mapping[str, str], name: str) -> bool:
 def configured_in(environ: Mapping[str, str]) -> bool:
     """Whether any OKTA_IDX_* setting is present (otherwise the demo runs on the simulator)."""
     return any(environ.get(n) for n in ENV_NAMES)
+
+
+def redis_options(env: Mapping[str, str]) -> RedisOptions:
+    """The EMBEDDED_REDIS_* settings beside EMBEDDED_REDIS_URL (docs/redis.md)."""
+    replicas, confirm_ms = (whole(env, name) for name in ("EMBEDDED_REDIS_REPLICAS", "EMBEDDED_REDIS_CONFIRM_MS"))
+    return RedisOptions(
+        sentinels=tuple(env.get("EMBEDDED_REDIS_SENTINELS", "").replace(",", " ").split()),
+        service=env.get("EMBEDDED_REDIS_SERVICE") or None,
+        cluster=flag(env, "EMBEDDED_REDIS_CLUSTER"),
+        username=env.get("EMBEDDED_REDIS_USERNAME") or None,
+        password=env.get("EMBEDDED_REDIS_PASSWORD") or None,
+        sentinel_password=env.get("EMBEDDED_REDIS_SENTINEL_PASSWORD") or None,
+        tls=flag(env, "EMBEDDED_REDIS_TLS"),
+        tls_ca_file=env.get("EMBEDDED_REDIS_TLS_CA_FILE") or None,
+        tls_cert_file=env.get("EMBEDDED_REDIS_TLS_CERT_FILE") or None,
+        tls_key_file=env.get("EMBEDDED_REDIS_TLS_KEY_FILE") or None,
+        replicas=replicas,
+        confirm_ms=RedisOptions.confirm_ms if confirm_ms is None else confirm_ms,
+    )
+
+
+def whole(env: Mapping[str, str], name: str) -> int | None:
+    """A whole-number setting, None when unset."""
+    if not env.get(name):
+        return None
+    try:
+        return int(env[name])
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {env[name]!r}") from None

@@ -1,5 +1,6 @@
-"""Shared state on a Redis server (EMBEDDED_REDIS_URL), so any number of app processes serve
-any request of any session: sessions with their step claims, and rate limits.
+"""Shared state on Redis (docs/redis.md), so any number of app processes serve any request of
+any session: sessions with their step claims, and rate limits. One server, a primary with
+replicas behind Sentinel, or a Redis Cluster.
 
 Keys are namespaced (`embedded:` by default) and expire on their own: a session with its idle
 lifetime, a limit's state once it no longer holds anyone back. A request costs at most two round
@@ -7,21 +8,31 @@ trips: one script reads the session, counts its limits and claims it (`BEGIN`), 
 and releases (`COMMIT`); a page that changed nothing writes nothing. Every script is timed by the
 Redis server's clock, so every instance agrees. The session's bookkeeping lives in its own hash
 beside its fields (names starting with `_`), so one script touches one key for it.
+
+On a Cluster every key one script touches must share a hash slot: a session's key carries its id
+as a hash tag (`embedded:s:{ID}`), and a client address's limits carry the address
+(`embedded:rl:ip:{ADDRESS}`), so the limits of one request share a slot, but not the session's:
+there they take a round trip of their own before `BEGIN` (at most three a request).
+
+A failover loses no security promise: replication is asynchronous, so a write the primary took
+may be missing on the replica promoted in its place. The writes that carry a promise (the wrong
+code reserved with a claim, a new session such as a completed sign-in, a deleted one such as a
+sign-out) are followed, in the same pipeline on the same connection, by `WAIT` for `replicas`
+replicas; fewer in time is `StoreUnavailable` (the 503 page), and the answer never goes out.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
-import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.asyncio.cluster import ClusterNode, PipelineCommand, RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import NoScriptError, RedisError
 
 from .ratelimit import Rate
+from .redis_clients import Client
 from .sessions import GUARDED, Committed, Fields, Hit, Opened, Record, SessionStore
 
 # Shared by the scripts below: the server's time in seconds, and one GCRA hit against a
@@ -129,34 +140,25 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return result
 """
-# KEYS[1] limit; ARGV: interval s, tolerance s. "0", or the seconds to wait.
-HIT = (
+# KEYS: limit keys (one hash slot); ARGV: interval s and tolerance s for each. Counts them in
+# order, stopping at the first refused: {-1, '0'}, or {its index from 0, the seconds to wait}.
+LIMITS = (
     PRELUDE
     + """
-local next, wait = gcra(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[1]), tonumber(ARGV[2]))
-if wait > 0 then return tostring(wait) end
-redis.call('SET', KEYS[1], string.format('%.6f', next), 'PX', math.ceil((next - now) * 1000) + 1)
-return '0'
+for i = 1, #KEYS do
+  local next, wait = gcra(tonumber(redis.call('GET', KEYS[i]) or '0'), tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+  if wait > 0 then return {i - 1, tostring(wait)} end
+  redis.call('SET', KEYS[i], string.format('%.6f', next), 'PX', math.ceil((next - now) * 1000) + 1)
+end
+return {-1, '0'}
 """
 )
 COMMITTED = {1: Committed.WRITTEN, -1: Committed.STALE, 0: Committed.GONE}
 
 
 class StoreUnavailable(Exception):
-    """The shared store could not be reached; the request is answered with a 503 page."""
-
-
-def connect(url: str) -> redis.Redis:
-    # Short timeouts: a Redis that does not answer is reported, not waited on. Two quick retries
-    # on a broken connection, so a restarted Redis costs nobody a 503 page.
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=2.0,
-        socket_connect_timeout=2.0,
-        health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
+    """The shared store could not be reached, or could not confirm a write that must survive a
+    failover; the request is answered with a 503 page."""
 
 
 Observer = Callable[[str], None]  # told the name of each round trip to Redis (metrics)
@@ -185,10 +187,20 @@ def _record(flat: list[bytes]) -> Record | None:
     return Record(float(pairs.get("_created", "0")), fields, int(pairs.get("_v", "0")))
 
 
+def limit_key(prefix: str, key: str) -> str:
+    """A limit's key, NAME:SUBJECT, with the subject (a client address) as its hash tag, so one
+    request's limits share a slot on a Cluster."""
+    name, _, subject = key.partition(":")
+    return f"{prefix}{name}:{{{subject}}}"
+
+
 class RedisStorage(SessionStore):
+    """Sessions on Redis. `replicas`: how many replicas confirm a write that must survive a
+    failover (0: none are waited for, as on one server), within `confirm_ms`."""
+
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         *,
         secure: bool,
         idle_seconds: int,
@@ -196,16 +208,21 @@ class RedisStorage(SessionStore):
         claim_seconds: float = 30.0,
         namespace: str = "embedded",
         observe: Observer = ignore,
+        replicas: int = 0,
+        confirm_ms: int = 1000,
     ):
         super().__init__(
             secure=secure, idle_seconds=idle_seconds, absolute_seconds=absolute_seconds, claim_seconds=claim_seconds
         )
         self.client = client
-        self.observe = observe  # one call per round trip: a script, a command
+        self.cluster = isinstance(client, RedisCluster)
+        self.observe = observe  # one call per round trip: a script, a command, a pipeline
+        self.replicas = replicas
+        self.confirm_ms = confirm_ms
         self.prefix = f"{namespace}:s:"
         self.limit_prefix = f"{namespace}:rl:"
-        self._read, self._begin, self._create, self._commit = (
-            client.register_script(s) for s in (READ, BEGIN, CREATE, COMMIT)
+        self._read, self._begin, self._create, self._commit, self._limits = (
+            client.register_script(s) for s in (READ, BEGIN, CREATE, COMMIT, LIMITS)
         )
 
     @property
@@ -213,30 +230,52 @@ class RedisStorage(SessionStore):
         return int(self.idle_seconds * 1000)
 
     def session_key(self, key: str) -> str:
-        return self.prefix + key
+        return f"{self.prefix}{{{key}}}"
 
     async def read(self, key: str) -> Record | None:
         self.observe("read")
         return _record(await run(self._read, [self.session_key(key)], [self.idle_ms, self.absolute_seconds]))
 
     async def begin(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
+        if self.cluster and any(hit.key is not None for hit in hits):
+            # A client address's limits live in another slot than the session: counted first.
+            by_address = [hit for hit in hits if hit.key is not None]
+            keys = [limit_key(self.limit_prefix, hit.key) for hit in by_address if hit.key is not None]
+            self.observe("limits")
+            index, wait = await run(self._limits, keys, [x for hit in by_address for x in _rate_args(hit.rate)])
+            if int(index) >= 0:
+                record = await self.read(key) if key else None
+                return Opened(record, wait=float(wait), limited=by_address[int(index)].name)
+            hits = [hit for hit in hits if hit.key is None]
+            if key is None:
+                return Opened(None)
         keys = [self.session_key(key) if key else self.prefix]  # no cookie: a key no session has
         args: list[Any] = [self.idle_ms, self.absolute_seconds, claim or "", int(self.claim_seconds * 1000), len(hits)]
         for hit in hits:
             if hit.key is not None:
-                keys.append(self.limit_prefix + hit.key)
+                keys.append(limit_key(self.limit_prefix, hit.key))
             args += [1 if hit.key is None else len(keys), *_rate_args(hit.rate)]
         self.observe("begin")
-        status, wait, index, flat = await run(self._begin, keys, args)
+        if claim is not None and key is not None and self.replicas:
+            # The claim reserves a wrong code: confirmed before any answer can go out.
+            reply, confirmed = await self._confirmed(keys[0], self._begin, keys, args)
+        else:
+            reply, confirmed = await run(self._begin, keys, args), True
+        status, wait, index, flat = reply
         record = _record(flat) if key else None
         if status == b"limited":
             return Opened(record, wait=float(wait), limited=hits[int(index)].name)
         claimed = status == b"ok" and claim is not None and record is not None
+        if claimed and not confirmed:
+            assert key is not None and record is not None
+            await self.commit(key, record.version, {}, set(), release=claim, codes=0, returned=1)
+            raise StoreUnavailable(f"no replica confirmed a claim within {self.confirm_ms} ms")
         return Opened(record, claimed=claimed, reserved=1 if claimed else 0)
 
     async def create(self, key: str, fields: Fields) -> None:
         self.observe("create")
-        await run(self._create, [self.session_key(key)], [self.idle_ms, *[x for kv in fields.items() for x in kv]])
+        keys, args = [self.session_key(key)], [self.idle_ms, *[x for kv in fields.items() for x in kv]]
+        await self._write(keys[0], self._create, keys, args)
 
     async def commit(
         self,
@@ -259,14 +298,80 @@ class RedisStorage(SessionStore):
         args += [*[x for kv in plain.items() for x in kv], *gone, *[x for kv in guarded.items() for x in kv]]
         args += guarded_gone
         self.observe("commit")
-        return COMMITTED[int(await run(self._commit, [self.session_key(key)], args))]
+        keys = [self.session_key(key)]
+        # A wrong code counted here (none was reserved for it) is confirmed like a reserved one.
+        result = await self._write(keys[0], self._commit, keys, args) if codes else await run(self._commit, keys, args)
+        return COMMITTED[int(result)]
 
     async def delete(self, key: str) -> None:
         self.observe("delete")
+        await self._write(self.session_key(key), None, [self.session_key(key)], [])
+
+    async def _write(self, key: str, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """A write that must survive a failover: `script` (None: DEL `keys`), confirmed."""
+        if not self.replicas:
+            if script is not None:
+                return await run(script, keys, args)
+            try:
+                return await self.client.delete(*keys)
+            except RedisError as exc:
+                raise StoreUnavailable(type(exc).__name__) from None
+        reply, confirmed = await self._confirmed(key, script, keys, args)
+        if not confirmed:
+            raise StoreUnavailable(f"no replica confirmed a write within {self.confirm_ms} ms")
+        return reply
+
+    async def _confirmed(self, key: str, script: Any, keys: list[str], args: list[Any]) -> tuple[Any, bool]:
+        """Run `script` (None: DEL `keys`) and, right after it on the same connection, WAIT for the
+        replicas: (its reply, whether enough of them had it in time)."""
+        command = ("DEL", *keys) if script is None else ("EVALSHA", script.sha, len(keys), *keys, *args)
         try:
-            await self.client.delete(self.session_key(key))
+            for _ in range(2):  # once more after loading a script the server did not have
+                reply, acked = await (self._on_node(key, command) if self.cluster else self._on_primary(command))
+                if not isinstance(reply, NoScriptError):
+                    break
+                await (
+                    self._node(key).execute_command("SCRIPT", "LOAD", script.script)
+                    if self.cluster
+                    else self.client.script_load(script.script)
+                )
         except RedisError as exc:
+            if self.cluster:  # the slot may have moved, or its node died: learn the map afresh
+                await self._refresh()
             raise StoreUnavailable(type(exc).__name__) from None
+        if isinstance(reply, Exception):
+            if self.cluster:
+                await self._refresh()
+            raise StoreUnavailable(type(reply).__name__)
+        return reply, isinstance(acked, int) and acked >= self.replicas
+
+    async def _on_primary(self, command: tuple[Any, ...]) -> list[Any]:
+        # One pipeline is one connection; a retry sends both commands again, together.
+        pipe = self.client.pipeline(transaction=False)
+        pipe.execute_command(*command)
+        pipe.execute_command("WAIT", self.replicas, self.confirm_ms)
+        return await pipe.execute(raise_on_error=False)
+
+    def _node(self, key: str) -> ClusterNode:
+        assert isinstance(self.client, RedisCluster)
+        node = self.client.get_node_from_key(key)
+        if node is None:
+            raise RedisConnectionError("no node serves the slot")
+        return node
+
+    async def _on_node(self, key: str, command: tuple[Any, ...]) -> list[Any]:
+        # The cluster client's own pipeline may send a retried command elsewhere than its WAIT:
+        # both go here on one connection to the node that serves the key's slot, or neither.
+        assert isinstance(self.client, RedisCluster)
+        await self.client.initialize()
+        sent = [PipelineCommand(0, *command), PipelineCommand(1, "WAIT", self.replicas, self.confirm_ms)]
+        await self._node(key).execute_pipeline(sent)
+        return [each.result for each in sent]
+
+    async def _refresh(self) -> None:
+        assert isinstance(self.client, RedisCluster)
+        with contextlib.suppress(RedisError):  # if it fails, the next request tries again
+            await self.client.nodes_manager.initialize()
 
     async def count(self) -> int:
         return sum([1 async for _ in self.client.scan_iter(match=self.prefix + "*", count=1000)])
@@ -277,7 +382,7 @@ class RedisLimiter:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         name: str,
         limit: int,
         window: float,
@@ -285,10 +390,12 @@ class RedisLimiter:
         observe: Observer = ignore,
     ):
         self.rate = Rate(limit, window)
+        self.name = name
         self.observe = observe
-        self.prefix = f"{namespace}:rl:{name}:"
-        self._hit = client.register_script(HIT)
+        self.prefix = f"{namespace}:rl:"
+        self._limits = client.register_script(LIMITS)
 
     async def check(self, key: str) -> float:
         self.observe("limit")
-        return float(cast(bytes, await run(self._hit, [self.prefix + key], _rate_args(self.rate))))
+        _, wait = await run(self._limits, [limit_key(self.prefix, f"{self.name}:{key}")], _rate_args(self.rate))
+        return float(wait)

@@ -1,11 +1,25 @@
-"""A real redis-server for tests: on a free loopback port, no persistence, stopped after."""
+"""Real Redis servers for tests and benches, on free loopback ports and without persistence: one
+server, a primary with replicas watched by three Sentinels, or a Cluster.
+
+Every process runs in a temporary directory of its own (`--dir`), removed when it stops: what
+Redis writes there (a replica's copy of the data set, a sentinel's rewritten configuration, a
+cluster node's nodes.conf) never lands in the checkout.
+"""
 
 from __future__ import annotations
 
+import random
 import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+from redis.crc import key_slot
 
 
 def free_port() -> int:
@@ -14,46 +28,246 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (the port + 10000) is free too."""
+    for _ in range(200):
+        port = random.randint(20_000, 55_000)
+        try:
+            for candidate in (port, port + 10_000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+def binary(name: str) -> str:
+    found = shutil.which(name)
+    assert found, f"{name} is missing: `make test` installs Debian's redis-server (which has it)"
+    return found
+
+
+def wait_until(check: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
 class RedisServer:
-    def __init__(self) -> None:
-        self.port = free_port()
+    """One redis-server (or, with `sentinel`, one Sentinel) with its own temporary directory."""
+
+    def __init__(self, port: int | None = None, *, args: tuple[str, ...] = (), sentinel: str | None = None):
+        self.port = port or free_port()
+        self.args = args
+        self.sentinel = sentinel  # a Sentinel's configuration, less its port and directory
         self.process: subprocess.Popen[bytes] | None = None
+        self.dir: Path | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
     def start(self) -> RedisServer:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is missing: `make test` installs Debian's redis-server"
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        self.dir = Path(tempfile.mkdtemp(prefix="embedded-redis-"))
+        common = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)]
+        if self.sentinel is not None:
+            config = self.dir / "sentinel.conf"  # a sentinel rewrites it as it learns the deployment
+            config.write_text(self.sentinel)
+            command = [binary("redis-server"), str(config), "--sentinel", *common]
+        else:
+            persistence = ["--save", "", "--appendonly", "no", "--protected-mode", "yes"]
+            command = [binary("redis-server"), *common, *persistence, *self.args]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.client().ping, f"redis on port {self.port}", timeout=10)
+        return self
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=1)
+
+    def info(self, section: str) -> dict:
+        with self.client() as client:
+            return client.info(section)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, with whatever it had not yet sent to its replicas."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+            self.process = None
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+class SentinelDeployment:
+    """A primary, `replicas` replicas and three Sentinels that fail over within seconds: a node
+    is down after `down_after_ms` without an answer, and a failover that stalls is tried again
+    after twice `failover_timeout_ms` (Sentinel's defaults, 30 s and 3 min, would stretch a drill
+    into minutes)."""
+
+    SERVICE = "embedded"
+
+    def __init__(self, replicas: int = 2, *, down_after_ms: int = 1000, failover_timeout_ms: int = 3000):
+        self.replica_count = replicas
+        self.down_after_ms = down_after_ms
+        self.failover_timeout_ms = failover_timeout_ms
+        self.servers: list[RedisServer] = []
+        self.sentinels: list[RedisServer] = []
+
+    @property
+    def url(self) -> str:
+        return f"redis+sentinel://{','.join(s.address for s in self.sentinels)}/{self.SERVICE}/0"
+
+    def start(self) -> SentinelDeployment:
+        primary = RedisServer().start()
+        self.servers = [primary]
+        for _ in range(self.replica_count):
+            self.servers.append(RedisServer(args=("--replicaof", "127.0.0.1", str(primary.port))).start())
+        self.wait_for_replicas(primary)
+        config = (
+            f"sentinel monitor {self.SERVICE} 127.0.0.1 {primary.port} 2\n"
+            f"sentinel down-after-milliseconds {self.SERVICE} {self.down_after_ms}\n"
+            f"sentinel failover-timeout {self.SERVICE} {self.failover_timeout_ms}\n"
+            f"sentinel parallel-syncs {self.SERVICE} {max(1, self.replica_count)}\n"
+        )
+        self.sentinels = [RedisServer(sentinel=config).start() for _ in range(3)]
+        for sentinel in self.sentinels:  # each knows the others (needed to elect a leader) and the replicas
+            wait_until(lambda s=sentinel: self._sees_everyone(s), f"sentinel {sentinel.port} to see the deployment")
+        return self
+
+    def _sees_everyone(self, sentinel: RedisServer) -> bool:
+        with sentinel.client() as client:
+            state = client.sentinel_master(self.SERVICE)
+        return state["num-other-sentinels"] == 2 and state["num-slaves"] == self.replica_count
+
+    def primary(self) -> RedisServer:
+        """The server the Sentinels name as primary now."""
+        with self.sentinels[0].client() as client:
+            _, port = client.sentinel_get_master_addr_by_name(self.SERVICE)
+        return next(s for s in self.servers if s.port == int(port))
+
+    def wait_for_replicas(self, primary: RedisServer, count: int | None = None) -> None:
+        """Until `primary` has `count` replicas (all of them by default) in sync with it."""
+        want = self.replica_count if count is None else count
+
+        def synced() -> bool:
+            info = primary.info("replication")
+            links = [info.get(f"slave{n}", {}) for n in range(info.get("connected_slaves", 0))]
+            online = [link for link in links if link.get("state") == "online"]
+            return info.get("role") == "master" and len(online) >= want
+
+        wait_until(synced, f"{want} replicas in sync with port {primary.port}")
+
+    def kill_primary(self) -> RedisServer:
+        primary = self.primary()
+        primary.kill()
+        return primary
+
+    def wait_for_failover(self, old: RedisServer, timeout: float = 30.0) -> RedisServer:
+        """Until every Sentinel names a promoted replica; it is returned."""
+
+        def promoted() -> bool:
+            ports = set()
+            for sentinel in self.sentinels:
+                with sentinel.client() as client:
+                    ports.add(int(client.sentinel_get_master_addr_by_name(self.SERVICE)[1]))
+            return len(ports) == 1 and old.port not in ports and self.primary().info("replication")["role"] == "master"
+
+        wait_until(promoted, "a replica promoted by the Sentinels", timeout)
+        return self.primary()
+
+    def stop(self) -> None:
+        for server in [*self.sentinels, *self.servers]:
+            server.stop()
+
+
+class ClusterDeployment:
+    """A Redis Cluster of `primaries` primaries with `replicas` replicas each; a node is failed
+    over `node_timeout_ms` after it stops answering."""
+
+    def __init__(self, primaries: int = 3, replicas: int = 1, *, node_timeout_ms: int = 1000):
+        self.primaries = primaries
+        self.replicas = replicas
+        self.node_timeout_ms = node_timeout_ms
+        self.nodes: list[RedisServer] = []
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://{','.join(n.address for n in self.nodes if n.process is not None)}"
+
+    def start(self) -> ClusterDeployment:
+        args = (
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            str(self.node_timeout_ms),
+        )
+        count = self.primaries * (1 + self.replicas)
+        self.nodes = [RedisServer(free_cluster_port(), args=args).start() for _ in range(count)]
+        subprocess.run(
+            [binary("redis-cli"), "--cluster", "create", *(n.address for n in self.nodes)]
+            + ["--cluster-replicas", str(self.replicas), "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        wait_until(self._healthy, "the cluster to agree on its slots and sync its replicas")
+        return self
+
+    def _healthy(self) -> bool:
+        for node in self.live():
+            if node.info("cluster").get("cluster_enabled") != 1:
+                return False
+            with node.client() as client:
+                if client.execute_command("CLUSTER", "INFO").decode().find("cluster_state:ok") < 0:
+                    return False
+            info = node.info("replication")
+            if info["role"] == "slave" and info.get("master_link_status") != "up":
+                return False
+        return True
+
+    def live(self) -> list[RedisServer]:
+        return [n for n in self.nodes if n.process is not None]
+
+    def primary_for(self, key: str) -> RedisServer:
+        """The node that serves `key`'s slot now, as the live nodes see it."""
+        slot = key_slot(key.encode())
+        with self.live()[0].client() as client:
+            for start, end, primary, *_ in client.execute_command("CLUSTER", "SLOTS"):
+                if start <= slot <= end:
+                    port = int(primary[1])
+                    return next(n for n in self.nodes if n.port == port)
+        raise LookupError(slot)
+
+    def wait_for_failover(self, old: RedisServer, key: str, timeout: float = 30.0) -> RedisServer:
+        """Until `key`'s slot is served by a promoted replica and the cluster is whole again."""
+
+        def promoted() -> bool:
+            return self.primary_for(key) is not old and self._healthy()
+
+        wait_until(promoted, "a replica promoted by the cluster", timeout)
+        return self.primary_for(key)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

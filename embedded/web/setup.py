@@ -14,7 +14,7 @@ import aiohttp
 import jinja2
 from aiohttp import web
 
-from .. import metrics, redis_store, rendering, themes
+from .. import metrics, redis_clients, redis_store, rendering, themes
 from ..config import Settings, SettingsError
 from ..idx_client import IdxClient
 from ..keys import (
@@ -125,7 +125,9 @@ def add_stores(app: web.Application, settings: Settings) -> None:
         )
         app[REPORT_LIMITER] = _counted(app, "report", RateLimiter(*REPORT_LIMIT))
         return
-    client = redis_store.connect(settings.redis_url)
+    target = settings.redis_target
+    assert target is not None
+    client, close_client = redis_clients.connect(target)
     observe = app[METRICS].redis_round_trip if METRICS in app else redis_store.ignore
     app[SESSION_STORAGE] = redis_store.RedisStorage(
         client,
@@ -134,12 +136,16 @@ def add_stores(app: web.Application, settings: Settings) -> None:
         absolute_seconds=absolute,
         claim_seconds=claim_seconds,
         observe=observe,
+        replicas=target.replicas,
+        confirm_ms=target.options.confirm_ms,
     )
     report_limiter = redis_store.RedisLimiter(client, "report", *REPORT_LIMIT, observe=observe)
     app[REPORT_LIMITER] = _counted(app, "report", report_limiter)
+    confirmed = f"writes confirmed by {target.replicas} replica(s)" if target.replicas else "no replica confirmation"
+    log.info("sessions on Redis: %s; %s", redis_clients.describe(target), confirmed)
 
     async def close(_: web.Application) -> None:
-        await client.aclose()
+        await close_client()
         log.info("stopped: Redis connections closed")
 
     app.on_cleanup.append(close)

@@ -1,0 +1,73 @@
+"""Clients for the shared store as the Redis settings describe it (`redis_settings`): one server,
+the primary of a Sentinel-managed deployment, or a Redis Cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .redis_settings import RedisTarget, redacted
+
+Client = redis.Redis | RedisCluster
+
+
+def connect(target: RedisTarget) -> tuple[Client, Callable[[], Awaitable[None]]]:
+    """A client for the primary (found again through the Sentinels, or the cluster's map, after a
+    failover), and how to close it."""
+    options = target.options
+    # Short timeouts: a Redis that does not answer is reported, not waited on (beyond a WAIT).
+    # Two quick retries on a broken connection, so a restarted Redis or a failover that is over
+    # costs nobody a 503 page (a script run again finds what its first run did: see BEGIN).
+    kwargs: dict[str, Any] = {
+        "socket_timeout": 2.0 + options.confirm_ms / 1000,
+        "socket_connect_timeout": 2.0,
+        "health_check_interval": 30,
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+    }
+    kwargs.update((k, v) for k, v in (("username", target.username), ("password", target.password)) if v)
+    tls = {
+        "ssl_ca_certs": options.tls_ca_file,
+        "ssl_certfile": options.tls_cert_file,
+        "ssl_keyfile": options.tls_key_file,
+    }
+    kwargs.update((k, v) for k, v in tls.items() if v)
+    if target.topology == "cluster":
+        nodes = [ClusterNode(host, port) for host, port in target.nodes]
+        cluster = RedisCluster(startup_nodes=nodes, ssl=target.tls, **kwargs)
+        return cluster, cluster.aclose
+    kwargs["retry_on_error"] = [RedisConnectionError, RedisTimeoutError]
+    if target.topology == "single":
+        assert target.url is not None
+        url = "rediss" + target.url[5:] if target.tls and target.url.startswith("redis:") else target.url
+        client = redis.Redis.from_url(url, **kwargs)
+        return client, client.aclose
+    # The Sentinels' own connections: the same sockets and TLS, their own password.
+    watching: dict[str, Any] = {k: v for k, v in kwargs.items() if k.startswith(("socket_", "ssl_"))}
+    watching.update(ssl=target.tls, **({"password": options.sentinel_password} if options.sentinel_password else {}))
+    sentinel = Sentinel(target.nodes, sentinel_kwargs=watching)
+    assert target.service is not None
+    primary = sentinel.master_for(target.service, db=target.db, ssl=target.tls, **kwargs)
+
+    async def close() -> None:
+        await primary.aclose()
+        await sentinel.aclose()
+
+    return primary, close
+
+
+def describe(target: RedisTarget) -> str:
+    """Where the store is, for the start-up log (no password)."""
+    if target.topology == "single":
+        return redacted(target.url or "")
+    nodes = ", ".join(f"{host}:{port}" for host, port in target.nodes)
+    if target.topology == "cluster":
+        return f"a Redis Cluster (from {nodes})"
+    return f"the primary {target.service!r} of the Sentinels at {nodes}"
