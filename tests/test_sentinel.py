@@ -25,6 +25,7 @@ from test_e2e_authenticators import Walker
 from test_shared_store import Alternating, start_instances
 
 from embedded.config import Settings, SettingsError
+from embedded.redis_settings import RedisOptions
 from embedded.simulator import submissions
 
 GOOD = {
@@ -118,6 +119,20 @@ async def test_the_five_codes_cap_and_each_wrong_code_is_on_the_replica_before_i
             assert client.hget(key, "codes") == str(attempt).encode()
     await browser.submit(**{"credentials.passcode": "000005"})
     assert len(answers()) - before == 5 and browser.shows("too many")
+
+
+async def test_the_sentinels_named_one_by_one_reach_the_same_primary(simulator, deployment):
+    """EMBEDDED_REDIS_SENTINELS and EMBEDDED_REDIS_SERVICE instead of a redis+sentinel:// URL."""
+    options = RedisOptions(sentinels=tuple(s.address for s in deployment.sentinels), service=deployment.SERVICE)
+    servers, bases = await start_instances(simulator, 1, redis=options)
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            walker = Walker(Alternating(http, bases), simulator)
+            await walker.begin("alice@example.com", "Alice-Passw0rd!")
+            assert walker.signed_in
+            assert "alice@example.com" in sessions_on(deployment.primary())[session_key(walker)]["user"]
+    finally:
+        await servers[0].close()
 
 
 async def test_a_confirmed_sign_in_sign_out_and_wrong_code_survive_a_sigkilled_primary(simulator):

@@ -115,7 +115,8 @@ def add_stores(app: web.Application, settings: Settings) -> None:
         "tx": Rate(*settings.step_limit_per_transaction),
         "login": Rate(*settings.login_limit_per_ip),
     }
-    if settings.redis_url is None:
+    target = settings.redis_target
+    if target is None:
         app[SESSION_STORAGE] = MemoryStorage(
             secure=settings.secure_cookies,
             idle_seconds=idle,
@@ -125,8 +126,6 @@ def add_stores(app: web.Application, settings: Settings) -> None:
         )
         app[REPORT_LIMITER] = _counted(app, "report", RateLimiter(*REPORT_LIMIT))
         return
-    target = settings.redis_target
-    assert target is not None
     client, close_client = redis_clients.connect(target)
     observe = app[METRICS].redis_round_trip if METRICS in app else redis_store.ignore
     app[SESSION_STORAGE] = redis_store.RedisStorage(
