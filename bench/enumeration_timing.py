@@ -67,7 +67,8 @@ async def main(runs: int) -> None:
                 values.sort()
                 medians[entry].append(statistics.median(values))
                 print(
-                    f"{entry:<10} {kind:<10} {statistics.median(values):>8.2f} {values[int(len(values) * 0.95) - 1]:>8.2f}"
+                    f"{entry:<10} {kind:<10} {statistics.median(values):>8.2f} "
+                    f"{values[int(len(values) * 0.95) - 1]:>8.2f}"
                 )
     finally:
         for runner in reversed(runners):

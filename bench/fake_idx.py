@@ -175,7 +175,10 @@ class Connection(asyncio.Protocol):
     def send(self, status: int, content_type: str, body: bytes) -> None:
         if self.transport.is_closing():
             return
-        head = f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+        head = (
+            f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         self.transport.write(head.encode() + body)
 
 

@@ -616,7 +616,8 @@ class Bench:
                 done += 1
                 if self.verbose:
                     print(
-                        f"  [{done}/{len(jobs)}] {cell.journey} {cell.step} {cell.fault}: {cell.status} {cell.survived}",
+                        f"  [{done}/{len(jobs)}] {cell.journey} {cell.step} {cell.fault}: "
+                        f"{cell.status} {cell.survived}",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -657,7 +658,8 @@ def summary(cells: list[Cell], unattributed: list[str]) -> tuple[str, bool]:
     statuses = Counter(c.status for c in cells)
     survived = Counter(c.survived.split(":")[0] for c in cells)
     lines = [
-        f"{len(cells)} cells: HTTP 500s {http_500}, unhandled exceptions {exceptions}, cells without a clear page {len(unclear)}",
+        f"{len(cells)} cells: HTTP 500s {http_500}, unhandled exceptions {exceptions}, "
+        f"cells without a clear page {len(unclear)}",
         "statuses: " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items())),
         "transactions: " + ", ".join(f"{k} {v}" for k, v in survived.most_common()),
     ]

@@ -215,20 +215,23 @@ async def main(runs: int, latency_ms: float) -> None:
             times = sorted(r[i][1] * 1000 for r in runs_steps if len(r) > i)
             p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
             print(
-                f"  {step:<28} {', '.join(c.rsplit('/', 1)[-1] for c in calls) or '-':<52} {statistics.median(times):>8.1f} {p95:>8.1f}"
+                f"  {step:<28} {', '.join(c.rsplit('/', 1)[-1] for c in calls) or '-':<52} "
+                f"{statistics.median(times):>8.1f} {p95:>8.1f}"
             )
         totals = sorted(sum(s[1] for s in r) * 1000 for r in runs_steps)
         idx = [(s[0], len([c for c in s[2] if not c.endswith("/token")])) for r in runs_steps for s in r[1:]]
         per_action = [count for step, count in idx if "choose" not in step]
         print(
-            f"  calls per later action: {min(per_action)}..{max(per_action)} (plus /token when the journey ends signed in); "
+            f"  calls per later action: {min(per_action)}..{max(per_action)} "
+            "(plus /token when the journey ends signed in); "
             f"whole journey p50 {statistics.median(totals):.1f} ms"
         )
         chosen = [count for step, count in idx if "choose" in step]
         sent = [count for step, count in idx if step.startswith("send ")]
         if chosen:
             print(
-                f"  choosing a method on the list: {min(chosen)}..{max(chosen)} calls; its details: {min(sent)}..{max(sent)}"
+                f"  choosing a method on the list: {min(chosen)}..{max(chosen)} calls; "
+                f"its details: {min(sent)}..{max(sent)}"
             )
 
 

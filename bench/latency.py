@@ -131,13 +131,15 @@ async def measure(store: str, args: argparse.Namespace, redis_url: str | None) -
     requests = sum(len(v) for v in added.values())
     window = args.duration if args.mode == "steady" else elapsed  # arrivals stop there; the rest drain
     print(
-        f"\n{store}: {flows} flows, {requests / window:.0f} requests/s offered, app CPU {100 * cpu / elapsed:.0f}% of one core, "
+        f"\n{store}: {flows} flows, {requests / window:.0f} requests/s offered, "
+        f"app CPU {100 * cpu / elapsed:.0f}% of one core, "
         f"{calls / flows:.1f} IDX calls per sign-in"
     )
     print(f"{'step':<20} {'upstream':>8} {'p50 added ms':>13} {'p99 added ms':>13}")
     for name, waits in STEPS:
         print(
-            f"{name:<20} {waits * latency * 1000:>6.0f}ms {statistics.median(added[name]):>13.1f} {percentile(added[name], 0.99):>13.1f}"
+            f"{name:<20} {waits * latency * 1000:>6.0f}ms {statistics.median(added[name]):>13.1f} "
+            f"{percentile(added[name], 0.99):>13.1f}"
         )
     every = [v for values in added.values() for v in values]
     print(f"{'every step':<20} {'':>8} {statistics.median(every):>13.1f} {percentile(every, 0.99):>13.1f}")

@@ -142,16 +142,19 @@ async def main(runs: int, latency_ms: float) -> None:
         times = sorted(r[name][0] * 1000 for r in results)
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
         print(
-            f"{name:<20} {', '.join(p.rsplit('/', 1)[-1] for p in first):<48} {'/'.join(map(str, sorted(later))) or '-':>13} {statistics.median(times):>8.1f} {p95:>8.1f}"
+            f"{name:<20} {', '.join(p.rsplit('/', 1)[-1] for p in first):<48} "
+            f"{'/'.join(map(str, sorted(later))) or '-':>13} {statistics.median(times):>8.1f} {p95:>8.1f}"
         )
     per_run = [len(idx_calls(r)) for r in results]
     once = len(CALLS) - sum(per_run)
     total = sorted(sum(s[0] for s in r.values()) * 1000 for r in results)
     print(
-        f"IDX calls per sign-in: {min(per_run)}..{max(per_run)} (interact, introspect, identify, challenge/answer, token); discovery + keys: {once} in {runs} runs"
+        f"IDX calls per sign-in: {min(per_run)}..{max(per_run)} "
+        f"(interact, introspect, identify, challenge/answer, token); discovery + keys: {once} in {runs} runs"
     )
     print(
-        f"whole sign-in: p50 {statistics.median(total):.1f} ms, p95 {total[min(len(total) - 1, int(len(total) * 0.95))]:.1f} ms"
+        f"whole sign-in: p50 {statistics.median(total):.1f} ms, "
+        f"p95 {total[min(len(total) - 1, int(len(total) * 0.95))]:.1f} ms"
     )
 
 

@@ -280,17 +280,20 @@ async def soak(args: argparse.Namespace, procs: Processes) -> bool:
     print("  step                                          count   p50 ms   p99 ms")
     for label, values in sorted(tally.steps.items()):
         print(
-            f"  {label:<45} {len(values):>6} {percentile(values, 0.5) * 1000:>8.1f} {percentile(values, 0.99) * 1000:>8.1f}"
+            f"  {label:<45} {len(values):>6} {percentile(values, 0.5) * 1000:>8.1f} "
+            f"{percentile(values, 0.99) * 1000:>8.1f}"
         )
     for i in range(len(pids)):
         growth = (rss_end[i] - rss_warm[i]) / rss_warm[i] * 100 if rss_warm[i] else 0.0
         print(
-            f"  instance {i + 1} RSS: start {rss_start[i] / 1024:.1f} MB, after warm-up ({warm_up:.0f} s) {rss_warm[i] / 1024:.1f} MB, "
+            f"  instance {i + 1} RSS: start {rss_start[i] / 1024:.1f} MB, "
+            f"after warm-up ({warm_up:.0f} s) {rss_warm[i] / 1024:.1f} MB, "
             f"end {rss_end[i] / 1024:.1f} MB ({growth:+.1f}% since warm-up)"
         )
     count, usage, tx_bytes, response_bytes = in_flight
     print(
-        f"  Redis, {count} transactions in flight after warm-up: {usage / 1024:.1f} KB each (MEMORY USAGE of the session), "
+        f"  Redis, {count} transactions in flight after warm-up: {usage / 1024:.1f} KB each "
+        "(MEMORY USAGE of the session), "
         f"the transaction {tx_bytes / 1024:.1f} KB of it, the IDX response {response_bytes / 1024:.1f} KB of that"
     )
     flat = all(end <= warm * 1.10 for end, warm in zip(rss_end, rss_warm, strict=True))
@@ -347,16 +350,19 @@ async def hold(args: argparse.Namespace, procs: Processes, store: str) -> None:
     used_after = (await client.info("memory"))["used_memory"]
     held = args.hold - sum(failures.values())
     print(
-        f"hold, {store} store: {held} transactions in flight ({took:.0f} s to start them{', refused: ' + str(dict(failures)) if failures else ''})"
+        f"hold, {store} store: {held} transactions in flight "
+        f"({took:.0f} s to start them{', refused: ' + str(dict(failures)) if failures else ''})"
     )
     if store == "memory":
         print(
-            f"  instance RSS {rss_before / 1024:.1f} MB -> {rss_after / 1024:.1f} MB: {(rss_after - rss_before) / max(held, 1):.1f} KB per transaction"
+            f"  instance RSS {rss_before / 1024:.1f} MB -> {rss_after / 1024:.1f} MB: "
+            f"{(rss_after - rss_before) / max(held, 1):.1f} KB per transaction"
         )
     else:
         count, usage, tx_bytes, response_bytes = await redis_per_transaction(procs.redis_url)
         print(
-            f"  Redis used_memory {used_before / 2**20:.1f} MB -> {used_after / 2**20:.1f} MB: {(used_after - used_before) / max(held, 1) / 1024:.1f} KB "
+            f"  Redis used_memory {used_before / 2**20:.1f} MB -> {used_after / 2**20:.1f} MB: "
+            f"{(used_after - used_before) / max(held, 1) / 1024:.1f} KB "
             f"per transaction (MEMORY USAGE of one session: {usage / 1024:.1f} KB; {count} sessions hold one)"
         )
         print(

@@ -595,7 +595,8 @@ def main(argv: list[str]) -> int:
     outcomes, _ = asyncio.run(record(names, out))
     for name, outcome in outcomes.items():
         print(
-            f"{name:32} {outcome.status} {outcome.path} {outcome.template or ''}{' signed in' if outcome.signed_in else ''}"
+            f"{name:32} {outcome.status} {outcome.path} "
+            f"{outcome.template or ''}{' signed in' if outcome.signed_in else ''}"
         )
     return 0
 

@@ -228,9 +228,9 @@ def test_the_widget_template_loads_the_providers_script_with_the_nonce():
     assert 'data-js="captcha"' in html and 'data-provider="hcaptcha"' in html and 'data-sitekey="site-key_1"' in html
     assert f'data-field="{TOKEN_FIELD}"' in html
     assert (
-        '<script src="https://js.hcaptcha.com/1/api.js?onload=embeddedCaptchaReady&amp;render=explicit&amp;hl=de" nonce="n0nce" defer>'
-        in html
-    )
+        '<script src="https://js.hcaptcha.com/1/api.js?onload=embeddedCaptchaReady&amp;render=explicit&amp;hl=de" '
+        'nonce="n0nce" defer>'
+    ) in html
     assert '<script src="/static/js/captcha.js" nonce="n0nce" defer>' in html
     assert "<script>" not in html and "onclick" not in html  # nothing inline
 

@@ -1,8 +1,9 @@
 """No step page can be brought to a 500 by what is posted to it (issue 4's acceptance).
 
 Every kind of step page in the project's own corpus (each authenticator, enrollment, error,
-recovery, consent and profile page) is shown through the app, then each of its forms is posted with hostile values: everything empty, very long, control
-characters and markup, options that were never offered, and every input twice. Each answer is
+recovery, consent and profile page) is shown through the app, then each of its forms is posted
+with hostile values: everything empty, very long, control characters and markup, options that
+were never offered, and every input twice. Each answer is
 a page or a redirect below 500, and whatever reaches the Identity Engine is a well-formed body
 for that form's own href. (tests/conformance/test_widget_hostile_inputs.py does the same to the
 authenticator, enrollment and error pages among Okta's Sign-In Widget fixtures.)"""

@@ -494,7 +494,10 @@ async def test_the_chosen_language_survives_signing_in(client, org):
 
 def test_negotiation_is_pure():
     """embedded.locales imports no web framework (like the rest of the pure core)."""
-    code = "import sys, embedded.locales; print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'aiohttp_session', 'jinja2')))"
+    code = (
+        "import sys, embedded.locales; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'aiohttp_session', 'jinja2')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -28,7 +28,10 @@ MALFORMED = [
     ),
     (
         {"Content-Type": "multipart/form-data; boundary=x"},
-        b"--x\r\nContent-Disposition: form-data; name=a\r\nContent-Type: multipart/mixed; boundary=y\r\n\r\n--y\r\n\r\nz\r\n--y--\r\n--x--\r\n",
+        (
+            b"--x\r\nContent-Disposition: form-data; name=a\r\n"
+            b"Content-Type: multipart/mixed; boundary=y\r\n\r\n--y\r\n\r\nz\r\n--y--\r\n--x--\r\n"
+        ),
     ),
     ({"Content-Type": f"{FORM}; charset=bogus"}, b"a=b"),
     ({"Content-Type": f"{FORM}; charset=utf-16"}, b"a=b"),

@@ -850,7 +850,10 @@ async def test_50_request_host_and_scheme_never_shape_urls_or_cookies(aiohttp_cl
     secure = redirect_uri.startswith("https")
     for request in (
         b"GET http://evil.example/login HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
-        b"GET https://evil.example:8443/login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nConnection: close\r\n\r\n",
+        (
+            b"GET https://evil.example:8443/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nConnection: close\r\n\r\n"
+        ),
         b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
     ):
         org.idx("/idp/idx/introspect", doc("identify"))

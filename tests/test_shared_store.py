@@ -181,7 +181,8 @@ async def test_a_slow_body_cannot_roll_back_the_wrong_code_count(simulator, redi
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(
                 f"POST /login/step HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: embedded={cookie}\r\n"
-                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
                 + body[:10]
             )
             await writer.drain()

@@ -77,7 +77,10 @@ def respond(redirect_uri: str, params: dict[str, str], mode: str) -> web.Respons
         nonce = secrets.token_urlsafe(16)
         page = render("form_post.html", action=redirect_uri, params=params, nonce=nonce)
         target = urlsplit(redirect_uri)
-        csp = f"default-src 'none'; script-src 'nonce-{nonce}'; form-action {target.scheme}://{target.netloc}; base-uri 'none'"
+        csp = (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; "
+            f"form-action {target.scheme}://{target.netloc}; base-uri 'none'"
+        )
         return html(page, headers={"Content-Security-Policy": csp})
     if mode == "fragment":
         return redirect(f"{redirect_uri}#{urlencode(params)}")

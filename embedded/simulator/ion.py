@@ -207,7 +207,10 @@ MSG = {
     "captcha_invalid": ("captcha.verification.failed", "The CAPTCHA check failed. Try again."),
     "activation_requested": (
         "idx.request.activation.email",
-        "New activation link requested. If your information matches our records, you will receive a new activation link in your inbox soon.",
+        (
+            "New activation link requested. If your information matches our records, you will receive a new "
+            "activation link in your inbox soon."
+        ),
     ),
 }
 

@@ -357,7 +357,8 @@ class CaptchaSetting:
         unknown = set(self.steps) - set(CAPTCHA_STEPS)
         if unknown:
             raise OrgError(
-                f"[captcha] steps: {', '.join(sorted(unknown))} cannot ask for a CAPTCHA (only {', '.join(CAPTCHA_STEPS)})"
+                f"[captcha] steps: {', '.join(sorted(unknown))} cannot ask for a CAPTCHA "
+                f"(only {', '.join(CAPTCHA_STEPS)})"
             )
 
     @property
@@ -764,6 +765,7 @@ def describe_org(org: Org) -> str:
             lines.append("Passkeys: the first page offers autofill (a passkey signs in without a username).")
         if org.passkey_promotion_groups:
             lines.append(
-                f"Passkeys: groups {', '.join(org.passkey_promotion_groups)} are invited to create one after signing in."
+                f"Passkeys: groups {', '.join(org.passkey_promotion_groups)} "
+                "are invited to create one after signing in."
             )
     return "\n".join(lines)

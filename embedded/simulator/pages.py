@@ -10,11 +10,15 @@ BANNER = (
     "Never use it to protect anything real."
 )
 
-STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d1d21}
-.banner{background:#fff4d6;border:1px solid #e6c35c;padding:.5rem .75rem;border-radius:6px}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
-td{overflow-wrap:anywhere}code{background:#f3f3f5;padding:0 .25rem;border-radius:3px}.num{font-size:1.6rem;font-weight:600}
-button{font:inherit;padding:.3rem .8rem;margin:.1rem;cursor:pointer}.error{color:#b00020}pre{white-space:pre-wrap}"""
+STYLE = (
+    "body{font:15px/1.45 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d1d21}\n"
+    ".banner{background:#fff4d6;border:1px solid #e6c35c;padding:.5rem .75rem;border-radius:6px}\n"
+    "table{border-collapse:collapse;width:100%}"
+    "td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}\n"
+    "td{overflow-wrap:anywhere}code{background:#f3f3f5;padding:0 .25rem;border-radius:3px}"
+    ".num{font-size:1.6rem;font-weight:600}\n"
+    "button{font:inherit;padding:.3rem .8rem;margin:.1rem;cursor:pointer}.error{color:#b00020}pre{white-space:pre-wrap}"
+)
 
 
 def page(title: str, body: str, refresh: int | None = None) -> str:
@@ -27,7 +31,8 @@ def page(title: str, body: str, refresh: int | None = None) -> str:
             "</script>"
         )
     return (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><link rel=icon href=data:,><title>{escape(title)}</title>{meta}"
+        "<!doctype html><html lang=en><head><meta charset=utf-8><link rel=icon href=data:,>"
+        f"<title>{escape(title)}</title>{meta}"
         f"<style>{STYLE}</style></head><body><p class=banner>{escape(BANNER)}</p>"
         f"<h1>{escape(title)}</h1>{body}</body></html>"
     )
@@ -157,7 +162,10 @@ def outbox(messages, users=(), app_url: str = "", activation_days: float = 7) ->
             else:
                 what = f"Push {escape(m.status)}"
         elif m.kind == "activation":
-            what = f"Okta Verify activation ({escape(m.channel or '')}) for {escape(m.account or '')}: {escape(m.link or '')}"
+            what = (
+                f"Okta Verify activation ({escape(m.channel or '')}) for {escape(m.account or '')}: "
+                f"{escape(m.link or '')}"
+            )
             if m.status == "pending":
                 what += (
                     f"<form method=post action='/outbox/enrollment/{escape(m.id)}/activate'>"

@@ -23,7 +23,9 @@ _TRADITIONAL = {"hant", "tw", "hk", "mo"}  # subtags after zh that mean Traditio
 # wrong answer share api.authn.error.PASSCODE_INVALID), so the English text says which one it is.
 MESSAGES: dict[str, dict[str, str]] = {
     "fr": {
-        "session_expired": "Vous avez été déconnecté pour cause d'inactivité. Actualisez la page ou revenez à l'écran de connexion.",
+        "session_expired": (
+            "Vous avez été déconnecté pour cause d'inactivité. Actualisez la page ou revenez à l'écran de connexion."
+        ),
         "passcode_invalid": "Code non valide. Réessayez.",
         "duo_failed": "La vérification de la signature Duo a échoué.",
         "duo_timeout": "Duo n'a pas répondu.",
@@ -48,26 +50,45 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invalid_value": "La valeur de ce champ n'est pas valide",
         "not_unique": "Un utilisateur avec cette valeur ({0}) existe déjà",
         "invalid_email": "« E-mail » doit être une adresse e-mail",
-        "reset_not_allowed": "La réinitialisation du mot de passe n'est pas autorisée pour le moment. Contactez l'assistance.",
-        "unlock_not_allowed": "Le déverrouillage en libre-service n'est pas autorisé pour le moment. Contactez l'assistance.",
+        "reset_not_allowed": (
+            "La réinitialisation du mot de passe n'est pas autorisée pour le moment. Contactez l'assistance."
+        ),
+        "unlock_not_allowed": (
+            "Le déverrouillage en libre-service n'est pas autorisé pour le moment. Contactez l'assistance."
+        ),
         "unlock_success": "Vous pouvez vous connecter avec votre nom d'utilisateur et votre mot de passe actuels",
         "unlock_landing": "Compte déverrouillé ! Vérifiez votre compte avec une méthode de sécurité pour continuer.",
-        "recovery_completed": "Vous pouvez maintenant vous connecter avec votre nom d'utilisateur et votre nouveau mot de passe.",
+        "recovery_completed": (
+            "Vous pouvez maintenant vous connecter avec votre nom d'utilisateur et votre nouveau mot de passe."
+        ),
         "email_verification": "Pour terminer la connexion, consultez vos e-mails.",
         "suspended": "Ce facteur est suspendu pour votre compte à la suite d'un trop grand nombre d'échecs",
-        "webauthn_attestation": "La clé de sécurité ou l'authentificateur biométrique n'a pas pu être enregistré. Réessayez.",
+        "webauthn_attestation": (
+            "La clé de sécurité ou l'authentificateur biométrique n'a pas pu être enregistré. Réessayez."
+        ),
         "webauthn_assertion": "Aucun des authentificateurs WebAuthn de l'utilisateur n'a pu valider l'assertion",
         "sms_limit": "Vous avez atteint la limite de SMS. Réessayez plus tard.",
         "voice_limit": "Vous avez atteint la limite d'appels. Réessayez plus tard.",
-        "password_expiring": "Quand votre mot de passe expirera, vous devrez le changer avant de vous connecter à votre compte {0}.",
+        "password_expiring": (
+            "Quand votre mot de passe expirera, vous devrez le changer avant de vous connecter à votre compte {0}."
+        ),
         "idp_error": "La connexion avec le fournisseur d'identité a rencontré un problème.",
-        "activation_expired": "Votre lien d'activation n'est plus valide. Demandez un nouvel e-mail d'activation ci-dessous.",
-        "activation_expired_admin": "Votre lien d'activation n'est plus valide. Demandez un nouveau lien à votre administrateur.",
-        "activation_requested": "Nouveau lien d'activation demandé. Si vos informations correspondent à nos enregistrements, vous le recevrez bientôt.",
+        "activation_expired": (
+            "Votre lien d'activation n'est plus valide. Demandez un nouvel e-mail d'activation ci-dessous."
+        ),
+        "activation_expired_admin": (
+            "Votre lien d'activation n'est plus valide. Demandez un nouveau lien à votre administrateur."
+        ),
+        "activation_requested": (
+            "Nouveau lien d'activation demandé. Si vos informations correspondent à nos enregistrements, vous le "
+            "recevrez bientôt."
+        ),
         "captcha_invalid": "La vérification CAPTCHA a échoué. Réessayez.",
     },
     "de": {
-        "session_expired": "Sie wurden wegen Inaktivität abgemeldet. Laden Sie die Seite neu oder kehren Sie zur Anmeldung zurück.",
+        "session_expired": (
+            "Sie wurden wegen Inaktivität abgemeldet. Laden Sie die Seite neu oder kehren Sie zur Anmeldung zurück."
+        ),
         "passcode_invalid": "Ungültiger Code. Versuchen Sie es erneut.",
         "duo_failed": "Die Prüfung der Duo-Signatur ist fehlgeschlagen.",
         "duo_timeout": "Duo hat nicht geantwortet.",
@@ -84,7 +105,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "access_denied": "Sie sind nicht berechtigt, diese Aktion auszuführen.",
         "push_rejected": "Sie haben diese Anmeldung abgelehnt.",
         "requirements": "Die Passwortanforderungen sind nicht erfüllt. {0}",
-        "common_password": "Dieses Passwort steht auf einer Liste häufig verwendeter Passwörter. Wählen Sie ein anderes.",
+        "common_password": (
+            "Dieses Passwort steht auf einer Liste häufig verwendeter Passwörter. Wählen Sie ein anderes."
+        ),
         "answer_short": "Die Antwort auf die Sicherheitsfrage muss mindestens 4 Zeichen lang sein",
         "answer_wrong": "Ihre Antwort stimmt nicht mit unseren Daten überein. Versuchen Sie es erneut.",
         "invalid_phone": "Ungültige Telefonnummer.",
@@ -92,26 +115,44 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invalid_value": "Dieses Feld enthält einen ungültigen Wert",
         "not_unique": "Ein Benutzer mit diesem Wert ({0}) existiert bereits",
         "invalid_email": "„E-Mail“ muss eine E-Mail-Adresse sein",
-        "reset_not_allowed": "Das Zurücksetzen des Passworts ist derzeit nicht erlaubt. Wenden Sie sich an den Support.",
-        "unlock_not_allowed": "Das Entsperren per Self-Service ist derzeit nicht erlaubt. Wenden Sie sich an den Support.",
+        "reset_not_allowed": (
+            "Das Zurücksetzen des Passworts ist derzeit nicht erlaubt. Wenden Sie sich an den Support."
+        ),
+        "unlock_not_allowed": (
+            "Das Entsperren per Self-Service ist derzeit nicht erlaubt. Wenden Sie sich an den Support."
+        ),
         "unlock_success": "Sie können sich mit Ihrem bisherigen Benutzernamen und Passwort anmelden",
         "unlock_landing": "Konto entsperrt! Bestätigen Sie Ihr Konto mit einer Sicherheitsmethode, um fortzufahren.",
         "recovery_completed": "Sie können sich jetzt mit Ihrem Benutzernamen und dem neuen Passwort anmelden.",
         "email_verification": "Prüfen Sie Ihre E-Mails, um die Anmeldung abzuschließen.",
         "suspended": "Dieser Faktor ist für Ihr Konto nach zu vielen Fehlversuchen gesperrt",
-        "webauthn_attestation": "Der Sicherheitsschlüssel oder biometrische Authenticator konnte nicht registriert werden. Versuchen Sie es erneut.",
+        "webauthn_attestation": (
+            "Der Sicherheitsschlüssel oder biometrische Authenticator konnte nicht registriert werden. Versuchen Sie "
+            "es erneut."
+        ),
         "webauthn_assertion": "Keiner der WebAuthn-Authenticatoren des Benutzers konnte die Assertion bestätigen",
         "sms_limit": "Sie haben die Höchstzahl an SMS erreicht. Versuchen Sie es später erneut.",
         "voice_limit": "Sie haben die Höchstzahl an Anrufen erreicht. Versuchen Sie es später erneut.",
-        "password_expiring": "Wenn Ihr Passwort abläuft, müssen Sie es ändern, bevor Sie sich bei Ihrem Konto {0} anmelden können.",
+        "password_expiring": (
+            "Wenn Ihr Passwort abläuft, müssen Sie es ändern, bevor Sie sich bei Ihrem Konto {0} anmelden können."
+        ),
         "idp_error": "Bei der Anmeldung über den Identitätsanbieter ist ein Problem aufgetreten.",
-        "activation_expired": "Ihr Aktivierungslink ist nicht mehr gültig. Fordern Sie unten eine neue Aktivierungs-E-Mail an.",
-        "activation_expired_admin": "Ihr Aktivierungslink ist nicht mehr gültig. Bitten Sie Ihren Administrator um einen neuen Link.",
-        "activation_requested": "Neuer Aktivierungslink angefordert. Wenn Ihre Angaben mit unseren Daten übereinstimmen, erhalten Sie ihn in Kürze.",
+        "activation_expired": (
+            "Ihr Aktivierungslink ist nicht mehr gültig. Fordern Sie unten eine neue Aktivierungs-E-Mail an."
+        ),
+        "activation_expired_admin": (
+            "Ihr Aktivierungslink ist nicht mehr gültig. Bitten Sie Ihren Administrator um einen neuen Link."
+        ),
+        "activation_requested": (
+            "Neuer Aktivierungslink angefordert. Wenn Ihre Angaben mit unseren Daten übereinstimmen, erhalten Sie ihn "
+            "in Kürze."
+        ),
         "captcha_invalid": "Die CAPTCHA-Prüfung ist fehlgeschlagen. Versuchen Sie es erneut.",
     },
     "ja": {
-        "session_expired": "操作がなかったためサインアウトしました。ページを再読み込みするか、サインイン画面に戻ってください。",
+        "session_expired": (
+            "操作がなかったためサインアウトしました。ページを再読み込みするか、サインイン画面に戻ってください。"
+        ),
         "passcode_invalid": "コードが無効です。もう一度お試しください。",
         "duo_failed": "Duo の署名を検証できませんでした。",
         "duo_timeout": "Duo から応答がありませんでした。",
@@ -128,7 +169,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "access_denied": "この操作を行う権限がありません。",
         "push_rejected": "このサインインを拒否しました。",
         "requirements": "パスワードの要件を満たしていません。{0}",
-        "common_password": "このパスワードはよく使われるパスワードの一覧に含まれています。別のパスワードにしてください。",
+        "common_password": (
+            "このパスワードはよく使われるパスワードの一覧に含まれています。別のパスワードにしてください。"
+        ),
         "answer_short": "秘密の質問の回答は 4 文字以上にしてください",
         "answer_wrong": "回答が記録と一致しません。もう一度お試しください。",
         "invalid_phone": "電話番号が無効です。",
@@ -137,9 +180,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "not_unique": "この値 ({0}) のユーザーはすでに存在します",
         "invalid_email": "「メール」にはメールアドレスを入力してください",
         "reset_not_allowed": "現在、パスワードの再設定は許可されていません。サポートにお問い合わせください。",
-        "unlock_not_allowed": "現在、セルフサービスでのロック解除は許可されていません。サポートにお問い合わせください。",
+        "unlock_not_allowed": (
+            "現在、セルフサービスでのロック解除は許可されていません。サポートにお問い合わせください。"
+        ),
         "unlock_success": "これまでのユーザー名とパスワードでサインインできます",
-        "unlock_landing": "アカウントのロックを解除しました。続行するには、セキュリティ方式で本人確認を行ってください。",
+        "unlock_landing": (
+            "アカウントのロックを解除しました。続行するには、セキュリティ方式で本人確認を行ってください。"
+        ),
         "recovery_completed": "ユーザー名と新しいパスワードでサインインできるようになりました。",
         "email_verification": "サインインを完了するには、メールを確認してください。",
         "suspended": "失敗が続いたため、このアカウントではこの要素が一時停止されています",
@@ -147,11 +194,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "webauthn_assertion": "登録済みの WebAuthn 認証器のいずれでもアサーションを検証できませんでした",
         "sms_limit": "SMS の送信回数の上限に達しました。しばらくしてからもう一度お試しください。",
         "voice_limit": "通話の回数の上限に達しました。しばらくしてからもう一度お試しください。",
-        "password_expiring": "パスワードの有効期限が切れると、{0} アカウントにサインインする前にパスワードを変更する必要があります。",
+        "password_expiring": (
+            "パスワードの有効期限が切れると、{0} アカウントにサインインする前にパスワードを変更する必要があります。"
+        ),
         "idp_error": "ID プロバイダーでのサインイン中に問題が発生しました。",
-        "activation_expired": "アカウントの有効化リンクは無効になりました。下から新しい有効化メールをリクエストしてください。",
-        "activation_expired_admin": "アカウントの有効化リンクは無効になりました。新しいリンクを管理者に依頼してください。",
-        "activation_requested": "新しい有効化リンクをリクエストしました。情報が記録と一致すれば、まもなく受信トレイに届きます。",
+        "activation_expired": (
+            "アカウントの有効化リンクは無効になりました。下から新しい有効化メールをリクエストしてください。"
+        ),
+        "activation_expired_admin": (
+            "アカウントの有効化リンクは無効になりました。新しいリンクを管理者に依頼してください。"
+        ),
+        "activation_requested": (
+            "新しい有効化リンクをリクエストしました。情報が記録と一致すれば、まもなく受信トレイに届きます。"
+        ),
         "captcha_invalid": "CAPTCHA の確認に失敗しました。もう一度お試しください。",
     },
     "ko": {
@@ -194,8 +249,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "password_expiring": "비밀번호가 만료되면 {0} 계정에 로그인하기 전에 비밀번호를 변경해야 합니다.",
         "idp_error": "ID 공급자로 로그인하는 중 문제가 발생했습니다.",
         "activation_expired": "계정 활성화 링크가 더 이상 유효하지 않습니다. 아래에서 새 활성화 이메일을 요청하십시오.",
-        "activation_expired_admin": "계정 활성화 링크가 더 이상 유효하지 않습니다. 관리자에게 새 활성화 링크를 요청하십시오.",
-        "activation_requested": "새 활성화 링크를 요청했습니다. 정보가 기록과 일치하면 곧 받은편지함으로 새 링크가 도착합니다.",
+        "activation_expired_admin": (
+            "계정 활성화 링크가 더 이상 유효하지 않습니다. 관리자에게 새 활성화 링크를 요청하십시오."
+        ),
+        "activation_requested": (
+            "새 활성화 링크를 요청했습니다. 정보가 기록과 일치하면 곧 받은편지함으로 새 링크가 도착합니다."
+        ),
         "captcha_invalid": "CAPTCHA 확인에 실패했습니다. 다시 시도하십시오.",
     },
     "zh-CN": {

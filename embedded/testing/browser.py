@@ -211,7 +211,8 @@ class Tab:
         if name is None and len(forms) == 1:
             return forms[0]
         raise AssertionError(
-            f"no form {name or '(main)'} on {self.url} ({self.template}); forms: {[f.name or f.hidden.get('_action') for f in forms]}\n{self.text[:500]}"
+            f"no form {name or '(main)'} on {self.url} ({self.template}); "
+            f"forms: {[f.name or f.hidden.get('_action') for f in forms]}\n{self.text[:500]}"
         )
 
     def option(self, label: str, control: str = "authenticator", form: str | None = None) -> str:
@@ -230,8 +231,9 @@ class Tab:
 
     async def submit(self, _form: str | None = None, _button: str | None = None, **fields: Any) -> Tab:
         """Post a form as a browser does: hidden fields, every text control (empty unless given),
-        ticked checkboxes. `_button` picks a submit button by its text (exact, else the first containing it). A list value fills
-        same-named controls in order; `credentials__passcode=` means `credentials.passcode`."""
+        ticked checkboxes. `_button` picks a submit button by its text (exact, else the first
+        containing it). A list value fills same-named controls in order; `credentials__passcode=`
+        means `credentials.passcode`."""
         form = self.form(_form)
         given = _fields(fields)
         pending = {k: list(v) if isinstance(v, list) else [v] for k, v in given.items()}
@@ -334,6 +336,7 @@ async def signed_in(
             raise AssertionError(f"signed_in: no way past {template or tab.url} ({form.name}): {tab.text[:400]}")
     if tab.signing_in or (tab.status >= 400 and tab.path.startswith(tab.prefix + "/")):
         raise AssertionError(
-            f"signed_in: {user} is not signed in; the app shows {tab.template or tab.url} ({tab.status}): {tab.text[:400]}"
+            f"signed_in: {user} is not signed in; "
+            f"the app shows {tab.template or tab.url} ({tab.status}): {tab.text[:400]}"
         )
     return tab

@@ -163,7 +163,8 @@ class OAuthSide:
         challenge = form.get("code_challenge", "")
         if form.get("code_challenge_method") != "S256" or len(challenge) != 43 or not set(challenge) <= PKCE_CHARS:
             self._problem(
-                f"/v1/interact: PKCE must be S256 with a 43-character challenge, got method {form.get('code_challenge_method')!r} and challenge {challenge!r}"
+                "/v1/interact: PKCE must be S256 with a 43-character challenge, "
+                f"got method {form.get('code_challenge_method')!r} and challenge {challenge!r}"
             )
             return self._oauth_error("invalid_request", "PKCE code challenge is required.")
         for name in ("state", "nonce", "redirect_uri", "scope"):

@@ -5,7 +5,8 @@ State handles, interaction handles and codes, tokens, ids, shared secrets, user 
 phone numbers become placeholders (`state-handle-1`, `user-2@example.com`, `+15550000003`, ...),
 the same value always the same placeholder within one recording, so documents stay consistent
 with each other (an `id` a form offers is the `id` the next request posts back). Signed tokens
-inside documents (a FastPass challenge) become `jwt-N`. Passwords, passcodes and answers in request bodies become `[redacted]`. Hrefs move onto the placeholder org.
+inside documents (a FastPass challenge) become `jwt-N`. Passwords, passcodes and answers in
+request bodies become `[redacted]`. Hrefs move onto the placeholder org.
 """
 
 from __future__ import annotations

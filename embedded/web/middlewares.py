@@ -212,7 +212,10 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     if NEW_DEVICE_TOKEN in request:  # this browser's id for Okta's risk engine (X-Device-Token)
         # Headers are already assembled when this hook runs, so the cookie goes in as a header
         # (the token is base64url: nothing in it needs quoting).
-        cookie = f"{device_cookie_name(settings.secure_cookies)}={request[NEW_DEVICE_TOKEN]}; HttpOnly; Max-Age={DEVICE_COOKIE_SECONDS}; Path=/; SameSite=Lax"
+        cookie = (
+            f"{device_cookie_name(settings.secure_cookies)}={request[NEW_DEVICE_TOKEN]}; "
+            f"HttpOnly; Max-Age={DEVICE_COOKIE_SECONDS}; Path=/; SameSite=Lax"
+        )
         h.add("Set-Cookie", cookie + ("; Secure" if settings.secure_cookies else ""))
 
 

@@ -97,7 +97,8 @@ class Audit:
                 assert await page.locator("a.languages__option").nth(len(CODES) - 1).is_visible(), kind
             await page.evaluate(self.source)  # page.evaluate is not subject to the page's CSP
             found = await page.evaluate("""async () => { const r = await axe.run(document);
-                return {passed: r.passes.map(p => p.id), violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                return {passed: r.passes.map(p => p.id),
+                        violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                         nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))}; }""")
             # Proof the audit read the page itself: its text's contrast and its language were checked.
             checked = {"html-has-lang", "document-title"} | ({"color-contrast"} if code not in JOINED_SCRIPT else set())

@@ -17,7 +17,8 @@ async def test_chromium_reports_a_blocked_inline_script(demo, page, caplog):
     await page.goto(base + "/login")
     # What an injected script would be: an inline element without the page's nonce.
     await page.evaluate(
-        """() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 1'; document.body.appendChild(s); }"""
+        """() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 1';
+                   document.body.appendChild(s); }"""
     )
     assert await page.evaluate("() => window.pwned") is None
     for _ in range(50):

@@ -18,7 +18,8 @@ ALICE, ALICE_PASSWORD = "alice@example.com", "Alice-Passw0rd!"
 async def focused(page) -> dict:
     """What has the keyboard focus: its tag, type, name, id and accessible text."""
     return await page.evaluate("""() => { const e = document.activeElement;
-        return {tag: e.tagName.toLowerCase(), type: e.type || '', name: e.name || '', id: e.id || '', text: (e.innerText || e.value || '').trim()}; }""")
+        return {tag: e.tagName.toLowerCase(), type: e.type || '', name: e.name || '', id: e.id || '',
+                text: (e.innerText || e.value || '').trim()}; }""")
 
 
 async def tab_to(page, wanted, limit: int = 30) -> dict:

@@ -110,7 +110,8 @@ async def test_the_chooser_changes_the_language_and_arabic_is_right_to_left(demo
     await nav.locator("summary").click()
     field = await page.locator("main.card input:not([type=hidden])").first.bounding_box()
     label = await page.locator("main.card label").first.evaluate(
-        "e => { const r = document.createRange(); r.selectNodeContents(e); const b = r.getBoundingClientRect(); return {x: b.x, width: b.width}; }"
+        "e => { const r = document.createRange(); r.selectNodeContents(e); const b = r.getBoundingClientRect(); "
+        "return {x: b.x, width: b.width}; }"
     )
     assert (
         abs((label["x"] + label["width"]) - (field["x"] + field["width"])) < 2

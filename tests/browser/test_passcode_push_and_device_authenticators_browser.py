@@ -1,5 +1,5 @@
-"""Passcode, push and device-bound authenticators through the real pages in headless Chromium, against the simulator: the
-passcode family (quinn), Symantec VIP and YubiKey enrollment (yuri), a custom push app (cora),
+"""Passcode, push and device-bound authenticators through the real pages in headless Chromium, against the
+simulator: the passcode family (quinn), Symantec VIP and YubiKey enrollment (yuri), a custom push app (cora),
 Duo's frame (duane), an identity provider as a factor (ivan), smart cards (piper), Okta FastPass by
 loopback (fiona) and passkeys (pam: invitation, then autofill).
 

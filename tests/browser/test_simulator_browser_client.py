@@ -64,7 +64,8 @@ async function summary(tx, steps) {
   const { idToken, accessToken } = tx.tokens;
   await authClient.token.verify(idToken);       // signature against the simulator's JWKS, claims, nonce
   return { status: tx.status, steps, sub: idToken.claims.sub, email: idToken.claims.email, aud: idToken.claims.aud,
-           amr: idToken.claims.amr, iss: idToken.claims.iss, accessToken: Boolean(accessToken && accessToken.accessToken) };
+           amr: idToken.claims.amr, iss: idToken.claims.iss,
+           accessToken: Boolean(accessToken && accessToken.accessToken) };
 }
 
 // Legacy (flow) mode, as apps on auth-js 7 use it: auth-js picks the remediations itself.

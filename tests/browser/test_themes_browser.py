@@ -16,7 +16,10 @@ HARBOR = ROOT / "examples" / "themes" / "harbor"
 
 # What the page looks like, read in the browser: computed styles and what the logo really is.
 LOOK = """async () => {
-  const css = (selector, property) => { const e = document.querySelector(selector); return e ? getComputedStyle(e).getPropertyValue(property).trim() : null; };
+  const css = (selector, property) => {
+    const e = document.querySelector(selector);
+    return e ? getComputedStyle(e).getPropertyValue(property).trim() : null;
+  };
   const logo = document.querySelector("img.brand__logo");
   return {
     title: document.title,

@@ -61,7 +61,8 @@ async def test_the_page_shows_the_widget_and_sends_the_token(client, org, name):
     html = await start(client, org, raw)
     assert f'data-provider="{provider.api}"' in html and f'data-sitekey="{raw["captcha"]["value"]["siteKey"]}"' in html
     assert re.search(
-        rf'<script src="{re.escape(provider.script)}\?onload=embeddedCaptchaReady&amp;render=explicit&amp;hl=en" nonce="[^"]+" defer>',
+        rf'<script src="{re.escape(provider.script)}\?onload=embeddedCaptchaReady&amp;render=explicit&amp;hl=en" '
+        r'nonce="[^"]+" defer>',
         html,
     )
     page = await client.get("/login/step")

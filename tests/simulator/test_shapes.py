@@ -519,7 +519,10 @@ WRONG_PASSWORD_FIXTURE = (
     "(okta-signin-widget playground error-authenticator-verify-password.json, not in ../shared) "
     "has the same keys: incorrectPassword in the top-level messages, nothing on the field"
 )
-APP = "sim names the client (app) in every response, as most fixtures do (identify-with-unlock-account-link); this one omits it"
+APP = (
+    "sim names the client (app) in every response, as most fixtures do (identify-with-unlock-account-link); this one "
+    "omits it"
+)
 AUTOFILL = "the demo org offers passkeys in the browser's autofill on the first page (identify-with-webauthn-autofill)"
 STEP = "`step` is a hand-edited key of the widget's older mocks; no Identity Engine response has it"
 PUBLIC = (
@@ -556,7 +559,9 @@ CASES = [
         {
             "+app": APP,
             "+webauthnAutofillUIChallenge": AUTOFILL,
-            "+currentAuthenticator": "with the password on the first form, the password and its recover action, as in identify-with-password",
+            "+currentAuthenticator": (
+                "with the password on the first form, the password and its recover action, as in identify-with-password"
+            ),
         },
     ),
     (
@@ -643,7 +648,9 @@ CASES = [
         "remediation:authenticator-verification-data",
         "authenticator-verification-data-phone-sms-then-voice.json",
         {
-            "+value[authenticator].form.value[methodType].type": "typed string as in authenticator-verification-data-email"
+            "+value[authenticator].form.value[methodType].type": (
+                "typed string as in authenticator-verification-data-email"
+            )
         },
     ),
     (
@@ -667,7 +674,9 @@ CASES = [
         "authenticator-verification-security-question.json",
         {
             **CRED,
-            "+value[credentials].form.value[answer].secret": "the answer is masked like a password, as in the enroll fixture",
+            "+value[credentials].form.value[answer].secret": (
+                "the answer is masked like a password, as in the enroll fixture"
+            ),
         },
     ),
     (
@@ -705,8 +714,12 @@ CASES = [
         "remediation:select-authenticator-enroll",
         "authenticator-enroll-select-authenticator.json",
         {
-            "+value[authenticator].options[*].value.form.value[methodType].type": "typed string as in authenticator-enroll-phone",
-            "+value[authenticator].options[*].value.form.value[phoneNumber].label": "labelled as in authenticator-enroll-phone",
+            (
+                "+value[authenticator].options[*].value.form.value[methodType].type"
+            ): "typed string as in authenticator-enroll-phone",
+            (
+                "+value[authenticator].options[*].value.form.value[phoneNumber].label"
+            ): "labelled as in authenticator-enroll-phone",
             "-value[authenticator].options[*].value.form.value[phoneNumber].type": "string is the default type",
             "-value[authenticator].options[*].value.form.value[id].visible": HIDDEN,
             "-value[authenticator].options[*].value.form.value[methodType].visible": HIDDEN,
@@ -719,7 +732,9 @@ CASES = [
         "remediation:enroll-authenticator",
         "authenticator-enroll-google-authenticator.json",
         {
-            "-value[credentials].form.value[passcode].required": "the credentials object is required; as in the email enroll fixture",
+            "-value[credentials].form.value[passcode].required": (
+                "the credentials object is required; as in the email enroll fixture"
+            ),
             "-value[credentials].form.value[passcode].visible": "visible defaults to true",
         },
     ),
@@ -781,10 +796,14 @@ CASES = [
         "authenticator-expired-password.json",
         {
             **METHOD_KEYS,
-            "+settings.complexity.excludeAttributes": "newer form of excludeFirstName/LastName (error-authenticator-reset-password-requirement)",
+            "+settings.complexity.excludeAttributes": (
+                "newer form of excludeFirstName/LastName (error-authenticator-reset-password-requirement)"
+            ),
             "-settings.complexity.excludeFirstName": "expressed as excludeAttributes",
             "-settings.complexity.excludeLastName": "expressed as excludeAttributes",
-            "-settings.complexity.maxConsecutiveRepeatingCharacters": "only sent when the org sets it (the demo org does not)",
+            (
+                "-settings.complexity.maxConsecutiveRepeatingCharacters"
+            ): "only sent when the org sets it (the demo org does not)",
         },
     ),
     ("reset password", reset_password, "remediation:reset-authenticator", "authenticator-reset-password.json", SH),
@@ -830,7 +849,9 @@ CASES = [
         "remediation:identify",
         "identify-with-remember-me.json",
         {
-            "-value[rememberMe].value": "this fixture's box comes ticked; a new transaction's does not, as in identify.json"
+            "-value[rememberMe].value": (
+                "this fixture's box comes ticked; a new transaction's does not, as in identify.json"
+            )
         },
     ),
     ("remember me success", remember_me, "top", "own:success-with-interaction-code.json", {}),
@@ -858,7 +879,9 @@ CASES = [
         "remediation:challenge-authenticator",
         "error-authenticator-verification-symantec-vip-invalid-passcode.json",
         {
-            "-value[credentials].form.value[passcode].required": "the credentials object is required; as in the email fixtures",
+            "-value[credentials].form.value[passcode].required": (
+                "the credentials object is required; as in the email fixtures"
+            ),
             "-value[credentials].form.value[passcode].visible": "visible defaults to true",
         },
     ),
@@ -868,7 +891,9 @@ CASES = [
         "remediation:authenticator-verification-data",
         "authenticator-verification-data-okta-verify-push-autoChallenge-off.json",
         {
-            "+value[authenticator].form.value[methodType].type": "typed string as in authenticator-verification-data-email",
+            "+value[authenticator].form.value[methodType].type": (
+                "typed string as in authenticator-verification-data-email"
+            ),
             "+value[authenticator].type": "object, like every sub-form",
             "+value[authenticator].relatesTo": "names the enrollment, as the phone's verification data does",
         },
@@ -951,7 +976,9 @@ CASES = [
         {
             **METHOD_KEYS,
             **RESIDENT,
-            "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
+            "+contextualData.activationData.excludeCredentials": (
+                "the user's existing credentials, as WebAuthn options allow"
+            ),
             "-catalogKey": "not sent by the sim (the key says the same)",
             "-settings": "no WebAuthn settings in the sim",
             **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")},
@@ -1005,7 +1032,9 @@ CASES = [
         "remediation:challenge-authenticator",
         "authenticator-verification-custom-otp.json",
         {
-            "-value[credentials].form.value[passcode].required": "the credentials object is required; as in the email fixtures",
+            "-value[credentials].form.value[passcode].required": (
+                "the credentials object is required; as in the email fixtures"
+            ),
             "-value[credentials].form.value[passcode].visible": "visible defaults to true",
         },
     ),
@@ -1293,7 +1322,9 @@ CASES = [
         {
             **METHOD_KEYS,
             **RESIDENT,
-            "+contextualData.activationData.excludeCredentials": "the user's existing credentials, as WebAuthn options allow",
+            "+contextualData.activationData.excludeCredentials": (
+                "the user's existing credentials, as WebAuthn options allow"
+            ),
             "-catalogKey": "not sent by the sim (the key says the same)",
             "-settings": "no WebAuthn settings in the sim",
             **{f"-contextualData.activationData.{k}": U2F for k in ("hints", "u2fParams", "u2fParams.appid")},
@@ -1410,7 +1441,10 @@ CASES = [
         "top",
         "error-authenticator-phone-voice-ratelimit.json",
         {
-            "+authenticators": "sim lists the authenticators of the step (here the phone in play) in every state that has a user; this fixture omits them"
+            "+authenticators": (
+                "sim lists the authenticators of the step (here the phone in play) in every state that has a user; "
+                "this fixture omits them"
+            )
         },
     ),
 ]
