@@ -12,7 +12,7 @@ beside its fields (names starting with `_`), so one script touches one key for i
 On a Cluster every key one script touches must share a hash slot: a session's key carries its id
 as a hash tag (`embedded:s:{ID}`), and a client address's limits carry the address
 (`embedded:rl:ip:{ADDRESS}`), so the limits of one request share a slot, but not the session's:
-there they take a round trip of their own before `BEGIN` (at most three a request).
+there they are counted on their own node while `BEGIN` runs on the session's.
 
 A failover loses no security promise: replication is asynchronous, so a write the primary took
 may be missing on the replica promoted in its place. The writes that carry a promise (the wrong
@@ -23,6 +23,7 @@ replicas; fewer in time is `StoreUnavailable` (the 503 page), and the answer nev
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -237,18 +238,27 @@ class RedisStorage(SessionStore):
         return _record(await run(self._read, [self.session_key(key)], [self.idle_ms, self.absolute_seconds]))
 
     async def begin(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
-        if self.cluster and any(hit.key is not None for hit in hits):
-            # A client address's limits live in another slot than the session: counted first.
-            by_address = [hit for hit in hits if hit.key is not None]
-            keys = [limit_key(self.limit_prefix, hit.key) for hit in by_address if hit.key is not None]
-            self.observe("limits")
-            index, wait = await run(self._limits, keys, [x for hit in by_address for x in _rate_args(hit.rate)])
-            if int(index) >= 0:
-                record = await self.read(key) if key else None
-                return Opened(record, wait=float(wait), limited=by_address[int(index)].name)
-            hits = [hit for hit in hits if hit.key is None]
-            if key is None:
-                return Opened(None)
+        by_address = [hit for hit in hits if hit.key is not None]
+        if not self.cluster or not by_address:
+            return await self._open(key, hits, claim)
+        # On a Cluster a client address's limits live in another slot than the session: they
+        # are counted on their own node while BEGIN runs on the session's (one round trip of
+        # waiting, two calls), and what BEGIN took is given back if one of them refuses.
+        keys = [limit_key(self.limit_prefix, hit.key) for hit in by_address if hit.key is not None]
+        self.observe("limits")
+        counting = run(self._limits, keys, [x for hit in by_address for x in _rate_args(hit.rate)])
+        if key is None:
+            (index, wait), opened = await counting, Opened(None)
+        else:
+            own = [hit for hit in hits if hit.key is None]
+            (index, wait), opened = await asyncio.gather(counting, self._open(key, own, claim))
+        if int(index) < 0:
+            return opened
+        if key is not None and opened.claimed and opened.record is not None:
+            await self.commit(key, opened.record.version, {}, set(), release=claim, codes=0, returned=opened.reserved)
+        return Opened(opened.record, wait=float(wait), limited=by_address[int(index)].name)
+
+    async def _open(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
         keys = [self.session_key(key) if key else self.prefix]  # no cookie: a key no session has
         args: list[Any] = [self.idle_ms, self.absolute_seconds, claim or "", int(self.claim_seconds * 1000), len(hits)]
         for hit in hits:
