@@ -259,6 +259,13 @@ class ClusterDeployment:
                     return next(n for n in self.nodes if n.port == port)
         raise LookupError(slot)
 
+    def flush(self) -> None:
+        """Every key gone, on every primary (replicas follow)."""
+        for node in self.live():
+            if node.info("replication")["role"] == "master":
+                with node.client() as client:
+                    client.flushall()
+
     def wait_for_failover(self, old: RedisServer, key: str, timeout: float = 30.0) -> RedisServer:
         """Until `key`'s slot is served by a promoted replica and the cluster is whole again."""
 

@@ -17,6 +17,7 @@ import redis
 from redis.crc import key_slot
 from redis_server import ClusterDeployment, RedisServer, binary
 from test_concurrent_steps import (  # noqa: F401 - the same attacks, collected here against this store
+    form_data,
     test_eight_identical_posts_at_once_make_one_upstream_call,
     test_parallel_wrong_codes_reach_the_identity_engine_once_per_state_and_five_in_all,
 )
@@ -106,6 +107,30 @@ async def test_the_five_codes_cap_holds_on_the_cluster(two_on_the_cluster, clust
         assert record_on(replica, session_key(walker))["codes"] == str(attempt)
     await walker.submit(**{"credentials.passcode": "000005"})
     assert len(answers()) - before == 5 and walker.shows("too many")
+
+
+async def test_limits_are_shared_and_a_step_they_refuse_leaves_no_claim_behind(simulator, cluster):
+    """A per-address limit counted on its own node refuses as on one server, and what BEGIN took
+    beside it on the session's node (the claim, the reserved code) is given back."""
+    cluster.flush()  # the address's limits as the other tests left them
+    limits = {"login_limit_per_ip": (5, 60.0), "step_limit_per_ip": (5, 60.0)}  # a burst of 3 each
+    servers, bases = await start_instances(simulator, 2, redis_url=cluster.url, **limits)
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            walker = Walker(Alternating(http, bases), simulator)
+            starts = [(await walker.client.get("/login", allow_redirects=False)).status for _ in range(4)]
+            assert starts == [303, 303, 303, 429]
+            await walker._load(await walker.client.get("/login/step"))
+            data = form_data(walker.html, identifier="nobody@example.com")
+            steps = [
+                (await walker.client.post("/login/step", data=data, allow_redirects=False)).status for _ in range(4)
+            ]
+            assert steps == [303, 303, 303, 429]
+            record = record_on(cluster.primary_for(session_key(walker)), session_key(walker))
+            assert "idx" in record and "_claim" not in record and "codes" not in record
+    finally:
+        for server in servers:
+            await server.close()
 
 
 QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
