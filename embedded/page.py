@@ -24,16 +24,13 @@ TERMINAL_TEMPLATE = "terminal.html"
 BUTTON_ACTIONS = ("resend", "recover", "send", "cancel", "cancel-polling")
 # Passkey sign-in offered on the identify page (autofill, or a button): answered by script, never shown as forms.
 PASSKEY_FORMS = ("challenge-webauthn-autofillui-authenticator", "launch-passkeys-authenticator")
+PASSWORD_REFUSED = "password.passwordRequirementsNotMet"
 # Top-level messages about one field of the form: Okta sends a wrong password for the whole
-# response. Shown on that field, the form's error summary links to it and marks it invalid.
-FIELD_OF_MESSAGE = {
-    "incorrectPassword": "credentials.passcode",
-    "password.passwordRequirementsNotMet": "credentials.passcode",
-}
+# response. Shown on that field, which it marks invalid (and the error summary, with others, links to it).
+FIELD_OF_MESSAGE = {"incorrectPassword": "credentials.passcode", PASSWORD_REFUSED: "credentials.passcode"}
 # A chosen method's details (phone's SMS or voice and number, Okta Verify's channel): a view of their own.
 DETAILS_TEMPLATES = ("steps/method-details--{key}.html", "steps/method-details.html")
 BLANK = "model.validation.field.blank"  # the Identity Engine's key for a required field left empty
-PASSWORD_REFUSED = "password.passwordRequirementsNotMet"
 
 
 @dataclass(frozen=True)
@@ -197,9 +194,9 @@ def as_list(view: FormView, form: Form) -> FormView:
 
 
 def method_details(forms: Sequence[Form], chosen: Chosen | None, echo: Mapping[str, str] | None) -> Details | None:
-    """The details view: of the method chosen on the list; else, with no list worth showing, of the
-    only method on offer; else of the method the Identity Engine found fault with (its message is
-    on one of the method's own fields)."""
+    """The details view: of the method chosen on the list; else, on a form that asks nothing but
+    the method, of the method the Identity Engine found fault with (its message is on one of the
+    method's own fields), or of the only method on offer (no list worth showing)."""
     if chosen is not None:
         if not chosen.form_id.isdigit() or int(chosen.form_id) >= len(forms):
             return None
@@ -211,11 +208,12 @@ def method_details(forms: Sequence[Form], chosen: Chosen | None, echo: Mapping[s
         option, back = chosen.option, True
     elif forms and (field := next(iter(choosers(forms[0]).values()), None)) is not None:
         index, form = 0, forms[0]
-        others = [f for f in form.fields if f is not field and not f.immutable]
+        if any(f is not field and not f.immutable for f in form.fields):
+            return None  # the list's own form asks more (unlock's username): the list comes first
         faulted = [i for i, o in enumerate(field.options) if any(g.messages for g in o.form or ())]
         if faulted:
             option, back = faulted[0], len(field.options) > 1
-        elif len(field.options) == 1 and not others:
+        elif len(field.options) == 1:
             option, back = 0, False
         else:
             return None

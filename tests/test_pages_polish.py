@@ -161,6 +161,18 @@ def test_one_method_with_details_and_nothing_else_shows_its_details_at_once():
     assert listing.details is None and listing.primary.controls[0].choices[0].controls == ()
 
 
+def test_a_method_the_identity_engine_found_fault_with_shows_its_details_and_the_message():
+    raw = json.loads((RECORDED.directory / "enroll-email" / "03-challenge-answer.json").read_text())
+    phone = next(o for o in raw["remediation"]["value"][0]["value"][0]["options"] if o["label"] == "Phone")
+    number = next(f for f in phone["value"]["form"]["value"] if f["name"] == "phoneNumber")
+    number["messages"] = {"type": "array", "value": [{"message": "Invalid Phone Number.", "class": "ERROR"}]}
+    page = build_page(parse(raw))
+    assert page.details is not None and page.details.choice.label == "Phone" and page.details.back
+    field = next(c for c in page.details.view.controls if c.name == "authenticator.phoneNumber")
+    assert [m.text for m in field.messages] == ["Invalid Phone Number."]
+    assert build_page(parse(raw), listing=True).details is None  # the back link's list
+
+
 def test_a_submission_carrying_the_details_goes_at_once():
     form = recorded("enroll-email/03-challenge-answer.json").remediations[0]
     assert flow.method_to_hold(form, {"authenticator": ["1"]}) == 1
