@@ -88,8 +88,9 @@ def read_messages(dirs: list[Path], lang: str) -> dict[str, str]:
 
 
 # Keys whose English text is ours even where the Identity Engine sends its own: Okta's
-# "Authenticator" is jargon, and its unmet-rules message is worded as ours around its rule list.
-OUR_ENGLISH = frozenset({"field.authenticator", "password.passwordRequirementsNotMet"})
+# "Authenticator" is jargon, its unmet-rules message is worded as ours around its rule list, and
+# a required field left empty reads the same whether Okta named it (the first) or the page did.
+OUR_ENGLISH = frozenset({"field.authenticator", "password.passwordRequirementsNotMet", "model.validation.field.blank"})
 # Messages whose first parameter is the rule list the Identity Engine states: whatever our text
 # says, the list follows it, in the server's words, so no rule it states is lost.
 STATES_RULES = frozenset({"password.passwordRequirementsNotMet"})

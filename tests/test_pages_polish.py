@@ -431,6 +431,8 @@ async def test_an_empty_registration_flags_every_required_field(tab):
     assert len(invalid) == len(required) >= 4, invalid
     summary = re.search(r'<div class="error-summary" role="alert">.*?</div>', tab.html, re.S).group(0)
     assert summary.count("<li>") == len(invalid)
+    # The Identity Engine named the first; the page the others, in the same words.
+    assert main(tab.html).count("This field is required.") == 2 * len(invalid)  # on each field and in the summary
 
 
 async def test_the_reset_page_does_not_offer_keep_me_signed_in(tab):
