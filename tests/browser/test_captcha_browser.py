@@ -61,10 +61,13 @@ async def test_registering_with_the_check(demo, page, shots):
     await page.get_by_label("First name").fill("Rhea")
     await page.get_by_label("Last name").fill("Check")
     await page.get_by_label("Email", exact=True).fill("rhea.check@example.com")
+    await page.get_by_label("Password", exact=True).fill(
+        "Bright-Lantern-42!"
+    )  # the demo org requires one, without her names
     await solve(page)
     await shots.take(page, "registration-with-check")
     form = page.locator('form[data-form="enroll-profile"]')
-    await click_and_wait(page, form.get_by_role("button"))
+    await click_and_wait(page, form.get_by_role("button", name="Create account"))
     await shots.take(page, "after-registration")
     assert await page.locator('[name="userProfile.email"]').count() == 0
     assert re.search(r"/login/step$", page.url)

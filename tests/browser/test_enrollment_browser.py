@@ -83,6 +83,8 @@ async def enroll_security_question(page, shots) -> None:
 
 async def enroll_okta_verify(page, sim, shots) -> None:
     await pick(page, shots, "Okta Verify")
+    await shots.take(page, "okta-verify-how")  # its details next: how to set it up (a QR code first)
+    await press(page, "Continue")
     await shots.take(page, "okta-verify-setup")
     activation = await latest(sim, FRANK, "activation")
     assert (

@@ -229,10 +229,11 @@ async def test_registration_from_home_with_custom_attributes_then_email_code(dem
 
 
 async def test_registration_without_password_sets_one_up_after(demo, page, shots):
-    """The password is optional on the registration form: left empty, the Identity Engine asks
-    for the required enrollments (a password, with its checklist, and the email code) and the
-    person ends signed in; the password chosen then signs her in again."""
+    """With the org's registration password optional, the form has none: the Identity Engine
+    then asks for the required enrollments (a password, with its checklist, and the email code)
+    and the person ends signed in; the password chosen then signs her in again."""
     base, sim = demo
+    sim.app[SIMULATOR].org.profile_enrollment.password = "optional"
     await open_registration_from_home(page, base, shots)
     await fill_profile(page, "Olga", "Olsen", "olga@example.com")
     await shots.take(page, "profile-no-password")
@@ -251,7 +252,7 @@ async def test_registration_with_an_existing_email_shows_the_field_error(demo, p
     and everything else still filled in; another email then goes through to sign-in."""
     base, sim = demo
     await open_registration_from_home(page, base, shots)
-    await fill_profile(page, "Paul", "Park", ALICE, colour="blue")
+    await fill_profile(page, "Paul", "Park", ALICE, colour="blue", password=NEW_PASSWORD)
     await press(page, "Create account")
     email = page.get_by_label("Email", exact=True)
     await see(page, main(page).get_by_text(re.compile("already exists", re.I)).first, shots, "email-taken")

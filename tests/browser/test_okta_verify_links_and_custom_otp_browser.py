@@ -24,6 +24,9 @@ async def to_the_okta_verify_qr_page(page, base, shots) -> None:
     await sign_in(page, base, FRANK, FRANK_PASSWORD, shots)
     await choose(page, "Okta Verify", main(page).get_by_role("group", name="Security method"))
     await press(page, "Continue")
+    # Its details next, as the Sign-In Widget asks them: a QR code is the way already chosen.
+    await see(page, main(page).get_by_role("radio", name="QR code"), shots, "okta-verify-how")
+    await press(page, "Continue")
     await see(page, main(page).get_by_text(re.compile("another way to set up", re.I)).first, shots, "qr-code")
 
 
