@@ -65,8 +65,9 @@ class PageScan(HTMLParser):
         self.text.append(data)
 
 
-def visible_field_names(fields, prefix=""):
-    """Dotted names of the fields a person fills in, read straight off the JSON."""
+def visible_field_names(fields, prefix="", details=True):
+    """Dotted names of the fields a person fills in, read straight off the JSON (`details`: with
+    the fields an option of its own asks for)."""
     for f in fields or []:
         if not isinstance(f, dict) or f.get("visible") is False or f.get("mutable") is False:
             continue
@@ -75,28 +76,29 @@ def visible_field_names(fields, prefix=""):
         if isinstance(sub, dict) and "form" in sub:
             sub = sub["form"]
         if isinstance(sub, dict) and isinstance(sub.get("value"), list):
-            yield from visible_field_names(sub["value"], name + ".")
+            yield from visible_field_names(sub["value"], name + ".", details)
             continue
         yield name
         for o in f.get("options") or []:
             ov = o.get("value")
-            if isinstance(ov, dict) and isinstance(ov.get("form"), dict):
+            if details and isinstance(ov, dict) and isinstance(ov.get("form"), dict):
                 yield from visible_field_names(ov["form"].get("value"), name + ".")
 
 
-def option_labels(fields):
-    """Labels of every option a person can pick, read straight off the JSON."""
+def option_labels(fields, details=True):
+    """Labels of every option a person can pick, read straight off the JSON (`details`: with
+    those inside an option's own form)."""
     for f in fields or []:
         if not isinstance(f, dict) or f.get("visible") is False or f.get("mutable") is False:
             continue
         sub = f.get("form") or (f.get("value") if isinstance(f.get("value"), dict) else None)
         if isinstance(sub, dict):
-            yield from option_labels((sub.get("form") or sub).get("value"))
+            yield from option_labels((sub.get("form") or sub).get("value"), details)
         for o in f.get("options") or []:
             if isinstance(o.get("label"), str):
                 yield o["label"]
             ov = o.get("value")
-            if isinstance(ov, dict) and isinstance(ov.get("form"), dict):
+            if details and isinstance(ov, dict) and isinstance(ov.get("form"), dict):
                 yield from option_labels(ov["form"].get("value"))
 
 
@@ -137,11 +139,21 @@ def missing_from_page(path) -> list[str]:
     remediations = (raw.get("remediation") or {}).get("value") or []
     missing = []
     if remediations and not (len(remediations) == 1 and remediations[0].get("method") == "GET"):
-        missing += [f"control {n}" for n in visible_field_names(remediations[0].get("value")) if n not in scan.names]
+        # A method chooser lists the methods; what one asks for (a phone's number and SMS or
+        # voice, Okta Verify's channel) is the next view's, as in the Sign-In Widget.
+        # A method the Identity Engine found fault with is shown as its details view instead: the
+        # method is chosen already (a hidden field), its own fields are the page.
+        chooser = str(remediations[0].get("name", "")).startswith("select-authenticator")
+        details_view = chooser and 'name="_details"' in html
+        details = not chooser or details_view
+        fields = remediations[0].get("value")
         missing += [
-            f"option {label!r}"
-            for label in option_labels(remediations[0].get("value"))
-            if " ".join(label.split()) not in text
+            f"control {n}"
+            for n in visible_field_names(fields, details=details)
+            if n not in scan.names and not (details_view and "." not in n)
+        ]
+        missing += [
+            f"option {label!r}" for label in option_labels(fields, details) if " ".join(label.split()) not in text
         ]
     missing += [f"message {m!r}" for m in message_texts(raw) if " ".join(m.split()) not in text]
     missing += [f"identity provider {n!r}" for n in idp_names(remediations) if n not in text]
