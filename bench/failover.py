@@ -8,15 +8,16 @@ A primary, `--replicas` replicas and three Sentinels run on loopback (tests/redi
 each in a temporary directory of its own; the Sentinels call a node down after 1000 ms without
 an answer and retry a stalled failover after twice 3 s (`down-after-milliseconds`,
 `failover-timeout`). Two app instances and the simulator run in this process. `--flows` people
-sign in with a password over and over, each request going to the other instance, stay signed in
-a moment and sign out; `--attackers` more send wrong one-time codes for an account with an
-emailed code, one at a time, until the app ends the transaction, and start again; `--sitters`
-sign in before it all and then only wait. Halfway
-through, the primary gets SIGKILL (it is not restarted: a replica takes its place, and the other
-replicas follow it, so writes are confirmed again).
+sign in with a password over and over, stay signed in a moment and sign out, each request going
+to either instance at random; `--attackers` more send wrong one-time codes for an account with
+an emailed code, one at a time, until the app ends the transaction, and start again; `--sitters`
+sign in before it all and then only wait. Halfway through, the primary gets SIGKILL (it is not
+restarted: a replica takes its place, and the other replicas follow it, so writes are confirmed
+again).
 
 Printed: how long the Sentinels took to promote a replica; the seconds between the first and
-the last 503 page (the store could not be reached, or could not confirm a write); sign-ins
+the last 503 page (the store could not be reached, or could not confirm a write), the slowest
+request and the responses second by second after the kill; sign-ins
 completed and failed (started again after an error); HTTP 500s; tracebacks logged; the
 signed-in sessions that existed when the primary was killed and still exist after; sign-outs
 confirmed before the kill that came undone; and, per attacked transaction, the wrong codes
@@ -68,6 +69,9 @@ class Report:
     first_503: float | None = None  # seconds after the kill
     last_503: float | None = None
     pages_503: int = 0
+    not_ready: tuple[float, float] | None = None  # /readyz said 503: first and last time, after the kill
+    slowest: float = 0.0  # the longest any request that ended after the kill took (its redirects included)
+    timeline: dict[int, dict[str, int]] = field(default_factory=dict)  # second after the kill -> statuses
     http_500: int = 0
     tracebacks: int = 0
     completed: int = 0
@@ -112,6 +116,14 @@ class Report:
             f"503 pages: {self.pages_503}, over {window}",
             f"sign-ins completed: {self.completed}, failed (started again after an error): {self.failed}",
             f"HTTP 500s: {self.http_500}, tracebacks: {self.tracebacks}",
+            f"slowest request ending after the kill: {self.slowest:.2f} s",
+            "/readyz not ready: "
+            + (f"{self.not_ready[0]:+.1f} s to {self.not_ready[1]:+.1f} s" if self.not_ready else "never"),
+            "responses by second after the kill: "
+            + "; ".join(
+                f"+{second}s " + " ".join(f"{n}×{code}" for code, n in sorted(counts.items()))
+                for second, counts in sorted(self.timeline.items())
+            ),
             f"signed-in sessions at the kill and not signed out since: {self.sessions_before},"
             f" still there after: {self.sessions_after}"
             f" ({self.sitters} of them idle since before the kill: {self.sitters_after:.0f} still signed in)",
@@ -170,8 +182,14 @@ class Drill:
 
     # --- the people ---------------------------------------------------------------------
 
-    def seen(self, status: int) -> None:
+    def seen(self, status: int, took: float) -> None:
         now = time.monotonic()
+        if self.killed_at is not None:
+            self.report.slowest = max(self.report.slowest, took)
+            second = int((now - self.killed_at) // 1)
+            if second < 8:
+                counts = self.report.timeline.setdefault(second, {})
+                counts[str(status)] = counts.get(str(status), 0) + 1
         if status == 500:
             self.report.http_500 += 1
         if status == 503:
@@ -184,10 +202,11 @@ class Drill:
 
     async def fetch(self, http: aiohttp.ClientSession, bases: list[str], method: str, path: str, data=None):  # type: ignore[no-untyped-def]
         base = bases[random.randrange(len(bases))]
+        started = time.monotonic()
         async with http.request(method, base + path, data=data) as resp:
             html = await resp.text()
             for hop in [*resp.history, resp]:
-                self.seen(hop.status)
+                self.seen(hop.status, time.monotonic() - started)
             return resp.status, resp.url.path, html
 
     async def person(self, number: int, login: str, password: str, bases: list[str], attacker: bool) -> None:
@@ -275,6 +294,7 @@ class Drill:
                 asyncio.create_task(self.person(len(people) + n, login, "Bob-Passw0rd!", bases, True))
                 for n, login in enumerate(attackers)
             ]
+            crowd.append(asyncio.create_task(self.probe(bases[0])))
             await asyncio.sleep(self.report.seconds / 2)
             self.at_kill = {*self.signed_in.values(), *(cookie for _, cookie in sitters)}
             old = sentinels.kill_primary()
@@ -297,6 +317,17 @@ class Drill:
             await asyncio.to_thread(sentinels.stop)
         self.report.tracebacks = tracebacks.count
         return self.report
+
+    async def probe(self, base: str) -> None:
+        """/readyz every 0.2 s, as a load balancer would: when it said "not ready" after the kill."""
+        async with aiohttp.ClientSession() as http:
+            while not self.stopping.is_set():
+                async with http.get(base + "/readyz") as resp:
+                    ready = resp.status == 200
+                if not ready and self.killed_at is not None:
+                    since = time.monotonic() - self.killed_at
+                    self.report.not_ready = (self.report.not_ready[0] if self.report.not_ready else since, since)
+                await asyncio.sleep(0.2)
 
     async def sit(self, login: str, bases: list[str]) -> tuple[aiohttp.ClientSession, str]:
         """A browser that signs in before the kill and then only waits: its session must outlive it."""
