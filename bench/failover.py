@@ -111,7 +111,8 @@ class Report:
             else f"{self.outage:.1f} s ({self.first_503:+.1f} s to {self.last_503:+.1f} s)"
         )
         lines = [
-            f"{self.flows} sign-ins in flight, {self.attackers} attackers, {self.seconds:.0f} s, primary killed halfway",
+            f"{self.flows} sign-ins in flight, {self.attackers} attackers, {self.seconds:.0f} s, "
+            "primary killed halfway",
             f"replica promoted by the Sentinels: {self.promoted_after:.1f} s after the kill",
             f"503 pages: {self.pages_503}, over {window}",
             f"sign-ins completed: {self.completed}, failed (started again after an error): {self.failed}",

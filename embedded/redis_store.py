@@ -77,7 +77,8 @@ local fields = live(KEYS[1], tonumber(ARGV[2]))
 for i = 0, tonumber(ARGV[5]) - 1 do
   local k, interval, tolerance = tonumber(ARGV[6 + 3 * i]), tonumber(ARGV[7 + 3 * i]), tonumber(ARGV[8 + 3 * i])
   if k > 1 or fields then
-    local tat = tonumber((k > 1 and redis.call('GET', KEYS[k])) or (k == 1 and redis.call('HGET', KEYS[1], '_tat')) or '0')
+    local tat = tonumber((k > 1 and redis.call('GET', KEYS[k]))
+      or (k == 1 and redis.call('HGET', KEYS[1], '_tat')) or '0')
     local next, wait = gcra(tat, interval, tolerance)
     if wait > 0 then return {'limited', tostring(wait), i, fields or {}} end
     if k == 1 then

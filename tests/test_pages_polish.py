@@ -458,7 +458,8 @@ async def test_the_method_and_the_address_share_one_line(tab):
     await tab.submit(identifier="bob@example.com")
     await tab.submit(credentials__passcode="Bob-Passw0rd!")
     assert re.search(
-        r'<p class="step__who"><span class="step__authenticator">Email</span><span class="step__user">bob@example.com</span></p>',
+        r'<p class="step__who"><span class="step__authenticator">Email</span>'
+        r'<span class="step__user">bob@example.com</span></p>',
         tab.html,
     )
 

@@ -182,7 +182,8 @@ def setup(
     urls = Urls(base=prefix, home=home)
     if urlsplit(settings.redirect_uri).path != urls.callback:
         raise SettingsError(
-            f"OKTA_IDX_REDIRECTURI must end in {urls.callback} (the callback under the prefix {prefix or '/'!r}), got {settings.redirect_uri!r}"
+            f"OKTA_IDX_REDIRECTURI must end in {urls.callback} (the callback under the prefix "
+            f"{prefix or '/'!r}), got {settings.redirect_uri!r}"
         )
     app[SETTINGS] = settings
     app[URLS] = urls
