@@ -61,18 +61,28 @@ def wait_until(check: Callable[[], object], what: str, timeout: float = 30.0) ->
 
 
 class RedisServer:
-    """One redis-server (or, with `sentinel`, one Sentinel) with its own temporary directory."""
+    """One redis-server (or, with `sentinel`, one Sentinel) with its own temporary directory;
+    with `tls` (CA, certificate and key files) it speaks only TLS and asks clients for a
+    certificate the CA signed."""
 
-    def __init__(self, port: int | None = None, *, args: tuple[str, ...] = (), sentinel: str | None = None):
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        args: tuple[str, ...] = (),
+        sentinel: str | None = None,
+        tls: tuple[str, str, str] | None = None,
+    ):
         self.port = port or free_port()
         self.args = args
         self.sentinel = sentinel  # a Sentinel's configuration, less its port and directory
+        self.tls = tls
         self.process: subprocess.Popen[bytes] | None = None
         self.dir: Path | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
 
     @property
     def address(self) -> str:
@@ -81,6 +91,10 @@ class RedisServer:
     def start(self) -> RedisServer:
         self.dir = Path(tempfile.mkdtemp(prefix="embedded-redis-"))
         common = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)]
+        if self.tls:
+            ca, cert, key = self.tls
+            common[:2] = ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "yes"]
+            common += ["--tls-ca-cert-file", ca, "--tls-cert-file", cert, "--tls-key-file", key]
         if self.sentinel is not None:
             config = self.dir / "sentinel.conf"  # a sentinel rewrites it as it learns the deployment
             config.write_text(self.sentinel)
@@ -93,6 +107,11 @@ class RedisServer:
         return self
 
     def client(self) -> redis.Redis:
+        if self.tls:
+            ca, cert, key = self.tls
+            return redis.Redis(
+                host="127.0.0.1", port=self.port, ssl=True, ssl_ca_certs=ca, ssl_certfile=cert, ssl_keyfile=key
+            )
         return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=1)
 
     def info(self, section: str) -> dict:

@@ -7,14 +7,21 @@ malformed one stopping the start with one line."""
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import aiohttp
 import pytest
 import redis
 from conftest import ROOT
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from pages import read
 from redis_server import RedisServer, SentinelDeployment
 from test_concurrent_steps import (  # noqa: F401 - the same attacks, collected here against this store
@@ -244,6 +251,70 @@ def test_a_malformed_redis_setting_stops_the_start_with_one_line_and_status_2():
     )
     assert done.returncode == 2
     assert done.stderr == "embedded: EMBEDDED_REDIS_URL: 's2:x' is not HOST:PORT\n"
+
+
+def certificates(directory: Path) -> dict[str, str]:
+    """A CA, and a server (127.0.0.1) and a client certificate it signed, as PEM files."""
+    names = {}
+    now = datetime.datetime.now(datetime.UTC)
+
+    def issue(name: str, subject: str, issuer: tuple[x509.Name, rsa.RSAPrivateKey] | None, ca: bool = False):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        who = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(who)
+            .issuer_name(issuer[0] if issuer else who)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if name == "server":
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+            )
+        certificate = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+        (directory / f"{name}.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        (directory / f"{name}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        names[name], names[f"{name}_key"] = str(directory / f"{name}.pem"), str(directory / f"{name}.key")
+        return who, key
+
+    authority = issue("ca", "embedded test CA", None, ca=True)
+    issue("server", "127.0.0.1", authority)
+    issue("client", "embedded app", authority)
+    return names
+
+
+async def test_tls_with_a_client_certificate_as_the_settings_give_it(simulator, tmp_path):
+    """A Redis that speaks only TLS and wants a certificate its CA signed: the CA, certificate
+    and key settings reach redis-py, and a sign-in goes through; without the certificate the
+    store refuses the app (the 503 page)."""
+    pem = certificates(tmp_path)
+    server = RedisServer(tls=(pem["ca"], pem["server"], pem["server_key"])).start()
+    tls = RedisOptions(tls_ca_file=pem["ca"], tls_cert_file=pem["client"], tls_key_file=pem["client_key"])
+    try:
+        for options, signs_in in ((tls, True), (RedisOptions(tls_ca_file=pem["ca"]), False)):
+            servers, bases = await start_instances(simulator, 1, redis_url=server.url, redis=options)
+            try:
+                async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                    walker = Walker(Alternating(http, bases), simulator)
+                    if signs_in:
+                        await walker.begin("alice@example.com", "Alice-Passw0rd!")
+                        assert walker.signed_in
+                        assert "alice@example.com" in sessions_on(server)[session_key(walker)]["user"]
+                    else:
+                        refused = await http.get(bases[0] + "/login")
+                        assert refused.status == 503 and "template: error.html" in await refused.text()
+            finally:
+                await servers[0].close()
+    finally:
+        server.stop()
 
 
 def test_the_settings_reach_redis_pys_sentinel_client():
