@@ -133,6 +133,22 @@ async def test_limits_are_shared_and_a_step_they_refuse_leaves_no_claim_behind(s
             await server.close()
 
 
+async def test_readiness_and_metrics_read_the_cluster(simulator, cluster):
+    servers, bases = await start_instances(simulator, 1, redis_url=cluster.url, metrics=True)
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            walker = Walker(Alternating(http, bases), simulator)
+            await walker._load(await walker.client.get("/login"))  # a transaction under way, on some node
+            ready = await http.get(bases[0] + "/readyz")
+            assert ready.status == 200 and (await ready.json())["checks"]["redis"] == "ok"
+            metrics = await (await http.get(bases[0] + "/metrics")).text()
+            under_way = re.search(r"^embedded_active_transactions (\S+)$", metrics, re.M)
+            assert under_way and float(under_way.group(1)) >= 1
+            assert re.search(r'^embedded_redis_round_trips_total\{operation="limits"\} [1-9]', metrics, re.M)
+    finally:
+        await servers[0].close()
+
+
 QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
@@ -228,6 +244,9 @@ async def test_a_confirmed_sign_in_survives_its_nodes_sigkill(simulator):
             assert "alice@example.com" in record_on(promoted, key)["user"]
             await walker._load(await walker.client.get("/"))  # the instances find the new node themselves
             assert 'data-claim="email">alice@example.com<' in walker.html
+            for base in bases:
+                ready = await http.get(base + "/readyz")
+                assert ready.status == 200 and (await ready.json())["checks"]["redis"] == "ok"
     finally:
         for server in servers:
             await server.close()

@@ -167,6 +167,10 @@ async def test_a_confirmed_sign_in_sign_out_and_wrong_code_survive_a_sigkilled_p
             assert "alice@example.com" in records[session_key(alice)]["user"]
             assert signed_out not in records
             assert records[session_key(bob)]["codes"] == "1"
+            for base in bases:  # both instances found the promoted replica through the Sentinels
+                ready = await one.get(base + "/readyz")
+                assert ready.status == 200 and (await ready.json())["checks"]["redis"] == "ok"
+                assert 'data-claim="email">alice@example.com<' in await (await three.get(base + "/")).text()
     finally:
         for server in servers:
             await server.close()
