@@ -2,7 +2,7 @@
 flight, and the primary killed with SIGKILL halfway through.
 
     .venv/bin/python bench/failover.py [--flows 64] [--attackers 4] [--sitters 16] [--seconds 30]
-                                       [--replicas 2] [--upstream-timeout 10] [--json FILE]
+                                       [--replicas 2] [--upstream-timeout 10] [--netem MS] [--json FILE]
 
 A primary, `--replicas` replicas and three Sentinels run on loopback (tests/redis_server.py),
 each in a temporary directory of its own; the Sentinels call a node down after 1000 ms without
@@ -13,7 +13,10 @@ to either instance at random; `--attackers` more send wrong one-time codes for a
 an emailed code, one at a time, until the app ends the transaction, and start again; `--sitters`
 sign in before it all and then only wait. Halfway through, the primary gets SIGKILL (it is not
 restarted: a replica takes its place, and the other replicas follow it, so writes are confirmed
-again).
+again). With `--netem MS` (root, where `ip netns` works) every Redis process runs in a network
+namespace of its own, joined to the app's by a veth pair that `tc netem` delays MS milliseconds
+each way, so the figures include what each round trip costs on a real network; elsewhere the
+flag says why it was skipped and the drill runs on loopback.
 
 Printed: how long the Sentinels took to promote a replica; the seconds between the first and
 the last 503 page (the store could not be reached, or could not confirm a write), the slowest
@@ -49,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from journeys import add_users  # noqa: E402
 from pages import read  # noqa: E402
-from redis_server import SentinelDeployment, free_port  # noqa: E402
+from redis_server import Netns, SentinelDeployment, free_port  # noqa: E402
 
 from embedded.config import Settings  # noqa: E402
 from embedded.demo import create_app  # noqa: E402
@@ -65,6 +68,8 @@ class Report:
     flows: int
     attackers: int
     seconds: float
+    netem: str = "none: Redis on loopback"  # the network between the app and Redis
+    before_ms: tuple[float, float] = (0.0, 0.0)  # p50 and p99 of a request (with its redirects) before the kill
     promoted_after: float = 0.0  # seconds from the kill until the Sentinels named a new primary
     first_503: float | None = None  # seconds after the kill
     last_503: float | None = None
@@ -113,6 +118,8 @@ class Report:
         lines = [
             f"{self.flows} sign-ins in flight, {self.attackers} attackers, {self.seconds:.0f} s, "
             "primary killed halfway",
+            f"network to Redis: {self.netem}; a request before the kill took"
+            f" {self.before_ms[0]:.1f} ms (p50), {self.before_ms[1]:.1f} ms (p99), its redirects included",
             f"replica promoted by the Sentinels: {self.promoted_after:.1f} s after the kill",
             f"503 pages: {self.pages_503}, over {window}",
             f"sign-ins completed: {self.completed}, failed (started again after an error): {self.failed}",
@@ -150,9 +157,18 @@ class Tracebacks(logging.Handler):
 
 class Drill:
     def __init__(
-        self, flows: int, attackers: int, sitters: int, seconds: float, replicas: int, upstream_timeout: float
+        self,
+        flows: int,
+        attackers: int,
+        sitters: int,
+        seconds: float,
+        replicas: int,
+        upstream_timeout: float,
+        netem_ms: float | None = None,
     ):
         self.report = Report(flows, attackers, seconds, sitters=sitters)
+        self.netem_ms = netem_ms
+        self.durations: list[float] = []  # of requests before the kill
         self.replicas = replicas
         self.upstream_timeout = upstream_timeout
         self.stopping = asyncio.Event()
@@ -206,8 +222,11 @@ class Drill:
         started = time.monotonic()
         async with http.request(method, base + path, data=data) as resp:
             html = await resp.text()
+            took = time.monotonic() - started
             for hop in [*resp.history, resp]:
-                self.seen(hop.status, time.monotonic() - started)
+                self.seen(hop.status, took)
+            if self.killed_at is None:
+                self.durations.append(took)
             return resp.status, resp.url.path, html
 
     async def person(self, number: int, login: str, password: str, bases: list[str], attacker: bool) -> None:
@@ -255,11 +274,19 @@ class Drill:
 
     async def run(self) -> Report:
         submissions.MAX_CODE_ATTEMPTS = 1000  # the simulator's own cap would hide the app's
-        sentinels = await asyncio.to_thread(SentinelDeployment(replicas=self.replicas).start)
+        netns = None
+        if self.netem_ms is not None:
+            if (why := Netns(self.netem_ms).unavailable()) is not None:
+                self.report.netem = f"loopback (netem skipped: {why})"
+            else:
+                netns = Netns(self.netem_ms).start()
+                self.report.netem = f"a veth pair into a network namespace, netem {self.netem_ms:g} ms each way"
+        sentinels = SentinelDeployment(replicas=self.replicas, netns=netns)
         tracebacks = Tracebacks()
         logging.getLogger().addHandler(tracebacks)
         runners: list[web.AppRunner] = []
         try:
+            await asyncio.to_thread(sentinels.start)
             simulator = create_simulator_app()
             state = self.state = simulator[SIMULATOR]
             state.org.rate_limit_requests = 1_000_000
@@ -298,6 +325,8 @@ class Drill:
             crowd.append(asyncio.create_task(self.probe(bases[0])))
             await asyncio.sleep(self.report.seconds / 2)
             self.at_kill = {*self.signed_in.values(), *(cookie for _, cookie in sitters)}
+            ordered = sorted(self.durations)
+            self.report.before_ms = (ordered[len(ordered) // 2] * 1000, ordered[int(len(ordered) * 0.99)] * 1000)
             old = sentinels.kill_primary()
             self.killed_at = time.monotonic()
             promoted = await asyncio.to_thread(sentinels.wait_for_failover, old, 60.0)
@@ -316,6 +345,8 @@ class Drill:
                 await runner.cleanup()
             logging.getLogger().removeHandler(tracebacks)
             await asyncio.to_thread(sentinels.stop)
+            if netns is not None:
+                netns.stop()
         self.report.tracebacks = tracebacks.count
         return self.report
 
@@ -369,8 +400,9 @@ async def drill(
     seconds: float = 30.0,
     replicas: int = 2,
     upstream_timeout: float = 10.0,
+    netem_ms: float | None = None,
 ) -> Report:
-    return await Drill(flows, attackers, sitters, seconds, replicas, upstream_timeout).run()
+    return await Drill(flows, attackers, sitters, seconds, replicas, upstream_timeout, netem_ms).run()
 
 
 def main() -> int:
@@ -381,6 +413,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--upstream-timeout", type=float, default=10.0)
+    parser.add_argument(
+        "--netem", type=float, metavar="MS", help="Redis in a network namespace, MS milliseconds away each way (root)"
+    )
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -392,6 +427,7 @@ def main() -> int:
             seconds=args.seconds,
             replicas=args.replicas,
             upstream_timeout=args.upstream_timeout,
+            netem_ms=args.netem,
         )
     )
     print(report.text())

@@ -8,6 +8,7 @@ cluster node's nodes.conf) never lands in the checkout.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import signal
@@ -60,6 +61,68 @@ def wait_until(check: Callable[[], object], what: str, timeout: float = 30.0) ->
     raise RuntimeError(f"timed out waiting for {what}")
 
 
+class Netns:
+    """A network namespace joined to this one by a veth pair, `tc netem` holding every packet
+    back `delay_ms` each way (none for 0), so what runs inside is one real network hop away (at
+    ADDRESS). Needs root (CAP_NET_ADMIN) and, for a delay, the kernel's sch_netem;
+    `unavailable()` says why it cannot be had."""
+
+    HOST, ADDRESS = "10.211.0.1", "10.211.0.2"
+
+    def __init__(self, delay_ms: float = 1.0):
+        self.name = f"embedded-{os.getpid()}"
+        self.outer, self.inner = f"emb{os.getpid() % 100_000}h", f"emb{os.getpid() % 100_000}r"
+        self.delay_ms = delay_ms
+
+    def unavailable(self) -> str | None:
+        if os.geteuid() != 0:
+            return "network namespaces need root"
+        if not (shutil.which("ip") and shutil.which("tc")):
+            return "ip and tc (Debian's iproute2) are missing"
+        probe = subprocess.run(["ip", "netns", "add", "embedded-probe"], capture_output=True, text=True)
+        if probe.returncode:
+            return f"ip netns add failed: {probe.stderr.strip()}"
+        try:
+            if not self.delay_ms:
+                return None
+            netem = ["ip", "netns", "exec", "embedded-probe", "tc", "qdisc", "add", "dev", "lo", "root", "netem"]
+            tried = subprocess.run([*netem, "delay", "1ms"], capture_output=True, text=True)
+            if tried.returncode:
+                return f"tc netem failed ({tried.stderr.strip()}): this kernel has no sch_netem"
+            return None
+        finally:
+            subprocess.run(["ip", "netns", "del", "embedded-probe"], capture_output=True)
+
+    def start(self) -> Netns:
+        inside = ["ip", "netns", "exec", self.name]
+        delay = ["root", "netem", "delay", f"{self.delay_ms}ms"]
+        for command in (
+            ["ip", "netns", "add", self.name],
+            ["ip", "link", "add", self.outer, "type", "veth", "peer", "name", self.inner],
+            ["ip", "link", "set", self.inner, "netns", self.name],
+            ["ip", "addr", "add", f"{self.HOST}/30", "dev", self.outer],
+            ["ip", "link", "set", self.outer, "up"],
+            [*inside, "ip", "addr", "add", f"{self.ADDRESS}/30", "dev", self.inner],
+            [*inside, "ip", "link", "set", self.inner, "up"],
+            [*inside, "ip", "link", "set", "lo", "up"],
+            *(
+                [
+                    ["tc", "qdisc", "add", "dev", self.outer, *delay],
+                    [*inside, "tc", "qdisc", "add", "dev", self.inner, *delay],
+                ]
+                if self.delay_ms
+                else []
+            ),
+        ):
+            if subprocess.run(command, capture_output=True).returncode:
+                self.stop()
+                raise RuntimeError(f"could not set up the network namespace: {' '.join(command)}")
+        return self
+
+    def stop(self) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)  # the veth pair goes with it
+
+
 class RedisServer:
     """One redis-server (or, with `sentinel`, one Sentinel) with its own temporary directory;
     with `tls` (CA, certificate and key files) it speaks only TLS and asks clients for a
@@ -72,25 +135,28 @@ class RedisServer:
         args: tuple[str, ...] = (),
         sentinel: str | None = None,
         tls: tuple[str, str, str] | None = None,
+        netns: Netns | None = None,
     ):
         self.port = port or free_port()
         self.args = args
         self.sentinel = sentinel  # a Sentinel's configuration, less its port and directory
         self.tls = tls
+        self.netns = netns  # run inside this network namespace, on its address
+        self.host = netns.ADDRESS if netns else "127.0.0.1"
         self.process: subprocess.Popen[bytes] | None = None
         self.dir: Path | None = None
 
     @property
     def url(self) -> str:
-        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}/0"
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def start(self) -> RedisServer:
         self.dir = Path(tempfile.mkdtemp(prefix="embedded-redis-"))
-        common = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)]
+        common = ["--port", str(self.port), "--bind", self.host, "--dir", str(self.dir)]
         if self.tls:
             ca, cert, key = self.tls
             common[:2] = ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "yes"]
@@ -100,19 +166,25 @@ class RedisServer:
             config.write_text(self.sentinel)
             command = [binary("redis-server"), str(config), "--sentinel", *common]
         else:
-            persistence = ["--save", "", "--appendonly", "no", "--protected-mode", "yes"]
+            # Protected mode refuses anyone but loopback: in a namespace the app is one hop away.
+            persistence = ["--save", "", "--appendonly", "no", "--protected-mode", "no" if self.netns else "yes"]
             command = [binary("redis-server"), *common, *persistence, *self.args]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.client().ping, f"redis on port {self.port}", timeout=10)
+        prefix = ["ip", "netns", "exec", self.netns.name] if self.netns else []  # exec: the same process
+        self.process = subprocess.Popen(prefix + command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(self.client().ping, f"redis on port {self.port}", timeout=10)
+        except RuntimeError:
+            self.stop()
+            raise
         return self
 
     def client(self) -> redis.Redis:
         if self.tls:
             ca, cert, key = self.tls
             return redis.Redis(
-                host="127.0.0.1", port=self.port, ssl=True, ssl_ca_certs=ca, ssl_certfile=cert, ssl_keyfile=key
+                host=self.host, port=self.port, ssl=True, ssl_ca_certs=ca, ssl_certfile=cert, ssl_keyfile=key
             )
-        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=1)
+        return redis.Redis(host=self.host, port=self.port, socket_timeout=2, socket_connect_timeout=1)
 
     def info(self, section: str) -> dict:
         with self.client() as client:
@@ -143,7 +215,15 @@ class SentinelDeployment:
 
     SERVICE = "embedded"
 
-    def __init__(self, replicas: int = 2, *, down_after_ms: int = 1000, failover_timeout_ms: int = 3000):
+    def __init__(
+        self,
+        replicas: int = 2,
+        *,
+        down_after_ms: int = 1000,
+        failover_timeout_ms: int = 3000,
+        netns: Netns | None = None,
+    ):
+        self.netns = netns
         self.replica_count = replicas
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
@@ -155,18 +235,19 @@ class SentinelDeployment:
         return f"redis+sentinel://{','.join(s.address for s in self.sentinels)}/{self.SERVICE}/0"
 
     def start(self) -> SentinelDeployment:
-        primary = RedisServer().start()
+        primary = RedisServer(netns=self.netns).start()
         self.servers = [primary]
         for _ in range(self.replica_count):
-            self.servers.append(RedisServer(args=("--replicaof", "127.0.0.1", str(primary.port))).start())
+            replica_of = ("--replicaof", primary.host, str(primary.port))
+            self.servers.append(RedisServer(args=replica_of, netns=self.netns).start())
         self.wait_for_replicas(primary)
         config = (
-            f"sentinel monitor {self.SERVICE} 127.0.0.1 {primary.port} 2\n"
+            f"sentinel monitor {self.SERVICE} {primary.host} {primary.port} 2\n"
             f"sentinel down-after-milliseconds {self.SERVICE} {self.down_after_ms}\n"
             f"sentinel failover-timeout {self.SERVICE} {self.failover_timeout_ms}\n"
             f"sentinel parallel-syncs {self.SERVICE} {max(1, self.replica_count)}\n"
         )
-        self.sentinels = [RedisServer(sentinel=config).start() for _ in range(3)]
+        self.sentinels = [RedisServer(sentinel=config, netns=self.netns).start() for _ in range(3)]
         for sentinel in self.sentinels:  # each knows the others (needed to elect a leader) and the replicas
             wait_until(lambda s=sentinel: self._sees_everyone(s), f"sentinel {sentinel.port} to see the deployment")
         return self
