@@ -125,6 +125,11 @@ class StoredSession(Session):
         code reserved for it."""
         self.staked = False
 
+    @property
+    def codes_before(self) -> int:
+        """Wrong codes the transaction had before this request (its reservation aside)."""
+        return int(self.get(CODES, 0)) - self.reserved
+
     def changes(self) -> tuple[Fields, set[str]]:
         """(fields to write, fields to delete) since loading; the code count is only ever added to."""
         now = self.fields()

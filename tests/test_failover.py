@@ -150,3 +150,18 @@ async def test_an_answer_whose_fate_is_unknown_stays_counted_and_one_okta_refuse
         await walker.submit(**{"credentials.passcode": f"00000{attempt}"})
     assert walker.shows("too many")
     assert answers(walker) - before == 6  # the 429, the dropped one, and four checked
+
+
+async def test_a_cap_whose_ending_a_failover_lost_still_ends_the_transaction(bob_at_his_code):
+    """The fifth wrong code is counted (confirmed) before it goes, but the write that ends the
+    transaction after it is not waited for: a failover can bring back the transaction with its
+    five codes. Nothing more is sent for it; the next answer ends it."""
+    walker, storage = bob_at_his_code
+    key = session_key(walker)
+    if hasattr(storage, "client"):
+        await storage.client.hset(key, "codes", "5")
+    else:
+        storage._data[key.removeprefix("embedded:s:{").removesuffix("}")].fields["codes"] = "5"
+    before = answers(walker)
+    await walker.submit(**{"credentials.passcode": "000009"})
+    assert answers(walker) == before and walker.shows("too many") and 'name="identifier"' in walker.html

@@ -170,6 +170,9 @@ async def answer(
         session[BLANK] = {form.name: list(blank)}
     if typed := submitted.get("identifier"):
         tx.user = user_ref(request, typed[0])
+    if stored(session).codes_before >= policy.MAX_FAILED_CODES:  # the cap's ending was lost (a failover)
+        audit(request, "signin.failed", user=tx.user, reason="too_many_codes")
+        return restart(request, session, "notice.too_many_codes")
     audit(request, "signin.step", user=tx.user, form=form.name)
     stored(session).stake_code()  # the wrong code reserved with the claim stands unless the reply clears it
     try:
