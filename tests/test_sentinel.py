@@ -32,6 +32,7 @@ from test_e2e_authenticators import Walker
 from test_shared_store import Alternating, start_instances
 
 from embedded.config import Settings, SettingsError
+from embedded.keys import SESSION_STORAGE
 from embedded.redis_settings import RedisOptions
 from embedded.simulator import submissions
 
@@ -126,6 +127,34 @@ async def test_the_five_codes_cap_and_each_wrong_code_is_on_the_replica_before_i
             assert client.hget(key, "codes") == str(attempt).encode()
     await browser.submit(**{"credentials.passcode": "000005"})
     assert len(answers()) - before == 5 and browser.shows("too many")
+
+
+async def test_a_password_sign_in_costs_as_many_round_trips_as_on_one_server(simulator, deployment):
+    """The confirmations ride in the pipelines of the writes they confirm: at most 14 round trips
+    a password sign-in (issue 20's bound on one server), at most two a request but for the one
+    that completes it (the old session deleted and the new one created)."""
+    servers, bases = await start_instances(simulator, 2, redis_url=deployment.url)
+    trips: list[str] = []
+    for server in servers:
+        server.app[SESSION_STORAGE].observe = trips.append
+    marks: list[int] = []
+
+    async def mark(*_: object) -> None:
+        marks.append(len(trips))
+
+    trace = aiohttp.TraceConfig()
+    for signal in (trace.on_request_start, trace.on_request_redirect, trace.on_request_end):
+        signal.append(mark)
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), trace_configs=[trace]) as http:
+            walker = Walker(Alternating(http, bases), simulator)
+            await walker.begin("alice@example.com", "Alice-Passw0rd!")
+            assert walker.signed_in
+    finally:
+        for server in servers:
+            await server.close()
+    hops = [trips[earlier:later] for earlier, later in zip(marks, marks[1:], strict=False)]
+    assert len(trips) <= 14 and sorted(len(hop) for hop in hops)[-2:] == [2, 3], hops
 
 
 async def test_the_sentinels_named_one_by_one_reach_the_same_primary(simulator, deployment):
