@@ -72,7 +72,9 @@ class Settings:
     # sign-ins started from one address (each costs /interact and /introspect). Behind a proxy or
     # a NAT many people share an address: set EMBEDDED_TRUSTED_PROXIES, or raise the per-address ones.
     step_limit_per_ip: tuple[int, float] = (100, 60.0)
-    step_limit_per_transaction: tuple[int, float] = (8, 5.0)
+    # At most Okta's own 10 per state token in any 5 s, counting every step and poll (a quick
+    # person makes five in a row: identify, password, a method, its details, the code).
+    step_limit_per_transaction: tuple[int, float] = (10, 5.0)
     login_limit_per_ip: tuple[int, float] = (30, 60.0)
     # Sessions, transactions, limits and locks on Redis, shared by every instance: one server
     # (redis://, rediss:// or unix://), a Sentinel-managed primary (redis+sentinel://) or a

@@ -297,7 +297,7 @@ def org(idx_mock, signer) -> FakeOrg:
 
 
 # Tests walk a transaction at machine speed, faster than the default per-transaction limit lets
-# anyone (a burst of 4, then one a second); the limits have tests of their own, which set them.
+# anyone (a burst of 5, then one every 5/6 s); the limits have tests of their own, which set them.
 MACHINE_SPEED = (1000, 5.0)
 
 
