@@ -160,7 +160,8 @@ def test_limits_and_lifetimes_are_settings():
     assert (s.transaction_minutes, s.session_idle_minutes, s.session_max_hours, s.max_sessions) == (15, 20, 8.5, 50000)
     assert s.redis_url == "redis://127.0.0.1:6379/0"
     defaults = Settings.from_env(GOOD)
-    assert defaults.step_limit_per_transaction == (10, 5.0) and defaults.redis_url is None  # never over Okta's 10 per 5 s
+    # Never over Okta's own 10 per state token in 5 s.
+    assert defaults.step_limit_per_transaction == (10, 5.0) and defaults.redis_url is None
 
 
 @pytest.mark.parametrize(
