@@ -1,6 +1,7 @@
 """The authorization server's OAuth endpoints: discovery, keys, /v1/interact (which starts an IDX
-transaction), /v1/token (interaction_code, authorization_code, refresh_token), /v1/revoke,
-/v1/userinfo and /v1/logout. /v1/authorize, whose sign-in pages the simulator serves itself, is in
+transaction), /v1/token (interaction_code, authorization_code, refresh_token, and Direct
+Authentication's grants: direct.py), /v1/challenge and /v1/primary-authenticate (direct.py),
+/v1/revoke, /v1/userinfo and /v1/logout. /v1/authorize, whose sign-in pages the simulator serves itself, is in
 hosted.py; it checks its request with `read_authorization` as /v1/interact does."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from . import pages
+from . import direct, pages
 from .compare import same
 from .context import oauth_error, sim, text_fields
 from .org import ACR_VALUES, Client, Org
@@ -126,7 +127,7 @@ async def discovery(request: web.Request) -> web.Response:
             "jwks_uri": f"{iss}/v1/keys",
             "response_types_supported": ["code"],
             "response_modes_supported": ["query", "fragment", "form_post"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "interaction_code"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "interaction_code", *direct.GRANTS],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": sim(request).org.scopes,
@@ -232,13 +233,18 @@ async def token(request: web.Request) -> web.Response:
     client = authenticate_client(request, form)
     if isinstance(client, web.Response):
         return client
-    if grant_type not in ("interaction_code", "authorization_code", "refresh_token"):
+    if grant_type not in ("interaction_code", "authorization_code", "refresh_token", *direct.GRANTS):
         return oauth_error(
             400, "unsupported_grant_type", f"The authorization grant type '{grant_type}' is not supported."
         )
     if grant_type not in client.grant_types:
         return oauth_error(400, *not_authorized_for(client))
     issuer = s.issuer_for(request)
+    if grant_type in direct.GRANTS:
+        twice = direct.repeated(await request.post())
+        if twice is not None:
+            return twice.response()
+        return request.app[direct.DIRECT].token(client, grant_type, form, issuer)
     if grant_type == "refresh_token":
         rt = form.get("refresh_token", "")
         grant = s.tokens.refresh.get(rt)
@@ -279,6 +285,31 @@ async def token(request: web.Request) -> web.Response:
         idp=tx.idp or s.org.id,
     )
     return web.json_response(s.tokens.issue(issuer, grant), headers={"Cache-Control": "no-store"})
+
+
+async def direct_request(request: web.Request, grants: tuple[str, ...]) -> tuple[Client, dict[str, str]] | web.Response:
+    """The client and form of a /v1/challenge or /v1/primary-authenticate request, or the error:
+    the client must be allowed one of `grants`."""
+    form = await read_form(request)
+    if form is None:
+        return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
+    client = authenticate_client(request, form)
+    if isinstance(client, web.Response):
+        return client
+    if not set(grants) & set(client.grant_types):
+        return oauth_error(400, *not_authorized_for(client))
+    twice = direct.repeated(await request.post())
+    return twice.response() if twice is not None else (client, form)
+
+
+async def challenge(request: web.Request) -> web.Response:
+    asked = await direct_request(request, direct.MFA_GRANTS)
+    return asked if isinstance(asked, web.Response) else request.app[direct.DIRECT].challenge(*asked)
+
+
+async def primary_authenticate(request: web.Request) -> web.Response:
+    asked = await direct_request(request, (direct.OOB,))
+    return asked if isinstance(asked, web.Response) else request.app[direct.DIRECT].primary_authenticate(*asked)
 
 
 async def revoke(request: web.Request) -> web.Response:

@@ -92,6 +92,7 @@ class User:
     grants: dict = field(default_factory=dict)
     id: str = ""
     failed_passwords: int = 0
+    failed_codes: int = 0  # wrong one-time codes in a row at Direct Authentication's grants (direct.py)
     password_expires_in_days: int | None = None  # None: no expiry in sight
 
     @property
@@ -420,6 +421,11 @@ class Org:
     # one, so an attacker cannot tell which accounts exist. Off: unknown users are told so.
     user_enumeration_prevention: bool = False
     captcha: CaptchaSetting | None = None  # off unless the org file has a [captcha] section
+    # Direct Authentication (direct.py): how long an mfa_token and an oob_code live, and the
+    # `interval` a client must leave between polls of a push (Okta: 300, 300 and 5 seconds).
+    mfa_token_seconds: float = 300
+    oob_code_seconds: float = 300
+    direct_poll_seconds: int = 5
 
     def origin_trusted(self, origin: str | None) -> bool:
         """Whether a browser page at `origin` (an Origin header) may call the org."""
@@ -619,6 +625,13 @@ def org_from_dict(data: dict) -> Org:
         org.add_user(user)
     if data:
         raise OrgError(f"unknown sections: {', '.join(sorted(data))}")
+    for name in ("mfa_token_seconds", "oob_code_seconds"):
+        value = getattr(org, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise OrgError(f"[org] {name} must be a positive number of seconds")
+    poll = org.direct_poll_seconds
+    if isinstance(poll, bool) or not isinstance(poll, int) or poll < 0:
+        raise OrgError("[org] direct_poll_seconds must be whole seconds, 0 or more")
     for entry in org.trusted_origins:
         origin_pattern(entry)  # OrgError when malformed
     for i in org.idps:
@@ -746,6 +759,13 @@ def describe_org(org: Org) -> str:
         + ' (POST /_sim/expire {"activation_login": …} expires one)'
     )
     lines.append('Completed sign-ins (amr, acr, idp, the "Stay signed in?" answer, scopes): GET /_sim/sessions')
+    direct = [c.id for c in org.clients if "password" in c.grant_types]
+    if direct:
+        lines.append(
+            f"Direct Authentication (password, otp, oob and mfa grants, /v1/challenge, /v1/primary-authenticate) "
+            f"for {', '.join(direct)}: mfa_token {org.mfa_token_seconds:g} s, oob_code {org.oob_code_seconds:g} s, "
+            f"push polled every {org.direct_poll_seconds} s"
+        )
     for i in org.idps:
         role = f", the {i.authenticator} authenticator" if i.authenticator else ""
         role += ", on the first page" if i.on_identify and i.authenticator else ""

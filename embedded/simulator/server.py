@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from . import captcha, cors, duo, frames, hosted, oauth, pages, translations
+from . import captcha, cors, direct, duo, frames, hosted, oauth, pages, translations
 from . import faults as faults_mod
 from .compare import same
 from .context import SIMULATOR, Simulator, ion_response, oauth_error, sim
@@ -632,11 +632,15 @@ def build_app(
     # before any fault), then faults and error bodies.
     app = web.Application(middlewares=[record, cors.guard_controls, cors.cors, faults_and_errors])
     app[SIMULATOR] = Simulator(org, issuer, app_url, base=base)
+    app[direct.DIRECT] = direct.DirectAuth(app[SIMULATOR])
     app.router.add_get(f"{base}/.well-known/openid-configuration", oauth.discovery)
     app.router.add_get(f"{base}/v1/keys", oauth.keys)
     app.router.add_post(f"{base}/v1/interact", oauth.interact)
     hosted.add_routes(app, base)
     app.router.add_post(f"{base}/v1/token", oauth.token)
+    app.router.add_post(f"{base}/v1/challenge", oauth.challenge)
+    for path in ("primary-authenticate", "oob-authenticate"):  # the second: its old name
+        app.router.add_post(f"{base}/v1/{path}", oauth.primary_authenticate)
     app.router.add_post(f"{base}/v1/revoke", oauth.revoke)
     app.router.add_route("*", f"{base}/v1/userinfo", oauth.userinfo)
     app.router.add_get(f"{base}/v1/logout", oauth.logout)
