@@ -223,6 +223,13 @@ async def interact(request: web.Request) -> web.Response:
 
 
 async def token(request: web.Request) -> web.Response:
+    """Every answer of the token endpoint, errors too, is not to be cached (RFC 6749 §5.1)."""
+    response = await exchange(request)
+    response.headers.update(direct.NO_STORE)
+    return response
+
+
+async def exchange(request: web.Request) -> web.Response:
     s = sim(request)
     form = await read_form(request)
     if form is None:
@@ -304,12 +311,16 @@ async def direct_request(request: web.Request, grants: tuple[str, ...]) -> tuple
 
 async def challenge(request: web.Request) -> web.Response:
     asked = await direct_request(request, direct.MFA_GRANTS)
-    return asked if isinstance(asked, web.Response) else request.app[direct.DIRECT].challenge(*asked)
+    response = asked if isinstance(asked, web.Response) else request.app[direct.DIRECT].challenge(*asked)
+    response.headers.update(direct.NO_STORE)
+    return response
 
 
 async def primary_authenticate(request: web.Request) -> web.Response:
     asked = await direct_request(request, (direct.OOB,))
-    return asked if isinstance(asked, web.Response) else request.app[direct.DIRECT].primary_authenticate(*asked)
+    response = asked if isinstance(asked, web.Response) else request.app[direct.DIRECT].primary_authenticate(*asked)
+    response.headers.update(direct.NO_STORE)
+    return response
 
 
 async def revoke(request: web.Request) -> web.Response:
