@@ -29,6 +29,7 @@ from . import flow, locales, themes
 from .forms import Control, FormView, humanize
 from .idx_models import IdxResponse, Message
 from .page import build_page
+from .page_cache import PageCache
 from .urls import Urls
 
 HERE = Path(__file__).resolve().parent
@@ -311,6 +312,8 @@ class Environment(jinja2.Environment):
     looks up, and every macro import, then walks both maps; ours are all set before the first
     template loads (`configure`), so a copy says the same, faster."""
 
+    pages = PageCache()  # replaced by one of its own in each environment made here
+
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
 
@@ -320,6 +323,7 @@ def _environment(dirs: tuple[Path, ...], urls: Urls, reload: bool) -> jinja2.Env
     env = Environment(
         loader=loader(list(dirs)), autoescape=True, auto_reload=reload, bytecode_cache=COMPILED, cache_size=-1
     )
+    env.pages = PageCache()
     return configure(env, list(dirs), urls)
 
 
@@ -350,18 +354,32 @@ def step_context(
 
 
 def render(
-    env: jinja2.Environment, names: tuple[str, ...] | str, context: Mapping[str, Any], *, locale: str = locales.DEFAULT
+    env: jinja2.Environment,
+    names: tuple[str, ...] | str,
+    context: Mapping[str, Any],
+    *,
+    locale: str = locales.DEFAULT,
+    varying: Mapping[str, Any] | None = None,
+    private: Sequence[str | None] = (),
 ) -> str:
     """The first template of `names` that exists, in `locale` (one of `locales.CODES`): its
-    texts, and `lang` and `dir` for `<html>`."""
+    texts, and `lang` and `dir` for `<html>`. With `varying` (the values that differ on every
+    request, such as the CSRF token) the page may come from the environment's page cache, keyed
+    by the rest of the context with `private` values (a state handle) cut out."""
     language = locales.language(locale)
     texts = env.globals.get("catalogue")
     template = env.select_template([names] if isinstance(names, str) else list(names))
-    values = {"lang": language.code, "dir": language.direction, **context, "template_name": template.name}
-    token = _ACTIVE.set(texts.texts(language.code) if isinstance(texts, Catalogue) else None)
-    page_token = _PAGE.set(values)
-    try:
-        return template.render(values)
-    finally:
-        _PAGE.reset(page_token)
-        _ACTIVE.reset(token)
+
+    def draw(context: Mapping[str, Any]) -> str:
+        values = {"lang": language.code, "dir": language.direction, **context, "template_name": template.name}
+        token = _ACTIVE.set(texts.texts(language.code) if isinstance(texts, Catalogue) else None)
+        page_token = _PAGE.set(values)
+        try:
+            return template.render(values)
+        finally:
+            _PAGE.reset(page_token)
+            _ACTIVE.reset(token)
+
+    if varying is None or not isinstance(env, Environment) or env.auto_reload:
+        return draw(context)
+    return env.pages.render(draw, (template.name, language.code), context, varying, private)

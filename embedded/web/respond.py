@@ -70,23 +70,36 @@ def html(text: str, status: int = 200) -> web.Response:
 
 
 async def render(
-    request: web.Request, names: tuple[str, ...] | str, context: dict[str, Any] | None = None, *, status: int = 200
+    request: web.Request,
+    names: tuple[str, ...] | str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    private: tuple[str | None, ...] = (),
 ) -> web.Response:
-    """A page with this browser's session: its CSRF token and pending notices."""
+    """A page with this browser's session: its CSRF token and pending notices. `private`: values
+    the context carries that the page must not show (a state handle), cut out of the page
+    cache's key."""
     session = await get_session(request)
+    correlation = request.get(CORRELATION)
     page = rendering.render(
         request.config_dict[TEMPLATES],
         names,
         {
             **(context or {}),
-            "csrf_token": LazyToken(session),
-            "csp_nonce": request[CSP_NONCE],
-            "correlation": request.get(CORRELATION),
             "notices": session.pop(FLASH, []),
             "languages": language_links(request),
             "app_name": request.config_dict[SETTINGS].app_name,
+            **({} if correlation else {"correlation": None}),
         },
         locale=page_language(request, session),
+        # Each one a truthy value on every request, as the cache's stand-ins are.
+        varying={
+            "csrf_token": LazyToken(session),
+            "csp_nonce": request[CSP_NONCE],
+            **({"correlation": correlation} if correlation else {}),
+        },
+        private=private,
     )
     return html(page, status)
 

@@ -75,13 +75,13 @@ async def show_step(request: web.Request) -> web.Response:
     )
     context = {**context, "journey": tx.journey}
     try:
-        return await render(request, names, context)
+        return await render(request, names, context, private=(response.state_handle,))
     except rendering.MALFORMED as exc:
         # A part of the response with a shape no real one has (settings that are not an object,
         # a list where a text belongs): the generic page shows what it can, else the upstream page.
         log.warning("step page could not show the response (%s) [%s]", type(exc).__name__, request.get(CORRELATION))
     try:
-        return await render(request, GENERIC_TEMPLATE, context)
+        return await render(request, GENERIC_TEMPLATE, context, private=(response.state_handle,))
     except rendering.MALFORMED:
         return render_error(request, 502, "error.upstream")
 
