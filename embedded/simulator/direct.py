@@ -38,7 +38,7 @@ from .authenticator_base import new_code
 from .authenticators import kind
 from .compare import same
 from .context import Simulator
-from .org import Client, Enrollment, User
+from .org import Client, Enrollment, Org, User
 from .outbox import Message
 from .tokens import Grant
 from .transaction import Challenge
@@ -156,7 +156,7 @@ class DirectAuth:
         self.oob_codes: dict[str, OobCode] = {}
 
     @property
-    def org(self):
+    def org(self) -> Org:
         return self.s.org
 
     # ---------------------------------------------------------------- endpoints

@@ -14,7 +14,7 @@ import pytest
 
 from embedded.simulator import totp
 from embedded.simulator.direct import MFA_OOB, MFA_OTP, OOB, OTP
-from embedded.simulator.org import Client, Enrollment, OrgError, User, org_from_toml
+from embedded.simulator.org import Client, Enrollment, OrgError, User, demo_org, describe_org, org_from_toml
 
 from .conftest import CLIENT
 
@@ -37,7 +37,7 @@ def wrong_code(secret: str) -> str:
     return next(c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c not in near)
 
 
-async def post(client, path: str, auth: dict | None = None, **fields) -> tuple[int, dict]:
+async def post(client, path: str, auth: dict | None = None, /, **fields: str) -> tuple[int, dict]:
     r = await client.post(path, data={**(CLIENT if auth is None else auth), **fields})
     assert r.headers["Content-Type"].startswith("application/json")
     assert r.headers["Cache-Control"] == "no-store"
@@ -422,25 +422,16 @@ async def test_garbage_is_an_oauth_error_never_a_500(client):
         assert (status, body["error"]) == (400, error), (path, fields, body)
 
     # A parameter twice (RFC 6749 §3.2), JSON instead of a form, bytes that are not UTF-8.
-    twice = "grant_type=password&username=alice%40example.com&password=a&password=b&scope=openid"
-    for path, body, content_type in (
-        (TOKEN, twice, "application/x-www-form-urlencoded"),
-        (
-            CHALLENGE,
-            f"mfa_token={token}&mfa_token={token}&challenge_types_supported=x",
-            "application/x-www-form-urlencoded",
-        ),
-        (CHALLENGE, '{"mfa_token": "x"}', "application/json"),
-        (PRIMARY, b"login_hint=\xff\xfe&channel_hint=push", "application/x-www-form-urlencoded"),
+    creds = b"&client_id=demo-client&client_secret=demo-secret"
+    for path, raw, content_type in (
+        (TOKEN, b"grant_type=password&username=a&password=a&password=b&scope=openid", "x-www-form-urlencoded"),
+        (CHALLENGE, f"mfa_token={token}&mfa_token=x&challenge_types_supported=x".encode(), "x-www-form-urlencoded"),
+        (CHALLENGE, b'{"mfa_token": "x", "client_id": "demo-client"}', "json"),
+        (PRIMARY, b"login_hint=\xff\xfe&channel_hint=push&challenge_hint=x", "x-www-form-urlencoded"),
+        (TOKEN, b"grant_type=password&username=\xc3&password=\xff&scope=openid", "x-www-form-urlencoded"),
     ):
-        r = await client.post(path, data=body, headers={"Content-Type": content_type}, auth=None)
-        assert r.status in (400, 401), (path, r.status)
-    r = await client.post(
-        TOKEN,
-        data=twice + "&client_id=demo-client&client_secret=demo-secret",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert r.status == 400 and (await r.json())["error"] == "invalid_request"
+        r = await client.post(path, data=raw + creds, headers={"Content-Type": f"application/{content_type}"})
+        assert r.status == 400 and (await r.json())["error"] == "invalid_request", (path, raw)
 
 
 # ---------------------------------------------------------------------------------------- org settings
@@ -457,3 +448,9 @@ def test_org_settings_default_to_okta_values_and_are_checked():
     ):
         with pytest.raises(OrgError):
             org_from_toml(f"[org]\n{bad}\n")
+
+
+def test_the_demo_describes_direct_authentication_and_its_passwordless_user():
+    text = describe_org(demo_org())
+    assert "Direct Authentication" in text and "for demo-client:" in text and "demo-spa:" not in text
+    assert "otto@example.com (groups: passwordless): no password; google_otp TOTP secret OTTOOTTOOTTOOTT2" in text
