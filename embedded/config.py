@@ -20,7 +20,9 @@ ENV_NAMES = ("OKTA_IDX_ISSUER", "OKTA_IDX_CLIENTID", "OKTA_IDX_CLIENTSECRET", "O
 DEFAULT_SCOPES = ("openid", "profile", "email")
 # embedded: this server drives the IDX API and renders every step. redirect: every sign-in goes
 # to the org's own sign-in page (/v1/authorize) and comes back to the same callback with a code.
-MODES = ("embedded", "redirect")
+# direct: this server renders every page and signs in with Okta's Direct Authentication grants
+# (password, a TOTP code, a push, SMS or voice: /v1/token, /v1/challenge), no IDX transaction.
+MODES = ("embedded", "redirect", "direct")
 LOG_FORMATS = ("text", "json")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -29,21 +30,37 @@ REFRESH_MARGIN_SECONDS = 60
 async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Response:
     """Exchange the code (an interaction code, or an authorization code after the hosted sign-in
     page), check the ID token, and start the app session in a fresh session id."""
-    settings = request.config_dict[SETTINGS]
     client = request.config_dict[IDX_CLIENT]
     tokens = await (
         client.exchange_authorization_code(code, tx.verifier) if tx.hosted else client.exchange_code(code, tx.verifier)
     )
+    return await sign_in_with_tokens(request, tx, tokens, nonce=tx.nonce)
+
+
+async def sign_in_with_tokens(
+    request: web.Request,
+    tx: Transaction,
+    tokens: Mapping[str, Any],
+    *,
+    nonce: str | None,
+    binding: Callable[[dict[str, Any]], str | None] | None = None,
+) -> web.Response:
+    """The one way tokens become an app session, whatever grant brought them: the ID token
+    checked (its `nonce`, or None for a grant that sends none, and `binding`'s further checks,
+    which say why a token is not this sign-in's), then the session started in a fresh id."""
+    settings = request.config_dict[SETTINGS]
     try:
         claims = await validate_id_token(
             tokens["id_token"],
             request.config_dict[KEY_SET],
             issuer=settings.issuer_url,
             client_id=settings.client_id,
-            nonce=tx.nonce,
+            nonce=nonce,
             acr_values=tx.acr_values,
             max_age=tx.max_age,
         )
+        if binding is not None and (problem := binding(claims)) is not None:
+            raise InvalidIdToken(problem)
     except InvalidIdToken as exc:
         log.warning("ID token rejected: %s", exc)
         audit(request, "signin.failed", user=tx.user, reason="id_token")

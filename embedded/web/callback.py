@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp_session import Session
 
 from .. import flow, policy, transaction
-from ..keys import IDX_CLIENT
+from ..keys import IDX_CLIENT, SETTINGS
 from ..oidc import same
 from ..transaction import Transaction
 from .account import sign_in
@@ -33,9 +33,12 @@ async def callback(request: web.Request) -> web.Response:
             return await render(request, "error.html", {"title_key": "error.callback_state"}, status=400)
         transaction.clear(session)  # a replayed callback finds nothing to exchange
         return await sign_in(request, tx, code)
+    # The direct mode has no IDX transaction: it sends no email link of its own to answer, nor
+    # waits on an identity provider (its transaction is only ever finished here by the hosted page).
+    idx = request.config_dict[SETTINGS].mode != "direct"
     if "otp" in query:
-        return await magic_link(request, session, tx if state_ok else None, query["otp"])
-    if query.get("error") == "interaction_required" and tx is not None and state_ok and not tx.hosted:
+        return await magic_link(request, session, tx if state_ok and idx else None, query["otp"])
+    if query.get("error") == "interaction_required" and tx is not None and state_ok and not tx.hosted and idx:
         return await advance(
             request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle)
         )

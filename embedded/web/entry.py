@@ -1,5 +1,6 @@
 """Where a sign-in starts: /login (and its step-up and return_to), the journeys' own entry
-routes, the links in activation and reset emails, and the hosted sign-in page (redirect model)."""
+routes, the links in activation and reset emails, and the hosted sign-in page (redirect model).
+The direct mode's own entry (web/direct.py) reads /login's query with `asked_step_up` too."""
 
 from __future__ import annotations
 
@@ -28,16 +29,23 @@ STEP_UP_ACR = re.compile(r"[A-Za-z0-9:._-]{1,100}( [A-Za-z0-9:._-]{1,100}){0,4}"
 async def login(request: web.Request) -> web.Response:
     """Sign in; `?acr_values=…&max_age=…` asks for a stronger or fresher sign-in (step-up), and
     `?return_to=/a/path` is where to go afterwards (a path on this site, else home)."""
+    asked = await asked_step_up(request)
+    if isinstance(asked, web.Response):
+        return asked
+    step_up, return_to = asked
+    if request.config_dict[SETTINGS].mode == "redirect":
+        return await begin_hosted(request, return_to, step_up)
+    return await begin(request, step_up=step_up, return_to=return_to)
+
+
+async def asked_step_up(request: web.Request) -> tuple[StepUp, str] | web.Response:
+    """What /login's query asks (the step-up, where to go after), or the page refusing it."""
     acr_values, max_age = request.query.get("acr_values"), request.query.get("max_age")
     if (acr_values is not None and not STEP_UP_ACR.fullmatch(acr_values)) or (
         max_age is not None and not (max_age.isdigit() and len(max_age) < 10)
     ):
         return await render(request, "error.html", {"title_key": "error.step_up"}, status=400)
-    step_up = StepUp(acr_values, int(max_age) if max_age else None)
-    return_to = policy.safe_return_to(request.query.get("return_to"))
-    if request.config_dict[SETTINGS].mode == "redirect":
-        return await begin_hosted(request, return_to, step_up)
-    return await begin(request, step_up=step_up, return_to=return_to)
+    return StepUp(acr_values, int(max_age) if max_age else None), policy.safe_return_to(request.query.get("return_to"))
 
 
 async def register(request: web.Request) -> web.Response:

@@ -1,0 +1,195 @@
+"""The direct mode (EMBEDDED_MODE=direct): the app's own pages signing people in with Okta's Direct
+Authentication grants, end to end through the aiohttp app against the simulator, and the pure
+core's decisions and ID-token binding checks on their own.
+
+Security-checklist items cited where they apply (/work/shared/security-checklist.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import demo_settings, serve
+from pages import read, totp
+
+from embedded import direct
+from embedded.config import Settings, SettingsError
+from embedded.simulator import SIMULATOR
+
+CAROL_SECRET, OTTO_SECRET = "CAROLCAROLCAROL2", "OTTOOTTOOTTOOTT2"
+
+
+class Tab:
+    """One browser tab on the app, minus the browser: it posts forms as they are on the page."""
+
+    def __init__(self, client, simulator):
+        self.client, self.simulator = client, simulator
+        self.html, self.path, self.status = "", "", 0
+        self.responses = []  # every response the app sent this tab: (status, headers, body)
+
+    async def load(self, resp) -> str:
+        self.html, self.path, self.status = await resp.text(), resp.url.path, resp.status
+        for hop in (*resp.history, resp):
+            self.responses.append((hop.status, dict(hop.headers), await hop.text() if hop is resp else ""))
+        assert resp.status < 500 and "Traceback" not in self.html, self.html
+        return self.html
+
+    async def get(self, path: str, **kwargs) -> str:
+        return await self.load(await self.client.get(path, **kwargs))
+
+    def form(self, form_id: str) -> dict[str, str]:
+        found = [f for f in read(self.html).forms if f.hidden.get("_form") == form_id]
+        assert found, f"no form {form_id!r} on {self.path}: {[f.hidden for f in read(self.html).forms]}"
+        return found[0].hidden
+
+    def options(self, form_id: str, control: str) -> dict[str, str]:
+        form = next(f for f in read(self.html).forms if f.hidden.get("_form") == form_id)
+        return form.options[control]
+
+    async def submit(self, form_id: str, **fields: str) -> str:
+        data = {**self.form(form_id), **{k.replace("__", "."): v for k, v in fields.items()}}
+        return await self.load(await self.client.post("/login/step", data=data))
+
+    async def action(self, action_id: str) -> str:
+        form = next(f for f in read(self.html).forms if f.hidden.get("_action") == action_id)
+        return await self.load(await self.client.post("/login/step", data=form.hidden))
+
+    async def sign_in(self, username: str, password: str = "") -> str:
+        await self.get("/login")
+        return await self.submit("identify", identifier=username, credentials__passcode=password)
+
+    async def choose(self, method: str) -> str:
+        return await self.submit("method", method=method)
+
+    async def outbox(self, to: str, kind: str) -> dict:
+        url = f"http://127.0.0.1:{self.simulator.port}/outbox.json"
+        resp = await self.client.session.get(url, params={"to": to})
+        sent = [m for m in await resp.json() if m["kind"] == kind]
+        assert sent, f"nothing sent to {to}"
+        return sent[0]
+
+    async def answer_push(self, push: dict, decision: str, number: str | None = None) -> None:
+        url = f"http://127.0.0.1:{self.simulator.port}/outbox/push/{push['id']}/{decision}"
+        resp = await self.client.session.post(url, data={"answer": number} if number else {})
+        assert resp.status < 400, await resp.text()
+
+    @property
+    def signed_in(self) -> bool:
+        return self.path == "/" and 'data-claim="email"' in self.html
+
+    def says(self, text: str) -> bool:
+        return text.lower() in " ".join(" ".join(read(self.html).text).split()).lower()
+
+    def calls(self) -> list[str]:
+        return [path for _, path in self.simulator.app[SIMULATOR].calls]
+
+
+def direct_settings(simulator_port: int, **changes) -> Settings:
+    return dataclasses.replace(demo_settings(simulator_port), mode="direct", **changes)
+
+
+@pytest.fixture
+async def tab(aiohttp_client, simulator):
+    return Tab(await serve(aiohttp_client, direct_settings(simulator.port)), simulator)
+
+
+# --- settings and layering --------------------------------------------------------------------
+
+
+def test_direct_is_a_mode_of_its_own():
+    env = {
+        "OKTA_IDX_ISSUER": "https://example.okta.com",
+        "OKTA_IDX_CLIENTID": "c",
+        "OKTA_IDX_REDIRECTURI": "https://a/cb",
+    }
+    assert Settings.from_env({**env, "EMBEDDED_MODE": "direct"}).mode == "direct"
+    with pytest.raises(SettingsError, match="embedded, redirect, direct"):
+        Settings.from_env({**env, "EMBEDDED_MODE": "ropc"})
+
+
+def test_the_direct_core_imports_no_web_framework():
+    code = (
+        "import sys, embedded.direct; print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'jinja2')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --- password, and the second factors ------------------------------------------------------------
+
+
+async def test_alice_signs_in_with_her_password_alone(tab):
+    await tab.get("/login")
+    assert tab.path == "/login/step" and "<!-- template: steps/identify.html -->" in tab.html
+    await tab.submit("identify", identifier="alice@example.com", credentials__passcode="Alice-Passw0rd!")
+    assert tab.signed_in and "alice@example.com" in tab.html
+    # No IDX at all: one grant, then the keys to check its ID token.
+    calls = tab.calls()
+    assert not [c for c in calls if "/idp/idx/" in c or c.endswith("/v1/interact")]
+    assert calls[-2:] == ["/oauth2/default/v1/token", "/oauth2/default/v1/keys"]
+    amr = tab.simulator.app[SIMULATOR].engine.sessions[-1]["amr"]
+    assert amr == ["pwd"]
+
+
+async def test_carol_adds_a_code_from_her_authenticator_app(tab):
+    await tab.sign_in("carol@example.com", "Carol-Passw0rd!")
+    assert tab.form("method") and set(tab.options("method", "method").values()) == set(direct.METHODS)
+    await tab.choose("otp")
+    assert "<!-- template: steps/challenge-authenticator.html -->" in tab.html and 'inputmode="numeric"' in tab.html
+    await tab.submit("otp", credentials__passcode=totp(CAROL_SECRET))
+    assert tab.signed_in and "carol@example.com" in tab.html
+    assert tab.simulator.app[SIMULATOR].engine.sessions[-1]["amr"][:2] == ["pwd", "otp"]
+    assert [c.rsplit("/", 1)[-1] for c in tab.calls() if "/v1/" in c][-4:] == ["token", "challenge", "token", "keys"]
+
+
+async def test_oscar_approves_a_push_by_picking_the_number_shown(tab):
+    await tab.sign_in("oscar@example.com", "Oscar-Passw0rd!")
+    await tab.choose("push")
+    assert "<!-- template: steps/challenge-poll--okta_verify.html -->" in tab.html
+    push = await tab.outbox("oscar@example.com", "push")
+    number = re.search(r'class="push__number"[^>]*>(\d+)<', tab.html).group(1)
+    assert number == push["correct_answer"]  # "pick NN on your phone"
+    assert 'data-poll-url="/login/poll"' in tab.html and 'http-equiv="refresh"' in tab.html  # script, or meta refresh
+    pending = await (await tab.client.get("/login/poll", headers={"Accept": "application/json"})).json()
+    assert pending["changed"] is False and pending["next_ms"] >= 1000
+    await tab.answer_push(push, "approve", number)
+    time.sleep(1.05)  # the org's poll interval (direct_poll_seconds) has passed
+    moved = await (await tab.client.get("/login/poll", headers={"Accept": "application/json"})).json()
+    assert moved == {"changed": True, "location": "/", "next_ms": 0}
+    assert (await tab.get("/")) and tab.signed_in and "oscar@example.com" in tab.html
+
+
+async def test_dave_types_the_code_his_phone_got_by_sms_or_voice(tab):
+    for channel in ("sms", "voice"):
+        await tab.sign_in("dave@example.com", "Dave-Passw0rd!")
+        await tab.choose(channel)
+        assert "<!-- template: steps/challenge-authenticator--phone_number.html -->" in tab.html
+        sent = await tab.outbox("+15550100100", channel)
+        await tab.submit("code", credentials__passcode=sent["code"])
+        assert tab.signed_in and "dave@example.com" in tab.html
+        assert tab.simulator.app[SIMULATOR].engine.sessions[-1]["amr"][1] == {"sms": "sms", "voice": "tel"}[channel]
+        await tab.load(await tab.client.post("/logout", data={"_csrf": read(tab.html).forms[-1].hidden["_csrf"]}))
+
+
+async def test_otto_signs_in_with_a_code_and_no_password(tab):
+    await tab.sign_in("otto@example.com")  # the username alone: a code or a push instead
+    assert tab.form("method")
+    await tab.choose("otp")
+    await tab.submit("otp", credentials__passcode=totp(OTTO_SECRET))
+    assert tab.signed_in and "otto@example.com" in tab.html
+    grants = [c for c in tab.calls() if c.endswith(("/v1/token", "/v1/challenge", "/v1/primary-authenticate"))]
+    assert grants == ["/oauth2/default/v1/token"]  # the otp grant with login_hint, nothing before it
+
+
+async def test_the_first_page_offers_a_code_or_a_push_instead(tab):
+    await tab.get("/login")
+    await tab.submit("passwordless")
+    assert "credentials.passcode" not in tab.html and tab.form("identify")
+    await tab.submit("identify", identifier="otto@example.com")
+    await tab.choose("otp")
+    await tab.submit("otp", credentials__passcode=totp(OTTO_SECRET))
+    assert tab.signed_in
