@@ -360,12 +360,14 @@ def render(
     *,
     locale: str = locales.DEFAULT,
     varying: Mapping[str, Any] | None = None,
+    cached: bool = False,
     private: Sequence[str | None] = (),
 ) -> str:
     """The first template of `names` that exists, in `locale` (one of `locales.CODES`): its
-    texts, and `lang` and `dir` for `<html>`. With `varying` (the values that differ on every
-    request, such as the CSRF token) the page may come from the environment's page cache, keyed
-    by the rest of the context with `private` values (a state handle) cut out."""
+    texts, and `lang` and `dir` for `<html>`, with the `varying` values (those that differ on
+    every request, such as the CSRF token) besides the context. `cached`: the page may come
+    from the environment's page cache, keyed by the context with `private` values (a state
+    handle) cut out."""
     language = locales.language(locale)
     texts = env.globals.get("catalogue")
     template = env.select_template([names] if isinstance(names, str) else list(names))
@@ -380,6 +382,6 @@ def render(
             _PAGE.reset(page_token)
             _ACTIVE.reset(token)
 
-    if varying is None or not isinstance(env, Environment) or env.auto_reload:
-        return draw(context)
-    return env.pages.render(draw, (template.name, language.code), context, varying, private)
+    if not cached or not isinstance(env, Environment) or env.auto_reload:
+        return draw({**context, **(varying or {})})
+    return env.pages.render(draw, (template.name, language.code), context, varying or {}, private)

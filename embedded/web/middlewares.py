@@ -9,9 +9,11 @@ failure into a friendly page and checking POSTs before any handler.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -173,33 +175,49 @@ async def check_post(request: web.Request) -> web.Response | None:
     return None
 
 
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """On the package's own responses only: a host's pages keep the headers the host chose."""
-    if not request.get(OURS):
-        return
-    settings = request.config_dict[SETTINGS]
-    nonce = request.get(CSP_NONCE, "")
-    extra = request.get(CSP_EXTRA, {})  # a step page reaching Okta Verify on loopback, or Duo's frame
+NONCE_SLOT = "\x00nonce\x00"
+
+
+def _frozen(extra: dict[str, Any] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((k, tuple(v)) for k, v in extra.items()) if extra else ()
+
+
+@functools.lru_cache(maxsize=64)
+def content_security_policy(org_origin: str, report_uri: str, extra: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    """The policy, with a slot for the response's nonce: the same for every page but those that
+    reach further (Okta Verify on loopback, Duo's frame), so it is written once for each."""
+    more = dict(extra)  # a step page reaching Okta Verify on loopback, or Duo's frame
     directives = {
         "default-src": ["'none'"],
-        "script-src": ["'self'", f"'nonce-{nonce}'", *extra.get("script-src", ())],
-        "style-src": ["'self'", *extra.get("style-src", ())],
+        "script-src": ["'self'", f"'nonce-{NONCE_SLOT}'", *more.get("script-src", ())],
+        "style-src": ["'self'", *more.get("style-src", ())],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'", *extra.get("connect-src", ())],
+        "connect-src": ["'self'", *more.get("connect-src", ())],
         # Chromium applies form-action to the redirect after a POST, and choosing an
         # identity provider posts here and is redirected to the Identity Engine.
-        "form-action": ["'self'", settings.org_origin],
+        "form-action": ["'self'", org_origin],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'none'"],
         "object-src": ["'none'"],
         # report-uri alone: with report-to beside it Chromium switches to the Reporting API, which
         # batches reports for a minute or more; Firefox knows only report-uri.
-        "report-uri": [request.config_dict[URLS].csp_report],
+        "report-uri": [report_uri],
     }
-    if extra.get("frame-src"):
-        directives["frame-src"] = list(extra["frame-src"])
+    if more.get("frame-src"):
+        directives["frame-src"] = list(more["frame-src"])
+    return "; ".join(f"{k} {' '.join(v)}" for k, v in directives.items())
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On the package's own responses only: a host's pages keep the headers the host chose."""
+    if not request.get(OURS):
+        return
+    settings = request.config_dict[SETTINGS]
+    policy = content_security_policy(
+        settings.org_origin, request.config_dict[URLS].csp_report, _frozen(request.get(CSP_EXTRA))
+    )
     h = response.headers
-    h["Content-Security-Policy"] = "; ".join(f"{k} {' '.join(v)}" for k, v in directives.items())
+    h["Content-Security-Policy"] = policy.replace(NONCE_SLOT, request.get(CSP_NONCE, ""))
     h["X-Frame-Options"] = "DENY"
     h["X-Content-Type-Options"] = "nosniff"
     h["Referrer-Policy"] = "no-referrer"

@@ -75,11 +75,12 @@ async def render(
     context: dict[str, Any] | None = None,
     *,
     status: int = 200,
-    private: tuple[str | None, ...] = (),
+    private: tuple[str | None, ...] | None = None,
 ) -> web.Response:
-    """A page with this browser's session: its CSRF token and pending notices. `private`: values
-    the context carries that the page must not show (a state handle), cut out of the page
-    cache's key."""
+    """A page with this browser's session: its CSRF token and pending notices. With `private`
+    (values the context carries that the page must not show, such as a state handle) the page
+    may come from the page cache, keyed by the rest of its context: for pages many people see
+    alike (steps), not for one person's own (the host's home page)."""
     session = await get_session(request)
     correlation = request.get(CORRELATION)
     page = rendering.render(
@@ -99,7 +100,8 @@ async def render(
             "csp_nonce": request[CSP_NONCE],
             **({"correlation": correlation} if correlation else {}),
         },
-        private=private,
+        cached=private is not None,
+        private=private or (),
     )
     return html(page, status)
 
