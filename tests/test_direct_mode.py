@@ -19,6 +19,7 @@ from pages import read, totp
 from embedded import direct
 from embedded.config import Settings, SettingsError
 from embedded.simulator import SIMULATOR
+from embedded.simulator.direct import DIRECT
 
 CAROL_SECRET, OTTO_SECRET = "CAROLCAROLCAROL2", "OTTOOTTOOTTOOTT2"
 
@@ -193,3 +194,157 @@ async def test_the_first_page_offers_a_code_or_a_push_instead(tab):
     await tab.choose("otp")
     await tab.submit("otp", credentials__passcode=totp(OTTO_SECRET))
     assert tab.signed_in
+
+
+# --- what Direct Authentication cannot do --------------------------------------------------------
+
+
+async def test_email_is_not_offered_by_the_api_and_the_hosted_page_is(tab):
+    await tab.sign_in("bob@example.com", "Bob-Passw0rd!")  # bob's second factor is his email
+    await tab.choose("email")
+    assert "<!-- template: steps/direct-unavailable.html -->" in tab.html and tab.says("codes by email cannot")
+    assert 'href="/login/hosted"' in tab.html
+    assert not [c for c in tab.calls() if c.endswith("/v1/challenge")]  # nothing asked of the API
+    await tab.submit("methods")
+    await tab.choose("push")  # the server: unsupported_challenge_type
+    assert tab.says("that method is not set up for your account") and 'href="/login/hosted"' in tab.html
+    hosted = await tab.client.get("/login/hosted", allow_redirects=False)
+    assert hosted.status == 303 and "/oauth2/default/v1/authorize?" in hosted.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/register", "signing up is not possible"),
+        ("/recover", "resetting a password is not possible"),
+        ("/unlock", "unlocking an account is not possible"),
+        ("/activate?token=abc", "links from activation"),
+        ("/reset-password?token=abc", "links from activation"),
+    ],
+)
+async def test_registration_recovery_unlock_and_links_offer_the_hosted_page(tab, path, words):
+    await tab.get(path)
+    assert tab.status == 200 and tab.says(words) and 'href="/login/hosted"' in tab.html
+    assert not [c for c in tab.calls() if "/idp/idx/" in c or "/v1/" in c]
+
+
+async def test_the_first_page_links_to_recovery_and_registration(tab):
+    await tab.get("/login")
+    await tab.submit("recover")
+    assert tab.path == "/recover" and tab.says("resetting a password is not possible")
+
+
+async def test_a_client_without_the_direct_grants_is_sent_to_the_hosted_page(aiohttp_client, simulator):
+    settings = direct_settings(simulator.port, client_id="demo-spa", client_secret=None)
+    tab = Tab(await serve(aiohttp_client, settings), simulator)
+    await tab.sign_in("alice@example.com", "Alice-Passw0rd!")
+    assert tab.says("not allowed to sign you in that way") and 'href="/login/hosted"' in tab.html
+
+
+async def test_a_step_up_naming_acr_values_goes_through_the_hosted_page(tab):
+    resp = await tab.client.get("/login?acr_values=urn:okta:loa:2fa:any", allow_redirects=False)
+    assert resp.status == 303 and "/v1/authorize?" in resp.headers["Location"]
+    assert "acr_values=urn%3Aokta%3Aloa%3A2fa%3Aany" in resp.headers["Location"]
+    resp = await tab.client.get("/login?max_age=300", allow_redirects=False)  # a fresh sign-in: direct grants give one
+    assert resp.status == 303 and resp.headers["Location"] == "/login/step"
+
+
+# --- codes, limits and expiry ---------------------------------------------------------------------
+
+
+async def test_a_wrong_code_is_said_and_the_right_one_still_works(tab):
+    await tab.sign_in("carol@example.com", "Carol-Passw0rd!")
+    await tab.choose("otp")
+    await tab.submit("otp", credentials__passcode="000000")
+    assert tab.says("that code is not right") and 'aria-invalid="true"' in tab.html
+    await tab.submit("otp", credentials__passcode="not a code!")  # never sent, never counted
+    assert tab.says("does not look like a code")
+    await tab.submit("otp", credentials__passcode=totp(CAROL_SECRET))
+    assert tab.signed_in
+
+
+async def test_five_wrong_codes_end_the_transaction(tab):
+    """Checklist 6.5.1/6.6.3: the cap of five wrong codes per transaction, as in IDX."""
+    await tab.sign_in("carol@example.com", "Carol-Passw0rd!")
+    await tab.choose("otp")
+    for _ in range(4):
+        await tab.submit("otp", credentials__passcode="000000")
+        assert tab.says("that code is not right")
+    await tab.submit("otp", credentials__passcode="000000")
+    assert tab.path == "/login/step" and tab.form("identify") and tab.says("too many incorrect codes")
+    otp_grants = [c for c in tab.simulator.app[SIMULATOR].calls if c[-1].endswith("/v1/token")]
+    assert len(otp_grants) == 6  # the password, then exactly five codes
+
+
+async def test_the_orgs_lockout_after_wrong_passwords_reads_like_a_wrong_password(tab):
+    """Checklist 6.3.8: a locked account, an unknown user and a wrong password read the same."""
+    for _ in range(5):
+        await tab.sign_in("alice@example.com", "wrong")
+        assert tab.says("sign-in failed") and tab.form("identify")
+    wrong_password = errors(tab.html)
+    assert tab.simulator.app[SIMULATOR].org.user("alice@example.com").status == "locked_out"
+    await tab.sign_in("alice@example.com", "Alice-Passw0rd!")
+    assert not tab.signed_in and errors(tab.html) == wrong_password
+    await tab.sign_in("nobody@example.com", "whatever")
+    assert errors(tab.html) == wrong_password
+
+
+def errors(html: str) -> list[str]:
+    """The error messages a page says, in order."""
+    found = re.findall(r'message--error"[^>]*>([^<]*)<', html)
+    assert found, "no error on the page"
+    return found
+
+
+async def test_an_expired_mfa_token_starts_the_sign_in_again(tab):
+    await tab.sign_in("carol@example.com", "Carol-Passw0rd!")
+    tokens = tab.simulator.app[DIRECT].mfa_tokens
+    for token in tokens.values():
+        token.expires_at = time.time() - 1
+    await tab.choose("otp")  # /v1/challenge: invalid_grant
+    assert tab.form("identify") and tab.says("took too long and expired")
+    await tab.sign_in("carol@example.com", "Carol-Passw0rd!")
+    await tab.choose("otp")
+    for token in tokens.values():
+        token.expires_at = time.time() - 1
+    await tab.submit("otp", credentials__passcode=totp(CAROL_SECRET))  # the grant: invalid_grant, not a wrong code
+    assert tab.form("identify") and tab.says("took too long and expired")
+    assert tab.simulator.app[SIMULATOR].org.user("carol@example.com").failed_codes == 0
+
+
+async def test_the_mfa_token_never_reaches_the_browser(tab):
+    """Checklist 3.x (tokens stay server-side): no body, header or cookie carries the mfa_token
+    or the oob_code, at any step, the poll included."""
+    await tab.sign_in("oscar@example.com", "Oscar-Passw0rd!")
+    await tab.choose("push")
+    poll = await tab.client.get("/login/poll", headers={"Accept": "application/json"})
+    tab.responses.append((poll.status, dict(poll.headers), await poll.text()))
+    await tab.submit("methods")
+    await tab.choose("otp")
+    await tab.submit("otp", credentials__passcode="000000")
+    secrets_seen = [*tab.simulator.app[DIRECT].mfa_tokens, *tab.simulator.app[DIRECT].oob_codes]
+    assert secrets_seen
+    for _status, headers, body in tab.responses:
+        for secret in secrets_seen:
+            assert secret not in body and all(secret not in v for v in headers.values())
+    cookies = " ".join(f"{c.key}={c.value}" for c in tab.client.session.cookie_jar)
+    assert not any(secret in cookies for secret in secrets_seen)
+
+
+async def test_polls_are_bounded_by_the_interval_and_the_transaction_limit(aiohttp_client, simulator):
+    settings = direct_settings(simulator.port, step_limit_per_transaction=(6, 60.0))
+    tab = Tab(await serve(aiohttp_client, settings), simulator)
+    await tab.sign_in("oscar@example.com", "Oscar-Passw0rd!")
+    await tab.choose("push")
+    before = len(tab.calls())
+    answers = []
+    for _ in range(10):
+        resp = await tab.client.get("/login/poll", headers={"Accept": "application/json"})
+        answers.append(await resp.json())
+    assert all(a["changed"] is False and a["next_ms"] >= 1 for a in answers)
+    assert len(tab.calls()) - before <= 1  # at most one grant inside the org's interval
+    for _ in range(8):
+        time.sleep(1.05)
+        await tab.client.get("/login/poll", headers={"Accept": "application/json"})
+    polled = len(tab.calls()) - before
+    assert 1 <= polled <= 6  # the transaction's limit (two steps already spent) stops the rest
