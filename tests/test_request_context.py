@@ -32,6 +32,11 @@ async def test_a_confidential_client_sends_address_browser_and_device_token(clie
     assert interact_headers(org)["X-Device-Token"] == token  # the same browser, the same device
 
 
+async def test_a_browser_string_reaches_the_identity_engine_as_printable_ascii(client, org):
+    await login(client, org, **{"User-Agent": "Agent\u0085one\u2028two\u00e9\tthree"})
+    assert interact_headers(org)["User-Agent"] == "Agent?one?two??three"
+
+
 async def test_a_forged_device_cookie_is_replaced(client, org):
     client.session.cookie_jar.update_cookies({device_cookie_name(False): "not-a-token"})
     await login(client, org)

@@ -21,6 +21,7 @@ from ..sessions import device_cookie_name
 audit_log = logging.getLogger("embedded.audit")
 
 DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
 def client_ip(request: web.Request) -> str | None:
@@ -46,7 +47,9 @@ def request_context(request: web.Request) -> RequestContext:
         request[NEW_DEVICE_TOKEN] = token
     return RequestContext(
         client_ip=client_ip(request),
-        user_agent=request.headers.get("User-Agent", "")[:512] or None,
+        # Printable ASCII only: a browser's own string never needs more, and a line or paragraph
+        # separator (NEL, U+2028) must not reach the Identity Engine's logs in our request.
+        user_agent=NOT_PRINTABLE.sub("?", request.headers.get("User-Agent", "")[:512]) or None,
         device_token=token,
     )
 
