@@ -348,3 +348,113 @@ async def test_polls_are_bounded_by_the_interval_and_the_transaction_limit(aioht
         await tab.client.get("/login/poll", headers={"Accept": "application/json"})
     polled = len(tab.calls()) - before
     assert 1 <= polled <= 6  # the transaction's limit (two steps already spent) stops the rest
+
+
+async def test_a_denied_push_ends_the_sign_in_and_an_expired_one_asks_again(tab):
+    await tab.sign_in("oscar@example.com", "Oscar-Passw0rd!")
+    await tab.choose("push")
+    for oob in tab.simulator.app[DIRECT].oob_codes.values():
+        oob.expires_at = time.time() - 1
+    await tab.submit("poll")  # "Check again": expired_token
+    assert tab.form("method") and tab.says("expired before it was used")
+    await tab.choose("push")
+    await tab.answer_push(await tab.outbox("oscar@example.com", "push"), "deny")
+    await tab.submit("poll")
+    assert tab.form("identify") and tab.says("push notification was denied")
+
+
+# --- upstream failures --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["malformed", "drop", "500"])
+async def test_a_broken_answer_from_okta_is_the_friendly_upstream_page(tab, fault):
+    await tab.get("/login")
+    url = f"http://127.0.0.1:{tab.simulator.port}/_sim/faults"
+    await tab.client.session.post(url, json={"next": [fault], "paths": ["/oauth2/default/v1/token"]})
+    resp = await tab.client.post(
+        "/login/step",
+        data={**tab.form("identify"), "identifier": "alice@example.com", "credentials.passcode": "Alice-Passw0rd!"},
+    )
+    assert resp.status in (502, 503) and "template: error.html" in await resp.text()
+    await tab.get("/login")  # and the next try goes through
+    await tab.submit("identify", identifier="alice@example.com", credentials__passcode="Alice-Passw0rd!")
+    assert tab.signed_in
+
+
+# --- tokens, refresh and sign-out -----------------------------------------------------------------
+
+
+async def test_tokens_refresh_and_sign_out_as_in_the_embedded_mode(tab, monkeypatch):
+    from embedded.web import account
+
+    await tab.sign_in("alice@example.com", "Alice-Passw0rd!")
+    assert tab.signed_in
+    monkeypatch.setattr(account, "REFRESH_MARGIN_SECONDS", 10**9)  # the access token counts as about to expire
+    await tab.get("/profile")
+    assert tab.path == "/profile" and "alice@example.com" in tab.html
+    assert tab.calls()[-2:] == ["/oauth2/default/v1/token", "/oauth2/default/v1/userinfo"]  # the refresh grant
+    state = tab.simulator.app[SIMULATOR]
+    await tab.get("/")
+    await tab.load(await tab.client.post("/logout", data={"_csrf": read(tab.html).forms[-1].hidden["_csrf"]}))
+    assert tab.path == "/" and not tab.signed_in and len(state.revoked) == 2
+    assert tab.calls()[-2:] == ["/oauth2/default/v1/revoke", "/oauth2/default/v1/revoke"]
+    assert "/oauth2/default/v1/logout" not in tab.calls()  # a direct sign-in leaves no Okta browser session
+
+
+# --- the pure core ---------------------------------------------------------------------------------
+
+
+CLIENT = "demo-client"
+
+
+def claims(**changes):
+    now = time.time()
+    return {"iat": now, "auth_time": now, "aud": CLIENT, "sub": "00u1", "preferred_username": "Carol@Example.com"} | {
+        k: v for k, v in changes.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({}, None),
+        ({"preferred_username": "other@example.com", "sub": "carol@example.com"}, None),  # sub names the user
+        ({"iat": time.time() - 3600}, "iat is not from this grant"),
+        ({"auth_time": time.time() - 3600}, "auth_time is not from this grant"),
+        ({"auth_time": None}, "auth_time is not from this grant"),
+        ({"aud": [CLIENT, "another"]}, "aud is not this client alone"),
+        ({"azp": "another"}, "azp is another client"),
+        ({"preferred_username": "mallory@example.com"}, "the token is for another user"),
+    ],
+)
+def test_the_binding_checks_tie_a_token_without_a_nonce_to_this_sign_in(changes, problem):
+    granted_at = time.time()
+    found = direct.binding_problem(
+        claims(**changes), username=" carol@example.com ", client_id=CLIENT, granted_at=granted_at, now=time.time()
+    )
+    assert found == problem
+
+
+def test_slow_down_adds_five_seconds_to_the_interval():
+    waiting = direct.State(stage="push", interval=5, oob_code="x", method="push")
+    outcome = direct.after_grant(waiting, direct.MFA_OOB, direct.Refusal("slow_down"), typed_code=False)
+    assert isinstance(outcome, direct.Wait) and outcome.state.interval == 10
+    outcome = direct.after_grant(waiting, direct.MFA_OOB, direct.Refusal("authorization_pending"), typed_code=False)
+    assert isinstance(outcome, direct.Wait) and outcome.state.interval == 5
+
+
+def test_an_answer_of_the_wrong_shape_is_malformed():
+    state = direct.State(stage="methods", username="oscar@example.com", mfa_token="t")
+    with pytest.raises(direct.Malformed):
+        direct.after_challenge(state, "push", {"challenge_type": direct.MFA_OOB}, time.time())  # no oob_code
+    with pytest.raises(direct.Malformed):
+        direct.after_grant(state, direct.PASSWORD, {"access_token": "a"}, typed_code=False)  # no id_token
+    with pytest.raises(direct.Malformed):
+        direct.after_grant(state, direct.PASSWORD, direct.Refusal("mfa_required"), typed_code=False)  # no mfa_token
+
+
+def test_the_state_holds_only_what_it_knows():
+    state = direct.State(stage="otp", username="u", mfa_token="t")
+    assert direct.State.from_json(state.to_json()) == state
+    assert direct.State.from_json({"direct": {"stage": "otp", "injected": 1}}) is None
+    assert direct.State.from_json({"version": "1.0.0"}) is None  # an IDX response is not a direct state
