@@ -49,14 +49,12 @@ class Limiter(Protocol):
         """Count a hit for `key` and return 0, or, over the limit, the seconds to wait."""
 
 
-class RateLimiter:
-    """`Rate(limit, window)` per key, in this process's memory. Bounded: beyond `max_keys` keys
-    the least recently used is forgotten."""
+class GcraTable:
+    """Theoretical arrival times by key, each hit counted against the rate it names (one table for
+    every limit of a store), in this process's memory. Bounded: beyond `max_keys` keys the least
+    recently used is forgotten."""
 
-    def __init__(
-        self, limit: int, window: float, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic
-    ):
-        self.rate = Rate(limit, window)
+    def __init__(self, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic):
         self.max_keys = max_keys
         self.clock = clock
         self._tats: OrderedDict[str, float] = OrderedDict()
@@ -64,16 +62,32 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._tats)
 
-    async def check(self, key: str) -> float:
-        """The store-neutral call: count a hit, or return the seconds to wait."""
-        return self.hit(key)
-
-    def hit(self, key: str, rate: Rate | None = None) -> float:
-        """Count one hit against `rate` (this limiter's own by default): 0, or the seconds to wait."""
+    def hit(self, key: str, rate: Rate) -> float:
+        """Count one hit against `rate`: 0, or the seconds to wait."""
         now = self.clock()
-        tat, wait = gcra(self._tats.get(key, now), now, rate or self.rate)
+        tat, wait = gcra(self._tats.get(key, now), now, rate)
         self._tats[key] = tat
         self._tats.move_to_end(key)
         while len(self._tats) > self.max_keys:
             self._tats.popitem(last=False)
         return wait
+
+
+class RateLimiter:
+    """`Rate(limit, window)` per key, in this process's memory (a `GcraTable` with one rate)."""
+
+    def __init__(
+        self, limit: int, window: float, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ):
+        self.rate = Rate(limit, window)
+        self._table = GcraTable(max_keys=max_keys, clock=clock)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    async def check(self, key: str) -> float:
+        """The store-neutral call: count a hit, or return the seconds to wait."""
+        return self.hit(key)
+
+    def hit(self, key: str) -> float:
+        return self._table.hit(key, self.rate)

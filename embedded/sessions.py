@@ -30,7 +30,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
 
-from .ratelimit import Rate, RateLimiter, gcra
+from .ratelimit import GcraTable, Rate, gcra
 
 
 def cookie_name(secure: bool) -> str:
@@ -347,7 +347,7 @@ class MemoryStorage(SessionStore):
         self.max_entries = max_entries
         self._clock = clock
         self._data: OrderedDict[str, _Entry] = OrderedDict()  # least recently used first
-        self._limits = RateLimiter(1, 1.0, max_keys=max(10_000, max_entries), clock=clock)  # its table, any rate
+        self._limits = GcraTable(max_keys=max(10_000, max_entries), clock=clock)
 
     def __len__(self) -> int:
         return len(self._data)
