@@ -17,6 +17,15 @@ them at the token endpoint, with no redirect and no IDX transaction.
 * Wrong passwords and wrong codes lock the account after `[lockout] max_attempts` (passwords and
   codes counted apart, so a right password never buys more guesses at a code); a locked user gets
   `invalid_grant`.
+* Sends are limited as IDX limits resends: at most SEND_LIMIT (5) pushes / SMS / calls to one user by
+  one channel in a sliding window of `[org] oob_code_seconds`; a sign-in that issues
+  tokens starts the count again. Past it the answer is Okta's rate-limit answer (429, API error
+  E0000047, Retry-After and X-Rate-Limit-* headers) and nothing is sent: no push-bombing.
+* With `user_enumeration_prevention`, a passwordless start reveals nothing: /v1/primary-authenticate
+  for someone who cannot be reached that way (unknown, staged, locked, password first, not assigned,
+  no such authenticator) answers a decoy oob_code shaped like a real one, which sends nothing and
+  never completes (authorization_pending, then expired_token; any binding_code is wrong); the otp
+  grant answers all of those as it answers a wrong code.
 
 oauth.py authenticates the client and checks that it may use the grant; this module does the rest.
 Tokens are minted by tokens.py as for the other grants (no nonce: these requests carry none)."""
@@ -34,10 +43,11 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from . import totp
-from .authenticator_base import new_code
+from .authenticator_base import SEND_LIMIT, new_code
 from .authenticators import kind
 from .compare import same
 from .context import Simulator
+from .faults import api_error
 from .org import Client, Enrollment, Org, User
 from .outbox import Message
 from .tokens import Grant
@@ -56,6 +66,9 @@ BAD_CREDENTIALS = "The credentials provided were invalid."
 LOCKED = "The user's account is locked because of too many authentication attempts."
 BAD_MFA_TOKEN = "The 'mfa_token' is invalid or has expired."
 BAD_OOB_CODE = "The 'oob_code' is invalid."
+BAD_OTP = "The one-time password is invalid."
+BAD_BINDING_CODE = "The 'binding_code' is invalid."
+RATE_LIMIT_CODE, RATE_LIMITED = "E0000047", "API call exceeded rate limit due to too many requests."
 
 
 class Refusal(Exception):
@@ -68,6 +81,28 @@ class Refusal(Exception):
     def response(self) -> web.Response:
         body = {"error": self.error, "error_description": self.description, **self.extra}
         return web.json_response(body, status=self.status, headers=NO_STORE)
+
+
+class Throttled(Refusal):
+    """Okta's answer to a rate limit: 429 with its API error body (E0000047), not an OAuth error,
+    and when to come back (Retry-After in seconds, X-Rate-Limit-Reset as epoch seconds)."""
+
+    def __init__(self, retry_after: int, reset: int):
+        super().__init__(RATE_LIMIT_CODE, RATE_LIMITED, 429)
+        self.retry_after, self.reset = retry_after, reset
+
+    def response(self) -> web.Response:
+        response = api_error(429, RATE_LIMIT_CODE, RATE_LIMITED)
+        response.headers.update(
+            {
+                **NO_STORE,
+                "Retry-After": str(self.retry_after),
+                "X-Rate-Limit-Limit": str(SEND_LIMIT),
+                "X-Rate-Limit-Remaining": "0",
+                "X-Rate-Limit-Reset": str(self.reset),
+            }
+        )
+        return response
 
 
 @dataclass
@@ -87,7 +122,7 @@ class MfaToken:
 @dataclass
 class OobCode:
     value: str
-    user: User
+    user: User | None  # None: a decoy for someone who cannot be reached (user enumeration prevention)
     client: Client
     key: str  # the authenticator: okta_verify | phone_number
     channel: str  # push | sms | voice
@@ -154,6 +189,7 @@ class DirectAuth:
         self.s = s
         self.mfa_tokens: dict[str, MfaToken] = {}
         self.oob_codes: dict[str, OobCode] = {}
+        self.sends: dict[tuple[str, str], list[float]] = {}  # (login, channel): when each message went
 
     @property
     def org(self) -> Org:
@@ -184,11 +220,11 @@ class DirectAuth:
             return self._conclude(client, user, scopes, [("okta_password", "pwd")], issuer)
         if grant_type == OTP:
             required(form, "login_hint", "otp")
-            user = self._first_factor_user(client, form["login_hint"])
+            user = self._otp_user(client, form["login_hint"])
             return self._conclude(client, user, scopes, [self._check_otp(user, form["otp"], [])], issuer)
         required(form, "oob_code")
-        oob, proven = self._redeem_oob(client, form, None)
-        return self._conclude(client, oob.user, scopes, [proven], issuer)
+        user, proven = self._redeem_oob(client, form, None)
+        return self._conclude(client, user, scopes, [proven], issuer)
 
     def challenge(self, client: Client, form: Mapping[str, str]) -> web.Response:
         """/v1/challenge: the next factor for an mfa_token (a TOTP code to type, or an oob_code)."""
@@ -215,6 +251,7 @@ class DirectAuth:
                 raise Refusal(
                     "unsupported_challenge_type", "The user has no enrolled authenticator for this challenge type."
                 )
+            self._throttle(user.login, picked)
             oob = self._send(client, user, picked, channels[picked], token.value)
             body = {"challenge_type": MFA_OOB, **oob.answer(self.org.direct_poll_seconds)}
             return web.json_response(body, headers=NO_STORE)
@@ -228,11 +265,18 @@ class DirectAuth:
             hint = channel_hint(form, needed=True)
             if form["challenge_hint"] != OOB:
                 raise Refusal("invalid_request", f"The 'challenge_hint' parameter must be {OOB}.")
-            user = self._first_factor_user(client, form["login_hint"])
-            channels = self._channels(user, [])
-            if hint not in channels:
-                raise Refusal("unsupported_challenge_type", "The user has no enrolled authenticator for this channel.")
-            oob = self._send(client, user, str(hint), channels[str(hint)], None)
+            channel, login = str(hint), form["login_hint"]
+            if self.org.user_enumeration_prevention:
+                oob = self._send_or_decoy(client, login, channel)
+            else:
+                user = self._first_factor_user(client, login)
+                channels = self._channels(user, [])
+                if channel not in channels:
+                    raise Refusal(
+                        "unsupported_challenge_type", "The user has no enrolled authenticator for this channel."
+                    )
+                self._throttle(user.login, channel)
+                oob = self._send(client, user, channel, channels[channel], None)
             return web.json_response(oob.answer(self.org.direct_poll_seconds), headers=NO_STORE)
         except Refusal as refusal:
             return refusal.response()
@@ -272,6 +316,16 @@ class DirectAuth:
             raise Refusal("invalid_grant", "The user's sign-on policy asks for the password first.")
         self._assigned(client, user)
         return user
+
+    def _otp_user(self, client: Client, login: str) -> User:
+        """The user the otp grant names; with user enumeration prevention, whoever may not start
+        with a code is answered as a wrong code is."""
+        try:
+            return self._first_factor_user(client, login)
+        except Refusal:
+            if self.org.user_enumeration_prevention:
+                raise Refusal("invalid_grant", BAD_OTP) from None
+            raise
 
     def _lock_after(self, user: User, failures: int) -> None:
         """The org's lockout: after max_attempts wrong passwords, or wrong codes, in a row."""
@@ -322,6 +376,7 @@ class DirectAuth:
             raise Refusal("mfa_required", "MFA is required for this request.", 403, mfa_token=token.value)
         if token is not None:
             self.mfa_tokens.pop(token.value, None)
+        self._forget_sends(user.login)  # signed in: their sends count from nothing again
         amr = list(dict.fromkeys(a for _, a in factors)) + (["mfa"] if len(factors) > 1 else [])
         auth_time = time.time()
         grant = Grant(user, client, scopes, amr, auth_time, None, idp=self.org.id)
@@ -359,7 +414,7 @@ class DirectAuth:
             if totp.verify(e.data["secret"], code):
                 user.failed_codes = 0
                 return e.key, amr_of(e.key, "totp" if e.key == "okta_verify" else "otp")
-        raise self._wrong_code(user, "The one-time password is invalid.")
+        raise self._wrong_code(user, BAD_OTP)
 
     def _channels(self, user: User, done: list[str]) -> dict[str, Enrollment]:
         """The out-of-band channels the user can be reached by: Okta Verify push, SMS, voice."""
@@ -396,44 +451,110 @@ class DirectAuth:
         else:  # as IDX sends it (authenticators.OtpByMessage)
             oob.code = new_code()
             outbox.send(enrollment.data["phone"], channel, code=oob.code, subject=f"{self.org.name} verification code")
+        return self._keep(oob)
+
+    def _send_or_decoy(self, client: Client, login: str, channel: str) -> OobCode:
+        """/v1/primary-authenticate under user enumeration prevention: a real send when the user
+        can be reached by this channel, else a decoy; both counted toward the send limit, so
+        neither the answer nor the 429 tells them apart. Only a channel the org does not offer at
+        all (which says nothing of the user) is refused."""
+        if channel not in self._offered_channels():
+            raise Refusal("unsupported_challenge_type", "This channel is not offered by the org.")
+        try:
+            user: User | None = self._first_factor_user(client, login)
+        except Refusal:
+            user = None
+        channels = self._channels(user, []) if user is not None else {}
+        self._throttle(login, channel)
+        if user is not None and channel in channels:
+            return self._send(client, user, channel, channels[channel], None)
+        now = time.time()
+        decoy = OobCode(
+            secrets.token_urlsafe(32),
+            None,
+            client,
+            "okta_verify" if channel == "push" else "phone_number",
+            channel,
+            now + self.org.oob_code_seconds,
+            None,
+            issued_at=now,
+        )
+        if channel == "push":  # a number as a real push shows (outbox.Outbox.push), on no phone
+            number = str(secrets.randbelow(90) + 10) if self.org.number_challenge else None
+            decoy.push = Message(to=login, kind="push", correct_answer=number, status="pending")
+        return self._keep(decoy)
+
+    def _offered_channels(self) -> set[str]:
+        enabled = self.org.authenticators
+        offered = {"push"} if "okta_verify" in enabled else set()
+        if "phone_number" in enabled:
+            offered |= {m for m in ("sms", "voice") if m in self.org.phone_methods}
+        return offered
+
+    def _keep(self, oob: OobCode) -> OobCode:
         self._forget_stale()
         self.oob_codes[oob.value] = oob
         return oob
 
+    def _throttle(self, login: str, channel: str) -> None:
+        """Count a message about to go to `login` by `channel`; refuse it (429) when SEND_LIMIT
+        went within the last oob_code_seconds."""
+        now, window = time.time(), self.org.oob_code_seconds
+        key = (login.strip().lower(), channel)
+        recent = [t for t in self.sends.get(key, []) if t > now - window]
+        if len(recent) >= SEND_LIMIT:
+            frees_at = recent[0] + window
+            raise Throttled(max(1, math.ceil(frees_at - now)), math.ceil(frees_at))
+        self.sends[key] = [*recent, now]
+
+    def _forget_sends(self, login: str) -> None:
+        for key in [k for k in self.sends if k[0] == login.lower()]:
+            del self.sends[key]
+
     def _redeem_oob(
         self, client: Client, form: Mapping[str, str], token: MfaToken | None
-    ) -> tuple[OobCode, tuple[str, str]]:
-        """The oob_code's factor once the push is approved or the binding code is right."""
+    ) -> tuple[User, tuple[str, str]]:
+        """The user and the oob_code's factor once the push is approved or the binding code is right."""
         oob = self.oob_codes.get(form["oob_code"])
         if oob is None or oob.client.id != client.id or oob.mfa_token != (token.value if token else None):
             raise Refusal("invalid_grant", BAD_OOB_CODE)
         now = time.time()
         if now >= oob.expires_at:
             raise Refusal("expired_token", "The 'oob_code' has expired.")
-        self._usable(oob.user)
+        user = oob.user
+        if user is not None:
+            try:
+                self._usable(user)
+            except Refusal:
+                if oob.mfa_token is not None or not self.org.user_enumeration_prevention:
+                    raise
+                user = None  # locked since the code went: it answers as a decoy does
         if oob.push is not None:
             interval = self.org.direct_poll_seconds
             too_soon = oob.last_poll is not None and now - oob.last_poll < interval
             oob.last_poll = now
             if too_soon:
                 raise Refusal("slow_down", f"Wait {interval} seconds between polls.")
-            if oob.push.status == "pending":
+            if user is None or oob.push.status == "pending":
                 raise Refusal("authorization_pending", "The user has not answered the push notification yet.")
             del self.oob_codes[oob.value]
             if oob.push.status != "approved":
                 raise Refusal("access_denied", "The user rejected the push notification.")
-            return oob, (oob.key, amr_of(oob.key, "push"))
+            return user, (oob.key, amr_of(oob.key, "push"))
         given = form.get("binding_code")
         if not given:
             raise Refusal("invalid_request", "The 'binding_code' parameter is required for this oob_code.")
+        if user is None:
+            raise Refusal("invalid_grant", BAD_BINDING_CODE)
         if not same(given.strip(), oob.code or ""):
-            raise self._wrong_code(oob.user, "The 'binding_code' is invalid.")
-        oob.user.failed_codes = 0
+            raise self._wrong_code(user, BAD_BINDING_CODE)
+        user.failed_codes = 0
         del self.oob_codes[oob.value]
-        return oob, (oob.key, amr_of(oob.key, oob.channel))
+        return user, (oob.key, amr_of(oob.key, oob.channel))
 
     def _forget_stale(self) -> None:
-        """Drop expired mfa_tokens, and oob_codes long expired, so a long run stays small."""
+        """Drop expired mfa_tokens, oob_codes long expired and send counts past their window, so a long
+        run stays small."""
         now = time.time()
         for value, token in list(self.mfa_tokens.items()):
             if token.expires_at < now:
@@ -441,6 +562,9 @@ class DirectAuth:
         for value, oob in list(self.oob_codes.items()):
             if oob.expires_at < now - REMEMBER_EXPIRED:
                 del self.oob_codes[value]
+        for key, times in list(self.sends.items()):
+            if times[-1] <= now - self.org.oob_code_seconds:
+                del self.sends[key]
 
 
 DIRECT = web.AppKey("DIRECT", DirectAuth)

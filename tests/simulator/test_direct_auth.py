@@ -2,7 +2,8 @@
 the password grant, mfa_required with an mfa_token, /v1/challenge, the mfa-otp / mfa-oob grants
 (TOTP, Okta Verify push with its number challenge, SMS and voice codes from the outbox), the
 passwordless otp / oob grants with /v1/primary-authenticate, expiry, client binding, grant
-permissions, lockout and hostile input. Security checklist items cited where they apply."""
+permissions, lockout, the send limit, user enumeration prevention and hostile input. Security
+checklist items cited where they apply."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import jwt
 import pytest
 
 from embedded.simulator import totp
+from embedded.simulator.authenticator_base import SEND_LIMIT
 from embedded.simulator.direct import MFA_OOB, MFA_OTP, OOB, OTP
 from embedded.simulator.org import Client, Enrollment, OrgError, User, demo_org, describe_org, org_from_toml
 
@@ -390,6 +392,197 @@ async def test_wrong_codes_lock_the_account_and_a_right_password_buys_no_more_gu
     assert status == 400 and state.org.user(CAROL).status == "locked_out"
     status, body = await post(client, TOKEN, grant_type=MFA_OTP, mfa_token=token, otp=totp.totp("CAROLCAROLCAROL2"))
     assert (status, body["error"]) == (400, "invalid_grant")
+
+
+# ---------------------------------------------------------------------------------------- send limit
+def assert_rate_limited(r, body: dict) -> None:
+    """Okta's rate-limit answer: 429, its API error body (not an OAuth error), when to come back."""
+    assert r.status == 429
+    assert body["errorCode"] == "E0000047" and "error" not in body
+    assert body["errorSummary"] == "API call exceeded rate limit due to too many requests."
+    assert set(body) == {"errorCode", "errorSummary", "errorLink", "errorId", "errorCauses"}
+    assert r.headers["Cache-Control"] == "no-store" and r.headers["Content-Type"].startswith("application/json")
+    assert r.headers["X-Rate-Limit-Limit"] == str(SEND_LIMIT) and r.headers["X-Rate-Limit-Remaining"] == "0"
+    retry_after = int(r.headers["Retry-After"])
+    assert 1 <= retry_after <= 300
+    assert abs(int(r.headers["X-Rate-Limit-Reset"]) - (time.time() + retry_after)) <= 2
+
+
+async def test_pushes_and_codes_stop_at_the_send_limit_per_user_and_channel(client, state):
+    # checklist 41: a client's credentials and a password do not buy unlimited pushes (push-bombing)
+    token = await mfa_token(client, OSCAR)
+    for _ in range(SEND_LIMIT):
+        status, body = await post(client, CHALLENGE, mfa_token=token, challenge_types_supported=BOTH)
+        assert status == 200 and body["channel"] == "push", body
+    r = await client.post(CHALLENGE, data={**CLIENT, "mfa_token": token, "challenge_types_supported": BOTH})
+    assert_rate_limited(r, await r.json())
+    sent = await (await client.get("/outbox.json", params={"to": OSCAR})).json()
+    assert [m["kind"] for m in sent].count("push") == SEND_LIMIT  # the refused one never went
+    # A code from his app is no message: still offered.
+    status, body = await post(client, CHALLENGE, mfa_token=token, challenge_types_supported=MFA_OTP)
+    assert (status, body) == (200, {"challenge_type": MFA_OTP})
+
+    # Per channel: dave's SMS run out, his voice calls do not; per user: nell's pushes go on.
+    token = await mfa_token(client, DAVE)
+    for _ in range(SEND_LIMIT):
+        status, _ = await post(client, CHALLENGE, mfa_token=token, challenge_types_supported=MFA_OOB)
+        assert status == 200
+    r = await client.post(CHALLENGE, data={**CLIENT, "mfa_token": token, "challenge_types_supported": MFA_OOB})
+    assert_rate_limited(r, await r.json())
+    status, body = await post(
+        client, CHALLENGE, mfa_token=token, challenge_types_supported=MFA_OOB, channel_hint="voice"
+    )
+    assert status == 200 and body["channel"] == "voice"
+    passwordless(state, "nell@example.com", Enrollment("okta_verify", "", {"secret": "NELLNELLNELLNEL2"}))
+    status, _ = await post(client, PRIMARY, login_hint="nell@example.com", channel_hint="push", challenge_hint=OOB)
+    assert status == 200
+
+
+async def test_the_send_limit_covers_primary_authenticate_and_frees_as_sends_age(client, state):
+    state.org.oob_code_seconds = 0.6  # the window the limit counts in
+    passwordless(state, "nell@example.com", Enrollment("phone_number", "", {"phone": "+15550100999"}))
+    start = {"login_hint": "nell@example.com", "channel_hint": "sms", "challenge_hint": OOB}
+    for _ in range(SEND_LIMIT):
+        status, _ = await post(client, PRIMARY, **start)
+        assert status == 200
+    r = await client.post(PRIMARY, data={**CLIENT, **start})
+    assert_rate_limited(r, await r.json())
+    assert r.headers["Retry-After"] == "1"
+    await asyncio.sleep(0.7)
+    status, _ = await post(client, PRIMARY, **start)
+    assert status == 200
+
+
+async def test_sign_ins_with_a_resend_each_never_meet_the_limit(client, state):
+    # The demo stays usable: a sign-in that issues tokens starts the count again.
+    for _ in range(SEND_LIMIT):
+        token = await mfa_token(client, OSCAR)
+        for _ in range(2):  # the push, then "send it again"
+            status, body = await post(client, CHALLENGE, mfa_token=token, challenge_types_supported=BOTH)
+            assert status == 200, body
+        push = await outbox(client, OSCAR, "push")  # the newest
+        await answer_push(client, push["id"], "approve", body["binding_code"])
+        status, tokens = await post(client, TOKEN, grant_type=MFA_OOB, mfa_token=token, oob_code=body["oob_code"])
+        assert status == 200, tokens
+
+
+# ---------------------------------------------------------------------------------------- user enumeration
+def masked(body: dict) -> dict:
+    """An oob answer with its random values replaced by their shape (checklist 40: bodies equal once masked)."""
+    return {
+        k: (f"<{len(v)} digits>" if k == "binding_code" else "<code>" if k == "oob_code" else v)
+        for k, v in body.items()
+    }
+
+
+async def test_primary_authenticate_for_someone_unreachable_is_a_decoy_that_never_completes(client, state):
+    # checklist 40: with user enumeration prevention an unknown user looks like a real one
+    state.org.user_enumeration_prevention = True
+    state.org.oob_code_seconds = 2  # to see the decoy expire
+    passwordless(state, "nell@example.com", Enrollment("okta_verify", "", {"secret": "NELLNELLNELLNEL2"}))
+    logins = [
+        "nell@example.com",
+        "nobody@example.com",
+        OSCAR,
+        "henry@example.com",
+        "sam@example.com",
+        "gina@example.com",
+    ]
+    answers = {}
+    for login in logins:  # real; unknown; password first; locked; staged; no Okta Verify
+        status, body = await post(client, PRIMARY, login_hint=login, channel_hint="push", challenge_hint=OOB)
+        assert status == 200, (login, body)
+        answers[login] = body
+    real = masked(answers["nell@example.com"])
+    assert real["binding_method"] == "transfer" and real["binding_code"] == "<2 digits>"
+    assert all(masked(b) == real for b in answers.values())
+    pushes = [m for m in await (await client.get("/outbox.json")).json() if m["kind"] == "push"]
+    assert [m["to"] for m in pushes] == ["nell@example.com"]  # the decoys sent nothing
+
+    # A decoy is polled like a push nobody answers: pending, slow_down, then expired.
+    poll = {"grant_type": OOB, "oob_code": answers["nobody@example.com"]["oob_code"], "scope": SCOPE}
+    status, body = await post(client, TOKEN, **poll)
+    assert (status, body["error"]) == (400, "authorization_pending")
+    status, body = await post(client, TOKEN, **poll)
+    assert (status, body["error"]) == (400, "slow_down")
+    real_poll = {**poll, "oob_code": answers["nell@example.com"]["oob_code"]}
+    status, body = await post(client, TOKEN, **real_poll)  # the real push, unanswered: the same
+    assert (status, body["error"]) == (400, "authorization_pending")
+    await asyncio.sleep(2.1)
+    for fields in (poll, real_poll):
+        status, body = await post(client, TOKEN, **fields)
+        assert (status, body["error"]) == (400, "expired_token")
+
+
+async def test_an_sms_decoy_takes_no_code_and_answers_as_a_wrong_one(client, state):
+    state.org.user_enumeration_prevention = True
+    passwordless(state, "nell@example.com", Enrollment("phone_number", "", {"phone": "+15550100999"}))
+    start = {"channel_hint": "sms", "challenge_hint": OOB}
+    status, real = await post(client, PRIMARY, login_hint="nell@example.com", **start)
+    assert status == 200
+    status, decoy = await post(client, PRIMARY, login_hint="nobody@example.com", **start)
+    assert status == 200 and masked(decoy) == masked(real) and real["binding_method"] == "prompt"
+    code = (await outbox(client, "+15550100999", "sms"))["code"]
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    wrong_for_nell = await post(
+        client, TOKEN, grant_type=OOB, oob_code=real["oob_code"], binding_code=wrong, scope=SCOPE
+    )
+    any_for_nobody = await post(
+        client, TOKEN, grant_type=OOB, oob_code=decoy["oob_code"], binding_code=code, scope=SCOPE
+    )
+    assert (
+        wrong_for_nell
+        == any_for_nobody
+        == (
+            400,
+            {"error": "invalid_grant", "error_description": "The 'binding_code' is invalid."},
+        )
+    )
+    # Locked once the code went: even the right code answers as a decoy does (no "locked" oracle).
+    state.org.user("nell@example.com").status = "locked_out"
+    status, body = await post(client, TOKEN, grant_type=OOB, oob_code=real["oob_code"], binding_code=code, scope=SCOPE)
+    assert (status, body) == any_for_nobody
+
+
+async def test_decoys_meet_the_send_limit_as_real_users_do(client, state):
+    # checklist 40 + 41: the 429 must not tell a real user from an unknown one either
+    state.org.user_enumeration_prevention = True
+    passwordless(state, "nell@example.com", Enrollment("okta_verify", "", {"secret": "NELLNELLNELLNEL2"}))
+    for login in ("nell@example.com", "Nobody@Example.com"):
+        start = {"login_hint": login, "channel_hint": "push", "challenge_hint": OOB}
+        for _ in range(SEND_LIMIT):
+            status, _ = await post(client, PRIMARY, **start)
+            assert status == 200
+        r = await client.post(PRIMARY, data={**CLIENT, **start})
+        assert_rate_limited(r, await r.json())
+    # A channel the org offers to nobody says nothing of the user: refused for all alike.
+    state.org.phone_methods = ["sms"]
+    for login in ("dave@example.com", "nobody@example.com"):
+        status, body = await post(client, PRIMARY, login_hint=login, channel_hint="voice", challenge_hint=OOB)
+        assert (status, body["error"]) == (400, "unsupported_challenge_type")
+
+
+async def test_otp_grant_answers_everyone_who_cannot_start_as_a_wrong_code(client, state):
+    # checklist 40: a wrong code for a real user and any code for an unknown one are one answer
+    state.org.user_enumeration_prevention = True
+    code = totp.totp("OTTOOTTOOTTOOTT2")
+    answers = [
+        await post(client, TOKEN, grant_type=OTP, login_hint=OTTO, otp=wrong_code("OTTOOTTOOTTOOTT2"), scope=SCOPE),
+        await post(client, TOKEN, grant_type=OTP, login_hint="nobody@example.com", otp=code, scope=SCOPE),
+        await post(client, TOKEN, grant_type=OTP, login_hint=CAROL, otp=totp.totp("CAROLCAROLCAROL2"), scope=SCOPE),
+        await post(client, TOKEN, grant_type=OTP, login_hint="sam@example.com", otp=code, scope=SCOPE),
+    ]
+    wrong = (400, {"error": "invalid_grant", "error_description": "The one-time password is invalid."})
+    assert answers == [wrong] * 4
+    # Locked by wrong codes (checklist 10), otto's right code answers as a wrong one does.
+    for _ in range(state.org.lockout_attempts):
+        await post(client, TOKEN, grant_type=OTP, login_hint=OTTO, otp=wrong_code("OTTOOTTOOTTOOTT2"), scope=SCOPE)
+    assert state.org.user(OTTO).status == "locked_out"
+    assert await post(client, TOKEN, grant_type=OTP, login_hint=OTTO, otp=code, scope=SCOPE) == wrong
+
+    state.org.user_enumeration_prevention = False  # off: an unknown user is told apart, as before
+    status, body = await post(client, TOKEN, grant_type=OTP, login_hint="nobody@example.com", otp=code, scope=SCOPE)
+    assert (status, body["error_description"]) == (400, "The credentials provided were invalid.")
 
 
 # ---------------------------------------------------------------------------------------- hostile input
