@@ -31,6 +31,15 @@ Besides the OAuth and IDX endpoints it serves pages and controls for people and 
   `invalid_grant` for a spent, expired or foreign code, another redirect URI, or a verifier that
   fails PKCE); the tokens are minted as for the interaction code (nonce, amr, acr, auth_time).
 
+* `POST {issuer}/v1/token` with Direct Authentication's grants, `POST {issuer}/v1/challenge` and
+  `POST {issuer}/v1/primary-authenticate` (old name `/v1/oob-authenticate`; direct.py): for clients
+  whose `grant_types` list them (demo-client), no redirect. A password (`403 mfa_required` with an
+  `mfa_token` when the sign-on rule wants more), a TOTP code, or an `oob_code` (an Okta Verify push
+  with its number challenge, an SMS or voice code; all in the outbox) are traded for tokens without
+  a nonce. At most 5 pushes / SMS / calls per user and channel within `[org] oob_code_seconds`, then
+  429 with Okta's E0000047 API error; with `user_enumeration_prevention`, a passwordless start for
+  someone unreachable is a decoy oob_code that sends nothing and never completes.
+
 * `GET /outbox` (page) and `GET /outbox.json?to=ADDRESS`: codes, magic links, pushes, Okta Verify
   activations and admin emails, newest first; `POST /outbox/push/{id}/approve|deny` answers a push
   (Okta Verify or a custom push app; with a number challenge, approving takes the number as
