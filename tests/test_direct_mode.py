@@ -458,3 +458,14 @@ def test_the_state_holds_only_what_it_knows():
     assert direct.State.from_json(state.to_json()) == state
     assert direct.State.from_json({"direct": {"stage": "otp", "injected": 1}}) is None
     assert direct.State.from_json({"version": "1.0.0"}) is None  # an IDX response is not a direct state
+
+
+async def test_a_passwordless_push_goes_through_primary_authenticate(tab):
+    await tab.sign_in("otto@example.com")
+    await tab.choose("push")  # otto has no Okta Verify: the server answers unsupported_challenge_type
+    assert tab.says("that method is not set up for your account") and 'href="/login/hosted"' in tab.html
+    assert tab.calls()[-1] == "/oauth2/default/v1/primary-authenticate"
+    await tab.submit("methods")
+    await tab.choose("otp")
+    await tab.submit("otp", credentials__passcode=totp(OTTO_SECRET))
+    assert tab.signed_in
