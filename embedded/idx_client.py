@@ -81,6 +81,7 @@ class RequestContext:
 class IonReply:
     status: int
     body: dict
+    text: str | None = None  # the body as it came (kept as is when nothing in it had to change)
 
 
 def endpoint_label(url: str) -> str:
@@ -166,7 +167,15 @@ class IdxClient:
         finally:
             if self.observe is not None:
                 self.observe(endpoint_label(url), outcome, time.monotonic() - started)
-        return status, body, {"retry_after": int(retry_after) if retry_after and retry_after.isdigit() else None}
+        return (
+            status,
+            body,
+            {
+                "retry_after": int(retry_after) if retry_after and retry_after.isdigit() else None,
+                # The text parsed, decoded again (cheap beside encoding the body anew to keep it).
+                "text": raw.decode(charset or "utf-8") if body is not None else None,
+            },
+        )
 
     @staticmethod
     async def _read(resp: aiohttp.ClientResponse) -> bytes:
@@ -188,7 +197,7 @@ class IdxClient:
         if status >= 500:  # whatever its body says, the Identity Engine failed: the upstream-error page
             raise UpstreamError("server error", status=status, retry_after=meta["retry_after"])
         if isinstance(doc, dict) and "version" in doc:
-            return IonReply(status, doc)
+            return IonReply(status, doc, meta["text"])
         raise UpstreamError("not an IDX response", status=status, retry_after=meta["retry_after"])
 
     async def _oauth(self, url: str, form: dict[str, str], headers: dict[str, str] | None = None) -> dict:

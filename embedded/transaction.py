@@ -99,9 +99,17 @@ def save(session: MutableMapping[str, Any], tx: Transaction) -> None:
     session[SESSION_FIELD] = {name: getattr(tx, name) for name in FIELD_NAMES}
 
 
-def remember(session: MutableMapping[str, Any], tx: Transaction, body: dict[str, Any], parsed: IdxResponse) -> None:
-    """Store a new response (its body and what parsing it gave) and the record that counts it."""
-    text = json.dumps(body, separators=(",", ":"))
+def remember(
+    session: MutableMapping[str, Any],
+    tx: Transaction,
+    body: dict[str, Any],
+    parsed: IdxResponse,
+    *,
+    text: str | None = None,
+) -> None:
+    """Store a new response (its body, or `text` when that is the body as it came, and what
+    parsing it gave) and the record that counts it."""
+    text = text if text is not None else json.dumps(body, separators=(",", ":"))
     PARSED.put(text, parsed)
     set_field_text(session, RESPONSE_FIELD, text)
     tx.version += 1

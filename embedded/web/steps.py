@@ -371,7 +371,7 @@ async def advance(
     if isinstance(outcome, flow.ExchangeCode):
         transaction.clear(session)
         return await sign_in(request, tx, outcome.code)
-    transaction.remember(session, tx, body, response)
+    transaction.remember(session, tx, body, response, text=reply.text if body is reply.body else None)
     if isinstance(outcome, flow.RedirectToIdp):
         return idp_redirect(request, session, tx, outcome.href)
     return see_other(urls(request).step)
