@@ -17,8 +17,8 @@ them at the token endpoint, with no redirect and no IDX transaction.
 * Wrong passwords and wrong codes lock the account after `[lockout] max_attempts` (passwords and
   codes counted apart, so a right password never buys more guesses at a code); a locked user gets
   `invalid_grant`.
-* Sends are limited as IDX limits resends: at most SEND_LIMIT (5) pushes / SMS / calls to one user by
-  one channel in a sliding window of `[org] oob_code_seconds`; a sign-in that issues
+* Sends are limited as IDX limits resends: at most SEND_LIMIT (5) pushes / SMS / calls to one
+  user by one channel in a sliding window of `[org] oob_code_seconds`; a sign-in that issues
   tokens starts the count again. Past it the answer is Okta's rate-limit answer (429, API error
   E0000047, Retry-After and X-Rate-Limit-* headers) and nothing is sent: no push-bombing.
 * With `user_enumeration_prevention`, a passwordless start reveals nothing: /v1/primary-authenticate
