@@ -200,7 +200,7 @@ def setup(
     app.cleanup_ctx.append(_upstream)
     if theme_static := themes.static_dirs(themes.chain(settings.theme_chain)):
         app.router.register_resource(ThemeStatic(prefix + STATIC, theme_static))
-    add_routes(app, prefix)
+    add_routes(app, prefix, settings.mode)
     app.on_shutdown.append(_stopping)
     if health:
         add_health(app)
