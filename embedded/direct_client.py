@@ -41,7 +41,8 @@ class DirectClient:
             "POST", url, data=urlencode({**auth, **form}).encode(), headers=headers
         )
         if status >= 500 or status == 429:  # an outage or Okta's rate limit: not an answer about this step
-            raise UpstreamError("server error" if status >= 500 else "rate limited", status=status)
+            reason = "server error" if status >= 500 else "rate limited"
+            raise UpstreamError(reason, status=status, retry_after=meta["retry_after"])
         if isinstance(doc, dict) and isinstance(doc.get("error"), str):
             token = doc.get("mfa_token")
             return Refusal(

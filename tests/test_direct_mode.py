@@ -18,6 +18,8 @@ from pages import read, totp
 
 from embedded import direct
 from embedded.config import Settings, SettingsError
+from embedded.keys import SESSION_STORAGE
+from embedded.sessions import CODES
 from embedded.simulator import SIMULATOR
 from embedded.simulator.direct import DIRECT
 
@@ -469,3 +471,182 @@ async def test_a_passwordless_push_goes_through_primary_authenticate(tab):
     await tab.choose("otp")
     await tab.submit("otp", credentials__passcode=totp(OTTO_SECRET))
     assert tab.signed_in
+
+
+# --- sending again, and Okta's send limit -----------------------------------------------------
+
+
+def code_count(tab: Tab) -> int:
+    """The wrong codes the app's session store counts for this transaction (none: no field)."""
+    records = tab.client.server.app[SESSION_STORAGE].records()
+    return sum(int(fields.get(CODES, "0")) for fields in records)
+
+
+async def sent(tab: Tab, to: str, kind: str) -> list[dict]:
+    """Everything the simulator's outbox sent `to` by `kind`, newest first."""
+    url = f"http://127.0.0.1:{tab.simulator.port}/outbox.json"
+    resp = await tab.client.session.get(url, params={"to": to})
+    return [m for m in await resp.json() if m["kind"] == kind]
+
+
+async def test_send_again_texts_a_new_code_and_only_the_newest_works_on_the_page(tab):
+    """The simulator keeps every oob_code until it expires (a second /v1/challenge revokes none),
+    but the page holds only the newest: an older code typed there is checked against the newest
+    oob_code, refused and counted as the wrong code it is (ASVS 6.5.1/6.6.2: a code is bound to
+    its own request)."""
+    for channel in ("sms", "voice"):
+        await tab.sign_in("dave@example.com", "Dave-Passw0rd!")
+        await tab.choose(channel)
+        first = (await sent(tab, "+15550100100", channel))[0]
+        await tab.action("resend")
+        assert "<!-- template: steps/challenge-authenticator--phone_number.html -->" in tab.html
+        newest = await sent(tab, "+15550100100", channel)
+        assert newest[1] == first and newest[0]["code"] != first["code"]  # a new message went
+        await tab.submit("code", credentials__passcode=first["code"])
+        assert tab.says("that code is not right") and code_count(tab) == 1
+        await tab.submit("code", credentials__passcode=newest[0]["code"])
+        assert tab.signed_in and "dave@example.com" in tab.html
+        await tab.load(await tab.client.post("/logout", data={"_csrf": read(tab.html).forms[-1].hidden["_csrf"]}))
+
+
+async def test_send_again_pushes_a_new_number_and_the_old_push_no_longer_counts(tab):
+    await tab.sign_in("oscar@example.com", "Oscar-Passw0rd!")
+    await tab.choose("push")
+    first = (await sent(tab, "oscar@example.com", "push"))[0]
+    await tab.action("resend")
+    newest = (await sent(tab, "oscar@example.com", "push"))[0]
+    assert newest["id"] != first["id"]
+    assert re.search(r'class="push__number"[^>]*>(\d+)<', tab.html).group(1) == newest["correct_answer"]
+    await tab.answer_push(first, "approve", first["correct_answer"])  # the page no longer waits for it
+    time.sleep(1.05)
+    await tab.submit("poll")
+    assert not tab.signed_in and "challenge-poll--okta_verify.html" in tab.html
+    await tab.answer_push(newest, "approve", newest["correct_answer"])
+    time.sleep(1.05)
+    await tab.submit("poll")
+    assert tab.signed_in and "oscar@example.com" in tab.html
+
+
+@pytest.mark.parametrize(
+    ("who", "password", "method", "to", "template"),
+    [
+        ("dave@example.com", "Dave-Passw0rd!", "sms", "+15550100100", "challenge-authenticator--phone_number.html"),
+        ("oscar@example.com", "Oscar-Passw0rd!", "push", "oscar@example.com", "challenge-poll--okta_verify.html"),
+    ],
+)
+async def test_past_the_send_limit_okta_says_wait_and_the_step_stays(tab, who, password, method, to, template):
+    """The simulator sends at most five pushes / SMS to one user in its window, then answers as Okta
+    answers a rate limit (429, E0000047, Retry-After). Checklist 41/46 (ASVS 16.5.2): a clear
+    message, no 500, the transaction and its newest message kept, nothing counted as a wrong code."""
+    await tab.sign_in(who, password)
+    await tab.choose(method)
+    for _ in range(4):
+        await tab.action("resend")
+    assert len(await sent(tab, to, method)) == 5
+    challenges = len([c for c in tab.calls() if c.endswith("/v1/challenge")])
+    await tab.action("resend")  # the sixth: 429
+    assert [c for c in tab.calls() if c.endswith("/v1/challenge")][challenges:] == ["/oauth2/default/v1/challenge"]
+    assert tab.status == 200 and f"<!-- template: steps/{template} -->" in tab.html
+    assert tab.says("too many codes or notifications") and tab.says("wait a few minutes")
+    assert len(await sent(tab, to, method)) == 5 and code_count(tab) == 0
+    newest = (await sent(tab, to, method))[0]
+    if method == "push":  # the fifth push still signs in
+        await tab.answer_push(newest, "approve", newest["correct_answer"])
+        time.sleep(1.05)
+        await tab.submit("poll")
+    else:
+        await tab.submit("code", credentials__passcode=newest["code"])
+    assert tab.signed_in and who in tab.html
+
+
+# --- hostile form input -------------------------------------------------------------------------
+
+STAGES = {
+    "identify": ("", "", None),
+    "methods": ("carol@example.com", "Carol-Passw0rd!", None),
+    "otp": ("carol@example.com", "Carol-Passw0rd!", "otp"),
+    "code": ("dave@example.com", "Dave-Passw0rd!", "sms"),
+    "push": ("oscar@example.com", "Oscar-Passw0rd!", "push"),
+}
+
+
+def hostile_bodies(hidden: dict[str, str]) -> list[bytes | list[tuple[str, str]]]:
+    """Each direct form's fields left out, repeated, oversized, or not UTF-8 at all, keeping the
+    page's own token and version so each gets past the CSRF check to the direct handler."""
+    token, step = hidden["_csrf"], hidden["_step"]
+    base = [("_csrf", token), ("_step", step)]
+    # Each stage's own form before "methods", which goes back to the list of methods.
+    forms = ("otp", "code", "poll", "identify", "passwordless", "method", "recover", "nonsense", "methods")
+    bodies: list[bytes | list[tuple[str, str]]] = [base, [*base, ("_action", "resend\n" * 50)]]
+    for form in forms:
+        bodies += [
+            [*base, ("_form", form)],  # every other field missing
+            [*base, ("_form", form), ("_form", "identify"), ("method", "sms"), ("method", "email")],
+            [*base, ("_form", form), ("identifier", ""), ("identifier", "carol@example.com")],
+            [*base, ("_form", form), ("identifier", "x" * 12_000), ("credentials.passcode", "")],
+            [*base, ("_form", form), ("credentials.passcode", "9" * 12_000), ("method", "m" * 2_000)],
+            [*base, ("_form", form), ("credentials.passcode", "12\x0034"), ("identifier", "a\r\nb@example.com\x00")],
+        ]
+        raw = f"_csrf={token}&_step={step}&_form={form}".encode()
+        bodies += [raw + b"&identifier=%FF%FE%C0&credentials.passcode=%ED%A0%80", raw + b"&identifier=\xff\xfe\x80"]
+    bodies += [[("_csrf", token), ("_step", "1" * 5_000), ("_form", "identify")], [*base[:1], ("_step", "")]]
+    return bodies
+
+
+def accounts(tab: Tab) -> list[tuple[str, int, str]]:
+    return [(u.login, u.failed_codes, u.status) for u in tab.simulator.app[SIMULATOR].org.users]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+async def test_hostile_form_input_gets_a_page_never_a_500(aiohttp_client, simulator, stage):
+    """Checklist 42 and §3 fuzzing (ASVS 16.5.1): missing, repeated, oversized and non-UTF-8 fields,
+    starting at each direct stage (each body posted with the version then on the page, so it reaches
+    the handler): a page or a redirect, never a 5xx or a traceback, and nothing that is not a code
+    sent or counted as one."""
+    settings = direct_settings(simulator.port, step_limit_per_ip=(10_000, 60.0))  # each body reaches the handler
+    tab = Tab(await serve(aiohttp_client, settings), simulator)
+    who, password, method = STAGES[stage]
+    await (tab.sign_in(who, password) if who else tab.get("/login"))
+    if method:
+        await tab.choose(method)
+    before = accounts(tab)
+    count = len(hostile_bodies({"_csrf": "", "_step": ""}))
+    for index in range(count):
+        hidden = next(f for f in read(tab.html).forms if f.hidden.get("_step")).hidden
+        body = hostile_bodies(hidden)[index]
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if isinstance(body, bytes) else None
+        resp = await tab.client.post("/login/step", data=body, headers=headers, allow_redirects=False)
+        text = await resp.text()
+        assert resp.status in (303, 400) and "Traceback" not in text, (stage, body, resp.status, text[:300])
+        await tab.get("/login/step")
+    assert code_count(tab) == 0
+    assert accounts(tab) == before  # no wrong code reached the org, nobody was locked out
+
+
+async def test_check_again_sooner_than_the_interval_asks_okta_nothing(tab):
+    """RFC 8628 §3.5: a client polls no faster than the interval. "Check again" pressed twice in a
+    row polls once (a second grant would earn slow_down and push the page's interval out by 5 s)."""
+    await tab.sign_in("oscar@example.com", "Oscar-Passw0rd!")
+    await tab.choose("push")
+    before = len(tab.calls())
+    await tab.submit("poll")  # authorization_pending: not before the interval again
+    await tab.submit("poll")
+    assert tab.calls()[before:] == ["/oauth2/default/v1/token"] and "challenge-poll--okta_verify.html" in tab.html
+    push = (await sent(tab, "oscar@example.com", "push"))[0]
+    await tab.answer_push(push, "approve", push["correct_answer"])
+    time.sleep(1.05)
+    await tab.submit("poll")
+    assert tab.signed_in
+
+
+async def test_the_event_log_names_only_the_direct_forms(tab, caplog):
+    """Checklist 45 (ASVS 16.4.1): a posted form name is logged only when it is one of the direct
+    pages' own; anything else an outsider posts is "other", never its text."""
+    await tab.get("/login")
+    hidden = tab.form("identify")
+    with caplog.at_level("INFO", logger="embedded.audit"):
+        await tab.load(await tab.client.post("/login/step", data={**hidden, "_form": "x\ninjected=1 " + "y" * 500}))
+        await tab.submit("passwordless")
+    steps = [r.audit for r in caplog.records if getattr(r, "audit", {}).get("event") == "signin.step"]
+    assert [s["form"] for s in steps] == ["other", "passwordless"]
+    assert not any("injected" in r.getMessage() for r in caplog.records)

@@ -13,7 +13,7 @@ import json
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +35,10 @@ from .session import OPENED, get_session, open_step, stored
 from .steps import claimed, current_transaction, poll_answer, restart, too_many
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+POLL_BACKOFF, MAX_BACKOFF = 60, 300  # seconds without a poll after Okta's 429: without and with a Retry-After
+# What the audit log may name as the step taken: the direct pages' own forms and actions, never a
+# posted value nobody vetted (ASVS 16.4.1: no text an outsider chose in the event log).
+FORMS = frozenset({"identify", "passwordless", "method", "methods", "otp", "code", "poll", "resend", *direct.JOURNEYS})
 
 
 def load_state(session: Session) -> State | None:
@@ -137,9 +141,9 @@ async def submit_step(request: web.Request) -> web.Response:
     if action == "cancel":
         transaction.clear(session)
         return see_other(urls(request).login)
-    if action == "resend" and state.stage in ("code", "push") and state.method:
+    audit(request, "signin.step", user=tx.user, form=(form or action) if (form or action) in FORMS else "other")
+    if action == "resend" and state.stage in ("code", "push") and state.method:  # the same method, sent again
         return await choose(request, session, tx, state, state.method)
-    audit(request, "signin.step", user=tx.user, form=form or action)
     if form == "identify" and state.stage == "identify":
         return await identify(request, session, tx, state, value("identifier").strip(), value("credentials.passcode"))
     if form == "passwordless" and state.stage == "identify":
@@ -158,6 +162,8 @@ async def submit_step(request: web.Request) -> web.Response:
     if form in ("otp", "code") and state.stage == form:
         return await code(request, session, tx, state, value("credentials.passcode").strip())
     if form == "poll" and state.stage == "push":
+        if time.time() < tx.poll_not_before:  # "Check again" sooner than Okta allows: the page as it is
+            return see_other(urls(request).step)
         return (await poll_grant(request, session, tx, state))[1]
     flash(session, "notice.stale")
     return see_other(urls(request).step)
@@ -189,13 +195,14 @@ async def choose(request: web.Request, session: Session, tx: Transaction, state:
         remember(session, tx, replace(direct.methods(state), stage="otp", method="otp"))
         return see_other(urls(request).step)
     upstream = client(request)
-    answer: Answer = await limited(
+    answer = await limited(
         request,
         upstream.challenge(state.mfa_token, None if method == "otp" else method)
         if state.mfa_token
         else upstream.primary_authenticate(state.username, method),
+        notice="direct.too_many_sends",  # Okta's limit on pushes / SMS / calls to one person
     )
-    if answer is RATE_LIMITED:
+    if isinstance(answer, Throttled):
         return see_other(urls(request).step)
     return await follow(
         request, session, tx, state, checked(direct.after_challenge, state, method, answer, time.time())
@@ -234,28 +241,35 @@ async def grant(
             return restart(request, session, "notice.too_many_codes")
         stored(session).stake_code()
     answer = await limited(request, client(request).token(grant_type, **params))
-    if answer is RATE_LIMITED:
+    if isinstance(answer, Throttled):
         return see_other(urls(request).step)
     outcome = checked(direct.after_grant, state, grant_type, answer, typed_code=typed_code)
     return await follow(request, session, tx, state, outcome, granted_at=started)
 
 
-RATE_LIMITED = direct.Refusal("rate_limited")  # Okta's 429: nothing was checked
+@dataclass(frozen=True)
+class Throttled:
+    """Okta's 429: nothing was checked or sent; `retry_after` seconds, if it said."""
+
+    retry_after: int | None
 
 
-async def limited(request: web.Request, call: Awaitable[Answer]) -> Answer:
+async def limited(
+    request: web.Request, call: Awaitable[Answer], notice: str = "notice.rate_limited"
+) -> Answer | Throttled:
     """The call's answer; Okta's 429 gives back the code reserved (it was refused unchecked) and
-    says to try again, the step unchanged."""
+    says `notice`, the step unchanged."""
     try:
         return await call
     except UpstreamError as exc:
         if exc.status != 429:
             raise
+        retry_after = exc.retry_after
     session = await get_session(request)
     stored(session).give_back_code()
     audit(request, "signin.failed", reason="rate_limited")
-    flash(session, "notice.rate_limited", "ERROR")
-    return RATE_LIMITED
+    flash(session, notice, "ERROR")
+    return Throttled(retry_after)
 
 
 def checked(decide: Callable[..., direct.Next], *args: Any, **kwargs: Any) -> direct.Next:
@@ -316,8 +330,8 @@ async def poll_grant(
     grant_type = direct.grant_name(state)
     params = {"oob_code": state.oob_code or "", **({"mfa_token": state.mfa_token} if state.mfa_token else {})}
     answer = await limited(request, client(request).token(grant_type, **params))
-    if answer is RATE_LIMITED:
-        tx.poll_not_before = time.time() + 60  # as after an IDX poll's 429
+    if isinstance(answer, Throttled):  # not before Okta's Retry-After, else a minute as after an IDX poll's 429
+        tx.poll_not_before = time.time() + min(answer.retry_after or POLL_BACKOFF, MAX_BACKOFF)
         transaction.save(session, tx)
         return True, see_other(urls(request).step)
     started = time.time()
