@@ -698,3 +698,19 @@ async def test_an_expired_password_reads_as_a_failed_sign_in(tab):
     assert tab.form("identify") and tab.form("recover") and tab.says("sign-in failed")
     await tab.sign_in("irene@example.com", "not-her-password")
     assert errors(tab.html) == expired
+
+
+async def test_a_poll_okta_throttles_waits_its_retry_after(tab):
+    """Checklist §3 faults (Retry-After honoured): a push poll answered 429 with Retry-After: 1 is
+    tried again a second later, not a minute, and the next one goes through."""
+    await tab.sign_in("oscar@example.com", "Oscar-Passw0rd!")
+    await tab.choose("push")
+    url = f"http://127.0.0.1:{tab.simulator.port}/_sim/faults"
+    await tab.client.session.post(url, json={"next": ["429"], "paths": ["/oauth2/default/v1/token"]})
+    throttled = await (await tab.client.get("/login/poll", headers={"Accept": "application/json"})).json()
+    assert throttled["changed"] is False and 0 < throttled["next_ms"] <= 1100  # not a minute
+    push = (await sent(tab, "oscar@example.com", "push"))[0]
+    await tab.answer_push(push, "approve", push["correct_answer"])
+    time.sleep(1.05)
+    moved = await (await tab.client.get("/login/poll", headers={"Accept": "application/json"})).json()
+    assert moved == {"changed": True, "location": "/", "next_ms": 0}
