@@ -21,8 +21,9 @@ from .idx_models import Authenticator, Message
 from .page import BLANK, GENERIC_TEMPLATE, ActionView, Page, template_names
 
 PASSWORD = "password"
-MFA_OTP = "urn:okta:params:oauth:grant-type:mfa-otp"
-MFA_OOB = "urn:okta:params:oauth:grant-type:mfa-oob"
+# A second factor's grants keep the names Auth0 gave them: Okta's reference and discovery use those.
+MFA_OTP = "http://auth0.com/oauth/grant-type/mfa-otp"
+MFA_OOB = "http://auth0.com/oauth/grant-type/mfa-oob"
 OTP = "urn:okta:params:oauth:grant-type:otp"
 OOB = "urn:okta:params:oauth:grant-type:oob"
 CODE_GRANTS = frozenset({MFA_OTP, OTP})  # a typed code; an OOB grant is one when it carries a binding_code

@@ -53,8 +53,11 @@ from .outbox import Message
 from .tokens import Grant
 from .transaction import Challenge
 
+# Okta's names: its own URNs for a first factor, and for a second one the names Auth0 gave the
+# MFA grants, which Okta's reference and discovery document use as they are.
 URN = "urn:okta:params:oauth:grant-type:"
-PASSWORD, MFA_OTP, MFA_OOB, OTP, OOB = "password", URN + "mfa-otp", URN + "mfa-oob", URN + "otp", URN + "oob"
+MFA = "http://auth0.com/oauth/grant-type/"
+PASSWORD, MFA_OTP, MFA_OOB, OTP, OOB = "password", MFA + "mfa-otp", MFA + "mfa-oob", URN + "otp", URN + "oob"
 GRANTS = (PASSWORD, MFA_OTP, MFA_OOB, OTP, OOB)
 MFA_GRANTS = (MFA_OTP, MFA_OOB)
 CHANNELS = ("push", "sms", "voice")
@@ -373,7 +376,12 @@ class DirectAuth:
                 )
                 self._forget_stale()
                 self.mfa_tokens[token.value] = token
-            raise Refusal("mfa_required", "MFA is required for this request.", 403, mfa_token=token.value)
+            raise Refusal(
+                "mfa_required",
+                "Verify with an additional authenticator to complete the sign-in process.",
+                403,
+                mfa_token=token.value,
+            )
         if token is not None:
             self.mfa_tokens.pop(token.value, None)
         self._forget_sends(user.login)  # signed in: their sends count from nothing again

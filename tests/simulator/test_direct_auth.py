@@ -53,7 +53,10 @@ async def password_grant(client, login: str, password: str, **extra) -> tuple[in
 async def mfa_token(client, login: str) -> str:
     status, body = await password_grant(client, login, PASSWORDS[login])
     assert status == 403, body
-    assert body["error"] == "mfa_required" and body["error_description"] == "MFA is required for this request."
+    assert (
+        body["error"] == "mfa_required"
+        and body["error_description"] == "Verify with an additional authenticator to complete the sign-in process."
+    )
     return body["mfa_token"]
 
 
@@ -600,6 +603,7 @@ async def test_garbage_is_an_oauth_error_never_a_500(client):
         (TOKEN, {"grant_type": OOB, "oob_code": "nope", "scope": SCOPE}, "invalid_grant"),
         (TOKEN, {"grant_type": OTP, "login_hint": "", "otp": "1", "scope": SCOPE}, "invalid_request"),
         (TOKEN, {"grant_type": MFA_OTP.replace("mfa-otp", "mfa-bogus")}, "unsupported_grant_type"),
+        (TOKEN, {"grant_type": "urn:okta:params:oauth:grant-type:mfa-otp"}, "unsupported_grant_type"),
         (CHALLENGE, {"mfa_token": token}, "invalid_request"),
         (CHALLENGE, {"mfa_token": token, "challenge_types_supported": "bogus"}, "unsupported_challenge_type"),
         (CHALLENGE, {"mfa_token": token, "challenge_types_supported": BOTH, "channel_hint": "fax"}, "invalid_request"),
