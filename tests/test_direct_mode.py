@@ -2,7 +2,7 @@
 Authentication grants, end to end through the aiohttp app against the simulator, and the pure
 core's decisions and ID-token binding checks on their own.
 
-Security-checklist items cited where they apply (/work/shared/security-checklist.md)."""
+Security-checklist items (../shared/security-checklist.md) cited where they apply."""
 
 from __future__ import annotations
 
@@ -267,7 +267,7 @@ async def test_a_wrong_code_is_said_and_the_right_one_still_works(tab):
 
 
 async def test_five_wrong_codes_end_the_transaction(tab):
-    """Checklist 6.5.1/6.6.3: the cap of five wrong codes per transaction, as in IDX."""
+    """Checklist 10 (ASVS 6.5.1/6.6.3): the cap of five wrong codes per transaction, as in IDX."""
     await tab.sign_in("carol@example.com", "Carol-Passw0rd!")
     await tab.choose("otp")
     for _ in range(4):
@@ -280,7 +280,7 @@ async def test_five_wrong_codes_end_the_transaction(tab):
 
 
 async def test_the_orgs_lockout_after_wrong_passwords_reads_like_a_wrong_password(tab):
-    """Checklist 6.3.8: a locked account, an unknown user and a wrong password read the same."""
+    """Checklist 40 (ASVS 6.3.8): a locked account, an unknown user and a wrong password read the same."""
     for _ in range(5):
         await tab.sign_in("alice@example.com", "wrong")
         assert tab.says("sign-in failed") and tab.form("identify")
@@ -316,7 +316,7 @@ async def test_an_expired_mfa_token_starts_the_sign_in_again(tab):
 
 
 async def test_the_mfa_token_never_reaches_the_browser(tab):
-    """Checklist 3.x (tokens stay server-side): no body, header or cookie carries the mfa_token
+    """Checklist 25 (tokens stay server-side): no body, header or cookie carries the mfa_token
     or the oob_code, at any step, the poll included."""
     await tab.sign_in("oscar@example.com", "Oscar-Passw0rd!")
     await tab.choose("push")
