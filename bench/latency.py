@@ -8,7 +8,8 @@ people sign in at the same time through the real pages, each pausing about `--th
 a page (uniformly between half and one and a half times that) as a person reads and types:
 `burst` starts them all within the first `--think` seconds; `steady` starts sign-ins at random
 (Poisson arrivals) for `--duration` seconds at the pace that offers `--rate` HTTP requests a
-second, so the load neither ramps up nor drains while it is measured. For
+second, so the load neither ramps up nor drains while it is measured (the generator's own
+garbage collector is off meanwhile, so its pauses are not counted as the app's). For
 every step the time the app adds is its response time minus the upstream calls it waits for
 (each `--latency`): opening /login waits for two (interact, introspect), the username one
 (identify), the password two (the answer, then the code exchanged for tokens), and showing a
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import random
 import statistics
 import sys
@@ -120,7 +122,14 @@ async def measure(store: str, args: argparse.Namespace, redis_url: str | None) -
         await asyncio.gather(*(one_flow(base, latency, 0, warm) for _ in range(8)))
         added: dict[str, list[float]] = {name: [] for name, _ in STEPS}
         calls_before, cpu_before, started = await upstream_calls(idp_port), cpu_seconds(app.pid), time.perf_counter()
-        flows = await (steady if args.mode == "steady" else burst)(lambda: one_flow(base, latency, think, added), args)
+        # The load generator's own collector pauses would stall every request it has in flight
+        # and count as the app's: off while it measures (a minute's garbage is a few MB).
+        gc.disable()
+        try:
+            run = steady if args.mode == "steady" else burst
+            flows = await run(lambda: one_flow(base, latency, think, added), args)
+        finally:
+            gc.enable()
         elapsed, cpu = time.perf_counter() - started, cpu_seconds(app.pid) - cpu_before
         calls = await upstream_calls(idp_port) - calls_before
     finally:

@@ -324,24 +324,25 @@ def missing_required(form: Form, submitted: Mapping[str, Sequence[str]]) -> tupl
     """Every required input of `form` the submission leaves empty (a browser's own checks stop at
     the first, and only when it runs them). A choice's own inputs are the choice's business."""
     missing: list[str] = []
-
-    def walk(fields: Sequence[Field], prefix: str) -> None:
-        for f in fields:
-            dotted = prefix + f.name
-            if f.immutable or not f.visible or f.type == "boolean":
-                continue
-            if f.form is not None:
-                walk(f.form, dotted + ".")
-            elif (
-                f.required
-                and f.value is None
-                and len(f.options) != 1
-                and not "".join(submitted.get(dotted) or ()).strip()
-            ):
-                missing.append(dotted)
-
-    walk(form.fields, "")
+    _missing_in(form.fields, "", submitted, missing)
     return tuple(missing)
+
+
+# The walks below are module functions, not closures: a closure that calls itself is a reference
+# cycle, garbage only the cycle collector frees, made on every request.
+def _missing_in(
+    fields: Sequence[Field], prefix: str, submitted: Mapping[str, Sequence[str]], missing: list[str]
+) -> None:
+    for f in fields:
+        dotted = prefix + f.name
+        if f.immutable or not f.visible or f.type == "boolean":
+            continue
+        if f.form is not None:
+            _missing_in(f.form, dotted + ".", submitted, missing)
+        elif (
+            f.required and f.value is None and len(f.options) != 1 and not "".join(submitted.get(dotted) or ()).strip()
+        ):
+            missing.append(dotted)
 
 
 def is_chooser(f: Field) -> bool:
@@ -360,50 +361,50 @@ def details_asked(option: Option) -> tuple[Field, ...]:
 def public_values(form: Form, submitted: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """What the user typed, secrets left out: refilled if the same form comes back with an error."""
     secret: set[str] = set()
-
-    def walk(fields: Sequence[Field] | None, prefix: str) -> None:
-        for f in fields or ():
-            if f.secret:
-                secret.add(prefix + f.name)
-            walk(f.form, prefix + f.name + ".")
-            for o in f.options:
-                walk(o.form, prefix + f.name + ".")
-
-    walk(form.fields, "")
+    _secret_names(form.fields, "", secret)
     return {k: v[0] for k, v in submitted.items() if v and k not in secret}
+
+
+def _secret_names(fields: Sequence[Field] | None, prefix: str, secret: set[str]) -> None:
+    for f in fields or ():
+        if f.secret:
+            secret.add(prefix + f.name)
+        _secret_names(f.form, prefix + f.name + ".", secret)
+        for o in f.options:
+            _secret_names(o.form, prefix + f.name + ".", secret)
 
 
 def flatten(body: Mapping[str, Any], form: Form) -> dict[str, list[str]]:
     """The inverse of `to_body` for the browser-owned part: what a browser would post."""
     out: dict[str, list[str]] = {}
-
-    def walk(fields: Sequence[Field], value: Mapping[str, Any], prefix: str) -> None:
-        for f in fields:
-            if f.immutable or f.name not in value:
-                continue
-            dotted, v = prefix + f.name, value[f.name]
-            if f.form is not None:
-                walk(f.form, v, dotted + ".")
-            elif f.options and any(o.form is not None for o in f.options):
-                index = _matching_option(f, v)
-                out.setdefault(dotted, []).append(str(index))
-                for i, o in enumerate(f.options):
-                    if i == index:
-                        walk(o.form or (), v, dotted + ".")
-                    else:  # a browser also posts the other options' empty text inputs
-                        for g in o.form or ():
-                            if _posted_even_if_unused(g):
-                                out.setdefault(dotted + "." + g.name, []).append("")
-            elif f.options:
-                out.setdefault(dotted, []).append(option_value(v))
-            elif f.type == "boolean":
-                if v:
-                    out.setdefault(dotted, []).append("on")
-            else:
-                out.setdefault(dotted, []).append(str(v))
-
-    walk(form.fields, body, "")
+    _flatten_into(form.fields, body, "", out)
     return out
+
+
+def _flatten_into(fields: Sequence[Field], value: Mapping[str, Any], prefix: str, out: dict[str, list[str]]) -> None:
+    for f in fields:
+        if f.immutable or f.name not in value:
+            continue
+        dotted, v = prefix + f.name, value[f.name]
+        if f.form is not None:
+            _flatten_into(f.form, v, dotted + ".", out)
+        elif f.options and any(o.form is not None for o in f.options):
+            index = _matching_option(f, v)
+            out.setdefault(dotted, []).append(str(index))
+            for i, o in enumerate(f.options):
+                if i == index:
+                    _flatten_into(o.form or (), v, dotted + ".", out)
+                else:  # a browser also posts the other options' empty text inputs
+                    for g in o.form or ():
+                        if _posted_even_if_unused(g):
+                            out.setdefault(dotted + "." + g.name, []).append("")
+        elif f.options:
+            out.setdefault(dotted, []).append(option_value(v))
+        elif f.type == "boolean":
+            if v:
+                out.setdefault(dotted, []).append("on")
+        else:
+            out.setdefault(dotted, []).append(str(v))
 
 
 def _matching_option(f: Field, value: Any) -> int:

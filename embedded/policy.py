@@ -176,35 +176,40 @@ def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str |
 
 
 def without_account_failures(body: dict[str, Any]) -> dict[str, Any]:
-    found = False
-
-    def strip(messages: Any) -> Any:
-        nonlocal found
-        if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
-            return messages
-        kept = [
-            m
-            for m in messages["value"]
-            if not (
-                isinstance(m, dict) and isinstance(m.get("i18n"), dict) and m["i18n"].get("key") in ACCOUNT_FAILURE_KEYS
-            )
-        ]
-        found = found or len(kept) != len(messages["value"])
-        return {**messages, "value": kept}
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, list):
-            return [walk(n) for n in node]
-        if isinstance(node, dict):
-            return {k: strip(v) if k == "messages" else walk(v) for k, v in node.items()}
-        return node
-
-    remediation, messages = walk(body["remediation"]), strip(body.get("messages"))
+    found: list[bool] = []  # one entry per message list an account failure was taken out of
+    remediation, messages = _without_failures(body["remediation"], found), _strip_failures(body.get("messages"), found)
     if not found:
         return body
     if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
         messages = {"type": "array", "value": []}
     return {**body, "remediation": remediation, "messages": {**messages, "value": [SIGN_IN_FAILED, *messages["value"]]}}
+
+
+# Module functions, not closures: a closure that calls itself is a reference cycle, garbage only
+# the cycle collector frees, made on every response.
+def _without_failures(node: Any, found: list[bool]) -> Any:
+    if isinstance(node, list):
+        return [_without_failures(n, found) for n in node]
+    if isinstance(node, dict):
+        return {
+            k: _strip_failures(v, found) if k == "messages" else _without_failures(v, found) for k, v in node.items()
+        }
+    return node
+
+
+def _strip_failures(messages: Any, found: list[bool]) -> Any:
+    if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
+        return messages
+    kept = [
+        m
+        for m in messages["value"]
+        if not (
+            isinstance(m, dict) and isinstance(m.get("i18n"), dict) and m["i18n"].get("key") in ACCOUNT_FAILURE_KEYS
+        )
+    ]
+    if len(kept) != len(messages["value"]):
+        found.append(True)
+    return {**messages, "value": kept}
 
 
 # A request's path as sent, for a host's guarded routes: `%` not starting an escape, and an

@@ -71,7 +71,9 @@ class ParsedResponses:
             self._items.popitem(last=False)
 
 
-PARSED = ParsedResponses(256)
+# Enough for the page shown right after its step's answer, on this instance. Each entry is a few
+# thousand objects the cycle collector walks while it lives: more of them only lengthen its pauses.
+PARSED = ParsedResponses(64)
 
 
 def new_secrets() -> tuple[str, str, str]:

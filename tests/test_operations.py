@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from test_e2e_authenticators import Walker
 from test_shared_store import Alternating
 
 from embedded import setup
+from embedded.__main__ import _serve_both, freeze_startup_objects
 from embedded.demo import create_app
 from embedded.logformat import CURRENT_REQUEST, JsonFormatter
 from embedded.simulator import SIMULATOR as SIM
@@ -495,3 +497,16 @@ def test_bad_operations_settings_are_refused_with_one_line(change, complaint):
     with pytest.raises(SettingsError, match=complaint) as caught:
         Settings.from_env({**GOOD, **change})
     assert "\n" not in str(caught.value)
+
+
+async def test_the_server_freezes_what_starting_made_out_of_the_cycle_collector():
+    """`python -m embedded` freezes the objects starting made (modules, compiled templates) once
+    the app has started, so the collector's full passes no longer walk them (bench/latency.py)."""
+    app = await _serve_both(web.Application(), None, None)
+    assert list(app.on_startup)[-1] is freeze_startup_objects
+    gc.unfreeze()
+    try:
+        await freeze_startup_objects(app)
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
