@@ -166,16 +166,26 @@ async def keys(request: web.Request) -> web.Response:
     return web.json_response(sim(request).tokens.jwks(), headers={"Cache-Control": "max-age=3600"})
 
 
-async def interact(request: web.Request) -> web.Response:
-    s = sim(request)
+async def allowed_client(request: web.Request, grants: tuple[str, ...]) -> tuple[Client, dict[str, str]] | web.Response:
+    """The authenticated client and the form of a request it must be allowed one of `grants` for,
+    or the OAuth error to answer."""
     form = await read_form(request)
     if form is None:
         return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
     client = authenticate_client(request, form)
     if isinstance(client, web.Response):
         return client
-    if "interaction_code" not in client.grant_types:
+    if not set(grants) & set(client.grant_types):
         return oauth_error(400, *not_authorized_for(client))
+    return client, form
+
+
+async def interact(request: web.Request) -> web.Response:
+    s = sim(request)
+    asked_by = await allowed_client(request, ("interaction_code",))
+    if isinstance(asked_by, web.Response):
+        return asked_by
+    client, form = asked_by
     redirect_uri = form.get("redirect_uri", "")
     if not client.redirect_allowed(redirect_uri):
         return oauth_error(
@@ -296,17 +306,12 @@ async def exchange(request: web.Request) -> web.Response:
 
 async def direct_request(request: web.Request, grants: tuple[str, ...]) -> tuple[Client, dict[str, str]] | web.Response:
     """The client and form of a /v1/challenge or /v1/primary-authenticate request, or the error:
-    the client must be allowed one of `grants`."""
-    form = await read_form(request)
-    if form is None:
-        return oauth_error(400, "invalid_request", "The request must be form-urlencoded.")
-    client = authenticate_client(request, form)
-    if isinstance(client, web.Response):
-        return client
-    if not set(grants) & set(client.grant_types):
-        return oauth_error(400, *not_authorized_for(client))
+    the client must be allowed one of `grants`, and no parameter may come twice."""
+    asked_by = await allowed_client(request, grants)
+    if isinstance(asked_by, web.Response):
+        return asked_by
     twice = direct.repeated(await request.post())
-    return twice.response() if twice is not None else (client, form)
+    return twice.response() if twice is not None else asked_by
 
 
 async def challenge(request: web.Request) -> web.Response:
