@@ -47,3 +47,11 @@ def test_choosing_a_method_costs_no_call_and_its_details_one():
     assert out.count("choosing a method on the list: 0..0 calls; its details: 1..1") == 2
     assert re.search(r"\n  choose phone +- ", out) and re.search(r"\n  send phone details +enroll ", out)
     assert re.search(r"\n  identifier, choose phone +- ", out) and re.search(r"\n  send sms details +challenge ", out)
+
+
+def test_the_direct_mode_costs_fewer_identity_engine_calls_than_the_embedded_one():
+    out = bench("direct_calls.py")
+    calls = {
+        (who, mode): int(n) for who, mode, n in re.findall(r"^(\w+)\s+(embedded|direct)\s+(\d+) Identity", out, re.M)
+    }
+    assert calls == {("alice", "embedded"): 5, ("carol", "embedded"): 6, ("alice", "direct"): 1, ("carol", "direct"): 3}
