@@ -10,7 +10,19 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "embedded"
-PURE_CORE = ("idx_models", "forms", "flow", "page", "devices", "policy", "config", "urls", "captcha", "direct", "page_cache")
+PURE_CORE = (
+    "idx_models",
+    "forms",
+    "flow",
+    "page",
+    "devices",
+    "policy",
+    "config",
+    "urls",
+    "captcha",
+    "direct",
+    "page_cache",
+)
 MAX_LINES = 450  # at ruff format's 120 columns (the measure was taken at 160)
 
 
