@@ -62,6 +62,9 @@ class Metrics:
             registry=registry,
             multiprocess_mode="livemax",
         )
+        self.store_unavailable = counter(
+            "embedded_store_unavailable", "Requests answered 503 because the session store did not answer"
+        )
         self.redis = counter(
             "embedded_redis_round_trips",
             "Round trips to Redis (a script or a command each), by what the request path asked for",

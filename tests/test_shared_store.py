@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from conftest import demo_settings
 from pages import read
+from prometheus_client import REGISTRY
 from redis_server import RedisServer, free_port
 from test_e2e_authenticators import Walker
 
@@ -142,17 +143,23 @@ async def test_rate_limits_are_shared_by_instances(simulator, redis_url):
 
 async def test_redis_stopped_mid_flow_is_a_friendly_503_and_back_it_signs_in(simulator):
     redis = RedisServer().start()
-    servers, bases = await start_instances(simulator, 1, redis_url=redis.url)
+    servers, bases = await start_instances(simulator, 1, redis_url=redis.url, metrics=True)
+
+    def unavailable() -> float:
+        return REGISTRY.get_sample_value("embedded_store_unavailable_total") or 0.0
+
     try:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             walker = Walker(Alternating(http, bases), simulator)
             await walker._load(await walker.client.get("/login"))
             port = redis.port
             redis.stop()
+            before = unavailable()
             for path in ("/login/step", "/", "/login"):
                 resp = await walker.client.get(path)
                 text = await resp.text()
                 assert resp.status == 503 and "Traceback" not in text and "template: error.html" in text
+            assert unavailable() - before == 3  # a counter to alert on
             redis.port = port
             redis.start()
             http.cookie_jar.clear()

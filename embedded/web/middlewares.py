@@ -21,6 +21,7 @@ from aiohttp.abc import AbstractAccessLogger
 from ..idx_client import OAuthError, UpstreamError
 from ..idx_models import NotAnIdxResponse
 from ..keys import CORRELATION, CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, OURS, SETTINGS, URLS
+from ..metrics import METRICS
 from ..oidc import same
 from ..redis_store import StoreUnavailable
 from ..sessions import DEVICE_COOKIE_SECONDS, device_cookie_name
@@ -66,6 +67,8 @@ async def sessions_middleware(request: web.Request, handler: Handler) -> web.Str
         return response
     except StoreUnavailable as exc:
         log.warning("session store unavailable: %s", exc)
+        if (metrics := request.config_dict.get(METRICS)) is not None:
+            metrics.store_unavailable.inc()
         request[OURS] = True
         request.setdefault(CSP_NONCE, secrets.token_urlsafe(18))
         return render_error(request, 503, "error.store")
