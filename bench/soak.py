@@ -101,7 +101,10 @@ class Processes:
             raise SystemExit("redis-server is missing (Debian: apt-get install redis-server)")
         self.redis_port = free_port()
         self.spawn(
-            "redis", [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            "redis",
+            # Its working directory is the soak's own log folder: nothing it might write lands in the checkout.
+            [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(self.log_dir.resolve())]
+            + ["--save", "", "--appendonly", "no"],
         )
         self.new_simulator("simulator")
 
