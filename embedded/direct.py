@@ -39,12 +39,14 @@ METHOD_LABELS = {
     "voice": "Voice call",
     "email": "Email",
 }
-METHOD_ICONS = {
-    "otp": "custom_otp",
-    "push": "okta_verify",
-    "sms": "phone_number",
-    "voice": "phone_number",
-    "email": "okta_email",
+# The icon and one-line description each method shows: an authenticator key (and type, for the
+# icon, where the key is the direct mode's own: SMS and voice each say only what they send).
+METHOD_AUTHENTICATORS = {
+    "otp": Authenticator(None, "custom_otp", None, None),
+    "push": Authenticator(None, "okta_verify", None, None),
+    "sms": Authenticator(None, "phone_sms", "phone", None),
+    "voice": Authenticator(None, "phone_voice", "phone", None),
+    "email": Authenticator(None, "okta_email", None, None),
 }
 DEFAULT_INTERVAL = 5  # seconds between polls when the answer names none (RFC 8628 §3.5)
 SLOW_DOWN_SECONDS = 5  # added to the interval on `slow_down` (RFC 8628 §3.5)
@@ -287,10 +289,7 @@ CANCEL = (ActionView(id="cancel", name="cancel"),)
 
 
 def method_choices() -> tuple[Choice, ...]:
-    return tuple(
-        Choice(value=m, label=METHOD_LABELS[m], authenticator=Authenticator(None, METHOD_ICONS[m], None, None))
-        for m in METHODS
-    )
+    return tuple(Choice(value=m, label=METHOD_LABELS[m], authenticator=METHOD_AUTHENTICATORS[m]) for m in METHODS)
 
 
 def page_for(state: State) -> Page:
