@@ -13,7 +13,6 @@ from .direct import MFA_OOB, MFA_OTP, OOB, Refusal
 from .idx_client import FORM_TYPE, IdxClient, RequestContext, UpstreamError
 
 Answer = dict[str, Any] | Refusal
-CHALLENGE_TYPES = f"{MFA_OTP} {MFA_OOB}"  # the second-factor grants this app can finish
 
 
 class DirectClient:
