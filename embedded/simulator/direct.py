@@ -1,13 +1,14 @@
 """Okta's Direct Authentication API: the app collects the password and the codes itself and trades
 them at the token endpoint, with no redirect and no IDX transaction.
 
-* `/v1/token` grants `password`, `…:otp` and `…:oob` (a first factor), `…:mfa-otp` and `…:mfa-oob`
-  (the factors after it). When the user's sign-on rule (org.py) wants more factors than were
-  proven, the answer is 403 `mfa_required` with an `mfa_token`: bound to the client and the user,
-  living `[org] mfa_token_seconds`, gone once a grant with it issues tokens.
+* `/v1/token` grants `password`, `urn:…:otp` and `urn:…:oob` (a first factor), and Auth0's
+  `http://…/mfa-otp` and `http://…/mfa-oob` (the factors after it: Okta kept those names). When
+  the user's sign-on rule (org.py) wants more factors than were proven, the answer is 403
+  `mfa_required` with an `mfa_token`: bound to the client and the user, living
+  `[org] mfa_token_seconds`, gone once a grant with it issues tokens.
 * `/v1/challenge` (with an mfa_token) and `/v1/primary-authenticate` (old name
-  `/v1/oob-authenticate`, with a login_hint) start a factor: a TOTP code (`…:mfa-otp`: Google
-  Authenticator or Okta Verify's code), or an out-of-band one (`…:mfa-oob` / `…:oob`, an
+  `/v1/oob-authenticate`, with a login_hint) start a factor: a TOTP code (`…/mfa-otp`: Google
+  Authenticator or Okta Verify's code), or an out-of-band one (`…/mfa-oob` / `…:oob`, an
   `oob_code`): an Okta Verify push in the outbox (binding_method `transfer`: the number challenge,
   picked in the outbox) or an SMS / voice code sent through the outbox as IDX sends it (binding
   method `prompt`: the app sends it back as `binding_code`). Email is never offered.
