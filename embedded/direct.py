@@ -26,12 +26,10 @@ MFA_OTP = "http://auth0.com/oauth/grant-type/mfa-otp"
 MFA_OOB = "http://auth0.com/oauth/grant-type/mfa-oob"
 OTP = "urn:okta:params:oauth:grant-type:otp"
 OOB = "urn:okta:params:oauth:grant-type:oob"
-CODE_GRANTS = frozenset({MFA_OTP, OTP})  # a typed code; an OOB grant is one when it carries a binding_code
 
 # What the chooser lists: the channels the endpoints offer (a TOTP code; push, SMS, voice) and
 # email, which they never do: choosing it says so and offers the org's own page.
 METHODS = ("otp", "push", "sms", "voice", "email")
-OOB_CHANNELS = frozenset({"push", "sms", "voice"})
 METHOD_LABELS = {
     "otp": "Enter a code",
     "push": "Get a push notification",

@@ -341,6 +341,29 @@ async def simulator(aiohttp_server):
 
 
 @pytest.fixture
+async def listened(aiohttp_server):
+    """The simulator, with each IDX call it answers noted: (path, Accept-Language, reply)."""
+    from aiohttp import web
+
+    from embedded.simulator import create_simulator_app
+
+    heard: list[tuple[str, str | None, dict]] = []
+
+    @web.middleware
+    async def note(request: web.Request, handler):
+        response = await handler(request)
+        if request.path.startswith("/idp/idx/"):
+            heard.append((request.path, request.headers.get("Accept-Language"), json.loads(response.body)))
+        return response
+
+    app = create_simulator_app()
+    app.middlewares.append(note)
+    server = await aiohttp_server(app)
+    server.heard = heard
+    return server
+
+
+@pytest.fixture
 async def client(aiohttp_client, settings, org):
     return await serve(aiohttp_client, settings)
 

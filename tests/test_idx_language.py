@@ -5,36 +5,13 @@ app against the simulator, which speaks French and German."""
 
 from __future__ import annotations
 
-import json
-
 import aiohttp
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from conftest import demo_settings, post_step, serve
 
 from embedded import idx_client
 from embedded.config import Settings
-from embedded.simulator import create_simulator_app
-
-
-@pytest.fixture
-async def listened(aiohttp_server):
-    """The simulator, with every IDX call it answers noted: (path, Accept-Language, reply)."""
-    heard: list[tuple[str, str | None, dict]] = []
-
-    @web.middleware
-    async def note(request: web.Request, handler):
-        response = await handler(request)
-        if request.path.startswith("/idp/idx/"):
-            heard.append((request.path, request.headers.get("Accept-Language"), json.loads(response.body)))
-        return response
-
-    app = create_simulator_app()
-    app.middlewares.append(note)
-    server = await aiohttp_server(app)
-    server.heard = heard
-    return server
 
 
 async def wrong_password(app, headers: dict[str, str], first: str = "/login") -> str:

@@ -16,12 +16,11 @@ from types import SimpleNamespace
 import jinja2
 import markupsafe
 import pytest
-from aiohttp import web
 from conftest import ROOT, demo_settings, doc, identify_and_password, own, own_corpus, post_step, serve
 
 from embedded import flow, locales, rendering
 from embedded.idx_models import Message, parse
-from embedded.simulator import create_simulator_app, translations
+from embedded.simulator import translations
 from embedded.urls import Urls
 from embedded.web import respond
 
@@ -511,25 +510,6 @@ async def test_login_with_a_language_remembers_it_before_the_first_page(client, 
 
 
 # --- the Identity Engine's own words: the simulator in Japanese, Korean and Chinese ----------------
-
-
-@pytest.fixture
-async def listened(aiohttp_server):
-    """The simulator, with each IDX call it answers noted: (path, Accept-Language, reply)."""
-    heard: list[tuple[str, str | None, dict]] = []
-
-    @web.middleware
-    async def note(request: web.Request, handler):
-        response = await handler(request)
-        if request.path.startswith("/idp/idx/"):
-            heard.append((request.path, request.headers.get("Accept-Language"), json.loads(response.body)))
-        return response
-
-    app = create_simulator_app()
-    app.middlewares.append(note)
-    server = await aiohttp_server(app)
-    server.heard = heard
-    return server
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from ..direct import State
 from ..direct_client import Answer, DirectClient
 from ..idx_client import UpstreamError
 from ..keys import IDX_CLIENT, SETTINGS
+from ..oidc import random_value
 from ..page import BLANK
 from ..sessions import field_text, set_field_text
 from ..transaction import RESPONSE_FIELD, Transaction
@@ -75,9 +76,8 @@ async def login(request: web.Request) -> web.Response:
     transaction.clear(session)
     csrf_token(session)
     page_language(request, session)  # a ?lang= is remembered now
-    _, state, _ = transaction.new_secrets()
     tx = Transaction(
-        interaction_handle="", verifier="", state=state, nonce="", return_to=return_to, max_age=step_up.max_age
+        interaction_handle="", verifier="", state=random_value(), nonce="", return_to=return_to, max_age=step_up.max_age
     )
     signed_in_as = (session.get("user") or {}).get("preferred_username")
     username = signed_in_as if isinstance(signed_in_as, str) and step_up.max_age else ""
