@@ -8,8 +8,10 @@ script or a Taiwan, Hong Kong or Macau region, Simplified (`zh-CN`) for anything
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,22 @@ def accepted(header: str) -> list[str]:
         if q > 0:
             weighted.append((-q, i, m.group(1)))
     return [tag for _, _, tag in sorted(weighted)]
+
+
+class LanguageLink(NamedTuple):
+    """One entry of the language switch: a language, and this page in it."""
+
+    code: str
+    name: str
+    dir: str
+    href: str
+
+
+@functools.lru_cache(maxsize=256)
+def switch(here: str) -> tuple[LanguageLink, ...]:
+    """The language switch of the page at path `here` (`?lang=` each language): the same tuple
+    for every request to that path, so its menu can be drawn once (`rendering`)."""
+    return tuple(LanguageLink(lang.code, lang.name, lang.direction, f"{here}?lang={lang.code}") for lang in LANGUAGES)
 
 
 def negotiate(header: str | None) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from . import flow, locales, themes
 from .forms import Control, FormView, humanize
@@ -45,6 +46,7 @@ def _packaged(name: str) -> Path:
 TEMPLATES_DIR = _packaged("templates")
 STATIC_DIR = _packaged("static")
 MACROS = "_macros/"
+LANGUAGE_MENU = "language-menu.html"
 
 
 def template_dirs(theme_dirs: Sequence[str | Path] | str | None = ()) -> list[Path]:
@@ -283,6 +285,24 @@ def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.E
         # The app's own name (a setting) wins over the catalogues' "My App", in every language.
         return named if key == APP_TITLE and (named := page_var("app_name")) else current().ui(key, *params)
 
+    @functools.lru_cache(maxsize=512)
+    def drawn_menu(lang: str, direction: str, links: tuple[locales.LanguageLink, ...]) -> Markup:
+        values = {"lang": lang, "dir": direction, "languages": links}
+        token = _PAGE.set(values)  # the menu sees these and nothing of the page
+        try:
+            return Markup(env.get_template(LANGUAGE_MENU).render(values))
+        finally:
+            _PAGE.reset(token)
+
+    def language_menu() -> Markup:
+        """The page's language switch (`LANGUAGE_MENU`), drawn once for each language and path:
+        the same 17 links cost an uncached page more than the rest of it."""
+        values = _PAGE.get() or {}
+        lang, direction, links = values.get("lang"), values.get("dir"), values.get("languages")
+        if isinstance(links, tuple) and not env.auto_reload:
+            return drawn_menu(lang, direction, links)
+        return drawn_menu.__wrapped__(lang, direction, links)  # another caller's list, or templates reloading
+
     env.globals.update(
         catalogue=texts,
         ui=ui,
@@ -292,6 +312,7 @@ def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.E
         page_var=page_var,
         form_facts=form_facts,
         humanize=humanize,
+        language_menu=language_menu,
         urls=urls,
     )
     return env

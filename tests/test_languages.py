@@ -451,7 +451,7 @@ async def test_the_switch_links_to_this_page_on_this_site(client):
     assert 'href="/login/nothing-here?lang=fr"' in html and "dropped" not in html
     # A path that would read as another host's address (//host/...) becomes a path on this one.
     links = respond.language_links(SimpleNamespace(rel_url=SimpleNamespace(raw_path="//evil.example/x")))  # type: ignore[arg-type]
-    assert [link["href"] for link in links][:2] == ["/evil.example/x?lang=en", "/evil.example/x?lang=fr"]
+    assert [link.href for link in links][:2] == ["/evil.example/x?lang=en", "/evil.example/x?lang=fr"]
 
 
 async def test_error_pages_speak_the_language_too(client):

@@ -361,6 +361,28 @@ def test_a_theme_overrides_one_control_and_no_other(tmp_path):
     assert 'type="checkbox"' in html  # the checkbox is still the built-in one
 
 
+def test_the_language_menu_is_a_template_of_its_own_drawn_once_per_language_and_path(tmp_path):
+    """`language-menu.html` is kept per language and path (docs/theming.md): the next page at that
+    path, whatever else it shows, gets the same menu; another language or path gets its own, and
+    the menu never sees the page's values (the page was the CSRF token here)."""
+    theme = tmp_path / "theme"
+    write(
+        theme / "language-menu.html",
+        '<nav data-menu="{{ lang }}|{{ languages[1].href }}|{{ page_var("csrf_token", "none") }}"></nav>',
+    )
+    here = rendering.locales.switch("/login/step")
+    first = page_html("identify", [theme], languages=here)
+    assert 'data-menu="en|/login/step?lang=fr|none"' in first
+    assert 'data-menu="en|/login/step?lang=fr|none"' in page_html("identify-with-password", [theme], languages=here)
+    assert 'data-menu="fr|/login/step?lang=fr|none"' in page_html("identify", [theme], lang="fr", languages=here)
+    there = rendering.locales.switch("/x")
+    assert 'data-menu="en|/x?lang=fr|none"' in page_html("identify", [theme], languages=there)
+    # A list (a host's own, the gallery's) is drawn each time.
+    assert 'data-menu="en|/y?lang=fr|none"' in page_html(
+        "identify", [theme], languages=list(rendering.locales.switch("/y"))
+    )
+
+
 async def test_a_broken_theme_template_stops_the_start_with_one_line(aiohttp_client, settings, tmp_path):
     theme = tmp_path / "theme"
     write(theme / "controls" / "text.html", "{% if c.name %}never closed")

@@ -55,14 +55,10 @@ def page_language(request: web.Request, session: Session | None) -> str:
     return code
 
 
-def language_links(request: web.Request) -> list[dict[str, str]]:
+def language_links(request: web.Request) -> tuple[locales.LanguageLink, ...]:
     """The language switch: this page's path with each `?lang=` (one leading slash, so never
     another host's `//address`)."""
-    here = "/" + request.rel_url.raw_path.lstrip("/")
-    return [
-        {"code": lang.code, "name": lang.name, "dir": lang.direction, "href": f"{here}?lang={lang.code}"}
-        for lang in locales.LANGUAGES
-    ]
+    return locales.switch("/" + request.rel_url.raw_path.lstrip("/"))
 
 
 def html(text: str, status: int = 200) -> web.Response:
