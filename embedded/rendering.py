@@ -46,7 +46,7 @@ def _packaged(name: str) -> Path:
 TEMPLATES_DIR = _packaged("templates")
 STATIC_DIR = _packaged("static")
 MACROS = "_macros/"
-LANGUAGE_MENU = "language-menu.html"
+LANGUAGE_MENU = MACROS + "languages.html"
 
 
 def template_dirs(theme_dirs: Sequence[str | Path] | str | None = ()) -> list[Path]:
@@ -287,10 +287,10 @@ def configure(env: jinja2.Environment, dirs: list[Path], urls: Urls) -> jinja2.E
 
     @functools.lru_cache(maxsize=512)
     def drawn_menu(lang: str, direction: str, links: tuple[locales.LanguageLink, ...]) -> Markup:
-        values = {"lang": lang, "dir": direction, "languages": links}
-        token = _PAGE.set(values)  # the menu sees these and nothing of the page
+        token = _PAGE.set({})  # the menu sees its arguments and nothing of the page
         try:
-            return Markup(env.get_template(LANGUAGE_MENU).render(values))
+            menu: Markup = env.get_template(LANGUAGE_MENU).module.menu(lang, direction, links)  # type: ignore[attr-defined]
+            return menu
         finally:
             _PAGE.reset(token)
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import dataclasses
 import hashlib
+import json
 import logging
 import re
 from html.parser import HTMLParser
@@ -170,6 +171,34 @@ async def test_12_only_rs256_is_accepted(signer, keys):
             await check(token, keys)
 
 
+async def test_12_the_signature_covers_header_and_claims(signer, keys):
+    """Claims changed after signing (another subject), a signature moved from another token, a
+    private JWK served by mistake (its public half is what checks), claims that are not an object."""
+    header, payload, signature = signer.mint(nonce="n-1").split(".")
+    forged = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged["sub"] = "00u2mallory"
+    forged_part = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    other = signer.mint(nonce="n-1", sub="00u2mallory").split(".")[2]
+    for token in (f"{header}.{forged_part}.{signature}", f"{header}.{payload}.{other}"):
+        with pytest.raises(oidc.InvalidIdToken, match="bad signature"):
+            await check(token, keys)
+    not_an_object = jwt.api_jws.encode(b"[1]", signer.private, algorithm="RS256", headers={"kid": "test-key"})
+    with pytest.raises(oidc.InvalidIdToken, match="malformed"):
+        await check(not_an_object, keys)
+    private = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signer.private))
+
+    async def fetch_private():
+        return {"keys": [{**private, "kid": "test-key", "alg": "RS256", "use": "sig"}]}
+
+    assert (await check(signer.mint(nonce="n-1"), oidc.KeySet(fetch_private)))["sub"] == "00u1alice"
+
+
+async def test_14_every_required_claim_is_there(signer, keys):
+    for name in ("iss", "aud", "sub", "exp", "iat"):
+        with pytest.raises(oidc.InvalidIdToken, match=f"missing claims: {name}"):
+            await check(signer.mint(nonce="n-1", **{name: None}), keys)
+
+
 async def test_13_issuer_must_match_exactly(signer, keys):
     for iss in ("https://org.okta.co", ISSUER + ".evil", ISSUER + "/", "http://localhost:3000"):
         with pytest.raises(oidc.InvalidIdToken):
@@ -177,7 +206,7 @@ async def test_13_issuer_must_match_exactly(signer, keys):
 
 
 async def test_14_audience_must_contain_the_client(signer, keys):
-    for aud in ("other", [CLIENT_ID, "other"], None):
+    for aud in ("other", [CLIENT_ID, "other"], [CLIENT_ID, 1], {"aud": CLIENT_ID}, None):
         with pytest.raises(oidc.InvalidIdToken):
             await check(signer.mint(nonce="n-1", aud=aud), keys)
     assert await check(signer.mint(nonce="n-1", aud=[CLIENT_ID, "other"], azp=CLIENT_ID), keys)

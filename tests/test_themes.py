@@ -362,13 +362,15 @@ def test_a_theme_overrides_one_control_and_no_other(tmp_path):
 
 
 def test_the_language_menu_is_a_template_of_its_own_drawn_once_per_language_and_path(tmp_path):
-    """`language-menu.html` is kept per language and path (docs/theming.md): the next page at that
-    path, whatever else it shows, gets the same menu; another language or path gets its own, and
-    the menu never sees the page's values (the page was the CSRF token here)."""
+    """`_macros/languages.html` is kept per language and path (docs/theming.md): the next page at
+    that path, whatever else it shows, gets the same menu; another language or path gets its own,
+    and the menu never sees the page's values (the page's CSRF token here)."""
     theme = tmp_path / "theme"
     write(
-        theme / "language-menu.html",
-        '<nav data-menu="{{ lang }}|{{ languages[1].href }}|{{ page_var("csrf_token", "none") }}"></nav>',
+        theme / "_macros" / "languages.html",
+        "{% macro menu(lang, dir, languages) %}"
+        '<nav data-menu="{{ lang }}|{{ languages[1].href }}|{{ page_var("csrf_token", "none") }}"></nav>'
+        "{% endmacro %}",
     )
     here = rendering.locales.switch("/login/step")
     first = page_html("identify", [theme], languages=here)
