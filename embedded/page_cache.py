@@ -14,6 +14,11 @@ What makes this safe:
   so and its page is drawn afresh every time;
 - only long URL-safe values are cut out, so they cannot match ordinary text by chance, and they
   read the same escaped or not.
+
+A step page can also be found before its context is made (`recall`): by what made that context
+(the stored response's text with its state handle and expiry cut out, what the person typed,
+the step's number), when a page made from the same inputs was kept. Making the context is pure,
+so the same inputs make the same page; and the page kept never showed the state handle.
 """
 
 from __future__ import annotations
@@ -27,6 +32,17 @@ from typing import Any
 # A per-request value or private value we cut out: long, random and URL-safe.
 CUTTABLE = re.compile(r"[A-Za-z0-9_.~-]{16,}\Z")
 SLOT = re.compile("\x00([a-z_]+)\x00")
+EXPIRY = re.compile(r'"expiresAt"\s*:\s*"[^"\\]*"')
+
+
+def response_inputs(text: str, state_handle: str | None) -> str | None:
+    """A stored response's text as the part of a page's inputs it is: its state handle (never on
+    a page) and its `expiresAt` (checked before a page is shown, and on none) cut out, so a step
+    reads the same in every transaction. None when they cannot be cut cleanly."""
+    if not state_handle or not CUTTABLE.match(state_handle):
+        return None
+    text, cuts = EXPIRY.subn('"expiresAt":""', text)
+    return text.replace(state_handle, "\x00") if cuts <= 1 else None
 
 
 class PageCache:
@@ -34,7 +50,22 @@ class PageCache:
         self.size = size
         self._pages: OrderedDict[str, tuple[str, ...] | None] = OrderedDict()  # None: drawn every time
         self._plain: dict[tuple[Any, ...], bool] = {}  # templates seen to print each value as it is
+        # What made a page's context -> the page's key, and what else the page needs (its CSP).
+        self._recalled: OrderedDict[str, tuple[str, Any]] = OrderedDict()
         self.hits = 0  # pages put together from the cache
+
+    def recall(self, inputs: str, varying: Mapping[str, Any]) -> tuple[str, Any] | None:
+        """The page kept for what made its context (`inputs`), with `varying`'s values, and what
+        was kept with it; None when there is none."""
+        found = self._recalled.get(inputs)
+        parts = self._pages.get(found[0]) if found is not None else None
+        page = _filled(parts, varying) if parts is not None else None
+        if page is None or found is None:
+            return None
+        self._recalled.move_to_end(inputs)
+        self._pages.move_to_end(found[0])
+        self.hits += 1
+        return page, found[1]
 
     def render(
         self,
@@ -43,10 +74,12 @@ class PageCache:
         context: Mapping[str, Any],
         varying: Mapping[str, Any],
         private: Sequence[str | None] = (),
+        recall: tuple[str, Any] | None = None,
     ) -> str:
         """The page `draw` makes of `context` and `varying` (values read with `str`, and only
         if the page shows them) with `templates` (what picks the template: names, language),
-        from the cache when it has it."""
+        from the cache when it has it. `recall`: what made `context`, and what to keep with
+        the page, for `recall` to find it by."""
         hidden = [p for p in private if p]
         if all(CUTTABLE.match(p) for p in hidden):
             text = repr((templates, context))
@@ -58,13 +91,14 @@ class PageCache:
                 parts = self._pages[text]
             else:
                 parts = self._keep(text, draw, templates, context, varying, hidden)
-            if parts is not None:
-                page = list(parts)
-                for i in range(1, len(page), 2):
-                    page[i] = str(varying[page[i]])
-                if all(CUTTABLE.match(value) for value in page[1::2]):
-                    self.hits += kept
-                    return "".join(page)
+            if parts is not None and (page := _filled(parts, varying)) is not None:
+                self.hits += kept
+                if recall is not None:
+                    self._recalled[recall[0]] = (text, recall[1])
+                    self._recalled.move_to_end(recall[0])
+                    if len(self._recalled) > self.size:
+                        self._recalled.popitem(last=False)
+                return page
         return draw({**context, **varying})
 
     def _keep(
@@ -86,6 +120,14 @@ class PageCache:
         if len(self._pages) > self.size:
             self._pages.popitem(last=False)
         return parts
+
+
+def _filled(parts: tuple[str, ...], varying: Mapping[str, Any]) -> str | None:
+    """A kept page with this request's values in its slots; None if one is not a cuttable value."""
+    page = list(parts)
+    for i in range(1, len(page), 2):
+        page[i] = str(varying[page[i]])
+    return "".join(page) if all(CUTTABLE.match(value) for value in page[1::2]) else None
 
 
 def _cut(

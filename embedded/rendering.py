@@ -383,12 +383,14 @@ def render(
     varying: Mapping[str, Any] | None = None,
     cached: bool = False,
     private: Sequence[str | None] = (),
+    recall: tuple[str, Any] | None = None,
 ) -> str:
     """The first template of `names` that exists, in `locale` (one of `locales.CODES`): its
     texts, and `lang` and `dir` for `<html>`, with the `varying` values (those that differ on
     every request, such as the CSRF token) besides the context. `cached`: the page may come
     from the environment's page cache, keyed by the context with `private` values (a state
-    handle) cut out."""
+    handle) cut out, and `recall` (what made the context, and what to keep with the page) lets
+    `recalled` find it before its context is made."""
     language = locales.language(locale)
     texts = env.globals.get("catalogue")
     template = env.select_template([names] if isinstance(names, str) else list(names))
@@ -405,4 +407,12 @@ def render(
 
     if not cached or not isinstance(env, Environment) or env.auto_reload:
         return draw({**context, **(varying or {})})
-    return env.pages.render(draw, (template.name, language.code), context, varying or {}, private)
+    return env.pages.render(draw, (template.name, language.code), context, varying or {}, private, recall)
+
+
+def recalled(env: jinja2.Environment, inputs: str, varying: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """The page kept for what made its context (`inputs`, language included), and what was kept
+    with it: see `render`'s `recall`."""
+    if not isinstance(env, Environment) or env.auto_reload:
+        return None
+    return env.pages.recall(inputs, varying)

@@ -118,10 +118,15 @@ def remember(
     save(session, tx)
 
 
+def response_text(session: MutableMapping[str, Any]) -> str | None:
+    """The stored response, as the JSON text it is kept as."""
+    return field_text(session, RESPONSE_FIELD)
+
+
 def response(session: MutableMapping[str, Any]) -> IdxResponse | None:
     """The stored response, parsed; None when there is none (NotAnIdxResponse if it no longer
     parses)."""
-    text = field_text(session, RESPONSE_FIELD)
+    text = response_text(session)
     if text is None:
         return None
     found = PARSED.get(text)

@@ -10,16 +10,17 @@ import re
 from dataclasses import replace
 
 import pytest
-from conftest import demo_settings, doc, hidden, own, post_step, serve, start
+from conftest import demo_settings, doc, hidden, own, post_step, serve, start, with_messages
 
+from embedded import rendering
 from embedded.keys import TEMPLATES
-from embedded.page_cache import PageCache
+from embedded.page_cache import PageCache, response_inputs
 
 
-def with_handle(handle: str) -> dict:
-    """The identify document with a state handle as long as Okta's (the corpus's are redacted short)."""
-    text = json.dumps(doc("identify"))
-    return json.loads(text.replace(doc("identify")["stateHandle"], handle))
+def with_handle(handle: str, name: str = "identify") -> dict:
+    """A corpus document with a state handle as long as Okta's (the corpus's are redacted short)."""
+    text = json.dumps(doc(name))
+    return json.loads(text.replace(doc(name)["stateHandle"], handle))
 
 
 def nonce_of(resp_headers, html: str) -> tuple[str, str]:
@@ -143,3 +144,83 @@ def test_the_cache_keeps_at_most_its_size():
     for n in range(10):
         cache.render(draw_with("<p>{n} {csrf_token}</p>"), ("t", "en"), {"n": n}, {"csrf_token": "z" * 43})
     assert len(cache._pages) == 3
+
+
+# --- found before the page's context is made (recall) ----------------------------------------
+
+
+@pytest.fixture
+def decisions(monkeypatch):
+    """How many times a step page's context was made (rendering.step_context)."""
+    made = []
+    step_context = rendering.step_context
+    monkeypatch.setattr(rendering, "step_context", lambda *a, **k: made.append(1) or step_context(*a, **k))
+    return made
+
+
+def test_a_responses_text_is_read_with_its_state_handle_and_expiry_cut_out():
+    handle = "02" + "h" * 40
+    text = json.dumps({"stateHandle": handle, "expiresAt": "2026-12-06T20:00:00.000Z", "x": [handle]})
+    other = text.replace(handle, "02" + "k" * 40).replace("20:00:00", "21:30:00")
+    assert response_inputs(text, handle) == response_inputs(other, "02" + "k" * 40)
+    assert handle not in response_inputs(text, handle) and "20:00:00" not in response_inputs(text, handle)
+    assert response_inputs(text, "short") is None and response_inputs(text, None) is None
+    # A second expiresAt could be something a page shows: such a text is never a key.
+    nested = json.dumps({"stateHandle": handle, "expiresAt": "a", "user": {"expiresAt": "b"}})
+    assert response_inputs(nested, handle) is None
+
+
+async def test_the_next_visitor_at_the_same_step_gets_the_page_without_it_being_made_again(
+    aiohttp_client, sim_client, decisions
+):
+    """The simulator gives every transaction its own state handle and expiry: cut out of the
+    inputs, alice's next password page is found before anything is decided; bob's is made. (Its
+    identify pages differ anyway: each carries a passkey challenge of its own.)"""
+    await password_page(sim_client, "alice@example.com")
+    for identifier, made in (("alice@example.com", 0), ("bob@example.com", 1)):
+        browser = await aiohttp_client(sim_client.server)
+        html = await (await browser.get("/login")).text()
+        before = len(decisions)
+        fields = {"_csrf": hidden(html, "_csrf"), "_step": hidden(html, "_step"), "_form": "0"}
+        page = await (await browser.post("/login/step", data={**fields, "identifier": identifier})).text()
+        assert len(decisions) == before + made
+        assert 'name="credentials.passcode"' in page and identifier in page
+    assert "alice" not in page.lower()
+
+
+async def test_what_one_person_typed_is_never_on_anothers_page(aiohttp_client, settings, org, decisions):
+    """The identify page coming back with an error shows what its own person typed (the echo is
+    one of the inputs); the next person's, with the same error, shows theirs and only theirs."""
+    pages = []
+    for letter, typed in (("a", "first.person@example.com"), ("b", "second.person@example.com")):
+        browser = await serve(aiohttp_client, settings)
+        html = await start(browser, org, with_handle("02" + letter * 40))
+        refused = with_messages(with_handle("02" + letter * 40), ("errors.E0000004", "Authentication failed"))
+        org.idx("/idp/idx/identify", refused, status=401)
+        resp = await post_step(browser, html, {"identifier": typed})
+        assert resp.status == 303
+        pages.append(await (await browser.get("/login/step")).text())
+    assert "first.person@example.com" in pages[0] and "second.person" not in pages[0]
+    assert "second.person@example.com" in pages[1] and "first.person" not in pages[1]
+
+
+async def test_a_notice_is_drawn_into_its_page_and_never_kept_with_it(aiohttp_client, settings, org):
+    """A stale form's notice shows once, on a page made for it; the same step without one is the
+    kept page again, for this browser and the next."""
+    html = await start(client := await serve(aiohttp_client, settings), org, with_handle("02" + "n" * 40))
+    stale = {"_csrf": hidden(html, "_csrf"), "_step": "99", "_form": "0"}
+    assert (await client.post("/login/step", data=stale, allow_redirects=False)).status == 303
+    notice = "That page was out of date"
+    assert notice in await (await client.get("/login/step")).text()
+    assert notice not in await (await client.get("/login/step")).text()
+    assert notice not in await start(await aiohttp_client(client.server), org, with_handle("02" + "m" * 40))
+
+
+async def test_a_kept_device_page_keeps_its_content_security_policy(aiohttp_client, settings, org, decisions):
+    """Checklist 31: the loopback ports a FastPass page may reach come with the kept page."""
+    for letter in "ab":
+        browser = await serve(aiohttp_client, settings)
+        await start(browser, org, with_handle("02" + letter * 40, "fastpass-loopback"))
+        resp = await browser.get("/login/step")
+        assert "connect-src 'self' http://localhost:" in resp.headers["Content-Security-Policy"]
+    assert len(decisions) == 1  # the first page; its reload and the next browser's views were recalled

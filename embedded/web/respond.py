@@ -65,6 +65,25 @@ def html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, content_type="text/html", charset="utf-8", status=status)
 
 
+def _varying(request: web.Request, session: Session) -> dict[str, Any]:
+    """What differs on every request, each one a truthy value as the page cache's stand-ins are."""
+    correlation = request.get(CORRELATION)
+    return {
+        "csrf_token": LazyToken(session),
+        "csp_nonce": request[CSP_NONCE],
+        **({"correlation": correlation} if correlation else {}),
+    }
+
+
+def _recall_key(request: web.Request, locale: str, inputs: str) -> str:
+    """What made a step page's context, with what the page adds around it: its language, the
+    language switch (this path), the app's name, and whether it shows a correlation id."""
+    settings = request.config_dict[SETTINGS]
+    return "\x00".join(
+        (inputs, locale, request.rel_url.raw_path, repr(settings.app_name), str(bool(request.get(CORRELATION))))
+    )
+
+
 async def render(
     request: web.Request,
     names: tuple[str, ...] | str,
@@ -72,34 +91,47 @@ async def render(
     *,
     status: int = 200,
     private: tuple[str | None, ...] | None = None,
+    recall: tuple[str, Any] | None = None,
 ) -> web.Response:
     """A page with this browser's session: its CSRF token and pending notices. With `private`
     (values the context carries that the page must not show, such as a state handle) the page
     may come from the page cache, keyed by the rest of its context: for pages many people see
-    alike (steps), not for one person's own (the host's home page)."""
+    alike (steps), not for one person's own (the host's home page). With `recall` too (what made
+    the context, and what to keep with the page), `recalled` finds the page by those inputs."""
     session = await get_session(request)
     correlation = request.get(CORRELATION)
+    notices = session.pop(FLASH, [])
+    locale = page_language(request, session)
     page = rendering.render(
         request.config_dict[TEMPLATES],
         names,
         {
             **(context or {}),
-            "notices": session.pop(FLASH, []),
+            "notices": notices,
             "languages": language_links(request),
             "app_name": request.config_dict[SETTINGS].app_name,
             **({} if correlation else {"correlation": None}),
         },
-        locale=page_language(request, session),
-        # Each one a truthy value on every request, as the cache's stand-ins are.
-        varying={
-            "csrf_token": LazyToken(session),
-            "csp_nonce": request[CSP_NONCE],
-            **({"correlation": correlation} if correlation else {}),
-        },
+        locale=locale,
+        varying=_varying(request, session),
         cached=private is not None,
         private=private or (),
+        # A page with notices is not what these inputs alone make.
+        recall=(_recall_key(request, locale, recall[0]), recall[1]) if recall and not notices else None,
     )
     return html(page, status)
+
+
+async def recalled(request: web.Request, inputs: str) -> tuple[web.Response, Any] | None:
+    """The step page kept for what made its context (`render`'s `recall`), with this request's
+    token, nonce and correlation id, and what was kept with it; None when there is none, or
+    when notices are waiting (they are drawn into the page)."""
+    session = await get_session(request)
+    if session.get(FLASH):
+        return None
+    key = _recall_key(request, page_language(request, session), inputs)
+    found = rendering.recalled(request.config_dict[TEMPLATES], key, _varying(request, session))
+    return (html(found[0]), found[1]) if found is not None else None
 
 
 def render_error(request: web.Request, status: int, title_key: str, **context: Any) -> web.Response:

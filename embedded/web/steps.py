@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import Session
 
-from .. import devices, flow, forms, idx_client, policy, rendering, transaction
+from .. import devices, flow, forms, idx_client, page_cache, policy, rendering, transaction
 from ..idx_client import IonReply, UpstreamError
 from ..idx_models import Form, IdxResponse, Message, NotAnIdxResponse, parse
 from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, SETTINGS
@@ -26,7 +26,7 @@ from ..sessions import StoredSession
 from ..transaction import Transaction
 from .account import sign_in
 from .context import audit, user_ref
-from .respond import flash, page_language, render, render_error, see_other, urls
+from .respond import flash, page_language, recalled, render, render_error, see_other, urls
 from .session import OPENED, get_session, open_step, stored
 
 log = logging.getLogger("embedded")
@@ -55,14 +55,14 @@ async def show_step(request: web.Request) -> web.Response:
         return await recover_response(request)
     if flow.is_past(response.expires_at):
         return restart(request, session, "notice.expired")
-    outcome = flow.decide(
-        response,
-        session.pop(ECHO, None),
-        chosen=held_method(request, session, tx),
-        blank=session.get(BLANK),  # kept until the next answer: a reload or another language says it again
-        broken=session.get(BROKEN),
-        listing=LIST in request.query,
-    )
+    echo, chosen = session.pop(ECHO, None), held_method(request, session, tx)
+    # BLANK and BROKEN are kept until the next answer: a reload or another language says it again.
+    blank, broken, listing = session.get(BLANK), session.get(BROKEN), LIST in request.query
+    inputs = page_inputs(session, response, tx, echo, chosen, blank, broken, listing)
+    if inputs is not None and (kept := await recalled(request, inputs)) is not None:
+        page, request[CSP_EXTRA] = kept
+        return page
+    outcome = flow.decide(response, echo, chosen=chosen, blank=blank, broken=broken, listing=listing)
     if isinstance(outcome, flow.Expired):
         return restart(request, session, "notice.expired")
     if isinstance(outcome, (flow.ExchangeCode, flow.RedirectToIdp)):
@@ -75,7 +75,8 @@ async def show_step(request: web.Request) -> web.Response:
     )
     context = {**context, "journey": tx.journey}
     try:
-        return await render(request, names, context, private=(response.state_handle,))
+        recall = (inputs, request[CSP_EXTRA]) if inputs is not None else None
+        return await render(request, names, context, private=(response.state_handle,), recall=recall)
     except rendering.MALFORMED as exc:
         # A part of the response with a shape no real one has (settings that are not an object,
         # a list where a text belongs): the generic page shows what it can, else the upstream page.
@@ -125,6 +126,15 @@ async def submit_step(request: web.Request) -> web.Response:
         session[CHOSEN] = {"version": tx.version, "form": form_id, "option": option, "values": values}
         return see_other(urls(request).step + f"?{METHOD}")
     return await answer(request, session, tx, response, form, submitted)
+
+
+def page_inputs(session: Session, response: IdxResponse, tx: Transaction, *kept: Any) -> str | None:
+    """What makes a step page's context, as text (`respond.recalled`): the stored response (state
+    handle and expiry cut out), the step's number, the journey, and what was kept of the person's
+    last answer. None when the response cannot be cut cleanly."""
+    text = transaction.response_text(session)
+    cut = page_cache.response_inputs(text, response.state_handle) if text is not None else None
+    return "\x00".join((cut, str(tx.version), repr(tx.journey), *map(repr, kept))) if cut is not None else None
 
 
 def held_method(request: web.Request, session: Session, tx: Transaction) -> Chosen | None:
