@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -211,11 +211,6 @@ def _int(v: Any) -> int | None:
     return None
 
 
-def _truthy(v: Any) -> bool:
-    # One fixture has the string "false"; only true / "true" count.
-    return v is True or v == "true"
-
-
 def _value_list(wrapper: Any) -> list[dict[str, Any]]:
     if isinstance(wrapper, dict):
         wrapper = wrapper.get("value")
@@ -226,59 +221,74 @@ def _frozen(v: Any) -> Mapping[str, Any]:
     return MappingProxyType(dict(v)) if isinstance(v, dict) else EMPTY
 
 
+Built = TypeVar("Built")
+
+
+def _build(cls: type[Built], attributes: dict[str, Any]) -> Built:
+    """A frozen dataclass from every one of its attributes at once, as its __init__ would make it.
+    That __init__ sets them one `object.__setattr__` call at a time: most of parse's time went
+    there. Only for the parser, which names every attribute (tests check each instance has all)."""
+    built = object.__new__(cls)
+    object.__setattr__(built, "__dict__", attributes)
+    return built
+
+
 class _Parser:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
-        # Many options and fields relate to the same few authenticators: each is parsed once.
+        # Many options and fields relate to the same few authenticators, and the objects that
+        # hold actions are also the current authenticator or enrollment: each is parsed once.
         self._related: dict[str, Authenticator | None] = {}
+        self._authenticators: dict[int, Authenticator] = {}  # by id() of an object of `doc`
 
     def messages(self, wrapper: Any) -> tuple[Message, ...]:
         out: list[Message] = []
         for m in _value_list(wrapper):
             i18n = m.get("i18n")
             if not isinstance(i18n, dict):
-                i18n = {}
+                i18n = EMPTY
             params = i18n.get("params")
-            out.append(
-                Message(
-                    text=str(m.get("message") or ""),
-                    cls=str(m.get("class") or "INFO").upper(),
-                    key=_text(i18n.get("key")),
-                    params=tuple(params) if isinstance(params, list) else (),
-                )
-            )
+            message = {
+                "text": str(m.get("message") or ""),
+                "cls": str(m.get("class") or "INFO").upper(),
+                "key": _text(i18n.get("key")),
+                "params": tuple(params) if isinstance(params, list) else (),
+            }
+            out.append(_build(Message, message))
         return tuple(out)
 
     def authenticator(self, obj: Any) -> Authenticator | None:
-        if (
-            isinstance(obj, dict)
-            and "value" in obj
-            and isinstance(obj["value"], dict)
-            and "type" in obj
-            and "key" not in obj
-        ):
-            obj = obj["value"]  # a {type: "object", value: {...}} wrapper
         if not isinstance(obj, dict):
             return None
+        if (found := self._authenticators.get(known := id(obj))) is not None:
+            return found
+        if "value" in obj and isinstance(obj["value"], dict) and "type" in obj and "key" not in obj:
+            obj = obj["value"]  # a {type: "object", value: {...}} wrapper
+        get = obj.get
         methods = tuple(
-            m["type"] for m in obj.get("methods") or [] if isinstance(m, dict) and isinstance(m.get("type"), str)
+            m["type"] for m in get("methods") or [] if isinstance(m, dict) and isinstance(m.get("type"), str)
         )
-        actions = {n: self.form(obj[n], n) for n in AUTHENTICATOR_ACTIONS if isinstance(obj.get(n), dict)}
-        return Authenticator(
-            id=_text(obj.get("id")),
-            key=_text(obj.get("key")),
-            type=_text(obj.get("type")),
-            display_name=_text(obj.get("displayName")),
-            methods=methods,
-            profile=_frozen(obj.get("profile")),
-            settings=_frozen(obj.get("settings")),
-            contextual_data=_frozen(obj.get("contextualData")),
-            actions=MappingProxyType({k: v for k, v in actions.items() if v is not None}),
-            authenticator_id=_text(obj.get("authenticatorId")),
-            nickname=_text(obj.get("nickname")),
-            logo_uri=_text(obj.get("logoUri")),
-            credential_id=_text(obj.get("credentialId")),
-        )
+        actions = {}
+        for name in AUTHENTICATOR_ACTIONS:
+            if isinstance(action := get(name), dict) and (form := self.form(action, name)) is not None:
+                actions[name] = form
+        authenticator = {
+            "id": _text(get("id")),
+            "key": _text(get("key")),
+            "type": _text(get("type")),
+            "display_name": _text(get("displayName")),
+            "methods": methods,
+            "profile": _frozen(get("profile")),
+            "settings": _frozen(get("settings")),
+            "contextual_data": _frozen(get("contextualData")),
+            "actions": MappingProxyType(actions),
+            "authenticator_id": _text(get("authenticatorId")),
+            "nickname": _text(get("nickname")),
+            "logo_uri": _text(get("logoUri")),
+            "credential_id": _text(get("credentialId")),
+        }
+        found = self._authenticators[known] = _build(Authenticator, authenticator)
+        return found
 
     def related(self, path: Any) -> Authenticator | None:
         if isinstance(path, list):
@@ -290,80 +300,87 @@ class _Parser:
         return self._related[path]
 
     def fields(self, values: Any) -> tuple[Field, ...]:
-        return (
-            tuple(f for f in (self.field(v) for v in values if isinstance(v, dict)) if f)
-            if isinstance(values, list)
-            else ()
-        )
+        if not isinstance(values, list):
+            return ()
+        return tuple([f for raw in values if isinstance(raw, dict) and (f := self.field(raw)) is not None])
 
-    def field(self, raw: dict[str, Any]) -> Field | None:
-        name = raw.get("name")
-        if not isinstance(name, str) or not name:
-            return None
-        value = raw.get("value")
-        sub = raw.get("form")
-        if sub is None and isinstance(value, dict) and isinstance(value.get("form"), dict):
-            sub, value = value["form"], None  # `value: {form: ...}` is a nested form too
-        options = []
-        for o in raw.get("options") or []:
+    def options(self, values: Any) -> tuple[Option, ...]:
+        out = []
+        for o in values:
             if not isinstance(o, dict):
                 continue
-            ov = o.get("value")
-            opt_form = (
-                self.fields(ov["form"].get("value"))
-                if isinstance(ov, dict) and isinstance(ov.get("form"), dict)
-                else None
-            )
-            options.append(
-                Option(
-                    label=str(o.get("label") if o.get("label") is not None else ov),
-                    value=None if opt_form is not None else ov,
-                    form=opt_form,
-                    authenticator=self.related(o.get("relatesTo")),
-                )
-            )
-        rtype = raw.get("type")
-        ftype = (
-            rtype
-            if isinstance(rtype, str)
-            else ("object" if sub or (options and options[0].form is not None) else "string")
-        )
-        return Field(
-            name=name,
-            label=_text(raw.get("customLabel")) or _text(raw.get("label")),
-            type=ftype,
-            required=_truthy(raw.get("required")),
-            secret=_truthy(raw.get("secret")),
-            visible=raw.get("visible") is not False,
-            mutable=raw.get("mutable") is not False,
-            value=value,
-            form=self.fields(sub.get("value")) if isinstance(sub, dict) else None,
-            options=tuple(options),
-            messages=self.messages(raw.get("messages")),
-            min_length=_int(raw.get("minLength")),
-            max_length=_int(raw.get("maxLength")),
-            hint=_text(raw.get("hint")),
-            description=_text(raw.get("desc")),
-            authenticator=self.related(raw.get("relatesTo")),
-        )
+            value, label, related = o.get("value"), o.get("label"), o.get("relatesTo")
+            sub = value.get("form") if isinstance(value, dict) else None
+            form = self.fields(sub.get("value")) if isinstance(sub, dict) else None  # an object option's
+            option = {
+                "label": str(label if label is not None else value),
+                "value": value if form is None else None,
+                "form": form,
+                "authenticator": None if related is None else self.related(related),
+            }
+            out.append(_build(Option, option))
+        return tuple(out)
+
+    def field(self, raw: dict[str, Any]) -> Field | None:
+        # Most keys are absent from most fields: an absent one costs a lookup, not a call.
+        get = raw.get
+        name = get("name")
+        if not isinstance(name, str) or not name:
+            return None
+        value = get("value")
+        sub = get("form")
+        if sub is None and isinstance(value, dict) and isinstance(value.get("form"), dict):
+            sub, value = value["form"], None  # `value: {form: ...}` is a nested form too
+        options = self.options(raw_options) if (raw_options := get("options")) else ()
+        ftype = get("type")
+        if not isinstance(ftype, str):
+            ftype = "object" if sub or (options and options[0].form is not None) else "string"
+        label = get("customLabel")
+        if not isinstance(label, str) or not label:
+            label = _text(get("label"))
+        required, secret, messages = get("required"), get("secret"), get("messages")
+        min_length, max_length, related = get("minLength"), get("maxLength"), get("relatesTo")
+        field = {
+            "name": name,
+            "label": label,
+            "type": ftype,
+            "required": required is True or required == "true",  # one fixture has "false": true / "true" only
+            "secret": secret is True or secret == "true",
+            "visible": get("visible") is not False,
+            "mutable": get("mutable") is not False,
+            "value": value,
+            "form": self.fields(sub.get("value")) if isinstance(sub, dict) else None,
+            "options": options,
+            "messages": () if messages is None else self.messages(messages),
+            "min_length": None if min_length is None else _int(min_length),
+            "max_length": None if max_length is None else _int(max_length),
+            "hint": _text(get("hint")),
+            "description": _text(get("desc")),
+            "authenticator": None if related is None else self.related(related),
+        }
+        return _build(Field, field)
 
     def form(self, raw: Any, default_name: str = "") -> Form | None:
-        if not isinstance(raw, dict) or not isinstance(raw.get("href"), str):
+        if not isinstance(raw, dict):
             return None
-        idp = raw.get("idp")
-        refresh = _int(raw.get("refresh"))
-        return Form(
-            name=_text(raw.get("name")) or default_name,
-            href=raw["href"],
-            method=str(raw.get("method") or "POST").upper(),
-            accepts=_text(raw.get("accepts")),
-            fields=self.fields(raw.get("value")),
-            refresh=refresh,
-            authenticator=self.related(raw.get("relatesTo")),
-            label=_text(raw.get("label")),
-            idp_type=_text(raw.get("type")),
-            idp=_frozen(idp),
-        )
+        get = raw.get
+        href = get("href")
+        if not isinstance(href, str):
+            return None
+        name, method, refresh, related = get("name"), get("method") or "POST", get("refresh"), get("relatesTo")
+        form = {
+            "name": name if isinstance(name, str) and name else default_name,
+            "href": href,
+            "method": method if method in ("POST", "GET") else str(method).upper(),
+            "accepts": _text(get("accepts")),
+            "refresh": None if refresh is None else _int(refresh),
+            "fields": self.fields(get("value")),
+            "authenticator": None if related is None else self.related(related),
+            "label": _text(get("label")),
+            "idp_type": _text(get("type")),
+            "idp": _frozen(get("idp")),
+        }
+        return _build(Form, form)
 
 
 def captcha(value: Mapping[str, Any] | None) -> Captcha | None:
@@ -391,6 +408,12 @@ def parse(raw: Any) -> IdxResponse:
         raise NotAnIdxResponse(f"malformed IDX response ({type(exc).__name__})") from None
 
 
+def _wrapped(raw: dict[str, Any], key: str) -> Mapping[str, Any] | None:
+    v = raw.get(key)
+    v = v.get("value") if isinstance(v, dict) else None
+    return _frozen(v) if isinstance(v, dict) else None
+
+
 def _parse(raw: dict[str, Any]) -> IdxResponse:
     p = _Parser(raw)
     actions: dict[str, Form] = {}
@@ -401,28 +424,23 @@ def _parse(raw: dict[str, Any]) -> IdxResponse:
         auth = p.authenticator(raw.get(holder))
         for name, form in auth.actions.items() if auth else ():
             actions[f"{holder}-{name}"] = form
-
-    def wrapped(key: str) -> Mapping[str, Any] | None:
-        v = raw.get(key)
-        v = v.get("value") if isinstance(v, dict) else None
-        return _frozen(v) if isinstance(v, dict) else None
-
-    return IdxResponse(
-        version=raw["version"],
-        state_handle=_text(raw.get("stateHandle")),
-        expires_at=_text(raw.get("expiresAt")),
-        intent=_text(raw.get("intent")),
-        remediations=tuple(f for f in (p.form(r) for r in _value_list(raw.get("remediation"))) if f),
-        messages=p.messages(raw.get("messages")),
-        current_authenticator=p.authenticator(raw.get("currentAuthenticator")),
-        current_enrollment=p.authenticator(raw.get("currentAuthenticatorEnrollment")),
-        authenticators=tuple(a for a in map(p.authenticator, _value_list(raw.get("authenticators"))) if a),
-        enrollments=tuple(a for a in map(p.authenticator, _value_list(raw.get("authenticatorEnrollments"))) if a),
-        recovery_authenticator=p.authenticator(raw.get("recoveryAuthenticator")),
-        user=wrapped("user"),
-        app=wrapped("app"),
-        actions=MappingProxyType(actions),
-        success=p.form(raw.get("successWithInteractionCode"), "issue"),
-        captcha=captcha(wrapped("captcha")),
-        raw=raw,
-    )
+    response = {
+        "version": raw["version"],
+        "state_handle": _text(raw.get("stateHandle")),
+        "expires_at": _text(raw.get("expiresAt")),
+        "intent": _text(raw.get("intent")),
+        "remediations": tuple([f for r in _value_list(raw.get("remediation")) if (f := p.form(r)) is not None]),
+        "messages": p.messages(raw.get("messages")),
+        "current_authenticator": p.authenticator(raw.get("currentAuthenticator")),
+        "current_enrollment": p.authenticator(raw.get("currentAuthenticatorEnrollment")),
+        "authenticators": tuple(a for a in map(p.authenticator, _value_list(raw.get("authenticators"))) if a),
+        "enrollments": tuple(a for a in map(p.authenticator, _value_list(raw.get("authenticatorEnrollments"))) if a),
+        "recovery_authenticator": p.authenticator(raw.get("recoveryAuthenticator")),
+        "user": _wrapped(raw, "user"),
+        "app": _wrapped(raw, "app"),
+        "actions": MappingProxyType(actions),
+        "success": p.form(raw.get("successWithInteractionCode"), "issue"),
+        "captcha": captcha(_wrapped(raw, "captcha")),
+        "raw": raw,
+    }
+    return _build(IdxResponse, response)
