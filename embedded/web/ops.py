@@ -199,10 +199,10 @@ async def ops_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         CURRENT_REQUEST.reset(token)
         name = request.match_info.route.name
         if (
-            (metrics := request.config_dict.get(METRICS)) is not None
-            and name
+            name
             and name.startswith("embedded.")
             and name not in UNTIMED_ROUTES
+            and (metrics := request.config_dict.get(METRICS)) is not None  # a new view at each use: last
         ):
             metrics.step(name.removeprefix("embedded."), request.method, time.monotonic() - started)
 
@@ -214,23 +214,19 @@ class AccessLogger(PageAccessLogger):
     (the JSON format's `http` field keeps it as sent, JSON escapes it)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        level = logging.DEBUG if request.path in HEALTH_PATHS else logging.INFO
+        path = request.path
+        level = logging.DEBUG if path in HEALTH_PATHS else logging.INFO
         if self.logger.isEnabledFor(level):
-            http = {
-                "remote": request.remote,
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "ms": round(time * 1000, 1),
-            }
+            remote, method, status, ms = request.remote, request.method, response.status, time * 1000
+            http = {"remote": remote, "method": method, "path": path, "status": status, "ms": round(ms, 1)}
             self.logger.log(
                 level,
                 "%s %s %s %s %.1fms",
-                one_line(str(request.remote)),  # a host's proxy middleware may set it from a header
-                request.method,
-                one_line(request.path),
-                response.status,
-                time * 1000,
+                one_line(str(remote)),  # a host's proxy middleware may set it from a header
+                method,
+                one_line(path),
+                status,
+                ms,
                 extra={"http": http},
             )
 
