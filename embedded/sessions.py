@@ -49,16 +49,15 @@ def device_cookie_name(secure: bool) -> str:
 Fields = dict[str, str]  # field name -> its value as compact JSON
 
 
-def encode(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per json.dumps call
 
 
 class StoredSession(Session):
     """A session whose fields stay the JSON text they were stored as until a handler reads them,
-    and which remembers them as loaded, so saving writes only what changed and never encodes a
-    field nobody read. `version` is the record's as read; `claim` the token of this request's
-    claim on it, if it holds one; `codes_added` the wrong codes to add to the record's count;
-    `reserved` the wrong code the store counted in advance with the claim (see the module)."""
+    and keep that text until set, so saving writes only what changed and encodes only fields set or
+    read as a list or dict (which a caller may change in place). `version` is the record's as read;
+    `claim` the token of this request's claim on it, if any; `codes_added` the wrong codes to add to
+    the record's count; `reserved` the wrong code the store counted in advance with the claim."""
 
     def __init__(self, identity: str | None, fields: Fields, created: float, version: int = 0):
         super().__init__(
@@ -71,37 +70,39 @@ class StoredSession(Session):
         self.reserved = 0
         self.staked = False  # an answer went out: the reservation stands unless `give_back_code`
         self._mapping.update(fields)
-        self._undecoded = set(fields)  # fields whose value in _mapping is still their JSON text
+        # The JSON text of each field whose value nothing can have changed since; a field whose
+        # value in _mapping is that very text object is not decoded yet.
+        self._texts = dict(fields)
 
     def __getitem__(self, key: str) -> Any:
         value = self._mapping[key]
-        if key in self._undecoded:
-            value = self._mapping[key] = json.loads(value)
-            self._undecoded.discard(key)
+        text = self._texts.get(key)
+        if text is not None and value is text:
+            value = self._mapping[key] = json.loads(text)
+            if isinstance(value, (dict, list)):  # the caller may change it in place
+                del self._texts[key]
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
-        self._undecoded.discard(key)
+        self._texts.pop(key, None)
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
-        self._undecoded.discard(key)
+        self._texts.pop(key, None)
 
     def set_text(self, key: str, text: str) -> None:
         """Set a field to a value given as its JSON text (read back decoded, stored as given)."""
         super().__setitem__(key, text)
-        self._undecoded.add(key)
+        self._texts[key] = text
 
     def text(self, key: str) -> str | None:
         """A field's JSON text (None if there is no such field), without decoding it."""
-        if key not in self._mapping:
-            return None
-        return self._mapping[key] if key in self._undecoded else encode(self._mapping[key])
+        return (self._texts.get(key) or encode(self._mapping[key])) if key in self._mapping else None
 
     def fields(self) -> Fields:
-        """Every field as JSON text."""
-        return {k: v if k in self._undecoded else encode(v) for k, v in self._mapping.items()}
+        """Every field as JSON text, each encoded at most once."""
+        return {k: self._texts.get(k) or encode(v) for k, v in self._mapping.items()}
 
     def add_code(self) -> int:
         """Count one more wrong code; the count now. The code reserved with the claim is this one
@@ -112,7 +113,7 @@ class StoredSession(Session):
         self.codes_added += 1
         count = int(self.get(CODES, 0)) + 1
         super().__setitem__(CODES, count)  # what this request reads; never written back whole
-        self._undecoded.discard(CODES)
+        self._texts.pop(CODES, None)
         return count
 
     def stake_code(self) -> None:
@@ -134,7 +135,7 @@ class StoredSession(Session):
         """(fields to write, fields to delete) since loading; the code count is only ever added to."""
         now = self.fields()
         changed = {k: v for k, v in now.items() if self.loaded.get(k) != v and k != CODES}
-        return changed, set(self.loaded) - set(now)
+        return changed, self.loaded.keys() - now.keys()
 
     @property
     def needs_saving(self) -> bool:
@@ -424,9 +425,7 @@ class MemoryStorage(SessionStore):
             entry.claim = None
         guarded = {k for k in (*changed, *removed) if k in GUARDED}
         current = not guarded or entry.version == version
-        for k, v in changed.items():
-            if current or k not in GUARDED:
-                entry.fields[k] = v
+        entry.fields.update((k, v) for k, v in changed.items() if current or k not in GUARDED)
         for k in removed:
             if current or k not in GUARDED:
                 entry.fields.pop(k, None)
