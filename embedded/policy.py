@@ -176,6 +176,8 @@ def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str |
 
 
 def without_account_failures(body: dict[str, Any]) -> dict[str, Any]:
+    if not _mentions_account_failure(body["remediation"], body.get("messages")):
+        return body  # the usual case, found without copying the document to learn it
     found: list[bool] = []  # one entry per message list an account failure was taken out of
     remediation, messages = _without_failures(body["remediation"], found), _strip_failures(body.get("messages"), found)
     if not found:
@@ -183,6 +185,24 @@ def without_account_failures(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(messages, dict) or not isinstance(messages.get("value"), list):
         messages = {"type": "array", "value": []}
     return {**body, "remediation": remediation, "messages": {**messages, "value": [SIGN_IN_FAILED, *messages["value"]]}}
+
+
+CONTAINERS = (dict, list)
+
+
+def _mentions_account_failure(*nodes: Any) -> bool:
+    """Whether any string in `nodes` is an account-failure key: true whenever `_without_failures`
+    or `_strip_failures` would take a message out (and sometimes when they would not), at half
+    the cost of their walk, which copies every object."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        for value in node.values() if isinstance(node, dict) else node if isinstance(node, list) else ():
+            if isinstance(value, CONTAINERS):
+                stack.append(value)
+            elif isinstance(value, str) and value in ACCOUNT_FAILURE_KEYS:
+                return True
+    return False
 
 
 # Module functions, not closures: a closure that calls itself is a reference cycle, garbage only
