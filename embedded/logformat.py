@@ -99,14 +99,37 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+# What json.dumps(line, default=str) writes, from an encoder made once: json.dumps makes one a
+# call when given `default`.
+JSON_LINE = json.JSONEncoder(default=str)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line (control characters escaped, so a value cannot start a new line)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_second: tuple[float, str] = (math.nan, "")  # the second last written, and its text
+
+    def iso_time(self, created: float) -> str:
+        """`datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")`, `Z` for its
+        `+00:00`, with the text up to the second made once a second. The microseconds are rounded
+        as datetime rounds them (half to even, a carry into the second; CPython's pytime.c)
+        before they are cut to milliseconds."""
+        fraction, second = math.modf(created)
+        micro = round(fraction * 1e6)
+        if micro >= 1_000_000:
+            second, micro = second + 1, micro - 1_000_000
+        elif micro < 0:
+            second, micro = second - 1, micro + 1_000_000
+        last = self.last_second
+        if last[0] != second:
+            last = self.last_second = second, datetime.fromtimestamp(second, UTC).isoformat().removesuffix("+00:00")
+        return f"{last[1]}.{micro // 1000:03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "time": self.iso_time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -123,7 +146,7 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
             line["exception"] = record.exc_text
-        return json.dumps(line, default=str)
+        return JSON_LINE.encode(line)
 
 
 def configure(log_format: str, level: int = logging.INFO) -> None:

@@ -1,13 +1,18 @@
 """Issue 20: a log line made for less, written exactly as before. The text format's shortcuts
 (the time's second made once a second, the format written out, no pattern scan of a printable
 line) are checked against the stdlib's own Formatter, and the one-line guarantee (checklist 45)
-against every character there is."""
+against every character there is; the JSON format's (its time's second made once a second, one
+encoder for every line) against datetime and json.dumps."""
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import random
 import sys
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -79,3 +84,36 @@ def test_every_character_that_breaks_a_line_is_unprintable_so_the_printable_shor
         )
     printable_but_odd = "é€😀\u00a0\ud800\ue000"  # unprintable yet harmless ones are scanned and kept
     assert logformat.one_line(printable_but_odd) == printable_but_odd
+
+
+def datetime_time(created: float) -> str:
+    """The JSON format's time as it was written before: datetime's own rounding and text."""
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_json_times_are_datetime_s_own_at_the_edges_of_a_second_and_anywhere():
+    """datetime rounds to the microsecond half to even and carries into the second; a fraction
+    a hair under a second is the next second's .000, and before 1970 counts from below."""
+    edges = [0.0, 0.9999995, 0.99999949, 0.9999994999999, 0.0000005, 0.0000015, 0.9995, 0.0009999, 0.5]
+    random_moments = random.Random(20).sample(range(-(10**9), 4 * 10**9), 300)
+    moments = [w + e for w in (MOMENTS[0], 0, -1, -86_401, *random_moments) for e in edges]
+    moments += [math.nextafter(m, direction) for m in moments for direction in (-math.inf, math.inf)]
+    formatter = logformat.JsonFormatter()
+    for moment in moments:
+        assert formatter.iso_time(moment) == datetime_time(moment), moment
+    assert formatter.iso_time(MOMENTS[0] + 0.9999995) == datetime_time(MOMENTS[0] + 1)  # carried
+
+
+class Opaque:
+    def __str__(self) -> str:
+        return "opaque\u2028value"
+
+
+def test_json_lines_are_what_json_dumps_wrote():
+    made = record(MOMENTS[4], "line\r\nforged \x1b[2K é😀")
+    made.audit = {"event": "signin.failed", "n": math.nan, "when": datetime(2026, 1, 1), "what": Opaque(), 3: {1, 2}}
+    made.http = {"path": "/x\u2028", "status": 200, "ms": 1.5}
+    line = logformat.JsonFormatter().format(made)
+    expected = {"time": datetime_time(MOMENTS[4]), "level": "INFO", "logger": "aiohttp.access"}
+    expected |= {"message": made.getMessage(), **made.audit, "http": made.http}
+    assert line == json.dumps(expected, default=str) and "\n" not in line and line.isascii()
