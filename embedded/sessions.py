@@ -244,8 +244,7 @@ class SessionStore(AbstractStorage):
 
     async def load_session(self, request: web.Request) -> Session:
         key = self._cookie_key(request)
-        found = await self.read(key) if key else None
-        return self._session(key, found)
+        return self._session(key, await self.read(key) if key else None)
 
     async def open_session(
         self, request: web.Request, hits: Sequence[Hit], claim: bool
@@ -358,29 +357,26 @@ class MemoryStorage(SessionStore):
         return [entry.fields for entry in self._data.values()]
 
     def _live(self, key: str | None, now: float) -> _Entry | None:
-        entry = self._data.get(key) if key else None
-        if entry is None:
+        if not key or (entry := self._data.get(key)) is None:
             return None
         if now - entry.touched > self.idle_seconds or now - entry.created > self.absolute_seconds:
-            del self._data[key]  # type: ignore[arg-type]  # an expired id stays dead: its cookie finds nothing
+            del self._data[key]  # an expired id stays dead: its cookie finds nothing
             return None
         # Any request is activity, even one that changes nothing (and so saves nothing).
         entry.touched = now
-        self._data.move_to_end(key)  # type: ignore[arg-type]
+        self._data.move_to_end(key)
         return entry
 
     def _record(self, entry: _Entry, now: float) -> Record:
         return Record(time.time() - (now - entry.created), dict(entry.fields), entry.version)
 
     async def read(self, key: str) -> Record | None:
-        now = self._clock()
-        entry = self._live(key, now)
+        entry = self._live(key, now := self._clock())
         return self._record(entry, now) if entry else None
 
     async def begin(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
         now = self._clock()
         entry = self._live(key, now)
-        record = self._record(entry, now) if entry else None
         for hit in hits:
             if hit.key is None:
                 if entry is None:
@@ -389,15 +385,14 @@ class MemoryStorage(SessionStore):
             else:
                 wait = self._limits.hit(hit.key, hit.rate)
             if wait:
-                return Opened(record, wait=wait, limited=hit.name)
-        if claim is None or entry is None:
-            return Opened(record)
-        if entry.claim == claim:
-            return Opened(record, claimed=True, reserved=1)
-        if entry.claim is not None and entry.claim_until > now:
-            return Opened(record, claimed=False)
-        entry.claim, entry.claim_until = claim, now + self.claim_seconds
-        add_codes(entry.fields, 1)
+                return Opened(None if entry is None else self._record(entry, now), wait=wait, limited=hit.name)
+        if entry is None or claim is None:
+            return Opened(None if entry is None else self._record(entry, now))
+        if entry.claim != claim:  # the same token: this call run again, and its claim stands
+            if entry.claim is not None and entry.claim_until > now:
+                return Opened(self._record(entry, now), claimed=False)  # another request's claim is live
+            entry.claim, entry.claim_until = claim, now + self.claim_seconds
+            add_codes(entry.fields, 1)
         return Opened(self._record(entry, now), claimed=True, reserved=1)
 
     async def create(self, key: str, fields: Fields) -> None:

@@ -172,3 +172,24 @@ async def test_an_emptied_session_deletes_its_record_and_its_cookie(store):
     await store.save_session(request(store), response, session)
     assert store.records() == []
     assert response.cookies[store.cookie_name]["expires"] == "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+async def test_begin_claims_once_and_a_rerun_of_the_same_claim_counts_nothing_more(store):
+    """Checklist 10 and 43: one claim at a time, one wrong code reserved with it."""
+    taken = await store.begin(KEY, HITS, "first")
+    assert taken.claimed and taken.reserved == 1 and taken.record is not None and taken.record.fields[CODES] == "1"
+    again = await store.begin(KEY, HITS, "first")  # the same call run again (a retry)
+    assert again.claimed and again.reserved == 1 and again.record is not None and again.record.fields[CODES] == "1"
+    busy = await store.begin(KEY, HITS, "second")
+    assert not busy.claimed and busy.reserved == 0 and busy.record is not None and busy.record.fields[CODES] == "1"
+    unclaimed = await store.begin(KEY, HITS, None)
+    assert not unclaimed.claimed and unclaimed.record is not None and unclaimed.record.fields == busy.record.fields
+    assert await store.begin(None, HITS, None) == sessions.Opened(None)
+
+
+async def test_a_refused_limit_claims_nothing_and_still_reads_the_record(store):
+    strict = [Hit("ip", "ip:192.0.2.1", Rate(1, 60.0)), Hit("tx", None, Rate(1000, 1.0))]
+    assert (await store.begin(KEY, strict, "first")).claimed
+    refused = await store.begin(KEY, strict, "second")
+    assert refused.limited == "ip" and refused.wait > 0 and not refused.claimed
+    assert refused.record is not None and refused.record.fields["lang"] == '"fr"'
