@@ -296,6 +296,7 @@ class _Parser:
         if not isinstance(path, str):
             return None
         if path not in self._related:
+            self._related[path] = None  # what it relates to, while it is being read: a cycle ends here
             self._related[path] = self.authenticator(resolve_path(self.doc, path))
         return self._related[path]
 

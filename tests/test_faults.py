@@ -16,8 +16,8 @@ from embedded.idx_client import (
     MAX_RESPONSE_BYTES,
     UpstreamError,
     endpoint_label,
-    json_depth,
     parse_json,
+    text_depth,
 )
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -66,7 +66,7 @@ async def test_every_step_of_a_sign_in_under_every_quick_fault_is_a_clear_page_w
 def test_upstream_bodies_are_capped_in_size_and_nesting():
     assert parse_json(json.dumps({"a": [[[1]]]}).encode(), None) == {"a": [[[1]]]}
     assert parse_json(b"not json", None) is None
-    assert json_depth([[[[]]]]) == 4 and json_depth({"a": {"b": 1}}) == 2 and json_depth(3) == 0
+    assert text_depth("[[[[]]]]", 99) == 4 and text_depth('{"a": {"b": "[["}}', 99) == 2 and text_depth("3", 99) == 0
     for deep in (b"[" * 100_000 + b"]" * 100_000, b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)):
         with pytest.raises(UpstreamError, match="nested too deeply"):
             parse_json(deep, "utf-8")

@@ -61,6 +61,31 @@ def test_relates_to_paths_resolve_and_bad_ones_are_tolerated():
     assert response.remediations[0].fields[0].authenticator is None
 
 
+def test_an_authenticator_that_relates_to_itself_parses():
+    """A `relatesTo` cycle (an authenticator's resend form whose field points back at it) once
+    recursed until Python gave up: the inner reference reads as no authenticator instead."""
+    looped = {
+        "version": "1.0.0",
+        "currentAuthenticator": {
+            "type": "object",
+            "value": {
+                "key": "okta_email",
+                "type": "email",
+                "resend": {
+                    "name": "resend",
+                    "href": "https://o/idp/idx/challenge/resend",
+                    "value": [{"name": "stateHandle", "relatesTo": "$.currentAuthenticator"}],
+                },
+            },
+        },
+        "remediation": {"value": [{"name": "x", "href": "https://o/x", "relatesTo": "$.currentAuthenticator"}]},
+    }
+    response = parse(looped)
+    authenticator = response.remediations[0].authenticator
+    assert authenticator is not None and authenticator.key == "okta_email"
+    assert authenticator.actions["resend"].fields[0].authenticator is None
+
+
 def test_interaction_code_and_actions():
     response = parse(own("success-with-interaction-code.json"))
     assert response.interaction_code == "ic-test-code-1"

@@ -10,11 +10,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from embedded.idx_client import MAX_JSON_DEPTH, UpstreamError, json_depth, parse_json, text_depth
+from embedded.idx_client import MAX_JSON_DEPTH, UpstreamError, parse_json, text_depth
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).parents[2] / "shared" / "idx-fixtures"
 UNLIMITED = 10**6
+
+
+def json_depth(doc) -> int:
+    """How deeply a parsed JSON document nests: the walk `text_depth` must agree with."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return deepest
+
 
 # Characters that could fool a reading of the text: brackets and quotes, escapes, a line break,
 # non-ASCII (a lone surrogate too, which json.dumps writes out as is without ensure_ascii).
