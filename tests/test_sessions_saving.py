@@ -165,6 +165,18 @@ async def test_the_cookie_is_the_one_aiohttp_session_sets(secure):
     assert response.headers["Set-Cookie"].startswith(f"{'__Host-' if secure else ''}embedded={key}; HttpOnly; Path=/;")
 
 
+async def test_a_cookie_already_on_the_response_is_replaced_not_doubled(store):
+    session = await store.load_session(request(store))
+    session["lang"] = "de"
+    response = web.Response()
+    response.del_cookie(store.cookie_name, path="/")
+    await store.save_session(request(store), response, session)
+    await response.prepare(make_mocked_request("GET", "/"))
+    assert response.headers.getall("Set-Cookie") == [
+        f"{store.cookie_name}={KEY}; HttpOnly; Path=/; SameSite=Lax; Secure"
+    ]
+
+
 async def test_an_emptied_session_deletes_its_record_and_its_cookie(store):
     session = await store.load_session(request(store))
     session.invalidate()
