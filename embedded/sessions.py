@@ -425,9 +425,9 @@ class MemoryStorage(SessionStore):
             if entry.version == version:
                 add_codes(entry.fields, -returned)
             entry.claim = None
-        guarded = {k for k in (*changed, *removed) if k in GUARDED}
+        guarded = not (GUARDED.isdisjoint(changed) and GUARDED.isdisjoint(removed))
         current = not guarded or entry.version == version
-        entry.fields.update((k, v) for k, v in changed.items() if current or k not in GUARDED)
+        entry.fields.update(changed if current else {k: v for k, v in changed.items() if k not in GUARDED})
         for k in removed:
             if current or k not in GUARDED:
                 entry.fields.pop(k, None)
