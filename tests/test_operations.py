@@ -26,7 +26,7 @@ from test_e2e_authenticators import Walker
 from test_shared_store import Alternating
 
 from embedded import setup
-from embedded.__main__ import _serve_both, freeze_startup_objects
+from embedded.__main__ import YOUNG_OBJECTS, _serve_both, freeze_startup_objects
 from embedded.demo import create_app
 from embedded.logformat import CURRENT_REQUEST, JsonFormatter
 from embedded.simulator import SIMULATOR as SIM
@@ -501,12 +501,16 @@ def test_bad_operations_settings_are_refused_with_one_line(change, complaint):
 
 async def test_the_server_freezes_what_starting_made_out_of_the_cycle_collector():
     """`python -m embedded` freezes the objects starting made (modules, compiled templates) once
-    the app has started, so the collector's full passes no longer walk them (bench/latency.py)."""
+    the app has started, so the collector's full passes no longer walk them (bench/latency.py),
+    and runs its youngest pass less often (YOUNG_OBJECTS; the older ones as Python sets them)."""
     app = await _serve_both(web.Application(), None, None)
     assert list(app.on_startup)[-1] is freeze_startup_objects
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         await freeze_startup_objects(app)
         assert gc.get_freeze_count() > 1000
+        assert gc.get_threshold() == (YOUNG_OBJECTS, *thresholds[1:]) and thresholds[0] < YOUNG_OBJECTS
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
