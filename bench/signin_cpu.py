@@ -9,10 +9,13 @@ app's CPU is counted (user + system time of its process, from /proc). A form-fil
 HTTP client drives N complete sign-ins of alice through the real pages (open /login, the
 identify page, the password page, land home: 6 requests, 5 IDX calls), fresh cookies each
 time, at concurrency 1 and 16, R times; medians are printed, with each store's ratio to the
-floor (`bench/aiohttp_floor.py`, measured against the same fake Identity Engine in the same run)
-and Redis's to memory. On Redis it also prints the round trips the app made per sign-in, counted
-by the app itself (a script or a command is one: `embedded_redis_round_trips` in its metrics),
-and the Redis commands they ran (INFO commandstats: a script's own commands count here).
+floor (`bench/aiohttp_floor.py`'s app and client, against the same fake Identity Engine in the
+same run) and Redis's to memory. The floor and every store stay up for the whole run and take
+turns, one run each (floor, memory, Redis, floor, ...): a ratio is the median of the ratios of
+runs made side by side, so a slow spell of a shared machine falls on both sides of it. On
+Redis it also prints the round trips the app made per sign-in, counted by the app itself (a
+script or a command is one: `embedded_redis_round_trips` in its metrics), and the Redis commands
+they ran (INFO commandstats: a script's own commands count here).
 `--profile` runs the app under cProfile once and prints its top 20 functions by own time.
 """
 
@@ -166,41 +169,58 @@ async def upstream_calls(idp_port: int) -> int:
         return sum((await resp.json()).values())
 
 
-async def measure(
-    store: str, idp_port: int, signins: int, repeat: int, redis_url: str | None
-) -> dict[int, list[tuple[float, ...]]]:
-    port = free_port()
-    app = start_app(port, idp_port, redis_url, None)
-    base = f"http://127.0.0.1:{port}"
-    results: dict[int, list[tuple[float, ...]]] = {1: [], 16: []}
-    trips_and_commands = await count_redis(idp_port, redis_url) if redis_url else (0.0, 0.0)
-    try:
-        await wait_for(base + "/static/css/embedded.css")
-        await drive(base, 20, 4)  # warm up: discovery, keys, templates
-        for _ in range(repeat):
-            for concurrency in (1, 16):
-                calls_before, before, started = (
-                    await upstream_calls(idp_port),
-                    cpu_seconds(app.pid),
-                    time.perf_counter(),
-                )
-                latencies = sorted(await drive(base, signins, concurrency))
-                elapsed, cpu = time.perf_counter() - started, cpu_seconds(app.pid) - before
-                calls = await upstream_calls(idp_port) - calls_before
-                results[concurrency].append(
-                    (
-                        cpu * 1000 / signins,
-                        signins / elapsed,
-                        latencies[len(latencies) // 2] * 1000,
-                        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-                        calls / signins,
-                        *trips_and_commands,
-                    )
-                )
-    finally:
-        app.send_signal(signal.SIGINT)
-        app.wait(timeout=30)
-    return results
+class Contender:
+    """One app the bench measures, started once and driven run by run: the bare floor app or ours
+    with a store. Runs of every contender alternate (floor, memory, Redis, floor, ...), so a slow
+    spell of a shared machine falls on all of them and not on one contender's runs."""
+
+    def __init__(self, name: str, idp_port: int, redis_url: str | None = None) -> None:
+        from aiohttp_floor import BARE_APP
+
+        self.name, self.idp_port, self.redis_url = name, idp_port, redis_url
+        port = free_port()
+        if name == "floor":
+            self.app = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port), f"http://127.0.0.1:{idp_port}"])
+            self.base, self.ready = f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{port}/"
+        else:
+            self.app = start_app(port, idp_port, redis_url, None)
+            self.base = f"http://127.0.0.1:{port}"
+            self.ready = self.base + "/static/css/embedded.css"
+
+    async def warm(self) -> None:
+        await wait_for(self.ready)
+        await self.drive(20, 4)  # discovery, keys, templates
+
+    async def drive(self, signins: int, concurrency: int) -> list[float]:
+        if self.name == "floor":
+            from aiohttp_floor import drive as drive_floor
+
+            started = time.perf_counter()
+            await drive_floor(self.base, signins, concurrency)
+            return [time.perf_counter() - started]
+        return await drive(self.base, signins, concurrency)
+
+    async def run(self, signins: int, concurrency: int) -> tuple[float, ...]:
+        """CPU ms per sign-in, sign-ins/s, p50 and p99 ms, IDX calls per sign-in (floor: CPU only)."""
+        calls_before, before, started = (
+            await upstream_calls(self.idp_port),
+            cpu_seconds(self.app.pid),
+            time.perf_counter(),
+        )
+        latencies = sorted(await self.drive(signins, concurrency))
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(self.app.pid) - before
+        calls = await upstream_calls(self.idp_port) - calls_before
+        return (
+            cpu * 1000 / signins,
+            signins / elapsed,
+            latencies[len(latencies) // 2] * 1000,
+            latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+            calls / signins,
+        )
+
+    def stop(self) -> None:
+        self.app.send_signal(signal.SIGINT)
+        self.app.wait(timeout=30)
 
 
 async def profile(idp_port: int, signins: int) -> None:
@@ -231,40 +251,60 @@ async def main(args: argparse.Namespace) -> None:
     idp_port = free_port()
     fake = start_fake_idx(idp_port)
     redis = RedisServer().start() if "redis" in args.stores else None
+    contenders: list[Contender] = []
     try:
         await wait_for(f"http://127.0.0.1:{idp_port}/oauth2/default/.well-known/openid-configuration")
-        from aiohttp_floor import floor
-
+        redis_url = redis.url if redis else None
+        # Counted first, by an app of its own with metrics on (the CPU runs keep metrics off).
+        trips, commands = await count_redis(idp_port, redis_url) if redis_url else (0.0, 0.0)
+        for name in ("floor", *args.stores):
+            contenders.append(Contender(name, idp_port, redis_url if name == "redis" else None))
+        for contender in contenders:
+            await contender.warm()
         print(
-            f"password sign-ins through the pages: N={args.signins}, medians of {args.repeat} runs; "
-            "app CPU from /proc, fake Identity Engine not counted"
+            f"password sign-ins through the pages: N={args.signins}, medians of {args.repeat} runs, each store's "
+            "runs alternating with the floor's; app CPU from /proc, fake Identity Engine not counted"
         )
-        floors = await floor(idp_port, args.signins, args.repeat)
+        runs: dict[tuple[str, int], list[tuple[float, ...]]] = {}
+        for _ in range(args.repeat):
+            for concurrency in (1, 16):
+                for contender in contenders:
+                    result = await contender.run(args.signins, concurrency)
+                    runs.setdefault((contender.name, concurrency), []).append(result)
         head = f"{'store':<8} {'conc.':>5} {'CPU ms/sign-in':>15} {'x floor':>8} {'x memory':>9} {'sign-ins/s':>11}"
         print(head + f" {'p50 ms':>8} {'p99 ms':>8} {'IDX calls':>10} {'Redis trips':>12} {'Redis cmds':>11}")
-        for concurrency, ms in floors.items():
-            print(f"{'floor':<8} {concurrency:>5} {ms:>15.2f} {1:>8.2f}")
-        memory: dict[int, float] = {}
+        for concurrency in (1, 16):
+            print(f"{'floor':<8} {concurrency:>5} {statistics.median(r[0] for r in runs['floor', concurrency]):>15.2f}")
         for store in args.stores:
-            results = await measure(
-                store, idp_port, args.signins, args.repeat, redis.url if store == "redis" and redis else None
-            )
-            for concurrency, runs in results.items():
-                cpu, rate, p50, p99, calls, trips, commands = (statistics.median(r[i] for r in runs) for i in range(7))
-                if store == "memory":
-                    memory[concurrency] = cpu
-                to_memory = f"{cpu / memory[concurrency]:>9.2f}" if concurrency in memory else f"{'':>9}"
+            for concurrency in (1, 16):
+                mine = runs[store, concurrency]
+                cpu, rate, p50, p99, calls = (statistics.median(r[i] for r in mine) for i in range(5))
+                # Each ratio from runs made one after the other, then the median of those.
+                to_floor = paired(mine, runs["floor", concurrency])
+                to_memory = (
+                    f"{paired(mine, runs['memory', concurrency]):>9.2f}"
+                    if store != "memory" and ("memory", concurrency) in runs
+                    else f"{'':>9}"
+                )
+                counted = (trips, commands) if store == "redis" else (0.0, 0.0)
                 print(
-                    f"{store:<8} {concurrency:>5} {cpu:>15.2f} {cpu / floors[concurrency]:>8.2f} {to_memory} "
-                    f"{rate:>11.1f} {p50:>8.1f} {p99:>8.1f} {calls:>10.1f} {trips:>12.1f} {commands:>11.1f}"
+                    f"{store:<8} {concurrency:>5} {cpu:>15.2f} {to_floor:>8.2f} {to_memory} {rate:>11.1f} "
+                    f"{p50:>8.1f} {p99:>8.1f} {calls:>10.1f} {counted[0]:>12.1f} {counted[1]:>11.1f}"
                 )
         if args.profile:
             await profile(idp_port, min(args.signins, 200))
     finally:
+        for contender in contenders:
+            contender.stop()
         fake.terminate()
         fake.wait(timeout=30)
         if redis:
             redis.stop()
+
+
+def paired(runs: list[tuple[float, ...]], against: list[tuple[float, ...]]) -> float:
+    """The median of the CPU ratios of runs made side by side (the n-th of each)."""
+    return statistics.median(mine[0] / theirs[0] for mine, theirs in zip(runs, against, strict=True))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,24 @@ def test_a_password_sign_in_costs_five_calls():
     assert "IDX calls per sign-in: 5..5" in bench("signin_calls.py", "--runs", "3")
 
 
+def test_the_cpu_bench_measures_each_store_beside_the_floor():
+    """bench/signin_cpu.py runs (its figures are the machine's; what is checked is what it
+    counts): every store's row has its ratio to the floor, 5 IDX calls a sign-in, and Redis at
+    most 14 round trips (issue 20)."""
+    out = bench("signin_cpu.py", "--signins", "5", "--repeat", "1")
+    rows = {
+        tuple(line.split()[:2]): line.split()[2:] for line in out.splitlines() if line.startswith(("memory", "redis"))
+    }
+    assert set(rows) == {("memory", "1"), ("memory", "16"), ("redis", "1"), ("redis", "16")}
+    for (store, _), figures in rows.items():
+        if store == "memory":
+            figures.insert(2, "")  # no ratio to itself
+        cpu, to_floor, to_memory, _rate, _p50, _p99, calls, trips, commands = figures
+        assert float(cpu) > 0 and float(to_floor) > 1 and float(calls) == 5.0
+        if store == "redis":
+            assert float(to_memory) > 0 and 0 < float(trips) <= 14 and float(commands) > float(trips)
+
+
 @functools.cache
 def journey_bench() -> str:
     return bench("journey_calls.py", "--runs", "2")
