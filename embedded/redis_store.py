@@ -55,6 +55,10 @@ local function live(key, absolute)
   end
   return fields
 end
+local function joined(fields)
+  if not fields then return '' end
+  return table.concat(fields, '\\0')
+end
 """
 # KEYS[1] session; ARGV: idle ms, absolute s. A live record's fields, counting the read as activity.
 READ = (
@@ -62,7 +66,7 @@ READ = (
     + """
 local fields = live(KEYS[1], tonumber(ARGV[2]))
 if fields then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return fields
+return joined(fields)
 """
 )
 # KEYS[1] session, KEYS[2..] limit keys; ARGV: idle ms, absolute s, claim token ('' for none),
@@ -80,7 +84,7 @@ for i = 0, tonumber(ARGV[5]) - 1 do
     local tat = tonumber((k > 1 and redis.call('GET', KEYS[k]))
       or (k == 1 and redis.call('HGET', KEYS[1], '_tat')) or '0')
     local next, wait = gcra(tat, interval, tolerance)
-    if wait > 0 then return {'limited', tostring(wait), i, fields or {}} end
+    if wait > 0 then return {'limited', tostring(wait), i, joined(fields)} end
     if k == 1 then
       redis.call('HSET', KEYS[1], '_tat', string.format('%.6f', next))
     else
@@ -88,15 +92,17 @@ for i = 0, tonumber(ARGV[5]) - 1 do
     end
   end
 end
-if not fields then return {'ok', '0', -1, {}} end
+if not fields then return {'ok', '0', -1, ''} end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-if ARGV[3] == '' then return {'ok', '0', -1, fields} end
+if ARGV[3] == '' then return {'ok', '0', -1, joined(fields)} end
 local holder = redis.call('HGET', KEYS[1], '_claim')
-if holder == ARGV[3] then return {'ok', '0', -1, fields} end
-if holder and tonumber(redis.call('HGET', KEYS[1], '_claim_until')) > now then return {'busy', '0', -1, fields} end
+if holder == ARGV[3] then return {'ok', '0', -1, joined(fields)} end
+if holder and tonumber(redis.call('HGET', KEYS[1], '_claim_until')) > now then
+  return {'busy', '0', -1, joined(fields)}
+end
 redis.call('HSET', KEYS[1], '_claim', ARGV[3], '_claim_until', string.format('%.6f', now + tonumber(ARGV[4]) / 1000))
 redis.call('HINCRBY', KEYS[1], 'codes', 1)
-return {'ok', '0', -1, redis.call('HGETALL', KEYS[1])}
+return {'ok', '0', -1, joined(redis.call('HGETALL', KEYS[1]))}
 """
 )
 # KEYS[1] session; ARGV: idle ms, then field/value pairs. A new record.
@@ -181,12 +187,23 @@ def _rate_args(rate: Rate) -> list[str]:
     return [repr(rate.interval), repr(rate.tolerance)]
 
 
-def _record(flat: list[bytes]) -> Record | None:
-    if not flat:
+def _record(joined: bytes | None) -> Record | None:
+    """A record as the scripts return it: its names and values in one string, each ended by a NUL
+    (one bulk reply: redis-py's Python parser pays per element, and a record has dozens)."""
+    if not joined:
         return None
-    pairs = {k.decode(): v.decode() for k, v in zip(flat[::2], flat[1::2], strict=True)}
+    flat = joined.decode().split("\x00")
+    pairs = dict(zip(flat[::2], flat[1::2], strict=True))
     fields = {k: v for k, v in pairs.items() if not k.startswith("_")}
     return Record(float(pairs.get("_created", "0")), fields, int(pairs.get("_v", "0")))
+
+
+def _nul_free(values: Sequence[Any]) -> list[Any]:
+    """`values` to write, none holding a NUL, which ends a name or value in a record's reply. The
+    package writes none (JSON texts escape it, and an Identity Engine's text with one is no JSON)."""
+    if any("\x00" in v for v in values if isinstance(v, str)):
+        raise ValueError("a session field's name or value holds a NUL")
+    return list(values)
 
 
 def limit_key(prefix: str, key: str) -> str:
@@ -285,7 +302,7 @@ class RedisStorage(SessionStore):
 
     async def create(self, key: str, fields: Fields) -> None:
         self.observe("create")
-        keys, args = [self.session_key(key)], [self.idle_ms, *[x for kv in fields.items() for x in kv]]
+        keys, args = [self.session_key(key)], [self.idle_ms, *_nul_free([x for kv in fields.items() for x in kv])]
         await self._write(keys[0], self._create, keys, args)
 
     async def commit(
@@ -306,7 +323,7 @@ class RedisStorage(SessionStore):
         gone, guarded_gone = sorted(removed - GUARDED), sorted(removed & GUARDED)
         args = [self.idle_ms, version, release or "", codes, returned]
         args += [len(plain), len(gone), len(guarded), len(guarded_gone)]
-        args += [*[x for kv in plain.items() for x in kv], *gone, *[x for kv in guarded.items() for x in kv]]
+        args += _nul_free([*[x for kv in plain.items() for x in kv], *gone, *[x for kv in guarded.items() for x in kv]])
         args += guarded_gone
         self.observe("commit")
         keys = [self.session_key(key)]

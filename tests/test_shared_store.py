@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import json
 from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from conftest import demo_settings
+from conftest import demo_settings, doc
 from pages import read
 from prometheus_client import REGISTRY
 from redis_server import RedisServer, free_port
@@ -228,3 +229,28 @@ async def test_anonymous_traffic_creates_no_state_and_cannot_evict_a_signed_in_u
     finally:
         for server in servers:
             await server.close()
+
+
+async def test_a_record_comes_back_whole_whatever_its_values_hold(redis_url):
+    """A record travels from Redis as one string, its names and values each ended by a NUL: values
+    holding anything else (quotes, backslashes, line breaks, U+2028, an empty one, a stored IDX
+    text) come back as written, from a read and from a claim; a NUL, which the package never
+    writes (JSON escapes it), is refused before anything is written."""
+    import redis.asyncio
+
+    from embedded.redis_store import RedisStorage
+
+    client = redis.asyncio.Redis.from_url(redis_url)
+    store = RedisStorage(client, secure=False, idle_seconds=60, absolute_seconds=3600)
+    fields = {"idx": json.dumps(doc("identify")), "odd": '"\\\n\u2028é', "empty": "", "csrf": "t" * 43}
+    try:
+        await store.create("one", fields)
+        record = await store.read("one")
+        assert record is not None and record.fields == fields and record.version == 0
+        opened = await store.begin("one", [], "claim-token")
+        assert opened.claimed and opened.record is not None and opened.record.fields == {**fields, "codes": "1"}
+        with pytest.raises(ValueError, match="NUL"):
+            await store.create("two", {"a\x00b": "1"})
+        assert await store.read("two") is None
+    finally:
+        await client.aclose()
