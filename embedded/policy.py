@@ -145,13 +145,14 @@ def reveals_existing_account(response: IdxResponse) -> bool:
     return any(m.key in ACCOUNT_EXISTS_KEYS for m in response.all_messages())
 
 
-def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str | None]]]:
+def vet_response(body: Any, org_origin: str, text: str | None = None) -> tuple[Any, list[tuple[str, str | None]]]:
     """An IDX response as the app keeps it, and the (name, URL scheme) of each link dropped:
     identity-provider links that would take the browser anywhere but the Identity Engine (or
     that are not a clean URL, `is_org_url`) go, and account-revealing errors on the first page
     are made generic. Forms the app posts to are kept: the client checks their href before the
     call (a 502 page). The caller parses the result (NotAnIdxResponse for anything that is not
-    an IDX response)."""
+    an IDX response). `text`: the JSON text `body` was read from, if at hand (a quicker look for
+    account-revealing errors)."""
     if not isinstance(body, dict):
         return body, []
     remediation = body.get("remediation")
@@ -171,11 +172,15 @@ def vet_response(body: Any, org_origin: str) -> tuple[Any, list[tuple[str, str |
         kept.append(form)
     body = {**body, "remediation": {**remediation, "value": kept}} if dropped else body
     if kept and isinstance(kept[0], dict) and isinstance(kept[0].get("name"), str) and kept[0]["name"] in ENTRY_FORMS:
-        body = without_account_failures(body)
+        body = without_account_failures(body, text)
     return body, dropped
 
 
-def without_account_failures(body: dict[str, Any]) -> dict[str, Any]:
+def without_account_failures(body: dict[str, Any], text: str | None = None) -> dict[str, Any]:
+    if text is not None and "\\u" not in text and not any(f'"{key}"' in text for key in ACCOUNT_FAILURE_KEYS):
+        # No string in the text is a key (one would be there quoted as it is: its characters
+        # need no escape, and none is written as \u): the usual case, read off the text.
+        return body
     if not _mentions_account_failure(body["remediation"], body.get("messages")):
         return body  # the usual case, found without copying the document to learn it
     found: list[bool] = []  # one entry per message list an account failure was taken out of

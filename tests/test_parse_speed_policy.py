@@ -32,11 +32,25 @@ def full_walk(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "remediation": remediation, "messages": {**messages, "value": [SIGN_IN_FAILED, *messages["value"]]}}
 
 
+def texts_of(body: dict[str, Any]) -> list[str]:
+    """Texts `body` may have come as: plain, ASCII-escaped, and with every key's first letter
+    written as a \\u escape (which the text shortcut must not read as "no key here")."""
+    plain = json.dumps(body, ensure_ascii=False)
+    escaped = plain
+    for key in ACCOUNT_FAILURE_KEYS:
+        escaped = escaped.replace(f'"{key}"', f'"\\u{ord(key[0]):04x}{key[1:]}"')
+    assert json.loads(escaped) == body
+    return [plain, json.dumps(body), escaped]
+
+
 def same_as_full_walk(body: dict[str, Any]) -> bool:
     kept = copy.deepcopy(body)
     answer, expected = without_account_failures(body), full_walk(body)
     assert body == kept  # the input is never changed
     assert (answer is body) == (expected is body)  # unchanged: the very object (its text is kept as it came)
+    for text in texts_of(body):  # read off the text it came as, when that is at hand
+        from_text = without_account_failures(body, text)
+        assert (from_text is body) == (expected is body) and from_text == expected
     return answer == expected
 
 

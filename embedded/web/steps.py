@@ -323,7 +323,7 @@ async def advance(
     answers something the person submitted, so a refused code counts against the transaction.
     `chosen`: the reply answers a choice made for them (the only one there was)."""
     try:
-        body = vetted(request, reply.body)
+        body = vetted(request, reply.body, reply.text)
         response = parse(body)
     except NotAnIdxResponse:
         raise UpstreamError("not an IDX response", status=reply.status) from None
@@ -401,9 +401,9 @@ def neutral_ending() -> Page:
     )
 
 
-def vetted(request: web.Request, body: Any) -> dict[str, Any]:
-    """`policy.vet_response`, logging each link it drops."""
-    body, dropped = policy.vet_response(body, request.config_dict[SETTINGS].org_origin)
+def vetted(request: web.Request, body: Any, text: str | None = None) -> dict[str, Any]:
+    """`policy.vet_response` (of `body`, read from `text`), logging each link it drops."""
+    body, dropped = policy.vet_response(body, request.config_dict[SETTINGS].org_origin, text)
     for name, scheme in dropped:
         log.warning(
             "dropped a %s link to a %s URL outside the Identity Engine [%s]",
