@@ -7,10 +7,9 @@ an answer that is not JSON raises `UpstreamError` (the upstream-error page)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from .direct import MFA_OOB, MFA_OTP, OOB, Refusal
-from .idx_client import FORM_TYPE, IdxClient, RequestContext, UpstreamError
+from .idx_client import FORM_TYPE, IdxClient, RequestContext, UpstreamError, form_body
 
 Answer = dict[str, Any] | Refusal
 
@@ -36,9 +35,7 @@ class DirectClient:
         auth = {"client_id": self.settings.client_id}
         if self.settings.client_secret:
             auth["client_secret"] = self.settings.client_secret
-        status, doc, meta = await self.idx._request(
-            "POST", url, data=urlencode({**auth, **form}).encode(), headers=headers
-        )
+        status, doc, meta = await self.idx._request("POST", url, data=form_body({**auth, **form}), headers=headers)
         if status >= 500 or status == 429:  # an outage or Okta's rate limit: not an answer about this step
             reason = "server error" if status >= 500 else "rate limited"
             raise UpstreamError(reason, status=status, retry_after=meta["retry_after"])
