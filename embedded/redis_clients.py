@@ -17,6 +17,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from .redis_settings import RedisTarget, redacted
 
 Client = redis.Redis | RedisCluster
+# How long Redis has to connect, or to answer a store's round trip (a WAIT's own wait on top).
+REDIS_SECONDS = 2.0
 
 
 def connect(target: RedisTarget) -> tuple[Client, Callable[[], Awaitable[None]]]:
@@ -24,11 +26,12 @@ def connect(target: RedisTarget) -> tuple[Client, Callable[[], Awaitable[None]]]
     failover), and how to close it."""
     options = target.options
     # Short timeouts: a Redis that does not answer is reported, not waited on (beyond a WAIT).
-    # Two quick retries on a broken connection, so a restarted Redis or a failover that is over
-    # costs nobody a 503 page (a script run again finds what its first run did: see BEGIN).
+    # A store's round trip carries its own deadline (`redis_store.run`): no `socket_timeout`
+    # here, which would cost every command's write a task of its own. Two quick retries on a
+    # broken connection, so a restarted Redis or a failover that is over costs nobody a 503 page
+    # (a script run again finds what its first run did: see BEGIN).
     kwargs: dict[str, Any] = {
-        "socket_timeout": 2.0 + options.confirm_ms / 1000,
-        "socket_connect_timeout": 2.0,
+        "socket_connect_timeout": REDIS_SECONDS,
         "health_check_interval": 30,
         "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
     }
@@ -51,7 +54,8 @@ def connect(target: RedisTarget) -> tuple[Client, Callable[[], Awaitable[None]]]
         return client, client.aclose
     # The Sentinels' own connections: the same sockets and TLS, their own password.
     watching: dict[str, Any] = {k: v for k, v in kwargs.items() if k.startswith(("socket_", "ssl_"))}
-    watching.update(ssl=target.tls, **({"password": options.sentinel_password} if options.sentinel_password else {}))
+    watching.update(socket_timeout=REDIS_SECONDS, ssl=target.tls)
+    watching.update({"password": options.sentinel_password} if options.sentinel_password else {})
     sentinel = Sentinel(target.nodes, sentinel_kwargs=watching)
     assert target.service is not None
     primary = sentinel.master_for(target.service, db=target.db, ssl=target.tls, **kwargs)

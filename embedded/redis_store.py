@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio.cluster import ClusterNode, PipelineCommand, RedisCluster
@@ -33,7 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
 from .ratelimit import Rate
-from .redis_clients import Client
+from .redis_clients import REDIS_SECONDS, Client
 from .sessions import GUARDED, Committed, Fields, Hit, Opened, Record, SessionStore
 
 # Shared by the scripts below: the server's time in seconds, and one GCRA hit against a
@@ -176,10 +177,26 @@ def ignore(_: str) -> None:
     pass
 
 
-async def run(script: Any, keys: list[str], args: list[Any]) -> Any:
+class Script:
+    """A Lua script, run by its SHA1 (EVALSHA) and loaded where the server does not have it."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+
+async def run(client: Client, script: Script, keys: list[str], args: list[Any], seconds: float) -> Any:
+    """One round trip: `script` over `keys` and `args`, answered within `seconds` or
+    StoreUnavailable. The deadline is the call's own, not the client's `socket_timeout`, which
+    would wrap every command's write in a task of its own (a sixth of a round trip's CPU)."""
     try:
-        return await script(keys=keys, args=args)
-    except RedisError as exc:
+        async with asyncio.timeout(seconds):
+            try:
+                return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            except NoScriptError:  # a restarted or newly promoted server: load it, then again
+                await client.script_load(script.text)
+                return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    except (RedisError, TimeoutError) as exc:
         raise StoreUnavailable(type(exc).__name__) from None
 
 
@@ -238,10 +255,11 @@ class RedisStorage(SessionStore):
         self.observe = observe  # one call per round trip: a script, a command, a pipeline
         self.replicas = replicas
         self.confirm_ms = confirm_ms
+        self.seconds = REDIS_SECONDS + confirm_ms / 1000  # a round trip's deadline, a WAIT's included
         self.prefix = f"{namespace}:s:"
         self.limit_prefix = f"{namespace}:rl:"
-        self._read, self._begin, self._create, self._commit, self._limits = (
-            client.register_script(s) for s in (READ, BEGIN, CREATE, COMMIT, LIMITS)
+        self._read, self._begin, self._create, self._commit, self._limits = map(
+            Script, (READ, BEGIN, CREATE, COMMIT, LIMITS)
         )
 
     @property
@@ -253,7 +271,7 @@ class RedisStorage(SessionStore):
 
     async def read(self, key: str) -> Record | None:
         self.observe("read")
-        return _record(await run(self._read, [self.session_key(key)], [self.idle_ms, self.absolute_seconds]))
+        return _record(await self._run(self._read, [self.session_key(key)], [self.idle_ms, self.absolute_seconds]))
 
     async def begin(self, key: str | None, hits: Sequence[Hit], claim: str | None) -> Opened:
         by_address = [hit for hit in hits if hit.key is not None]
@@ -264,7 +282,7 @@ class RedisStorage(SessionStore):
         # waiting, two calls), and what BEGIN took is given back if one of them refuses.
         keys = [limit_key(self.limit_prefix, hit.key) for hit in by_address if hit.key is not None]
         self.observe("limits")
-        counting = run(self._limits, keys, [x for hit in by_address for x in _rate_args(hit.rate)])
+        counting = self._run(self._limits, keys, [x for hit in by_address for x in _rate_args(hit.rate)])
         if key is None:
             (index, wait), opened = await counting, Opened(None)
         else:
@@ -288,7 +306,7 @@ class RedisStorage(SessionStore):
             # The claim reserves a wrong code: confirmed before any answer can go out.
             reply, confirmed = await self._confirmed(keys[0], self._begin, keys, args)
         else:
-            reply, confirmed = await run(self._begin, keys, args), True
+            reply, confirmed = await self._run(self._begin, keys, args), True
         status, wait, index, flat = reply
         record = _record(flat) if key else None
         if status == b"limited":
@@ -328,42 +346,49 @@ class RedisStorage(SessionStore):
         self.observe("commit")
         keys = [self.session_key(key)]
         # A wrong code counted here (none was reserved for it) is confirmed like a reserved one.
-        result = await self._write(keys[0], self._commit, keys, args) if codes else await run(self._commit, keys, args)
+        result = (
+            await self._write(keys[0], self._commit, keys, args) if codes else await self._run(self._commit, keys, args)
+        )
         return COMMITTED[int(result)]
 
     async def delete(self, key: str) -> None:
         self.observe("delete")
         await self._write(self.session_key(key), None, [self.session_key(key)], [])
 
-    async def _write(self, key: str, script: Any, keys: list[str], args: list[Any]) -> Any:
+    def _run(self, script: Script, keys: list[str], args: list[Any]) -> Awaitable[Any]:
+        return run(self.client, script, keys, args, self.seconds)
+
+    async def _write(self, key: str, script: Script | None, keys: list[str], args: list[Any]) -> Any:
         """A write that must survive a failover: `script` (None: DEL `keys`), confirmed."""
         if not self.replicas:
             if script is not None:
-                return await run(script, keys, args)
+                return await self._run(script, keys, args)
             try:
-                return await self.client.delete(*keys)
-            except RedisError as exc:
+                async with asyncio.timeout(self.seconds):
+                    return await self.client.delete(*keys)
+            except (RedisError, TimeoutError) as exc:
                 raise StoreUnavailable(type(exc).__name__) from None
         reply, confirmed = await self._confirmed(key, script, keys, args)
         if not confirmed:
             raise StoreUnavailable(f"no replica confirmed a write within {self.confirm_ms} ms")
         return reply
 
-    async def _confirmed(self, key: str, script: Any, keys: list[str], args: list[Any]) -> tuple[Any, bool]:
+    async def _confirmed(self, key: str, script: Script | None, keys: list[str], args: list[Any]) -> tuple[Any, bool]:
         """Run `script` (None: DEL `keys`) and, right after it on the same connection, WAIT for the
         replicas: (its reply, whether enough of them had it in time)."""
         command = ("DEL", *keys) if script is None else ("EVALSHA", script.sha, len(keys), *keys, *args)
         try:
-            for _ in range(2):  # once more after loading a script the server did not have
-                reply, acked = await (self._on_node(key, command) if self.cluster else self._on_primary(command))
-                if not isinstance(reply, NoScriptError):
-                    break
-                await (
-                    self._node(key).execute_command("SCRIPT", "LOAD", script.script)
-                    if self.cluster
-                    else self.client.script_load(script.script)
-                )
-        except RedisError as exc:
+            async with asyncio.timeout(self.seconds):
+                for _ in range(2):  # once more after loading a script the server did not have
+                    reply, acked = await (self._on_node(key, command) if self.cluster else self._on_primary(command))
+                    if not isinstance(reply, NoScriptError) or script is None:
+                        break
+                    await (
+                        self._node(key).execute_command("SCRIPT", "LOAD", script.text)
+                        if self.cluster
+                        else self.client.script_load(script.text)
+                    )
+        except (RedisError, TimeoutError) as exc:
             if self.cluster:  # the slot may have moved, or its node died: learn the map afresh
                 await self._refresh()
             raise StoreUnavailable(type(exc).__name__) from None
@@ -421,9 +446,11 @@ class RedisLimiter:
         self.name = name
         self.observe = observe
         self.prefix = f"{namespace}:rl:"
-        self._limits = client.register_script(LIMITS)
+        self.client = client
+        self._limits = Script(LIMITS)
 
     async def check(self, key: str) -> float:
         self.observe("limit")
-        _, wait = await run(self._limits, [limit_key(self.prefix, f"{self.name}:{key}")], _rate_args(self.rate))
+        keys = [limit_key(self.prefix, f"{self.name}:{key}")]
+        _, wait = await run(self.client, self._limits, keys, _rate_args(self.rate), REDIS_SECONDS)
         return float(wait)

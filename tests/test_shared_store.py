@@ -254,3 +254,53 @@ async def test_a_record_comes_back_whole_whatever_its_values_hold(redis_url):
         assert await store.read("two") is None
     finally:
         await client.aclose()
+
+
+async def test_a_redis_that_stops_answering_is_store_unavailable_within_the_deadline_and_then_serves_again():
+    """Each round trip has its own deadline (the client has no socket timeout): a Redis that
+    hangs (SIGSTOP) makes every kind of call StoreUnavailable (the 503 page) within it, and the
+    connections it abandoned are not reused, so once Redis answers again each reply is the one
+    asked for. A server without the scripts (SCRIPT FLUSH, as after a restart) gets them again."""
+    import signal
+    import time
+
+    import redis.asyncio
+
+    from embedded.redis_store import RedisLimiter, RedisStorage, StoreUnavailable
+    from embedded.sessions import Hit
+
+    server = RedisServer().start()
+    client = redis.asyncio.Redis.from_url(server.url)
+    store = RedisStorage(client, secure=False, idle_seconds=60, absolute_seconds=3600)
+    limiter = RedisLimiter(client, "report", 5, 60.0)
+    try:
+        await store.create("one", {"csrf": '"one"'})
+        await store.create("two", {"csrf": '"two"'})
+        store.seconds = 0.5
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            calls = {
+                "read": store.read("one"),
+                "begin": store.begin("one", [Hit("step", None, limiter.rate)], "claim"),
+                "commit": store.commit("one", 0, {"csrf": '"x"'}, set(), release=None, codes=0),
+                "create": store.create("three", {"csrf": '"three"'}),
+                "delete": store.delete("two"),
+            }
+            for name, call in calls.items():
+                started = time.monotonic()
+                with pytest.raises(StoreUnavailable):
+                    await call
+                assert time.monotonic() - started < 1.5, name
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        # A write that timed out may still land once Redis runs again (as with any deadline):
+        # what matters is that each reply now answers its own call.
+        await store.create("four", {"csrf": '"four"'})
+        four, one = await store.read("four"), await store.read("one")
+        assert four is not None and four.fields == {"csrf": '"four"'}
+        assert one is not None and one.fields["csrf"] in ('"one"', '"x"')
+        await client.script_flush()
+        assert (await store.read("one")) is not None and await limiter.check("1.2.3.4") == 0.0
+    finally:
+        await client.aclose()
+        server.stop()

@@ -34,6 +34,7 @@ UNTIMED_ROUTES = frozenset(
     {"embedded.static", "embedded.theme_static", "embedded.healthz", "embedded.readyz", "embedded.metrics"}
 )
 READY_TIMEOUT = 3.0  # seconds a readiness probe waits for Redis or the Identity Engine
+COUNT_SECONDS = 10.0  # a scrape's SCAN of the session keys: past this, the figure is skipped, not waited on
 # While the Identity Engine cannot be checked, probes reuse the last failure for this long: a load
 # balancer polling every instance, or anyone hammering /readyz, costs at most one fetch in it.
 READY_RETRY = 5.0
@@ -138,7 +139,8 @@ async def _with_transaction(storage: RedisStorage, keys: list[bytes]) -> int:
 def metrics_handler(app: web.Application) -> Handler:
     async def serve_metrics(request: web.Request) -> web.Response:
         try:
-            active = await count_transactions(app[SESSION_STORAGE])
+            async with asyncio.timeout(COUNT_SECONDS):  # the Redis client's commands have no deadline of their own
+                active = await count_transactions(app[SESSION_STORAGE])
         except Exception as exc:  # noqa: BLE001 - the rest of the metrics are still worth a scrape
             log.warning("active transactions not counted: %s", type(exc).__name__)
         else:
