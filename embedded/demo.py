@@ -15,7 +15,7 @@ from aiohttp import web
 from . import gallery, setup
 from .config import Settings
 from .idx_client import OAuthError, UpstreamError
-from .keys import IDX_CLIENT, TEMPLATES
+from .keys import IDX_CLIENT, TEMPLATES, config
 from .web.account import current_tokens, end_app_session
 from .web.guard import current_user, login_required
 from .web.respond import html, render
@@ -41,7 +41,7 @@ async def profile(request: web.Request) -> web.Response:
     if tokens is None:
         return await end_app_session(request, "notice.signed_out_elsewhere")
     try:
-        claims = await request.config_dict[IDX_CLIENT].userinfo(tokens["access_token"])
+        claims = await config(request)[IDX_CLIENT].userinfo(tokens["access_token"])
     except OAuthError:  # revoked since: the app session ends with it
         return await end_app_session(request, "notice.signed_out_elsewhere")
     if claims.get("sub") != user.sub:

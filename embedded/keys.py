@@ -1,9 +1,14 @@
-"""Every typed key the package stores on the application or the request, in one place.
+"""Every typed key the package stores on the application or the request, in one place, and
+`config`, which reads the application's.
 
 All are namespaced "embedded." so they never collide with a host application's own keys.
 """
 
 from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -35,3 +40,23 @@ CORRELATION = web.RequestKey("embedded.correlation", str)  # one id per request,
 CSP_NONCE = web.RequestKey("embedded.csp_nonce", str)
 CSP_EXTRA = web.RequestKey("embedded.csp_extra", dict[str, tuple[str, ...]])  # directive -> extra sources, for one page
 NEW_DEVICE_TOKEN = web.RequestKey("embedded.new_device_token", str)  # set as a cookie on the way out
+
+
+# id(application) -> its keys and its parents', for as long as the application lives.
+_SERVING: dict[int, dict[Any, Any]] = {}
+
+
+def config(request: web.Request) -> Mapping[Any, Any]:
+    """What `request.config_dict` reads (the request's application's keys and its parents'), as
+    one dict per application, made at the first request it serves. aiohttp chains the mappings
+    anew at each read, a dozen times a request here (3% of a sign-in's instructions); what they
+    hold is settled once the application serves (changing a started one is deprecated)."""
+    app = request.match_info.current_app
+    found = _SERVING.get(id(app))
+    if found is None:
+        if not app.frozen:  # not serving yet (a test's mocked request): read it as it is now
+            return request.config_dict
+        chain = request.match_info.apps
+        found = _SERVING[id(app)] = {k: v for each in chain[: chain.index(app) + 1] for k, v in each.items()}
+        weakref.finalize(app, _SERVING.pop, id(app), None)  # before its id can be another's
+    return found

@@ -3,6 +3,7 @@ signing a person in from its protected page against the simulator, through real 
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import re
 from pathlib import Path
@@ -241,3 +242,52 @@ async def test_access_token_is_none_signed_out_and_a_token_signed_in(aiohttp_cli
 def test_guards_fail_loudly_without_setup():
     with pytest.raises(RuntimeError, match="setup"):
         embedded.protect(web.Application())
+
+
+async def test_config_reads_what_config_dict_reads_through_sub_applications(aiohttp_client):
+    """`keys.config` (one dict per serving application, in place of aiohttp's chain made anew at
+    each read) finds a parent's keys from a sub-application, the nearest application's value
+    where both have one, and a key absent as absent; before an application serves, it reads the
+    keys as they are at that moment."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from embedded.keys import config
+
+    both, parent_only, absent = web.AppKey("both", str), web.AppKey("parent_only", str), web.AppKey("absent", str)
+
+    async def show(request: web.Request) -> web.Response:
+        seen = config(request)
+        assert dict(request.config_dict) == dict(seen)
+        return web.json_response([seen[both], seen[parent_only], absent in seen, seen.get(absent)])
+
+    parent, sub = web.Application(), web.Application()
+    parent[both], parent[parent_only], sub[both] = "parent", "parent", "sub"
+    parent.router.add_get("/", show)
+    sub.router.add_get("/", show)
+    parent.add_subapp("/sub", sub)
+    client = await aiohttp_client(parent)
+    for _ in range(2):  # made at the first request, read at the second
+        assert await (await client.get("/")).json() == ["parent", "parent", False, None]
+        assert await (await client.get("/sub/")).json() == ["sub", "parent", False, None]
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from embedded import keys
+
+    gone = web.Application()
+    gone.router.add_get("/", show)
+    gone[both] = gone[parent_only] = "gone"
+    async with TestClient(TestServer(gone)) as own:
+        assert (await own.get("/")).status == 200
+    served = id(gone)
+    assert served in keys._SERVING
+    del gone, own
+    gc.collect()
+    assert served not in keys._SERVING  # nothing kept for an application that is gone
+
+    unstarted = web.Application()
+    unstarted[both] = "before"
+    request = make_mocked_request("GET", "/", app=unstarted)
+    assert config(request)[both] == "before"
+    unstarted[both] = "after"
+    assert config(request)[both] == "after"

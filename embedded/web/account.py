@@ -13,7 +13,7 @@ from aiohttp_session import Session
 
 from .. import policy
 from ..idx_client import OAuthError, UpstreamError
-from ..keys import IDX_CLIENT, KEY_SET, SETTINGS
+from ..keys import IDX_CLIENT, KEY_SET, SETTINGS, config
 from ..oidc import InvalidIdToken, validate_id_token
 from ..transaction import Transaction
 from .context import audit, user_ref
@@ -30,7 +30,7 @@ REFRESH_MARGIN_SECONDS = 60
 async def sign_in(request: web.Request, tx: Transaction, code: str) -> web.Response:
     """Exchange the code (an interaction code, or an authorization code after the hosted sign-in
     page), check the ID token, and start the app session in a fresh session id."""
-    client = request.config_dict[IDX_CLIENT]
+    client = config(request)[IDX_CLIENT]
     tokens = await (
         client.exchange_authorization_code(code, tx.verifier) if tx.hosted else client.exchange_code(code, tx.verifier)
     )
@@ -48,11 +48,11 @@ async def sign_in_with_tokens(
     """The one way tokens become an app session, whatever grant brought them: the ID token
     checked (its `nonce`, or None for a grant that sends none, and `binding`'s further checks,
     which say why a token is not this sign-in's), then the session started in a fresh id."""
-    settings = request.config_dict[SETTINGS]
+    settings = config(request)[SETTINGS]
     try:
         claims = await validate_id_token(
             tokens["id_token"],
-            request.config_dict[KEY_SET],
+            config(request)[KEY_SET],
             issuer=settings.issuer_url,
             client_id=settings.client_id,
             nonce=nonce,
@@ -102,7 +102,7 @@ async def current_tokens(request: web.Request, session: Session) -> dict[str, An
     if not tokens.get("refresh_token") or tokens.get("expires_at", 0) - time.time() > REFRESH_MARGIN_SECONDS:
         return tokens
     try:
-        fresh = await request.config_dict[IDX_CLIENT].refresh(tokens["refresh_token"])
+        fresh = await config(request)[IDX_CLIENT].refresh(tokens["refresh_token"])
     except OAuthError as exc:
         log.info("refresh token refused: %r", exc.error)
         return None
@@ -142,10 +142,10 @@ async def confirm_logout(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     """Revoke the refresh then the access token and end the app session; a browser that went
     through an identity provider also has an Okta session, ended at Okta's /v1/logout."""
-    settings = request.config_dict[SETTINGS]
+    settings = config(request)[SETTINGS]
     session = await get_session(request)
     tokens = session.get("tokens") or {}
-    client = request.config_dict[IDX_CLIENT]
+    client = config(request)[IDX_CLIENT]
     audit(request, "signout", user=user_ref(request, (session.get("user") or {}).get("preferred_username")))
     for hint in ("refresh_token", "access_token"):
         if tokens.get(hint):

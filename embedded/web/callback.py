@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp_session import Session
 
 from .. import flow, policy, transaction
-from ..keys import IDX_CLIENT, SETTINGS
+from ..keys import IDX_CLIENT, SETTINGS, config
 from ..oidc import same
 from ..transaction import Transaction
 from .account import sign_in
@@ -35,13 +35,11 @@ async def callback(request: web.Request) -> web.Response:
         return await sign_in(request, tx, code)
     # The direct mode has no IDX transaction: it sends no email link of its own to answer, nor
     # waits on an identity provider (its transaction is only ever finished here by the hosted page).
-    idx = request.config_dict[SETTINGS].mode != "direct"
+    idx = config(request)[SETTINGS].mode != "direct"
     if "otp" in query:
         return await magic_link(request, session, tx if state_ok and idx else None, query["otp"])
     if query.get("error") == "interaction_required" and tx is not None and state_ok and not tx.hosted and idx:
-        return await advance(
-            request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle)
-        )
+        return await advance(request, session, tx, await config(request)[IDX_CLIENT].introspect(tx.interaction_handle))
     if "error" in query:
         error = policy.callback_error(query.get("error"))
         audit(

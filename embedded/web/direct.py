@@ -23,7 +23,7 @@ from .. import direct, policy, transaction
 from ..direct import State
 from ..direct_client import Answer, DirectClient
 from ..idx_client import UpstreamError
-from ..keys import IDX_CLIENT, SETTINGS
+from ..keys import IDX_CLIENT, SETTINGS, config
 from ..oidc import random_value
 from ..page import BLANK
 from ..sessions import field_text, set_field_text
@@ -58,7 +58,7 @@ def remember(session: Session, tx: Transaction, state: State) -> None:
 
 
 def client(request: web.Request) -> DirectClient:
-    return DirectClient(request.config_dict[IDX_CLIENT], request_context(request))
+    return DirectClient(config(request)[IDX_CLIENT], request_context(request))
 
 
 async def login(request: web.Request) -> web.Response:
@@ -293,7 +293,7 @@ async def follow(
         stored(session).give_back_code()  # whatever went, it was not a wrong code
     if isinstance(outcome, direct.SignIn):
         transaction.clear(session)  # the mfa_token and oob_code go with it
-        settings = request.config_dict[SETTINGS]
+        settings = config(request)[SETTINGS]
 
         def binding(claims: dict[str, Any]) -> str | None:
             return direct.binding_problem(

@@ -13,7 +13,7 @@ from aiohttp import web
 from .. import flow, idx_client, policy, transaction
 from ..idx_client import OAuthError, UpstreamError
 from ..idx_models import NotAnIdxResponse, parse
-from ..keys import IDX_CLIENT, SETTINGS
+from ..keys import IDX_CLIENT, SETTINGS, config
 from ..oidc import s256
 from ..transaction import Transaction
 from .context import audit, request_context, user_ref
@@ -33,7 +33,7 @@ async def login(request: web.Request) -> web.Response:
     if isinstance(asked, web.Response):
         return asked
     step_up, return_to = asked
-    if request.config_dict[SETTINGS].mode == "redirect":
+    if config(request)[SETTINGS].mode == "redirect":
         return await begin_hosted(request, return_to, step_up)
     return await begin(request, step_up=step_up, return_to=return_to)
 
@@ -108,7 +108,7 @@ async def begin(
     (activation_token | recovery_token, value)."""
     if wait := await start_limited(request):
         return await too_many(request, wait)
-    client = request.config_dict[IDX_CLIENT]
+    client = config(request)[IDX_CLIENT]
     session = await get_session(request)  # read with the limit, by start_limited
     transaction.clear(session)  # a new transaction starts with no codes counted against it
     csrf_token(session)  # made with the session, so showing its first page writes nothing
@@ -186,7 +186,7 @@ async def begin_hosted(request: web.Request, return_to: str, step_up: StepUp) ->
     session = await get_session(request)
     transaction.clear(session)
     verifier, state, nonce = transaction.new_secrets()
-    url = await request.config_dict[IDX_CLIENT].authorize_url(
+    url = await config(request)[IDX_CLIENT].authorize_url(
         code_challenge=s256(verifier), state=state, nonce=nonce, acr_values=step_up.acr_values, max_age=step_up.max_age
     )
     tx = Transaction(

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from .. import policy
 from ..config import SettingsError
-from ..keys import CSP_NONCE, OURS, SESSION, SESSION_STORAGE, URLS
+from ..keys import CSP_NONCE, OURS, SESSION, SESSION_STORAGE, URLS, config
 from .account import current_tokens
 from .entry import STEP_UP_ACR
 from .respond import render_error
@@ -73,7 +73,7 @@ class SignedInUser:
 
 
 def _require_setup(request: web.Request) -> None:
-    if SESSION_STORAGE not in request.config_dict:
+    if SESSION_STORAGE not in config(request):
         raise RuntimeError("embedded.setup(app, settings) was not called for this application")
 
 
@@ -144,7 +144,7 @@ def refusal(request: web.Request, requirement: Requirement = SIGNED_IN) -> web.R
     if user is not None and requirement.met_by(user):
         return None
     asked = requirement.asked()
-    login = request.config_dict[URLS].login
+    login = config(request)[URLS].login
     if wants_json(request):
         login_for = f"{login}?{urlencode(asked)}" if asked else login
         if user is None:

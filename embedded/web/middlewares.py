@@ -20,7 +20,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from ..idx_client import OAuthError, UpstreamError
 from ..idx_models import NotAnIdxResponse
-from ..keys import CORRELATION, CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, OURS, SETTINGS, URLS
+from ..keys import CORRELATION, CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, OURS, SETTINGS, URLS, config
 from ..metrics import METRICS
 from ..oidc import same
 from ..redis_store import StoreUnavailable
@@ -67,7 +67,7 @@ async def sessions_middleware(request: web.Request, handler: Handler) -> web.Str
         return response
     except StoreUnavailable as exc:
         log.warning("session store unavailable: %s", exc)
-        if (metrics := request.config_dict.get(METRICS)) is not None:
+        if (metrics := config(request).get(METRICS)) is not None:
             metrics.store_unavailable.inc()
         request[OURS] = True
         request.setdefault(CSP_NONCE, secrets.token_urlsafe(18))
@@ -87,7 +87,7 @@ def serves(request: web.Request) -> bool:
     """The package's own routes, and unknown paths under its prefix (they get its 404 page)."""
     if is_ours(request):
         return True
-    base = request.config_dict[URLS].base
+    base = config(request)[URLS].base
     return isinstance(request.match_info.http_exception, web.HTTPException) and (
         request.path == base or request.path.startswith(base + "/")
     )
@@ -146,7 +146,7 @@ def cross_site(request: web.Request) -> bool:
     if site is not None and site not in SAME_ORIGIN_SITES:
         return True
     origin = request.headers.get("Origin")
-    return origin not in (None, "null") and origin != request.config_dict[SETTINGS].app_origin
+    return origin not in (None, "null") and origin != config(request)[SETTINGS].app_origin
 
 
 async def check_post(request: web.Request) -> web.Response | None:
@@ -215,9 +215,9 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     """On the package's own responses only: a host's pages keep the headers the host chose."""
     if not request.get(OURS):
         return
-    settings = request.config_dict[SETTINGS]
+    settings = config(request)[SETTINGS]
     policy = content_security_policy(
-        settings.org_origin, request.config_dict[URLS].csp_report, _frozen(request.get(CSP_EXTRA))
+        settings.org_origin, config(request)[URLS].csp_report, _frozen(request.get(CSP_EXTRA))
     )
     h = response.headers
     h["Content-Security-Policy"] = policy.replace(NONCE_SLOT, request.get(CSP_NONCE, ""))

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from .. import metrics as prometheus
 from ..idx_client import UpstreamError
-from ..keys import IDX_CLIENT, SESSION_STORAGE, SETTINGS
+from ..keys import IDX_CLIENT, SESSION_STORAGE, SETTINGS, config
 from ..logformat import CURRENT_REQUEST, one_line
 from ..metrics import METRICS, Metrics
 from ..ratelimit import Limiter
@@ -63,7 +63,7 @@ class Readiness:
     def identity_engine(self, request: web.Request) -> Awaitable[None]:
         task = self.task
         if task is None or (self.failed(task) and self.clock() - self.failed_at >= READY_RETRY):
-            task = self.task = asyncio.ensure_future(request.config_dict[IDX_CLIENT].ready())
+            task = self.task = asyncio.ensure_future(config(request)[IDX_CLIENT].ready())
             task.add_done_callback(self.finished)
         return asyncio.shield(task)
 
@@ -88,10 +88,10 @@ async def readyz(request: web.Request) -> web.Response:
     discovery document and signing keys have been fetched (once: after that, a blip at Okta
     does not take every instance out of the load balancer)."""
     checks: dict[str, str] = {}
-    storage = request.config_dict[SESSION_STORAGE]
+    storage = config(request)[SESSION_STORAGE]
     if isinstance(storage, RedisStorage):
         checks["redis"] = await _check(storage.client.ping())
-    checks["identity_engine"] = await _check(request.config_dict[READINESS].identity_engine(request))
+    checks["identity_engine"] = await _check(config(request)[READINESS].identity_engine(request))
     ready = all(v == "ok" for v in checks.values())
     return web.json_response(
         {"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503
@@ -204,7 +204,7 @@ async def ops_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             name
             and name.startswith("embedded.")
             and name not in UNTIMED_ROUTES
-            and (metrics := request.config_dict.get(METRICS)) is not None  # a new view at each use: last
+            and (metrics := config(request).get(METRICS)) is not None
         ):
             metrics.step(name.removeprefix("embedded."), request.method, time.monotonic() - started)
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ..keys import REPORT_LIMITER
+from ..keys import REPORT_LIMITER, config
 from .context import audit, client_ip
 
 log = logging.getLogger("embedded")
@@ -65,7 +65,7 @@ def unread(status: int) -> web.Response:
 
 
 async def csp_report(request: web.Request) -> web.Response:
-    if await request.config_dict[REPORT_LIMITER].check(client_ip(request) or "unknown"):
+    if await config(request)[REPORT_LIMITER].check(client_ip(request) or "unknown"):
         return unread(429)
     if (
         request.content_type not in REPORT_TYPES

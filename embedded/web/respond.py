@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp_session import Session
 
 from .. import locales, rendering
-from ..keys import CORRELATION, CSP_NONCE, SESSION, SETTINGS, TEMPLATES, URLS
+from ..keys import CORRELATION, CSP_NONCE, SESSION, SETTINGS, TEMPLATES, URLS, config
 from ..urls import Urls
 from .session import get_session
 
@@ -78,7 +78,7 @@ def _varying(request: web.Request, session: Session) -> dict[str, Any]:
 def _recall_key(request: web.Request, locale: str, inputs: str) -> str:
     """What made a step page's context, with what the page adds around it: its language, the
     language switch (this path), the app's name, and whether it shows a correlation id."""
-    settings = request.config_dict[SETTINGS]
+    settings = config(request)[SETTINGS]
     return "\x00".join(
         (inputs, locale, request.rel_url.raw_path, repr(settings.app_name), str(bool(request.get(CORRELATION))))
     )
@@ -103,13 +103,13 @@ async def render(
     notices = session.pop(FLASH, [])
     locale = page_language(request, session)
     page = rendering.render(
-        request.config_dict[TEMPLATES],
+        config(request)[TEMPLATES],
         names,
         {
             **(context or {}),
             "notices": notices,
             "languages": language_links(request),
-            "app_name": request.config_dict[SETTINGS].app_name,
+            "app_name": config(request)[SETTINGS].app_name,
             **({} if correlation else {"correlation": None}),
         },
         locale=locale,
@@ -130,7 +130,7 @@ async def recalled(request: web.Request, inputs: str) -> tuple[web.Response, Any
     if session.get(FLASH):
         return None
     key = _recall_key(request, page_language(request, session), inputs)
-    found = rendering.recalled(request.config_dict[TEMPLATES], key, _varying(request, session))
+    found = rendering.recalled(config(request)[TEMPLATES], key, _varying(request, session))
     return (html(found[0]), found[1]) if found is not None else None
 
 
@@ -138,7 +138,7 @@ def render_error(request: web.Request, status: int, title_key: str, **context: A
     """An error page that needs no session: safe to show whatever went wrong. Its language is
     a choice already in the loaded session, if any, but nothing is stored."""
     page = rendering.render(
-        request.config_dict[TEMPLATES],
+        config(request)[TEMPLATES],
         "error.html",
         {
             "title_key": title_key,
@@ -146,7 +146,7 @@ def render_error(request: web.Request, status: int, title_key: str, **context: A
             "correlation": request.get(CORRELATION),
             "csp_nonce": request.get(CSP_NONCE, ""),
             "languages": language_links(request),
-            "app_name": getattr(request.config_dict.get(SETTINGS), "app_name", None),
+            "app_name": getattr(config(request).get(SETTINGS), "app_name", None),
             **context,
         },
         locale=locales.choose(
@@ -161,4 +161,4 @@ def see_other(location: str) -> web.Response:
 
 
 def urls(request: web.Request) -> Urls:
-    return request.config_dict[URLS]
+    return config(request)[URLS]

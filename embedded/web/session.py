@@ -14,7 +14,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import Session
 
-from ..keys import LIMITS, SESSION, SESSION_STORAGE
+from ..keys import LIMITS, SESSION, SESSION_STORAGE, config
 from ..metrics import METRICS
 from ..sessions import Hit, Opened, StoredSession
 from .context import client_ip
@@ -25,13 +25,13 @@ OPENED = web.RequestKey("embedded.opened", Opened)  # what `open_step` found: li
 async def get_session(request: web.Request) -> Session:
     session = request.get(SESSION)
     if session is None:
-        session = request[SESSION] = await request.config_dict[SESSION_STORAGE].load_session(request)
+        session = request[SESSION] = await config(request)[SESSION_STORAGE].load_session(request)
     return session
 
 
 async def load_if_present(request: web.Request) -> None:
     """Load the session when the browser sent our cookie, so `current_user` can answer at once."""
-    storage = request.config_dict[SESSION_STORAGE]
+    storage = config(request)[SESSION_STORAGE]
     if storage.load_cookie(request):
         await get_session(request)
 
@@ -39,7 +39,7 @@ async def load_if_present(request: web.Request) -> None:
 def hit(request: web.Request, name: str) -> Hit:
     """One of the app's limits for this request: per client address ("ip" for steps, "login" for
     sign-ins started), or per transaction ("tx", kept in the session's own record)."""
-    rate = request.config_dict[LIMITS][name]
+    rate = config(request)[LIMITS][name]
     return Hit(name, None if name == "tx" else f"{name}:{client_ip(request) or 'unknown'}", rate)
 
 
@@ -51,10 +51,10 @@ async def open_step(request: web.Request, *limits: str, claim: bool = True) -> O
     previous = request.get(SESSION)
     if isinstance(previous, StoredSession) and previous.claim is not None:
         return request[OPENED]  # claimed already: it is this request's
-    storage = request.config_dict[SESSION_STORAGE]
+    storage = config(request)[SESSION_STORAGE]
     session, opened = await storage.open_session(request, [hit(request, name) for name in limits], claim)
     request[SESSION], request[OPENED] = session, opened
-    if opened.limited and (metrics := request.config_dict.get(METRICS)) is not None:
+    if opened.limited and (metrics := config(request).get(METRICS)) is not None:
         metrics.refusal(opened.limited)
     return opened
 
@@ -73,7 +73,7 @@ async def save(request: web.Request, response: web.StreamResponse) -> None:
     # aiohttp-session's own middleware decides by the same private flag; a claim is given back
     # even when nothing changed.
     if session.needs_saving if isinstance(session, StoredSession) else session._changed:
-        await request.config_dict[SESSION_STORAGE].save_session(request, response, session)
+        await config(request)[SESSION_STORAGE].save_session(request, response, session)
 
 
 # What a person chose that outlives the session id changing at sign-in (the page language).
@@ -84,7 +84,7 @@ async def rotate(request: web.Request) -> Session:
     """A fresh session under a new id, the old one deleted (sign-in must not keep a pre-login id);
     only the person's own choices (`KEPT_ACROSS_ROTATION`) come along."""
     old = await get_session(request)
-    storage = request.config_dict[SESSION_STORAGE]
+    storage = config(request)[SESSION_STORAGE]
     await storage.forget(old.identity)
     session = await storage.new_session()
     for key in KEPT_ACROSS_ROTATION:

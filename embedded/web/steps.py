@@ -20,7 +20,7 @@ from aiohttp_session import Session
 from .. import devices, flow, forms, idx_client, page_cache, policy, rendering, transaction
 from ..idx_client import IonReply, UpstreamError
 from ..idx_models import Form, IdxResponse, Message, NotAnIdxResponse, parse
-from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, SETTINGS
+from ..keys import CORRELATION, CSP_EXTRA, IDX_CLIENT, SETTINGS, config
 from ..page import GENERIC_TEMPLATE, Chosen, Page
 from ..sessions import StoredSession
 from ..transaction import Transaction
@@ -42,7 +42,7 @@ async def current_transaction(request: web.Request) -> tuple[Session, Transactio
     """This browser's session and its sign-in transaction, if one is under way and not too old."""
     session = await get_session(request)
     idx_client.LANGUAGE.set(page_language(request, session))  # the Identity Engine answers in it too
-    return session, transaction.load(session, request.config_dict[SETTINGS].transaction_minutes * 60)
+    return session, transaction.load(session, config(request)[SETTINGS].transaction_minutes * 60)
 
 
 async def show_step(request: web.Request) -> web.Response:
@@ -186,7 +186,7 @@ async def answer(
     audit(request, "signin.step", user=tx.user, form=form.name)
     stored(session).stake_code()  # the wrong code reserved with the claim stands unless the reply clears it
     try:
-        reply = await request.config_dict[IDX_CLIENT].proceed(form.href, body)
+        reply = await config(request)[IDX_CLIENT].proceed(form.href, body)
     except UpstreamError as exc:
         if exc.status != 429:
             raise
@@ -206,7 +206,7 @@ async def recover_response(request: web.Request) -> web.Response:
         return see_other(urls(request).login)
     if opened.wait or not claimed(session):
         return see_other(urls(request).step)  # another request is on it: its answer will be here
-    return await advance(request, session, tx, await request.config_dict[IDX_CLIENT].introspect(tx.interaction_handle))
+    return await advance(request, session, tx, await config(request)[IDX_CLIENT].introspect(tx.interaction_handle))
 
 
 def _text(value: Any) -> str | None:
@@ -269,7 +269,7 @@ async def poll_once(
 ) -> web.Response:
     latest = None
     try:
-        reply = await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, {}))
+        reply = await config(request)[IDX_CLIENT].proceed(form.href, request_body(response, form, {}))
     except UpstreamError as exc:  # a missed poll is no loss: wait longer and try again
         interval = flow.RATE_LIMITED_POLL_MS if exc.status == 429 else min(interval * 2, flow.RATE_LIMITED_POLL_MS)
     else:
@@ -297,7 +297,7 @@ def poll_answer(
 
 
 def idp_redirect(request: web.Request, session: Session, tx: Transaction, href: str) -> web.Response:
-    if not policy.is_org_url(href, request.config_dict[SETTINGS].org_origin):
+    if not policy.is_org_url(href, config(request)[SETTINGS].org_origin):
         raise UpstreamError("identity provider link outside the Identity Engine")
     tx.via_idp = True
     transaction.save(session, tx)
@@ -340,11 +340,7 @@ async def advance(
         # (With forms still offered, the step is simply shown again with the message.)
         audit(request, "signin.failed", user=tx.user, reason="too_many_requests")
         return restart(request, session, "notice.rate_limited_restart")
-    if (
-        answered
-        and request.config_dict[SETTINGS].conceal_existing_accounts
-        and policy.reveals_existing_account(response)
-    ):
+    if answered and config(request)[SETTINGS].conceal_existing_accounts and policy.reveals_existing_account(response):
         # A registration for an email that has an account ends where a new one would wait on
         # its email, so the form never says who is registered.
         transaction.clear(session)
@@ -362,7 +358,7 @@ async def advance(
             request,
             session,
             tx,
-            await request.config_dict[IDX_CLIENT].proceed(start.href, request_body(response, start, {})),
+            await config(request)[IDX_CLIENT].proceed(start.href, request_body(response, start, {})),
         )
     if not chosen and (sole := flow.sole_choice(response)) is not None:
         # One way on offer: choose it as they would have, rather than show a page that only asks
@@ -372,7 +368,7 @@ async def advance(
             request,
             session,
             tx,
-            await request.config_dict[IDX_CLIENT].proceed(form.href, request_body(response, form, only_way)),
+            await config(request)[IDX_CLIENT].proceed(form.href, request_body(response, form, only_way)),
             chosen=True,
         )
     outcome = flow.settle(response)  # the page itself is built when the browser asks for it
@@ -403,7 +399,7 @@ def neutral_ending() -> Page:
 
 def vetted(request: web.Request, body: Any, text: str | None = None) -> dict[str, Any]:
     """`policy.vet_response` (of `body`, read from `text`), logging each link it drops."""
-    body, dropped = policy.vet_response(body, request.config_dict[SETTINGS].org_origin, text)
+    body, dropped = policy.vet_response(body, config(request)[SETTINGS].org_origin, text)
     for name, scheme in dropped:
         log.warning(
             "dropped a %s link to a %s URL outside the Identity Engine [%s]",
