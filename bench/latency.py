@@ -1,7 +1,7 @@
 """What the app adds to each step when many people sign in at once and the Identity Engine is slow.
 
     python bench/latency.py [--mode burst|steady] [--flows 500] [--rate 150] [--duration 60]
-                            [--latency 0.1] [--think 5] [--stores memory,redis]
+                            [--latency 0.1] [--think 5] [--stores floor,memory,redis]
 
 The fake Identity Engine (bench/fake_idx.py) holds every answer back `--latency` seconds. `--flows`
 people sign in at the same time through the real pages, each pausing about `--think` seconds on
@@ -15,6 +15,11 @@ every step the time the app adds is its response time minus the upstream calls i
 (identify), the password two (the answer, then the code exchanged for tokens), and showing a
 page none. Printed per step and over all steps: p50 and p99 of the added time, with the offered
 request rate and the app's CPU use, since the added time is queueing once the app is busy.
+
+`floor` (a store name, first by default) runs the same load against `bench/aiohttp_floor.py`'s
+bare app: the same six requests with the same upstream calls and pauses, no session, page or
+log. What it "adds" is what this machine, the load generator and the fake Identity Engine add
+around any aiohttp app; each of our rows is printed beside the floor's, and their difference.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import asyncio
 import gc
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +38,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from aiohttp_floor import BARE_APP, SHAPE  # noqa: E402
 from signin_cpu import HIDDEN, cpu_seconds, start_app, start_fake_idx, upstream_calls, wait_for  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -83,6 +90,18 @@ async def one_flow(base: str, latency: float, think: float, added: dict[str, lis
             raise SystemExit("a sign-in did not reach the home page")
 
 
+async def one_floor_flow(base: str, latency: float, think: float, added: dict[str, list[float]]) -> None:
+    """A sign-in's shape against the bare app: the same requests, upstream calls and pauses."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        for step, calls in enumerate(SHAPE):
+            if step in (2, 4):  # before sending the username, and the password
+                await asyncio.sleep(random.uniform(think / 2, think * 1.5))
+            started = time.perf_counter()
+            async with http.get(base, params={"calls": str(calls)}) as resp:
+                await resp.read()
+            added[STEPS[step][0]].append((time.perf_counter() - started - calls * latency) * 1000)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
@@ -109,17 +128,23 @@ async def steady(run_flow: Callable[[], Awaitable[None]], args: argparse.Namespa
     return len(flows)
 
 
-async def measure(store: str, args: argparse.Namespace, redis_url: str | None) -> None:
+async def measure(store: str, args: argparse.Namespace, redis_url: str | None) -> dict[str, list[float]]:
     latency, think = args.latency, args.think
     idp_port, port = free_port(), free_port()
     fake = start_fake_idx(idp_port, latency)
-    app = start_app(port, idp_port, redis_url, None)
-    base = f"http://127.0.0.1:{port}"
+    if store == "floor":
+        app = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port), f"http://127.0.0.1:{idp_port}"])
+        base = ready = f"http://127.0.0.1:{port}/"
+        flow = one_floor_flow
+    else:
+        app = start_app(port, idp_port, redis_url, None)
+        base, ready = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/static/css/embedded.css"
+        flow = one_flow
     try:
         await wait_for(f"http://127.0.0.1:{idp_port}/oauth2/default/.well-known/openid-configuration")
-        await wait_for(base + "/static/css/embedded.css")
+        await wait_for(ready)
         warm: dict[str, list[float]] = {name: [] for name, _ in STEPS}
-        await asyncio.gather(*(one_flow(base, latency, 0, warm) for _ in range(8)))
+        await asyncio.gather(*(flow(base, latency, 0, warm) for _ in range(8)))
         added: dict[str, list[float]] = {name: [] for name, _ in STEPS}
         calls_before, cpu_before, started = await upstream_calls(idp_port), cpu_seconds(app.pid), time.perf_counter()
         # The load generator's own collector pauses would stall every request it has in flight
@@ -127,7 +152,7 @@ async def measure(store: str, args: argparse.Namespace, redis_url: str | None) -
         gc.disable()
         try:
             run = steady if args.mode == "steady" else burst
-            flows = await run(lambda: one_flow(base, latency, think, added), args)
+            flows = await run(lambda: flow(base, latency, think, added), args)
         finally:
             gc.enable()
         elapsed, cpu = time.perf_counter() - started, cpu_seconds(app.pid) - cpu_before
@@ -144,14 +169,26 @@ async def measure(store: str, args: argparse.Namespace, redis_url: str | None) -
         f"app CPU {100 * cpu / elapsed:.0f}% of one core, "
         f"{calls / flows:.1f} IDX calls per sign-in"
     )
-    print(f"{'step':<20} {'upstream':>8} {'p50 added ms':>13} {'p99 added ms':>13}")
-    for name, waits in STEPS:
-        print(
-            f"{name:<20} {waits * latency * 1000:>6.0f}ms {statistics.median(added[name]):>13.1f} "
-            f"{percentile(added[name], 0.99):>13.1f}"
-        )
-    every = [v for values in added.values() for v in values]
-    print(f"{'every step':<20} {'':>8} {statistics.median(every):>13.1f} {percentile(every, 0.99):>13.1f}")
+    return added
+
+
+def report(added: dict[str, list[float]], floor: dict[str, list[float]] | None, latency: float) -> None:
+    """Each step's p50 and p99 added, and, beside the floor's run, the floor's and the difference."""
+    versus = floor is not None
+    print(
+        f"{'step':<20} {'upstream':>8} {'p50 added ms':>13} {'p99 added ms':>13}"
+        + (f" {'floor p50':>10} {'floor p99':>10} {'p99 - floor':>12}" if versus else "")
+    )
+    rows: list[tuple[str, int | None, list[float], list[float]]]
+    rows = [(name, waits, added[name], floor[name] if floor else []) for name, waits in STEPS]
+    rows.append(("every step", None, [v for r in rows for v in r[2]], [v for r in rows for v in r[3]]))
+    for name, waits, ours, theirs in rows:
+        upstream = f"{waits * latency * 1000:>6.0f}ms" if waits is not None else ""
+        line = f"{name:<20} {upstream:>8} {statistics.median(ours):>13.1f} {percentile(ours, 0.99):>13.1f}"
+        if versus:
+            p99 = percentile(theirs, 0.99)
+            line += f" {statistics.median(theirs):>10.1f} {p99:>10.1f} {percentile(ours, 0.99) - p99:>12.1f}"
+        print(line)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -161,9 +198,13 @@ async def main(args: argparse.Namespace) -> None:
         load = f"{args.flows} concurrent sign-ins"
     print(f"{load}, {args.latency * 1000:.0f} ms upstream latency, about {args.think:g} s on each page")
     redis = RedisServer().start() if "redis" in args.stores else None
+    floor: dict[str, list[float]] | None = None
     try:
         for store in args.stores:
-            await measure(store, args, redis.url if store == "redis" and redis else None)
+            added = await measure(store, args, redis.url if store == "redis" and redis else None)
+            report(added, floor if store != "floor" else None, args.latency)
+            if store == "floor":
+                floor = added
     finally:
         if redis:
             redis.stop()
@@ -177,5 +218,5 @@ if __name__ == "__main__":
     parser.add_argument("--duration", type=float, default=60.0, help="steady: seconds sign-ins keep arriving")
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--think", type=float, default=5.0)
-    parser.add_argument("--stores", type=lambda s: s.split(","), default=["memory", "redis"])
+    parser.add_argument("--stores", type=lambda s: s.split(","), default=["floor", "memory", "redis"])
     asyncio.run(main(parser.parse_args()))

@@ -42,6 +42,31 @@ def test_the_cpu_bench_measures_each_store_beside_the_floor():
             assert float(to_memory) > 0 and 0 < float(trips) <= 14 and float(commands) > float(trips)
 
 
+def test_the_latency_bench_runs_steady_arrivals_beside_the_floor():
+    """bench/latency.py's steady mode (Poisson arrivals) measures the bare floor app first, then
+    each store, every sign-in reaching home with 5 IDX calls, each store's rows beside the
+    floor's. A few seconds at a low rate: what is checked is what it prints, not the figures."""
+    out = bench(
+        "latency.py",
+        "--mode",
+        "steady",
+        "--rate",
+        "30",
+        "--duration",
+        "3",
+        "--think",
+        "0.2",
+        "--stores",
+        "floor,memory",
+    )
+    assert re.search(r"^floor: \d+ flows, .* 5\.0 IDX calls per sign-in$", out, re.M), out
+    assert re.search(r"^memory: \d+ flows, .* 5\.0 IDX calls per sign-in$", out, re.M), out
+    memory = out.split("\nmemory:")[1]
+    every = next(line.split() for line in memory.splitlines() if line.startswith("every step"))
+    p50, p99, floor_p50, floor_p99, difference = map(float, every[2:])
+    assert 0 <= p50 <= p99 and 0 <= floor_p50 <= floor_p99 and abs(difference - (p99 - floor_p99)) <= 0.11
+
+
 @functools.cache
 def journey_bench() -> str:
     return bench("journey_calls.py", "--runs", "2")
