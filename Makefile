@@ -19,8 +19,9 @@ install: $(STAMP)
 
 # Debian's Chromium drives the browser tests (playwright cannot download its own here);
 # node and npm run the official okta-auth-js SDK against the simulator; redis-server backs the
-# shared-store tests (started by the tests themselves on a free loopback port).
-SYSTEM_PACKAGES := chromium:chromium npm:npm node:nodejs redis-server:redis-server
+# shared-store tests (started by the tests themselves on a free loopback port); valgrind counts
+# the instructions of bench/signin_instructions.py.
+SYSTEM_PACKAGES := chromium:chromium npm:npm node:nodejs redis-server:redis-server valgrind:valgrind
 # A font with Japanese glyphs (Chinese and Korean too), so the browser tests' screenshots of
 # Japanese pages show text rather than boxes; any font fontconfig knows for Japanese will do.
 CJK_FONT := fonts-noto-cjk

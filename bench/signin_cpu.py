@@ -92,9 +92,11 @@ async def drive(base: str, signins: int, concurrency: int) -> list[float]:
     return latencies
 
 
-def start_app(
-    port: int, idp_port: int, redis_url: str | None, profile_to: str | None, metrics: bool = False
-) -> subprocess.Popen[bytes]:
+def app_command(
+    port: int, idp_port: int, redis_url: str | None, metrics: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """How the bench starts the app: `python -m embedded` on `port` against the fake Identity
+    Engine on `idp_port` (the command, then its environment)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA_IDX_", "EMBEDDED_"))}
     env.update(
         {
@@ -113,14 +115,15 @@ def start_app(
         env["EMBEDDED_REDIS_URL"] = redis_url
     if metrics:
         env["EMBEDDED_METRICS"] = "1"
-    command = [
-        sys.executable,
-        *(["-m", "cProfile", "-o", profile_to] if profile_to else []),
-        "-m",
-        "embedded",
-        "--port",
-        str(port),
-    ]
+    return [sys.executable, "-m", "embedded", "--port", str(port)], env
+
+
+def start_app(
+    port: int, idp_port: int, redis_url: str | None, profile_to: str | None, metrics: bool = False
+) -> subprocess.Popen[bytes]:
+    command, env = app_command(port, idp_port, redis_url, metrics)
+    if profile_to:
+        command[1:1] = ["-m", "cProfile", "-o", profile_to]
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

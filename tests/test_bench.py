@@ -11,10 +11,10 @@ import sys
 from conftest import ROOT
 
 
-def bench(script: str, *args: str) -> str:
+def bench(script: str, *args: str, seconds: float = 120) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKTA_IDX_")}  # the simulator, not an org
     done = subprocess.run(
-        [sys.executable, f"bench/{script}", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+        [sys.executable, f"bench/{script}", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=seconds
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -65,6 +65,21 @@ def test_the_latency_bench_runs_steady_arrivals_beside_the_floor():
     every = next(line.split() for line in memory.splitlines() if line.startswith("every step"))
     p50, p99, floor_p50, floor_p99, difference = map(float, every[2:])
     assert 0 <= p50 <= p99 and 0 <= floor_p50 <= floor_p99 and abs(difference - (p99 - floor_p99)) <= 0.11
+
+
+def test_the_instruction_bench_counts_the_floor_and_a_store_under_callgrind():
+    """bench/signin_instructions.py (valgrind's callgrind: the CPU bench's ratios without the
+    machine's noise) prints the floor's instructions per sign-in and each store's, with its
+    ratio to the floor, at both concurrencies. Two sign-ins: what is checked is what it counts."""
+    out = bench("signin_instructions.py", "--signins", "2", "--warm", "2", "--stores", "memory", seconds=600)
+    rows = {
+        tuple(line.split()[:2]): line.split()[2:] for line in out.splitlines() if line.startswith(("floor", "memory"))
+    }
+    assert set(rows) == {("floor", "1"), ("floor", "16"), ("memory", "1"), ("memory", "16")}, out
+    for concurrency in ("1", "16"):
+        [floor], [memory, to_floor] = rows["floor", concurrency], rows["memory", concurrency]
+        assert float(floor) > 0.5 and float(memory) > float(floor)  # millions: the app does more than the floor
+        assert abs(float(to_floor) - float(memory) / float(floor)) < 0.02
 
 
 @functools.cache
