@@ -397,7 +397,7 @@ def neutral_ending() -> Page:
     )
 
 
-def vetted(request: web.Request, body: Any, text: str | None = None) -> dict[str, Any]:
+def vetted(request: web.Request, body: Any, text: str | None) -> dict[str, Any]:
     """`policy.vet_response` (of `body`, read from `text`), logging each link it drops."""
     body, dropped = policy.vet_response(body, config(request)[SETTINGS].org_origin, text)
     for name, scheme in dropped:
