@@ -1,8 +1,10 @@
 """Clients for the shared store as the Redis settings describe it (`redis_settings`): one server,
-the primary of a Sentinel-managed deployment, or a Redis Cluster."""
+the primary of a Sentinel-managed deployment, or a Redis Cluster; and one round trip on them."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,6 +14,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .redis_settings import RedisTarget, redacted
@@ -21,12 +24,40 @@ Client = redis.Redis | RedisCluster
 REDIS_SECONDS = 2.0
 
 
+class StoreUnavailable(Exception):
+    """The shared store could not be reached, or could not confirm a write that must survive a
+    failover; the request is answered with a 503 page."""
+
+
+class Script:
+    """A Lua script, run by its SHA1 (EVALSHA) and loaded where the server does not have it."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+
+async def run(client: Client, script: Script, keys: list[str], args: list[Any], seconds: float) -> Any:
+    """One round trip: `script` over `keys` and `args`, answered within `seconds` or
+    StoreUnavailable. The deadline is the call's own, not the client's `socket_timeout`, which
+    would wrap every command's write in a task of its own (a sixth of a round trip's CPU)."""
+    try:
+        async with asyncio.timeout(seconds):
+            try:
+                return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            except NoScriptError:  # a restarted or newly promoted server: load it, then again
+                await client.script_load(script.text)
+                return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    except (RedisError, TimeoutError) as exc:
+        raise StoreUnavailable(type(exc).__name__) from None
+
+
 def connect(target: RedisTarget) -> tuple[Client, Callable[[], Awaitable[None]]]:
     """A client for the primary (found again through the Sentinels, or the cluster's map, after a
     failover), and how to close it."""
     options = target.options
     # Short timeouts: a Redis that does not answer is reported, not waited on (beyond a WAIT).
-    # A store's round trip carries its own deadline (`redis_store.run`): no `socket_timeout`
+    # A store's round trip carries its own deadline (`run` above): no `socket_timeout`
     # here, which would cost every command's write a task of its own. Two quick retries on a
     # broken connection, so a restarted Redis or a failover that is over costs nobody a 503 page
     # (a script run again finds what its first run did: see BEGIN).

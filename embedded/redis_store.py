@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -34,7 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
 from .ratelimit import Rate
-from .redis_clients import REDIS_SECONDS, Client
+from .redis_clients import REDIS_SECONDS, Client, Script, StoreUnavailable, run
 from .sessions import GUARDED, Committed, Fields, Hit, Opened, Record, SessionStore
 
 # Shared by the scripts below: the server's time in seconds, and one GCRA hit against a
@@ -165,39 +164,11 @@ return {-1, '0'}
 COMMITTED = {1: Committed.WRITTEN, -1: Committed.STALE, 0: Committed.GONE}
 
 
-class StoreUnavailable(Exception):
-    """The shared store could not be reached, or could not confirm a write that must survive a
-    failover; the request is answered with a 503 page."""
-
-
 Observer = Callable[[str], None]  # told the name of each round trip to Redis (metrics)
 
 
 def ignore(_: str) -> None:
     pass
-
-
-class Script:
-    """A Lua script, run by its SHA1 (EVALSHA) and loaded where the server does not have it."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.sha = hashlib.sha1(text.encode()).hexdigest()
-
-
-async def run(client: Client, script: Script, keys: list[str], args: list[Any], seconds: float) -> Any:
-    """One round trip: `script` over `keys` and `args`, answered within `seconds` or
-    StoreUnavailable. The deadline is the call's own, not the client's `socket_timeout`, which
-    would wrap every command's write in a task of its own (a sixth of a round trip's CPU)."""
-    try:
-        async with asyncio.timeout(seconds):
-            try:
-                return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-            except NoScriptError:  # a restarted or newly promoted server: load it, then again
-                await client.script_load(script.text)
-                return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-    except (RedisError, TimeoutError) as exc:
-        raise StoreUnavailable(type(exc).__name__) from None
 
 
 def _rate_args(rate: Rate) -> list[str]:

@@ -266,7 +266,8 @@ async def test_a_redis_that_stops_answering_is_store_unavailable_within_the_dead
 
     import redis.asyncio
 
-    from embedded.redis_store import RedisLimiter, RedisStorage, StoreUnavailable
+    from embedded.redis_clients import StoreUnavailable
+    from embedded.redis_store import RedisLimiter, RedisStorage
     from embedded.sessions import Hit
 
     server = RedisServer().start()

@@ -23,7 +23,7 @@ from ..idx_models import NotAnIdxResponse
 from ..keys import CORRELATION, CSP_EXTRA, CSP_NONCE, NEW_DEVICE_TOKEN, OURS, SETTINGS, URLS, config
 from ..metrics import METRICS
 from ..oidc import same
-from ..redis_store import StoreUnavailable
+from ..redis_clients import StoreUnavailable
 from ..sessions import DEVICE_COOKIE_SECONDS, device_cookie_name
 from ..urls import PATHS
 from . import session as sessions
