@@ -56,6 +56,11 @@ BARE_APP = textwrap.dedent("""
 SHAPE = (2, 0, 1, 0, 2, 0)
 
 
+def floor_command(port: int, idp_port: int) -> list[str]:
+    """The bare app on `port`, calling the fake Identity Engine on `idp_port`."""
+    return [sys.executable, "-c", BARE_APP, str(port), f"http://127.0.0.1:{idp_port}"]
+
+
 async def one_sign_in(base: str) -> None:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         for calls in SHAPE:
@@ -77,7 +82,7 @@ async def floor(idp_port: int, signins: int, repeat: int = 1) -> dict[int, float
     """The bare app's CPU ms per sign-in at concurrency 1 and 16 (median of `repeat` runs),
     against a fake Identity Engine already listening on `idp_port`."""
     port = free_port()
-    app = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port), f"http://127.0.0.1:{idp_port}"])
+    app = subprocess.Popen(floor_command(port, idp_port))
     base = f"http://127.0.0.1:{port}/"
     runs: dict[int, list[float]] = {1: [], 16: []}
     try:

@@ -29,7 +29,6 @@ import asyncio
 import gc
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -38,8 +37,8 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from aiohttp_floor import BARE_APP, SHAPE  # noqa: E402
-from signin_cpu import HIDDEN, cpu_seconds, start_app, start_fake_idx, upstream_calls, wait_for  # noqa: E402
+from aiohttp_floor import SHAPE  # noqa: E402
+from signin_cpu import HIDDEN, cpu_seconds, launch, start, start_fake_idx, upstream_calls, wait_for  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from redis_server import RedisServer, free_port  # noqa: E402
@@ -130,16 +129,11 @@ async def steady(run_flow: Callable[[], Awaitable[None]], args: argparse.Namespa
 
 async def measure(store: str, args: argparse.Namespace, redis_url: str | None) -> dict[str, list[float]]:
     latency, think = args.latency, args.think
-    idp_port, port = free_port(), free_port()
+    idp_port = free_port()
     fake = start_fake_idx(idp_port, latency)
-    if store == "floor":
-        app = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port), f"http://127.0.0.1:{idp_port}"])
-        base = ready = f"http://127.0.0.1:{port}/"
-        flow = one_floor_flow
-    else:
-        app = start_app(port, idp_port, redis_url, None)
-        base, ready = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/static/css/embedded.css"
-        flow = one_flow
+    how = launch(store, free_port(), idp_port, redis_url)
+    app, base, ready = start(how), how.base, how.ready
+    flow = one_floor_flow if store == "floor" else one_flow
     try:
         await wait_for(f"http://127.0.0.1:{idp_port}/oauth2/default/.well-known/openid-configuration")
         await wait_for(ready)

@@ -32,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -127,6 +129,36 @@ def start_app(
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How a bench starts the floor's bare app or ours on a port: its command and environment
+    (None: the bench's own), the base URL sign-ins go to, and a URL that answers once it is up."""
+
+    command: list[str]
+    env: dict[str, str] | None
+    base: str
+    ready: str
+
+
+def launch(name: str, port: int, idp_port: int, redis_url: str | None = None) -> Launch:
+    """ "floor" (`bench/aiohttp_floor.py`'s bare app), or ours with the store `redis_url` names."""
+    if name == "floor":
+        from aiohttp_floor import floor_command
+
+        base = f"http://127.0.0.1:{port}/"
+        return Launch(floor_command(port, idp_port), None, base, base)
+    command, env = app_command(port, idp_port, redis_url)
+    base = f"http://127.0.0.1:{port}"
+    return Launch(command, env, base, base + "/static/css/embedded.css")
+
+
+def start(how: Launch, under: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """Start what `how` says, under a command such as valgrind's (`under`) if given."""
+    return subprocess.Popen(
+        [*under, *how.command], env=how.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
 async def redis_round_trips(base: str) -> float:
     """The app's own count of its round trips to Redis on a request's path (not the metrics
     endpoint's own sampling of the session count)."""
@@ -178,17 +210,9 @@ class Contender:
     spell of a shared machine falls on all of them and not on one contender's runs."""
 
     def __init__(self, name: str, idp_port: int, redis_url: str | None = None) -> None:
-        from aiohttp_floor import BARE_APP
-
         self.name, self.idp_port, self.redis_url = name, idp_port, redis_url
-        port = free_port()
-        if name == "floor":
-            self.app = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port), f"http://127.0.0.1:{idp_port}"])
-            self.base, self.ready = f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{port}/"
-        else:
-            self.app = start_app(port, idp_port, redis_url, None)
-            self.base = f"http://127.0.0.1:{port}"
-            self.ready = self.base + "/static/css/embedded.css"
+        how = launch(name, free_port(), idp_port, redis_url)
+        self.app, self.base, self.ready = start(how), how.base, how.ready
 
     async def warm(self) -> None:
         await wait_for(self.ready)

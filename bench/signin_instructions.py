@@ -31,9 +31,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from aiohttp_floor import BARE_APP  # noqa: E402
 from aiohttp_floor import drive as drive_floor  # noqa: E402
-from signin_cpu import app_command, drive, start_fake_idx, wait_for  # noqa: E402
+from signin_cpu import drive, launch, start, start_fake_idx, wait_for  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from redis_server import RedisServer, free_port  # noqa: E402
@@ -56,27 +55,13 @@ async def count(
     name: str, idp_port: int, redis_url: str | None, args: argparse.Namespace, out: Path
 ) -> dict[int, float]:
     """Millions of instructions per sign-in at each concurrency, for the floor or a store."""
-    port = free_port()
-    sign_in: Callable[[str, int, int], Awaitable[object]]
-    if name == "floor":
-        command, env = [sys.executable, "-c", BARE_APP, str(port), f"http://127.0.0.1:{idp_port}"], None
-        base = ready = f"http://127.0.0.1:{port}/"
-        sign_in = drive_floor
-    else:
-        command, env = app_command(port, idp_port, redis_url)
-        base, ready = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/static/css/embedded.css"
-        sign_in = drive
+    how = launch(name, free_port(), idp_port, redis_url)
+    base = how.base
+    sign_in: Callable[[str, int, int], Awaitable[object]] = drive_floor if name == "floor" else drive
     dump = out / f"{name}.out"
-    callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={dump}"]
-    app = subprocess.Popen(
-        callgrind + command,
-        env=env,
-        cwd=Path(__file__).resolve().parent.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    app = start(how, under=["valgrind", "--tool=callgrind", f"--callgrind-out-file={dump}"])
     try:
-        await wait_for(ready, 600)
+        await wait_for(how.ready, 600)
         await sign_in(base, args.warm, 4)
         subprocess.run(["callgrind_control", "--zero", str(app.pid)], check=True, capture_output=True)
         per_signin = {}
