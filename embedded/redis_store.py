@@ -186,12 +186,12 @@ def _record(joined: bytes | None) -> Record | None:
     return Record(float(pairs.get("_created", "0")), fields, int(pairs.get("_v", "0")))
 
 
-def _nul_free(values: Sequence[Any]) -> list[Any]:
+def _nul_free(values: list[Any]) -> list[Any]:
     """`values` to write, none holding a NUL, which ends a name or value in a record's reply. The
     package writes none (JSON texts escape it, and an Identity Engine's text with one is no JSON)."""
     if any("\x00" in v for v in values if isinstance(v, str)):
         raise ValueError("a session field's name or value holds a NUL")
-    return list(values)
+    return values
 
 
 def limit_key(prefix: str, key: str) -> str:
